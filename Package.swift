@@ -1,0 +1,115 @@
+// swift-tools-version: 6.1
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import PackageDescription
+
+import class Foundation.ProcessInfo
+
+// MARK: - Settings shared by every Swift target
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+// MARK: - Package
+
+let package = Package(
+    name: "dehplan",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "dehplan", targets: ["dehplan"]),
+        .library(name: "Topology", targets: ["Topology"]),
+        .library(name: "Planner", targets: ["Planner"]),
+        .library(name: "GLPK", targets: ["GLPK"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+    ],
+    targets: [
+        // MARK: C layer
+        .systemLibrary(name: "CGLPK", path: "Sources/CGLPK"),
+        .target(
+            name: "CGLPKSupport",
+            dependencies: ["CGLPK"],
+            path: "Sources/CGLPKSupport"
+        ),
+
+        // MARK: Libraries
+        .target(
+            name: "GLPK",
+            dependencies: ["CGLPK", "CGLPKSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "Topology", swiftSettings: swiftSettings),
+        .target(
+            name: "Planner",
+            dependencies: ["Topology", "GLPK"],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Command-line tool
+        .executableTarget(
+            name: "dehplan",
+            dependencies: [
+                "Topology",
+                "Planner",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Tests
+        .target(
+            name: "TestSupport",
+            dependencies: ["Topology", "Planner"],
+            path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "GLPKTests",
+            dependencies: ["GLPK"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TopologyTests",
+            dependencies: ["Topology", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PlannerTests",
+            dependencies: [
+                "Planner", "Topology", "TestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DehplanE2ETests",
+            dependencies: ["dehplan", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)
+
+// MARK: - Benchmarks (only with ENABLE_BENCHMARKS=1, so `swift test` never builds them)
+
+if ProcessInfo.processInfo.environment["ENABLE_BENCHMARKS"] != nil {
+    package.dependencies.append(
+        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"])
+    )
+    package.targets.append(
+        .executableTarget(
+            name: "DehplanBenchmarks",
+            dependencies: [
+                "Topology", "Planner",
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/DehplanBenchmarks",
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        )
+    )
+}

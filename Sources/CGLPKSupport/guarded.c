@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "CGLPKSupport.h"
+#include <setjmp.h>
+
+static void dp_error_hook(void *info) {
+    jmp_buf *env = (jmp_buf *)info;
+    // GLPK's manual: after a fatal error the environment is in an undefined
+    // state; free it before leaving the hook with longjmp.
+    glp_free_env();
+    longjmp(*env, 1);
+}
+
+int dp_guarded_simplex(glp_prob *P, const glp_smcp *parm, int *fatal) {
+    jmp_buf env;
+    *fatal = 0;
+    if (setjmp(env) != 0) {
+        *fatal = 1;
+        return -1;
+    }
+    glp_error_hook(dp_error_hook, &env);
+    int ret = glp_simplex(P, parm);
+    glp_error_hook(NULL, NULL);
+    return ret;
+}
+
+int dp_guarded_intopt(glp_prob *P, const glp_iocp *parm, int *fatal) {
+    jmp_buf env;
+    *fatal = 0;
+    if (setjmp(env) != 0) {
+        *fatal = 1;
+        return -1;
+    }
+    glp_error_hook(dp_error_hook, &env);
+    int ret = glp_intopt(P, parm);
+    glp_error_hook(NULL, NULL);
+    return ret;
+}

@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Guarded entry points into GLPK.
+//
+// GLPK reports misuse and internal failures by printing a message and calling
+// abort(). These wrappers install glp_error_hook for the duration of one call;
+// on a fatal error the hook frees the thread's GLPK environment (as GLPK's
+// manual requires) and longjmp()s back here, so the caller gets an error code
+// instead of a dead process. After such a failure every problem object created
+// on this thread is gone: the caller must not touch or delete it.
+#ifndef DEHPLAN_CGLPK_SUPPORT_H
+#define DEHPLAN_CGLPK_SUPPORT_H
+
+#include <glpk.h>
+
+/// Runs glp_simplex under the error hook. Sets *fatal to 1 if GLPK hit a fatal error.
+int dp_guarded_simplex(glp_prob *P, const glp_smcp *parm, int *fatal);
+
+/// Runs glp_intopt under the error hook. Sets *fatal to 1 if GLPK hit a fatal error.
+int dp_guarded_intopt(glp_prob *P, const glp_iocp *parm, int *fatal);
+
+#endif

@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import CGLPK
+import CGLPKSupport
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// State shared with the branch-and-cut callback through its `info` pointer.
+private final class CallbackContext {
+    let minimize: Bool
+    let incumbent: [Double]?  // 1-based copy for glp_ios_heur_sol (index 0 unused)
+    let columnCount: Int32
+    var bestBound: Double?
+    var incumbentAccepted = false
+    var incumbentTried = false
+
+    init(minimize: Bool, incumbent: [Double]?, columnCount: Int32) {
+        self.minimize = minimize
+        self.incumbent = incumbent.map { [0] + $0 }
+        self.columnCount = columnCount
+    }
+}
+
+/// Branch-and-cut callback: records the best bound and hands GLPK the heuristic incumbent once.
+private func branchAndCutCallback(_ tree: OpaquePointer?, _ info: UnsafeMutableRawPointer?) {
+    guard let tree, let info else { return }
+    let context = Unmanaged<CallbackContext>.fromOpaque(info).takeUnretainedValue()
+    let best = glp_ios_best_node(tree)
+    if best != 0 {
+        let bound = glp_ios_node_bound(tree, best)
+        if bound.isFinite { context.bestBound = bound }
+    }
+    if glp_ios_reason(tree) == GLP_IHEUR, !context.incumbentTried, let x = context.incumbent {
+        context.incumbentTried = true
+        // With presolve on, the tree works on the presolved problem: its columns are
+        // not ours. Inject only when the column count shows it is the original problem.
+        if glp_get_num_cols(glp_ios_get_prob(tree)) == context.columnCount {
+            let rc = x.withUnsafeBufferPointer { glp_ios_heur_sol(tree, $0.baseAddress) }
+            context.incumbentAccepted = (rc == 0)
+        }
+    }
+}
+
+extension Model {
+    /// Solves the model. Creates, solves and frees the GLPK problem on the calling thread,
+    /// with GLPK's terminal output off for this solve.
+    public func solve(_ options: SolveOptions = SolveOptions()) throws(GLPKError) -> Solution {
+        if let first = buildErrors.first {
+            throw .invalidModel(buildErrors.count == 1 ? first : "\(first) (and \(buildErrors.count - 1) more)")
+        }
+        try options.validate()
+        guard variableSpecs.count < Int(Int32.max), constraintSpecs.count < Int(Int32.max) else {
+            throw .invalidModel("model too large for GLPK (32-bit indices)")
+        }
+        let nonzeros = constraintSpecs.reduce(0) { $0 + $1.terms.count }
+        guard nonzeros < Int(Int32.max) else { throw .invalidModel("too many nonzeros for GLPK") }
+        if variableSpecs.isEmpty {
+            // GLPK handles this, but the answer is trivial and the edge case is not worth its quirks.
+            if let bad = constraintSpecs.enumerated().first(where: { ($0.element.lower ?? 0) > 0 || ($0.element.upper ?? 0) < 0 }) {
+                _ = bad
+                return Solution(status: .infeasible, objective: nil, bound: nil, values: [], seconds: 0,
+                                incumbentAccepted: false, notes: [])
+            }
+            return Solution(status: .optimal, objective: objectiveConstant, bound: objectiveConstant, values: [],
+                            seconds: 0, incumbentAccepted: false, notes: [])
+        }
+
+        var notes: [String] = []
+        var incumbent = options.incumbent
+        if let x = incumbent {
+            if let why = violation(of: x) {
+                notes.append("heuristic incumbent ignored: \(why)")
+                incumbent = nil
+            }
+        }
+
+        let start = monotonicSeconds()
+        guard let problem = glp_create_prob() else { throw .fatal("glp_create_prob returned NULL") }
+        var problemAlive = true
+        defer {
+            if problemAlive { glp_delete_prob(problem) }
+            glp_free_env()  // drop this thread's GLPK environment; nothing else lives in it
+        }
+        load(into: problem)
+
+        let minimize = direction == .minimize
+        if !isMIP {
+            var parm = glp_smcp()
+            glp_init_smcp(&parm)
+            parm.msg_lev = GLP_MSG_OFF
+            parm.presolve = options.presolve ? GLP_ON : GLP_OFF
+            if let t = options.timeLimit { parm.tm_lim = Int32(clamping: Int((t * 1000).rounded(.up))) }
+            var fatal: Int32 = 0
+            let rc = dp_guarded_simplex(problem, &parm, &fatal)
+            if fatal != 0 {
+                problemAlive = false
+                throw .fatal("GLPK simplex hit a fatal error")
+            }
+            let seconds = monotonicSeconds() - start
+            return try lpResult(problem, rc: rc, seconds: seconds, notes: notes)
+        }
+
+        var parm = glp_iocp()
+        glp_init_iocp(&parm)
+        parm.msg_lev = GLP_MSG_OFF
+        parm.presolve = options.presolve ? GLP_ON : GLP_OFF
+        parm.mip_gap = options.relativeGap
+        if let t = options.timeLimit { parm.tm_lim = Int32(clamping: Int((t * 1000).rounded(.up))) }
+
+        if !options.presolve {
+            // Without the MIP presolver glp_intopt needs an optimal LP basis first.
+            var smcp = glp_smcp()
+            glp_init_smcp(&smcp)
+            smcp.msg_lev = GLP_MSG_OFF
+            if let t = options.timeLimit { smcp.tm_lim = Int32(clamping: Int((t * 1000).rounded(.up))) }
+            var fatal: Int32 = 0
+            let rc = dp_guarded_simplex(problem, &smcp, &fatal)
+            if fatal != 0 {
+                problemAlive = false
+                throw .fatal("GLPK simplex hit a fatal error")
+            }
+            let lpStatus = glp_get_status(problem)
+            if rc == 0 && (lpStatus == GLP_NOFEAS) {
+                return Solution(status: .infeasible, objective: nil, bound: nil, values: [],
+                                seconds: monotonicSeconds() - start, incumbentAccepted: false, notes: notes)
+            }
+            if rc == 0 && lpStatus == GLP_UNBND {
+                return Solution(status: .unbounded, objective: nil, bound: nil, values: [],
+                                seconds: monotonicSeconds() - start, incumbentAccepted: false, notes: notes)
+            }
+            if rc != 0 || lpStatus != GLP_OPT {
+                if rc == GLP_ETMLIM {
+                    return Solution(status: .noSolution, objective: nil, bound: nil, values: [],
+                                    seconds: monotonicSeconds() - start, incumbentAccepted: false, notes: notes)
+                }
+                throw .solverFailure("LP relaxation failed: \(describeReturnCode(rc))")
+            }
+        }
+
+        let context = CallbackContext(minimize: minimize, incumbent: incumbent,
+                                      columnCount: Int32(variableSpecs.count))
+        let unmanaged = Unmanaged.passRetained(context)
+        defer { unmanaged.release() }
+        parm.cb_func = branchAndCutCallback
+        parm.cb_info = unmanaged.toOpaque()
+
+        var fatal: Int32 = 0
+        let rc = dp_guarded_intopt(problem, &parm, &fatal)
+        if fatal != 0 {
+            problemAlive = false
+            throw .fatal("GLPK branch-and-cut hit a fatal error")
+        }
+        let seconds = monotonicSeconds() - start
+        if incumbent != nil && !context.incumbentAccepted {
+            notes.append("heuristic incumbent not injected (presolved problem has other columns, or GLPK declined it)")
+        }
+
+        switch rc {
+        case 0, GLP_ETMLIM, GLP_EMIPGAP, GLP_ESTOP:
+            break
+        case GLP_ENOPFS:
+            return Solution(status: .infeasible, objective: nil, bound: nil, values: [], seconds: seconds,
+                            incumbentAccepted: context.incumbentAccepted, notes: notes)
+        case GLP_ENODFS:
+            return Solution(status: .unbounded, objective: nil, bound: nil, values: [], seconds: seconds,
+                            incumbentAccepted: context.incumbentAccepted, notes: notes)
+        default:
+            throw .solverFailure("branch-and-cut failed: \(describeReturnCode(rc))")
+        }
+
+        let mipStatus = glp_mip_status(problem)
+        switch mipStatus {
+        case GLP_OPT:
+            let values = (1...Int32(variableSpecs.count)).map { glp_mip_col_val(problem, $0) }
+            let objective = glp_mip_obj_val(problem)
+            // Proven optimal within the requested gap: the bound is the tightest GLPK reported.
+            let bound = options.relativeGap == 0 ? objective : (context.bestBound ?? objective)
+            let status: Solution.Status = options.relativeGap == 0 ? .optimal : (abs(bound - objective) < 1e-9 ? .optimal : .feasible)
+            return Solution(status: status, objective: objective, bound: bound, values: values, seconds: seconds,
+                            incumbentAccepted: context.incumbentAccepted, notes: notes)
+        case GLP_FEAS:
+            let values = (1...Int32(variableSpecs.count)).map { glp_mip_col_val(problem, $0) }
+            let objective = glp_mip_obj_val(problem)
+            var bound = context.bestBound
+            if let b = bound { bound = minimize ? min(b, objective) : max(b, objective) }
+            return Solution(status: .feasible, objective: objective, bound: bound, values: values, seconds: seconds,
+                            incumbentAccepted: context.incumbentAccepted, notes: notes)
+        case GLP_NOFEAS:
+            return Solution(status: .infeasible, objective: nil, bound: nil, values: [], seconds: seconds,
+                            incumbentAccepted: context.incumbentAccepted, notes: notes)
+        default:
+            return Solution(status: .noSolution, objective: nil, bound: context.bestBound, values: [], seconds: seconds,
+                            incumbentAccepted: context.incumbentAccepted, notes: notes)
+        }
+    }
+
+    private func load(into problem: OpaquePointer) {
+        glp_set_obj_dir(problem, direction == .minimize ? GLP_MIN : GLP_MAX)
+        glp_set_obj_coef(problem, 0, objectiveConstant)
+        let n = Int32(variableSpecs.count)
+        glp_add_cols(problem, n)
+        for (i, spec) in variableSpecs.enumerated() {
+            let j = Int32(i + 1)
+            let (type, lo, up) = boundType(spec.lower, spec.upper)
+            switch spec.kind {
+            case .continuous: glp_set_col_kind(problem, j, GLP_CV)
+            case .integer: glp_set_col_kind(problem, j, GLP_IV)
+            case .binary: glp_set_col_kind(problem, j, GLP_IV)
+            }
+            glp_set_col_bnds(problem, j, type, lo, up)
+            glp_set_obj_coef(problem, j, spec.objective)
+        }
+        let m = Int32(constraintSpecs.count)
+        guard m > 0 else { return }
+        glp_add_rows(problem, m)
+        var ia: [Int32] = [0]
+        var ja: [Int32] = [0]
+        var ar: [Double] = [0]
+        for (r, row) in constraintSpecs.enumerated() {
+            let i = Int32(r + 1)
+            let (type, lo, up) = boundType(row.lower, row.upper)
+            glp_set_row_bnds(problem, i, type, lo, up)
+            for (col, coefficient) in row.terms {
+                ia.append(i)
+                ja.append(Int32(col + 1))
+                ar.append(coefficient)
+            }
+        }
+        let count = Int32(ia.count - 1)
+        if count > 0 { glp_load_matrix(problem, count, ia, ja, ar) }
+    }
+
+    private func boundType(_ lower: Double?, _ upper: Double?) -> (Int32, Double, Double) {
+        switch (lower, upper) {
+        case (nil, nil): return (GLP_FR, 0, 0)
+        case (let l?, nil): return (GLP_LO, l, 0)
+        case (nil, let u?): return (GLP_UP, 0, u)
+        case (let l?, let u?): return l == u ? (GLP_FX, l, u) : (GLP_DB, l, u)
+        }
+    }
+
+    private func lpResult(_ problem: OpaquePointer, rc: Int32, seconds: Double, notes: [String]) throws(GLPKError) -> Solution {
+        if rc == GLP_ENOPFS {
+            return Solution(status: .infeasible, objective: nil, bound: nil, values: [], seconds: seconds,
+                            incumbentAccepted: false, notes: notes)
+        }
+        if rc == GLP_ENODFS {
+            return Solution(status: .unbounded, objective: nil, bound: nil, values: [], seconds: seconds,
+                            incumbentAccepted: false, notes: notes)
+        }
+        if rc == GLP_ETMLIM {
+            return Solution(status: .noSolution, objective: nil, bound: nil, values: [], seconds: seconds,
+                            incumbentAccepted: false, notes: notes)
+        }
+        guard rc == 0 else { throw .solverFailure("simplex failed: \(describeReturnCode(rc))") }
+        switch glp_get_status(problem) {
+        case GLP_OPT:
+            let values = (1...Int32(variableSpecs.count)).map { glp_get_col_prim(problem, $0) }
+            let objective = glp_get_obj_val(problem)
+            return Solution(status: .optimal, objective: objective, bound: objective, values: values,
+                            seconds: seconds, incumbentAccepted: false, notes: notes)
+        case GLP_NOFEAS:
+            return Solution(status: .infeasible, objective: nil, bound: nil, values: [], seconds: seconds,
+                            incumbentAccepted: false, notes: notes)
+        case GLP_UNBND:
+            return Solution(status: .unbounded, objective: nil, bound: nil, values: [], seconds: seconds,
+                            incumbentAccepted: false, notes: notes)
+        default:
+            return Solution(status: .noSolution, objective: nil, bound: nil, values: [], seconds: seconds,
+                            incumbentAccepted: false, notes: notes)
+        }
+    }
+}
+
+func describeReturnCode(_ rc: Int32) -> String {
+    switch rc {
+    case GLP_EBADB: "invalid initial basis (GLP_EBADB)"
+    case GLP_ESING: "singular basis matrix (GLP_ESING)"
+    case GLP_ECOND: "ill-conditioned basis matrix (GLP_ECOND)"
+    case GLP_EBOUND: "incorrect bounds (GLP_EBOUND)"
+    case GLP_EFAIL: "solver failure (GLP_EFAIL)"
+    case GLP_EROOT: "no optimal LP basis for branch-and-cut (GLP_EROOT)"
+    case GLP_EITLIM: "iteration limit (GLP_EITLIM)"
+    default: "GLPK return code \(rc)"
+    }
+}
+
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+/// The outcome of a solve.
+public struct Solution: Sendable {
+    /// How far the solver got.
+    public enum Status: String, Sendable, Hashable {
+        /// Proven optimal (within the requested relative gap, which defaults to 0).
+        case optimal
+        /// A feasible solution, not proven optimal (time limit or gap tolerance hit).
+        case feasible
+        /// Proven to have no feasible solution.
+        case infeasible
+        /// The objective can improve without limit.
+        case unbounded
+        /// Stopped (time limit) before any feasible solution was found.
+        case noSolution = "no-solution"
+    }
+
+    /// How far the solver got.
+    public let status: Status
+    /// Objective of the returned values, when there are values.
+    public let objective: Double?
+    /// Best proven bound on the optimum (a lower bound when minimising), when known.
+    public let bound: Double?
+    /// One value per variable (empty when there is no solution).
+    public let values: [Double]
+    /// Wall-clock seconds spent in GLPK.
+    public let seconds: Double
+    /// Whether the heuristic incumbent from the options was accepted by GLPK.
+    public let incumbentAccepted: Bool
+    /// Remarks worth logging (an incumbent that was rejected, presolve outcomes).
+    public let notes: [String]
+
+    /// The value of one variable.
+    public subscript(_ variable: Model.Variable) -> Double { values[variable.index] }
+
+    /// True when there are values to read.
+    public var hasSolution: Bool { !values.isEmpty }
+
+    /// Relative gap between objective and bound, |obj - bound| / max(1, |obj|); nil when either is unknown.
+    public var gap: Double? {
+        guard let o = objective, let b = bound else { return nil }
+        return abs(o - b) / max(1, abs(o))
+    }
+}

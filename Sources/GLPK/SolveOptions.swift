@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+/// Parameters of one solve.
+public struct SolveOptions: Sendable {
+    /// Wall-clock limit in seconds; nil for none. At the limit a MIP returns its best plan so far.
+    public var timeLimit: Double?
+    /// Stop when the relative gap between incumbent and bound is at most this (0 proves optimality).
+    public var relativeGap: Double
+    /// Use GLPK's MIP presolver (recommended: it also proves infeasibility early).
+    public var presolve: Bool
+    /// A heuristic solution (one value per variable) handed to branch-and-cut as the first incumbent.
+    /// It is checked against the model first; an infeasible one is ignored and reported in `Solution.notes`.
+    public var incumbent: [Double]?
+
+    /// Creates options; the defaults prove optimality with presolve on and no time limit.
+    public init(timeLimit: Double? = nil, relativeGap: Double = 0, presolve: Bool = true, incumbent: [Double]? = nil) {
+        self.timeLimit = timeLimit
+        self.relativeGap = relativeGap
+        self.presolve = presolve
+        self.incumbent = incumbent
+    }
+
+    func validate() throws(GLPKError) {
+        if let t = timeLimit, !(t.isFinite && t >= 0) {
+            throw .invalidOptions("time limit must be a finite number of seconds >= 0, got \(t)")
+        }
+        if !(relativeGap.isFinite && relativeGap >= 0 && relativeGap <= 1) {
+            throw .invalidOptions("relative gap must be within 0...1, got \(relativeGap)")
+        }
+    }
+}

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import Topology
+
+/// Where a flavor lands on a host: the chosen nodes and what is left on them.
+public struct NodeFit: Hashable, Sendable {
+    /// Chosen NUMA node indices, ascending.
+    public let nodes: [Int]
+    /// Free capacity left on each chosen node after placing (same order as `nodes`).
+    public let leftover: [Resources]
+    /// Best-fit score in 0...1: 1 means the chosen nodes are filled exactly; higher is tighter.
+    public let score: Double
+}
+
+/// Why a flavor does not fit on a host's nodes.
+public enum FitFailure: Error, Hashable, Sendable {
+    /// The host lacks the capacity even in total.
+    case insufficientTotal(free: Resources, demand: Resources)
+    /// The flavor spans more NUMA nodes than the host has (and the total would suffice).
+    case tooFewNodes(needed: Int, hostHas: Int)
+    /// Enough in total, but fewer than k nodes each have the per-node share free.
+    case insufficientNUMA(eligibleNodes: [Int], needed: Int, perNode: Resources)
+}
+
+/// The one fit function. The planner, `check`, `targets`, the executor's live re-check
+/// and the fake cloud all decide NUMA fits here, so they cannot disagree.
+public enum Fit {
+    /// Finds `flavor.numaNodes` distinct nodes of a host, each with at least the flavor's
+    /// per-node share free, choosing by best fit: least leftover on the chosen nodes, with
+    /// vCPUs and memory each normalised by the node's size; ties go to the lower node index.
+    ///
+    /// - Parameters:
+    ///   - free: free capacity per node (capacity minus servers placed on that node).
+    ///   - capacity: size of each node, for normalising leftovers.
+    ///   - freeTotal: free capacity of the whole host when it differs from the sum of `free`
+    ///     (servers of unknown layout count against the total only); nil means `free.total`.
+    public static func evaluate(
+        _ flavor: Flavor, free: [Resources], capacity: [Resources], freeTotal: Resources? = nil
+    ) -> Result<NodeFit, FitFailure> {
+        let demand = flavor.resources
+        let total = freeTotal ?? free.total
+        if !total.covers(demand) { return .failure(.insufficientTotal(free: total, demand: demand)) }
+        let k = flavor.numaNodes
+        if k > free.count { return .failure(.tooFewNodes(needed: k, hostHas: free.count)) }
+        let share = flavor.perNode
+        var candidates: [(node: Int, waste: Double)] = []
+        candidates.reserveCapacity(free.count)
+        for (n, f) in free.enumerated() where f.covers(share) {
+            let cap = capacity[n]
+            let waste = Double(f.vcpus - share.vcpus) / Double(max(cap.vcpus, 1))
+                + Double(f.memoryMiB - share.memoryMiB) / Double(max(cap.memoryMiB, 1))
+            candidates.append((n, waste))
+        }
+        guard candidates.count >= k else {
+            return .failure(.insufficientNUMA(eligibleNodes: candidates.map(\.node), needed: k, perNode: share))
+        }
+        // The nodes are independent, so the k smallest wastes minimise the total waste.
+        // Sorting is stable on (waste, node): ties go to the lower index.
+        candidates.sort { $0.waste != $1.waste ? $0.waste < $1.waste : $0.node < $1.node }
+        let chosen = candidates.prefix(k).map(\.node).sorted()
+        let leftover = chosen.map { free[$0] - share }
+        let waste = candidates.prefix(k).reduce(0) { $0 + $1.waste }
+        let score = max(0, 1 - waste / Double(2 * k))
+        return .success(NodeFit(nodes: chosen, leftover: leftover, score: score))
+    }
+
+    /// `evaluate` without the reason: the chosen placement, or nil.
+    public static func fit(_ flavor: Flavor, free: [Resources], capacity: [Resources]) -> NodeFit? {
+        try? evaluate(flavor, free: free, capacity: capacity).get()
+    }
+}

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import Topology
+
+/// What is used and free on one host, per NUMA node.
+public struct HostUsage: Hashable, Sendable {
+    /// Size of each node.
+    public let capacity: [Resources]
+    /// Used on each node by servers with a known layout.
+    public private(set) var knownUsed: [Resources]
+    /// Used in total by servers whose layout is unknown.
+    public private(set) var unknownUsed: Resources = .zero
+    /// The most that servers of unknown layout can take on any single node: the sum of their per-node shares.
+    public private(set) var unknownShare: Resources = .zero
+    /// Number of servers on the host whose layout is unknown.
+    public private(set) var unknownCount = 0
+    /// Number of servers on the host.
+    public private(set) var serverCount = 0
+
+    /// An empty host.
+    public init(capacity: [Resources]) {
+        self.capacity = capacity
+        self.knownUsed = Array(repeating: .zero, count: capacity.count)
+    }
+
+    /// Free per node, counting only servers of known layout (an optimistic view when layouts are unknown).
+    public var freeKnown: [Resources] { zip(capacity, knownUsed).map { $0 - $1 } }
+
+    /// Free per node under the worst arrangement of the servers of unknown layout.
+    public var freeWorst: [Resources] {
+        zip(capacity, knownUsed).map { ($0 - $1 - unknownShare).clampedAtZero }
+    }
+
+    /// Free capacity in total (all servers counted).
+    public var freeTotal: Resources { capacity.total - knownUsed.total - unknownUsed }
+
+    /// Used capacity in total.
+    public var usedTotal: Resources { knownUsed.total + unknownUsed }
+
+    /// True when some server on the host has no known layout.
+    public var hasUnknownLayout: Bool { unknownCount > 0 }
+
+    /// Records a server on this host (`nodes` nil: unknown layout).
+    public mutating func add(_ flavor: Flavor, nodes: [Int]?) {
+        serverCount += 1
+        guard let nodes else {
+            unknownUsed += flavor.resources
+            unknownShare += flavor.perNode
+            unknownCount += 1
+            return
+        }
+        for n in nodes where n >= 0 && n < knownUsed.count { knownUsed[n] += flavor.perNode }
+    }
+
+    /// Removes a server recorded with `add`.
+    public mutating func remove(_ flavor: Flavor, nodes: [Int]?) {
+        serverCount -= 1
+        guard let nodes else {
+            unknownUsed -= flavor.resources
+            unknownShare -= flavor.perNode
+            unknownCount -= 1
+            return
+        }
+        for n in nodes where n >= 0 && n < knownUsed.count { knownUsed[n] -= flavor.perNode }
+    }
+}
+
+/// Per-host usage of a whole inventory, indexed like `inventory.hosts`.
+public struct PlacementState: Sendable {
+    /// Usage of each host, by position in `inventory.hosts`.
+    public private(set) var usage: [HostUsage]
+    /// For each anti-affinity group (by position in `inventory.serverGroups`), members per host index.
+    public private(set) var groupMembersOnHost: [[Int: Int]]
+
+    /// Builds the usage of every host from the inventory's servers.
+    public init(_ inventory: Inventory) {
+        var usage = inventory.hosts.map { HostUsage(capacity: inventory.capacity(of: $0)) }
+        for server in inventory.servers {
+            guard let id = server.dedicatedHostID, let h = inventory.hostIndex[id],
+                let flavor = inventory.flavors[server.flavor]
+            else { continue }
+            usage[h].add(flavor, nodes: server.numaNodes)
+        }
+        self.usage = usage
+        var groups: [[Int: Int]] = Array(repeating: [:], count: inventory.serverGroups.count)
+        for (g, group) in inventory.serverGroups.enumerated() {
+            for member in group.members {
+                guard let s = inventory.server(member), let id = s.dedicatedHostID, let h = inventory.hostIndex[id]
+                else { continue }
+                groups[g][h, default: 0] += 1
+            }
+        }
+        self.groupMembersOnHost = groups
+    }
+
+    /// Records a server arriving on host `h`.
+    public mutating func add(_ server: Server, flavor: Flavor, host h: Int, nodes: [Int]?, groups: [Int]) {
+        usage[h].add(flavor, nodes: nodes)
+        for g in groups { groupMembersOnHost[g][h, default: 0] += 1 }
+    }
+
+    /// Records a server leaving host `h`.
+    public mutating func remove(_ server: Server, flavor: Flavor, host h: Int, nodes: [Int]?, groups: [Int]) {
+        usage[h].remove(flavor, nodes: nodes)
+        for g in groups {
+            let left = (groupMembersOnHost[g][h] ?? 0) - 1
+            groupMembersOnHost[g][h] = left > 0 ? left : nil
+        }
+    }
+}

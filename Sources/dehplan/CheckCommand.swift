@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import ArgumentParser
+import Planner
+import Topology
+
+/// `dehplan check`: will this cold migration succeed?
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Check whether one server can be cold-migrated to a Dedicated Host or the public pool.",
+        discussion: """
+            Evaluates every constraint of the migrate API (server stopped, not locked, no
+            running task, target available, same availability zone, flavor accepted by the
+            host type, anti-affinity) and the NUMA fit, and lists every failing one with its
+            reason code, not just the first.
+
+            INSUFFICIENT_CAPACITY means the host lacks the resources even in total;
+            INSUFFICIENT_NUMA_CAPACITY means the total would suffice but no NUMA node (or no k
+            nodes, for a flavor split over k nodes) has the room: the failure the API warns about.
+            NUMA_LAYOUT_UNKNOWN means the host has servers of unknown layout and the server
+            fits only if they are arranged favourably.
+
+            Exit 0 feasible, 3 not feasible, 2 invalid input.
+            """
+    )
+
+    @OptionGroup var source: InventoryOption
+
+    @Option(name: .long, help: ArgumentHelp("Id of the server to move.", valueName: "id"))
+    var server: String
+
+    @Option(name: .long, help: ArgumentHelp("Target Dedicated Host id, or 'pool' for the public resource pool.", valueName: "deh-id|pool"))
+    var to: String
+
+    @OptionGroup var fitOptions: FitOptions
+
+    @Option(name: .long, help: "Output format: text or json.")
+    var format: OutputFormat = .text
+
+    func run() throws {
+        let inventory = try source.load()
+        let checker = Checker(inventory)
+        let target: MoveTarget = to == "pool" ? .pool : .host(to)
+        let result = checker.check(serverID: server, target: target, options: fitOptions.checkerOptions)
+        switch format {
+        case .json: print(result.json.serialized())
+        case .text: print(render(result, inventory))
+        }
+        if !result.feasible { throw CLIError.infeasible }
+    }
+
+    func render(_ result: MoveCheck, _ inventory: Inventory) -> String {
+        var lines: [String] = []
+        let targetName = result.target.hostID.map { id in
+            inventory.host(id).map { $0.name == $0.id ? id : "\(id) (\($0.name))" } ?? id
+        } ?? "the public pool"
+        if let s = inventory.server(result.serverID) {
+            lines.append("Server:  \(Describe.server(s, inventory))")
+        }
+        lines.append("Target:  \(targetName)")
+        if result.feasible {
+            var verdict = "Verdict: FEASIBLE"
+            if let nodes = result.numaNodes { verdict += " on NUMA node\(nodes.count == 1 ? "" : "s") \(Describe.nodes(nodes))" }
+            lines.append(verdict)
+            if let fit = result.fit {
+                lines.append("Leftover on those nodes (vCPUs/MiB): \(Describe.leftover(fit))")
+            }
+            if !result.layoutKnown {
+                lines.append(
+                    result.verdict == .certain
+                        ? "Layout:  some servers on the host have unknown NUMA layout; the fit holds for every arrangement of them"
+                        : "Layout:  UNKNOWN: some servers on the host have unknown NUMA layout; the fit holds only if they are arranged favourably")
+            }
+        } else {
+            lines.append("Verdict: NOT FEASIBLE (\(result.reasons.count) reason\(result.reasons.count == 1 ? "" : "s"))")
+            var table = TextTable(["CODE", "WHY"])
+            for r in result.reasons { table.add([r.code.rawValue, r.message]) }
+            lines.append(table.render(indent: "  "))
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import ArgumentParser
+import Foundation
+import Planner
+import Topology
+
+/// `dehplan generate`: seeded synthetic inventories for tests, benchmarks and what-if studies.
+struct GenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Write a seeded, realistic synthetic inventory (same seed, same file).",
+        discussion: """
+            Host types c6 and m6 (2 NUMA nodes) and h4 (4 NUMA nodes), partly filled hosts
+            with servers on random fitting nodes (so hosts fragment), split flavors, a few
+            servers of unknown layout, anti-affinity groups, several availability zones.
+            """
+    )
+
+    @Option(help: "Random seed.") var seed: UInt64 = 1
+    @Option(help: "Number of Dedicated Hosts.") var hosts: Int = 20
+    @Option(help: "Number of servers.") var servers: Int = 150
+    @Option(help: ArgumentHelp("Availability zones, comma-separated.", valueName: "az,az"))
+    var zones: String = "eu-de-01,eu-de-02"
+    @Option(help: "Share of servers with unknown NUMA layout (0...1).") var unknownLayout: Double = 0.03
+    @Option(help: "Share of servers that are SHUTOFF (0...1).") var shutoff: Double = 0.7
+    @Option(help: "Number of anti-affinity groups.") var groups: Int = 2
+    @Option(help: "Highest share of a host's vCPUs in use (each host draws a level between 0.3 and this).")
+    var maxFill: Double = 0.9
+    @Option(help: ArgumentHelp("Output file ('-' for standard output).", valueName: "file")) var out: String = "-"
+
+    func validate() throws {
+        if hosts < 0 || servers < 0 || groups < 0 { throw ValidationError("--hosts, --servers and --groups must be >= 0") }
+        for (name, v) in [("--unknown-layout", unknownLayout), ("--shutoff", shutoff), ("--max-fill", maxFill)] where !(0...1).contains(v) {
+            throw ValidationError("\(name) must be within 0...1, got \(v)")
+        }
+    }
+
+    func run() throws {
+        let config = InventoryGenerator.Config(
+            seed: seed, hosts: hosts, servers: servers,
+            availabilityZones: zones.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) },
+            unknownLayoutFraction: unknownLayout, shutoffFraction: shutoff, antiAffinityGroups: groups,
+            maxFill: maxFill)
+        let text = InventoryGenerator.generate(config).json().serialized() + "\n"
+        if out == "-" {
+            print(text, terminator: "")
+        } else {
+            do {
+                try Data(text.utf8).write(to: URL(fileURLWithPath: out))
+            } catch {
+                throw CLIError.runtime("error: cannot write \(out): \(error.localizedDescription)")
+            }
+        }
+    }
+}

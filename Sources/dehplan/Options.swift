@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import ArgumentParser
+import Planner
+import Topology
+
+/// Output format shared by every command.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
+extension LayoutPolicy: ExpressibleByArgument {}
+
+/// `--inventory F`, loaded and validated.
+struct InventoryOption: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Inventory file (JSON, the format of DESIGN.md).", valueName: "file"))
+    var inventory: String
+
+    /// Loads the inventory; invalid input becomes exit 2 with every problem listed.
+    func load() throws -> Inventory {
+        do {
+            return try Inventory.load(path: inventory)
+        } catch {
+            throw CLIError.invalidInput("error: invalid inventory\n" + error.description)
+        }
+    }
+}
+
+/// Options that shape the fit verdicts of `check` and `targets`.
+struct FitOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Whether a host whose servers have unknown NUMA layout counts when the server fits only under some arrangement of them: certain (default, safe) or possible.",
+            valueName: "policy"))
+    var layoutPolicy: LayoutPolicy = .certain
+
+    @Flag(name: .long, help: "Ignore the server's status, lock and task state (plan a move before stopping the server).")
+    var assumeStopped = false
+
+    var checkerOptions: Checker.Options {
+        Checker.Options(layoutPolicy: layoutPolicy, assumeStopped: assumeStopped)
+    }
+}

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import Foundation
+import Planner
+import Topology
+
+/// Shared helpers for dehplan's test targets.
+public enum Fixtures {
+    /// The package root (found from this file's location).
+    public static let packageRoot: URL = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
+        }
+        fatalError("Package.swift not found above \(#filePath)")
+    }()
+
+    /// Path of a file under `samples/`.
+    public static func sample(_ name: String) -> String {
+        packageRoot.appendingPathComponent("samples").appendingPathComponent(name).path
+    }
+
+    /// A 2-node host type "c6" (32 vCPUs / 131072 MiB per node) and its flavors, as JSON-ready dictionaries.
+    public static func baseDocument() -> [String: Any] {
+        [
+            "host_types": [
+                "c6": [
+                    "numa_nodes": [["vcpus": 32, "memory_mib": 131072], ["vcpus": 32, "memory_mib": 131072]],
+                    "flavors": ["c6.xlarge.4", "c6.4xlarge.4", "c6.8xlarge.4"],
+                ],
+                "h4": [
+                    "numa_nodes": Array(repeating: ["vcpus": 24, "memory_mib": 98304], count: 4),
+                    "flavors": ["c6.xlarge.4", "h4.12xlarge.4"],
+                ],
+            ],
+            "flavors": [
+                "c6.xlarge.4": ["vcpus": 4, "memory_mib": 16384],
+                "c6.4xlarge.4": ["vcpus": 16, "memory_mib": 65536],
+                "c6.8xlarge.4": ["vcpus": 32, "memory_mib": 131072, "numa_nodes": 2],
+                "h4.12xlarge.4": ["vcpus": 48, "memory_mib": 196608, "numa_nodes": 4],
+            ],
+            "hosts": [
+                ["id": "deh-1", "name": "ONE", "host_type": "c6", "availability_zone": "az1", "state": "available"],
+                ["id": "deh-2", "name": "TWO", "host_type": "c6", "availability_zone": "az1", "state": "available"],
+                ["id": "deh-4n", "host_type": "h4", "availability_zone": "az1", "state": "available"],
+            ],
+            "servers": [
+                [
+                    "id": "srv-1", "name": "one", "flavor": "c6.4xlarge.4", "status": "SHUTOFF", "availability_zone": "az1",
+                    "dedicated_host_id": "deh-1", "numa_nodes": [0],
+                ],
+                [
+                    "id": "srv-2", "flavor": "c6.xlarge.4", "status": "ACTIVE", "availability_zone": "az1",
+                    "dedicated_host_id": "deh-2", "numa_nodes": [1],
+                ],
+            ],
+        ]
+    }
+
+    /// Serialises a dictionary document to JSON bytes.
+    public static func bytes(_ document: [String: Any]) -> [UInt8] {
+        let data = try! JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])
+        return [UInt8](data)
+    }
+
+    /// Decodes a dictionary document, returning the inventory or the error's issues.
+    public static func decode(_ document: [String: Any]) -> Result<Inventory, InventoryError> {
+        Result { () throws(InventoryError) -> Inventory in try Inventory.decode(bytes: bytes(document)) }
+    }
+
+    /// Writes text to a new temporary file and returns its path.
+    public static func temporaryFile(_ text: String, name: String = "inventory.json") -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dehplan-tests-\(UUID().uuidString)")
+        try! FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let url = dir.appendingPathComponent(name)
+        try! Data(text.utf8).write(to: url)
+        return url.path
+    }
+}
+
+/// Builds small inventories in code for unit tests.
+public struct InventoryBuilder {
+    public var hostTypes: [HostType] = []
+    public var flavors: [Flavor] = []
+    public var hosts: [Topology.Host] = []
+    public var servers: [Server] = []
+    public var groups: [ServerGroup] = []
+
+    public init() {}
+
+    /// Adds a host type with identical nodes.
+    public mutating func hostType(_ name: String, nodes: Int, vcpus: Int, memory: Int, flavors: [String]) {
+        hostTypes.append(HostType(
+            name: name, numaNodes: Array(repeating: Resources(vcpus: vcpus, memoryMiB: memory), count: nodes),
+            flavors: flavors))
+    }
+
+    /// Adds a flavor.
+    public mutating func flavor(_ name: String, vcpus: Int, memory: Int, nodes: Int = 1) {
+        flavors.append(Flavor(name: name, resources: Resources(vcpus: vcpus, memoryMiB: memory), numaNodes: nodes))
+    }
+
+    /// Adds a host.
+    public mutating func host(_ id: String, type: String, az: String = "az1", state: HostState = .available) {
+        hosts.append(Topology.Host(id: id, hostType: type, availabilityZone: az, state: state))
+    }
+
+    /// Adds a server.
+    public mutating func server(
+        _ id: String, flavor: String, on host: String?, nodes: [Int]?, status: String = "SHUTOFF", az: String = "az1",
+        locked: Bool = false, taskState: String? = nil
+    ) {
+        servers.append(Server(
+            id: id, flavor: flavor, status: status, availabilityZone: az, dedicatedHostID: host, numaNodes: nodes,
+            locked: locked, taskState: taskState))
+    }
+
+    /// The inventory, validated through the same decoder as files (so tests cannot build inconsistent ones).
+    public func build() throws(InventoryError) -> Inventory {
+        let inventory = Inventory(hostTypes: hostTypes, flavors: flavors, hosts: hosts, servers: servers, serverGroups: groups)
+        return try Inventory.decode(inventory.json())
+    }
+}
+

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import Testing
+import Topology
+
+@Suite struct JSONTests {
+    @Test func parsesAllValueKinds() throws {
+        let value = try JSON.parse(#"{"a": [1, -2.5, 3e2, true, false, null], "b": "x\"y\u00e9\n", "c": {}}"#)
+        #expect(value["a"] == .array([.number(1), .number(-2.5), .number(300), .bool(true), .bool(false), .null]))
+        #expect(value["b"] == .string("x\"yé\n"))
+        #expect(value["c"] == .object([]))
+    }
+
+    @Test func keepsKeyOrderWhenWriting() throws {
+        let value = try JSON.parse(#"{"z": 1, "a": [1, 2], "m": {"y": null, "b": "s"}}"#)
+        #expect(value.serialized(pretty: false) == #"{"z":1,"a":[1,2],"m":{"y":null,"b":"s"}}"#)
+        #expect(try JSON.parse(value.serialized()) == value)
+    }
+
+    @Test func surrogatePairsAndEscapesRoundTrip() throws {
+        let value = try JSON.parse(#""\ud83d\ude00 tab\t""#)
+        #expect(value == .string("😀 tab\t"))
+        #expect(try JSON.parse(value.serialized()) == value)
+    }
+
+    @Test(arguments: [
+        ("{\"a\": 1,", 1, 9, "unexpected end of file inside an object; the JSON is truncated"),
+        ("{\n  \"a\": [1, 2\n", 3, 1, "unexpected end of file inside an array; the JSON is truncated"),
+        ("{\"a\": 1,}", 1, 9, "unexpected character '}'; expected a quoted key"),
+        ("{\"a\": 1, \"a\": 2}", 1, 10, "duplicate key \"a\""),
+        ("[01]", 1, 2, "invalid number: leading zero"),
+        ("{\"a\": tru}", 1, 7, "invalid literal; expected true"),
+        ("", 1, 1, "the file is empty; expected a JSON object"),
+        ("{} x", 1, 4, "unexpected character 'x' after the end of the JSON value"),
+        ("\"abc", 1, 1, "unterminated string; the JSON is truncated"),
+        ("{\"a\":\n\n   ]}", 3, 4, "unexpected character ']'; expected a value"),
+    ])
+    func syntaxErrorsNameLineAndColumn(text: String, line: Int, column: Int, message: String) {
+        #expect(throws: JSONSyntaxError(line: line, column: column, message: message)) {
+            try JSON.parse(text)
+        }
+    }
+
+    @Test func deepNestingIsAnErrorNotACrash() {
+        let text = String(repeating: "[", count: 100_000)
+        #expect(throws: JSONSyntaxError.self) { try JSON.parse(text) }
+    }
+}
