@@ -94,7 +94,7 @@ public struct Model: Sendable {
     /// Repeated variables are summed (GLPK itself rejects them).
     @discardableResult
     public mutating func addConstraint(
-        _ name: String = "", _ terms: [(Variable, Double)], lower: Double? = nil, upper: Double? = nil
+        _ terms: [(Variable, Double)], lower: Double? = nil, upper: Double? = nil, name: String = ""
     ) -> Constraint {
         let index = constraintSpecs.count
         var merged: [Int: Double] = [:]
@@ -123,20 +123,20 @@ public struct Model: Sendable {
 
     /// Adds `Σ terms <= bound`.
     @discardableResult
-    public mutating func addLessOrEqual(_ name: String = "", _ terms: [(Variable, Double)], _ bound: Double) -> Constraint {
-        addConstraint(name, terms, lower: nil, upper: bound)
+    public mutating func addLessOrEqual(_ terms: [(Variable, Double)], _ bound: Double, name: String = "") -> Constraint {
+        addConstraint(terms, lower: nil, upper: bound, name: name)
     }
 
     /// Adds `Σ terms >= bound`.
     @discardableResult
-    public mutating func addGreaterOrEqual(_ name: String = "", _ terms: [(Variable, Double)], _ bound: Double) -> Constraint {
-        addConstraint(name, terms, lower: bound, upper: nil)
+    public mutating func addGreaterOrEqual(_ terms: [(Variable, Double)], _ bound: Double, name: String = "") -> Constraint {
+        addConstraint(terms, lower: bound, upper: nil, name: name)
     }
 
     /// Adds `Σ terms == value`.
     @discardableResult
-    public mutating func addEqual(_ name: String = "", _ terms: [(Variable, Double)], _ value: Double) -> Constraint {
-        addConstraint(name, terms, lower: value, upper: value)
+    public mutating func addEqual(_ terms: [(Variable, Double)], _ value: Double, name: String = "") -> Constraint {
+        addConstraint(terms, lower: value, upper: value, name: name)
     }
 
     /// The kind of a variable.
