@@ -61,11 +61,19 @@ public struct Checker: Sendable {
     public let inventory: Inventory
     /// Its per-host usage.
     public let state: PlacementState
+    /// Interned ids so that scanning thousands of hosts compares integers, not strings.
+    let index: InventoryIndex
 
     /// Prepares the inventory's per-host usage.
     public init(_ inventory: Inventory) {
+        self.init(inventory, state: PlacementState(inventory))
+    }
+
+    /// Checks against a given usage (e.g. the state after some planned moves).
+    public init(_ inventory: Inventory, state: PlacementState) {
         self.inventory = inventory
-        self.state = PlacementState(inventory)
+        self.state = state
+        self.index = InventoryIndex(inventory)
     }
 
     /// Options that change what is checked.
@@ -116,8 +124,9 @@ public struct Checker: Sendable {
                 serverID: serverID, target: target, feasible: false, numaNodes: nil, fit: nil, layoutKnown: true,
                 verdict: .impossible, reasons: reasons)
         }
-        let outcome = evaluateHost(server, hostIndex: h, options: options, explain: true)
-        reasons += outcome.reasons
+        var sink = ExplainingSink()
+        let outcome = evaluateHost(ServerContext(server, index: index, inventory: inventory), hostIndex: h, options: options, sink: &sink)
+        reasons += sink.reasons
         return MoveCheck(
             serverID: serverID, target: target, feasible: reasons.isEmpty, numaNodes: outcome.fit?.nodes,
             fit: outcome.fit, layoutKnown: !state.usage[h].hasUnknownLayout, verdict: outcome.verdict,
@@ -143,65 +152,84 @@ public struct Checker: Sendable {
         return reasons
     }
 
-    struct HostOutcome {
-        var reasons: [Reason]
-        var codes: [ReasonCode]
-        var fit: NodeFit?
-        var verdict: FitVerdict
+    /// What `evaluateHost` needs to know about the server, computed once per server.
+    struct ServerContext {
+        let server: Server
+        let flavor: Flavor?
+        let flavorIndex: Int
+        let zoneIndex: Int
+        let groups: [Int]
+        /// Index of the host the server is on, or -1 for the pool.
+        let currentHost: Int
+
+        init(_ server: Server, index: InventoryIndex, inventory: Inventory) {
+            self.currentHost = index.serverHost[server.id] ?? -1
+            self.server = server
+            self.flavor = inventory.flavors[server.flavor]
+            self.flavorIndex = index.flavorIndex[server.flavor] ?? -1
+            self.zoneIndex = index.zoneIndex[server.availabilityZone] ?? -1
+            self.groups = inventory.groupsOfServer[server.id] ?? []
+        }
     }
 
-    /// Every target-side constraint of moving `server` onto host `h`. With `explain` false,
-    /// only codes are collected (no message strings), for scanning thousands of hosts.
-    func evaluateHost(_ server: Server, hostIndex h: Int, options: Options, explain: Bool) -> HostOutcome {
-        let host = inventory.hosts[h]
-        var out = HostOutcome(reasons: [], codes: [], fit: nil, verdict: .impossible)
-        func add(_ code: ReasonCode, _ message: @autoclosure () -> String) {
-            out.codes.append(code)
-            if explain { out.reasons.append(Reason(code, message())) }
+    /// Every target-side constraint of moving a server onto host `h`, reported into `sink`
+    /// in evaluation order. The sink decides whether to go on after the first failure, so
+    /// `check` (all reasons, with messages) and `targets` (first code only, no strings) run
+    /// the same constraint code.
+    func evaluateHost<Sink: ReasonSink>(
+        _ context: ServerContext, hostIndex h: Int, options: Options, sink: inout Sink
+    ) -> (fit: NodeFit?, verdict: FitVerdict) {
+        let server = context.server
+        var host: Host { inventory.hosts[h] }  // read only for messages: no copy per scanned host
+        guard let flavor = context.flavor else {
+            sink.add(.flavorNotSupported, "flavor \"\(server.flavor)\" is not defined")
+            return (nil, .impossible)
         }
-        guard let flavor = inventory.flavors[server.flavor], let type = inventory.hostTypes[host.hostType] else {
-            add(.flavorNotSupported, "flavor \"\(server.flavor)\" or host type \"\(host.hostType)\" is not defined")
-            return out
+        if index.hostState[h] != .available {
+            sink.add(.targetNotAvailable, "host \"\(host.id)\" is \(host.state.rawValue); only available hosts accept servers")
+            if sink.done { return (nil, .impossible) }
         }
-        if host.state != .available {
-            add(.targetNotAvailable, "host \"\(host.id)\" is \(host.state.rawValue); only available hosts accept servers")
-        }
-        let sameHost = server.dedicatedHostID == host.id
+        let sameHost = context.currentHost == h
         if sameHost {
-            add(.sameHost, "server \"\(server.id)\" is already on \"\(host.id)\"; the API refuses a same-host migration (Ecs.0221)")
+            sink.add(.sameHost, "server \"\(server.id)\" is already on \"\(host.id)\"; the API refuses a same-host migration (Ecs.0221)")
+            if sink.done { return (nil, .impossible) }
         }
-        if server.availabilityZone != host.availabilityZone {
-            add(.azMismatch,
+        if index.hostZone[h] != context.zoneIndex {
+            sink.add(.azMismatch,
                 "server is in \(server.availabilityZone), host \"\(host.id)\" in \(host.availabilityZone); cold migration stays within one availability zone")
+            if sink.done { return (nil, .impossible) }
         }
-        if !type.supports(flavor.name) {
-            add(.flavorNotSupported,
-                "host type \"\(type.name)\" of \"\(host.id)\" does not accept flavor \"\(flavor.name)\" (accepts: \(type.flavors.joined(separator: ", ")))")
+        if context.flavorIndex < 0 || !index.typeAccepts[index.hostType[h]][context.flavorIndex] {
+            sink.add(.flavorNotSupported, {
+                let type = inventory.hostTypes[host.hostType]
+                return "host type \"\(host.hostType)\" of \"\(host.id)\" does not accept flavor \"\(flavor.name)\" (accepts: \((type?.flavors ?? []).joined(separator: ", ")))"
+            }())
+            if sink.done { return (nil, .impossible) }
         }
-        if let groups = inventory.groupsOfServer[server.id] {
-            for g in groups {
-                let onHost = state.groupMembersOnHost[g][h] ?? 0
-                let selfHere = sameHost ? 1 : 0
-                if onHost - selfHere > 0 {
-                    let group = inventory.serverGroups[g]
-                    add(.antiAffinity, {
-                        let others = group.members.filter { $0 != server.id && inventory.server($0)?.dedicatedHostID == host.id }
-                        return "anti-affinity group \"\(group.id)\" already has \(others.joined(separator: ", ")) on \"\(host.id)\""
-                    }())
-                }
+        for g in context.groups {
+            let onHost = state.groupMembersOnHost[g][h] ?? 0
+            if onHost - (sameHost ? 1 : 0) > 0 {
+                let group = inventory.serverGroups[g]
+                sink.add(.antiAffinity, {
+                    let others = group.members.filter { $0 != server.id && inventory.server($0)?.dedicatedHostID == host.id }
+                    return "anti-affinity group \"\(group.id)\" already has \(others.joined(separator: ", ")) on \"\(host.id)\""
+                }())
+                if sink.done { return (nil, .impossible) }
             }
         }
-        if sameHost { return out }
+        if sameHost { return (nil, .impossible) }
         let usage = state.usage[h]
         switch Fit.evaluate(flavor, free: usage.freeKnown, capacity: usage.capacity, freeTotal: usage.freeTotal) {
         case .failure(.insufficientTotal(let free, let demand)):
-            add(.insufficientCapacity,
+            sink.add(.insufficientCapacity,
                 "flavor \"\(flavor.name)\" needs \(demand); host \"\(host.id)\" has only \(free) free in total")
+            return (nil, .impossible)
         case .failure(.tooFewNodes(let needed, let has)):
-            add(.insufficientNUMACapacity,
+            sink.add(.insufficientNUMACapacity,
                 "flavor \"\(flavor.name)\" spans \(needed) NUMA nodes; host \"\(host.id)\" has \(has)")
+            return (nil, .impossible)
         case .failure(.insufficientNUMA(let eligible, let needed, let share)):
-            add(.insufficientNUMACapacity, {
+            sink.add(.insufficientNUMACapacity, {
                 let free = usage.freeKnown.enumerated().map { "node \($0.offset): \($0.element)" }.joined(separator: ", ")
                 let want = needed == 1
                     ? "no single NUMA node has \(share) free"
@@ -209,23 +237,16 @@ public struct Checker: Sendable {
                 let unknown = usage.hasUnknownLayout ? " (before \(usage.unknownCount) server(s) of unknown layout)" : ""
                 return "host \"\(host.id)\" has \(usage.freeTotal) free in total, but \(want): \(free)\(unknown)"
             }())
+            return (nil, .impossible)
         case .success(let optimistic):
-            if !usage.hasUnknownLayout {
-                out.fit = optimistic
-                out.verdict = .certain
-            } else if let sure = Fit.fit(flavor, free: usage.freeWorst, capacity: usage.capacity) {
-                out.fit = sure
-                out.verdict = .certain
-            } else {
-                out.fit = optimistic
-                out.verdict = .uncertain
-                if options.layoutPolicy == .certain {
-                    add(.numaLayoutUnknown,
-                        "host \"\(host.id)\" has \(usage.unknownCount) server(s) of unknown NUMA layout; \"\(server.id)\" fits on node(s) \(optimistic.nodes.map(String.init).joined(separator: ", ")) only if they are arranged favourably (use --layout-policy possible to accept that risk)")
-                }
+            if !usage.hasUnknownLayout { return (optimistic, .certain) }
+            if let sure = Fit.fit(flavor, free: usage.freeWorst, capacity: usage.capacity) { return (sure, .certain) }
+            if options.layoutPolicy == .certain {
+                sink.add(.numaLayoutUnknown,
+                    "host \"\(host.id)\" has \(usage.unknownCount) server(s) of unknown NUMA layout; \"\(server.id)\" fits on node(s) \(optimistic.nodes.map(String.init).joined(separator: ", ")) only if they are arranged favourably (use --layout-policy possible to accept that risk)")
             }
+            return (optimistic, .uncertain)
         }
-        return out
     }
 
     // MARK: targets
@@ -263,23 +284,36 @@ public struct Checker: Sendable {
             return TargetList(serverID: serverID, targets: [], fittingHosts: 0, rejected: [:], serverReasons: check.reasons)
         }
         let blockers = serverReasons(server, options: options)
-        var fitting: [Candidate] = []
-        var rejected: [ReasonCode: Int] = [:]
+        let context = ServerContext(server, index: index, inventory: inventory)
+        var found: [(host: Int, fit: NodeFit, verdict: FitVerdict)] = []
+        var rejectedCounts = [Int](repeating: 0, count: ReasonCode.allCases.count)
         for h in inventory.hosts.indices {
-            let outcome = evaluateHost(server, hostIndex: h, options: options, explain: false)
-            if let first = outcome.codes.first {
-                rejected[first, default: 0] += 1
+            var sink = FirstCodeSink()
+            let outcome = evaluateHost(context, hostIndex: h, options: options, sink: &sink)
+            if let first = sink.first {
+                rejectedCounts[first.ordinal] += 1
             } else if let fit = outcome.fit {
-                fitting.append(Candidate(
-                    target: .host(inventory.hosts[h].id), fit: fit, layoutKnown: !state.usage[h].hasUnknownLayout,
-                    verdict: outcome.verdict))
+                found.append((h, fit, outcome.verdict))
             }
         }
-        fitting.sort { a, b in
-            if a.verdict != b.verdict { return a.verdict == .certain }
-            if a.fit!.score != b.fit!.score { return a.fit!.score > b.fit!.score }
-            return a.target.hostID! < b.target.hostID!
+        // Sort plain keys, not candidates: comparing structs that hold arrays costs a
+        // retain/release per comparison, which dominated the scan.
+        var keys = found.indices.map { i in
+            (certain: found[i].verdict == .certain, score: found[i].fit.score, rank: index.hostIDRank[found[i].host], i: i)
         }
+        keys.sort { a, b in
+            if a.certain != b.certain { return a.certain }
+            if a.score != b.score { return a.score > b.score }
+            return a.rank < b.rank
+        }
+        var fitting: [Candidate] = keys.map { key in
+            let f = found[key.i]
+            return Candidate(
+                target: .host(inventory.hosts[f.host].id), fit: f.fit, layoutKnown: !state.usage[f.host].hasUnknownLayout,
+                verdict: f.verdict)
+        }
+        var rejected: [ReasonCode: Int] = [:]
+        for (i, code) in ReasonCode.allCases.enumerated() where rejectedCounts[i] > 0 { rejected[code] = rejectedCounts[i] }
         let count = fitting.count
         if let limit, limit < fitting.count { fitting.removeLast(fitting.count - limit) }
         if !blockers.isEmpty { fitting = [] }
@@ -289,5 +323,80 @@ public struct Checker: Sendable {
         return TargetList(
             serverID: serverID, targets: fitting, fittingHosts: blockers.isEmpty ? count : 0, rejected: rejected,
             serverReasons: blockers)
+    }
+}
+
+/// Receives the reasons `evaluateHost` finds.
+protocol ReasonSink {
+    /// True when no further reason is wanted.
+    var done: Bool { get }
+    mutating func add(_ code: ReasonCode, _ message: @autoclosure () -> String)
+}
+
+/// Collects every reason with its message (for `check`).
+struct ExplainingSink: ReasonSink {
+    var reasons: [Reason] = []
+    var done: Bool { false }
+    mutating func add(_ code: ReasonCode, _ message: @autoclosure () -> String) {
+        reasons.append(Reason(code, message()))
+    }
+}
+
+/// Keeps only the first failing code and stops there, building no strings (for `targets`).
+struct FirstCodeSink: ReasonSink {
+    var first: ReasonCode?
+    var done: Bool { first != nil }
+    mutating func add(_ code: ReasonCode, _ message: @autoclosure () -> String) {
+        if first == nil { first = code }
+    }
+}
+
+/// Integer ids for hosts' types, zones and states, and for flavors.
+struct InventoryIndex: Sendable {
+    let flavorIndex: [String: Int]
+    let zoneIndex: [String: Int]
+    let hostType: [Int]
+    let hostZone: [Int]
+    let hostState: [HostState]
+    /// typeAccepts[type][flavor]
+    let typeAccepts: [[Bool]]
+    /// Host index of each server on a DeH.
+    let serverHost: [String: Int]
+    /// Position of each host's id in sorted order (for id tie-breaks without string comparisons).
+    let hostIDRank: [Int]
+
+    init(_ inventory: Inventory) {
+        let flavors = inventory.flavorOrder
+        var flavorIndex: [String: Int] = [:]
+        for (i, f) in flavors.enumerated() { flavorIndex[f] = i }
+        var typeIndex: [String: Int] = [:]
+        var accepts: [[Bool]] = []
+        for (t, name) in inventory.hostTypeOrder.enumerated() {
+            typeIndex[name] = t
+            let type = inventory.hostTypes[name]!
+            accepts.append(flavors.map { type.supports($0) })
+        }
+        var zoneIndex: [String: Int] = [:]
+        var hostZone: [Int] = []
+        for host in inventory.hosts {
+            if zoneIndex[host.availabilityZone] == nil { zoneIndex[host.availabilityZone] = zoneIndex.count }
+            hostZone.append(zoneIndex[host.availabilityZone]!)
+        }
+        var serverHost: [String: Int] = [:]
+        for s in inventory.servers {
+            if let id = s.dedicatedHostID, let h = inventory.hostIndex[id] { serverHost[s.id] = h }
+        }
+        self.flavorIndex = flavorIndex
+        self.zoneIndex = zoneIndex
+        self.hostType = inventory.hosts.map { typeIndex[$0.hostType] ?? 0 }
+        self.hostZone = hostZone
+        self.hostState = inventory.hosts.map(\.state)
+        self.typeAccepts = accepts
+        self.serverHost = serverHost
+        var rank = [Int](repeating: 0, count: inventory.hosts.count)
+        for (r, h) in inventory.hosts.indices.sorted(by: { inventory.hosts[$0].id < inventory.hosts[$1].id }).enumerated() {
+            rank[h] = r
+        }
+        self.hostIDRank = rank
     }
 }

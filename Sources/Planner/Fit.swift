@@ -43,25 +43,36 @@ public enum Fit {
         let k = flavor.numaNodes
         if k > free.count { return .failure(.tooFewNodes(needed: k, hostHas: free.count)) }
         let share = flavor.perNode
-        var candidates: [(node: Int, waste: Double)] = []
-        candidates.reserveCapacity(free.count)
-        for (n, f) in free.enumerated() where f.covers(share) {
-            let cap = capacity[n]
-            let waste = Double(f.vcpus - share.vcpus) / Double(max(cap.vcpus, 1))
-                + Double(f.memoryMiB - share.memoryMiB) / Double(max(cap.memoryMiB, 1))
-            candidates.append((n, waste))
+        // Scratch space on the stack: hosts that do not fit cost no heap allocation.
+        return withUnsafeTemporaryAllocation(of: (node: Int, waste: Double).self, capacity: free.count) { candidates in
+            var count = 0
+            for (n, f) in free.enumerated() where f.covers(share) {
+                let cap = capacity[n]
+                let waste = Double(f.vcpus - share.vcpus) / Double(max(cap.vcpus, 1))
+                    + Double(f.memoryMiB - share.memoryMiB) / Double(max(cap.memoryMiB, 1))
+                candidates[count] = (n, waste)
+                count += 1
+            }
+            guard count >= k else {
+                return .failure(.insufficientNUMA(
+                    eligibleNodes: (0..<count).map { candidates[$0].node }, needed: k, perNode: share))
+            }
+            // The nodes are independent, so the k smallest wastes minimise the total waste.
+            // Ordered by (waste, node): ties go to the lower index.
+            var chosen = UnsafeMutableBufferPointer(rebasing: candidates[0..<count])
+            chosen.sort { $0.waste != $1.waste ? $0.waste < $1.waste : $0.node < $1.node }
+            var nodes: [Int] = []
+            nodes.reserveCapacity(k)
+            var waste = 0.0
+            for i in 0..<k {
+                nodes.append(chosen[i].node)
+                waste += chosen[i].waste
+            }
+            nodes.sort()
+            let leftover = nodes.map { free[$0] - share }
+            let score = max(0, 1 - waste / Double(2 * k))
+            return .success(NodeFit(nodes: nodes, leftover: leftover, score: score))
         }
-        guard candidates.count >= k else {
-            return .failure(.insufficientNUMA(eligibleNodes: candidates.map(\.node), needed: k, perNode: share))
-        }
-        // The nodes are independent, so the k smallest wastes minimise the total waste.
-        // Sorting is stable on (waste, node): ties go to the lower index.
-        candidates.sort { $0.waste != $1.waste ? $0.waste < $1.waste : $0.node < $1.node }
-        let chosen = candidates.prefix(k).map(\.node).sorted()
-        let leftover = chosen.map { free[$0] - share }
-        let waste = candidates.prefix(k).reduce(0) { $0 + $1.waste }
-        let score = max(0, 1 - waste / Double(2 * k))
-        return .success(NodeFit(nodes: chosen, leftover: leftover, score: score))
     }
 
     /// `evaluate` without the reason: the chosen placement, or nil.

@@ -8,6 +8,9 @@ public struct HostUsage: Hashable, Sendable {
     public let capacity: [Resources]
     /// Used on each node by servers with a known layout.
     public private(set) var knownUsed: [Resources]
+    /// Free per node, counting only servers of known layout (an optimistic view when layouts are unknown).
+    /// Stored, not computed, so that scanning thousands of hosts allocates nothing.
+    public private(set) var freeKnown: [Resources]
     /// Used in total by servers whose layout is unknown.
     public private(set) var unknownUsed: Resources = .zero
     /// The most that servers of unknown layout can take on any single node: the sum of their per-node shares.
@@ -21,10 +24,9 @@ public struct HostUsage: Hashable, Sendable {
     public init(capacity: [Resources]) {
         self.capacity = capacity
         self.knownUsed = Array(repeating: .zero, count: capacity.count)
+        self.freeKnown = capacity
+        self.freeTotal = capacity.total
     }
-
-    /// Free per node, counting only servers of known layout (an optimistic view when layouts are unknown).
-    public var freeKnown: [Resources] { zip(capacity, knownUsed).map { $0 - $1 } }
 
     /// Free per node under the worst arrangement of the servers of unknown layout.
     public var freeWorst: [Resources] {
@@ -32,7 +34,7 @@ public struct HostUsage: Hashable, Sendable {
     }
 
     /// Free capacity in total (all servers counted).
-    public var freeTotal: Resources { capacity.total - knownUsed.total - unknownUsed }
+    public private(set) var freeTotal: Resources
 
     /// Used capacity in total.
     public var usedTotal: Resources { knownUsed.total + unknownUsed }
@@ -43,25 +45,33 @@ public struct HostUsage: Hashable, Sendable {
     /// Records a server on this host (`nodes` nil: unknown layout).
     public mutating func add(_ flavor: Flavor, nodes: [Int]?) {
         serverCount += 1
+        freeTotal -= flavor.resources
         guard let nodes else {
             unknownUsed += flavor.resources
             unknownShare += flavor.perNode
             unknownCount += 1
             return
         }
-        for n in nodes where n >= 0 && n < knownUsed.count { knownUsed[n] += flavor.perNode }
+        for n in nodes where n >= 0 && n < knownUsed.count {
+            knownUsed[n] += flavor.perNode
+            freeKnown[n] -= flavor.perNode
+        }
     }
 
     /// Removes a server recorded with `add`.
     public mutating func remove(_ flavor: Flavor, nodes: [Int]?) {
         serverCount -= 1
+        freeTotal += flavor.resources
         guard let nodes else {
             unknownUsed -= flavor.resources
             unknownShare -= flavor.perNode
             unknownCount -= 1
             return
         }
-        for n in nodes where n >= 0 && n < knownUsed.count { knownUsed[n] -= flavor.perNode }
+        for n in nodes where n >= 0 && n < knownUsed.count {
+            knownUsed[n] -= flavor.perNode
+            freeKnown[n] += flavor.perNode
+        }
     }
 }
 

@@ -19,10 +19,11 @@ public enum ReasonCode: String, Hashable, Sendable, CaseIterable, Comparable {
     /// some arrangements of them but is not proven to fit under all (policy `certain`).
     case numaLayoutUnknown = "NUMA_LAYOUT_UNKNOWN"
 
+    /// Position in evaluation order.
+    public var ordinal: Int { Self.allCases.firstIndex(of: self)! }
+
     /// Order of evaluation, which is also the order reasons are listed in.
-    public static func < (a: ReasonCode, b: ReasonCode) -> Bool {
-        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
-    }
+    public static func < (a: ReasonCode, b: ReasonCode) -> Bool { a.ordinal < b.ordinal }
 
     /// True for reasons about the server itself, whatever the target.
     public var isServerLevel: Bool {

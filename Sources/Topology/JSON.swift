@@ -172,7 +172,7 @@ private struct JSONParser {
         defer { depth -= 1 }
         index += 1
         var pairs: [(String, JSON)] = []
-        var seen = Set<String>()
+        var seen: Set<String>?  // only for large objects; small ones are scanned
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
@@ -186,7 +186,14 @@ private struct JSONParser {
             }
             let keyStart = index
             let key = try parseString()
-            if !seen.insert(key).inserted { throw error("duplicate key \"\(key)\"", at: keyStart) }
+            let duplicate: Bool
+            if pairs.count < 16 {
+                duplicate = pairs.contains { $0.0 == key }
+            } else {
+                if seen == nil { seen = Set(pairs.map(\.0)) }
+                duplicate = !seen!.insert(key).inserted
+            }
+            if duplicate { throw error("duplicate key \"\(key)\"", at: keyStart) }
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of file inside an object; the JSON is truncated") }
             guard bytes[index] == UInt8(ascii: ":") else { throw error("unexpected \(describe(bytes[index])); expected ':' after key \"\(key)\"") }
@@ -244,6 +251,15 @@ private struct JSONParser {
             guard index < bytes.count else { throw error("unterminated string; the JSON is truncated", at: start) }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
+                if buffer.isEmpty {
+                    // No escapes: decode straight from the input, no intermediate buffer.
+                    let slice = bytes[runStart..<index]
+                    index += 1
+                    guard let string = String(validating: slice, as: UTF8.self) else {
+                        throw error("string is not valid UTF-8", at: start)
+                    }
+                    return string
+                }
                 if index > runStart { buffer.append(contentsOf: bytes[runStart..<index]) }
                 index += 1
                 break

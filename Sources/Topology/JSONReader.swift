@@ -10,98 +10,98 @@ struct JSONReader {
     }
 
     /// Reports keys that are not in `allowed` (keys starting with `_` are comments and always allowed).
-    mutating func rejectUnknownKeys(_ value: JSON, at path: String, allowed: [String]) {
+    mutating func rejectUnknownKeys(_ value: JSON, at path: @autoclosure () -> String, allowed: [String]) {
         guard case .object(let pairs) = value else { return }
         for (key, _) in pairs where !allowed.contains(key) && !key.hasPrefix("_") {
             var message = "unknown field \"\(key)\""
             if let guess = closestMatch(to: key, in: allowed) { message += "; did you mean \"\(guess)\"?" }
             message += " (allowed: \(allowed.joined(separator: ", ")); prefix a key with _ for a comment)"
-            fail(join(path, key), message)
+            fail(join(path(), key), message)
         }
     }
 
-    mutating func object(_ value: JSON?, at path: String, required: Bool = true) -> [(String, JSON)]? {
+    mutating func object(_ value: JSON?, at path: @autoclosure () -> String, required: Bool = true) -> [(String, JSON)]? {
         guard let value else {
-            if required { fail(path, "missing; expected an object") }
+            if required { fail(path(), "missing; expected an object") }
             return nil
         }
         guard case .object(let pairs) = value else {
-            fail(path, "expected an object, got \(value.typeName)")
+            fail(path(), "expected an object, got \(value.typeName)")
             return nil
         }
         return pairs
     }
 
-    mutating func array(_ value: JSON?, at path: String, required: Bool = true) -> [JSON]? {
+    mutating func array(_ value: JSON?, at path: @autoclosure () -> String, required: Bool = true) -> [JSON]? {
         guard let value else {
-            if required { fail(path, "missing; expected an array") }
+            if required { fail(path(), "missing; expected an array") }
             return nil
         }
         if case .null = value, !required { return nil }
         guard case .array(let items) = value else {
-            fail(path, "expected an array, got \(value.typeName)")
+            fail(path(), "expected an array, got \(value.typeName)")
             return nil
         }
         return items
     }
 
-    mutating func string(_ value: JSON?, at path: String, required: Bool = true, nonEmpty: Bool = true) -> String? {
+    mutating func string(_ value: JSON?, at path: @autoclosure () -> String, required: Bool = true, nonEmpty: Bool = true) -> String? {
         guard let value else {
-            if required { fail(path, "missing; expected a string") }
+            if required { fail(path(), "missing; expected a string") }
             return nil
         }
         guard case .string(let s) = value else {
-            fail(path, "expected a string, got \(value.typeName)")
+            fail(path(), "expected a string, got \(value.typeName)")
             return nil
         }
         if nonEmpty && s.isEmpty {
-            fail(path, "must not be empty")
+            fail(path(), "must not be empty")
             return nil
         }
         return s
     }
 
     /// A string, or nil for JSON null / absent.
-    mutating func nullableString(_ value: JSON?, at path: String) -> String?? {
+    mutating func nullableString(_ value: JSON?, at path: @autoclosure () -> String) -> String?? {
         guard let value else { return .some(nil) }
         if case .null = value { return .some(nil) }
         guard case .string(let s) = value, !s.isEmpty else {
-            fail(path, value.typeName == "a string" ? "must not be empty (use null)" : "expected a string or null, got \(value.typeName)")
+            fail(path(), value.typeName == "a string" ? "must not be empty (use null)" : "expected a string or null, got \(value.typeName)")
             return nil
         }
         return .some(s)
     }
 
-    mutating func bool(_ value: JSON?, at path: String, default defaultValue: Bool) -> Bool {
+    mutating func bool(_ value: JSON?, at path: @autoclosure () -> String, default defaultValue: Bool) -> Bool {
         guard let value else { return defaultValue }
         if case .null = value { return defaultValue }
         guard case .bool(let b) = value else {
-            fail(path, "expected true or false, got \(value.typeName)")
+            fail(path(), "expected true or false, got \(value.typeName)")
             return defaultValue
         }
         return b
     }
 
-    mutating func int(_ value: JSON?, at path: String, required: Bool = true) -> Int? {
+    mutating func int(_ value: JSON?, at path: @autoclosure () -> String, required: Bool = true) -> Int? {
         guard let value else {
-            if required { fail(path, "missing; expected an integer") }
+            if required { fail(path(), "missing; expected an integer") }
             return nil
         }
         guard case .number(let n) = value else {
-            fail(path, "expected an integer, got \(value.typeName)")
+            fail(path(), "expected an integer, got \(value.typeName)")
             return nil
         }
         guard n == n.rounded(), abs(n) <= 1e15 else {
-            fail(path, "expected an integer, got \(JSON.format(n))")
+            fail(path(), "expected an integer, got \(JSON.format(n))")
             return nil
         }
         return Int(n)
     }
 
-    mutating func positiveInt(_ value: JSON?, at path: String, required: Bool = true, unit: String) -> Int? {
-        guard let n = int(value, at: path, required: required) else { return nil }
+    mutating func positiveInt(_ value: JSON?, at path: @autoclosure () -> String, required: Bool = true, unit: String) -> Int? {
+        guard let n = int(value, at: path(), required: required) else { return nil }
         guard n > 0 else {
-            fail(path, "must be a positive number of \(unit), got \(n)")
+            fail(path(), "must be a positive number of \(unit), got \(n)")
             return nil
         }
         return n
