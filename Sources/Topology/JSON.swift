@@ -377,7 +377,7 @@ extension JSON {
                 return
             }
             // Short arrays of scalars stay on one line: node lists read better that way.
-            let scalarOnly = items.allSatisfy { if case .array = $0 { return false }; if case .object = $0 { return false }; return true }
+            let scalarOnly = items.allSatisfy(\.isScalar)
             if indent == nil || (scalarOnly && items.count <= 16) {
                 out += "["
                 for (i, item) in items.enumerated() {
@@ -411,6 +411,21 @@ extension JSON {
                 out += "}"
                 return
             }
+            if pairs.allSatisfy({ $0.1.isScalar }) {
+                // Small flat objects ({"node": 0, "vcpus": 8, ...}) read better on one line.
+                var line = "{"
+                for (i, (key, value)) in pairs.enumerated() {
+                    if i > 0 { line += ", " }
+                    JSON.writeString(key, to: &line)
+                    line += ": "
+                    value.write(to: &line, indent: nil)
+                }
+                line += "}"
+                if line.count <= 72 {
+                    out += line
+                    return
+                }
+            }
             out += "{\n"
             for (i, (key, value)) in pairs.enumerated() {
                 out += String(repeating: "  ", count: level + 1)
@@ -420,6 +435,14 @@ extension JSON {
                 out += i + 1 < pairs.count ? ",\n" : "\n"
             }
             out += String(repeating: "  ", count: level) + "}"
+        }
+    }
+
+    /// True for null, booleans, numbers and strings.
+    var isScalar: Bool {
+        switch self {
+        case .array, .object: false
+        default: true
         }
     }
 
