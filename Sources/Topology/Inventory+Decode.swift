@@ -43,6 +43,9 @@ extension Inventory {
 /// Decodes and validates the inventory contract of DESIGN.md.
 private struct InventoryDecoder {
     var reader = JSONReader()
+    /// Every server id in the file, including servers with other errors, so that one bad
+    /// field does not cascade into "unknown server" errors elsewhere.
+    var allServerIDs = Set<String>()
 
     static let topKeys = ["host_types", "flavors", "hosts", "servers", "server_groups"]
     static let hostTypeKeys = ["numa_nodes", "flavors"]
@@ -229,6 +232,7 @@ private struct InventoryDecoder {
             guard reader.object(item, at: path) != nil else { continue }
             reader.rejectUnknownKeys(item, at: path, allowed: Self.serverKeys)
             let id = reader.string(item["id"], at: join(path, "id"))
+            if let id { allServerIDs.insert(id) }
             if let id, let first = seen[id] {
                 reader.fail(join(path, "id"), "duplicate server id \"\(id)\" (first used by servers[\(first)])")
             } else if let id {
@@ -309,7 +313,7 @@ private struct InventoryDecoder {
 
     mutating func decodeGroups(_ value: JSON?, servers: [(String, Server)]) -> [ServerGroup] {
         guard let items = reader.array(value, at: "server_groups", required: false) else { return [] }
-        let known = Set(servers.map(\.1.id))
+        let known = allServerIDs
         var result: [ServerGroup] = []
         var seen: [String: Int] = [:]
         for (i, item) in items.enumerated() {

@@ -10,16 +10,9 @@ struct CheckCommand: ParsableCommand {
         commandName: "check",
         abstract: "Check whether one server can be cold-migrated to a Dedicated Host or the public pool.",
         discussion: """
-            Evaluates every constraint of the migrate API (server stopped, not locked, no
-            running task, target available, same availability zone, flavor accepted by the
-            host type, anti-affinity) and the NUMA fit, and lists every failing one with its
-            reason code, not just the first.
+            Evaluates every constraint of the migrate API (server stopped, not locked, no running task, target available, same availability zone, flavor accepted by the host type, anti-affinity) and the NUMA fit, and lists every failing one with its reason code, not just the first.
 
-            INSUFFICIENT_CAPACITY means the host lacks the resources even in total;
-            INSUFFICIENT_NUMA_CAPACITY means the total would suffice but no NUMA node (or no k
-            nodes, for a flavor split over k nodes) has the room: the failure the API warns about.
-            NUMA_LAYOUT_UNKNOWN means the host has servers of unknown layout and the server
-            fits only if they are arranged favourably.
+            INSUFFICIENT_CAPACITY: the host lacks the resources even in total. INSUFFICIENT_NUMA_CAPACITY: the total would suffice, but no NUMA node (or no k nodes, for a flavor split over k nodes) has the room; this is the failure the migrate API warns about. NUMA_LAYOUT_UNKNOWN: the host has servers of unknown layout and the server fits only if they are arranged favourably.
 
             Exit 0 feasible, 3 not feasible, 2 invalid input.
             """

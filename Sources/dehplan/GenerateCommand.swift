@@ -11,9 +11,7 @@ struct GenerateCommand: ParsableCommand {
         commandName: "generate",
         abstract: "Write a seeded, realistic synthetic inventory (same seed, same file).",
         discussion: """
-            Host types c6 and m6 (2 NUMA nodes) and h4 (4 NUMA nodes), partly filled hosts
-            with servers on random fitting nodes (so hosts fragment), split flavors, a few
-            servers of unknown layout, anti-affinity groups, several availability zones.
+            Host types c6 and m6 (2 NUMA nodes) and h4 (4 NUMA nodes), partly filled hosts with servers on random fitting nodes (so hosts fragment as in life), split flavors, a few servers of unknown layout, anti-affinity groups, several availability zones.
             """
     )
 

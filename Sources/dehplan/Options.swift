@@ -13,7 +13,7 @@ extension LayoutPolicy: ExpressibleByArgument {}
 
 /// `--inventory F`, loaded and validated.
 struct InventoryOption: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Inventory file (JSON, the format of DESIGN.md).", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("Inventory file (JSON; format in docs/INVENTORY.md).", valueName: "file"))
     var inventory: String
 
     /// Loads the inventory; invalid input becomes exit 2 with every problem listed.

@@ -10,11 +10,7 @@ struct TargetsCommand: ParsableCommand {
         commandName: "targets",
         abstract: "List every Dedicated Host a server can be cold-migrated to, best fit first.",
         discussion: """
-            Each target shows the NUMA nodes the server would occupy, what would be left on
-            them (vCPUs/MiB) and a best-fit score (1.000 fills the nodes exactly; higher packs
-            tighter). The public pool comes last when the server is on a DeH. Hosts that do not
-            fit are counted by their first failing reason; run `dehplan check` on one of them
-            for the full explanation.
+            Each target shows the NUMA nodes the server would occupy, what would be left on them (vCPUs/MiB) and a best-fit score (1.000 fills the nodes exactly; higher packs tighter). The public pool comes last when the server is on a DeH. Hosts that do not fit are counted by their first failing reason; run `dehplan check` on one of them for the full explanation.
 
             Exit 0 when at least one DeH fits, 3 when none does, 2 on invalid input.
             """

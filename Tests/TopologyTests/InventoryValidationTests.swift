@@ -239,3 +239,19 @@ import Topology
         #expect(again.hosts == inventory.hosts)
     }
 }
+
+@Suite struct InventoryCascadeTests {
+    /// A server with a bad flavor is still a known server: its group membership is not reported again.
+    @Test func oneBadFieldDoesNotCascade() {
+        var doc = Fixtures.baseDocument()
+        var servers = doc["servers"] as! [[String: Any]]
+        servers[0]["flavor"] = "nope"
+        doc["servers"] = servers
+        doc["server_groups"] = [["id": "g", "policy": "anti-affinity", "members": ["srv-1", "srv-2"]]]
+        guard case .failure(let error) = Fixtures.decode(doc) else {
+            Issue.record("expected an error")
+            return
+        }
+        #expect(error.issues.map(\.description) == [#"servers[0].flavor: unknown flavor "nope""#])
+    }
+}
