@@ -94,12 +94,7 @@ extension Model {
             parm.msg_lev = GLP_MSG_OFF
             parm.presolve = options.presolve ? GLP_ON : GLP_OFF
             if let t = options.timeLimit { parm.tm_lim = Int32(clamping: Int((t * 1000).rounded(.up))) }
-            var fatal: Int32 = 0
-            let rc = dp_guarded_simplex(problem, &parm, &fatal)
-            if fatal != 0 {
-                problemAlive = false
-                throw .fatal("GLPK simplex hit a fatal error")
-            }
+            let rc = try guarded("simplex", &problemAlive) { dp_guarded_simplex(problem, &parm, $0) }
             let seconds = monotonicSeconds() - start
             return try lpResult(problem, rc: rc, seconds: seconds, notes: notes)
         }
@@ -117,12 +112,7 @@ extension Model {
             glp_init_smcp(&smcp)
             smcp.msg_lev = GLP_MSG_OFF
             if let t = options.timeLimit { smcp.tm_lim = Int32(clamping: Int((t * 1000).rounded(.up))) }
-            var fatal: Int32 = 0
-            let rc = dp_guarded_simplex(problem, &smcp, &fatal)
-            if fatal != 0 {
-                problemAlive = false
-                throw .fatal("GLPK simplex hit a fatal error")
-            }
+            let rc = try guarded("simplex", &problemAlive) { dp_guarded_simplex(problem, &smcp, $0) }
             let lpStatus = glp_get_status(problem)
             if rc == 0 && (lpStatus == GLP_NOFEAS) {
                 return Solution(status: .infeasible, objective: nil, bound: nil, values: [],
@@ -148,12 +138,7 @@ extension Model {
         parm.cb_func = branchAndCutCallback
         parm.cb_info = unmanaged.toOpaque()
 
-        var fatal: Int32 = 0
-        let rc = dp_guarded_intopt(problem, &parm, &fatal)
-        if fatal != 0 {
-            problemAlive = false
-            throw .fatal("GLPK branch-and-cut hit a fatal error")
-        }
+        let rc = try guarded("branch-and-cut", &problemAlive) { dp_guarded_intopt(problem, &parm, $0) }
         let seconds = monotonicSeconds() - start
         if incumbent != nil && !context.incumbentAccepted {
             notes.append("heuristic incumbent not injected (presolved problem has other columns, or GLPK declined it)")
@@ -196,6 +181,19 @@ extension Model {
             return Solution(status: .noSolution, objective: nil, bound: context.bestBound, values: [], seconds: seconds,
                             incumbentAccepted: context.incumbentAccepted, notes: notes)
         }
+    }
+
+    /// Runs one guarded GLPK call; a fatal error means GLPK freed its environment (and our problem).
+    private func guarded(
+        _ what: String, _ problemAlive: inout Bool, _ call: (UnsafeMutablePointer<Int32>) -> Int32
+    ) throws(GLPKError) -> Int32 {
+        var fatal: Int32 = 0
+        let rc = call(&fatal)
+        if fatal != 0 {
+            problemAlive = false
+            throw .fatal("GLPK \(what) hit a fatal error")
+        }
+        return rc
     }
 
     private func load(into problem: OpaquePointer) {

@@ -178,12 +178,7 @@ private struct InventoryDecoder {
             let path = "hosts[\(i)]"
             guard reader.object(item, at: path) != nil else { continue }
             reader.rejectUnknownKeys(item, at: path, allowed: Self.hostKeys)
-            let id = reader.string(item["id"], at: join(path, "id"))
-            if let id, let first = seen[id] {
-                reader.fail(join(path, "id"), "duplicate host id \"\(id)\" (first used by hosts[\(first)])")
-            } else if let id {
-                seen[id] = i
-            }
+            let id = uniqueID(item, at: path, index: i, seen: &seen, kind: "host", array: "hosts")
             let name = reader.string(item["name"], at: join(path, "name"), required: false)
             let typeName = reader.string(item["host_type"], at: join(path, "host_type"))
             var type: HostType?
@@ -231,13 +226,8 @@ private struct InventoryDecoder {
             let path = "servers[\(i)]"
             guard reader.object(item, at: path) != nil else { continue }
             reader.rejectUnknownKeys(item, at: path, allowed: Self.serverKeys)
-            let id = reader.string(item["id"], at: join(path, "id"))
+            let id = uniqueID(item, at: path, index: i, seen: &seen, kind: "server", array: "servers")
             if let id { allServerIDs.insert(id) }
-            if let id, let first = seen[id] {
-                reader.fail(join(path, "id"), "duplicate server id \"\(id)\" (first used by servers[\(first)])")
-            } else if let id {
-                seen[id] = i
-            }
             let name = reader.string(item["name"], at: join(path, "name"), required: false)
             var flavor: Flavor?
             if let f = reader.string(item["flavor"], at: join(path, "flavor")) {
@@ -320,12 +310,7 @@ private struct InventoryDecoder {
             let path = "server_groups[\(i)]"
             guard reader.object(item, at: path) != nil else { continue }
             reader.rejectUnknownKeys(item, at: path, allowed: Self.groupKeys)
-            let id = reader.string(item["id"], at: join(path, "id"))
-            if let id, let first = seen[id] {
-                reader.fail(join(path, "id"), "duplicate server group id \"\(id)\" (first used by server_groups[\(first)])")
-            } else if let id {
-                seen[id] = i
-            }
+            let id = uniqueID(item, at: path, index: i, seen: &seen, kind: "server group", array: "server_groups")
             let name = reader.string(item["name"], at: join(path, "name"), required: false)
             var policy: ServerGroup.Policy?
             if let p = reader.string(item["policy"], at: join(path, "policy")) {
@@ -352,6 +337,19 @@ private struct InventoryDecoder {
             if let id, let policy { result.append(ServerGroup(id: id, name: name, policy: policy, members: members)) }
         }
         return result
+    }
+
+    /// Reads `id` and reports a duplicate, naming where the id was first used.
+    mutating func uniqueID(
+        _ item: JSON, at path: String, index i: Int, seen: inout [String: Int], kind: String, array: String
+    ) -> String? {
+        guard let id = reader.string(item["id"], at: join(path, "id")) else { return nil }
+        if let first = seen[id] {
+            reader.fail(join(path, "id"), "duplicate \(kind) id \"\(id)\" (first used by \(array)[\(first)])")
+        } else {
+            seen[id] = i
+        }
+        return id
     }
 
     // MARK: Capacity
