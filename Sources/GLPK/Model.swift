@@ -139,6 +139,9 @@ public struct Model: Sendable {
         addConstraint(terms, lower: value, upper: value, name: name)
     }
 
+    /// The upper bound of a variable (infinity when it has none).
+    public func upperBound(of variable: Variable) -> Double { variableSpecs[variable.index].upper ?? .infinity }
+
     /// The kind of a variable.
     public func kind(of variable: Variable) -> Kind { variableSpecs[variable.index].kind }
 

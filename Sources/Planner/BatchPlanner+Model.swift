@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import GLPK
+import Topology
+
+/// Node subsets of size k of a host with n nodes, in lexicographic order.
+func nodeSubsets(of n: Int, size k: Int) -> [[Int]] {
+    guard k >= 1, k <= n else { return [] }
+    var result: [[Int]] = []
+    var current: [Int] = []
+    func extend(_ start: Int) {
+        if current.count == k {
+            result.append(current)
+            return
+        }
+        var i = start
+        while i <= n - (k - current.count) {
+            current.append(i)
+            extend(i + 1)
+            current.removeLast()
+            i += 1
+        }
+    }
+    extend(0)
+    return result
+}
+
+/// Where a mover sits before the plan: a host (local index) and nodes (nil: unknown), or the pool.
+struct Origin: Hashable, Comparable {
+    let host: Int  // local host index, -1 for the pool
+    let nodes: [Int]?
+
+    static func < (a: Origin, b: Origin) -> Bool {
+        if a.host != b.host { return a.host < b.host }
+        return (a.nodes ?? []).lexicographicallyPrecedes(b.nodes ?? [])
+    }
+}
+
+/// Movers that are interchangeable for the model: same flavor and AZ (or one server in an
+/// anti-affinity group).
+struct MoverClass {
+    let flavor: Flavor
+    let singleton: Bool
+    var servers: [Int] = []
+    var origins: [Origin: [Int]] = [:]
+    var count: Int { servers.count }
+}
+
+/// One independent part of a plan (an availability zone, or all of them under `--max-moves`).
+struct SubProblem {
+    /// Inventory indices of the hosts in play.
+    var hosts: [Int] = []
+    /// Local index of each inventory host index.
+    var local: [Int: Int] = [:]
+    var classes: [MoverClass] = []
+    var mustMove = false
+    /// Per local host: may receive servers.
+    var receives: [Bool] = []
+    /// Per local host: usage of servers that stay put whatever the plan.
+    var fixed: [HostUsage] = []
+    /// Per local host and group: members that stay put.
+    var fixedMembers: [[Int: Int]] = []
+}
+
+/// A placement decision for one mover.
+enum Decision: Hashable {
+    case stay
+    case host(Int, [Int])  // local host index, nodes
+    case pool
+}
+
+/// Objective levels of a candidate solution, in lexicographic order of importance.
+struct Levels: Comparable {
+    var unplaced = 0
+    var pool = 0
+    var primary = 0.0
+    var moves = 0
+
+    static func < (a: Levels, b: Levels) -> Bool {
+        if a.unplaced != b.unplaced { return a.unplaced < b.unplaced }
+        if a.pool != b.pool { return a.pool < b.pool }
+        if abs(a.primary - b.primary) > 1e-9 { return a.primary < b.primary }
+        return a.moves < b.moves
+    }
+}
+
+extension SubProblem {
+    var totalMovers: Int { classes.reduce(0) { $0 + $1.count } }
+
+    /// Per-node room for arrivals on a local host: capacity minus fixed usage (worst case for
+    /// unknown layouts under the `certain` policy).
+    func room(_ h: Int, policy: LayoutPolicy) -> [Resources] {
+        policy == .certain ? fixed[h].freeWorst : fixed[h].freeKnown
+    }
+
+    /// Evaluates decisions (one per server of each class, in class order) into objective levels.
+    func levels(_ decisions: [[Decision]], objective: PlanObjective, inventory: Inventory) -> Levels {
+        var levels = Levels()
+        var touched = Set<Int>()
+        var used = Set<Int>()
+        var usage = fixed
+        for h in hosts.indices where fixed[h].serverCount > 0 { used.insert(h) }
+        for (c, cls) in classes.enumerated() {
+            for (i, d) in decisions[c].enumerated() {
+                let s = cls.servers[i]
+                switch d {
+                case .stay:
+                    if mustMove { levels.unplaced += 1 }
+                    if let origin = cls.origins.first(where: { $0.value.contains(s) })?.key, origin.host >= 0 {
+                        used.insert(origin.host)
+                        usage[origin.host].add(cls.flavor, nodes: origin.nodes)
+                    }
+                case .host(let h, let nodes):
+                    levels.moves += 1
+                    touched.insert(h)
+                    used.insert(h)
+                    usage[h].add(cls.flavor, nodes: nodes)
+                case .pool:
+                    levels.moves += 1
+                    levels.pool += 1
+                }
+            }
+        }
+        switch objective {
+        case .minHostsTouched: levels.primary = Double(touched.count)
+        case .minHostsUsed: levels.primary = Double(used.count)
+        case .minMoves: levels.primary = Double(levels.moves)
+        case .balance: levels.primary = Self.maxUtilisation(usage)
+        }
+        return levels
+    }
+
+    static func maxUtilisation(_ usage: [HostUsage]) -> Double {
+        var z = 0.0
+        for u in usage {
+            for (n, cap) in u.capacity.enumerated() {
+                let used = u.knownUsed[n] + u.unknownShare
+                z = max(z, Double(used.vcpus) / Double(cap.vcpus), Double(used.memoryMiB) / Double(cap.memoryMiB))
+            }
+        }
+        return z
+    }
+}
+
+/// The GLPK model of a sub-problem: integer counts of each class arriving on (host, node set),
+/// staying at each origin, or going to the pool.
+struct SubModel {
+    var model = Model()
+    /// arrivals[c]: (local host, nodes, variable)
+    var arrivals: [[(host: Int, nodes: [Int], variable: Model.Variable)]] = []
+    /// stays[c]: (origin, variable)
+    var stays: [[(origin: Origin, variable: Model.Variable)]] = []
+    var pool: [Model.Variable?] = []
+    var weights = (unplaced: 0.0, pool: 0.0, primary: 0.0, moves: 0.0)
+    var maxMoves = 0
+
+    init(_ sub: SubProblem, options: PlanOptions, inventory: Inventory) {
+        let objective = options.effectiveObjective
+        let policy = options.layoutPolicy
+        let hostCount = sub.hosts.count
+        let movers = sub.totalMovers
+        maxMoves = movers
+        let rooms = (0..<hostCount).map { sub.room($0, policy: policy) }
+
+        // Lexicographic weights: each level outweighs everything below it.
+        let movesSpan = Double(movers + 1)
+        let primarySpan: Double
+        switch objective {
+        case .minHostsTouched, .minHostsUsed: primarySpan = Double(hostCount + 1)
+        case .minMoves: primarySpan = 1
+        case .balance: primarySpan = 4  // utilisation in [0, ~1], scaled below
+        }
+        let secondaryMoves = objective != .minMoves
+        weights.moves = secondaryMoves ? 1 : 0
+        switch objective {
+        case .balance: weights.primary = 100 * movesSpan
+        case .minMoves: weights.primary = 1
+        default: weights.primary = movesSpan
+        }
+        let primaryTop = weights.primary * primarySpan + movesSpan
+        weights.pool = primaryTop
+        weights.unplaced = primaryTop * movesSpan + primaryTop
+
+        var hostArrivals: [[Model.Variable]] = Array(repeating: [], count: hostCount)
+        var hostStays: [[Model.Variable]] = Array(repeating: [], count: hostCount)
+        // Per (host, node, dimension) terms.
+        var nodeTerms: [[[(Model.Variable, Double)]]] = sub.hosts.indices.map { h in
+            Array(repeating: [], count: sub.fixed[h].capacity.count * 2)
+        }
+        var totalTerms: [[(Model.Variable, Double)]] = Array(repeating: [], count: hostCount * 2)
+        var unknownStayHosts = Set<Int>()
+        var moveTerms: [(Model.Variable, Double)] = []
+        var unplacedTerms: [(Model.Variable, Double)] = []
+        var groupTerms: [Int: [Int: [(Model.Variable, Double)]]] = [:]  // group -> host -> terms
+
+        for (c, cls) in sub.classes.enumerated() {
+            let flavor = cls.flavor
+            let share = flavor.perNode
+            let groups = cls.singleton ? (inventory.groupsOfServer[inventory.servers[cls.servers[0]].id] ?? []) : []
+            let ownHost = cls.singleton ? (cls.origins.keys.first?.host ?? -1) : -1
+            var conservation: [(Model.Variable, Double)] = []
+            var classArrivals: [(Int, [Int], Model.Variable)] = []
+            for h in 0..<hostCount where sub.receives[h] && h != ownHost {
+                let host = inventory.hosts[sub.hosts[h]]
+                guard inventory.hostTypes[host.hostType]?.supports(flavor.name) ?? false else { continue }
+                if groups.contains(where: { (sub.fixedMembers[h][$0] ?? 0) > 0 }) { continue }
+                let room = rooms[h]
+                for nodes in nodeSubsets(of: room.count, size: flavor.numaNodes) {
+                    var fits = Int.max
+                    for n in nodes {
+                        guard room[n].covers(share) else {
+                            fits = 0
+                            break
+                        }
+                        fits = min(fits, room[n].vcpus / max(share.vcpus, 1), room[n].memoryMiB / max(share.memoryMiB, 1))
+                    }
+                    let bound = min(fits, cls.count, options.maxPerHost ?? Int.max)
+                    guard bound > 0 else { continue }
+                    let v = model.addVariable(kind: .integer, lower: 0, upper: Double(bound))
+                    classArrivals.append((h, nodes, v))
+                    conservation.append((v, 1))
+                    hostArrivals[h].append(v)
+                    moveTerms.append((v, 1))
+                    for n in nodes {
+                        nodeTerms[h][2 * n].append((v, Double(share.vcpus)))
+                        nodeTerms[h][2 * n + 1].append((v, Double(share.memoryMiB)))
+                    }
+                    totalTerms[2 * h].append((v, Double(flavor.resources.vcpus)))
+                    totalTerms[2 * h + 1].append((v, Double(flavor.resources.memoryMiB)))
+                    for g in groups { groupTerms[g, default: [:]][h, default: []].append((v, 1)) }
+                }
+            }
+            arrivals.append(classArrivals.map { (host: $0.0, nodes: $0.1, variable: $0.2) })
+
+            var classStays: [(origin: Origin, variable: Model.Variable)] = []
+            for (origin, members) in cls.origins.sorted(by: { $0.key < $1.key }) {
+                let v = model.addVariable(kind: .integer, lower: 0, upper: Double(members.count))
+                classStays.append((origin, v))
+                conservation.append((v, 1))
+                if sub.mustMove { unplacedTerms.append((v, 1)) }
+                guard origin.host >= 0 else { continue }
+                let h = origin.host
+                hostStays[h].append(v)
+                if let nodes = origin.nodes {
+                    for n in nodes {
+                        nodeTerms[h][2 * n].append((v, Double(share.vcpus)))
+                        nodeTerms[h][2 * n + 1].append((v, Double(share.memoryMiB)))
+                    }
+                } else {
+                    unknownStayHosts.insert(h)
+                    if policy == .certain {
+                        for n in 0..<sub.fixed[h].capacity.count {
+                            nodeTerms[h][2 * n].append((v, Double(share.vcpus)))
+                            nodeTerms[h][2 * n + 1].append((v, Double(share.memoryMiB)))
+                        }
+                    }
+                }
+                totalTerms[2 * h].append((v, Double(flavor.resources.vcpus)))
+                totalTerms[2 * h + 1].append((v, Double(flavor.resources.memoryMiB)))
+                for g in groups { groupTerms[g, default: [:]][h, default: []].append((v, 1)) }
+            }
+            stays.append(classStays)
+
+            var poolVariable: Model.Variable?
+            if options.allowPool {
+                let v = model.addVariable(kind: .integer, lower: 0, upper: Double(cls.count))
+                poolVariable = v
+                conservation.append((v, 1))
+                moveTerms.append((v, 1))
+            }
+            pool.append(poolVariable)
+            model.addEqual(conservation, Double(cls.count), name: "place[\(c)]")
+
+            // Movers of a class can swap hosts only if each arrival on h can be matched to a
+            // mover from another host: a_h + (o_h - s_h) <= Σ (o - s) (Hall's condition).
+            if !cls.singleton {
+                var onHost: [Int: Int] = [:]
+                for (origin, members) in cls.origins where origin.host >= 0 { onHost[origin.host, default: 0] += members.count }
+                for (h, here) in onHost.sorted(by: { $0.key < $1.key }) {
+                    let arrivalsHere = classArrivals.filter { $0.0 == h }.map(\.2)
+                    guard !arrivalsHere.isEmpty else { continue }
+                    var terms = arrivalsHere.map { ($0, 1.0) }
+                    for stay in classStays {
+                        terms.append((stay.variable, stay.origin.host == h ? 0 : 1))
+                    }
+                    model.addLessOrEqual(terms, Double(cls.count - here), name: "hall[\(c),\(h)]")
+                }
+            }
+        }
+
+        // Capacity per node and dimension. Hosts whose worst-case accounting of unknown layouts
+        // could forbid today's arrangement only get those rows when something arrives.
+        for h in 0..<hostCount {
+            let room = rooms[h]
+            let relaxable = policy == .certain && (unknownStayHosts.contains(h) || sub.fixed[h].hasUnknownLayout)
+                && !hostStays[h].isEmpty
+            var receivesFlag: Model.Variable?
+            if relaxable && !hostArrivals[h].isEmpty {
+                let r = model.addVariable(kind: .binary)
+                receivesFlag = r
+                model.addLessOrEqual(hostArrivals[h].map { ($0, 1) } + [(r, -Double(sub.totalMovers))], 0)
+            }
+            for n in 0..<room.count {
+                for d in 0..<2 {
+                    var terms = nodeTerms[h][2 * n + d]
+                    guard !terms.isEmpty else { continue }
+                    let rhs = Double(d == 0 ? room[n].vcpus : room[n].memoryMiB)
+                    if relaxable {
+                        guard let r = receivesFlag else { continue }  // nothing can arrive: today's layout stands
+                        let big = terms.reduce(0) { $0 + $1.1 * model.upperBound(of: $1.0) } + abs(rhs)
+                        terms.append((r, big))
+                        model.addLessOrEqual(terms, rhs + big, name: "node[\(h),\(n),\(d)]")
+                    } else {
+                        model.addLessOrEqual(terms, rhs, name: "node[\(h),\(n),\(d)]")
+                    }
+                }
+            }
+            if policy == .possible && (sub.fixed[h].hasUnknownLayout || unknownStayHosts.contains(h)) {
+                let free = sub.fixed[h].freeTotal
+                if !totalTerms[2 * h].isEmpty { model.addLessOrEqual(totalTerms[2 * h], Double(free.vcpus)) }
+                if !totalTerms[2 * h + 1].isEmpty { model.addLessOrEqual(totalTerms[2 * h + 1], Double(free.memoryMiB)) }
+            }
+            if let cap = options.maxPerHost, !hostArrivals[h].isEmpty {
+                model.addLessOrEqual(hostArrivals[h].map { ($0, 1) }, Double(cap), name: "maxPerHost[\(h)]")
+            }
+        }
+
+        // Anti-affinity: at most one member of a group per host (or as many as there already are).
+        for (g, perHost) in groupTerms {
+            for (h, terms) in perHost where terms.count > 1 {
+                let already = inventory.serverGroups[g].members.filter { id in
+                    guard let s = inventory.server(id), let hid = s.dedicatedHostID else { return false }
+                    return hid == inventory.hosts[sub.hosts[h]].id
+                }.count
+                model.addLessOrEqual(terms, Double(max(1, already - (sub.fixedMembers[h][g] ?? 0))), name: "anti[\(g),\(h)]")
+            }
+        }
+
+        if let cap = options.maxMoves { model.addLessOrEqual(moveTerms, Double(cap), name: "maxMoves") }
+
+        // Objective.
+        for (v, _) in moveTerms { model.setObjective(v, weights.moves + (objective == .minMoves ? weights.primary : 0)) }
+        for (v, _) in unplacedTerms { model.setObjective(v, weights.unplaced) }
+        for case let v? in pool { model.setObjective(v, weights.moves + weights.pool + (objective == .minMoves ? weights.primary : 0)) }
+        switch objective {
+        case .minHostsTouched:
+            for h in 0..<hostCount where !hostArrivals[h].isEmpty {
+                let t = model.addVariable(kind: .binary, objective: weights.primary)
+                let upper = Double(min(sub.totalMovers, options.maxPerHost ?? Int.max))
+                model.addLessOrEqual(hostArrivals[h].map { ($0, 1) } + [(t, -upper)], 0, name: "touched[\(h)]")
+            }
+        case .minHostsUsed:
+            var previous: (Model.Variable, [Int])?
+            for h in 0..<hostCount {
+                if sub.fixed[h].serverCount > 0 {
+                    model.objectiveConstant += weights.primary
+                    continue
+                }
+                let terms = hostArrivals[h] + hostStays[h]
+                guard !terms.isEmpty else { continue }
+                let u = model.addVariable(kind: .binary, objective: weights.primary)
+                model.addLessOrEqual(terms.map { ($0, 1) } + [(u, -Double(sub.totalMovers))], 0, name: "used[\(h)]")
+                // Identical empty hosts: use them in order (breaks symmetry for branch-and-bound).
+                let host = inventory.hosts[sub.hosts[h]]
+                let signature = [sub.fixed[h].capacity.count, host.hostType.hashValue]
+                if hostStays[h].isEmpty, let (prev, sig) = previous, sig == signature {
+                    model.addLessOrEqual([(u, 1), (prev, -1)], 0)
+                }
+                previous = hostStays[h].isEmpty ? (u, signature) : nil
+            }
+        case .balance:
+            let z = model.addVariable(kind: .continuous, lower: 0, objective: weights.primary)
+            for h in 0..<hostCount {
+                let fixedUse = sub.fixed[h]
+                for (n, cap) in fixedUse.capacity.enumerated() {
+                    let base = fixedUse.knownUsed[n] + (policy == .certain ? fixedUse.unknownShare : .zero)
+                    for d in 0..<2 {
+                        let c = Double(d == 0 ? cap.vcpus : cap.memoryMiB)
+                        let b = Double(d == 0 ? base.vcpus : base.memoryMiB)
+                        let terms = nodeTerms[h][2 * n + d].map { ($0.0, $0.1 / c) }
+                        // z >= (base + Σ share·x) / cap
+                        model.addLessOrEqual(terms + [(z, -1)], -b / c)
+                    }
+                }
+            }
+        case .minMoves:
+            break
+        }
+    }
+}

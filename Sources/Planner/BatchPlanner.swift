@@ -1,0 +1,622 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import GLPK
+import Topology
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Why a plan could not be made at all (bad ids or options; never "infeasible", which is a plan).
+public struct PlanError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public var description: String { message }
+}
+
+/// Computes batch migration plans (evacuate, move a set, consolidate, rebalance) with GLPK.
+///
+/// Servers are aggregated into classes (same flavor and AZ, or one server of an anti-affinity
+/// group) and the model counts how many of each class arrive on each (host, NUMA node set),
+/// stay where they are, or go to the pool. A greedy incumbent built with the fit function
+/// guarantees a plan when the solver runs out of time; every plan is replayed wave by wave
+/// with the fit function before it is returned.
+public struct BatchPlanner: Sendable {
+    public let inventory: Inventory
+    let checker: Checker
+
+    /// Prepares a planner for an inventory.
+    public init(_ inventory: Inventory) {
+        self.inventory = inventory
+        self.checker = Checker(inventory)
+    }
+
+    static func isMovable(_ server: Server) -> Bool { server.isStopped && !server.locked && server.taskState == nil }
+
+    func hostIndex(_ id: String, role: String) throws(PlanError) -> Int {
+        guard let h = inventory.hostIndex[id] else {
+            var message = "\(role): no Dedicated Host \"\(id)\" in the inventory"
+            if let guess = closestMatch(to: id, in: inventory.hosts.lazy.map(\.id)) { message += "; did you mean \"\(guess)\"?" }
+            throw PlanError(message: message)
+        }
+        return h
+    }
+
+    /// Makes a plan.
+    public func plan(_ options: PlanOptions) throws(PlanError) -> Plan {
+        let start = monotonicNow()
+        if !(options.timeLimit.isFinite && options.timeLimit > 0) {
+            throw PlanError(message: "--time-limit must be a positive number of seconds")
+        }
+        var excluded = Set<Int>()
+        for id in options.exclude { excluded.insert(try hostIndex(id, role: "--exclude")) }
+
+        // Movers and servers that cannot move.
+        var movers: [Int] = []
+        var blocked: [Unplaced] = []
+        var evacuated = Set<Int>()
+        var mustMove = false
+        switch options.mode {
+        case .evacuate(let ids):
+            mustMove = true
+            for id in ids { evacuated.insert(try hostIndex(id, role: "--evacuate")) }
+            let ids = Set(evacuated.map { inventory.hosts[$0].id })
+            for (s, server) in inventory.servers.enumerated() where server.dedicatedHostID.map(ids.contains) ?? false {
+                if Self.isMovable(server) {
+                    movers.append(s)
+                } else {
+                    blocked.append(Unplaced(serverID: server.id, reasons: checker.serverReasons(server, options: .init())))
+                }
+            }
+        case .servers(let ids):
+            mustMove = true
+            var seen = Set<String>()
+            for id in ids where seen.insert(id).inserted {
+                guard let s = inventory.serverIndex[id] else {
+                    var message = "--servers: no server \"\(id)\" in the inventory"
+                    if let guess = closestMatch(to: id, in: inventory.servers.lazy.map(\.id)) { message += "; did you mean \"\(guess)\"?" }
+                    throw PlanError(message: message)
+                }
+                let server = inventory.servers[s]
+                if Self.isMovable(server) {
+                    movers.append(s)
+                } else {
+                    blocked.append(Unplaced(serverID: id, reasons: checker.serverReasons(server, options: .init())))
+                }
+            }
+        case .consolidate, .rebalance:
+            for (s, server) in inventory.servers.enumerated() where server.dedicatedHostID != nil && Self.isMovable(server) {
+                movers.append(s)
+            }
+        }
+
+        // Sub-problems: one per availability zone, or one for all under a global move limit.
+        let zonesOfMovers = Set(movers.map { inventory.servers[$0].availabilityZone })
+        var groups: [[String]] = zonesOfMovers.sorted().map { [$0] }
+        if options.maxMoves != nil && groups.count > 1 { groups = [zonesOfMovers.sorted()] }
+        var subs: [SubProblem] = []
+        for zones in groups {
+            subs.append(buildSubProblem(
+                zones: Set(zones), movers: movers.filter { zones.contains(inventory.servers[$0].availabilityZone) },
+                mustMove: mustMove, evacuated: evacuated, excluded: excluded, options: options))
+        }
+
+        // Solve each sub-problem.
+        var decisions: [(SubProblem, [[Decision]])] = []
+        var solverSeconds = 0.0
+        var variables = 0
+        var constraints = 0
+        var notes: [String] = []
+        var allOptimal = true
+        var boundSlack = 0.0  // Σ (sub value - sub bound), for the global bound
+        var boundKnown = true
+        var remainingMovers = movers.count
+        for sub in subs {
+            let elapsed = monotonicNow() - start
+            let remaining = max(0.05, options.timeLimit - elapsed)
+            let share = remaining * Double(sub.totalMovers) / Double(max(remainingMovers, 1))
+            remainingMovers -= sub.totalMovers
+            let outcome = solve(sub, options: options, timeLimit: max(0.05, share))
+            decisions.append((sub, outcome.decisions))
+            solverSeconds += outcome.seconds
+            variables += outcome.variables
+            constraints += outcome.constraints
+            notes += outcome.notes
+            allOptimal = allOptimal && outcome.optimal
+            if let slack = outcome.slack { boundSlack += slack } else { boundKnown = false }
+        }
+
+        // Concrete moves, then waves (which re-check every move with the fit function).
+        var moves: [Move] = []
+        var unplacedIDs: [String] = []
+        for (sub, subDecisions) in decisions {
+            for (c, cls) in sub.classes.enumerated() {
+                for (i, d) in subDecisions[c].enumerated() {
+                    let server = inventory.servers[cls.servers[i]]
+                    switch d {
+                    case .stay: if sub.mustMove { unplacedIDs.append(server.id) }
+                    case .pool: moves.append(Move(serverID: server.id, from: server.dedicatedHostID, to: nil, numaNodes: nil))
+                    case .host(let h, let nodes):
+                        moves.append(Move(
+                            serverID: server.id, from: server.dedicatedHostID, to: inventory.hosts[sub.hosts[h]].id, numaNodes: nodes))
+                    }
+                }
+            }
+        }
+        let ordered = orderWaves(moves, options: options)
+        moves = ordered.moves
+        if !ordered.dropped.isEmpty {
+            notes.append("\(ordered.dropped.count) move(s) dropped: they depend on each other in a cycle and no host or pool could break it")
+            unplacedIDs += ordered.dropped
+            allOptimal = false
+            boundKnown = false
+        }
+        if ordered.rerouted > 0 {
+            notes.append("\(ordered.rerouted) move(s) re-routed to break dependency cycles")
+            allOptimal = false
+            boundKnown = false
+        }
+        let problems = PlanValidator.violations(of: moves, on: inventory, policy: options.layoutPolicy)
+        if !problems.isEmpty {
+            throw PlanError(message: "internal error: the plan failed its own validation (a bug; please report it):\n"
+                + problems.prefix(10).joined(separator: "\n"))
+        }
+
+        var unplaced = blocked
+        for id in unplacedIDs {
+            unplaced.append(Unplaced(serverID: id, reasons: explainUnplaced(id, options: options, evacuated: evacuated, excluded: excluded)))
+        }
+        let value = objectiveValue(moves, objective: options.effectiveObjective)
+        var bound: Double? = boundKnown ? value - boundSlack : nil
+        if let b = bound { bound = min(value, max(0, b)) }
+        let status: Plan.Status = !unplaced.isEmpty && mustMove ? .infeasible : (allOptimal ? .optimal : .feasible)
+        if status == .optimal { bound = value }
+        return Plan(
+            status: status, objectiveName: options.effectiveObjective.rawValue, objectiveValue: value, objectiveBound: bound,
+            moves: moves, unplaced: unplaced, solverSeconds: solverSeconds, variables: variables, constraints: constraints,
+            subproblems: subs.count, notes: notes)
+    }
+
+    // MARK: Sub-problems
+
+    func buildSubProblem(
+        zones: Set<String>, movers: [Int], mustMove: Bool, evacuated: Set<Int>, excluded: Set<Int>, options: PlanOptions
+    ) -> SubProblem {
+        var sub = SubProblem()
+        sub.mustMove = mustMove
+        for (h, host) in inventory.hosts.enumerated() where zones.contains(host.availabilityZone) {
+            sub.local[h] = sub.hosts.count
+            sub.hosts.append(h)
+            sub.receives.append(host.state == .available && !excluded.contains(h) && !evacuated.contains(h))
+            sub.fixed.append(HostUsage(capacity: inventory.capacity(of: host)))
+            sub.fixedMembers.append([:])
+        }
+        let moving = Set(movers)
+        for (s, server) in inventory.servers.enumerated() {
+            guard !moving.contains(s), let id = server.dedicatedHostID, let h = inventory.hostIndex[id], let l = sub.local[h],
+                let flavor = inventory.flavors[server.flavor]
+            else { continue }
+            sub.fixed[l].add(flavor, nodes: server.numaNodes)
+            for g in inventory.groupsOfServer[server.id] ?? [] { sub.fixedMembers[l][g, default: 0] += 1 }
+        }
+        var classIndex: [String: Int] = [:]
+        for s in movers {
+            let server = inventory.servers[s]
+            let flavor = inventory.flavors[server.flavor]!
+            let grouped = !(inventory.groupsOfServer[server.id] ?? []).isEmpty
+            let key = grouped ? "s:\(server.id)" : "f:\(server.flavor)|\(server.availabilityZone)"
+            let c: Int
+            if let existing = classIndex[key] {
+                c = existing
+            } else {
+                c = sub.classes.count
+                classIndex[key] = c
+                sub.classes.append(MoverClass(flavor: flavor, singleton: grouped))
+            }
+            let origin = Origin(
+                host: server.dedicatedHostID.flatMap { inventory.hostIndex[$0] }.flatMap { sub.local[$0] } ?? -1,
+                nodes: server.numaNodes)
+            sub.classes[c].servers.append(s)
+            sub.classes[c].origins[origin, default: []].append(s)
+        }
+        return sub
+    }
+
+    struct SubOutcome {
+        var decisions: [[Decision]]
+        var optimal: Bool
+        /// value - bound of this sub-problem's primary objective (nil: unknown).
+        var slack: Double?
+        var seconds: Double
+        var variables: Int
+        var constraints: Int
+        var notes: [String]
+    }
+
+    func solve(_ sub: SubProblem, options: PlanOptions, timeLimit: Double) -> SubOutcome {
+        let objective = options.effectiveObjective
+        let heuristic = greedy(sub, options: options)
+        let heuristicLevels = sub.levels(heuristic, objective: objective, inventory: inventory)
+        let built = SubModel(sub, options: options, inventory: inventory)
+        var notes: [String] = []
+        let solution: Solution
+        do {
+            solution = try built.model.solve(SolveOptions(timeLimit: timeLimit))
+        } catch {
+            notes.append("solver failed (\(error)); the greedy plan is used")
+            return SubOutcome(decisions: heuristic, optimal: false, slack: nil, seconds: 0,
+                              variables: built.model.variableCount, constraints: built.model.constraintCount, notes: notes)
+        }
+        var chosen = heuristic
+        var chosenLevels = heuristicLevels
+        var fromSolver = false
+        if solution.hasSolution, let extracted = extract(sub, built, solution) {
+            let levels = sub.levels(extracted, objective: objective, inventory: inventory)
+            if levels <= heuristicLevels {
+                chosen = extracted
+                chosenLevels = levels
+                fromSolver = true
+            }
+        }
+        if solution.status == .noSolution { notes.append("time limit reached before the solver found a plan; the greedy plan is used") }
+        if solution.status == .feasible { notes.append("time limit reached; the plan is the best found, with its gap") }
+        let optimal = solution.status == .optimal && fromSolver
+        // Bound on the primary objective from the solver's bound on the weighted objective.
+        var slack: Double?
+        if optimal {
+            slack = 0
+        } else if let b = solution.bound, chosenLevels.unplaced == 0, chosenLevels.pool == 0 {
+            let lowerLevels = built.weights.moves * Double(built.maxMoves)
+            var primaryBound = (b - lowerLevels) / built.weights.primary
+            if objective != .balance { primaryBound = (primaryBound - 1e-6).rounded(.up) }
+            slack = max(0, chosenLevels.primary - max(0, primaryBound))
+        }
+        return SubOutcome(
+            decisions: chosen, optimal: optimal, slack: slack, seconds: solution.seconds,
+            variables: built.model.variableCount, constraints: built.model.constraintCount, notes: notes)
+    }
+
+    /// Turns solver counts into one decision per server; nil if the counts are inconsistent.
+    func extract(_ sub: SubProblem, _ built: SubModel, _ solution: Solution) -> [[Decision]]? {
+        func count(_ v: Model.Variable) -> Int { Int(solution[v].rounded()) }
+        var result: [[Decision]] = []
+        for (c, cls) in sub.classes.enumerated() {
+            var decision: [Int: Decision] = [:]
+            var leaving: [Int: [Int]] = [:]  // origin host -> servers leaving
+            for stay in built.stays[c] {
+                let members = cls.origins[stay.origin] ?? []
+                let n = count(stay.variable)
+                guard n <= members.count else { return nil }
+                for s in members.prefix(n) { decision[s] = .stay }
+                leaving[stay.origin.host, default: []] += members.dropFirst(n)
+            }
+            // Arrival slots per host, then match movers to slots so that none returns to its own
+            // host: a small max-flow from sources to target hosts (the model's Hall constraints
+            // guarantee a full matching exists).
+            var slots: [Int: [[Int]]] = [:]
+            for a in built.arrivals[c] { slots[a.host, default: []] += Array(repeating: a.nodes, count: count(a.variable)) }
+            let sources = leaving.keys.sorted()
+            let targets = slots.keys.sorted()
+            guard let flow = matchAvoidingOwnHost(
+                supply: sources.map { leaving[$0]!.count }, demand: targets.map { slots[$0]!.count },
+                forbidden: { sources[$0] == targets[$1] })
+            else { return nil }
+            for (i, src) in sources.enumerated() {
+                for (j, h) in targets.enumerated() where flow[i][j] > 0 {
+                    for _ in 0..<flow[i][j] {
+                        let server = leaving[src]!.removeLast()
+                        decision[server] = .host(h, slots[h]!.removeLast())
+                    }
+                }
+            }
+            let poolCount = built.pool[c].map(count) ?? 0
+            let rest = leaving.values.flatMap { $0 }
+            guard rest.count == poolCount else { return nil }
+            for s in rest { decision[s] = .pool }
+            result.append(cls.servers.map { decision[$0] ?? .stay })
+        }
+        return result
+    }
+
+    // MARK: Greedy incumbent
+
+    /// Sends every unit of `demand` from some supply with `forbidden(i, j)` false (augmenting paths).
+    /// Returns flow[i][j], or nil when demand cannot be met.
+    func matchAvoidingOwnHost(supply: [Int], demand: [Int], forbidden: (Int, Int) -> Bool) -> [[Int]]? {
+        var left = supply
+        var need = demand
+        var flow = Array(repeating: Array(repeating: 0, count: demand.count), count: supply.count)
+        // Greedy first (largest supply to largest demand), then repair with augmenting paths.
+        for _ in 0..<(demand.reduce(0, +)) {
+            guard let j = need.indices.filter({ need[$0] > 0 }).max(by: { need[$0] < need[$1] }) else { break }
+            if let i = left.indices.filter({ left[$0] > 0 && !forbidden($0, j) }).max(by: { left[$0] < left[$1] }) {
+                flow[i][j] += 1
+                left[i] -= 1
+                need[j] -= 1
+                continue
+            }
+            // Augment: find i with supply and a path i -> j' (allowed) ... reroute a unit of j' to j.
+            var found = false
+            outer: for i in left.indices where left[i] > 0 {
+                for j2 in need.indices where !forbidden(i, j2) {
+                    for k in flow.indices where flow[k][j2] > 0 && !forbidden(k, j) {
+                        flow[k][j2] -= 1
+                        flow[k][j] += 1
+                        flow[i][j2] += 1
+                        left[i] -= 1
+                        need[j] -= 1
+                        found = true
+                        break outer
+                    }
+                }
+            }
+            if !found { return nil }
+        }
+        return need.allSatisfy { $0 == 0 } ? flow : nil
+    }
+
+    /// A valid plan built with the fit function: first-fit-decreasing for forced moves, host
+    /// emptying for consolidation, no moves for rebalancing.
+    func greedy(_ sub: SubProblem, options: PlanOptions) -> [[Decision]] {
+        var decisions = sub.classes.map { Array(repeating: Decision.stay, count: $0.count) }
+        var usage = sub.fixed
+        var members = sub.fixedMembers
+        var arrivals = Array(repeating: 0, count: sub.hosts.count)
+        var moves = 0
+        var where_: [Int: (cls: Int, i: Int, origin: Origin)] = [:]
+        for (c, cls) in sub.classes.enumerated() {
+            for (origin, servers) in cls.origins {
+                for s in servers {
+                    let i = cls.servers.firstIndex(of: s)!
+                    where_[s] = (c, i, origin)
+                    if origin.host >= 0 {
+                        usage[origin.host].add(cls.flavor, nodes: origin.nodes)
+                        for g in inventory.groupsOfServer[inventory.servers[s].id] ?? [] { members[origin.host][g, default: 0] += 1 }
+                    }
+                }
+            }
+        }
+        let policy = options.layoutPolicy
+        let objective = options.effectiveObjective
+
+        func candidates(_ s: Int, avoiding: Set<Int>) -> [(h: Int, fit: NodeFit)] {
+            let (c, _, origin) = where_[s]!
+            let flavor = sub.classes[c].flavor
+            let groups = inventory.groupsOfServer[inventory.servers[s].id] ?? []
+            var out: [(Int, NodeFit)] = []
+            for h in sub.hosts.indices where sub.receives[h] && h != origin.host && !avoiding.contains(h) {
+                if let cap = options.maxPerHost, arrivals[h] >= cap { continue }
+                guard inventory.hostTypes[inventory.hosts[sub.hosts[h]].hostType]?.supports(flavor.name) ?? false else { continue }
+                if groups.contains(where: { (members[h][$0] ?? 0) > 0 }) { continue }
+                let u = usage[h]
+                let free = policy == .certain ? u.freeWorst : u.freeKnown
+                if case .success(let fit) = Fit.evaluate(flavor, free: free, capacity: u.capacity, freeTotal: u.freeTotal) {
+                    out.append((h, fit))
+                }
+            }
+            return out
+        }
+        func apply(_ s: Int, to h: Int, nodes: [Int]) {
+            let (c, i, origin) = where_[s]!
+            let flavor = sub.classes[c].flavor
+            let groups = inventory.groupsOfServer[inventory.servers[s].id] ?? []
+            if origin.host >= 0 {
+                usage[origin.host].remove(flavor, nodes: origin.nodes)
+                for g in groups { members[origin.host][g]! -= 1 }
+            }
+            usage[h].add(flavor, nodes: nodes)
+            for g in groups { members[h][g, default: 0] += 1 }
+            arrivals[h] += 1
+            moves += 1
+            decisions[c][i] = .host(h, nodes)
+        }
+        func undo(_ s: Int, from h: Int, nodes: [Int]) {
+            let (c, i, origin) = where_[s]!
+            let flavor = sub.classes[c].flavor
+            let groups = inventory.groupsOfServer[inventory.servers[s].id] ?? []
+            usage[h].remove(flavor, nodes: nodes)
+            for g in groups { members[h][g]! -= 1 }
+            if origin.host >= 0 {
+                usage[origin.host].add(flavor, nodes: origin.nodes)
+                for g in groups { members[origin.host][g, default: 0] += 1 }
+            }
+            arrivals[h] -= 1
+            moves -= 1
+            decisions[c][i] = .stay
+        }
+        let budget = options.maxMoves ?? Int.max
+        func size(_ s: Int) -> Double {
+            let f = sub.classes[where_[s]!.cls].flavor.resources
+            return Double(f.vcpus) * 4096 + Double(f.memoryMiB)
+        }
+
+        switch options.mode {
+        case .evacuate, .servers:
+            var touched = Set<Int>()
+            let order = where_.keys.sorted { (size($0), $1) > (size($1), $0) }
+            for s in order {
+                guard moves < budget else { break }
+                let found = candidates(s, avoiding: [])
+                let pick: (h: Int, fit: NodeFit)?
+                if objective == .minHostsTouched, let best = found.filter({ touched.contains($0.h) }).max(by: { $0.fit.score < $1.fit.score }) {
+                    pick = best
+                } else {
+                    pick = found.max(by: { ($0.fit.score, -$0.h) < ($1.fit.score, -$1.h) })
+                }
+                if let pick {
+                    apply(s, to: pick.h, nodes: pick.fit.nodes)
+                    touched.insert(pick.h)
+                }
+            }
+            if options.allowPool {
+                for s in order where moves < budget {
+                    let (c, i, _) = where_[s]!
+                    if decisions[c][i] == .stay && inventory.servers[s].dedicatedHostID != nil {
+                        decisions[c][i] = .pool
+                        moves += 1
+                    }
+                }
+            }
+        case .consolidate where objective == .minHostsUsed || objective == .minHostsTouched:
+            // Empty the least loaded hosts first, onto hosts that stay in use.
+            var emptied = Set<Int>()
+            let onHost = Dictionary(grouping: where_.keys.filter { where_[$0]!.origin.host >= 0 }, by: { where_[$0]!.origin.host })
+            let order = onHost.keys.filter { sub.fixed[$0].serverCount == 0 }
+                .sorted { (usage[$0].usedTotal.vcpus, $0) < (usage[$1].usedTotal.vcpus, $1) }
+            for e in order {
+                let servers = onHost[e]!.sorted { (size($0), $1) > (size($1), $0) }
+                guard moves + servers.count <= budget else { continue }
+                var done: [(Int, Int, [Int])] = []
+                var ok = true
+                for s in servers {
+                    let inUse = candidates(s, avoiding: emptied.union([e])).filter { usage[$0.h].serverCount > 0 }
+                    guard let pick = inUse.max(by: { ($0.fit.score, -$0.h) < ($1.fit.score, -$1.h) }) else {
+                        ok = false
+                        break
+                    }
+                    apply(s, to: pick.h, nodes: pick.fit.nodes)
+                    done.append((s, pick.h, pick.fit.nodes))
+                }
+                if ok {
+                    emptied.insert(e)
+                } else {
+                    for (s, h, nodes) in done.reversed() { undo(s, from: h, nodes: nodes) }
+                }
+            }
+        default:
+            break  // no moves is a valid plan
+        }
+        return decisions
+    }
+
+    // MARK: Waves
+
+    /// Numbers waves so that executing them in order never needs capacity that is not free yet.
+    /// Cycles are broken through a host with room now (or the pool when allowed); what cannot
+    /// be broken is dropped and reported.
+    func orderWaves(_ moves: [Move], options: PlanOptions) -> (moves: [Move], dropped: [String], rerouted: Int) {
+        var replay = PlanReplay(inventory, policy: options.layoutPolicy)
+        var pending = moves.sorted { ($0.to ?? "", $0.serverID) < ($1.to ?? "", $1.serverID) }
+        var done: [Move] = []
+        var dropped: [String] = []
+        var rerouted = 0
+        var wave = 1
+        while !pending.isEmpty {
+            var started: [Move] = []
+            var perHost: [String: Int] = [:]
+            var rest: [Move] = []
+            for move in pending {
+                if let cap = options.maxParallel, started.count >= cap {
+                    rest.append(move)
+                    continue
+                }
+                if let cap = options.maxPerHostParallel {
+                    let hosts = [move.from, move.to].compactMap { $0 }
+                    if hosts.contains(where: { perHost[$0, default: 0] >= cap }) {
+                        rest.append(move)
+                        continue
+                    }
+                }
+                let s = inventory.serverIndex[move.serverID]!
+                var target: Int?
+                if let to = move.to {
+                    let h = inventory.hostIndex[to]!
+                    if replay.blocker(server: s, to: h, nodes: move.numaNodes ?? []) != nil {
+                        rest.append(move)
+                        continue
+                    }
+                    target = h
+                }
+                replay.start(server: s, to: target, nodes: move.numaNodes)
+                var m = move
+                m.wave = wave
+                started.append(m)
+                for id in [move.from, move.to].compactMap({ $0 }) { perHost[id, default: 0] += 1 }
+            }
+            if started.isEmpty {
+                // Deadlock: every pending move waits for space another pending move frees.
+                let move = rest.removeFirst()
+                let s = inventory.serverIndex[move.serverID]!
+                if let alternative = breakCycle(server: s, avoiding: move.to, replay: replay, options: options) {
+                    rest.insert(Move(serverID: move.serverID, from: move.from, to: alternative.to, numaNodes: alternative.nodes), at: 0)
+                    rerouted += 1
+                } else {
+                    dropped.append(move.serverID)
+                }
+                pending = rest
+                continue
+            }
+            for m in started {
+                replay.complete(server: inventory.serverIndex[m.serverID]!, to: m.to.flatMap { inventory.hostIndex[$0] }, nodes: m.numaNodes)
+            }
+            done += started
+            pending = rest
+            wave += 1
+        }
+        return (done, dropped, rerouted)
+    }
+
+    func breakCycle(server s: Int, avoiding: String?, replay: PlanReplay, options: PlanOptions) -> (to: String?, nodes: [Int]?)? {
+        let server = inventory.servers[s]
+        let flavor = inventory.flavors[server.flavor]!
+        var best: (String, [Int], Double)?
+        for (h, host) in inventory.hosts.enumerated() where host.id != avoiding && !options.exclude.contains(host.id) {
+            if case .evacuate(let ids) = options.mode, ids.contains(host.id) { continue }
+            let usage = replay.state.usage[h]
+            let free = options.layoutPolicy == .certain ? usage.freeWorst : usage.freeKnown
+            guard let fit = Fit.fit(flavor, free: free, capacity: usage.capacity) else { continue }
+            guard replay.blocker(server: s, to: h, nodes: fit.nodes) == nil else { continue }
+            if best == nil || fit.score > best!.2 { best = (host.id, fit.nodes, fit.score) }
+        }
+        if let best { return (best.0, best.1) }
+        if options.allowPool && server.dedicatedHostID != nil { return (nil, nil) }
+        return nil
+    }
+
+    // MARK: Reporting
+
+    func explainUnplaced(_ id: String, options: PlanOptions, evacuated: Set<Int>, excluded: Set<Int>) -> [Reason] {
+        let list = checker.targets(serverID: id, options: Checker.Options(layoutPolicy: options.layoutPolicy))
+        if !list.serverReasons.isEmpty { return list.serverReasons }
+        let usable = list.targets.compactMap(\.target.hostID).filter { hid in
+            let h = inventory.hostIndex[hid]!
+            return !evacuated.contains(h) && !excluded.contains(h)
+        }
+        if usable.isEmpty {
+            var reasons = list.rejected.sorted { $0.key < $1.key }.map { code, n in
+                Reason(code, "\(n) host\(n == 1 ? "" : "s") rejected with \(code.rawValue) (run `dehplan check` on one for details)")
+            }
+            if list.fittingHosts > 0 {
+                reasons.append(Reason(.targetNotAvailable, "the \(list.fittingHosts) host(s) that fit are being evacuated or excluded"))
+            }
+            return reasons
+        }
+        return [Reason(
+            .insufficientCapacity,
+            "\(usable.count) host(s) could take it alone (e.g. \(usable.prefix(3).joined(separator: ", "))), but their room is needed by other servers of the plan or limited by --max-per-host / --max-moves")]
+    }
+
+    /// The plan's objective value, computed from its moves.
+    func objectiveValue(_ moves: [Move], objective: PlanObjective) -> Double {
+        switch objective {
+        case .minMoves: return Double(moves.count)
+        case .minHostsTouched: return Double(Set(moves.compactMap(\.to)).count)
+        case .minHostsUsed, .balance:
+            var servers: [Server] = []
+            for m in moves {
+                if let s = inventory.server(m.serverID) { servers.append(s.placed(on: m.to, numaNodes: m.numaNodes)) }
+            }
+            let after = inventory.replacing(servers: servers)
+            let state = PlacementState(after)
+            if objective == .minHostsUsed { return Double(state.usage.filter { $0.serverCount > 0 }.count) }
+            return SubProblem.maxUtilisation(state.usage)
+        }
+    }
+}
+
+func monotonicNow() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}

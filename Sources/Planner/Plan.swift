@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import Topology
+
+/// What a batch plan should achieve.
+public enum PlanMode: Hashable, Sendable {
+    /// Move every server off these hosts.
+    case evacuate([String])
+    /// Move exactly these servers.
+    case servers([String])
+    /// Move SHUTOFF servers so that as few hosts as possible remain in use.
+    case consolidate
+    /// Move SHUTOFF servers to minimise the highest NUMA-node utilisation.
+    case rebalance
+
+    /// The objective used when none is given.
+    public var defaultObjective: PlanObjective {
+        switch self {
+        case .evacuate, .servers: .minHostsTouched
+        case .consolidate: .minHostsUsed
+        case .rebalance: .balance
+        }
+    }
+}
+
+/// What the planner minimises (after placing as many servers as possible).
+public enum PlanObjective: String, Hashable, Sendable, CaseIterable {
+    /// Fewest distinct target hosts.
+    case minHostsTouched = "min-hosts-touched"
+    /// Fewest migrations.
+    case minMoves = "min-moves"
+    /// Fewest hosts with any server after the plan.
+    case minHostsUsed = "min-hosts-used"
+    /// Lowest highest NUMA-node utilisation (vCPUs or memory), as a fraction.
+    case balance
+}
+
+/// Options of a batch plan.
+public struct PlanOptions: Hashable, Sendable {
+    public var mode: PlanMode
+    /// Overrides the mode's default objective.
+    public var objective: PlanObjective?
+    /// Hosts that must not receive servers.
+    public var exclude: Set<String>
+    /// At most this many servers arrive on one host.
+    public var maxPerHost: Int?
+    /// Servers that no DeH can take may go to the public pool.
+    public var allowPool: Bool
+    /// At most this many migrations.
+    public var maxMoves: Int?
+    /// Wall-clock limit for the solver, in seconds, for the whole plan.
+    public var timeLimit: Double
+    /// Which hosts with servers of unknown layout may receive servers.
+    public var layoutPolicy: LayoutPolicy
+    /// At most this many moves per wave.
+    public var maxParallel: Int?
+    /// At most this many moves touching one host (as source or target) per wave.
+    public var maxPerHostParallel: Int?
+
+    /// Creates options.
+    public init(
+        mode: PlanMode, objective: PlanObjective? = nil, exclude: Set<String> = [], maxPerHost: Int? = nil,
+        allowPool: Bool = false, maxMoves: Int? = nil, timeLimit: Double = 30, layoutPolicy: LayoutPolicy = .certain,
+        maxParallel: Int? = nil, maxPerHostParallel: Int? = nil
+    ) {
+        self.mode = mode
+        self.objective = objective
+        self.exclude = exclude
+        self.maxPerHost = maxPerHost
+        self.allowPool = allowPool
+        self.maxMoves = maxMoves
+        self.timeLimit = timeLimit
+        self.layoutPolicy = layoutPolicy
+        self.maxParallel = maxParallel
+        self.maxPerHostParallel = maxPerHostParallel
+    }
+
+    /// The objective in force.
+    public var effectiveObjective: PlanObjective { objective ?? mode.defaultObjective }
+}
+
+/// One migration of a plan.
+public struct Move: Hashable, Sendable {
+    /// The server.
+    public let serverID: String
+    /// Source DeH (nil: the public pool).
+    public let from: String?
+    /// Target DeH (nil: the public pool).
+    public let to: String?
+    /// Nodes the server occupies on the target (nil for the pool).
+    public let numaNodes: [Int]?
+    /// Execution wave, from 1: all moves of a wave may run at once.
+    public var wave: Int
+
+    /// Creates a move.
+    public init(serverID: String, from: String?, to: String?, numaNodes: [Int]?, wave: Int = 1) {
+        self.serverID = serverID
+        self.from = from
+        self.to = to
+        self.numaNodes = numaNodes
+        self.wave = wave
+    }
+}
+
+/// A server the plan could not place, and why.
+public struct Unplaced: Hashable, Sendable {
+    public let serverID: String
+    public let reasons: [Reason]
+}
+
+/// A batch plan: the plan file of DESIGN.md.
+public struct Plan: Sendable {
+    /// `optimal`, `feasible` (limit hit, gap reported) or `infeasible` (not everything placed).
+    public enum Status: String, Sendable { case optimal, feasible, infeasible }
+
+    public var status: Status
+    /// Objective name, value, best proven bound (nil if none) and relative gap.
+    public var objectiveName: String
+    public var objectiveValue: Double
+    public var objectiveBound: Double?
+    public var moves: [Move]
+    public var unplaced: [Unplaced]
+    /// Solver statistics.
+    public var solverSeconds: Double
+    public var variables: Int
+    public var constraints: Int
+    /// Sub-problems solved (one per availability zone with work).
+    public var subproblems: Int
+    /// Remarks (limits hit, fallbacks used).
+    public var notes: [String]
+
+    /// Relative gap |value - bound| / max(1, |value|), or nil without a bound.
+    public var gap: Double? {
+        guard let b = objectiveBound else { return nil }
+        return abs(objectiveValue - b) / max(1, abs(objectiveValue))
+    }
+
+    /// Number of waves.
+    public var waveCount: Int { moves.map(\.wave).max() ?? 0 }
+}
+
+extension Plan {
+    /// The plan file (DESIGN.md), extended with `notes` and per-solver `subproblems`.
+    public var json: JSON {
+        func num(_ v: Double) -> JSON { .number((v * 1e6).rounded() / 1e6) }
+        return .object([
+            ("status", .string(status.rawValue)),
+            ("objective", .object([
+                ("name", .string(objectiveName)), ("value", num(objectiveValue)),
+                ("bound", objectiveBound.map(num) ?? .null), ("gap", gap.map(num) ?? .null),
+            ])),
+            ("moves", .array(moves.map { m in
+                .object([
+                    ("server_id", .string(m.serverID)), ("from", .optionalString(m.from)), ("to", .optionalString(m.to)),
+                    ("numa_nodes", m.numaNodes.map { .array($0.map(JSON.int)) } ?? .null), ("wave", .int(m.wave)),
+                ])
+            })),
+            ("unplaced", .array(unplaced.map { u in
+                .object([("server_id", .string(u.serverID)), ("reasons", .array(u.reasons.map(\.json)))])
+            })),
+            ("solver", .object([
+                ("engine", .string("glpk")), ("seconds", .number((solverSeconds * 1000).rounded() / 1000)),
+                ("variables", .int(variables)), ("constraints", .int(constraints)), ("subproblems", .int(subproblems)),
+            ])),
+            ("notes", .array(notes.map(JSON.string))),
+        ])
+    }
+}

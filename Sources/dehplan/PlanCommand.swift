@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import ArgumentParser
+import Foundation
+import Planner
+import Topology
+
+extension PlanObjective: ExpressibleByArgument {}
+
+/// `dehplan plan`: batch plans with GLPK.
+struct PlanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Plan many migrations at once: drain hosts, move a set, consolidate or rebalance (GLPK).",
+        discussion: """
+            Exactly one mode: --evacuate DEH_ID... moves every server off these hosts; --servers ID,... moves exactly these servers; --consolidate moves SHUTOFF servers so that as few hosts as possible stay in use; --rebalance moves SHUTOFF servers to lower the highest NUMA-node utilisation.
+
+            Always enforced: per-NUMA-node vCPU and memory capacity, split flavors on distinct nodes of one host, same availability zone, flavor accepted by the target's host type, target available, only SHUTOFF, unlocked, idle servers move (the others stay and occupy capacity), anti-affinity groups.
+
+            The plan is proven optimal when the solver finishes within --time-limit; otherwise it is the best plan found (never worse than a greedy first-fit-decreasing plan) with the gap to the proven bound. Moves are numbered in waves: running the waves in order never needs capacity that is not free yet. Every plan is replayed with the fit function before it is printed.
+
+            Exit 0 when every server is placed, 3 when some are not (listed under "unplaced" with reasons), 2 on invalid input.
+            """
+    )
+
+    @OptionGroup var source: InventoryOption
+
+    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Move every server off these hosts.", valueName: "deh-id"))
+    var evacuate: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Move exactly these servers (comma-separated ids).", valueName: "id,id"))
+    var servers: String?
+
+    @Flag(name: .long, help: "Move SHUTOFF servers so that as few hosts as possible remain in use.")
+    var consolidate = false
+
+    @Flag(name: .long, help: "Move SHUTOFF servers to minimise the highest NUMA-node utilisation.")
+    var rebalance = false
+
+    @Option(name: .long, help: ArgumentHelp("Override the mode's objective: min-hosts-touched, min-moves, min-hosts-used, balance.", valueName: "objective"))
+    var objective: PlanObjective?
+
+    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Hosts that must not receive servers.", valueName: "deh-id"))
+    var exclude: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("At most this many servers arrive on one host.", valueName: "n"))
+    var maxPerHost: Int?
+
+    @Option(name: .long, help: ArgumentHelp("At most this many migrations.", valueName: "n"))
+    var maxMoves: Int?
+
+    @Flag(name: .long, help: "Let servers that no DeH can take leave for the public pool.")
+    var allowPool = false
+
+    @Option(name: .long, help: ArgumentHelp("Solver time limit for the whole plan, in seconds.", valueName: "s"))
+    var timeLimit: Double = 30
+
+    @Option(name: .long, help: ArgumentHelp("Hosts with servers of unknown layout receive servers only when the fit is certain (default) or also when possible.", valueName: "policy"))
+    var layoutPolicy: LayoutPolicy = .certain
+
+    @Option(name: .long, help: ArgumentHelp("At most this many moves per wave.", valueName: "n"))
+    var maxParallel: Int?
+
+    @Option(name: .long, help: ArgumentHelp("At most this many moves touching one host per wave.", valueName: "n"))
+    var maxPerHostParallel: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Also write the plan (JSON) to this file.", valueName: "file"))
+    var out: String?
+
+    @Option(name: .long, help: "Output format: text or json.")
+    var format: OutputFormat = .text
+
+    func validate() throws {
+        let modes = [!evacuate.isEmpty, servers != nil, consolidate, rebalance].filter { $0 }.count
+        if modes != 1 {
+            throw ValidationError("choose exactly one mode: --evacuate DEH_ID..., --servers ID,..., --consolidate or --rebalance")
+        }
+        for (name, value) in [("--max-per-host", maxPerHost), ("--max-parallel", maxParallel), ("--max-per-host-parallel", maxPerHostParallel)] {
+            if let value, value < 1 { throw ValidationError("\(name) must be at least 1, got \(value)") }
+        }
+        if let maxMoves, maxMoves < 0 { throw ValidationError("--max-moves must be at least 0, got \(maxMoves)") }
+        if !(timeLimit.isFinite && timeLimit > 0) { throw ValidationError("--time-limit must be a positive number of seconds") }
+    }
+
+    var mode: PlanMode {
+        if !evacuate.isEmpty { return .evacuate(evacuate) }
+        if let servers { return .servers(servers.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }) }
+        return consolidate ? .consolidate : .rebalance
+    }
+
+    func run() throws {
+        let inventory = try source.load()
+        let options = PlanOptions(
+            mode: mode, objective: objective, exclude: Set(exclude), maxPerHost: maxPerHost, allowPool: allowPool,
+            maxMoves: maxMoves, timeLimit: timeLimit, layoutPolicy: layoutPolicy, maxParallel: maxParallel,
+            maxPerHostParallel: maxPerHostParallel)
+        let plan: Plan
+        do {
+            plan = try BatchPlanner(inventory).plan(options)
+        } catch {
+            throw CLIError.invalidInput("error: \(error.message)")
+        }
+        let json = plan.json.serialized()
+        if let out {
+            do {
+                try Data((json + "\n").utf8).write(to: URL(fileURLWithPath: out))
+            } catch {
+                throw CLIError.runtime("error: cannot write the plan to \(out): \(error.localizedDescription)")
+            }
+        }
+        switch format {
+        case .json: print(json)
+        case .text: print(PlanSummary(plan: plan, inventory: inventory).render())
+        }
+        if plan.status == .infeasible { throw CLIError.infeasible }
+    }
+}

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import Foundation
+import Planner
+import Topology
+
+/// The human summary of a plan: status, objective, moves per wave, hosts released, utilisation.
+struct PlanSummary {
+    let plan: Plan
+    let inventory: Inventory
+
+    func percent(_ x: Double) -> String { String(Int((x * 100).rounded())) + "%" }
+
+    func render() -> String {
+        var lines: [String] = []
+        var head = "Plan: \(plan.status.rawValue.uppercased())  \(plan.objectiveName) = \(format(plan.objectiveValue))"
+        if let b = plan.objectiveBound { head += ", bound \(format(b))" }
+        if let g = plan.gap { head += ", gap \(percent(g))" }
+        lines.append(head)
+        lines.append("\(plan.moves.count) move\(plan.moves.count == 1 ? "" : "s") in \(plan.waveCount) wave\(plan.waveCount == 1 ? "" : "s"); solver \(String(format: "%.2f", plan.solverSeconds)) s, \(plan.variables) variables, \(plan.constraints) constraints")
+
+        let before = PlacementState(inventory)
+        var moved: [Server] = []
+        for m in plan.moves {
+            if let s = inventory.server(m.serverID) { moved.append(s.placed(on: m.to, numaNodes: m.numaNodes)) }
+        }
+        let after = PlacementState(inventory.replacing(servers: moved))
+        let usedBefore = before.usage.filter { $0.serverCount > 0 }.count
+        let usedAfter = after.usage.filter { $0.serverCount > 0 }.count
+        let released = inventory.hosts.indices.filter { before.usage[$0].serverCount > 0 && after.usage[$0].serverCount == 0 }
+        lines.append("Hosts in use: \(usedBefore) before, \(usedAfter) after" + (released.isEmpty ? "" : "; released: \(released.map { inventory.hosts[$0].id }.joined(separator: ", "))"))
+        lines.append("Highest NUMA-node utilisation: \(percent(maxUtil(before))) before, \(percent(maxUtil(after))) after")
+
+        if !plan.moves.isEmpty {
+            var table = TextTable(["WAVE", "SERVER", "FLAVOR", "FROM", "TO", "NODES"])
+            for m in plan.moves.sorted(by: { ($0.wave, $0.serverID) < ($1.wave, $1.serverID) }) {
+                table.add([
+                    String(m.wave), m.serverID, inventory.server(m.serverID)?.flavor ?? "", m.from ?? "pool", m.to ?? "pool",
+                    m.numaNodes.map(Describe.nodes) ?? "-",
+                ])
+            }
+            lines.append(table.render(indent: "  "))
+        }
+        if !plan.unplaced.isEmpty {
+            lines.append("Unplaced (\(plan.unplaced.count)):")
+            for u in plan.unplaced {
+                for r in u.reasons { lines.append("  \(u.serverID)  \(r.code.rawValue)  \(r.message)") }
+            }
+        }
+        for note in plan.notes { lines.append("Note: \(note)") }
+        return lines.joined(separator: "\n")
+    }
+
+    func maxUtil(_ state: PlacementState) -> Double {
+        var z = 0.0
+        for u in state.usage {
+            for (n, cap) in u.capacity.enumerated() {
+                let used = u.knownUsed[n] + u.unknownShare
+                z = max(z, Double(used.vcpus) / Double(cap.vcpus), Double(used.memoryMiB) / Double(cap.memoryMiB))
+            }
+        }
+        return z
+    }
+
+    func format(_ v: Double) -> String {
+        v == v.rounded() ? String(Int(v)) : String(format: "%.3f", v)
+    }
+}
