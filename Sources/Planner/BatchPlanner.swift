@@ -321,39 +321,57 @@ public struct BatchPlanner: Sendable {
 
     // MARK: Greedy incumbent
 
-    /// Sends every unit of `demand` from some supply with `forbidden(i, j)` false (augmenting paths).
-    /// Returns flow[i][j], or nil when demand cannot be met.
+    /// Sends every unit of `demand` from some supply with `forbidden(i, j)` false (max-flow with
+    /// breadth-first augmenting paths). Returns flow[i][j], or nil when demand cannot be met.
     func matchAvoidingOwnHost(supply: [Int], demand: [Int], forbidden: (Int, Int) -> Bool) -> [[Int]]? {
+        let m = supply.count
+        let n = demand.count
+        var flow = Array(repeating: Array(repeating: 0, count: n), count: m)
         var left = supply
         var need = demand
-        var flow = Array(repeating: Array(repeating: 0, count: demand.count), count: supply.count)
-        // Greedy first (largest supply to largest demand), then repair with augmenting paths.
-        for _ in 0..<(demand.reduce(0, +)) {
-            guard let j = need.indices.filter({ need[$0] > 0 }).max(by: { need[$0] < need[$1] }) else { break }
-            if let i = left.indices.filter({ left[$0] > 0 && !forbidden($0, j) }).max(by: { left[$0] < left[$1] }) {
-                flow[i][j] += 1
-                left[i] -= 1
-                need[j] -= 1
-                continue
-            }
-            // Augment: find i with supply and a path i -> j' (allowed) ... reroute a unit of j' to j.
-            var found = false
-            outer: for i in left.indices where left[i] > 0 {
-                for j2 in need.indices where !forbidden(i, j2) {
-                    for k in flow.indices where flow[k][j2] > 0 && !forbidden(k, j) {
-                        flow[k][j2] -= 1
-                        flow[k][j] += 1
-                        flow[i][j2] += 1
-                        left[i] -= 1
-                        need[j] -= 1
-                        found = true
-                        break outer
+        let allowed = (0..<m).map { i in (0..<n).map { j in !forbidden(i, j) } }
+        while let j0 = need.indices.first(where: { need[$0] > 0 }) {
+            // BFS over demands: from j0 backwards through supplies. A path j0 <- i0 (allowed), and
+            // i0 may be "full" but can free a unit by moving one of its flows i0 -> j1 ... until a
+            // supply with spare units is found.
+            var prevOfSupply = Array(repeating: -1, count: m)  // demand index that reached supply i
+            var prevOfDemand = Array(repeating: -2, count: n)  // supply index that reached demand j
+            prevOfDemand[j0] = -1
+            var queue = [j0]
+            var end: Int?
+            var head = 0
+            search: while head < queue.count {
+                let j = queue[head]
+                head += 1
+                for i in 0..<m where allowed[i][j] && prevOfSupply[i] == -1 {
+                    prevOfSupply[i] = j
+                    if left[i] > 0 {
+                        end = i
+                        break search
+                    }
+                    // i is exhausted: it can serve j if one of its current units moves to j2.
+                    for j2 in 0..<n where flow[i][j2] > 0 && prevOfDemand[j2] == -2 {
+                        prevOfDemand[j2] = i
+                        queue.append(j2)
                     }
                 }
             }
-            if !found { return nil }
+            guard var i = end else { return nil }
+            left[i] -= 1
+            // Walk back: i serves j = prevOfSupply[i]; if j was reached from supply k, k gives up a unit of j.
+            while true {
+                let j = prevOfSupply[i]
+                flow[i][j] += 1
+                let k = prevOfDemand[j]
+                if k == -1 {
+                    need[j] -= 1
+                    break
+                }
+                flow[k][j] -= 1
+                i = k
+            }
         }
-        return need.allSatisfy { $0 == 0 } ? flow : nil
+        return flow
     }
 
     /// A valid plan built with the fit function: first-fit-decreasing for forced moves, host
