@@ -108,7 +108,6 @@ public struct BatchPlanner: Sendable {
         var variables = 0
         var constraints = 0
         var notes: [String] = []
-        var allOptimal = true
         var boundSlack = 0.0  // Σ (sub value - sub bound), for the global bound
         var boundKnown = true
         var remainingMovers = movers.count
@@ -123,7 +122,6 @@ public struct BatchPlanner: Sendable {
             variables += outcome.variables
             constraints += outcome.constraints
             notes += outcome.notes
-            allOptimal = allOptimal && outcome.optimal
             if let slack = outcome.slack { boundSlack += slack } else { boundKnown = false }
         }
 
@@ -144,18 +142,17 @@ public struct BatchPlanner: Sendable {
                 }
             }
         }
+        // The solver's bound holds for any plan with the same final-state constraints, so it
+        // survives re-routing; the value is recomputed from the moves actually kept.
+        let solverValue = objectiveValue(moves, objective: options.effectiveObjective)
         let ordered = orderWaves(moves, options: options)
         moves = ordered.moves
         if !ordered.dropped.isEmpty {
             notes.append("\(ordered.dropped.count) move(s) dropped: they depend on each other in a cycle and no host or pool could break it")
             unplacedIDs += ordered.dropped
-            allOptimal = false
-            boundKnown = false
         }
         if ordered.rerouted > 0 {
             notes.append("\(ordered.rerouted) move(s) re-routed to break dependency cycles")
-            allOptimal = false
-            boundKnown = false
         }
         let problems = PlanValidator.violations(of: moves, on: inventory, policy: options.layoutPolicy)
         if !problems.isEmpty {
@@ -168,10 +165,10 @@ public struct BatchPlanner: Sendable {
             unplaced.append(Unplaced(serverID: id, reasons: explainUnplaced(id, options: options, evacuated: evacuated, excluded: excluded)))
         }
         let value = objectiveValue(moves, objective: options.effectiveObjective)
-        var bound: Double? = boundKnown ? value - boundSlack : nil
+        var bound: Double? = boundKnown ? solverValue - boundSlack : nil
         if let b = bound { bound = min(value, max(0, b)) }
-        let status: Plan.Status = !unplaced.isEmpty && mustMove ? .infeasible : (allOptimal ? .optimal : .feasible)
-        if status == .optimal { bound = value }
+        let proven = bound.map { abs($0 - value) < 1e-9 } ?? false  // a plan that meets its bound is optimal
+        let status: Plan.Status = !unplaced.isEmpty && mustMove ? .infeasible : (proven ? .optimal : .feasible)
         return Plan(
             status: status, objectiveName: options.effectiveObjective.rawValue, objectiveValue: value, objectiveBound: bound,
             moves: moves, unplaced: unplaced, solverSeconds: solverSeconds, variables: variables, constraints: constraints,

@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import Planner
+import Topology
+
+/// A plan validator written separately from the planner: plain arithmetic over the inventory,
+/// no fit function, no placement state. Replays waves: a target's capacity is taken when its
+/// move starts, a source's is freed when its wave completes. Servers of unknown layout count,
+/// on every node of their host, with their full per-node share (the `certain` policy).
+public enum IndependentValidator {
+    struct Slot: Hashable {
+        let host: String
+        let node: Int
+    }
+
+    public static func check(_ plan: Plan, inventory: Inventory) -> [String] {
+        var problems: [String] = []
+        var position: [String: (host: String?, nodes: [Int]?)] = [:]
+        for s in inventory.servers { position[s.id] = (s.dedicatedHostID, s.numaNodes) }
+
+        func usage() -> [Slot: Resources] {
+            var used: [Slot: Resources] = [:]
+            for s in inventory.servers {
+                guard let (host, nodes) = position[s.id], let host, let h = inventory.host(host) else { continue }
+                let f = inventory.flavors[s.flavor]!
+                let share = Resources(vcpus: f.resources.vcpus / f.numaNodes, memoryMiB: f.resources.memoryMiB / f.numaNodes)
+                let capacity = inventory.capacity(of: h)
+                for n in nodes ?? Array(capacity.indices) {
+                    used[Slot(host: host, node: n), default: .zero] = used[Slot(host: host, node: n), default: .zero] + share
+                }
+            }
+            return used
+        }
+
+        var moved = Set<String>()
+        let waves = Dictionary(grouping: plan.moves, by: \.wave)
+        for wave in waves.keys.sorted() {
+            let group = waves[wave]!
+            // Start: targets are taken, sources not yet freed.
+            var starting: [String: (String?, [Int]?)] = [:]
+            for m in group {
+                guard let s = inventory.server(m.serverID) else {
+                    problems.append("unknown server \(m.serverID)")
+                    continue
+                }
+                if !moved.insert(m.serverID).inserted { problems.append("\(m.serverID) moves twice") }
+                if s.status != "SHUTOFF" || s.locked || s.taskState != nil { problems.append("\(m.serverID) may not move") }
+                if m.from != s.dedicatedHostID { problems.append("\(m.serverID) has a wrong source") }
+                if let to = m.to {
+                    guard let h = inventory.host(to) else {
+                        problems.append("unknown target \(to)")
+                        continue
+                    }
+                    if h.state != .available { problems.append("\(to) is not available") }
+                    if h.availabilityZone != s.availabilityZone { problems.append("\(m.serverID) changes AZ") }
+                    if !(inventory.hostTypes[h.hostType]!.flavors.contains(s.flavor)) { problems.append("\(to) does not accept \(s.flavor)") }
+                    if to == s.dedicatedHostID { problems.append("\(m.serverID) moves to its own host") }
+                    let f = inventory.flavors[s.flavor]!
+                    let nodes = m.numaNodes ?? []
+                    if nodes.count != f.numaNodes || Set(nodes).count != nodes.count { problems.append("\(m.serverID) has bad nodes \(nodes)") }
+                } else if s.dedicatedHostID == nil {
+                    problems.append("\(m.serverID) pool to pool")
+                }
+                starting[m.serverID] = (m.to, m.numaNodes)
+            }
+            // While the wave runs, each moving server occupies both its source and its target.
+            var used = usage()
+            for (id, (to, nodes)) in starting {
+                guard let to, let nodes, let s = inventory.server(id) else { continue }
+                let f = inventory.flavors[s.flavor]!
+                let share = Resources(vcpus: f.resources.vcpus / f.numaNodes, memoryMiB: f.resources.memoryMiB / f.numaNodes)
+                for n in nodes { used[Slot(host: to, node: n), default: .zero] = used[Slot(host: to, node: n), default: .zero] + share }
+            }
+            let targets = Set(starting.values.compactMap(\.0))
+            for (slot, u) in used where targets.contains(slot.host) {
+                guard let h = inventory.host(slot.host) else { continue }
+                let capacity = inventory.capacity(of: h)
+                guard slot.node < capacity.count else {
+                    problems.append("\(slot.host) has no node \(slot.node)")
+                    continue
+                }
+                let cap = capacity[slot.node]
+                if u.vcpus > cap.vcpus || u.memoryMiB > cap.memoryMiB {
+                    problems.append("wave \(wave): \(slot.host) node \(slot.node) overcommitted: \(u) of \(cap)")
+                }
+            }
+            // Anti-affinity during the wave (sources still occupied).
+            for g in inventory.serverGroups {
+                var hosts: [String: Int] = [:]
+                for id in g.members {
+                    if let h = position[id]?.host { hosts[h, default: 0] += 1 }
+                    if let (to, _) = starting[id], let to { hosts[to, default: 0] += 1 }
+                }
+                let before = Dictionary(grouping: g.members.compactMap { inventory.server($0)?.dedicatedHostID }, by: { $0 }).mapValues(\.count)
+                for (h, n) in hosts where targets.contains(h) && n > max(1, before[h] ?? 0) {
+                    problems.append("wave \(wave): anti-affinity group \(g.id) has \(n) members on \(h)")
+                }
+            }
+            for (id, target) in starting { position[id] = target }
+        }
+        // Objective bookkeeping.
+        if let b = plan.objectiveBound, b > plan.objectiveValue + 1e-6 {
+            problems.append("bound \(b) exceeds objective \(plan.objectiveValue)")
+        }
+        return problems
+    }
+}
