@@ -553,7 +553,10 @@ public struct BatchPlanner: Sendable {
                 // Deadlock: every pending move waits for space another pending move frees.
                 let move = rest.removeFirst()
                 let s = inventory.serverIndex[move.serverID]!
-                if let alternative = breakCycle(server: s, avoiding: move.to, replay: replay, options: options) {
+                var arrivals: [String: Int] = [:]
+                for m in done + started + rest { if let to = m.to { arrivals[to, default: 0] += 1 } }
+                if let alternative = breakCycle(
+                    server: s, avoiding: move.to, replay: replay, options: options, arrivals: arrivals) {
                     rest.insert(Move(serverID: move.serverID, from: move.from, to: alternative.to, numaNodes: alternative.nodes), at: 0)
                     rerouted += 1
                 } else {
@@ -572,12 +575,15 @@ public struct BatchPlanner: Sendable {
         return (done, dropped, rerouted)
     }
 
-    func breakCycle(server s: Int, avoiding: String?, replay: PlanReplay, options: PlanOptions) -> (to: String?, nodes: [Int]?)? {
+    func breakCycle(
+        server s: Int, avoiding: String?, replay: PlanReplay, options: PlanOptions, arrivals: [String: Int]
+    ) -> (to: String?, nodes: [Int]?)? {
         let server = inventory.servers[s]
         let flavor = inventory.flavors[server.flavor]!
         var best: (String, [Int], Double)?
         for (h, host) in inventory.hosts.enumerated() where host.id != avoiding && !options.exclude.contains(host.id) {
             if case .evacuate(let ids) = options.mode, ids.contains(host.id) { continue }
+            if let cap = options.maxPerHost, arrivals[host.id, default: 0] >= cap { continue }
             let usage = replay.state.usage[h]
             let free = options.layoutPolicy == .certain ? usage.freeWorst : usage.freeKnown
             guard let fit = Fit.fit(flavor, free: free, capacity: usage.capacity) else { continue }

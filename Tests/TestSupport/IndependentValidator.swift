@@ -72,7 +72,11 @@ public enum IndependentValidator {
                 for n in nodes { used[Slot(host: to, node: n), default: .zero] = used[Slot(host: to, node: n), default: .zero] + share }
             }
             let targets = Set(starting.values.compactMap(\.0))
-            for (slot, u) in used where targets.contains(slot.host) {
+            var receiving = Set<Slot>()
+            for (to, nodes) in starting.values { if let to { for n in nodes ?? [] { receiving.insert(Slot(host: to, node: n)) } } }
+            // Only nodes that receive a server can be overcommitted by the plan (a host whose
+            // unknown layouts already exceed the worst case elsewhere is not the plan's doing).
+            for (slot, u) in used where receiving.contains(slot) {
                 guard let h = inventory.host(slot.host) else { continue }
                 let capacity = inventory.capacity(of: h)
                 guard slot.node < capacity.count else {
