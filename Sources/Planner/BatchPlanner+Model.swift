@@ -154,7 +154,9 @@ struct SubModel {
     var weights = (unplaced: 0.0, pool: 0.0, primary: 0.0, moves: 0.0)
     var maxMoves = 0
 
-    init(_ sub: SubProblem, options: PlanOptions, inventory: Inventory) {
+    /// - Parameter primaryCap: an upper bound on the primary objective known from a heuristic plan
+    ///   that places everything (the "cap the host set at the heuristic's count").
+    init(_ sub: SubProblem, options: PlanOptions, inventory: Inventory, primaryCap: Int? = nil) {
         let objective = options.effectiveObjective
         let policy = options.layoutPolicy
         let hostCount = sub.hosts.count
@@ -262,14 +264,20 @@ struct SubModel {
             stays.append(classStays)
 
             var poolVariable: Model.Variable?
-            if options.allowPool {
-                let v = model.addVariable(kind: .integer, lower: 0, upper: Double(cls.count))
+            let onDeH = cls.origins.filter { $0.key.host >= 0 }.reduce(0) { $0 + $1.value.count }
+            if options.allowPool && onDeH > 0 {
+                let v = model.addVariable(kind: .integer, lower: 0, upper: Double(onDeH))
                 poolVariable = v
                 conservation.append((v, 1))
                 moveTerms.append((v, 1))
             }
             pool.append(poolVariable)
             model.addEqual(conservation, Double(cls.count), name: "place[\(c)]")
+            if let p = poolVariable {
+                // Only servers that leave a DeH can go to the pool.
+                let dehStays = classStays.filter { $0.origin.host >= 0 }.map { ($0.variable, 1.0) }
+                model.addLessOrEqual([(p, 1)] + dehStays, Double(onDeH), name: "poolFromDeH[\(c)]")
+            }
 
             // Movers of a class can swap hosts only if each arrival on h can be matched to a
             // mover from another host: a_h + (o_h - s_h) <= Σ (o - s) (Hall's condition).
@@ -286,6 +294,42 @@ struct SubModel {
                     model.addLessOrEqual(terms, Double(cls.count - here), name: "hall[\(c),\(h)]")
                 }
             }
+        }
+
+        // Activity binaries: a host in use (min-hosts-used) or receiving (min-hosts-touched).
+        // Where possible they multiply the host's capacity rows (Σ share·x <= room·u), which gives
+        // the LP relaxation the volume bound instead of a near-zero big-M bound.
+        var activity: [Model.Variable?] = Array(repeating: nil, count: hostCount)
+        var activityInCapacity = Array(repeating: false, count: hostCount)
+        var constantPrimary = 0
+        switch objective {
+        case .minHostsTouched:
+            for h in 0..<hostCount where !hostArrivals[h].isEmpty {
+                activity[h] = model.addVariable(kind: .binary, objective: weights.primary)
+                activityInCapacity[h] = hostStays[h].isEmpty && !sub.fixed[h].hasUnknownLayout
+            }
+        case .minHostsUsed:
+            for h in 0..<hostCount {
+                if sub.fixed[h].serverCount > 0 {
+                    constantPrimary += 1
+                    continue
+                }
+                guard !(hostArrivals[h].isEmpty && hostStays[h].isEmpty) else { continue }
+                activity[h] = model.addVariable(kind: .binary, objective: weights.primary)
+                activityInCapacity[h] = !unknownStayHosts.contains(h)
+            }
+            model.objectiveConstant += Double(constantPrimary) * weights.primary
+        default:
+            break
+        }
+        for h in 0..<hostCount {
+            guard let act = activity[h], !activityInCapacity[h] else { continue }
+            let terms = objective == .minHostsUsed ? hostArrivals[h] + hostStays[h] : hostArrivals[h]
+            model.addLessOrEqual(terms.map { ($0, 1) } + [(act, -Double(sub.totalMovers))], 0, name: "active[\(h)]")
+        }
+        if let cap = primaryCap {
+            let terms = activity.compactMap { $0 }.map { ($0, 1.0) }
+            if !terms.isEmpty { model.addLessOrEqual(terms, Double(max(0, cap - constantPrimary)), name: "heuristicCap") }
         }
 
         // Capacity per node and dimension. Hosts whose worst-case accounting of unknown layouts
@@ -310,6 +354,9 @@ struct SubModel {
                         let big = terms.reduce(0) { $0 + $1.1 * model.upperBound(of: $1.0) } + abs(rhs)
                         terms.append((r, big))
                         model.addLessOrEqual(terms, rhs + big, name: "node[\(h),\(n),\(d)]")
+                    } else if activityInCapacity[h], let act = activity[h] {
+                        terms.append((act, -rhs))
+                        model.addLessOrEqual(terms, 0, name: "node[\(h),\(n),\(d)]")
                     } else {
                         model.addLessOrEqual(terms, rhs, name: "node[\(h),\(n),\(d)]")
                     }
@@ -344,29 +391,19 @@ struct SubModel {
         for case let v? in pool { model.setObjective(v, weights.moves + weights.pool + (objective == .minMoves ? weights.primary : 0)) }
         switch objective {
         case .minHostsTouched:
-            for h in 0..<hostCount where !hostArrivals[h].isEmpty {
-                let t = model.addVariable(kind: .binary, objective: weights.primary)
-                let upper = Double(min(sub.totalMovers, options.maxPerHost ?? Int.max))
-                model.addLessOrEqual(hostArrivals[h].map { ($0, 1) } + [(t, -upper)], 0, name: "touched[\(h)]")
-            }
+            break  // activity variables above
         case .minHostsUsed:
-            var previous: (Model.Variable, [Int])?
+            // Identical empty hosts: use them in order (breaks symmetry for branch-and-bound).
+            var previous: (Model.Variable, String)?
             for h in 0..<hostCount {
-                if sub.fixed[h].serverCount > 0 {
-                    model.objectiveConstant += weights.primary
+                guard let u = activity[h], hostStays[h].isEmpty else {
+                    previous = nil
                     continue
                 }
-                let terms = hostArrivals[h] + hostStays[h]
-                guard !terms.isEmpty else { continue }
-                let u = model.addVariable(kind: .binary, objective: weights.primary)
-                model.addLessOrEqual(terms.map { ($0, 1) } + [(u, -Double(sub.totalMovers))], 0, name: "used[\(h)]")
-                // Identical empty hosts: use them in order (breaks symmetry for branch-and-bound).
                 let host = inventory.hosts[sub.hosts[h]]
-                let signature = [sub.fixed[h].capacity.count, host.hostType.hashValue]
-                if hostStays[h].isEmpty, let (prev, sig) = previous, sig == signature {
-                    model.addLessOrEqual([(u, 1), (prev, -1)], 0)
-                }
-                previous = hostStays[h].isEmpty ? (u, signature) : nil
+                let signature = "\(host.hostType)|\(host.availabilityZone)|\(sub.fixed[h].capacity)|\(sub.receives[h])"
+                if let (prev, sig) = previous, sig == signature { model.addLessOrEqual([(u, 1), (prev, -1)], 0) }
+                previous = (u, signature)
             }
         case .balance:
             let z = model.addVariable(kind: .continuous, lower: 0, objective: weights.primary)

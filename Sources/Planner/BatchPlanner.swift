@@ -235,7 +235,9 @@ public struct BatchPlanner: Sendable {
         let objective = options.effectiveObjective
         let heuristic = greedy(sub, options: options)
         let heuristicLevels = sub.levels(heuristic, objective: objective, inventory: inventory)
-        let built = SubModel(sub, options: options, inventory: inventory)
+        let cap = heuristicLevels.unplaced == 0 && heuristicLevels.pool == 0
+            && (objective == .minHostsUsed || objective == .minHostsTouched) ? Int(heuristicLevels.primary) : nil
+        let built = SubModel(sub, options: options, inventory: inventory, primaryCap: cap)
         var notes: [String] = []
         let solution: Solution
         do {
@@ -293,24 +295,24 @@ public struct BatchPlanner: Sendable {
             // guarantee a full matching exists).
             var slots: [Int: [[Int]]] = [:]
             for a in built.arrivals[c] { slots[a.host, default: []] += Array(repeating: a.nodes, count: count(a.variable)) }
+            // The pool is one more target (-2) that only servers on a DeH may go to.
+            let poolCount = built.pool[c].map(count) ?? 0
+            if poolCount > 0 { slots[-2] = Array(repeating: [], count: poolCount) }
             let sources = leaving.keys.sorted()
             let targets = slots.keys.sorted()
             guard let flow = matchAvoidingOwnHost(
                 supply: sources.map { leaving[$0]!.count }, demand: targets.map { slots[$0]!.count },
-                forbidden: { sources[$0] == targets[$1] })
+                forbidden: { sources[$0] == targets[$1] || (targets[$1] == -2 && sources[$0] == -1) })
             else { return nil }
             for (i, src) in sources.enumerated() {
                 for (j, h) in targets.enumerated() where flow[i][j] > 0 {
                     for _ in 0..<flow[i][j] {
                         let server = leaving[src]!.removeLast()
-                        decision[server] = .host(h, slots[h]!.removeLast())
+                        decision[server] = h == -2 ? .pool : .host(h, slots[h]!.removeLast())
                     }
                 }
             }
-            let poolCount = built.pool[c].map(count) ?? 0
-            let rest = leaving.values.flatMap { $0 }
-            guard rest.count == poolCount else { return nil }
-            for s in rest { decision[s] = .pool }
+            guard leaving.values.allSatisfy(\.isEmpty) else { return nil }
             result.append(cls.servers.map { decision[$0] ?? .stay })
         }
         return result

@@ -28,7 +28,9 @@ struct PlanSummary {
         let usedBefore = before.usage.filter { $0.serverCount > 0 }.count
         let usedAfter = after.usage.filter { $0.serverCount > 0 }.count
         let released = inventory.hosts.indices.filter { before.usage[$0].serverCount > 0 && after.usage[$0].serverCount == 0 }
-        lines.append("Hosts in use: \(usedBefore) before, \(usedAfter) after" + (released.isEmpty ? "" : "; released: \(released.map { inventory.hosts[$0].id }.joined(separator: ", "))"))
+        let names = released.prefix(12).map { inventory.hosts[$0].id }.joined(separator: ", ")
+        let more = released.count > 12 ? " and \(released.count - 12) more" : ""
+        lines.append("Hosts in use: \(usedBefore) before, \(usedAfter) after" + (released.isEmpty ? "" : "; released (\(released.count)): \(names)\(more)"))
         lines.append("Highest NUMA-node utilisation: \(percent(maxUtil(before))) before, \(percent(maxUtil(after))) after")
 
         if !plan.moves.isEmpty {

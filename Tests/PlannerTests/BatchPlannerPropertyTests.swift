@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
+import Foundation
 import Planner
 import PropertyBased
 import TestSupport
@@ -12,7 +13,7 @@ import Topology
     /// bound no larger than its objective.
     @Test func plansAreAlwaysValid() async {
         await propertyCheck(
-            count: 40,
+            count: Int(ProcessInfo.processInfo.environment["DEHPLAN_PROPERTY_COUNT"] ?? "") ?? 40,
             input: Gen.int(in: 0...1_000_000), Gen.int(in: 4...12), Gen.int(in: 0...3), Gen.int(in: 0...7), Gen.bool
         ) { seed, hostCount, modeIndex, knobs, allowPool in
             let inventory = InventoryGenerator.generate(.init(
