@@ -28,8 +28,8 @@ public enum LayoutPolicy: String, Hashable, Sendable, CaseIterable {
 public enum FitVerdict: String, Hashable, Sendable {
     /// Fits whatever the layout of the host's servers of unknown layout.
     case certain
-    /// Fits if the servers of unknown layout are arranged favourably; not proven for every arrangement.
-    case uncertain
+    /// Fits under some arrangement of the servers of unknown layout, not under all.
+    case possible
     /// Does not fit.
     case impossible
 }
@@ -241,11 +241,21 @@ public struct Checker: Sendable {
         case .success(let optimistic):
             if !usage.hasUnknownLayout { return (optimistic, .certain) }
             if let sure = Fit.fit(flavor, free: usage.freeWorst, capacity: usage.capacity) { return (sure, .certain) }
-            if options.layoutPolicy == .certain {
-                sink.add(.numaLayoutUnknown,
-                    "host \"\(host.id)\" has \(usage.unknownCount) server(s) of unknown NUMA layout; \"\(server.id)\" fits on node(s) \(optimistic.nodes.map(String.init).joined(separator: ", ")) only if they are arranged favourably (use --layout-policy possible to accept that risk)")
+            // Exact verdict: search the arrangements of the servers of unknown layout with GLPK.
+            switch LayoutVerdict.verdict(flavor, on: usage) {
+            case .certain:
+                return (optimistic, .certain)
+            case .impossible:
+                sink.add(.insufficientNUMACapacity,
+                    "host \"\(host.id)\" has \(usage.freeTotal) free in total, but no arrangement of its \(usage.unknownCount) server(s) of unknown NUMA layout leaves \(flavor.numaNodes) node(s) with \(flavor.perNode) free")
+                return (nil, .impossible)
+            case .possible:
+                if options.layoutPolicy == .certain {
+                    sink.add(.numaLayoutUnknown,
+                        "host \"\(host.id)\" has \(usage.unknownCount) server(s) of unknown NUMA layout; \"\(server.id)\" fits under some arrangements of them, not all (use --layout-policy possible to accept that risk)")
+                }
+                return (optimistic, .possible)
             }
-            return (optimistic, .uncertain)
         }
     }
 

@@ -17,6 +17,8 @@ public struct HostUsage: Hashable, Sendable {
     public private(set) var unknownShare: Resources = .zero
     /// Number of servers on the host whose layout is unknown.
     public private(set) var unknownCount = 0
+    /// The flavors of the servers of unknown layout, with their counts (for exact verdicts).
+    public private(set) var unknownFlavors: [Flavor: Int] = [:]
     /// Number of servers on the host.
     public private(set) var serverCount = 0
 
@@ -50,6 +52,7 @@ public struct HostUsage: Hashable, Sendable {
             unknownUsed += flavor.resources
             unknownShare += flavor.perNode
             unknownCount += 1
+            unknownFlavors[flavor, default: 0] += 1
             return
         }
         for n in nodes where n >= 0 && n < knownUsed.count {
@@ -66,6 +69,8 @@ public struct HostUsage: Hashable, Sendable {
             unknownUsed -= flavor.resources
             unknownShare -= flavor.perNode
             unknownCount -= 1
+            let left = (unknownFlavors[flavor] ?? 0) - 1
+            unknownFlavors[flavor] = left > 0 ? left : nil
             return
         }
         for n in nodes where n >= 0 && n < knownUsed.count {

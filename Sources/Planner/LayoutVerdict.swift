@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import GLPK
+import Topology
+
+/// Exact fit verdicts on a host whose servers partly have unknown NUMA layout.
+///
+/// An *arrangement* puts each server of unknown layout on as many distinct nodes as its flavor
+/// spans, without overcommitting any node (counting the servers of known layout). A flavor is
+/// `certain` on the host when it fits under every arrangement, `possible` when it fits under
+/// some, `impossible` when under none. Both questions are small integer programs over counts
+/// of unknown servers per (flavor, node set), solved with GLPK.
+public enum LayoutVerdict {
+    /// The verdict for `flavor` on a host with this usage. Without unknown layouts it is the fit
+    /// function's answer.
+    public static func verdict(_ flavor: Flavor, on usage: HostUsage) -> FitVerdict {
+        if !usage.hasUnknownLayout {
+            return Fit.fit(flavor, free: usage.freeKnown, capacity: usage.capacity) == nil ? .impossible : .certain
+        }
+        if !usage.freeTotal.covers(flavor.resources) { return .impossible }
+        // Fast paths: the worst case already fits; or it fails even with the unknown servers ignored.
+        if Fit.fit(flavor, free: usage.freeWorst, capacity: usage.capacity) != nil { return .certain }
+        if Fit.fit(flavor, free: usage.freeKnown, capacity: usage.capacity) == nil { return .impossible }
+        switch arrangementExists(usage, adding: flavor) {
+        case false?: return .impossible
+        case nil: return .possible  // solver trouble: claim neither certainty nor impossibility
+        case true?: break
+        }
+        guard let blocking = blockingArrangementExists(usage, against: flavor) else { return .possible }
+        return blocking ? .possible : .certain
+    }
+
+    /// Counts of unknown servers per (flavor, node set), with their per-node capacity rows.
+    private struct Arrangement {
+        var model = Model()
+        /// Per node: vCPU and memory terms.
+        var terms: [[(Model.Variable, Double)]]
+        let room: [Resources]
+
+        init(_ usage: HostUsage, extra: Flavor?) {
+            room = usage.freeKnown
+            terms = Array(repeating: [], count: room.count * 2)
+            var groups = usage.unknownFlavors.sorted { $0.key.name < $1.key.name }.map { ($0.key, $0.value) }
+            if let extra { groups.append((extra, 1)) }
+            for (flavor, count) in groups {
+                let share = flavor.perNode
+                var choice: [(Model.Variable, Double)] = []
+                for nodes in nodeSubsets(of: room.count, size: flavor.numaNodes)
+                where nodes.allSatisfy({ room[$0].covers(share) }) {
+                    let v = model.addVariable(kind: .integer, lower: 0, upper: Double(count))
+                    choice.append((v, 1))
+                    for n in nodes {
+                        terms[2 * n].append((v, Double(share.vcpus)))
+                        terms[2 * n + 1].append((v, Double(share.memoryMiB)))
+                    }
+                }
+                // Every server is somewhere (an empty choice makes the model infeasible, as it should).
+                model.addEqual(choice, Double(count))
+            }
+            for n in room.indices {
+                if !terms[2 * n].isEmpty { model.addLessOrEqual(terms[2 * n], Double(room[n].vcpus)) }
+                if !terms[2 * n + 1].isEmpty { model.addLessOrEqual(terms[2 * n + 1], Double(room[n].memoryMiB)) }
+            }
+        }
+    }
+
+    /// Whether some arrangement leaves room for `flavor` too (nil if the solver failed).
+    static func arrangementExists(_ usage: HostUsage, adding flavor: Flavor) -> Bool? {
+        let a = Arrangement(usage, extra: flavor)
+        guard let solution = try? a.model.solve() else { return nil }
+        switch solution.status {
+        case .optimal, .feasible: return true
+        case .infeasible: return false
+        default: return nil
+        }
+    }
+
+    /// Whether some arrangement leaves fewer than k nodes with the flavor's per-node share free
+    /// (nil if the solver failed).
+    static func blockingArrangementExists(_ usage: HostUsage, against flavor: Flavor) -> Bool? {
+        var a = Arrangement(usage, extra: nil)
+        let share = flavor.perNode
+        var blocked: [(Model.Variable, Double)] = []
+        for n in a.room.indices {
+            // Node n is blocked when its free vCPUs < share (bv) or its free memory < share (bm):
+            // Σ use >= room - share + 1 when the indicator is 1.
+            var indicators: [(Model.Variable, Double)] = []
+            for (d, need, room) in [(0, share.vcpus, a.room[n].vcpus), (1, share.memoryMiB, a.room[n].memoryMiB)] {
+                let b = a.model.addVariable(kind: .binary)
+                indicators.append((b, -1))
+                let threshold = Double(room - need + 1)
+                if threshold <= 0 {
+                    continue  // already short on this node whatever the arrangement
+                }
+                // Σ use - threshold·b >= 0
+                a.model.addGreaterOrEqual(a.terms[2 * n + d] + [(b, -threshold)], 0)
+            }
+            let blockedNode = a.model.addVariable(kind: .binary)
+            a.model.addLessOrEqual([(blockedNode, 1)] + indicators, 0)
+            blocked.append((blockedNode, 1))
+        }
+        a.model.addGreaterOrEqual(blocked, Double(a.room.count - flavor.numaNodes + 1))
+        guard let solution = try? a.model.solve() else { return nil }
+        switch solution.status {
+        case .optimal, .feasible: return true
+        case .infeasible: return false
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import Planner
+import PropertyBased
+import Testing
+import Topology
+
+@Suite struct LayoutVerdictTests {
+    static let node = Resources(vcpus: 32, memoryMiB: 131072)
+
+    static func usage(known: [Resources], unknown: [Flavor]) -> HostUsage {
+        var u = HostUsage(capacity: Array(repeating: node, count: known.count))
+        for (n, used) in known.enumerated() where used != .zero {
+            // Known usage as one pseudo-server per node.
+            u.add(Flavor(name: "known-\(n)", resources: used), nodes: [n])
+        }
+        for f in unknown { u.add(f, nodes: nil) }
+        return u
+    }
+
+    static func flavor(_ v: Int, _ k: Int = 1) -> Flavor {
+        Flavor(name: "f\(v)x\(k)", resources: Resources(vcpus: v * k, memoryMiB: v * k * 1024), numaNodes: k)
+    }
+
+    /// Worst-case accounting says no, but every arrangement of two 8-vCPU servers leaves a node
+    /// with 16 free: the exact verdict is certain.
+    @Test func exactVerdictIsCertainWhereTheWorstCaseIsNot() {
+        let u = Self.usage(
+            known: [Resources(vcpus: 16, memoryMiB: 16384), Resources(vcpus: 8, memoryMiB: 8192)],
+            unknown: [Self.flavor(8), Self.flavor(8)])
+        #expect(Fit.fit(Self.flavor(16), free: u.freeWorst, capacity: u.capacity) == nil)
+        #expect(LayoutVerdict.verdict(Self.flavor(16), on: u) == .certain)
+    }
+
+    @Test func possibleAndImpossible() {
+        // node 0: 16 free, node 1: 8 free, one unknown 8-vCPU server: fits only if it sits on node 1.
+        let u = Self.usage(
+            known: [Resources(vcpus: 16, memoryMiB: 16384), Resources(vcpus: 24, memoryMiB: 24576)],
+            unknown: [Self.flavor(8)])
+        #expect(LayoutVerdict.verdict(Self.flavor(16), on: u) == .possible)
+        #expect(LayoutVerdict.verdict(Self.flavor(20), on: u) == .impossible)
+        #expect(LayoutVerdict.verdict(Self.flavor(4), on: u) == .certain)
+    }
+
+    /// Agrees with enumerating every arrangement on hosts of 2 to 4 nodes.
+    @Test func agreesWithEnumeration() async {
+        await propertyCheck(count: 200, input: Gen.int(in: 0...1_000_000), Gen.int(in: 2...4), Gen.int(in: 1...4)) { seed, nodes, unknownCount in
+            var rng = SplitMix64(seed: UInt64(seed))
+            let known = (0..<nodes).map { _ in Resources(vcpus: 4 * rng.below(6), memoryMiB: 4096 * rng.below(20)) }
+            let unknown = (0..<unknownCount).map { _ in Self.flavor(2 * (1 + rng.below(5)), 1 + rng.below(min(2, nodes))) }
+            let target = Self.flavor(2 * (1 + rng.below(8)), 1 + rng.below(nodes))
+            let u = Self.usage(known: known, unknown: unknown)
+            // Enumerate.
+            var fitsSome = false
+            var fitsAll = true
+            var anyValid = false
+            var free = u.freeKnown
+            func go(_ i: Int) {
+                if i == unknown.count {
+                    anyValid = true
+                    let fits = Fit.fit(target, free: free, capacity: u.capacity) != nil
+                    fitsSome = fitsSome || fits
+                    fitsAll = fitsAll && fits
+                    return
+                }
+                let f = unknown[i]
+                for set in subsets(nodes, f.numaNodes) where set.allSatisfy({ free[$0].covers(f.perNode) }) {
+                    for n in set { free[n] -= f.perNode }
+                    go(i + 1)
+                    for n in set { free[n] += f.perNode }
+                }
+            }
+            go(0)
+            guard anyValid else { return }  // no arrangement at all: not an inventory that loads
+            let expected: FitVerdict = !fitsSome ? .impossible : (fitsAll ? .certain : .possible)
+            #expect(LayoutVerdict.verdict(target, on: u) == expected, "known \(known) unknown \(unknown.map(\.name)) target \(target.name)")
+        }
+    }
+}
+
+private func subsets(_ n: Int, _ k: Int) -> [[Int]] {
+    if k == 0 { return [[]] }
+    guard n >= k else { return [] }
+    return subsets(n - 1, k) + subsets(n - 1, k - 1).map { $0 + [n - 1] }
+}
