@@ -12,6 +12,11 @@ let largeConfig = InventoryGenerator.Config(
     unknownLayoutFraction: 0.02, shutoffFraction: 0.8, antiAffinityGroups: 200, hostTypeNames: ["h4"], maxFill: 0.9)
 
 let benchmarks: @Sendable () -> Void = {
+    planBenchmarks()
+    lookupBenchmarks()
+}
+
+let lookupBenchmarks: @Sendable () -> Void = {
     let metrics: [BenchmarkMetric] = [.wallClock, .cpuTotal, .peakMemoryResident, .mallocCountTotal]
 
     // Built once, outside the measured closures.
@@ -58,6 +63,54 @@ let benchmarks: @Sendable () -> Void = {
         for _ in benchmark.scaledIterations {
             blackHole(checker.check(serverID: movable[i % movable.count], target: .host(hosts[i % hosts.count].id)))
             i += 1
+        }
+    }
+}
+
+/// Plan benchmarks at the three sizes of the planner issue. Inventories come from the generator
+/// (2-node host types c6 and m6, one AZ); see docs/PERFORMANCE.md for how each is built.
+let planBenchmarks: @Sendable () -> Void = {
+    let metrics: [BenchmarkMetric] = [.wallClock, .cpuTotal, .peakMemoryResident, .mallocCountTotal]
+
+    // Evacuation: 50 partly filled targets plus the hosts whose 40+ SHUTOFF servers leave.
+    let evacuation = InventoryGenerator.generate(.init(
+        seed: 40, hosts: 60, servers: 260, availabilityZones: ["az1"], unknownLayoutFraction: 0, shutoffFraction: 1,
+        faultFraction: 0, antiAffinityGroups: 0, hostTypeNames: ["c6", "m6"], maxFill: 0.6))
+    var sources: [String] = []
+    var leaving = 0
+    for host in evacuation.hosts.reversed() where leaving < 40 {
+        sources.append(host.id)
+        leaving += evacuation.servers.filter { $0.dedicatedHostID == host.id }.count
+    }
+    let consolidate400 = InventoryGenerator.generate(.init(
+        seed: 400, hosts: 100, servers: 400, availabilityZones: ["az1"], hostTypeNames: ["c6", "m6"]))
+    let consolidate4000 = InventoryGenerator.generate(.init(
+        seed: 4000, hosts: 1000, servers: 4000, availabilityZones: ["az1"], hostTypeNames: ["c6", "m6"]))
+
+    Benchmark(
+        "plan evacuate: \(leaving) servers off \(sources.count) hosts onto \(evacuation.hosts.count - sources.count) partly filled 2-node hosts",
+        configuration: .init(metrics: metrics, maxDuration: .seconds(10), maxIterations: 50)
+    ) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(try BatchPlanner(evacuation).plan(PlanOptions(mode: .evacuate(sources), timeLimit: 30)))
+        }
+    }
+
+    Benchmark(
+        "plan consolidate: 400 servers on 100 hosts",
+        configuration: .init(metrics: metrics, maxDuration: .seconds(20), maxIterations: 10)
+    ) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(try BatchPlanner(consolidate400).plan(PlanOptions(mode: .consolidate, timeLimit: 30)))
+        }
+    }
+
+    Benchmark(
+        "plan consolidate: 4,000 servers on 1,000 hosts (10 s limit)",
+        configuration: .init(metrics: metrics, maxDuration: .seconds(40), maxIterations: 3)
+    ) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(try BatchPlanner(consolidate4000).plan(PlanOptions(mode: .consolidate, timeLimit: 10)))
         }
     }
 }

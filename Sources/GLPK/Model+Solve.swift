@@ -259,8 +259,12 @@ extension Model {
         case GLP_OPT:
             let values = (1...Int32(variableSpecs.count)).map { glp_get_col_prim(problem, $0) }
             let objective = glp_get_obj_val(problem)
-            return Solution(status: .optimal, objective: objective, bound: objective, values: values,
-                            seconds: seconds, incumbentAccepted: false, notes: notes)
+            var solution = Solution(status: .optimal, objective: objective, bound: objective, values: values,
+                                    seconds: seconds, incumbentAccepted: false, notes: notes)
+            if !constraintSpecs.isEmpty {
+                solution.duals = (1...Int32(constraintSpecs.count)).map { glp_get_row_dual(problem, $0) }
+            }
+            return solution
         case GLP_NOFEAS:
             return Solution(status: .infeasible, objective: nil, bound: nil, values: [], seconds: seconds,
                             incumbentAccepted: false, notes: notes)

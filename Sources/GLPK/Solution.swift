@@ -24,6 +24,8 @@ public struct Solution: Sendable {
     public let bound: Double?
     /// One value per variable (empty when there is no solution).
     public let values: [Double]
+    /// Dual value (shadow price) of each constraint, for LP solves that reach optimality; empty otherwise.
+    public var duals: [Double] = []
     /// Wall-clock seconds spent in GLPK.
     public let seconds: Double
     /// Whether the heuristic incumbent from the options was accepted by GLPK.

@@ -235,6 +235,18 @@ public struct BatchPlanner: Sendable {
         let objective = options.effectiveObjective
         let heuristic = greedy(sub, options: options)
         let heuristicLevels = sub.levels(heuristic, objective: objective, inventory: inventory)
+        if let patterns = PatternConsolidation(sub, options: options, inventory: inventory),
+            let outcome = patterns.solve(timeLimit: timeLimit)
+        {
+            let levels = sub.levels(outcome.decisions, objective: objective, inventory: inventory)
+            let better = levels <= heuristicLevels
+            let decisions = better ? outcome.decisions : heuristic
+            let value = better ? levels.primary : heuristicLevels.primary
+            return SubOutcome(
+                decisions: decisions, optimal: Int(value) == outcome.lowerBound,
+                slack: value - Double(outcome.lowerBound), seconds: outcome.seconds, variables: outcome.columns,
+                constraints: outcome.rows, notes: ["column generation: \(outcome.columns) patterns"])
+        }
         let cap = heuristicLevels.unplaced == 0 && heuristicLevels.pool == 0
             && (objective == .minHostsUsed || objective == .minHostsTouched) ? Int(heuristicLevels.primary) : nil
         let built = SubModel(sub, options: options, inventory: inventory, primaryCap: cap)

@@ -246,3 +246,20 @@ func binPacking(items: [Int], capacity: Int, bins: Int) -> (Model, [Double]) {
         #expect(try model.solve().objective == 3)
     }
 }
+
+@Suite struct DualTests {
+    /// min x + y s.t. x + 2y >= 4 (dual 0.5), 3x + y >= 3 (dual 1/... ) — checked by complementary slackness.
+    @Test func lpDualsSatisfyStrongDuality() throws {
+        var model = Model()
+        let x = model.addVariable(objective: 1)
+        let y = model.addVariable(objective: 1)
+        model.addGreaterOrEqual([(x, 1), (y, 2)], 4)
+        model.addGreaterOrEqual([(x, 3), (y, 1)], 3)
+        let solution = try model.solve(SolveOptions(presolve: false))
+        #expect(solution.status == .optimal)
+        #expect(solution.duals.count == 2)
+        // Strong duality: Σ dual·rhs equals the objective.
+        #expect(abs(solution.duals[0] * 4 + solution.duals[1] * 3 - solution.objective!) < 1e-9)
+        #expect(solution.duals.allSatisfy { $0 >= -1e-12 })
+    }
+}
