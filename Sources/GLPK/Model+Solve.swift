@@ -17,8 +17,10 @@ private final class CallbackContext {
     var bestBound: Double?
     var incumbentAccepted = false
     var incumbentTried = false
+    let stopWhen: (@Sendable (Double, Double) -> Bool)?
 
-    init(minimize: Bool, incumbent: [Double]?, columnCount: Int32) {
+    init(minimize: Bool, incumbent: [Double]?, columnCount: Int32, stopWhen: (@Sendable (Double, Double) -> Bool)?) {
+        self.stopWhen = stopWhen
         self.minimize = minimize
         self.incumbent = incumbent.map { [0] + $0 }
         self.columnCount = columnCount
@@ -33,6 +35,14 @@ private func branchAndCutCallback(_ tree: OpaquePointer?, _ info: UnsafeMutableR
     if best != 0 {
         let bound = glp_ios_node_bound(tree, best)
         if bound.isFinite { context.bestBound = bound }
+    }
+    if let stop = context.stopWhen, let bound = context.bestBound {
+        let problem = glp_ios_get_prob(tree)
+        // An incumbent exists once the MIP status is feasible.
+        if glp_mip_status(problem) == GLP_FEAS, stop(glp_mip_obj_val(problem), bound) {
+            glp_ios_terminate(tree)
+            return
+        }
     }
     if glp_ios_reason(tree) == GLP_IHEUR, !context.incumbentTried, let x = context.incumbent {
         context.incumbentTried = true
@@ -132,7 +142,7 @@ extension Model {
         }
 
         let context = CallbackContext(minimize: minimize, incumbent: incumbent,
-                                      columnCount: Int32(variableSpecs.count))
+                                      columnCount: Int32(variableSpecs.count), stopWhen: options.stopWhen)
         let unmanaged = Unmanaged.passRetained(context)
         defer { unmanaged.release() }
         parm.cb_func = branchAndCutCallback

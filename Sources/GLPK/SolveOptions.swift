@@ -11,9 +11,18 @@ public struct SolveOptions: Sendable {
     /// A heuristic solution (one value per variable) handed to branch-and-cut as the first incumbent.
     /// It is checked against the model first; an infeasible one is ignored and reported in `Solution.notes`.
     public var incumbent: [Double]?
+    /// Called during branch-and-cut with (best objective so far, best bound); returning true stops
+    /// the search with the incumbent (`feasible`, with that bound). Lets a caller stop as soon as
+    /// its own criterion proves the incumbent good enough, e.g. a lexicographic objective whose
+    /// primary part can no longer improve.
+    public var stopWhen: (@Sendable (_ incumbent: Double, _ bound: Double) -> Bool)?
 
     /// Creates options; the defaults prove optimality with presolve on and no time limit.
-    public init(timeLimit: Double? = nil, relativeGap: Double = 0, presolve: Bool = true, incumbent: [Double]? = nil) {
+    public init(
+        timeLimit: Double? = nil, relativeGap: Double = 0, presolve: Bool = true, incumbent: [Double]? = nil,
+        stopWhen: (@Sendable (_ incumbent: Double, _ bound: Double) -> Bool)? = nil
+    ) {
+        self.stopWhen = stopWhen
         self.timeLimit = timeLimit
         self.relativeGap = relativeGap
         self.presolve = presolve

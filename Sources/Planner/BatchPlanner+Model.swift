@@ -172,7 +172,9 @@ struct SubModel {
         case .minMoves: primarySpan = 1
         case .balance: primarySpan = 4  // utilisation in [0, ~1], scaled below
         }
-        let secondaryMoves = objective != .minMoves
+        // When every mover must move, the number of moves follows from the unplaced count: no
+        // separate tie-break on moves (it would only blur the primary objective for the solver).
+        let secondaryMoves = objective != .minMoves && !sub.mustMove
         weights.moves = secondaryMoves ? 1 : 0
         switch objective {
         case .balance: weights.primary = 100 * movesSpan

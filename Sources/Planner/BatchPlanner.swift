@@ -232,6 +232,7 @@ public struct BatchPlanner: Sendable {
     }
 
     func solve(_ sub: SubProblem, options: PlanOptions, timeLimit: Double) -> SubOutcome {
+        let started = monotonicNow()
         let objective = options.effectiveObjective
         let heuristic = greedy(sub, options: options)
         let heuristicLevels = sub.levels(heuristic, objective: objective, inventory: inventory)
@@ -253,7 +254,21 @@ public struct BatchPlanner: Sendable {
         var notes: [String] = []
         let solution: Solution
         do {
-            solution = try built.model.solve(SolveOptions(timeLimit: timeLimit))
+            // Stop as soon as the primary objective of the incumbent meets its bound: the lower
+            // levels (moves) cannot change the primary answer.
+            let weights = built.weights
+            let lower = weights.moves * Double(built.maxMoves)
+            let integral = objective != .balance
+            let stop: @Sendable (Double, Double) -> Bool = { incumbent, bound in
+                guard weights.primary > 0 else { return false }
+                let primary = (incumbent / weights.primary).rounded(.down)
+                var primaryBound = (bound - lower) / weights.primary
+                if integral { primaryBound = (primaryBound - 1e-6).rounded(.up) }
+                return integral && incumbent < weights.pool - 0.5 && primaryBound >= primary - 1e-9
+            }
+            // The heuristic and the model's construction count against the limit too.
+            let left = max(0.05, timeLimit - (monotonicNow() - started))
+            solution = try built.model.solve(SolveOptions(timeLimit: left, stopWhen: stop))
         } catch {
             notes.append("solver failed (\(error)); the greedy plan is used")
             return SubOutcome(decisions: heuristic, optimal: false, slack: nil, seconds: 0,

@@ -25,21 +25,29 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Number of anti-affinity groups.") var groups: Int = 2
     @Option(help: "Highest share of a host's vCPUs in use (each host draws a level between 0.3 and this).")
     var maxFill: Double = 0.9
+    @Option(help: "Share of hosts in state fault (0...1).") var fault: Double = 0.03
+    @Option(help: ArgumentHelp("Host types to use, comma-separated (c6, m6, h4; default all).", valueName: "type,type"))
+    var hostTypes: String = ""
     @Option(help: ArgumentHelp("Output file ('-' for standard output).", valueName: "file")) var out: String = "-"
 
     func validate() throws {
         if hosts < 0 || servers < 0 || groups < 0 { throw ValidationError("--hosts, --servers and --groups must be >= 0") }
-        for (name, v) in [("--unknown-layout", unknownLayout), ("--shutoff", shutoff), ("--max-fill", maxFill)] where !(0...1).contains(v) {
+        for (name, v) in [("--unknown-layout", unknownLayout), ("--shutoff", shutoff), ("--max-fill", maxFill), ("--fault", fault)] where !(0...1).contains(v) {
             throw ValidationError("\(name) must be within 0...1, got \(v)")
         }
     }
 
     func run() throws {
+        let types = hostTypes.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let known = Set(InventoryGenerator.hostTypes.map(\.name))
+        if let bad = types.first(where: { !known.contains($0) }) {
+            throw CLIError.invalidInput("error: --host-types: unknown host type \"\(bad)\" (known: \(known.sorted().joined(separator: ", ")))")
+        }
         let config = InventoryGenerator.Config(
             seed: seed, hosts: hosts, servers: servers,
             availabilityZones: zones.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) },
-            unknownLayoutFraction: unknownLayout, shutoffFraction: shutoff, antiAffinityGroups: groups,
-            maxFill: maxFill)
+            unknownLayoutFraction: unknownLayout, shutoffFraction: shutoff, faultFraction: fault,
+            antiAffinityGroups: groups, hostTypeNames: types, maxFill: maxFill)
         let text = InventoryGenerator.generate(config).json().serialized() + "\n"
         if out == "-" {
             print(text, terminator: "")

@@ -263,3 +263,26 @@ func binPacking(items: [Int], capacity: Int, bins: Int) -> (Model, [Double]) {
         #expect(solution.duals.allSatisfy { $0 >= -1e-12 })
     }
 }
+
+@Suite struct StopCallbackTests {
+    /// A caller's stop criterion ends branch-and-cut with the incumbent long before the limit.
+    @Test func stopWhenEndsTheSearchWithTheIncumbent() throws {
+        let (model, _) = binPacking(items: hardItems(count: 60), capacity: 1000, bins: 40)
+        let calls = Counter()
+        let solution = try model.solve(SolveOptions(timeLimit: 60, stopWhen: { incumbent, bound in
+            calls.increment()
+            return incumbent >= bound  // any incumbent will do
+        }))
+        #expect(solution.status == .feasible || solution.status == .optimal)
+        #expect(solution.hasSolution)
+        #expect(model.violation(of: solution.values) == nil)
+        #expect(calls.value > 0)
+        #expect(solution.seconds < 30)  // far from the 60 s limit: the callback stopped it
+    }
+}
+
+final class Counter: @unchecked Sendable {
+    private var count = 0
+    func increment() { count += 1 }
+    var value: Int { count }
+}
