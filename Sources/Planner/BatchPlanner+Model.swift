@@ -130,16 +130,7 @@ extension SubProblem {
         return levels
     }
 
-    static func maxUtilisation(_ usage: [HostUsage]) -> Double {
-        var z = 0.0
-        for u in usage {
-            for (n, cap) in u.capacity.enumerated() {
-                let used = u.knownUsed[n] + u.unknownShare
-                z = max(z, Double(used.vcpus) / Double(cap.vcpus), Double(used.memoryMiB) / Double(cap.memoryMiB))
-            }
-        }
-        return z
-    }
+    static func maxUtilisation(_ usage: [HostUsage]) -> Double { usage.highestNodeUtilisation }
 }
 
 /// The GLPK model of a sub-problem: integer counts of each class arriving on (host, node set),
@@ -425,5 +416,27 @@ struct SubModel {
         case .minMoves:
             break
         }
+    }
+}
+
+extension Array where Element == HostUsage {
+    /// The highest share of any NUMA node's vCPUs or memory in use (servers of unknown layout
+    /// counted on every node of their host, the worst case).
+    public var highestNodeUtilisation: Double {
+        var z = 0.0
+        for u in self {
+            for (n, cap) in u.capacity.enumerated() {
+                let used = u.knownUsed[n] + u.unknownShare
+                z = Swift.max(z, Double(used.vcpus) / Double(cap.vcpus), Double(used.memoryMiB) / Double(cap.memoryMiB))
+            }
+        }
+        return z
+    }
+}
+
+extension Inventory {
+    /// The inventory after the moves (servers on their targets and nodes; pool for `to: nil`).
+    public func applying(_ moves: [Move]) -> Inventory {
+        replacing(servers: moves.compactMap { m in server(m.serverID)?.placed(on: m.to, numaNodes: m.numaNodes) })
     }
 }

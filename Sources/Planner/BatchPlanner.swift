@@ -653,14 +653,9 @@ public struct BatchPlanner: Sendable {
         case .minMoves: return Double(moves.count)
         case .minHostsTouched: return Double(Set(moves.compactMap(\.to)).count)
         case .minHostsUsed, .balance:
-            var servers: [Server] = []
-            for m in moves {
-                if let s = inventory.server(m.serverID) { servers.append(s.placed(on: m.to, numaNodes: m.numaNodes)) }
-            }
-            let after = inventory.replacing(servers: servers)
-            let state = PlacementState(after)
+            let state = PlacementState(inventory.applying(moves))
             if objective == .minHostsUsed { return Double(state.usage.filter { $0.serverCount > 0 }.count) }
-            return SubProblem.maxUtilisation(state.usage)
+            return state.usage.highestNodeUtilisation
         }
     }
 }

@@ -20,18 +20,14 @@ struct PlanSummary {
         lines.append("\(plan.moves.count) move\(plan.moves.count == 1 ? "" : "s") in \(plan.waveCount) wave\(plan.waveCount == 1 ? "" : "s"); solver \(String(format: "%.2f", plan.solverSeconds)) s, \(plan.variables) variables, \(plan.constraints) constraints")
 
         let before = PlacementState(inventory)
-        var moved: [Server] = []
-        for m in plan.moves {
-            if let s = inventory.server(m.serverID) { moved.append(s.placed(on: m.to, numaNodes: m.numaNodes)) }
-        }
-        let after = PlacementState(inventory.replacing(servers: moved))
+        let after = PlacementState(inventory.applying(plan.moves))
         let usedBefore = before.usage.filter { $0.serverCount > 0 }.count
         let usedAfter = after.usage.filter { $0.serverCount > 0 }.count
         let released = inventory.hosts.indices.filter { before.usage[$0].serverCount > 0 && after.usage[$0].serverCount == 0 }
         let names = released.prefix(12).map { inventory.hosts[$0].id }.joined(separator: ", ")
         let more = released.count > 12 ? " and \(released.count - 12) more" : ""
         lines.append("Hosts in use: \(usedBefore) before, \(usedAfter) after" + (released.isEmpty ? "" : "; released (\(released.count)): \(names)\(more)"))
-        lines.append("Highest NUMA-node utilisation: \(percent(maxUtil(before))) before, \(percent(maxUtil(after))) after")
+        lines.append("Highest NUMA-node utilisation: \(percent(before.usage.highestNodeUtilisation)) before, \(percent(after.usage.highestNodeUtilisation)) after")
 
         if !plan.moves.isEmpty {
             var table = TextTable(["WAVE", "SERVER", "FLAVOR", "FROM", "TO", "NODES"])
@@ -53,16 +49,6 @@ struct PlanSummary {
         return lines.joined(separator: "\n")
     }
 
-    func maxUtil(_ state: PlacementState) -> Double {
-        var z = 0.0
-        for u in state.usage {
-            for (n, cap) in u.capacity.enumerated() {
-                let used = u.knownUsed[n] + u.unknownShare
-                z = max(z, Double(used.vcpus) / Double(cap.vcpus), Double(used.memoryMiB) / Double(cap.memoryMiB))
-            }
-        }
-        return z
-    }
 
     func format(_ v: Double) -> String {
         v == v.rounded() ? String(Int(v)) : String(format: "%.3f", v)
