@@ -125,12 +125,11 @@ extension SubProblem {
         case .minHostsTouched: levels.primary = Double(touched.count)
         case .minHostsUsed: levels.primary = Double(used.count)
         case .minMoves: levels.primary = Double(levels.moves)
-        case .balance: levels.primary = Self.maxUtilisation(usage)
+        case .balance: levels.primary = usage.highestNodeUtilisation
         }
         return levels
     }
 
-    static func maxUtilisation(_ usage: [HostUsage]) -> Double { usage.highestNodeUtilisation }
 }
 
 /// The GLPK model of a sub-problem: integer counts of each class arriving on (host, node set),
