@@ -252,6 +252,13 @@ public struct BatchPlanner: Sendable {
             && (objective == .minHostsUsed || objective == .minHostsTouched) ? Int(heuristicLevels.primary) : nil
         let built = SubModel(sub, options: options, inventory: inventory, primaryCap: cap)
         var notes: [String] = []
+        // Primary bound from the solver's bound on the weighted objective.
+        func primaryBound(_ bound: Double) -> Double {
+            var b = (bound - built.weights.moves * Double(built.maxMoves)) / built.weights.primary
+            if objective != .balance { b = (b - 1e-6).rounded(.up) }
+            return max(0, b)
+        }
+        // When the greedy plan already meets the LP relaxation's bound, it is optimal: no search.
         let solution: Solution
         do {
             // Stop as soon as the primary objective of the incumbent meets its bound: the lower
@@ -293,10 +300,7 @@ public struct BatchPlanner: Sendable {
         if optimal {
             slack = 0
         } else if let b = solution.bound, chosenLevels.unplaced == 0, chosenLevels.pool == 0 {
-            let lowerLevels = built.weights.moves * Double(built.maxMoves)
-            var primaryBound = (b - lowerLevels) / built.weights.primary
-            if objective != .balance { primaryBound = (primaryBound - 1e-6).rounded(.up) }
-            slack = max(0, chosenLevels.primary - max(0, primaryBound))
+            slack = max(0, chosenLevels.primary - primaryBound(b))
         }
         return SubOutcome(
             decisions: chosen, optimal: optimal, slack: slack, seconds: solution.seconds,
