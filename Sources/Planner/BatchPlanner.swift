@@ -252,27 +252,14 @@ public struct BatchPlanner: Sendable {
             && (objective == .minHostsUsed || objective == .minHostsTouched) ? Int(heuristicLevels.primary) : nil
         let built = SubModel(sub, options: options, inventory: inventory, primaryCap: cap)
         var notes: [String] = []
-        // Primary bound from the solver's bound on the weighted objective.
-        func primaryBound(_ bound: Double) -> Double {
-            var b = (bound - built.weights.moves * Double(built.maxMoves)) / built.weights.primary
-            if objective != .balance { b = (b - 1e-6).rounded(.up) }
-            return max(0, b)
-        }
-        // When the greedy plan already meets the LP relaxation's bound, it is optimal: no search.
+        let scale = PrimaryScale(
+            primary: built.weights.primary, pool: built.weights.pool, lower: built.weights.moves * Double(built.maxMoves),
+            integral: objective != .balance)
         let solution: Solution
         do {
             // Stop as soon as the primary objective of the incumbent meets its bound: the lower
             // levels (moves) cannot change the primary answer.
-            let weights = built.weights
-            let lower = weights.moves * Double(built.maxMoves)
-            let integral = objective != .balance
-            let stop: @Sendable (Double, Double) -> Bool = { incumbent, bound in
-                guard weights.primary > 0 else { return false }
-                let primary = (incumbent / weights.primary).rounded(.down)
-                var primaryBound = (bound - lower) / weights.primary
-                if integral { primaryBound = (primaryBound - 1e-6).rounded(.up) }
-                return integral && incumbent < weights.pool - 0.5 && primaryBound >= primary - 1e-9
-            }
+            let stop: @Sendable (Double, Double) -> Bool = { incumbent, bound in scale.proves(incumbent, bound: bound) }
             // The heuristic and the model's construction count against the limit too.
             let left = max(0.05, timeLimit - (monotonicNow() - started))
             solution = try built.model.solve(SolveOptions(timeLimit: left, stopWhen: stop))
@@ -300,11 +287,33 @@ public struct BatchPlanner: Sendable {
         if optimal {
             slack = 0
         } else if let b = solution.bound, chosenLevels.unplaced == 0, chosenLevels.pool == 0 {
-            slack = max(0, chosenLevels.primary - primaryBound(b))
+            slack = max(0, chosenLevels.primary - scale.bound(b))
         }
         return SubOutcome(
             decisions: chosen, optimal: optimal, slack: slack, seconds: solution.seconds,
             variables: built.model.variableCount, constraints: built.model.constraintCount, notes: notes)
+    }
+
+    /// Reads the primary level out of the weighted objective (levels: unplaced, pool, primary, moves).
+    struct PrimaryScale: Sendable {
+        let primary: Double
+        let pool: Double
+        /// The most the levels below the primary can add.
+        let lower: Double
+        let integral: Bool
+
+        /// A lower bound on the primary objective from a bound on the weighted objective.
+        func bound(_ weighted: Double) -> Double {
+            var b = (weighted - lower) / primary
+            if integral { b = (b - 1e-6).rounded(.up) }
+            return max(0, b)
+        }
+
+        /// True when an incumbent with nothing unplaced or pooled has a primary level its bound meets.
+        func proves(_ incumbent: Double, bound weighted: Double) -> Bool {
+            guard integral, primary > 0, incumbent < pool - 0.5 else { return false }
+            return bound(weighted) >= (incumbent / primary).rounded(.down) - 1e-9
+        }
     }
 
     /// Turns solver counts into one decision per server; nil if the counts are inconsistent.
