@@ -23,10 +23,12 @@ let package = Package(
         .library(name: "Topology", targets: ["Topology"]),
         .library(name: "Planner", targets: ["Planner"]),
         .library(name: "GLPK", targets: ["GLPK"]),
+        .library(name: "CloudAPI", targets: ["CloudAPI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         // MARK: C layer
@@ -44,6 +46,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "Topology", swiftSettings: swiftSettings),
+        .target(
+            name: "CloudAPI",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Planner",
             dependencies: ["Topology", "GLPK"],
@@ -84,6 +91,11 @@ let package = Package(
                 "Planner", "Topology", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CloudAPITests",
+            dependencies: ["CloudAPI", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
