@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import Foundation
+
+/// How the client proves who it is.
+public enum Credentials: Sendable, CustomStringConvertible {
+    /// `X-Auth-Token` (an IAM token).
+    case token(String)
+    /// AK/SK request signing.
+    case accessKey(Signer)
+
+    /// Never shows a secret.
+    public var description: String {
+        switch self {
+        case .token: "token (redacted)"
+        case .accessKey(let signer): signer.description
+        }
+    }
+}
+
+/// When and how long to wait before retrying.
+public struct RetryPolicy: Sendable {
+    /// Attempts in all, the first included.
+    public var maxAttempts: Int
+    /// First back-off, doubled each retry up to `maxDelay`, with full jitter.
+    public var baseDelay: Double
+    public var maxDelay: Double
+
+    public init(maxAttempts: Int = 6, baseDelay: Double = 0.5, maxDelay: Double = 30) {
+        self.maxAttempts = maxAttempts
+        self.baseDelay = baseDelay
+        self.maxDelay = maxDelay
+    }
+}
+
+/// What became of a migrate request.
+public enum MigrateOutcome: Sendable, Equatable {
+    /// The cloud accepted it: poll this job.
+    case accepted(jobID: String)
+    /// The answer was lost, but the server shows the migration under way (job id unknown: follow
+    /// the server's status instead).
+    case inProgress(status: String, taskState: String?)
+    /// The answer was lost, but the server is already on the target.
+    case alreadyOnTarget
+}
+
+/// A typed client for the ECS, DeH and job endpoints dehplan needs.
+public struct CloudClient: Sendable {
+    public let ecsEndpoint: URL
+    public let dehEndpoint: URL
+    public let projectID: String
+    let credentials: Credentials
+    let transport: any HTTPTransport
+    let retry: RetryPolicy
+    let sleep: @Sendable (Double) async -> Void
+    let random: @Sendable () -> Double
+    let now: @Sendable () -> Date
+
+    public init(
+        ecsEndpoint: URL, dehEndpoint: URL? = nil, projectID: String, credentials: Credentials,
+        transport: any HTTPTransport = URLSessionTransport(), retry: RetryPolicy = RetryPolicy(),
+        sleep: @escaping @Sendable (Double) async -> Void = { try? await Task.sleep(nanoseconds: UInt64($0 * 1e9)) },
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) },
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) throws(CloudError) {
+        try EndpointPolicy.check(ecsEndpoint)
+        if let dehEndpoint { try EndpointPolicy.check(dehEndpoint) }
+        guard !projectID.isEmpty else { throw CloudError(status: 0, code: nil, message: "missing project id") }
+        self.ecsEndpoint = ecsEndpoint
+        self.dehEndpoint = dehEndpoint ?? ecsEndpoint
+        self.projectID = projectID
+        self.credentials = credentials
+        self.transport = transport
+        self.retry = retry
+        self.sleep = sleep
+        self.random = random
+        self.now = now
+    }
+
+    // MARK: Requests
+
+    /// Builds, authenticates and sends one request (no retries).
+    func send(_ method: String, base: URL, path: String, query: [(String, String)] = [], body: [UInt8]? = nil) async throws(CloudError) -> HTTPResponse {
+        var headers: [String: String] = ["Accept": "application/json"]
+        if body != nil { headers["Content-Type"] = "application/json;charset=UTF-8" }
+        var host = base.host ?? ""
+        if let port = base.port { host += ":\(port)" }
+        let basePath = base.path.hasSuffix("/") ? String(base.path.dropLast()) : base.path
+        var queryString = Signer.canonicalQuery(query)
+        switch credentials {
+        case .token(let token):
+            headers["X-Auth-Token"] = token
+        case .accessKey(let signer):
+            let signed = signer.sign(
+                Signer.Request(method: method, host: host, path: basePath + path, query: query, headers: headers, body: body),
+                sdkDate: Signer.sdkDate(now()))
+            headers = signed.headers
+            queryString = signed.queryString
+        }
+        var text = "\(base.scheme ?? "https")://\(host)\(basePath)\(Self.encodePath(path))"
+        if !queryString.isEmpty { text += "?\(queryString)" }
+        guard let url = URL(string: text) else { throw CloudError(status: 0, code: nil, message: "cannot build a URL for \(path)") }
+        do {
+            return try await transport.send(HTTPRequest(method: method, url: url, headers: headers, body: body))
+        } catch let error as CloudError {
+            throw error
+        } catch {
+            throw CloudError.noAnswer("\(method) \(path): \(error)")
+        }
+    }
+
+    static func encodePath(_ path: String) -> String {
+        path.split(separator: "/", omittingEmptySubsequences: false).map { Signer.escape(String($0)) }.joined(separator: "/")
+    }
+
+    /// Turns a response into a value or a `CloudError` (202 with an error code is an error too).
+    static func decode<T: Decodable>(_ type: T.Type, _ response: HTTPResponse) throws(CloudError) -> T {
+        let requestID = response.headers["x-request-id"]
+        if !(200..<300).contains(response.status) || Self.errorCode(response.body) != nil {
+            throw CloudError.from(status: response.status, body: response.body, requestID: requestID)
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(response.body))
+        } catch {
+            throw CloudError(status: response.status, code: nil, message: "unexpected answer: \(error)", requestID: requestID)
+        }
+    }
+
+    static func errorCode(_ body: [UInt8]) -> String? {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else { return nil }
+        if let nested = object["error"] as? [String: Any] { return nested["code"] as? String ?? "error" }
+        return object["error_code"] as? String
+    }
+
+    /// The wait before retry `attempt` (1-based): the server's `Retry-After` when given, else
+    /// exponential back-off with full jitter.
+    func delay(attempt: Int, retryAfter: String?) -> Double {
+        if let value = retryAfter.flatMap({ Double($0.trimmingCharacters(in: .whitespaces)) }), value >= 0 {
+            return min(value, retry.maxDelay)
+        }
+        let ceiling = min(retry.maxDelay, retry.baseDelay * pow(2, Double(attempt - 1)))
+        return ceiling * random()
+    }
+
+    /// GET with retries of transient failures (GETs are idempotent).
+    func get<T: Decodable>(_ type: T.Type, base: URL, path: String, query: [(String, String)] = []) async throws(CloudError) -> T {
+        var attempt = 1
+        while true {
+            var retryAfter: String?
+            do {
+                let response = try await send("GET", base: base, path: path, query: query)
+                retryAfter = response.headers["retry-after"]
+                return try Self.decode(T.self, response)
+            } catch {
+                guard error.isTransient, attempt < retry.maxAttempts else { throw error }
+                await sleep(delay(attempt: attempt, retryAfter: retryAfter))
+                attempt += 1
+            }
+        }
+    }
+
+    // MARK: Endpoints
+
+    /// Every DeH of the project (paged by `marker`).
+    public func dedicatedHosts(pageSize: Int = 100) async throws(CloudError) -> [WireDedicatedHost] {
+        var all: [WireDedicatedHost] = []
+        var marker: String?
+        while true {
+            var query = [("limit", String(pageSize))]
+            if let marker { query.append(("marker", marker)) }
+            let page = try await get(WireDedicatedHostList.self, base: dehEndpoint, path: "/v1.0/\(projectID)/dedicated-hosts", query: query)
+            all += page.dedicated_hosts
+            guard page.dedicated_hosts.count == pageSize, let last = page.dedicated_hosts.last?.dedicated_host_id, last != marker else {
+                return all
+            }
+            marker = last
+        }
+    }
+
+    /// One DeH with its `instance_uuids`.
+    public func dedicatedHost(_ id: String) async throws(CloudError) -> WireDedicatedHost {
+        try await get(WireDedicatedHostDetail.self, base: dehEndpoint, path: "/v1.0/\(projectID)/dedicated-hosts/\(id)").dedicated_host
+    }
+
+    /// One server's details.
+    public func server(_ id: String) async throws(CloudError) -> WireServer {
+        try await get(WireServerDetail.self, base: ecsEndpoint, path: "/v1/\(projectID)/cloudservers/\(id)").server
+    }
+
+    /// Every server of the project (paged by page number, from 1).
+    public func servers(pageSize: Int = 100) async throws(CloudError) -> [WireServer] {
+        var all: [WireServer] = []
+        var page = 1
+        while true {
+            let list = try await get(
+                WireServerList.self, base: ecsEndpoint, path: "/v1/\(projectID)/cloudservers/detail",
+                query: [("offset", String(page)), ("limit", String(pageSize))])
+            all += list.servers
+            if list.servers.count < pageSize || (list.count.map { all.count >= $0 } ?? false) { return all }
+            page += 1
+        }
+    }
+
+    /// Flavors of an availability zone.
+    public func flavors(availabilityZone: String) async throws(CloudError) -> [WireFlavor] {
+        try await get(
+            WireFlavorList.self, base: ecsEndpoint, path: "/v1/\(projectID)/cloudservers/flavors",
+            query: [("availability_zone", availabilityZone)]
+        ).flavors
+    }
+
+    /// One job.
+    public func job(_ id: String) async throws(CloudError) -> WireJob {
+        try await get(WireJob.self, base: ecsEndpoint, path: "/v1/\(projectID)/jobs/\(id)")
+    }
+
+    /// Cold-migrates a server to a DeH (`to`), or to the public pool (`to: nil`, body
+    /// `{"migrate": null}`). The POST is not idempotent: when its answer is lost (no answer, 5xx)
+    /// the server's state is read before anything is sent again.
+    public func migrate(serverID: String, to target: String?) async throws(CloudError) -> MigrateOutcome {
+        let body: [UInt8] = target.map { Array(#"{"migrate": {"dedicated_host_id": "\#($0)"}}"#.utf8) } ?? Array(#"{"migrate": null}"#.utf8)
+        let path = "/v1/\(projectID)/cloudservers/\(serverID)/migrate"
+        var attempt = 1
+        while true {
+            var retryAfter: String?
+            do {
+                let response = try await send("POST", base: ecsEndpoint, path: path, body: body)
+                retryAfter = response.headers["retry-after"]
+                return .accepted(jobID: try Self.decode(WireJobID.self, response).job_id)
+            } catch {
+                guard error.isTransient, attempt < retry.maxAttempts else { throw error }
+                let throttled = error.status == 429 || error.code == "Common.0024" || error.code == "Common.1503"
+                    || error.code == "Ecs.0603"
+                if !throttled {
+                    // The answer was lost: did the request take effect?
+                    let server = try await self.server(serverID)
+                    let status = server.status.uppercased()
+                    if status == "RESIZE" || status == "MIGRATING" || server.taskState != nil {
+                        return .inProgress(status: server.status, taskState: server.taskState)
+                    }
+                    if server.dedicatedHostID == target && status == "SHUTOFF" { return .alreadyOnTarget }
+                }
+                await sleep(delay(attempt: attempt, retryAfter: retryAfter))
+                attempt += 1
+            }
+        }
+    }
+}

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import Foundation
+
+/// An error answer of the cloud API, or a transport failure.
+public struct CloudError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// HTTP status (0 when no answer arrived).
+    public let status: Int
+    /// The API's error code (`Ecs.0100`, `Common.1503`, ...), when it gave one.
+    public let code: String?
+    /// The API's message, or what went wrong on the way.
+    public let message: String
+    /// The `X-Request-Id` response header, for support tickets.
+    public let requestID: String?
+
+    public init(status: Int, code: String?, message: String, requestID: String? = nil) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.requestID = requestID
+    }
+
+    /// No answer: connection refused or reset, timeout. The request may or may not have taken effect.
+    public static func noAnswer(_ message: String) -> CloudError { CloudError(status: 0, code: nil, message: message) }
+
+    /// True for failures worth retrying: 429, `Common.0024` (flow limit, even with HTTP 202), 5xx,
+    /// `Ecs.0603` (another operation runs) and lost answers.
+    public var isTransient: Bool {
+        status == 0 || status == 429 || status >= 500 || code == "Common.0024" || code == "Ecs.0603" || code == "Common.1503"
+    }
+
+    public var description: String {
+        var parts = ["HTTP \(status)"]
+        if let code { parts.append(code) }
+        parts.append(message)
+        if let requestID { parts.append("(X-Request-Id \(requestID))") }
+        return parts.joined(separator: " ")
+    }
+
+    /// Decodes the error shapes the services use: `{"error": {"code", "message"}}`,
+    /// `{"error_code", "error_msg"}` or `{"code", "message"}` at the top level.
+    static func from(status: Int, body: [UInt8], requestID: String?) -> CloudError {
+        let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]
+        var code: String?
+        var message: String?
+        if let nested = object?["error"] as? [String: Any] {
+            code = nested["code"] as? String
+            message = nested["message"] as? String
+        }
+        code = code ?? object?["error_code"] as? String ?? object?["code"] as? String
+        message = message ?? object?["error_msg"] as? String ?? object?["message"] as? String
+        let text = message ?? String(decoding: body.prefix(300), as: UTF8.self)
+        return CloudError(status: status, code: code, message: text.isEmpty ? "no message" : text, requestID: requestID)
+    }
+}
+

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// An HTTP request as the client sends it.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    public var url: URL
+    public var headers: [String: String]
+    public var body: [UInt8]?
+
+    public init(method: String, url: URL, headers: [String: String] = [:], body: [UInt8]? = nil) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// An HTTP response.
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    /// Header names lowercased.
+    public var headers: [String: String]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [String: String] = [:], body: [UInt8] = []) {
+        self.status = status
+        self.headers = Dictionary(headers.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a })
+        self.body = body
+    }
+}
+
+/// Sends HTTP requests. The client talks to the network only through this, so tests can
+/// answer in-process and a fake cloud can run on loopback.
+public protocol HTTPTransport: Sendable {
+    /// Sends a request; throws `CloudError.noAnswer` when no answer arrives.
+    func send(_ request: HTTPRequest) async throws -> HTTPResponse
+}
+
+/// The transport over URLSession.
+public struct URLSessionTransport: HTTPTransport {
+    let session: URLSession
+
+    public init(timeout: TimeInterval = 60) {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = timeout
+        configuration.httpShouldSetCookies = false
+        session = URLSession(configuration: configuration)
+    }
+
+    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        var r = URLRequest(url: request.url)
+        r.httpMethod = request.method
+        for (k, v) in request.headers { r.setValue(v, forHTTPHeaderField: k) }
+        if let body = request.body { r.httpBody = Data(body) }
+        do {
+            let (data, response) = try await session.data(for: r)
+            guard let http = response as? HTTPURLResponse else { throw CloudError.noAnswer("not an HTTP response") }
+            var headers: [String: String] = [:]
+            for (k, v) in http.allHeaderFields {
+                if let k = k as? String, let v = v as? String { headers[k] = v }
+            }
+            return HTTPResponse(status: http.statusCode, headers: headers, body: [UInt8](data))
+        } catch let error as CloudError {
+            throw error
+        } catch {
+            throw CloudError.noAnswer("\(request.method) \(request.url.path): \(error.localizedDescription)")
+        }
+    }
+}
+
+/// Endpoint rules: `https`, except for loopback addresses (tests and the fake cloud).
+public enum EndpointPolicy {
+    /// Throws unless the URL is https, or http to 127.0.0.0/8, localhost or [::1].
+    public static func check(_ url: URL) throws(CloudError) {
+        guard let scheme = url.scheme?.lowercased(), let host = url.host?.lowercased() else {
+            throw CloudError(status: 0, code: nil, message: "invalid endpoint \(url.absoluteString): expected https://host[:port]")
+        }
+        if scheme == "https" { return }
+        let loopback = host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+        if scheme == "http" && loopback { return }
+        throw CloudError(
+            status: 0, code: nil,
+            message: "endpoint \(url.absoluteString) must use https (plain http is allowed only on loopback: 127.0.0.1, localhost, [::1])")
+    }
+}

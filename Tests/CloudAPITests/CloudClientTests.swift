@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import CloudAPI
+import Foundation
+import Testing
+
+/// A transport that answers from a script and records what was sent.
+actor ScriptedTransport: HTTPTransport {
+    typealias Answer = @Sendable (HTTPRequest) throws -> HTTPResponse
+    private var answers: [Answer]
+    private(set) var sent: [HTTPRequest] = []
+
+    init(_ answers: [Answer]) { self.answers = answers }
+
+    nonisolated func send(_ request: HTTPRequest) async throws -> HTTPResponse { try await next(request) }
+
+    private func next(_ request: HTTPRequest) throws -> HTTPResponse {
+        sent.append(request)
+        guard !answers.isEmpty else { throw CloudError.noAnswer("script exhausted") }
+        return try answers.removeFirst()(request)
+    }
+}
+
+final class Delays: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [Double] = []
+    func add(_ v: Double) { lock.withLock { values.append(v) } }
+    var all: [Double] { lock.withLock { values } }
+}
+
+func json(_ status: Int, _ text: String, headers: [String: String] = [:]) -> ScriptedTransport.Answer {
+    { _ in HTTPResponse(status: status, headers: headers, body: Array(text.utf8)) }
+}
+
+let serverJSON = #"""
+{"server": {"id": "srv-1", "name": "web", "status": "SHUTOFF", "OS-EXT-STS:vm_state": "stopped",
+ "OS-EXT-STS:task_state": null, "locked": false,
+ "flavor": {"id": "c6.large.2", "name": "c6.large.2", "vcpus": "2", "ram": "4096", "disk": "0"},
+ "OS-EXT-AZ:availability_zone": "eu-de-01", "os:scheduler_hints": {"dedicated_host_id": ["deh-1"], "tenancy": ["dedicate"]}}}
+"""#
+
+@Suite struct CloudClientTests {
+    func client(_ transport: ScriptedTransport, delays: Delays = Delays(), credentials: Credentials = .token("tok-secret")) throws -> CloudClient {
+        try CloudClient(
+            ecsEndpoint: URL(string: "http://127.0.0.1:9")!, projectID: "proj", credentials: credentials, transport: transport,
+            retry: RetryPolicy(maxAttempts: 4, baseDelay: 1, maxDelay: 8), sleep: { delays.add($0) }, random: { 1 },
+            now: { Date(timeIntervalSince1970: 1_704_164_645) })
+    }
+
+    @Test func decodesServerQuirks() async throws {
+        let transport = ScriptedTransport([json(200, serverJSON)])
+        let server = try await client(transport).server("srv-1")
+        #expect(server.flavor.vcpus == LenientInt(2))
+        #expect(server.flavor.ram == LenientInt(4096))
+        #expect(server.dedicatedHostID == "deh-1")
+        #expect(server.schedulerHints?.isDedicated == true)
+        let sent = await transport.sent
+        #expect(sent[0].url.absoluteString == "http://127.0.0.1:9/v1/proj/cloudservers/srv-1")
+        #expect(sent[0].headers["X-Auth-Token"] == "tok-secret")
+    }
+
+    @Test func errorsCarryStatusCodeMessageAndRequestID() async throws {
+        let transport = ScriptedTransport([json(
+            404, #"{"error": {"message": "Instance not found", "code": "Ecs.0114"}}"#, headers: ["X-Request-Id": "req-7"])])
+        do {
+            _ = try await client(transport).server("nope")
+            Issue.record("expected an error")
+        } catch let error as CloudError {
+            #expect(error.status == 404)
+            #expect(error.code == "Ecs.0114")
+            #expect(error.message == "Instance not found")
+            #expect(error.requestID == "req-7")
+            #expect(!error.isTransient)
+        }
+        let other = ScriptedTransport([json(400, #"{"error_code": "DEH.0001", "error_msg": "bad"}"#)])
+        do {
+            _ = try await client(other).dedicatedHost("x")
+            Issue.record("expected an error")
+        } catch let error as CloudError {
+            #expect(error.code == "DEH.0001")
+            #expect(error.message == "bad")
+        }
+    }
+
+    @Test func getsRetryThrottlingAndServerErrorsHonouringRetryAfter() async throws {
+        let delays = Delays()
+        let transport = ScriptedTransport([
+            json(429, #"{"error": {"code": "Common.1503", "message": "slow down"}}"#, headers: ["Retry-After": "3"]),
+            json(202, #"{"error": {"code": "Common.0024", "message": "flow limit"}}"#),
+            json(500, #"{"error": {"code": "Common.0001", "message": "boom"}}"#),
+            json(200, serverJSON),
+        ])
+        let server = try await client(transport, delays: delays).server("srv-1")
+        #expect(server.id == "srv-1")
+        #expect(delays.all == [3, 2, 4])  // Retry-After, then 1·2¹ and 1·2² with jitter factor 1
+        #expect(await transport.sent.count == 4)
+    }
+
+    @Test func givesUpAfterMaxAttempts() async throws {
+        let transport = ScriptedTransport(Array(repeating: json(503, "{}"), count: 10))
+        await #expect(throws: CloudError.self) { try await client(transport).job("j") }
+        #expect(await transport.sent.count == 4)
+    }
+
+    @Test func migrateSendsTheDocumentedBodies() async throws {
+        let transport = ScriptedTransport([json(200, #"{"job_id": "job-1"}"#), json(202, #"{"job_id": "job-2"}"#)])
+        let c = try client(transport)
+        #expect(try await c.migrate(serverID: "srv-1", to: "deh-2") == .accepted(jobID: "job-1"))
+        #expect(try await c.migrate(serverID: "srv-1", to: nil) == .accepted(jobID: "job-2"))
+        let sent = await transport.sent
+        #expect(sent.map(\.method) == ["POST", "POST"])
+        #expect(String(decoding: sent[0].body!, as: UTF8.self) == #"{"migrate": {"dedicated_host_id": "deh-2"}}"#)
+        #expect(String(decoding: sent[1].body!, as: UTF8.self) == #"{"migrate": null}"#)
+    }
+
+    /// A lost answer is reconciled by reading the server before anything is sent again.
+    @Test func lostMigrateAnswerIsReconciledNotResent() async throws {
+        let resizing = serverJSON.replacingOccurrences(of: #""status": "SHUTOFF""#, with: #""status": "RESIZE""#)
+        let transport = ScriptedTransport([
+            { _ in throw CloudError.noAnswer("connection reset") },
+            json(200, resizing),
+        ])
+        let outcome = try await client(transport).migrate(serverID: "srv-1", to: "deh-2")
+        #expect(outcome == .inProgress(status: "RESIZE", taskState: nil))
+        let sent = await transport.sent
+        #expect(sent.map(\.method) == ["POST", "GET"])  // one POST only
+    }
+
+    @Test func lostAnswerWithServerUnchangedIsSentAgain() async throws {
+        let transport = ScriptedTransport([
+            json(500, #"{"error": {"code": "Common.0001", "message": "boom"}}"#),
+            json(200, serverJSON),  // still SHUTOFF on deh-1, idle
+            json(200, #"{"job_id": "job-9"}"#),
+        ])
+        #expect(try await client(transport).migrate(serverID: "srv-1", to: "deh-2") == .accepted(jobID: "job-9"))
+        #expect(await transport.sent.map(\.method) == ["POST", "GET", "POST"])
+    }
+
+    @Test func throttledMigrateIsRetriedWithoutReadingState() async throws {
+        let transport = ScriptedTransport([
+            json(429, #"{"error": {"code": "Common.1503", "message": "slow"}}"#),
+            json(200, #"{"job_id": "job-3"}"#),
+        ])
+        #expect(try await client(transport).migrate(serverID: "srv-1", to: "deh-2") == .accepted(jobID: "job-3"))
+        #expect(await transport.sent.map(\.method) == ["POST", "POST"])
+    }
+
+    @Test func dedicatedHostsArePagedByMarker() async throws {
+        func host(_ id: String) -> String {
+            #"{"dedicated_host_id": "\#(id)", "availability_zone": "az", "state": "available", "host_properties": {"host_type": "c6"}}"#
+        }
+        let transport = ScriptedTransport([
+            json(200, #"{"dedicated_hosts": [\#(host("a")), \#(host("b"))], "total": 3}"#),
+            json(200, #"{"dedicated_hosts": [\#(host("c"))], "total": 3}"#),
+        ])
+        let hosts = try await client(transport).dedicatedHosts(pageSize: 2)
+        #expect(hosts.map(\.dedicated_host_id) == ["a", "b", "c"])
+        let sent = await transport.sent
+        #expect(sent[1].url.query == "limit=2&marker=b")
+    }
+
+    @Test func akskRequestsAreSignedAndSecretsNeverShow() async throws {
+        let transport = ScriptedTransport([json(200, serverJSON)])
+        let signer = Signer(accessKey: "AK123", secretKey: "SK-very-secret")
+        _ = try await client(transport, credentials: .accessKey(signer)).server("srv-1")
+        let sent = await transport.sent
+        let auth = try #require(sent[0].headers["Authorization"])
+        #expect(auth.hasPrefix("SDK-HMAC-SHA256 Access=AK123, SignedHeaders=accept;host;x-sdk-date, Signature="))
+        #expect(sent[0].headers["X-Sdk-Date"] == "20240102T030405Z")
+        #expect(!"\(Credentials.accessKey(signer))".contains("SK-very-secret"))
+        #expect(!"\(Credentials.token("tok-secret"))".contains("tok-secret"))
+    }
+
+    @Test func plainHTTPOnlyOnLoopback() {
+        #expect(throws: CloudError.self) {
+            try CloudClient(ecsEndpoint: URL(string: "http://ecs.example.com")!, projectID: "p", credentials: .token("t"))
+        }
+        #expect(throws: Never.self) {
+            try CloudClient(ecsEndpoint: URL(string: "https://ecs.example.com")!, projectID: "p", credentials: .token("t"))
+            try CloudClient(ecsEndpoint: URL(string: "http://localhost:8080")!, projectID: "p", credentials: .token("t"))
+            try CloudClient(ecsEndpoint: URL(string: "http://[::1]:8080")!, projectID: "p", credentials: .token("t"))
+        }
+    }
+}
