@@ -52,6 +52,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "FakeCloud",
+            dependencies: ["CloudAPI", "Planner", "Topology"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Planner",
             dependencies: ["Topology", "GLPK"],
             swiftSettings: swiftSettings
@@ -96,6 +101,11 @@ let package = Package(
         .testTarget(
             name: "CloudAPITests",
             dependencies: ["CloudAPI", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FakeCloudTests",
+            dependencies: ["FakeCloud", "CloudAPI", "Planner", "Topology", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

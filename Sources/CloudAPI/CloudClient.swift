@@ -126,10 +126,13 @@ public struct CloudClient: Sendable {
         }
     }
 
+    /// The code of an `{"error": {...}}` body (a 2xx answer can carry one: `Common.0024` comes as
+    /// HTTP 202). A top-level `error_code` is not enough: jobs carry one as a field.
     static func errorCode(_ body: [UInt8]) -> String? {
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else { return nil }
-        if let nested = object["error"] as? [String: Any] { return nested["code"] as? String ?? "error" }
-        return object["error_code"] as? String
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any],
+            let nested = object["error"] as? [String: Any]
+        else { return nil }
+        return nested["code"] as? String ?? "error"
     }
 
     /// The wait before retry `attempt` (1-based): the server's `Retry-After` when given, else

@@ -182,3 +182,15 @@ let serverJSON = #"""
         }
     }
 }
+
+@Suite struct JobDecodingTests {
+    /// A failed job carries `error_code` and `fail_reason` as fields: that is an answer, not an error.
+    @Test func failedJobIsAValueNotAnError() async throws {
+        let transport = ScriptedTransport([json(200, #"{"status": "FAIL", "job_id": "j", "error_code": "Ecs.0319", "fail_reason": "no room"}"#)])
+        let c = try CloudClient(ecsEndpoint: URL(string: "http://127.0.0.1:9")!, projectID: "p", credentials: .token("t"), transport: transport)
+        let job = try await c.job("j")
+        #expect(job.isFailure)
+        #expect(job.error_code == "Ecs.0319")
+        #expect(job.fail_reason == "no room")
+    }
+}

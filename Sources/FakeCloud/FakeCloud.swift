@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import CloudAPI
+import Foundation
+import Planner
+import Topology
+
+/// A fake ECS/DeH API seeded from an inventory, for tests and the demo.
+///
+/// It answers the endpoints dehplan uses, with the real paths, JSON shapes and error codes,
+/// and behaves like the cloud where it matters: a cold migration whose target has enough
+/// capacity in total but no NUMA node with room **fails in its job**, as the real API does,
+/// decided by the planner's own fit function. Requests are handled by `handle(_:)`, so the
+/// fake can run in-process (as an `HTTPTransport`) or behind an HTTP server.
+public actor FakeCloud {
+    /// Settings of the fake.
+    public struct Configuration: Sendable {
+        public var projectID: String
+        /// Accepted `X-Auth-Token` (nil: tokens are refused).
+        public var token: String?
+        /// Accepted AK/SK pair (nil: signatures are refused).
+        public var accessKey: String?
+        public var secretKey: String?
+        /// How long a migration job runs (INIT for the first third, RUNNING after).
+        public var jobSeconds: Double
+
+        public init(projectID: String, token: String? = nil, accessKey: String? = nil, secretKey: String? = nil, jobSeconds: Double = 2) {
+            self.projectID = projectID
+            self.token = token
+            self.accessKey = accessKey
+            self.secretKey = secretKey
+            self.jobSeconds = jobSeconds
+        }
+    }
+
+    struct Job {
+        let id: String
+        let serverID: String
+        let target: String?
+        let begin: Date
+        var status: String = "INIT"
+        var end: Date?
+        var errorCode: String?
+        var failReason: String?
+    }
+
+    let configuration: Configuration
+    let now: @Sendable () -> Date
+    private(set) var inventory: Inventory
+    private var jobs: [String: Job] = [:]
+    private var jobOrder: [String] = []
+    private var migrations: [String: Int] = [:]
+    private var busy: [String: String] = [:]  // server id -> job id
+    private var nextJob = 1
+
+    /// Starts from an inventory. Servers of unknown layout get a real layout here (the fake knows
+    /// the truth the public API hides), placed with the fit function.
+    public init(inventory: Inventory, configuration: Configuration, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.configuration = configuration
+        self.now = now
+        var state = PlacementState(Inventory(
+            hostTypes: inventory.hostTypeOrder.compactMap { inventory.hostTypes[$0] },
+            flavors: inventory.flavorOrder.compactMap { inventory.flavors[$0] }, hosts: inventory.hosts,
+            servers: inventory.servers.filter { $0.numaNodes != nil }, serverGroups: []))
+        var resolved: [Server] = []
+        for server in inventory.servers where server.numaNodes == nil {
+            guard let id = server.dedicatedHostID, let h = inventory.hostIndex[id], let flavor = inventory.flavors[server.flavor]
+            else { continue }
+            let usage = state.usage[h]
+            if let fit = Fit.fit(flavor, free: usage.freeKnown, capacity: usage.capacity) {
+                state.add(server, flavor: flavor, host: h, nodes: fit.nodes, groups: [])
+                resolved.append(server.placed(on: id, numaNodes: fit.nodes))
+            }
+        }
+        self.inventory = inventory.replacing(servers: resolved)
+    }
+
+    // MARK: State changes
+
+    /// Finishes every job whose time has come (called on every request).
+    func advance() {
+        let t = now()
+        for id in jobOrder {
+            guard var job = jobs[id], job.end == nil else { continue }
+            let elapsed = t.timeIntervalSince(job.begin)
+            if elapsed < configuration.jobSeconds / 3 { continue }
+            if elapsed < configuration.jobSeconds {
+                job.status = "RUNNING"
+                jobs[id] = job
+                continue
+            }
+            finish(&job, at: t)
+            jobs[id] = job
+        }
+    }
+
+    private func finish(_ job: inout Job, at t: Date) {
+        job.end = t
+        busy[job.serverID] = nil
+        guard let s = inventory.serverIndex[job.serverID] else { return }
+        let server = inventory.servers[s]
+        var placed = server.placed(on: server.dedicatedHostID, numaNodes: server.numaNodes)
+        var failure: (String, String)?
+        if let target = job.target {
+            let state = PlacementState(inventory)
+            let h = inventory.hostIndex[target]!
+            let usage = state.usage[h]
+            let flavor = inventory.flavors[server.flavor]!
+            switch Fit.evaluate(flavor, free: usage.freeKnown, capacity: usage.capacity, freeTotal: usage.freeTotal) {
+            case .success(let fit):
+                placed = server.placed(on: target, numaNodes: fit.nodes)
+            case .failure(.insufficientTotal):
+                failure = ("Ecs.0319", "Insufficient resources for flavor \(flavor.name) on dedicated host \(target).")
+            case .failure:
+                failure = ("Ecs.0319", "Insufficient resources on a single NUMA node of dedicated host \(target): the migration does not cross NUMA nodes.")
+            }
+        } else {
+            placed = server.placed(on: nil, numaNodes: nil)
+        }
+        if let (code, reason) = failure {
+            job.status = "FAIL"
+            job.errorCode = code
+            job.failReason = reason
+        } else {
+            job.status = "SUCCESS"
+        }
+        setServer(placed, status: "SHUTOFF", taskState: nil)
+    }
+
+    private func setServer(_ server: Server, status: String, taskState: String?) {
+        let updated = Server(
+            id: server.id, name: server.name, flavor: server.flavor, status: status,
+            availabilityZone: server.availabilityZone, dedicatedHostID: server.dedicatedHostID, numaNodes: server.numaNodes,
+            locked: server.locked, taskState: taskState)
+        inventory = inventory.replacing(servers: [updated])
+    }
+
+    // MARK: Test endpoints' data
+
+    /// Accepted migrate requests per server.
+    public func migrationCounts() -> [String: Int] { migrations }
+
+    /// The true current state, layouts included.
+    public func currentInventory() -> Inventory {
+        advance()
+        return inventory
+    }
+
+    // MARK: Requests
+
+    /// Answers one request.
+    public func handle(_ request: HTTPRequest) -> HTTPResponse {
+        advance()
+        let path = request.url.path
+        if path == "/_fake/inventory" { return Self.json(200, inventory.json().serialized()) }
+        if path == "/_fake/stats" {
+            let counts = migrations.sorted { $0.key < $1.key }.map { ($0.key, JSON.int($0.value)) }
+            return Self.json(200, JSON.object([("migrations", .object(counts))]).serialized())
+        }
+        if let denial = authenticate(request) { return denial }
+        let parts = path.split(separator: "/").map(String.init)
+        let project = configuration.projectID
+        let query = Self.queryItems(request.url)
+        switch (request.method, parts.count) {
+        case ("GET", 3) where parts[0] == "v1.0" && parts[1] == project && parts[2] == "dedicated-hosts":
+            return listHosts(query)
+        case ("GET", 4) where parts[0] == "v1.0" && parts[1] == project && parts[2] == "dedicated-hosts":
+            guard let host = inventory.host(parts[3]) else { return Self.error(404, "DEH.0404", "dedicated host \(parts[3]) not found") }
+            return Self.json(200, JSON.object([("dedicated_host", hostJSON(host, details: true))]).serialized())
+        case ("GET", 5) where parts[0] == "v1.0" && parts[2] == "dedicated-hosts" && parts[4] == "servers":
+            let servers = inventory.servers.filter { $0.dedicatedHostID == parts[3] }
+            return Self.json(200, JSON.object([("servers", .array(servers.map { serverJSON($0, full: false) }))]).serialized())
+        case ("GET", 4) where parts[0] == "v1" && parts[1] == project && parts[2] == "cloudservers" && parts[3] == "detail":
+            return listServers(query)
+        case ("GET", 4) where parts[0] == "v1" && parts[1] == project && parts[2] == "cloudservers" && parts[3] == "flavors":
+            let flavors = inventory.flavorOrder.compactMap { inventory.flavors[$0] }.map { f in
+                JSON.object([
+                    ("id", .string(f.name)), ("name", .string(f.name)), ("vcpus", .string(String(f.resources.vcpus))),
+                    ("ram", .int(f.resources.memoryMiB)),
+                    ("os_extra_specs", .object(f.numaNodes > 1 ? [("hw:numa_nodes", .string(String(f.numaNodes)))] : [])),
+                ])
+            }
+            return Self.json(200, JSON.object([("flavors", .array(flavors))]).serialized())
+        case ("GET", 4) where parts[0] == "v1" && parts[1] == project && parts[2] == "cloudservers":
+            guard let server = inventory.server(parts[3]) else { return Self.error(404, "Ecs.0114", "Instance \(parts[3]) could not be found.") }
+            return Self.json(200, JSON.object([("server", serverJSON(server, full: true))]).serialized())
+        case ("POST", 5) where parts[0] == "v1" && parts[1] == project && parts[2] == "cloudservers" && parts[4] == "migrate":
+            return migrate(parts[3], body: request.body ?? [])
+        case ("GET", 4) where parts[0] == "v1" && parts[1] == project && parts[2] == "jobs":
+            guard let job = jobs[parts[3]] else { return Self.error(400, "Common.0011", "Query job failed: unknown job \(parts[3]).") }
+            return Self.json(200, jobJSON(job).serialized())
+        default:
+            return Self.error(404, "APIGW.0101", "The API does not exist or has not been published in the environment.")
+        }
+    }
+
+    func migrate(_ serverID: String, body: [UInt8]) -> HTTPResponse {
+        // {"migrate": {"dedicated_host_id": X}} to a DeH; {"migrate": null}, {} or {"migrate": {}} to the pool.
+        guard let doc = try? JSON.parse(body.isEmpty ? Array("{}".utf8) : body), case .object = doc else {
+            return Self.error(400, "Ecs.0005", "Invalid request body.")
+        }
+        var target: String?
+        if case .object(let fields)? = doc["migrate"], let value = fields.first(where: { $0.0 == "dedicated_host_id" })?.1 {
+            guard case .string(let id) = value else { return Self.error(400, "Ecs.0005", "Invalid dedicated_host_id.") }
+            target = id
+        }
+        guard let server = inventory.server(serverID) else { return Self.error(404, "Ecs.0114", "Instance \(serverID) could not be found.") }
+        if busy[serverID] != nil { return Self.error(501, "Ecs.0603", "Other commands are being executed on the ECS. Try again later.") }
+        if server.locked { return Self.error(400, "Ecs.0605", "The ECS is locked.") }
+        if server.status.uppercased() != "SHUTOFF" { return Self.error(400, "Ecs.0100", "The ECS status does not meet requirements: \(server.status).") }
+        if let target {
+            guard let host = inventory.host(target), host.state == .available else {
+                return Self.error(400, "Ecs.0005", "Invalid parameter: dedicated host \(target) does not exist or is not available.")
+            }
+            if server.dedicatedHostID == target { return Self.error(400, "Ecs.0221", "Cold migration from a DeH to the same DeH is not supported.") }
+        } else if server.dedicatedHostID == nil {
+            return Self.error(400, "Ecs.0005", "Invalid parameter: the ECS is not on a dedicated host.")
+        }
+        let id = String(format: "ff8080%026d", nextJob)
+        nextJob += 1
+        jobs[id] = Job(id: id, serverID: serverID, target: target, begin: now())
+        jobOrder.append(id)
+        busy[serverID] = id
+        migrations[serverID, default: 0] += 1
+        setServer(server, status: "RESIZE", taskState: "resize_prep")
+        return Self.json(200, #"{"job_id": "\#(id)"}"#)
+    }
+
+    // MARK: Listing
+
+    func listHosts(_ query: [String: String]) -> HTTPResponse {
+        var hosts = inventory.hosts
+        if let marker = query["marker"], let i = hosts.firstIndex(where: { $0.id == marker }) { hosts = Array(hosts[(i + 1)...]) }
+        let limit = Int(query["limit"] ?? "") ?? 1000
+        let page = hosts.prefix(max(0, limit))
+        return Self.json(200, JSON.object([
+            ("dedicated_hosts", .array(page.map { hostJSON($0, details: false) })), ("total", .int(inventory.hosts.count)),
+        ]).serialized())
+    }
+
+    func listServers(_ query: [String: String]) -> HTTPResponse {
+        let limit = max(1, min(1000, Int(query["limit"] ?? "") ?? 25))
+        let page = max(1, Int(query["offset"] ?? "") ?? 1)
+        let slice = inventory.servers.dropFirst((page - 1) * limit).prefix(limit)
+        return Self.json(200, JSON.object([
+            ("count", .int(inventory.servers.count)), ("servers", .array(slice.map { serverJSON($0, full: true) })),
+        ]).serialized())
+    }
+
+    // MARK: JSON
+
+    func hostJSON(_ host: Topology.Host, details: Bool) -> JSON {
+        let capacity = inventory.capacity(of: host).total
+        let used = inventory.servers.filter { $0.dedicatedHostID == host.id }
+        let usedTotal = used.reduce(Resources.zero) { $0 + (inventory.flavors[$1.flavor]?.resources ?? .zero) }
+        let type = inventory.hostTypes[host.hostType]
+        var pairs: [(String, JSON)] = [
+            ("dedicated_host_id", .string(host.id)), ("name", .string(host.name)), ("auto_placement", .string("off")),
+            ("availability_zone", .string(host.availabilityZone)),
+            ("host_properties", .object([
+                ("host_type", .string(host.hostType)), ("host_type_name", .string(host.hostType)),
+                ("vcpus", .int(capacity.vcpus)), ("sockets", .int(inventory.capacity(of: host).count)),
+                ("memory", .int(capacity.memoryMiB)),
+                ("available_instance_capacities", .array((type?.flavors ?? []).map { .object([("flavor", .string($0))]) })),
+            ])),
+            ("state", .string(host.state.rawValue)), ("project_id", .string(configuration.projectID)),
+            ("available_vcpus", .int(capacity.vcpus - usedTotal.vcpus)),
+            ("available_memory", .int(capacity.memoryMiB - usedTotal.memoryMiB)), ("instance_total", .int(used.count)),
+        ]
+        if details { pairs.append(("instance_uuids", .array(used.map { .string($0.id) }))) }
+        return .object(pairs)
+    }
+
+    func serverJSON(_ server: Server, full: Bool) -> JSON {
+        guard full, let flavor = inventory.flavors[server.flavor] else {
+            return .object([("id", .string(server.id)), ("name", .string(server.name)), ("flavor", .object([("id", .string(server.flavor))]))])
+        }
+        let hints: JSON = server.dedicatedHostID.map {
+            .object([("dedicated_host_id", .array([.string($0)])), ("tenancy", .array([.string("dedicated")]))])
+        } ?? .object([])
+        return .object([
+            ("id", .string(server.id)), ("name", .string(server.name)), ("status", .string(server.status)),
+            ("OS-EXT-STS:vm_state", .string(server.status == "SHUTOFF" ? "stopped" : server.status == "RESIZE" ? "stopped" : "active")),
+            ("OS-EXT-STS:task_state", .optionalString(server.taskState)), ("locked", .bool(server.locked)),
+            ("flavor", .object([
+                ("id", .string(flavor.name)), ("name", .string(flavor.name)), ("vcpus", .string(String(flavor.resources.vcpus))),
+                ("ram", .string(String(flavor.resources.memoryMiB))), ("disk", .string("0")),
+            ])),
+            ("OS-EXT-AZ:availability_zone", .string(server.availabilityZone)),
+            ("OS-EXT-SRV-ATTR:host", .optionalString(server.dedicatedHostID)),
+            ("os:scheduler_hints", hints), ("metadata", .object([("charging_mode", .string("0"))])),
+        ])
+    }
+
+    func jobJSON(_ job: Job) -> JSON {
+        func time(_ d: Date?) -> JSON { d.map { .string(ISO8601DateFormatter().string(from: $0)) } ?? .null }
+        return .object([
+            ("status", .string(job.status)), ("job_id", .string(job.id)), ("job_type", .string("coldMigrateServer")),
+            ("begin_time", time(job.begin)), ("end_time", time(job.end)), ("error_code", .optionalString(job.errorCode)),
+            ("fail_reason", .optionalString(job.failReason)),
+            ("entities", .object([("server_id", .string(job.serverID)), ("sub_jobs_total", .int(0)), ("sub_jobs", .array([]))])),
+        ])
+    }
+
+    static func json(_ status: Int, _ text: String) -> HTTPResponse {
+        HTTPResponse(
+            status: status, headers: ["Content-Type": "application/json", "X-Request-Id": UUID().uuidString.lowercased()],
+            body: Array(text.utf8))
+    }
+
+    static func error(_ status: Int, _ code: String, _ message: String) -> HTTPResponse {
+        json(status, JSON.object([("error", .object([("message", .string(message)), ("code", .string(code))]))]).serialized())
+    }
+
+    static func queryItems(_ url: URL) -> [String: String] {
+        var items: [String: String] = [:]
+        for item in URLComponents(url: url, resolvingAgainstBaseURL: false)?.queryItems ?? [] { items[item.name] = item.value ?? "" }
+        return items
+    }
+
+    // MARK: Auth
+
+    /// Nil when the request carries the configured token or a valid AK/SK signature; else a 401.
+    func authenticate(_ request: HTTPRequest) -> HTTPResponse? {
+        let headers = Dictionary(request.headers.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a })
+        if let token = headers["x-auth-token"] {
+            return token == configuration.token && configuration.token != nil
+                ? nil : Self.error(401, "Common.0013", "Invalid token.")
+        }
+        guard let authorization = headers["authorization"], let ak = configuration.accessKey, let sk = configuration.secretKey,
+            let date = headers["x-sdk-date"]
+        else { return Self.error(401, "APIGW.0301", "Incorrect IAM authentication information: no credentials.") }
+        // SDK-HMAC-SHA256 Access=AK, SignedHeaders=a;b, Signature=hex
+        var fields: [String: String] = [:]
+        for part in authorization.dropFirst("SDK-HMAC-SHA256 ".count).split(separator: ",") {
+            let kv = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1).map(String.init)
+            if kv.count == 2 { fields[kv[0]] = kv[1] }
+        }
+        guard authorization.hasPrefix("SDK-HMAC-SHA256 "), fields["Access"] == ak, let signedList = fields["SignedHeaders"] else {
+            return Self.error(401, "APIGW.0301", "Incorrect IAM authentication information: unknown access key.")
+        }
+        var signedHeaders: [String: String] = [:]
+        for name in signedList.split(separator: ";").map(String.init) where name != "x-sdk-date" && name != "host" {
+            signedHeaders[name] = headers[name] ?? ""
+        }
+        var host = request.url.host ?? ""
+        if let port = request.url.port { host += ":\(port)" }
+        if let explicit = headers["host"] { host = explicit }
+        let components = URLComponents(url: request.url, resolvingAgainstBaseURL: false)
+        let query = (components?.percentEncodedQueryItems ?? []).map {
+            ($0.name.removingPercentEncoding ?? $0.name, ($0.value ?? "").removingPercentEncoding ?? "")
+        }
+        let signed = Signer(accessKey: ak, secretKey: sk).sign(
+            Signer.Request(
+                method: request.method, host: host, path: request.url.path, query: query, headers: signedHeaders,
+                body: request.body),
+            sdkDate: date)
+        return signed.authorization == authorization
+            ? nil : Self.error(401, "APIGW.0301", "Incorrect IAM authentication information: verify aksk signature fail.")
+    }
+}
+
+/// The fake cloud as an in-process transport (no sockets).
+public struct FakeCloudTransport: HTTPTransport {
+    public let cloud: FakeCloud
+    public init(_ cloud: FakeCloud) { self.cloud = cloud }
+    public func send(_ request: HTTPRequest) async throws -> HTTPResponse { await cloud.handle(request) }
+}
