@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/swhitty/FlyingFox.git", from: "0.27.1"),
     ],
     targets: [
         // MARK: C layer
@@ -53,7 +54,7 @@ let package = Package(
         ),
         .target(
             name: "FakeCloud",
-            dependencies: ["CloudAPI", "Planner", "Topology"],
+            dependencies: ["CloudAPI", "Planner", "Topology", .product(name: "FlyingFox", package: "FlyingFox")],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import CloudAPI
+import FlyingFox
+import FlyingSocks
+import Foundation
+
+/// The fake cloud over HTTP on a loopback address (FlyingFox).
+public actor FakeCloudServer {
+    public let cloud: FakeCloud
+    let dice: FaultDice
+    let host: String
+    let requestedPort: UInt16
+    private var server: FlyingFox.HTTPServer?
+    private var task: Task<Void, any Error>?
+
+    /// - Parameters:
+    ///   - host: an IPv4 loopback address (the fake refuses anything else).
+    ///   - port: 0 picks a free port.
+    public init(cloud: FakeCloud, host: String = "127.0.0.1", port: UInt16 = 0, faults: FaultInjection = FaultInjection()) throws {
+        guard host.hasPrefix("127.") else {
+            throw CloudError(status: 0, code: nil, message: "the fake cloud listens on loopback only (127.0.0.0/8), not \(host)")
+        }
+        self.cloud = cloud
+        self.dice = FaultDice(faults)
+        self.host = host
+        self.requestedPort = port
+    }
+
+    /// Starts listening; returns the port.
+    public func start() async throws -> UInt16 {
+        let cloud = self.cloud
+        let dice = self.dice
+        let host = self.host
+        let address = try sockaddr_in.inet(ip4: host, port: requestedPort)
+        let server = FlyingFox.HTTPServer(address: address, timeout: 30, logger: .disabled)
+        await server.appendRoute("*") { request in
+            try await Self.answer(request, cloud: cloud, dice: dice, host: host)
+        }
+        self.server = server
+        task = Task { try await server.run() }
+        try await server.waitUntilListening()
+        guard case .ip4(_, let port)? = await server.listeningAddress else {
+            throw CloudError(status: 0, code: nil, message: "the fake cloud did not report its port")
+        }
+        return port
+    }
+
+    /// Stops the server.
+    public func stop() async {
+        await server?.stop(timeout: 1)
+        task?.cancel()
+    }
+
+    static func answer(_ request: FlyingFox.HTTPRequest, cloud: FakeCloud, dice: FaultDice, host: String) async throws -> FlyingFox.HTTPResponse {
+        var headers: [String: String] = [:]
+        for (key, value) in request.headers { headers[key.rawValue] = value }
+        let hostHeader = request.headers[.host] ?? host
+        var components = URLComponents()
+        var text = "http://\(hostHeader)\(request.path)"
+        if !request.query.isEmpty {
+            components.queryItems = request.query.map { URLQueryItem(name: $0.name, value: $0.value) }
+            text += "?" + (components.percentEncodedQuery ?? "")
+        }
+        guard let url = URL(string: text) else { return FlyingFox.HTTPResponse(statusCode: .badRequest) }
+        let body = try await request.bodyData
+        let cloudRequest = CloudAPI.HTTPRequest(
+            method: request.method.rawValue, url: url, headers: headers, body: body.isEmpty ? nil : [UInt8](body))
+        guard let response = await cloud.handle(cloudRequest, dice: dice) else {
+            // A lost answer: claim a body, then fail while sending it, so the connection closes
+            // without a complete response (the request has taken effect).
+            return FlyingFox.HTTPResponse(
+                statusCode: .ok, headers: [.contentType: "application/json"],
+                body: HTTPBodySequence(from: BrokenBytes(), count: 64))
+        }
+        var out = HTTPHeaders()
+        for (k, v) in response.headers { out[HTTPHeader(k)] = v }
+        return FlyingFox.HTTPResponse(
+            statusCode: HTTPStatusCode(response.status, phrase: "Fake"), headers: out, body: Data(response.body))
+    }
+}
+
+/// A byte sequence that fails on first read: used to cut a response short.
+struct BrokenBytes: AsyncBufferedSequence, Sendable {
+    typealias Element = UInt8
+    struct Iterator: AsyncBufferedIteratorProtocol {
+        mutating func next() async throws -> UInt8? { throw CloudError.noAnswer("answer dropped by fault injection") }
+        mutating func nextBuffer(suggested count: Int) async throws -> [UInt8]? {
+            throw CloudError.noAnswer("answer dropped by fault injection")
+        }
+    }
+    func makeAsyncIterator() -> Iterator { Iterator() }
+}
