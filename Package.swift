@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "Topology", swiftSettings: swiftSettings),
         .target(
             name: "CloudAPI",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["Topology", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -69,6 +69,8 @@ let package = Package(
             dependencies: [
                 "Topology",
                 "Planner",
+                "CloudAPI",
+                "FakeCloud",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

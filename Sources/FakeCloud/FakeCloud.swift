@@ -23,8 +23,16 @@ public actor FakeCloud {
         public var secretKey: String?
         /// How long a migration job runs (INIT for the first third, RUNNING after).
         public var jobSeconds: Double
+        /// Share of migration jobs that fail for no capacity reason (injected), and the seed.
+        public var failRate: Double
+        public var seed: UInt64
 
-        public init(projectID: String, token: String? = nil, accessKey: String? = nil, secretKey: String? = nil, jobSeconds: Double = 2) {
+        public init(
+            projectID: String, token: String? = nil, accessKey: String? = nil, secretKey: String? = nil, jobSeconds: Double = 2,
+            failRate: Double = 0, seed: UInt64 = 1
+        ) {
+            self.failRate = failRate
+            self.seed = seed
             self.projectID = projectID
             self.token = token
             self.accessKey = accessKey
@@ -52,12 +60,14 @@ public actor FakeCloud {
     private var migrations: [String: Int] = [:]
     private var busy: [String: String] = [:]  // server id -> job id
     private var nextJob = 1
+    private var rng: SplitMix64
 
     /// Starts from an inventory. Servers of unknown layout get a real layout here (the fake knows
     /// the truth the public API hides), placed with the fit function.
     public init(inventory: Inventory, configuration: Configuration, now: @escaping @Sendable () -> Date = { Date() }) {
         self.configuration = configuration
         self.now = now
+        self.rng = SplitMix64(seed: configuration.seed ^ 0x5EED)
         var state = PlacementState(Inventory(
             hostTypes: inventory.hostTypeOrder.compactMap { inventory.hostTypes[$0] },
             flavors: inventory.flavorOrder.compactMap { inventory.flavors[$0] }, hosts: inventory.hosts,
@@ -116,6 +126,10 @@ public actor FakeCloud {
             }
         } else {
             placed = server.placed(on: nil, numaNodes: nil)
+        }
+        if failure == nil, configuration.failRate > 0, Double(rng.next() >> 11) / Double(1 << 53) < configuration.failRate {
+            failure = ("Common.0001", "System exception (failure injected by the fake cloud).")
+            placed = server.placed(on: server.dedicatedHostID, numaNodes: server.numaNodes)
         }
         if let (code, reason) = failure {
             job.status = "FAIL"

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import ArgumentParser
+import FakeCloud
+import Foundation
+import Topology
+
+/// `dehplan fake-cloud`: serve a fake ECS/DeH API on loopback.
+struct FakeCloudCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fake-cloud",
+        abstract: "Serve a fake ECS/DeH API on loopback, seeded from an inventory (tests, demos).",
+        discussion: """
+            Real paths, JSON and error codes; a migration whose target has room in total but not on one NUMA node fails in its job, decided by dehplan's own fit function. Requires a token (--token) or an AK/SK pair (--ak/--sk). Fault injection: --throttle-rate (429), --error-rate (500), --drop-rate (executed, answer lost), --fail-rate (failed jobs), all seeded by --seed. Extra endpoints: GET /_fake/inventory (true state, layouts included), GET /_fake/stats (accepted migrations per server). Stops on Ctrl-C.
+            """
+    )
+
+    @OptionGroup var source: InventoryOption
+    @Option(help: "Port (0 picks a free one).") var port: UInt16 = 0
+    @Option(help: "Loopback address to listen on.") var host: String = "127.0.0.1"
+    @Option(name: .long, help: "Project id the fake serves.") var projectID: String
+    @Option(help: "Accepted X-Auth-Token.") var token: String?
+    @Option(help: "Accepted access key.") var ak: String?
+    @Option(help: "Accepted secret key.") var sk: String?
+    @Option(help: "Seconds a migration job runs.") var jobSeconds: Double = 2
+    @Option(help: "Share of migration jobs that fail.") var failRate: Double = 0
+    @Option(help: "Share of requests throttled (429).") var throttleRate: Double = 0
+    @Option(help: "Share of requests answered 500.") var errorRate: Double = 0
+    @Option(help: "Share of requests executed whose answer is dropped.") var dropRate: Double = 0
+    @Option(help: "Seed of the fault injection.") var seed: UInt64 = 1
+
+    func validate() throws {
+        if token == nil && (ak == nil || sk == nil) { throw ValidationError("give --token, or --ak and --sk") }
+        for (name, v) in [("--fail-rate", failRate), ("--throttle-rate", throttleRate), ("--error-rate", errorRate), ("--drop-rate", dropRate)]
+        where !(0...1).contains(v) {
+            throw ValidationError("\(name) must be within 0...1, got \(v)")
+        }
+        if !(jobSeconds >= 0) { throw ValidationError("--job-seconds must be >= 0") }
+    }
+
+    func run() async throws {
+        let inventory = try source.load()
+        let cloud = FakeCloud(
+            inventory: inventory,
+            configuration: .init(
+                projectID: projectID, token: token, accessKey: ak, secretKey: sk, jobSeconds: jobSeconds, failRate: failRate,
+                seed: seed))
+        let server: FakeCloudServer
+        do {
+            server = try FakeCloudServer(
+                cloud: cloud, host: host, port: port,
+                faults: FaultInjection(throttleRate: throttleRate, errorRate: errorRate, dropRate: dropRate, seed: seed))
+        } catch {
+            throw CLIError.invalidInput("error: \(error)")
+        }
+        let bound = try await server.start()
+        // Written unbuffered: scripts wait for this line to learn the port.
+        FileHandle.standardOutput.write(Data(
+            "fake cloud listening on http://\(host):\(bound) (project \(projectID), \(inventory.hosts.count) hosts, \(inventory.servers.count) servers)\n".utf8))
+        while true { try await Task.sleep(nanoseconds: 3_600_000_000_000) }
+    }
+}

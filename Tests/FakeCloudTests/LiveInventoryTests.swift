@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import CloudAPI
+import FakeCloud
+import Foundation
+import TestSupport
+import Testing
+import Topology
+
+@Suite struct LiveInventoryTests {
+    /// Reading the fake cloud back gives the same hosts, types, flavors and placements, with
+    /// layouts unknown (as the real API hides them), and a valid inventory.
+    @Test func roundTripThroughTheAPI() async throws {
+        let original = try Inventory.load(path: Fixtures.sample("fragmented.json"))
+        let cloud = FakeCloud(inventory: original, configuration: .init(projectID: "proj", token: "t"))
+        let client = try CloudClient(
+            ecsEndpoint: URL(string: "http://127.0.0.1:1")!, projectID: "proj", credentials: .token("t"),
+            transport: FakeCloudTransport(cloud))
+        let live = try await LiveInventory.fetch(client)
+        #expect(live.hosts.map(\.id) == original.hosts.map(\.id))
+        #expect(live.hostTypes["c6"]?.numaNodes == original.hostTypes["c6"]?.numaNodes)
+        #expect(Set(live.hostTypes["c6"]?.flavors ?? []) == Set(original.hostTypes["c6"]?.flavors ?? []))
+        #expect(live.flavors["c6.8xlarge.4"]?.numaNodes == 2)
+        for server in original.servers {
+            let mirror = try #require(live.server(server.id))
+            #expect(mirror.dedicatedHostID == server.dedicatedHostID)
+            #expect(mirror.status == server.status)
+            #expect(mirror.flavor == server.flavor)
+            #expect(mirror.numaNodes == nil)
+        }
+        #expect(throws: Never.self) { _ = try Inventory.decode(live.json()) }
+    }
+
+    @Test func exactHostTypeCapacitiesOverrideTheEvenSplit() async throws {
+        let original = try Inventory.load(path: Fixtures.sample("fragmented.json"))
+        let cloud = FakeCloud(inventory: original, configuration: .init(projectID: "proj", token: "t"))
+        let client = try CloudClient(
+            ecsEndpoint: URL(string: "http://127.0.0.1:1")!, projectID: "proj", credentials: .token("t"),
+            transport: FakeCloudTransport(cloud))
+        let exact = [Resources(vcpus: 30, memoryMiB: 131072), Resources(vcpus: 34, memoryMiB: 131072)]
+        let live = try await LiveInventory.fetch(client, hostTypes: ["c6": exact])
+        #expect(live.hostTypes["c6"]?.numaNodes == exact)
+    }
+}
