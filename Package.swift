@@ -53,6 +53,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Executor",
+            dependencies: ["CloudAPI", "Planner", "Topology"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "FakeCloud",
             dependencies: ["CloudAPI", "Planner", "Topology", .product(name: "FlyingFox", package: "FlyingFox")],
             swiftSettings: swiftSettings
@@ -70,6 +75,7 @@ let package = Package(
                 "Topology",
                 "Planner",
                 "CloudAPI",
+                "Executor",
                 "FakeCloud",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -108,7 +114,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FakeCloudTests",
-            dependencies: ["FakeCloud", "CloudAPI", "Planner", "Topology", "TestSupport"],
+            dependencies: ["FakeCloud", "CloudAPI", "Executor", "Planner", "Topology", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

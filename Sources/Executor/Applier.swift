@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import CloudAPI
+import Foundation
+import Planner
+import Topology
+
+/// Options of `apply`.
+public struct ApplyOptions: Sendable {
+    /// Moves in flight at once (within a wave).
+    public var maxParallel: Int
+    /// Go on after a failure with the moves that do not depend on it.
+    public var keepGoing: Bool
+    /// Give up waiting for one job after this many seconds.
+    public var jobTimeout: Double
+    /// First wait between job polls; it grows 1.5 times per poll up to 8 times this.
+    public var pollInterval: Double
+
+    public init(maxParallel: Int = 4, keepGoing: Bool = false, jobTimeout: Double = 3600, pollInterval: Double = 5) {
+        self.maxParallel = maxParallel
+        self.keepGoing = keepGoing
+        self.jobTimeout = jobTimeout
+        self.pollInterval = pollInterval
+    }
+}
+
+/// The outcome of one move.
+public struct MoveResult: Sendable, Equatable {
+    public enum Status: String, Sendable { case succeeded, failed, skipped }
+    public let serverID: String
+    public let target: String?
+    public let status: Status
+    public let code: String?
+    public let message: String?
+}
+
+/// Carries out a plan against the cloud: live re-check, migrate, poll, confirm, journal.
+public struct Applier: Sendable {
+    let client: CloudClient
+    let inventory: Inventory
+    let journal: Journal
+    let options: ApplyOptions
+    let sleep: @Sendable (Double) async -> Void
+    let clock: @Sendable () -> Date
+    let progress: @Sendable (String) -> Void
+
+    public init(
+        client: CloudClient, inventory: Inventory, journal: Journal, options: ApplyOptions = ApplyOptions(),
+        sleep: @escaping @Sendable (Double) async -> Void = { try? await Task.sleep(nanoseconds: UInt64($0 * 1e9)) },
+        clock: @escaping @Sendable () -> Date = { Date() }, progress: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
+        self.client = client
+        self.inventory = inventory
+        self.journal = journal
+        self.options = options
+        self.sleep = sleep
+        self.clock = clock
+        self.progress = progress
+    }
+
+    /// Runs the moves wave by wave. `previous` is the journal of an interrupted run (resume):
+    /// finished moves are not repeated, accepted jobs are polled, uncertain ones reconciled.
+    public func apply(_ moves: [Move], previous: [JournalRecord] = []) async throws -> [MoveResult] {
+        var last: [String: JournalRecord] = [:]
+        for record in previous { last[record.serverID] = record }
+        var results: [String: MoveResult] = [:]
+        var failedSources = Set<String>()
+        var stop = false
+        for wave in Set(moves.map(\.wave)).sorted() {
+            let group = moves.filter { $0.wave == wave }
+            var runnable: [Move] = []
+            for move in group {
+                let dependsOnFailure = move.to.map { failedSources.contains($0) } ?? false
+                if stop || dependsOnFailure {
+                    let why = stop ? "an earlier migration failed (use --keep-going to continue with independent moves)"
+                        : "it needs room that a failed migration was to free on \(move.to ?? "pool")"
+                    try await journal.append(JournalRecord(.skipped, serverID: move.serverID, target: move.to, message: why))
+                    results[move.serverID] = MoveResult(serverID: move.serverID, target: move.to, status: .skipped, code: nil, message: why)
+                    if let from = move.from { failedSources.insert(from) }  // it will not leave either
+                } else {
+                    runnable.append(move)
+                }
+            }
+            // Up to maxParallel moves of this wave at once.
+            var index = 0
+            while index < runnable.count {
+                let batch = Array(runnable[index..<min(runnable.count, index + max(1, options.maxParallel))])
+                index += batch.count
+                let outcomes = try await withThrowingTaskGroup(of: MoveResult.self) { group in
+                    for move in batch {
+                        let previousRecord = last[move.serverID]
+                        group.addTask { try await self.run(move, previous: previousRecord) }
+                    }
+                    var collected: [MoveResult] = []
+                    for try await r in group { collected.append(r) }
+                    return collected
+                }
+                for r in outcomes {
+                    results[r.serverID] = r
+                    progress("\(r.status.rawValue): \(r.serverID) -> \(r.target ?? "pool")\(r.message.map { " (\($0))" } ?? "")")
+                    if r.status == .failed {
+                        if let from = moves.first(where: { $0.serverID == r.serverID })?.from { failedSources.insert(from) }
+                        if !options.keepGoing { stop = true }
+                    }
+                }
+            }
+        }
+        return moves.compactMap { results[$0.serverID] }
+    }
+
+    // MARK: One move
+
+    func run(_ move: Move, previous: JournalRecord?) async throws -> MoveResult {
+        func result(_ status: MoveResult.Status, _ code: String?, _ message: String?) async throws -> MoveResult {
+            let event: JournalRecord.Event = status == .succeeded ? .succeeded : status == .failed ? .failed : .skipped
+            try await journal.append(JournalRecord(event, serverID: move.serverID, target: move.to, code: code, message: message))
+            return MoveResult(serverID: move.serverID, target: move.to, status: status, code: code, message: message)
+        }
+        // Resume: finished moves are not repeated.
+        if let previous {
+            switch previous.event {
+            case .succeeded:
+                return MoveResult(serverID: move.serverID, target: move.to, status: .succeeded, code: nil, message: "done in an earlier run")
+            case .failed:
+                return MoveResult(serverID: move.serverID, target: move.to, status: .failed, code: previous.code, message: previous.message)
+            case .accepted:
+                if let job = previous.jobID { return try await follow(move, job: job, result: result) }
+            case .sending, .inProgress:
+                // The request may or may not have reached the cloud: look before sending anything.
+                let server = try await client.server(move.serverID)
+                if isBusy(server) {
+                    return try await waitForServer(move, result: result)
+                }
+                if server.dedicatedHostID == move.to && server.dedicatedHostID != move.from {
+                    return try await result(.succeeded, nil, "found on its target after an interrupted run")
+                }
+            case .skipped:
+                break
+            }
+        }
+        // Live re-check with the same rules as `check`.
+        if let problem = try await recheck(move) { return try await result(.failed, problem.code, problem.message) }
+        try await journal.append(JournalRecord(.sending, serverID: move.serverID, target: move.to))
+        let outcome: MigrateOutcome
+        do {
+            outcome = try await client.migrate(serverID: move.serverID, to: move.to)
+        } catch {
+            return try await result(.failed, error.code, error.message)
+        }
+        switch outcome {
+        case .accepted(let job):
+            try await journal.append(JournalRecord(.accepted, serverID: move.serverID, target: move.to, jobID: job))
+            return try await follow(move, job: job, result: result)
+        case .inProgress:
+            try await journal.append(JournalRecord(.inProgress, serverID: move.serverID, target: move.to))
+            return try await waitForServer(move, result: result)
+        case .alreadyOnTarget:
+            return try await result(.succeeded, nil, nil)
+        }
+    }
+
+    func isBusy(_ server: WireServer) -> Bool {
+        let status = server.status.uppercased()
+        return status == "RESIZE" || status == "MIGRATING" || server.taskState != nil
+    }
+
+    /// Polls the job until it ends (growing interval), then confirms where the server is.
+    func follow(
+        _ move: Move, job: String, result: (MoveResult.Status, String?, String?) async throws -> MoveResult
+    ) async throws -> MoveResult {
+        let start = clock()
+        var interval = options.pollInterval
+        while true {
+            let state: WireJob
+            do {
+                state = try await client.job(job)
+            } catch {
+                return try await result(.failed, error.code, "cannot read job \(job): \(error.message)")
+            }
+            if state.isSuccess { break }
+            if state.isFailure { return try await result(.failed, state.error_code, state.fail_reason ?? "job \(job) failed") }
+            if clock().timeIntervalSince(start) > options.jobTimeout {
+                return try await result(.failed, "TIMEOUT", "job \(job) still \(state.status) after \(Int(options.jobTimeout)) s")
+            }
+            await sleep(interval)
+            interval = min(interval * 1.5, options.pollInterval * 8)
+        }
+        return try await confirm(move, result: result)
+    }
+
+    /// Waits until the server is idle again (job id unknown), then confirms where it is.
+    func waitForServer(_ move: Move, result: (MoveResult.Status, String?, String?) async throws -> MoveResult) async throws -> MoveResult {
+        let start = clock()
+        var interval = options.pollInterval
+        while isBusy(try await client.server(move.serverID)) {
+            if clock().timeIntervalSince(start) > options.jobTimeout {
+                return try await result(.failed, "TIMEOUT", "server still migrating after \(Int(options.jobTimeout)) s")
+            }
+            await sleep(interval)
+            interval = min(interval * 1.5, options.pollInterval * 8)
+        }
+        return try await confirm(move, result: result)
+    }
+
+    func confirm(_ move: Move, result: (MoveResult.Status, String?, String?) async throws -> MoveResult) async throws -> MoveResult {
+        let server = try await client.server(move.serverID)
+        if server.dedicatedHostID == move.to { return try await result(.succeeded, nil, nil) }
+        return try await result(.failed, "NOT_ON_TARGET", "the job ended but the server is on \(server.dedicatedHostID ?? "the pool")")
+    }
+
+    /// The live re-check: the server is still stopped, unlocked, idle and on `from`; the target is
+    /// available; and the flavor can fit the target's NUMA nodes given what runs there now.
+    func recheck(_ move: Move) async throws -> (code: String, message: String)? {
+        let server: WireServer
+        do {
+            server = try await client.server(move.serverID)
+        } catch {
+            return (error.status == 404 ? ReasonCode.serverNotFound.rawValue : (error.code ?? "HTTP \(error.status)"), error.message)
+        }
+        if server.status.uppercased() != "SHUTOFF" {
+            return (ReasonCode.serverNotStopped.rawValue, "server is \(server.status) (live)")
+        }
+        if server.locked == true { return (ReasonCode.serverLocked.rawValue, "server is locked (live)") }
+        if let task = server.taskState { return (ReasonCode.serverBusy.rawValue, "server has task_state \(task) (live)") }
+        if server.dedicatedHostID != move.from {
+            return ("MOVED", "server is on \(server.dedicatedHostID ?? "the pool"), the plan expected \(move.from ?? "the pool")")
+        }
+        guard let target = move.to else { return nil }
+        let host: WireDedicatedHost
+        do {
+            host = try await client.dedicatedHost(target)
+        } catch {
+            return (ReasonCode.targetNotFound.rawValue, error.message)
+        }
+        if host.state != "available" { return (ReasonCode.targetNotAvailable.rawValue, "host \(target) is \(host.state) (live)") }
+        // NUMA fit from live data: who is on the target now (layouts unknown to the API).
+        guard let flavor = inventory.flavors[server.flavor.name ?? server.flavor.id],
+            let h = inventory.hostIndex[target]
+        else { return nil }
+        var usage = HostUsage(capacity: inventory.capacity(of: inventory.hosts[h]))
+        for id in host.instance_uuids ?? [] where id != move.serverID {
+            let resident = try await client.server(id)
+            if let f = inventory.flavors[resident.flavor.name ?? resident.flavor.id] { usage.add(f, nodes: nil) }
+        }
+        if LayoutVerdict.verdict(flavor, on: usage) == .impossible {
+            let code = usage.freeTotal.covers(flavor.resources) ? ReasonCode.insufficientNUMACapacity : ReasonCode.insufficientCapacity
+            return (code.rawValue, "live: \(flavor.name) fits on no arrangement of the \(usage.serverCount) server(s) now on \(target)")
+        }
+        return nil
+    }
+}

@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import CloudAPI
+import Executor
+import FakeCloud
+import Foundation
+import Planner
+import TestSupport
+import Testing
+import Topology
+
+@Suite struct ApplierTests {
+    let clock = TestClock()
+
+    func setUp() throws -> (Inventory, FakeCloud, CloudClient) {
+        let inventory = try Inventory.load(path: Fixtures.sample("fragmented.json"))
+        let clock = self.clock
+        let cloud = FakeCloud(
+            inventory: inventory, configuration: .init(projectID: "proj", token: "t", jobSeconds: 6), now: { clock.now() })
+        let client = try CloudClient(
+            ecsEndpoint: URL(string: "http://127.0.0.1:1")!, projectID: "proj", credentials: .token("t"),
+            transport: FakeCloudTransport(cloud), retry: RetryPolicy(maxAttempts: 3), sleep: { _ in })
+        return (inventory, cloud, client)
+    }
+
+    func applier(_ inventory: Inventory, _ client: CloudClient, journal: String, keepGoing: Bool = false) throws -> Applier {
+        let clock = self.clock
+        return Applier(
+            client: client, inventory: inventory, journal: try Journal(path: journal),
+            options: ApplyOptions(maxParallel: 2, keepGoing: keepGoing, jobTimeout: 600, pollInterval: 1),
+            sleep: { clock.advance($0) }, clock: { clock.now() })
+    }
+
+    @Test func appliesAPlanAndJournalsEveryStep() async throws {
+        let (inventory, cloud, client) = try setUp()
+        let plan = try BatchPlanner(inventory).plan(PlanOptions(mode: .servers(["app-big", "web-small"])))
+        #expect(plan.moves.count == 2)
+        let journal = Fixtures.temporaryFile("", name: "journal.jsonl")
+        let results = try await applier(inventory, client, journal: journal).apply(plan.moves)
+        #expect(results.map(\.status) == [.succeeded, .succeeded])
+        let truth = await cloud.currentInventory()
+        for move in plan.moves { #expect(truth.server(move.serverID)?.dedicatedHostID == move.to) }
+        #expect(await cloud.migrationCounts().values.allSatisfy { $0 == 1 })
+        let events = try Journal.read(path: journal).map(\.event)
+        #expect(events.filter { $0 == .sending }.count == 2)
+        #expect(events.filter { $0 == .accepted }.count == 2)
+        #expect(events.filter { $0 == .succeeded }.count == 2)
+    }
+
+    /// The documented failure reaches the executor as a failed job; later waves are skipped.
+    @Test func aNUMAFailureStopsTheRun() async throws {
+        let (inventory, _, client) = try setUp()
+        let moves = [
+            Move(serverID: "app-big", from: "deh-src", to: "deh-frag-a", numaNodes: [0], wave: 1),
+            Move(serverID: "web-small", from: "deh-src", to: "deh-murky", numaNodes: [0], wave: 2),
+        ]
+        let results = try await applier(inventory, client, journal: Fixtures.temporaryFile("", name: "j.jsonl")).apply(moves)
+        #expect(results[0].status == .failed)
+        #expect(results[0].code == "Ecs.0319")
+        #expect(results[0].message?.contains("single NUMA node") == true)
+        #expect(results[1].status == .skipped)
+    }
+
+    @Test func liveRecheckRefusesAServerThatWasStarted() async throws {
+        let (inventory, _, client) = try setUp()
+        let moves = [Move(serverID: "db-split", from: "deh-src", to: "deh-far", numaNodes: [0, 1], wave: 1)]
+        let results = try await applier(inventory, client, journal: Fixtures.temporaryFile("", name: "j.jsonl")).apply(moves)
+        #expect(results[0].status == .failed)
+        #expect(results[0].code == "SERVER_NOT_STOPPED")
+    }
+
+    /// A run killed after the request reached the cloud but before the answer was journaled:
+    /// resuming reconciles from the server's state and never sends the migration again.
+    @Test func resumeAfterACrashDoesNotSendTwice() async throws {
+        let (inventory, cloud, client) = try setUp()
+        let move = Move(serverID: "app-big", from: "deh-src", to: "deh-frag-b", numaNodes: [0], wave: 1)
+        let journalPath = Fixtures.temporaryFile("", name: "j.jsonl")
+        let journal = try Journal(path: journalPath)
+        try await journal.append(JournalRecord(.sending, serverID: "app-big", target: "deh-frag-b"))
+        _ = try await client.migrate(serverID: "app-big", to: "deh-frag-b")  // reached the cloud; then "kill -9"
+        let previous = try Journal.read(path: journalPath)
+        let results = try await applier(inventory, client, journal: journalPath).apply([move], previous: previous)
+        #expect(results.map(\.status) == [.succeeded])
+        #expect(await cloud.migrationCounts() == ["app-big": 1])
+        // And a resumed run after success repeats nothing.
+        let again = try await applier(inventory, client, journal: journalPath).apply([move], previous: try Journal.read(path: journalPath))
+        #expect(again.map(\.status) == [.succeeded])
+        #expect(await cloud.migrationCounts() == ["app-big": 1])
+    }
+
+    @Test func keepGoingRunsIndependentMoves() async throws {
+        let (inventory, _, client) = try setUp()
+        let moves = [
+            Move(serverID: "app-big", from: "deh-src", to: "deh-frag-a", numaNodes: [0], wave: 1),  // fails on NUMA
+            Move(serverID: "web-small", from: "deh-src", to: "deh-frag-b", numaNodes: [0], wave: 2),
+        ]
+        let results = try await applier(inventory, client, journal: Fixtures.temporaryFile("", name: "j.jsonl"), keepGoing: true)
+            .apply(moves)
+        #expect(results.map(\.status) == [.failed, .succeeded])
+    }
+
+    @Test func journalIgnoresATornLastLine() throws {
+        let path = Fixtures.temporaryFile(#"{"event":"accepted","server_id":"a","to":"h","job_id":"j"}"# + "\n" + #"{"event":"succ"#)
+        let records = try Journal.read(path: path)
+        #expect(records == [JournalRecord(.accepted, serverID: "a", target: "h", jobID: "j")])
+    }
+}
