@@ -119,7 +119,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DehplanE2ETests",
-            dependencies: ["dehplan", "TestSupport"],
+            dependencies: ["dehplan", "TestSupport", "CloudAPI"],
             swiftSettings: swiftSettings
         ),
     ]

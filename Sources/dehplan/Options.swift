@@ -17,9 +17,11 @@ struct InventoryOption: ParsableArguments {
     var inventory: String
 
     /// Loads the inventory; invalid input becomes exit 2 with every problem listed.
-    func load() throws -> Inventory {
+    func load() throws -> Inventory { try Self.load(path: inventory) }
+
+    static func load(path: String) throws -> Inventory {
         do {
-            return try Inventory.load(path: inventory)
+            return try Inventory.load(path: path)
         } catch {
             throw CLIError.invalidInput("error: invalid inventory\n" + error.description)
         }

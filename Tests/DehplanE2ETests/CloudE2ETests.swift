@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
+import CloudAPI
 import Foundation
 import TestSupport
 import Testing
@@ -52,4 +53,75 @@ import Topology
         #expect(run.status == 2)
         #expect(run.stderr.contains("must use https"))
     }
+}
+
+@Suite struct ApplyE2ETests {
+    @Test func demoRunsTheWholeFlow() throws {
+        let run = try Binary.run(["demo"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("INSUFFICIENT_NUMA_CAPACITY"))
+        #expect(run.stdout.contains("job FAIL: Ecs.0319 Insufficient resources on a single NUMA node"))
+        #expect(run.stdout.contains("8 of 8 migrations succeeded"))
+    }
+
+    @Test func planThenApplyThenResumeAgainstTheFakeCloud() async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Binary.path)
+        process.arguments = [
+            "fake-cloud", "--inventory", Fixtures.sample("evacuation.json"), "--project-id", "proj", "--token", "tok",
+            "--job-seconds", "0.3",
+        ]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        let port = try #require(text.split(separator: ":").last?.split(separator: " ").first.flatMap { Int($0) }, "\(text)")
+        let endpoint = "http://127.0.0.1:\(port)"
+        let planFile = Fixtures.temporaryFile("", name: "plan.json")
+        let plan = try Binary.run(["plan", "--inventory", "samples/evacuation.json", "--evacuate", "deh-004", "--out", planFile])
+        #expect(plan.status == 0)
+
+        let dry = try Binary.run(["apply", planFile, "--endpoint", endpoint, "--project-id", "proj", "--token", "tok", "--dry-run"])
+        #expect(dry.status == 0)
+        #expect(dry.stdout.contains("POST \(endpoint)/v1/proj/cloudservers/srv-0009/migrate {\"migrate\": {\"dedicated_host_id\": "))
+
+        let apply = try Binary.run([
+            "apply", planFile, "--endpoint", endpoint, "--project-id", "proj", "--token", "tok", "--poll-interval", "0.1",
+        ])
+        #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
+        #expect(apply.stdout.contains("8 of 8 migrations succeeded"))
+
+        let again = try Binary.run(["apply", planFile, "--endpoint", endpoint, "--project-id", "proj", "--token", "tok"])
+        #expect(again.status == 2)
+        #expect(again.stderr.contains("--resume"))
+
+        let resumed = try Binary.run([
+            "apply", planFile, "--endpoint", endpoint, "--project-id", "proj", "--token", "tok", "--resume", "--format", "json",
+        ])
+        #expect(resumed.status == 0)
+        let stats = try await URLSessionGet("\(endpoint)/_fake/stats")
+        let counts = try JSON.parse(stats)
+        guard case .object(let perServer)? = counts["migrations"] else {
+            Issue.record("no stats")
+            return
+        }
+        #expect(perServer.count == 8)
+        #expect(perServer.allSatisfy { $0.1 == .number(1) })  // nothing sent twice
+    }
+}
+
+/// A plain GET (for the fake cloud's test endpoints).
+func URLSessionGet(_ url: String) async throws -> [UInt8] {
+    try await URLSessionTransport().send(CloudAPI.HTTPRequest(method: "GET", url: URL(string: url)!)).body
 }

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import ArgumentParser
+import CloudAPI
+import Executor
+import Foundation
+import Planner
+import Topology
+
+/// `dehplan apply`: carry out a plan against the cloud.
+struct ApplyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apply",
+        abstract: "Carry out a plan: live re-check, migrate, poll the job, confirm; journaled and resumable.",
+        discussion: """
+            Per move: a live re-check (server still SHUTOFF, unlocked, idle and on its source; target available; the flavor can fit the target's NUMA nodes given what runs there now), then POST migrate, then the job is polled until SUCCESS or FAIL, then the server is confirmed on its target. Waves run in order, up to --max-parallel moves at once. The first failure stops the run unless --keep-going, which skips only moves that need room the failed one was to free.
+
+            Every step is appended to the journal (JSON lines, fsynced). After an interruption, even kill -9, run again with --resume: finished moves are not repeated, accepted jobs are followed, and a request whose answer was never recorded is reconciled from the server's state before anything is sent again.
+
+            Exit 0 when every move succeeded, 4 when one failed, 2 on invalid input, 1 on other errors.
+            """
+    )
+
+    @Argument(help: ArgumentHelp("Plan file written by `dehplan plan --out`.", valueName: "plan"))
+    var plan: String
+
+    @OptionGroup var cloud: CloudOptions
+
+    @Option(help: ArgumentHelp("Journal file (default: PLAN.journal).", valueName: "file")) var journal: String?
+    @Flag(help: "Finish an interrupted run recorded in the journal.") var resume = false
+    @Flag(help: "Print the requests that would be sent; change nothing.") var dryRun = false
+    @Option(help: "Moves in flight at once.") var maxParallel: Int = 4
+    @Flag(help: "Go on with independent moves after a failure.") var keepGoing = false
+    @Option(help: "Seconds to wait for one job.") var jobTimeout: Double = 3600
+    @Option(help: "First seconds between job polls (grows to 8 times this).") var pollInterval: Double = 5
+    @Option(help: "Output format: text or json.") var format: OutputFormat = .text
+
+    func validate() throws {
+        if maxParallel < 1 { throw ValidationError("--max-parallel must be at least 1") }
+        if !(jobTimeout > 0) || !(pollInterval > 0) { throw ValidationError("--job-timeout and --poll-interval must be positive") }
+    }
+
+    func run() async throws {
+        let moves: [Move]
+        do {
+            moves = try Plan.moves(fromFile: plan)
+        } catch {
+            throw CLIError.invalidInput("error: invalid plan\n" + error.description)
+        }
+        let client = try cloud.client()
+        if dryRun {
+            for move in moves.sorted(by: { ($0.wave, $0.serverID) < ($1.wave, $1.serverID) }) {
+                let body = move.to.map { #"{"migrate": {"dedicated_host_id": "\#($0)"}}"# } ?? #"{"migrate": null}"#
+                print("wave \(move.wave): POST \(client.ecsEndpoint.absoluteString)/v1/\(client.projectID)/cloudservers/\(move.serverID)/migrate \(body)")
+            }
+            return
+        }
+        let journalPath = journal ?? plan + ".journal"
+        let previous = (try? Journal.read(path: journalPath)) ?? []
+        if !previous.isEmpty && !resume {
+            throw CLIError.invalidInput("error: the journal \(journalPath) already records a run; pass --resume to finish it, or remove it to start over")
+        }
+        let inventory: Inventory
+        do {
+            inventory = try await LiveInventory.fetch(client)
+        } catch {
+            throw CLIError.runtime("error: reading the live inventory failed: \(error)")
+        }
+        let quiet = format == .json
+        let applier = Applier(
+            client: client, inventory: inventory, journal: try Journal(path: journalPath),
+            options: ApplyOptions(maxParallel: maxParallel, keepGoing: keepGoing, jobTimeout: jobTimeout, pollInterval: pollInterval),
+            progress: { line in if !quiet { print(line) } })
+        let results = try await applier.apply(moves, previous: previous)
+        let failed = results.filter { $0.status == .failed }
+        switch format {
+        case .json:
+            print(JSON.object([
+                ("results", .array(results.map { r in
+                    .object([
+                        ("server_id", .string(r.serverID)), ("to", .optionalString(r.target)), ("status", .string(r.status.rawValue)),
+                        ("code", .optionalString(r.code)), ("message", .optionalString(r.message)),
+                    ])
+                })),
+                ("journal", .string(journalPath)),
+            ]).serialized())
+        case .text:
+            let done = results.filter { $0.status == .succeeded }.count
+            print("\(done) of \(moves.count) migrations succeeded, \(failed.count) failed, \(results.count - done - failed.count) skipped; journal \(journalPath)")
+            for r in failed { print("  FAILED \(r.serverID) -> \(r.target ?? "pool"): \(r.code ?? "") \(r.message ?? "")") }
+        }
+        if !failed.isEmpty { throw CLIError(code: ExitStatus.applyFailed, message: "") }
+    }
+}

@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import ArgumentParser
+import CloudAPI
+import Executor
+import FakeCloud
+import Foundation
+import Planner
+import Topology
+
+/// `dehplan demo`: the whole flow on the embedded fake cloud and the samples.
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Run the whole flow on a fake cloud on loopback, seeded from samples/.",
+        discussion: """
+            Starts the fake ECS/DeH API on a free loopback port, reads the inventory through it, checks a move that the API would accept and then fail on NUMA, shows that failure happening in the fake cloud's job, plans a host evacuation, applies it with progress, shows per-node use before and after, and stops the server.
+            """
+    )
+
+    @Option(help: ArgumentHelp("Folder with fragmented.json and evacuation.json.", valueName: "dir")) var samples: String = "samples"
+
+    func say(_ line: String = "") { print(line) }
+
+    func run() async throws {
+        let fragmented = try InventoryOption.load(path: samples + "/fragmented.json")
+        let evacuation = try InventoryOption.load(path: samples + "/evacuation.json")
+        let token = UUID().uuidString
+
+        // 1. The documented failure, on the fake cloud.
+        let cloudA = FakeCloud(inventory: fragmented, configuration: .init(projectID: "demo", token: token, jobSeconds: 1))
+        let serverA = try FakeCloudServer(cloud: cloudA)
+        let portA = try await serverA.start()
+        let clientA = try CloudClient(
+            ecsEndpoint: URL(string: "http://127.0.0.1:\(portA)")!, projectID: "demo", credentials: .token(token))
+        say("== 1. A fake ECS/DeH API on http://127.0.0.1:\(portA), seeded from \(samples)/fragmented.json")
+        let live = try await LiveInventory.fetch(clientA)
+        let frag = try await clientA.dedicatedHost("deh-frag-a")
+        say("Read through the API: \(live.hosts.count) Dedicated Hosts, \(live.servers.count) servers.")
+        say("The API says deh-frag-a has \(frag.available_vcpus ?? 0) vCPUs and \(frag.available_memory ?? 0) MiB free, in total.")
+        say("app-big needs 16 vCPUs / 65536 MiB. Looks big enough. dehplan, per NUMA node:")
+        let check = Checker(fragmented).check(serverID: "app-big", target: .host("deh-frag-a"))
+        for r in check.reasons { say("  \(r.code.rawValue): \(r.message)") }
+        let best = Checker(fragmented).targets(serverID: "app-big").targets.first?.target.hostID ?? "none"
+        say("  best target instead: \(best)")
+        say("What the cloud does with the move anyway:")
+        if case .accepted(let job) = try await clientA.migrate(serverID: "app-big", to: "deh-frag-a") {
+            var state = try await clientA.job(job)
+            while !state.isFinished {
+                try await Task.sleep(nanoseconds: 200_000_000)
+                state = try await clientA.job(job)
+            }
+            say("  POST migrate -> accepted (job \(job)); job \(state.status): \(state.error_code ?? "") \(state.fail_reason ?? "")")
+        }
+        await serverA.stop()
+
+        // 2. Plan and apply a host evacuation.
+        let cloudB = FakeCloud(inventory: evacuation, configuration: .init(projectID: "demo", token: token, jobSeconds: 1))
+        let serverB = try FakeCloudServer(cloud: cloudB)
+        let portB = try await serverB.start()
+        let clientB = try CloudClient(
+            ecsEndpoint: URL(string: "http://127.0.0.1:\(portB)")!, projectID: "demo", credentials: .token(token))
+        say()
+        say("== 2. Evacuate deh-004 (\(samples)/evacuation.json, fake API on http://127.0.0.1:\(portB))")
+        let plan = try BatchPlanner(evacuation).plan(PlanOptions(mode: .evacuate(["deh-004"]), timeLimit: 10, maxParallel: 4))
+        say(PlanSummary(plan: plan, inventory: evacuation).render())
+        let before = await cloudB.currentInventory()
+        let journal = FileManager.default.temporaryDirectory.appendingPathComponent("dehplan-demo-\(UUID().uuidString).journal").path
+        let applier = Applier(
+            client: clientB, inventory: evacuation, journal: try Journal(path: journal),
+            options: ApplyOptions(maxParallel: 4, jobTimeout: 60, pollInterval: 0.2),
+            progress: { say("  apply: \($0)") })
+        let results = try await applier.apply(plan.moves)
+        let after = await cloudB.currentInventory()
+        let done = results.filter { $0.status == .succeeded }.count
+        say("\(done) of \(results.count) migrations succeeded (journal \(journal)).")
+        say("Per-node vCPUs in use (before -> after) on the hosts involved:")
+        let hosts = Set(plan.moves.flatMap { [$0.from, $0.to].compactMap { $0 } }).sorted()
+        let b = PlacementState(before)
+        let a = PlacementState(after)
+        for id in hosts {
+            guard let h = before.hostIndex[id] else { continue }
+            let cells = b.usage[h].capacity.indices.map { n in
+                "n\(n) \(b.usage[h].knownUsed[n].vcpus)->\(a.usage[h].knownUsed[n].vcpus)/\(b.usage[h].capacity[n].vcpus)"
+            }
+            say("  \(id): \(cells.joined(separator: "  "))")
+        }
+        await serverB.stop()
+        if done != results.count { throw CLIError(code: ExitStatus.applyFailed, message: "error: some migrations failed") }
+    }
+}
