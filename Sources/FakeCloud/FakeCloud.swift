@@ -374,9 +374,21 @@ public actor FakeCloud {
     }
 }
 
-/// The fake cloud as an in-process transport (no sockets).
+/// The fake cloud as an in-process transport (no sockets), with optional fault injection:
+/// a dropped answer executes the request and then throws `CloudError.noAnswer`.
 public struct FakeCloudTransport: HTTPTransport {
     public let cloud: FakeCloud
-    public init(_ cloud: FakeCloud) { self.cloud = cloud }
-    public func send(_ request: HTTPRequest) async throws -> HTTPResponse { await cloud.handle(request) }
+    let dice: FaultDice
+
+    public init(_ cloud: FakeCloud, faults: FaultInjection = FaultInjection()) {
+        self.cloud = cloud
+        self.dice = FaultDice(faults)
+    }
+
+    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        guard let response = await cloud.handle(request, dice: dice) else {
+            throw CloudError.noAnswer("\(request.method) \(request.url.path): connection closed before the answer")
+        }
+        return response
+    }
 }
