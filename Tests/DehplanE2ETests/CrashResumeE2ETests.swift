@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import CloudAPI
+import Foundation
+import TestSupport
+import Testing
+import Topology
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// kill -9 of `dehplan apply` at 20+ random points, each followed by `--resume`: in the end every
+/// server is on its target, none was migrated twice, and the journal agrees with the cloud.
+@Suite struct CrashResumeE2ETests {
+    @Test func killAtRandomPointsAndResume() async throws {
+        // Fake cloud with short jobs.
+        let inventoryFile = Fixtures.temporaryFile("", name: "inv.json")
+        let gen = try Binary.run([
+            "generate", "--seed", "21", "--hosts", "30", "--servers", "120", "--zones", "az1", "--unknown-layout", "0",
+            "--shutoff", "1", "--fault", "0", "--groups", "0", "--host-types", "c6,m6", "--max-fill", "0.4", "--out", inventoryFile,
+        ])
+        #expect(gen.status == 0)
+        let fake = Process()
+        fake.executableURL = URL(fileURLWithPath: Binary.path)
+        fake.arguments = ["fake-cloud", "--inventory", inventoryFile, "--project-id", "p", "--token", "t", "--job-seconds", "1.0"]
+        let out = Pipe()
+        fake.standardOutput = out
+        fake.standardError = FileHandle.nullDevice
+        try fake.run()
+        defer {
+            fake.terminate()
+            fake.waitUntilExit()
+        }
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        let port = try #require(text.split(separator: ":").last?.split(separator: " ").first.flatMap { Int($0) }, "\(text)")
+        let endpoint = "http://127.0.0.1:\(port)"
+
+        let planFile = Fixtures.temporaryFile("", name: "plan.json")
+        let plan = try Binary.run(["plan", "--inventory", inventoryFile, "--evacuate", "deh-001", "deh-002", "deh-003", "deh-004",
+                                   "deh-005", "deh-006", "--out", planFile, "--time-limit", "5"])
+        #expect(plan.status == 0 || plan.status == 3)
+        let moves = try JSON.parse(String(contentsOfFile: planFile, encoding: .utf8))
+        guard case .array(let planned)? = moves["moves"] else {
+            Issue.record("no moves")
+            return
+        }
+        try #require(planned.count >= 15)
+
+        let args = ["apply", planFile, "--endpoint", endpoint, "--project-id", "p", "--token", "t", "--poll-interval", "0.05",
+                    "--max-parallel", "3"]
+        var state: UInt64 = 12345
+        var kills = 0
+        var first = true
+        while kills < 20 {
+            let apply = Process()
+            apply.executableURL = URL(fileURLWithPath: Binary.path)
+            apply.arguments = first ? args : args + ["--resume"]
+            apply.standardOutput = FileHandle.nullDevice
+            apply.standardError = FileHandle.nullDevice
+            try apply.run()
+            first = false
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let delay = 30_000 + Int((state >> 33) % 400_000)  // 30-430 ms
+            usleep(UInt32(delay))
+            if apply.isRunning {
+                kill(apply.processIdentifier, SIGKILL)
+                kills += 1
+            }
+            apply.waitUntilExit()
+            if apply.terminationReason == .exit && apply.terminationStatus == 0 { break }  // finished before the kill
+        }
+        let final = try Binary.run(args + ["--resume"])
+        #expect(final.status == 0, "\(final.stdout)\(final.stderr)")
+
+        // The cloud's truth and counts.
+        let truthBytes = try await URLSessionTransport().send(CloudAPI.HTTPRequest(method: "GET", url: URL(string: "\(endpoint)/_fake/inventory")!)).body
+        let truth = try Inventory.decode(bytes: truthBytes)
+        let statsBytes = try await URLSessionTransport().send(CloudAPI.HTTPRequest(method: "GET", url: URL(string: "\(endpoint)/_fake/stats")!)).body
+        guard case .object(let counts)? = try JSON.parse(statsBytes)["migrations"] else {
+            Issue.record("no stats")
+            return
+        }
+        #expect(counts.allSatisfy { $0.1 == .number(1) }, "migrated twice: \(counts.filter { $0.1 != .number(1) })")
+        for move in planned {
+            guard case .string(let id)? = move["server_id"], case .string(let to)? = move["to"] else { continue }
+            #expect(truth.server(id)?.dedicatedHostID == to, "\(id) not on \(to)")
+        }
+        print("CRASH-RESUME kills: \(kills), moves: \(planned.count)")
+        #expect(kills >= 20)
+    }
+}
