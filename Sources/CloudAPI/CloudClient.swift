@@ -55,14 +55,18 @@ public struct CloudClient: Sendable {
     let sleep: @Sendable (Double) async -> Void
     let random: @Sendable () -> Double
     let now: @Sendable () -> Date
+    /// Receives one line per request and answer (method, URL, status, time, X-Request-Id);
+    /// never headers or bodies, so secrets cannot leak through it.
+    let trace: (@Sendable (String) -> Void)?
 
     public init(
         ecsEndpoint: URL, dehEndpoint: URL? = nil, projectID: String, credentials: Credentials,
         transport: any HTTPTransport = URLSessionTransport(), retry: RetryPolicy = RetryPolicy(),
         sleep: @escaping @Sendable (Double) async -> Void = { try? await Task.sleep(nanoseconds: UInt64($0 * 1e9)) },
         random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) },
-        now: @escaping @Sendable () -> Date = { Date() }
+        now: @escaping @Sendable () -> Date = { Date() }, trace: (@Sendable (String) -> Void)? = nil
     ) throws(CloudError) {
+        self.trace = trace
         try EndpointPolicy.check(ecsEndpoint)
         if let dehEndpoint { try EndpointPolicy.check(dehEndpoint) }
         guard !projectID.isEmpty else { throw CloudError(status: 0, code: nil, message: "missing project id") }
@@ -100,11 +104,17 @@ public struct CloudClient: Sendable {
         var text = "\(base.scheme ?? "https")://\(host)\(basePath)\(Self.encodePath(path))"
         if !queryString.isEmpty { text += "?\(queryString)" }
         guard let url = URL(string: text) else { throw CloudError(status: 0, code: nil, message: "cannot build a URL for \(path)") }
+        let started = Date()
         do {
-            return try await transport.send(HTTPRequest(method: method, url: url, headers: headers, body: body))
+            let response = try await transport.send(HTTPRequest(method: method, url: url, headers: headers, body: body))
+            trace?("\(method) \(url.absoluteString) -> \(response.status) in \(Int(Date().timeIntervalSince(started) * 1000)) ms"
+                + (response.headers["x-request-id"].map { " (X-Request-Id \($0))" } ?? ""))
+            return response
         } catch let error as CloudError {
+            trace?("\(method) \(url.absoluteString) -> no answer: \(error.message)")
             throw error
         } catch {
+            trace?("\(method) \(url.absoluteString) -> no answer")
             throw CloudError.noAnswer("\(method) \(path): \(error)")
         }
     }

@@ -23,6 +23,9 @@ public actor FakeCloud {
         public var secretKey: String?
         /// How long a migration job runs (INIT for the first third, RUNNING after).
         public var jobSeconds: Double
+        /// IAM user and password that `POST /v3/auth/tokens` accepts (the answer is `token`).
+        public var user: String?
+        public var password: String?
         /// Share of migration jobs that fail for no capacity reason (injected), and the seed.
         public var failRate: Double
         public var seed: UInt64
@@ -171,6 +174,7 @@ public actor FakeCloud {
             let counts = migrations.sorted { $0.key < $1.key }.map { ($0.key, JSON.int($0.value)) }
             return Self.json(200, JSON.object([("migrations", .object(counts))]).serialized())
         }
+        if path == "/v3/auth/tokens" && request.method == "POST" { return issueToken(request) }
         if let denial = authenticate(request) { return denial }
         let parts = path.split(separator: "/").map(String.init)
         let project = configuration.projectID
@@ -333,6 +337,18 @@ public actor FakeCloud {
     }
 
     // MARK: Auth
+
+    /// IAM password authentication: 201 with `X-Subject-Token`, or 401.
+    func issueToken(_ request: HTTPRequest) -> HTTPResponse {
+        guard let doc = try? JSON.parse(request.body ?? []),
+            case .string(let user)? = doc["auth"]?["identity"]?["password"]?["user"]?["name"],
+            case .string(let password)? = doc["auth"]?["identity"]?["password"]?["user"]?["password"],
+            let token = configuration.token, user == configuration.user, password == configuration.password
+        else { return Self.error(401, "IAM.0004", "The username or password is incorrect.") }
+        var response = Self.json(201, #"{"token": {"methods": ["password"]}}"#)
+        response.headers["x-subject-token"] = token
+        return response
+    }
 
     /// Nil when the request carries the configured token or a valid AK/SK signature; else a 401.
     func authenticate(_ request: HTTPRequest) -> HTTPResponse? {

@@ -47,7 +47,7 @@ struct ApplyCommand: AsyncParsableCommand {
         } catch {
             throw CLIError.invalidInput("error: invalid plan\n" + error.description)
         }
-        let client = try cloud.client()
+        let client = try await cloud.client()
         if dryRun {
             for move in moves.sorted(by: { ($0.wave, $0.serverID) < ($1.wave, $1.serverID) }) {
                 let body = move.to.map { #"{"migrate": {"dedicated_host_id": "\#($0)"}}"# } ?? #"{"migrate": null}"#

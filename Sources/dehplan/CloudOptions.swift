@@ -24,7 +24,19 @@ struct CloudOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Secret key for AK/SK signing (or HUAWEICLOUD_SDK_SK). Never printed.", valueName: "sk"))
     var sk: String?
 
-    func client() throws -> CloudClient {
+    @Option(name: .long, help: ArgumentHelp("IAM endpoint for password authentication (or OS_AUTH_URL).", valueName: "url"))
+    var iamEndpoint: String?
+
+    @Option(name: .long, help: ArgumentHelp("IAM user (or OS_USERNAME); the password comes from OS_PASSWORD only.", valueName: "name"))
+    var user: String?
+
+    @Option(name: .long, help: ArgumentHelp("IAM user domain (or OS_USER_DOMAIN_NAME; default: the user name).", valueName: "name"))
+    var domain: String?
+
+    @Flag(name: .long, help: "Trace every request and answer on standard error (method, URL, status, time, X-Request-Id; never credentials).")
+    var verbose = false
+
+    func client() async throws -> CloudClient {
         let env = ProcessInfo.processInfo.environment
         guard let project = projectID ?? env["HUAWEICLOUD_SDK_PROJECT_ID"] ?? env["OS_PROJECT_ID"], !project.isEmpty else {
             throw CLIError.invalidInput("error: --project-id is required (or set HUAWEICLOUD_SDK_PROJECT_ID / OS_PROJECT_ID)")
@@ -34,18 +46,35 @@ struct CloudOptions: ParsableArguments {
             credentials = .accessKey(Signer(accessKey: ak, secretKey: sk))
         } else if let token = token ?? env["OS_AUTH_TOKEN"] {
             credentials = .token(token)
+        } else if let iam = (iamEndpoint ?? env["OS_AUTH_URL"]).flatMap(URL.init(string:)),
+            let user = user ?? env["OS_USERNAME"], let password = env["OS_PASSWORD"]
+        {
+            do {
+                credentials = .token(try await IAM.token(
+                    endpoint: iam, user: user, password: password, domain: domain ?? env["OS_USER_DOMAIN_NAME"] ?? user,
+                    projectID: project))
+            } catch {
+                throw CLIError.runtime("error: IAM authentication at \(iam.absoluteString) failed: \(error)")
+            }
         } else {
             throw CLIError.invalidInput(
-                "error: no credentials: pass --token (or OS_AUTH_TOKEN), or --ak and --sk (or HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK)")
+                "error: no credentials: pass --token (or OS_AUTH_TOKEN), or --ak and --sk (or HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK), or --iam-endpoint and --user with OS_PASSWORD")
         }
         guard let ecs = URL(string: endpoint) else { throw CLIError.invalidInput("error: --endpoint: not a URL: \(endpoint)") }
         let deh = try dehEndpoint.map { text -> URL in
             guard let url = URL(string: text) else { throw CLIError.invalidInput("error: --deh-endpoint: not a URL: \(text)") }
             return url
         }
-        do {
-            return try CloudClient(ecsEndpoint: ecs, dehEndpoint: deh, projectID: project, credentials: credentials)
-        } catch {
+        var trace: (@Sendable (String) -> Void)?
+        if verbose {
+            trace = { @Sendable line in FileHandle.standardError.write(Data(("trace: " + line + "\n").utf8)) }
+        }
+        let made = Result { () throws(CloudError) -> CloudClient in
+            try CloudClient(ecsEndpoint: ecs, dehEndpoint: deh, projectID: project, credentials: credentials, trace: trace)
+        }
+        switch made {
+        case .success(let client): return client
+        case .failure(let error):
             throw CLIError.invalidInput("error: \(error.message)")
         }
     }

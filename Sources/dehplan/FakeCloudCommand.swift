@@ -22,6 +22,8 @@ struct FakeCloudCommand: AsyncParsableCommand {
     @Option(help: "Accepted X-Auth-Token.") var token: String?
     @Option(help: "Accepted access key.") var ak: String?
     @Option(help: "Accepted secret key.") var sk: String?
+    @Option(help: "IAM user accepted by POST /v3/auth/tokens (answered with --token).") var user: String?
+    @Option(help: "IAM password of --user.") var password: String?
     @Option(help: "Seconds a migration job runs.") var jobSeconds: Double = 2
     @Option(help: "Share of migration jobs that fail.") var failRate: Double = 0
     @Option(help: "Share of requests throttled (429).") var throttleRate: Double = 0
@@ -40,11 +42,11 @@ struct FakeCloudCommand: AsyncParsableCommand {
 
     func run() async throws {
         let inventory = try source.load()
-        let cloud = FakeCloud(
-            inventory: inventory,
-            configuration: .init(
-                projectID: projectID, token: token, accessKey: ak, secretKey: sk, jobSeconds: jobSeconds, failRate: failRate,
-                seed: seed))
+        var configuration = FakeCloud.Configuration(
+            projectID: projectID, token: token, accessKey: ak, secretKey: sk, jobSeconds: jobSeconds, failRate: failRate, seed: seed)
+        configuration.user = user
+        configuration.password = password
+        let cloud = FakeCloud(inventory: inventory, configuration: configuration)
         let server: FakeCloudServer
         do {
             server = try FakeCloudServer(

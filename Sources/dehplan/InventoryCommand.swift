@@ -46,7 +46,7 @@ struct InventoryCommand: AsyncParsableCommand {
                 throw CLIError.invalidInput("error: \(hostTypes): invalid JSON at \(error)")
             }
         }
-        let client = try cloud.client()
+        let client = try await cloud.client()
         let inventory: Inventory
         do {
             inventory = try await LiveInventory.fetch(client, hostTypes: exact)

@@ -125,3 +125,55 @@ import Topology
 func URLSessionGet(_ url: String) async throws -> [UInt8] {
     try await URLSessionTransport().send(CloudAPI.HTTPRequest(method: "GET", url: URL(string: url)!)).body
 }
+
+@Suite struct VerboseAndPasswordE2ETests {
+    /// `--verbose` traces every request, and no credential (SK, token, password) appears in any output.
+    @Test func tracesNeverShowSecrets() throws {
+        let fake = Process()
+        fake.executableURL = URL(fileURLWithPath: Binary.path)
+        fake.arguments = [
+            "fake-cloud", "--inventory", Fixtures.sample("fragmented.json"), "--project-id", "proj", "--ak", "AKVISIBLE",
+            "--sk", "SK-must-not-leak", "--token", "TOKEN-must-not-leak", "--user", "ops", "--password", "PW-must-not-leak",
+        ]
+        let out = Pipe()
+        fake.standardOutput = out
+        fake.standardError = FileHandle.nullDevice
+        try fake.run()
+        defer {
+            fake.terminate()
+            fake.waitUntilExit()
+        }
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        let port = try #require(text.split(separator: ":").last?.split(separator: " ").first.flatMap { Int($0) }, "\(text)")
+        let endpoint = "http://127.0.0.1:\(port)"
+        let secrets = ["SK-must-not-leak", "TOKEN-must-not-leak", "PW-must-not-leak"]
+
+        let aksk = try Binary.run(["inventory", "--endpoint", endpoint, "--project-id", "proj", "--ak", "AKVISIBLE",
+                                   "--sk", "SK-must-not-leak", "--verbose"])
+        #expect(aksk.status == 0, "\(aksk.stderr)")
+        #expect(aksk.stderr.contains("trace: GET \(endpoint)/v1.0/proj/dedicated-hosts"))
+        let password = try Binary.run(
+            ["inventory", "--endpoint", endpoint, "--project-id", "proj", "--iam-endpoint", "\(endpoint)/v3", "--user", "ops", "--verbose"],
+            environment: ["OS_PASSWORD": "PW-must-not-leak"])
+        #expect(password.status == 0, "\(password.stderr)")
+        let wrong = try Binary.run(
+            ["inventory", "--endpoint", endpoint, "--project-id", "proj", "--iam-endpoint", "\(endpoint)/v3", "--user", "ops", "--verbose"],
+            environment: ["OS_PASSWORD": "TOKEN-must-not-leak"])
+        #expect(wrong.status == 1)
+        #expect(wrong.stderr.contains("IAM authentication"))
+        let badSignature = try Binary.run(["inventory", "--endpoint", endpoint, "--project-id", "proj", "--ak", "AKVISIBLE",
+                                           "--sk", "SK-must-not-leak-x", "--verbose"])
+        #expect(badSignature.status == 1)
+        for run in [aksk, password, wrong, badSignature] {
+            for secret in secrets {
+                #expect(!run.stdout.contains(secret) && !run.stderr.contains(secret), "\(secret) leaked")
+            }
+        }
+    }
+}

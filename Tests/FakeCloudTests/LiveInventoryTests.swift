@@ -42,3 +42,25 @@ import Topology
         #expect(live.hostTypes["c6"]?.numaNodes == exact)
     }
 }
+
+@Suite struct IAMTests {
+    @Test func passwordAuthenticationReturnsTheSubjectToken() async throws {
+        let inventory = try Inventory.load(path: Fixtures.sample("fragmented.json"))
+        var configuration = FakeCloud.Configuration(projectID: "proj", token: "issued-token")
+        configuration.user = "ops"
+        configuration.password = "pw-secret"
+        let cloud = FakeCloud(inventory: inventory, configuration: configuration)
+        let iam = URL(string: "http://127.0.0.1:1/v3")!
+        let token = try await IAM.token(
+            endpoint: iam, user: "ops", password: "pw-secret", domain: "ops", projectID: "proj", transport: FakeCloudTransport(cloud))
+        #expect(token == "issued-token")
+        do {
+            _ = try await IAM.token(
+                endpoint: iam, user: "ops", password: "wrong", domain: "ops", projectID: "proj", transport: FakeCloudTransport(cloud))
+            Issue.record("a wrong password must be refused")
+        } catch {
+            #expect(error.status == 401)
+            #expect(!error.description.contains("wrong"))
+        }
+    }
+}
