@@ -34,6 +34,12 @@ public struct MoveResult: Sendable, Equatable {
     public let message: String?
 }
 
+/// What `apply` reports while it runs (for progress displays).
+public enum ApplyEvent: Sendable {
+    case started(serverID: String)
+    case finished(MoveResult)
+}
+
 /// Carries out a plan against the cloud: live re-check, migrate, poll, confirm, journal.
 public struct Applier: Sendable {
     let client: CloudClient
@@ -43,12 +49,15 @@ public struct Applier: Sendable {
     let sleep: @Sendable (Double) async -> Void
     let clock: @Sendable () -> Date
     let progress: @Sendable (String) -> Void
+    let events: (@Sendable (ApplyEvent) -> Void)?
 
     public init(
         client: CloudClient, inventory: Inventory, journal: Journal, options: ApplyOptions = ApplyOptions(),
         sleep: @escaping @Sendable (Double) async -> Void = { try? await Task.sleep(nanoseconds: UInt64($0 * 1e9)) },
-        clock: @escaping @Sendable () -> Date = { Date() }, progress: @escaping @Sendable (String) -> Void = { _ in }
+        clock: @escaping @Sendable () -> Date = { Date() }, progress: @escaping @Sendable (String) -> Void = { _ in },
+        events: (@Sendable (ApplyEvent) -> Void)? = nil
     ) {
+        self.events = events
         self.client = client
         self.inventory = inventory
         self.journal = journal
@@ -89,7 +98,12 @@ public struct Applier: Sendable {
                 let outcomes = try await withThrowingTaskGroup(of: MoveResult.self) { group in
                     for move in batch {
                         let previousRecord = last[move.serverID]
-                        group.addTask { try await self.run(move, previous: previousRecord) }
+                        group.addTask {
+                            self.events?(.started(serverID: move.serverID))
+                            let r = try await self.run(move, previous: previousRecord)
+                            self.events?(.finished(r))
+                            return r
+                        }
                     }
                     var collected: [MoveResult] = []
                     for try await r in group { collected.append(r) }
@@ -137,6 +151,12 @@ public struct Applier: Sendable {
             case .skipped:
                 break
             }
+        }
+        // A plan applied again (say, with a new journal) finds its servers already in place.
+        if let current = try? await client.server(move.serverID), move.to != move.from, current.dedicatedHostID == move.to,
+            !isBusy(current)
+        {
+            return try await result(.succeeded, nil, "already on its target")
         }
         // Live re-check with the same rules as `check`.
         if let problem = try await recheck(move) { return try await result(.failed, problem.code, problem.message) }

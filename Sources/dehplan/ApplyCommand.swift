@@ -67,11 +67,19 @@ struct ApplyCommand: AsyncParsableCommand {
             throw CLIError.runtime("error: reading the live inventory failed: \(error)")
         }
         let quiet = format == .json
+        // On a terminal: one live line (done/total, running, failed, elapsed); elsewhere plain lines.
+        let live = !quiet && isatty(STDOUT_FILENO) != 0
+        let tracker = ProgressLine(total: moves.count)
+        let journalFile = try Journal(path: journalPath)
+        let plain: @Sendable (String) -> Void = { line in if !quiet && !live { print(line) } }
+        var events: (@Sendable (ApplyEvent) -> Void)?
+        if live { events = { @Sendable event in tracker.update(event) } }
         let applier = Applier(
-            client: client, inventory: inventory, journal: try Journal(path: journalPath),
+            client: client, inventory: inventory, journal: journalFile,
             options: ApplyOptions(maxParallel: maxParallel, keepGoing: keepGoing, jobTimeout: jobTimeout, pollInterval: pollInterval),
-            progress: { line in if !quiet { print(line) } })
+            progress: plain, events: events)
         let results = try await applier.apply(moves, previous: previous)
+        if live { tracker.finish() }
         let failed = results.filter { $0.status == .failed }
         switch format {
         case .json:
@@ -91,4 +99,32 @@ struct ApplyCommand: AsyncParsableCommand {
         }
         if !failed.isEmpty { throw CLIError(code: ExitStatus.applyFailed, message: "") }
     }
+}
+
+/// The live progress line of `apply` on a terminal.
+final class ProgressLine: @unchecked Sendable {
+    private let lock = NSLock()
+    private let total: Int
+    private let start = Date()
+    private var done = 0
+    private var failed = 0
+    private var running = 0
+
+    init(total: Int) { self.total = total }
+
+    func update(_ event: ApplyEvent) {
+        lock.withLock {
+            switch event {
+            case .started: running += 1
+            case .finished(let r):
+                running -= 1
+                if r.status == .succeeded { done += 1 } else { failed += 1 }
+            }
+            let elapsed = Int(Date().timeIntervalSince(start))
+            let line = "\r\u{1B}[K[\(done + failed)/\(total)] \(done) done, \(failed) failed, \(running) running, \(elapsed) s"
+            FileHandle.standardOutput.write(Data(line.utf8))
+        }
+    }
+
+    func finish() { FileHandle.standardOutput.write(Data("\n".utf8)) }
 }

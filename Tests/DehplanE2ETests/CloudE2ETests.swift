@@ -102,6 +102,8 @@ import Topology
         #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
         #expect(apply.stdout.contains("8 of 8 migrations succeeded"))
 
+        #expect(!apply.stdout.contains("\u{1B}[K"))  // not a terminal: plain lines, no live progress line
+
         let again = try Binary.run(["apply", planFile, "--endpoint", endpoint, "--project-id", "proj", "--token", "tok"])
         #expect(again.status == 2)
         #expect(again.stderr.contains("--resume"))
@@ -118,6 +120,16 @@ import Topology
         }
         #expect(perServer.count == 8)
         #expect(perServer.allSatisfy { $0.1 == .number(1) })  // nothing sent twice
+
+        // On a terminal (util-linux `script` provides one) apply keeps one live progress line.
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/script") {
+            let journal = Fixtures.temporaryFile("", name: "tty.journal")
+            try? FileManager.default.removeItem(atPath: journal)
+            let command = ([Binary.path, "apply", planFile, "--endpoint", endpoint, "--project-id", "proj", "--token", "tok",
+                            "--journal", journal, "--poll-interval", "0.1"]).joined(separator: " ")
+            let tty = try Binary.runTool("/usr/bin/script", ["-qc", command, "/dev/null"])
+            #expect(tty.contains("[8/8] 8 done, 0 failed, 0 running"), "\(tty)")
+        }
     }
 }
 

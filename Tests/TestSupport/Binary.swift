@@ -23,6 +23,22 @@ public enum Binary {
         fatalError("dehplan executable not found; looked in \(candidates.map(\.path))")
     }()
 
+    /// Runs another tool from the package root and returns its standard output.
+    public static func runTool(_ path: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        process.currentDirectoryURL = Fixtures.packageRoot
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
     /// Runs `dehplan` with arguments from the package root, with NO_COLOR set; waits for it to exit.
     public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
         let process = Process()
