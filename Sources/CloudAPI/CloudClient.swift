@@ -195,6 +195,20 @@ public struct CloudClient: Sendable {
         try await get(WireDedicatedHostDetail.self, base: dehEndpoint, path: "/v1.0/\(projectID)/dedicated-hosts/\(id)").dedicated_host
     }
 
+    /// The servers on one DeH (paged by `marker`; each server's flavor is `{"id"}` only).
+    public func serversOnHost(_ id: String, pageSize: Int = 100) async throws(CloudError) -> [WireHostServer] {
+        var all: [WireHostServer] = []
+        var marker: String?
+        while true {
+            var query = [("limit", String(pageSize))]
+            if let marker { query.append(("marker", marker)) }
+            let page = try await get(WireHostServerList.self, base: dehEndpoint, path: "/v1.0/\(projectID)/dedicated-hosts/\(id)/servers", query: query)
+            all += page.servers
+            guard page.servers.count == pageSize, let last = page.servers.last?.id, last != marker else { return all }
+            marker = last
+        }
+    }
+
     /// One server's details.
     public func server(_ id: String) async throws(CloudError) -> WireServer {
         try await get(WireServerDetail.self, base: ecsEndpoint, path: "/v1/\(projectID)/cloudservers/\(id)").server

@@ -173,3 +173,14 @@ public struct WireFlavor: Codable, Sendable, Equatable {
 }
 
 public struct WireFlavorList: Codable, Sendable { public let flavors: [WireFlavor] }
+
+/// A server as `GET /v1.0/{project}/dedicated-hosts/{id}/servers` lists it (flavor id only).
+public struct WireHostServer: Codable, Sendable, Equatable {
+    public struct FlavorRef: Codable, Sendable, Equatable { public let id: String }
+    public let id: String
+    public let name: String?
+    public let status: String?
+    public let flavor: FlavorRef
+}
+
+public struct WireHostServerList: Codable, Sendable { public let servers: [WireHostServer] }

@@ -258,9 +258,13 @@ public struct Applier: Sendable {
             let h = inventory.hostIndex[target]
         else { return nil }
         var usage = HostUsage(capacity: inventory.capacity(of: inventory.hosts[h]))
+        let groups = Set(server.schedulerHints?.group ?? [])
         for id in host.instance_uuids ?? [] where id != move.serverID {
             let resident = try await client.server(id)
             if let f = inventory.flavors[resident.flavor.name ?? resident.flavor.id] { usage.add(f, nodes: nil) }
+            if let shared = (resident.schedulerHints?.group ?? []).first(where: groups.contains) {
+                return (ReasonCode.antiAffinity.rawValue, "anti-affinity group \(shared) already has \(id) on \(target) (live)")
+            }
         }
         if LayoutVerdict.verdict(flavor, on: usage) == .impossible {
             let code = usage.freeTotal.covers(flavor.resources) ? ReasonCode.insufficientNUMACapacity : ReasonCode.insufficientCapacity

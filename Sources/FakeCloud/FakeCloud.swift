@@ -185,9 +185,12 @@ public actor FakeCloud {
         case ("GET", 4) where parts[0] == "v1.0" && parts[1] == project && parts[2] == "dedicated-hosts":
             guard let host = inventory.host(parts[3]) else { return Self.error(404, "DEH.0404", "dedicated host \(parts[3]) not found") }
             return Self.json(200, JSON.object([("dedicated_host", hostJSON(host, details: true))]).serialized())
-        case ("GET", 5) where parts[0] == "v1.0" && parts[2] == "dedicated-hosts" && parts[4] == "servers":
-            let servers = inventory.servers.filter { $0.dedicatedHostID == parts[3] }
-            return Self.json(200, JSON.object([("servers", .array(servers.map { serverJSON($0, full: false) }))]).serialized())
+        case ("GET", 5) where parts[0] == "v1.0" && parts[1] == project && parts[2] == "dedicated-hosts" && parts[4] == "servers":
+            guard inventory.host(parts[3]) != nil else { return Self.error(404, "DEH.0404", "dedicated host \(parts[3]) not found") }
+            var servers = inventory.servers.filter { $0.dedicatedHostID == parts[3] }
+            if let marker = query["marker"], let i = servers.firstIndex(where: { $0.id == marker }) { servers = Array(servers[(i + 1)...]) }
+            let page = servers.prefix(max(0, Int(query["limit"] ?? "") ?? 1000))
+            return Self.json(200, JSON.object([("servers", .array(page.map { serverJSON($0, full: false) }))]).serialized())
         case ("GET", 4) where parts[0] == "v1" && parts[1] == project && parts[2] == "cloudservers" && parts[3] == "detail":
             return listServers(query)
         case ("GET", 4) where parts[0] == "v1" && parts[1] == project && parts[2] == "cloudservers" && parts[3] == "flavors":
@@ -291,11 +294,18 @@ public actor FakeCloud {
 
     func serverJSON(_ server: Server, full: Bool) -> JSON {
         guard full, let flavor = inventory.flavors[server.flavor] else {
-            return .object([("id", .string(server.id)), ("name", .string(server.name)), ("flavor", .object([("id", .string(server.flavor))]))])
+            return .object([
+                ("id", .string(server.id)), ("name", .string(server.name)), ("status", .string(server.status)),
+                ("flavor", .object([("id", .string(server.flavor))])),
+            ])
         }
-        let hints: JSON = server.dedicatedHostID.map {
-            .object([("dedicated_host_id", .array([.string($0)])), ("tenancy", .array([.string("dedicated")]))])
-        } ?? .object([])
+        let groups = (inventory.groupsOfServer[server.id] ?? []).map { JSON.string(inventory.serverGroups[$0].id) }
+        var hintPairs: [(String, JSON)] = []
+        if let host = server.dedicatedHostID {
+            hintPairs = [("dedicated_host_id", .array([.string(host)])), ("tenancy", .array([.string("dedicated")]))]
+        }
+        if !groups.isEmpty { hintPairs.append(("group", .array(groups))) }
+        let hints = JSON.object(hintPairs)
         return .object([
             ("id", .string(server.id)), ("name", .string(server.name)), ("status", .string(server.status)),
             ("OS-EXT-STS:vm_state", .string(server.status == "SHUTOFF" ? "stopped" : server.status == "RESIZE" ? "stopped" : "active")),

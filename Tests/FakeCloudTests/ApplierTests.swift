@@ -92,11 +92,21 @@ import Topology
         let (inventory, _, client) = try setUp()
         let moves = [
             Move(serverID: "app-big", from: "deh-src", to: "deh-frag-a", numaNodes: [0], wave: 1),  // fails on NUMA
-            Move(serverID: "web-small", from: "deh-src", to: "deh-frag-b", numaNodes: [0], wave: 2),
+            Move(serverID: "web-small", from: "deh-src", to: "deh-murky", numaNodes: [1], wave: 2),
         ]
         let results = try await applier(inventory, client, journal: Fixtures.temporaryFile("", name: "j.jsonl"), keepGoing: true)
             .apply(moves)
         #expect(results.map(\.status) == [.failed, .succeeded])
+    }
+
+    /// The live re-check keeps anti-affinity: web-small's group already has b-x-1 on deh-frag-b.
+    @Test func liveRecheckKeepsAntiAffinity() async throws {
+        let (inventory, cloud, client) = try setUp()
+        let moves = [Move(serverID: "web-small", from: "deh-src", to: "deh-frag-b", numaNodes: [0], wave: 1)]
+        let results = try await applier(inventory, client, journal: Fixtures.temporaryFile("", name: "j.jsonl")).apply(moves)
+        #expect(results[0].status == .failed)
+        #expect(results[0].code == "ANTI_AFFINITY")
+        #expect(await cloud.migrationCounts().isEmpty)  // refused before anything was sent
     }
 
     @Test func journalIgnoresATornLastLine() throws {

@@ -59,3 +59,68 @@ import Topology
         await server.stop()
     }
 }
+
+/// Every endpoint and error code of the fake cloud over a real loopback socket.
+@Suite struct FakeCloudEndpointTests {
+    @Test func everyEndpointAndErrorCodeOverLoopback() async throws {
+        var inventory = try Inventory.load(path: Fixtures.sample("fragmented.json"))
+        let s = inventory.server("web-small")!
+        inventory = inventory.replacing(servers: [Server(
+            id: s.id, name: s.name, flavor: s.flavor, status: s.status, availabilityZone: s.availabilityZone,
+            dedicatedHostID: s.dedicatedHostID, numaNodes: s.numaNodes, locked: true)])
+        let cloud = FakeCloud(inventory: inventory, configuration: .init(projectID: "proj", token: "tok", jobSeconds: 30))
+        let server = try FakeCloudServer(cloud: cloud)
+        let port = try await server.start()
+        defer { Task { await server.stop() } }
+        let base = "http://127.0.0.1:\(port)"
+        let transport = URLSessionTransport(timeout: 5)
+        func call(_ method: String, _ path: String, _ body: String? = nil, token: String? = "tok") async throws -> (Int, JSON?) {
+            var headers: [String: String] = [:]
+            if let token { headers["X-Auth-Token"] = token }
+            let r = try await transport.send(CloudAPI.HTTPRequest(
+                method: method, url: URL(string: base + path)!, headers: headers, body: body.map { Array($0.utf8) }))
+            return (r.status, try? JSON.parse(r.body))
+        }
+        func code(_ doc: JSON?) -> String? {
+            if case .string(let c)? = doc?["error"]?["code"] { return c }
+            return nil
+        }
+        let to = { (h: String) in #"{"migrate": {"dedicated_host_id": "\#(h)"}}"# }
+
+        #expect(try await call("GET", "/v1.0/proj/dedicated-hosts", token: nil).0 == 401)
+        #expect(try await call("GET", "/v1.0/proj/dedicated-hosts", token: "bad").0 == 401)
+        let (listStatus, list) = try await call("GET", "/v1.0/proj/dedicated-hosts?limit=2")
+        #expect(listStatus == 200)
+        if case .array(let hosts)? = list?["dedicated_hosts"] { #expect(hosts.count == 2) } else { Issue.record("no hosts") }
+        #expect(try await call("GET", "/v1.0/proj/dedicated-hosts/deh-frag-a").0 == 200)
+        #expect(try await call("GET", "/v1.0/proj/dedicated-hosts/nope").0 == 404)
+        let (_, onHost) = try await call("GET", "/v1.0/proj/dedicated-hosts/deh-frag-a/servers?limit=4&marker=a-big-0")
+        if case .array(let servers)? = onHost?["servers"] { #expect(servers.count == 4) } else { Issue.record("no servers") }
+        #expect(try await call("GET", "/v1/proj/cloudservers/app-big").0 == 200)
+        let (missingStatus, missing) = try await call("GET", "/v1/proj/cloudservers/nope")
+        #expect(missingStatus == 404 && code(missing) == "Ecs.0114")
+        let (_, page) = try await call("GET", "/v1/proj/cloudservers/detail?offset=2&limit=10")
+        #expect(page?["count"] == .number(23))
+        #expect(try await call("GET", "/v1/proj/cloudservers/flavors?availability_zone=eu-de-01").0 == 200)
+
+        #expect(code(try await call("POST", "/v1/proj/cloudservers/nope/migrate", to("deh-frag-b")).1) == "Ecs.0114")
+        #expect(code(try await call("POST", "/v1/proj/cloudservers/db-split/migrate", to("deh-far")).1) == "Ecs.0100")
+        #expect(code(try await call("POST", "/v1/proj/cloudservers/web-small/migrate", to("deh-murky")).1) == "Ecs.0605")
+        #expect(code(try await call("POST", "/v1/proj/cloudservers/app-big/migrate", to("deh-src")).1) == "Ecs.0221")
+        #expect(code(try await call("POST", "/v1/proj/cloudservers/app-big/migrate", to("deh-none")).1) == "Ecs.0005")
+        let (accepted, job) = try await call("POST", "/v1/proj/cloudservers/app-big/migrate", to("deh-frag-b"))
+        #expect(accepted == 200)
+        let (busyStatus, busy) = try await call("POST", "/v1/proj/cloudservers/app-big/migrate", to("deh-frag-b"))
+        #expect(busyStatus == 501 && code(busy) == "Ecs.0603")
+        guard case .string(let jobID)? = job?["job_id"] else {
+            Issue.record("no job id")
+            return
+        }
+        let (_, jobDoc) = try await call("GET", "/v1/proj/jobs/\(jobID)")
+        #expect(jobDoc?["status"] == .string("INIT"))
+        #expect(code(try await call("GET", "/v1/proj/jobs/nope").1) == "Common.0011")
+        #expect(try await call("GET", "/v2/whatever").0 == 404)
+        #expect(try await call("GET", "/_fake/inventory", token: nil).0 == 200)
+        await server.stop()
+    }
+}

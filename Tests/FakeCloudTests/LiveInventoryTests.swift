@@ -64,3 +64,14 @@ import Topology
         }
     }
 }
+
+@Suite struct ServersOnHostTests {
+    @Test func serversOnAHostArePagedByMarker() async throws {
+        let cloud = FakeCloud(inventory: try Inventory.load(path: Fixtures.sample("fragmented.json")), configuration: .init(projectID: "p", token: "t"))
+        let client = try CloudClient(
+            ecsEndpoint: URL(string: "http://127.0.0.1:1")!, projectID: "p", credentials: .token("t"), transport: FakeCloudTransport(cloud))
+        let servers = try await client.serversOnHost("deh-frag-a", pageSize: 4)
+        #expect(servers.map(\.id) == ["a-big-0", "a-mid-0", "a-small-0", "a-big-1", "a-mid-1", "a-small-1"])
+        #expect(servers[0].flavor.id == "c6.4xlarge.4")
+    }
+}
