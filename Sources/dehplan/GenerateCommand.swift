@@ -49,14 +49,6 @@ struct GenerateCommand: ParsableCommand {
             unknownLayoutFraction: unknownLayout, shutoffFraction: shutoff, faultFraction: fault,
             antiAffinityGroups: groups, hostTypeNames: types, maxFill: maxFill)
         let text = InventoryGenerator.generate(config).json().serialized() + "\n"
-        if out == "-" {
-            print(text, terminator: "")
-        } else {
-            do {
-                try Data(text.utf8).write(to: URL(fileURLWithPath: out))
-            } catch {
-                throw CLIError.runtime("error: cannot write \(out): \(error.localizedDescription)")
-            }
-        }
+        try writeOutput(text, to: out)
     }
 }

@@ -54,14 +54,8 @@ struct InventoryCommand: AsyncParsableCommand {
             throw CLIError.runtime("error: reading the inventory from \(cloud.endpoint) failed: \(error)")
         }
         let text = inventory.json().serialized() + "\n"
-        if out == "-" {
-            print(text, terminator: "")
-        } else {
-            do {
-                try Data(text.utf8).write(to: URL(fileURLWithPath: out))
-            } catch {
-                throw CLIError.runtime("error: cannot write \(out): \(error.localizedDescription)")
-            }
+        try writeOutput(text, to: out)
+        if out != "-" {
             FileHandle.standardError.write(Data("wrote \(out): \(inventory.hosts.count) hosts, \(inventory.servers.count) servers\n".utf8))
         }
     }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
 import ArgumentParser
+import Foundation
 import Planner
 import Topology
 
@@ -42,5 +43,18 @@ struct FitOptions: ParsableArguments {
 
     var checkerOptions: Checker.Options {
         Checker.Options(layoutPolicy: layoutPolicy, assumeStopped: assumeStopped)
+    }
+}
+
+/// Writes command output to a file, or to standard output for "-".
+func writeOutput(_ text: String, to out: String) throws {
+    if out == "-" {
+        print(text, terminator: "")
+        return
+    }
+    do {
+        try Data(text.utf8).write(to: URL(fileURLWithPath: out))
+    } catch {
+        throw CLIError.runtime("error: cannot write \(out): \(error.localizedDescription)")
     }
 }

@@ -9,27 +9,9 @@ import Topology
 /// End-to-end: `dehplan fake-cloud` on loopback, read back with `dehplan inventory`.
 @Suite struct CloudE2ETests {
     @Test func inventoryFromTheFakeCloud() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Binary.path)
-        process.arguments = ["fake-cloud", "--inventory", Fixtures.sample("fragmented.json"), "--project-id", "proj", "--token", "tok"]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer {
-            process.terminate()
-            process.waitUntilExit()
-        }
-        // The first line names the port.
-        var line = Data()
-        let handle = out.fileHandleForReading
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = handle.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        let text = String(decoding: line, as: UTF8.self)
-        let port = try #require(text.split(separator: ":").last?.split(separator: " ").first.flatMap { Int($0) }, "\(text)")
+        let fakeCloud = try FakeCloudProcess(["--inventory", Fixtures.sample("fragmented.json"), "--project-id", "proj", "--token", "tok"])
+        defer { fakeCloud.stop() }
+        let port = fakeCloud.port
 
         let file = Fixtures.temporaryFile("", name: "live.json")
         let run = try Binary.run([
@@ -65,28 +47,9 @@ import Topology
     }
 
     @Test func planThenApplyThenResumeAgainstTheFakeCloud() async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Binary.path)
-        process.arguments = [
-            "fake-cloud", "--inventory", Fixtures.sample("evacuation.json"), "--project-id", "proj", "--token", "tok",
-            "--job-seconds", "0.3",
-        ]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer {
-            process.terminate()
-            process.waitUntilExit()
-        }
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        let text = String(decoding: line, as: UTF8.self)
-        let port = try #require(text.split(separator: ":").last?.split(separator: " ").first.flatMap { Int($0) }, "\(text)")
+        let fakeCloud = try FakeCloudProcess(["--inventory", Fixtures.sample("evacuation.json"), "--project-id", "proj", "--token", "tok", "--job-seconds", "0.3"])
+        defer { fakeCloud.stop() }
+        let port = fakeCloud.port
         let endpoint = "http://127.0.0.1:\(port)"
         let planFile = Fixtures.temporaryFile("", name: "plan.json")
         let plan = try Binary.run(["plan", "--inventory", "samples/evacuation.json", "--evacuate", "deh-004", "--out", planFile])
@@ -141,28 +104,9 @@ func URLSessionGet(_ url: String) async throws -> [UInt8] {
 @Suite struct VerboseAndPasswordE2ETests {
     /// `--verbose` traces every request, and no credential (SK, token, password) appears in any output.
     @Test func tracesNeverShowSecrets() throws {
-        let fake = Process()
-        fake.executableURL = URL(fileURLWithPath: Binary.path)
-        fake.arguments = [
-            "fake-cloud", "--inventory", Fixtures.sample("fragmented.json"), "--project-id", "proj", "--ak", "AKVISIBLE",
-            "--sk", "SK-must-not-leak", "--token", "TOKEN-must-not-leak", "--user", "ops", "--password", "PW-must-not-leak",
-        ]
-        let out = Pipe()
-        fake.standardOutput = out
-        fake.standardError = FileHandle.nullDevice
-        try fake.run()
-        defer {
-            fake.terminate()
-            fake.waitUntilExit()
-        }
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        let text = String(decoding: line, as: UTF8.self)
-        let port = try #require(text.split(separator: ":").last?.split(separator: " ").first.flatMap { Int($0) }, "\(text)")
+        let fakeCloud = try FakeCloudProcess(["--inventory", Fixtures.sample("fragmented.json"), "--project-id", "proj", "--ak", "AKVISIBLE", "--sk", "SK-must-not-leak", "--token", "TOKEN-must-not-leak", "--user", "ops", "--password", "PW-must-not-leak"])
+        defer { fakeCloud.stop() }
+        let port = fakeCloud.port
         let endpoint = "http://127.0.0.1:\(port)"
         let secrets = ["SK-must-not-leak", "TOKEN-must-not-leak", "PW-must-not-leak"]
 

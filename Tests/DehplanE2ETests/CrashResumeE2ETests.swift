@@ -21,25 +21,9 @@ import Glibc
             "--shutoff", "1", "--fault", "0", "--groups", "0", "--host-types", "c6,m6", "--max-fill", "0.4", "--out", inventoryFile,
         ])
         #expect(gen.status == 0)
-        let fake = Process()
-        fake.executableURL = URL(fileURLWithPath: Binary.path)
-        fake.arguments = ["fake-cloud", "--inventory", inventoryFile, "--project-id", "p", "--token", "t", "--job-seconds", "1.0"]
-        let out = Pipe()
-        fake.standardOutput = out
-        fake.standardError = FileHandle.nullDevice
-        try fake.run()
-        defer {
-            fake.terminate()
-            fake.waitUntilExit()
-        }
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        let text = String(decoding: line, as: UTF8.self)
-        let port = try #require(text.split(separator: ":").last?.split(separator: " ").first.flatMap { Int($0) }, "\(text)")
+        let fakeCloud = try FakeCloudProcess(["--inventory", inventoryFile, "--project-id", "p", "--token", "t", "--job-seconds", "1.0"])
+        defer { fakeCloud.stop() }
+        let port = fakeCloud.port
         let endpoint = "http://127.0.0.1:\(port)"
 
         let planFile = Fixtures.temporaryFile("", name: "plan.json")

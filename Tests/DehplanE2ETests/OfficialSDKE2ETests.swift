@@ -10,28 +10,9 @@ import Testing
     static let python = ProcessInfo.processInfo.environment["DEHPLAN_SDK_PYTHON"]
 
     @Test(.enabled(if: python != nil)) func officialSDKAcceptsTheFakeCloud() throws {
-        let fake = Process()
-        fake.executableURL = URL(fileURLWithPath: Binary.path)
-        fake.arguments = [
-            "fake-cloud", "--inventory", Fixtures.sample("fragmented.json"), "--project-id", "proj", "--ak", "SDKAK",
-            "--sk", "SDKSK", "--job-seconds", "0.3",
-        ]
-        let out = Pipe()
-        fake.standardOutput = out
-        fake.standardError = FileHandle.nullDevice
-        try fake.run()
-        defer {
-            fake.terminate()
-            fake.waitUntilExit()
-        }
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        let text = String(decoding: line, as: UTF8.self)
-        let port = try #require(text.split(separator: ":").last?.split(separator: " ").first.flatMap { Int($0) }, "\(text)")
+        let fakeCloud = try FakeCloudProcess(["--inventory", Fixtures.sample("fragmented.json"), "--project-id", "proj", "--ak", "SDKAK", "--sk", "SDKSK", "--job-seconds", "0.3"])
+        defer { fakeCloud.stop() }
+        let port = fakeCloud.port
 
         let check = Process()
         check.executableURL = URL(fileURLWithPath: Self.python!)
