@@ -222,7 +222,6 @@ public struct BatchPlanner: Sendable {
 
     struct SubOutcome {
         var decisions: [[Decision]]
-        var optimal: Bool
         /// value - bound of this sub-problem's primary objective (nil: unknown).
         var slack: Double?
         var seconds: Double
@@ -244,7 +243,7 @@ public struct BatchPlanner: Sendable {
             let decisions = better ? outcome.decisions : heuristic
             let value = better ? levels.primary : heuristicLevels.primary
             return SubOutcome(
-                decisions: decisions, optimal: Int(value) == outcome.lowerBound,
+                decisions: decisions,
                 slack: value - Double(outcome.lowerBound), seconds: outcome.seconds, variables: outcome.columns,
                 constraints: outcome.rows, notes: ["column generation: \(outcome.columns) patterns"])
         }
@@ -265,7 +264,7 @@ public struct BatchPlanner: Sendable {
             solution = try built.model.solve(SolveOptions(timeLimit: left, stopWhen: stop))
         } catch {
             notes.append("solver failed (\(error)); the greedy plan is used")
-            return SubOutcome(decisions: heuristic, optimal: false, slack: nil, seconds: 0,
+            return SubOutcome(decisions: heuristic, slack: nil, seconds: 0,
                               variables: built.model.variableCount, constraints: built.model.constraintCount, notes: notes)
         }
         var chosen = heuristic
@@ -290,7 +289,7 @@ public struct BatchPlanner: Sendable {
             slack = max(0, chosenLevels.primary - scale.bound(b))
         }
         return SubOutcome(
-            decisions: chosen, optimal: optimal, slack: slack, seconds: solution.seconds,
+            decisions: chosen, slack: slack, seconds: solution.seconds,
             variables: built.model.variableCount, constraints: built.model.constraintCount, notes: notes)
     }
 
