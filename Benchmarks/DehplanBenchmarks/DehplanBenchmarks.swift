@@ -14,6 +14,56 @@ let largeConfig = InventoryGenerator.Config(
 let benchmarks: @Sendable () -> Void = {
     planBenchmarks()
     lookupBenchmarks()
+    verdictAndWaveBenchmarks()
+}
+
+/// The exact unknown-layout verdict for one host with 60 servers, and wave ordering of 1,000 moves.
+let verdictAndWaveBenchmarks: @Sendable () -> Void = {
+    let metrics: [BenchmarkMetric] = [.wallClock, .cpuTotal, .peakMemoryResident, .mallocCountTotal]
+
+    // A 4-node host (4 x 96 vCPUs / 393216 MiB) carrying 60 servers of unknown layout (360 of its
+    // 384 vCPUs): the worst case rules a 16-vCPU server out, ignoring them lets it in, so both
+    // integer programs run (is there an arrangement that fits it, and one that blocks it?).
+    var usage = HostUsage(capacity: Array(repeating: Resources(vcpus: 96, memoryMiB: 393_216), count: 4))
+    let small = Flavor(name: "s", resources: Resources(vcpus: 4, memoryMiB: 16384))
+    let medium = Flavor(name: "m", resources: Resources(vcpus: 8, memoryMiB: 32768))
+    let split = Flavor(name: "w", resources: Resources(vcpus: 8, memoryMiB: 32768), numaNodes: 2)
+    for _ in 0..<30 { usage.add(small, nodes: nil) }
+    for _ in 0..<20 { usage.add(medium, nodes: nil) }
+    for _ in 0..<10 { usage.add(split, nodes: nil) }
+    let probe = Flavor(name: "probe", resources: Resources(vcpus: 16, memoryMiB: 65536))
+
+    Benchmark(
+        "unknown-layout verdict: one host, 60 servers of unknown layout (certain/possible/impossible)",
+        configuration: .init(metrics: metrics, maxDuration: .seconds(10), maxIterations: 200)
+    ) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(LayoutVerdict.verdict(probe, on: usage))
+        }
+    }
+
+    // 1,000 moves: evacuate hosts of a generated region until 1,000 servers must leave.
+    let region = InventoryGenerator.generate(.init(
+        seed: 1000, hosts: 700, servers: 2800, availabilityZones: ["az1"], unknownLayoutFraction: 0, shutoffFraction: 1,
+        faultFraction: 0, antiAffinityGroups: 0, hostTypeNames: ["c6", "m6"], maxFill: 0.5))
+    var sources: [String] = []
+    var leaving = 0
+    for host in region.hosts where leaving < 1000 {
+        sources.append(host.id)
+        leaving += region.servers.filter { $0.dedicatedHostID == host.id }.count
+    }
+    let planner = BatchPlanner(region)
+    let options = PlanOptions(mode: .evacuate(sources), timeLimit: 10, maxParallel: 50, maxPerHostParallel: 4)
+    let moves = (try? planner.plan(options).moves) ?? []
+
+    Benchmark(
+        "waves: order \(moves.count) moves (max 50 per wave, 4 per host)",
+        configuration: .init(metrics: metrics, maxDuration: .seconds(10), maxIterations: 50)
+    ) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(planner.orderWaves(moves, options: options))
+        }
+    }
 }
 
 let lookupBenchmarks: @Sendable () -> Void = {

@@ -551,7 +551,7 @@ public struct BatchPlanner: Sendable {
     /// Numbers waves so that executing them in order never needs capacity that is not free yet.
     /// Cycles are broken through a host with room now (or the pool when allowed); what cannot
     /// be broken is dropped and reported.
-    func orderWaves(_ moves: [Move], options: PlanOptions) -> (moves: [Move], dropped: [String], rerouted: Int) {
+    public func orderWaves(_ moves: [Move], options: PlanOptions) -> (moves: [Move], dropped: [String], rerouted: Int) {
         var replay = PlanReplay(inventory, policy: options.layoutPolicy)
         var pending = moves.sorted { ($0.to ?? "", $0.serverID) < ($1.to ?? "", $1.serverID) }
         var done: [Move] = []
