@@ -266,6 +266,16 @@ public struct CloudClient: Sendable {
                         return .inProgress(status: server.status, taskState: server.taskState)
                     }
                     if server.dedicatedHostID == target && status == "SHUTOFF" { return .alreadyOnTarget }
+                    if error.status == 0 {
+                        // No answer at all and the server unchanged: the request may never have
+                        // arrived, or it ran and its job already failed. Sending it again could
+                        // migrate twice, so stop and say so.
+                        throw CloudError(
+                            status: 0, code: "UNKNOWN_OUTCOME",
+                            message: "the answer to the migrate request was lost and the server is unchanged; it was not sent again, to avoid a second migration (\(error.message))",
+                            requestID: nil)
+                    }
+                    // An error answer (5xx): the cloud says it did not do it; send again.
                 }
                 await sleep(delay(attempt: attempt, retryAfter: retryAfter))
                 attempt += 1

@@ -194,3 +194,23 @@ let serverJSON = #"""
         #expect(job.fail_reason == "no room")
     }
 }
+
+@Suite struct LostAnswerTests {
+    /// No answer at all and the server unchanged: ambiguous, so the request is not sent again.
+    @Test func noAnswerAndUnchangedServerIsNotResent() async throws {
+        let transport = ScriptedTransport([
+            { _ in throw CloudError.noAnswer("connection reset") },
+            json(200, serverJSON),
+        ])
+        let c = try CloudClient(
+            ecsEndpoint: URL(string: "http://127.0.0.1:9")!, projectID: "proj", credentials: .token("t"), transport: transport,
+            sleep: { _ in })
+        do {
+            _ = try await c.migrate(serverID: "srv-1", to: "deh-2")
+            Issue.record("expected UNKNOWN_OUTCOME")
+        } catch {
+            #expect(error.code == "UNKNOWN_OUTCOME")
+        }
+        #expect(await transport.sent.map(\.method) == ["POST", "GET"])
+    }
+}
