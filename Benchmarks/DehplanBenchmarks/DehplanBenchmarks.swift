@@ -46,12 +46,7 @@ let verdictAndWaveBenchmarks: @Sendable () -> Void = {
     let region = InventoryGenerator.generate(.init(
         seed: 1000, hosts: 700, servers: 2800, availabilityZones: ["az1"], unknownLayoutFraction: 0, shutoffFraction: 1,
         faultFraction: 0, antiAffinityGroups: 0, hostTypeNames: ["c6", "m6"], maxFill: 0.5))
-    var sources: [String] = []
-    var leaving = 0
-    for host in region.hosts where leaving < 1000 {
-        sources.append(host.id)
-        leaving += region.servers.filter { $0.dedicatedHostID == host.id }.count
-    }
+    let (sources, _) = hostsToEvacuate(region.hosts, of: region, until: 1000)
     let planner = BatchPlanner(region)
     let options = PlanOptions(mode: .evacuate(sources), timeLimit: 10, maxParallel: 50, maxPerHostParallel: 4)
     let moves = (try? planner.plan(options).moves) ?? []
@@ -126,12 +121,7 @@ let planBenchmarks: @Sendable () -> Void = {
     let evacuation = InventoryGenerator.generate(.init(
         seed: 40, hosts: 60, servers: 260, availabilityZones: ["az1"], unknownLayoutFraction: 0, shutoffFraction: 1,
         faultFraction: 0, antiAffinityGroups: 0, hostTypeNames: ["c6", "m6"], maxFill: 0.6))
-    var sources: [String] = []
-    var leaving = 0
-    for host in evacuation.hosts.reversed() where leaving < 40 {
-        sources.append(host.id)
-        leaving += evacuation.servers.filter { $0.dedicatedHostID == host.id }.count
-    }
+    let (sources, leaving) = hostsToEvacuate(evacuation.hosts.reversed(), of: evacuation, until: 40)
     let consolidate400 = InventoryGenerator.generate(.init(
         seed: 400, hosts: 100, servers: 400, availabilityZones: ["az1"], hostTypeNames: ["c6", "m6"]))
     let consolidate4000 = InventoryGenerator.generate(.init(
@@ -163,4 +153,15 @@ let planBenchmarks: @Sendable () -> Void = {
             blackHole(try BatchPlanner(consolidate4000).plan(PlanOptions(mode: .consolidate, timeLimit: 10)))
         }
     }
+}
+
+/// Hosts taken in order until at least `count` servers are on them; returns their ids and the server count.
+func hostsToEvacuate(_ hosts: some Sequence<Host>, of inventory: Inventory, until count: Int) -> ([String], Int) {
+    var ids: [String] = []
+    var servers = 0
+    for host in hosts where servers < count {
+        ids.append(host.id)
+        servers += inventory.servers.filter { $0.dedicatedHostID == host.id }.count
+    }
+    return (ids, servers)
 }

@@ -174,20 +174,27 @@ public struct CloudClient: Sendable {
 
     // MARK: Endpoints
 
-    /// Every DeH of the project (paged by `marker`).
-    public func dedicatedHosts(pageSize: Int = 100) async throws(CloudError) -> [WireDedicatedHost] {
-        var all: [WireDedicatedHost] = []
+    /// Every item of a DeH listing paged by `limit` and `marker` (the id of the last item seen).
+    func pagedByMarker<Page: Decodable, Item>(
+        _ type: Page.Type, path: String, pageSize: Int, items: (Page) -> [Item], id: (Item) -> String
+    ) async throws(CloudError) -> [Item] {
+        var all: [Item] = []
         var marker: String?
         while true {
             var query = [("limit", String(pageSize))]
             if let marker { query.append(("marker", marker)) }
-            let page = try await get(WireDedicatedHostList.self, base: dehEndpoint, path: "/v1.0/\(projectID)/dedicated-hosts", query: query)
-            all += page.dedicated_hosts
-            guard page.dedicated_hosts.count == pageSize, let last = page.dedicated_hosts.last?.dedicated_host_id, last != marker else {
-                return all
-            }
+            let page = items(try await get(type, base: dehEndpoint, path: path, query: query))
+            all += page
+            guard page.count == pageSize, let last = page.last.map(id), last != marker else { return all }
             marker = last
         }
+    }
+
+    /// Every DeH of the project (paged by `marker`).
+    public func dedicatedHosts(pageSize: Int = 100) async throws(CloudError) -> [WireDedicatedHost] {
+        try await pagedByMarker(
+            WireDedicatedHostList.self, path: "/v1.0/\(projectID)/dedicated-hosts", pageSize: pageSize,
+            items: \.dedicated_hosts, id: \.dedicated_host_id)
     }
 
     /// One DeH with its `instance_uuids`.
@@ -197,16 +204,9 @@ public struct CloudClient: Sendable {
 
     /// The servers on one DeH (paged by `marker`; each server's flavor is `{"id"}` only).
     public func serversOnHost(_ id: String, pageSize: Int = 100) async throws(CloudError) -> [WireHostServer] {
-        var all: [WireHostServer] = []
-        var marker: String?
-        while true {
-            var query = [("limit", String(pageSize))]
-            if let marker { query.append(("marker", marker)) }
-            let page = try await get(WireHostServerList.self, base: dehEndpoint, path: "/v1.0/\(projectID)/dedicated-hosts/\(id)/servers", query: query)
-            all += page.servers
-            guard page.servers.count == pageSize, let last = page.servers.last?.id, last != marker else { return all }
-            marker = last
-        }
+        try await pagedByMarker(
+            WireHostServerList.self, path: "/v1.0/\(projectID)/dedicated-hosts/\(id)/servers", pageSize: pageSize,
+            items: \.servers, id: \.id)
     }
 
     /// One server's details.

@@ -184,45 +184,48 @@ public struct Applier: Sendable {
         return status == "RESIZE" || status == "MIGRATING" || server.taskState != nil
     }
 
-    /// Polls the job until it ends (growing interval), then confirms where the server is.
-    func follow(
-        _ move: Move, job: String, result: (MoveResult.Status, String?, String?) async throws -> MoveResult
-    ) async throws -> MoveResult {
-        let start = clock()
-        var interval = options.pollInterval
-        while true {
+    typealias Record = (MoveResult.Status, String?, String?) async throws -> MoveResult
+
+    /// Polls the job until it ends, then confirms where the server is.
+    func follow(_ move: Move, job: String, result: Record) async throws -> MoveResult {
+        var status = "INIT"
+        return try await poll(timeoutMessage: { "job \(job) still \(status) after \(Int(options.jobTimeout)) s" }, result: result) {
             let state: WireJob
-            do {
+            do throws(CloudError) {
                 state = try await client.job(job)
             } catch {
                 return try await result(.failed, error.code, "cannot read job \(job): \(error.message)")
             }
-            if state.isSuccess { break }
+            status = state.status
+            if state.isSuccess { return try await confirm(move, result: result) }
             if state.isFailure { return try await result(.failed, state.error_code, state.fail_reason ?? "job \(job) failed") }
-            if clock().timeIntervalSince(start) > options.jobTimeout {
-                return try await result(.failed, "TIMEOUT", "job \(job) still \(state.status) after \(Int(options.jobTimeout)) s")
-            }
-            await sleep(interval)
-            interval = min(interval * 1.5, options.pollInterval * 8)
+            return nil
         }
-        return try await confirm(move, result: result)
     }
 
     /// Waits until the server is idle again (job id unknown), then confirms where it is.
-    func waitForServer(_ move: Move, result: (MoveResult.Status, String?, String?) async throws -> MoveResult) async throws -> MoveResult {
+    func waitForServer(_ move: Move, result: Record) async throws -> MoveResult {
+        try await poll(timeoutMessage: { "server still migrating after \(Int(options.jobTimeout)) s" }, result: result) {
+            isBusy(try await client.server(move.serverID)) ? nil : try await confirm(move, result: result)
+        }
+    }
+
+    /// Runs `step` until it returns an outcome, waiting between tries (from `pollInterval`, growing
+    /// 1.5 times up to 8 times it); past `jobTimeout` the move fails with TIMEOUT.
+    func poll(
+        timeoutMessage: () -> String, result: Record, _ step: () async throws -> MoveResult?
+    ) async throws -> MoveResult {
         let start = clock()
         var interval = options.pollInterval
-        while isBusy(try await client.server(move.serverID)) {
-            if clock().timeIntervalSince(start) > options.jobTimeout {
-                return try await result(.failed, "TIMEOUT", "server still migrating after \(Int(options.jobTimeout)) s")
-            }
+        while true {
+            if let outcome = try await step() { return outcome }
+            if clock().timeIntervalSince(start) > options.jobTimeout { return try await result(.failed, "TIMEOUT", timeoutMessage()) }
             await sleep(interval)
             interval = min(interval * 1.5, options.pollInterval * 8)
         }
-        return try await confirm(move, result: result)
     }
 
-    func confirm(_ move: Move, result: (MoveResult.Status, String?, String?) async throws -> MoveResult) async throws -> MoveResult {
+    func confirm(_ move: Move, result: Record) async throws -> MoveResult {
         let server = try await client.server(move.serverID)
         if server.dedicatedHostID == move.to { return try await result(.succeeded, nil, nil) }
         return try await result(.failed, "NOT_ON_TARGET", "the job ended but the server is on \(server.dedicatedHostID ?? "the pool")")

@@ -70,8 +70,7 @@ extension Model {
         guard nonzeros < Int(Int32.max) else { throw .invalidModel("too many nonzeros for GLPK") }
         if variableSpecs.isEmpty {
             // GLPK handles this, but the answer is trivial and the edge case is not worth its quirks.
-            if let bad = constraintSpecs.enumerated().first(where: { ($0.element.lower ?? 0) > 0 || ($0.element.upper ?? 0) < 0 }) {
-                _ = bad
+            if constraintSpecs.contains(where: { ($0.lower ?? 0) > 0 || ($0.upper ?? 0) < 0 }) {
                 return Solution(status: .infeasible, objective: nil, bound: nil, values: [], seconds: 0,
                                 incumbentAccepted: false, notes: [])
             }

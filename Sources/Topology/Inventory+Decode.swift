@@ -69,7 +69,7 @@ private struct InventoryDecoder {
         let typeByName = Dictionary(hostTypes.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let hosts = decodeHosts(json["hosts"], types: typeByName)
         let servers = decodeServers(json["servers"], flavors: flavorByName, hosts: hosts, types: typeByName)
-        let groups = decodeGroups(json["server_groups"], servers: servers)
+        let groups = decodeGroups(json["server_groups"])
         let inventory = Inventory(
             hostTypes: hostTypes, flavors: flavors, hosts: hosts.map(\.1), servers: servers.map(\.1),
             serverGroups: groups)
@@ -301,7 +301,7 @@ private struct InventoryDecoder {
 
     // MARK: Server groups
 
-    mutating func decodeGroups(_ value: JSON?, servers: [(String, Server)]) -> [ServerGroup] {
+    mutating func decodeGroups(_ value: JSON?) -> [ServerGroup] {
         guard let items = reader.array(value, at: "server_groups", required: false) else { return [] }
         let known = allServerIDs
         var result: [ServerGroup] = []

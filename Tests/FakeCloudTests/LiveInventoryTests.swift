@@ -8,14 +8,20 @@ import Testing
 import Topology
 
 @Suite struct LiveInventoryTests {
-    /// Reading the fake cloud back gives the same hosts, types, flavors and placements, with
-    /// layouts unknown (as the real API hides them), and a valid inventory.
-    @Test func roundTripThroughTheAPI() async throws {
+    /// The fragmented sample, and a client of a fake cloud seeded with it (in-process).
+    func fragmentedCloud() throws -> (Inventory, CloudClient) {
         let original = try Inventory.load(path: Fixtures.sample("fragmented.json"))
         let cloud = FakeCloud(inventory: original, configuration: .init(projectID: "proj", token: "t"))
         let client = try CloudClient(
             ecsEndpoint: URL(string: "http://127.0.0.1:1")!, projectID: "proj", credentials: .token("t"),
             transport: FakeCloudTransport(cloud))
+        return (original, client)
+    }
+
+    /// Reading the fake cloud back gives the same hosts, types, flavors and placements, with
+    /// layouts unknown (as the real API hides them), and a valid inventory.
+    @Test func roundTripThroughTheAPI() async throws {
+        let (original, client) = try fragmentedCloud()
         let live = try await LiveInventory.fetch(client)
         #expect(live.hosts.map(\.id) == original.hosts.map(\.id))
         #expect(live.hostTypes["c6"]?.numaNodes == original.hostTypes["c6"]?.numaNodes)
@@ -32,11 +38,7 @@ import Topology
     }
 
     @Test func exactHostTypeCapacitiesOverrideTheEvenSplit() async throws {
-        let original = try Inventory.load(path: Fixtures.sample("fragmented.json"))
-        let cloud = FakeCloud(inventory: original, configuration: .init(projectID: "proj", token: "t"))
-        let client = try CloudClient(
-            ecsEndpoint: URL(string: "http://127.0.0.1:1")!, projectID: "proj", credentials: .token("t"),
-            transport: FakeCloudTransport(cloud))
+        let (_, client) = try fragmentedCloud()
         let exact = [Resources(vcpus: 30, memoryMiB: 131072), Resources(vcpus: 34, memoryMiB: 131072)]
         let live = try await LiveInventory.fetch(client, hostTypes: ["c6": exact])
         #expect(live.hostTypes["c6"]?.numaNodes == exact)
