@@ -26,8 +26,11 @@ public enum FitFailure: Error, Hashable, Sendable {
 /// and the fake cloud all decide NUMA fits here, so they cannot disagree.
 public enum Fit {
     /// Finds `flavor.numaNodes` distinct nodes of a host, each with at least the flavor's
-    /// per-node share free, choosing by best fit: least leftover on the chosen nodes, with
-    /// vCPUs and memory each normalised by the node's size; ties go to the lower node index.
+    /// per-node share free. A one-node flavor goes by best fit: the least leftover, vCPUs and
+    /// memory each normalised by the node's size; ties go to the lower node index. A split
+    /// flavor takes the nodes with room for the most further shares of it (ties by least
+    /// leftover, then lower index), so that placing servers of one flavor one by one reaches
+    /// the exact maximum count.
     ///
     /// - Parameters:
     ///   - free: free capacity per node (capacity minus servers placed on that node).
@@ -57,10 +60,22 @@ public enum Fit {
                 return .failure(.insufficientNUMA(
                     eligibleNodes: (0..<count).map { candidates[$0].node }, needed: k, perNode: share))
             }
-            // The nodes are independent, so the k smallest wastes minimise the total waste.
-            // Ordered by (waste, node): ties go to the lower index.
             var chosen = UnsafeMutableBufferPointer(rebasing: candidates[0..<count])
-            chosen.sort { $0.waste != $1.waste ? $0.waste < $1.waste : $0.node < $1.node }
+            if k == 1 {
+                // Best fit: the node with the least waste; ties go to the lower index.
+                chosen.sort { $0.waste != $1.waste ? $0.waste < $1.waste : $0.node < $1.node }
+            } else {
+                // A split flavor takes the k nodes with room for the most further shares of it,
+                // then the least waste, then the lower index. Taking the k roomiest nodes each
+                // time places as many servers of the flavor one by one as any arrangement could
+                // (see `Headroom.count`); tightest-first would strand room (free shares 2,1,1 on
+                // a 2-node flavor: tightest-first places one server, roomiest-first two).
+                chosen.sort { a, b in
+                    let ra = Self.shares(of: share, in: free[a.node]), rb = Self.shares(of: share, in: free[b.node])
+                    if ra != rb { return ra > rb }
+                    return a.waste != b.waste ? a.waste < b.waste : a.node < b.node
+                }
+            }
             var nodes: [Int] = []
             nodes.reserveCapacity(k)
             var waste = 0.0
@@ -73,6 +88,14 @@ public enum Fit {
             let score = max(0, 1 - waste / Double(2 * k))
             return .success(NodeFit(nodes: nodes, leftover: leftover, score: score))
         }
+    }
+
+    /// How many per-node shares fit in `free` (both vCPUs and memory).
+    @inline(__always)
+    public static func shares(of share: Resources, in free: Resources) -> Int {
+        let v = share.vcpus > 0 ? max(free.vcpus, 0) / share.vcpus : Int.max
+        let m = share.memoryMiB > 0 ? max(free.memoryMiB, 0) / share.memoryMiB : Int.max
+        return min(v, m)
     }
 
     /// `evaluate` without the reason: the chosen placement, or nil.

@@ -70,12 +70,19 @@ private func flavor(_ v: Int, _ m: Int, nodes: Int = 1) -> Flavor {
             == .failure(.insufficientNUMA(eligibleNodes: [0], needed: 2, perNode: r(16, 65536))))
     }
 
-    @Test func fourNodeHostSplitsOverTheBestTwo() throws {
+    @Test func fourNodeHostSplitsOverTheRoomiestTwo() throws {
         let cap = Array(repeating: r(24, 98304), count: 4)
         let free = [r(24, 98304), r(12, 49152), r(20, 60000), r(12, 49152)]
+        // Shares of 12 vCPUs / 48 GiB per node: 2, 1, 1, 1. The split flavor takes node 0 (room
+        // for two) and, among the nodes with room for one, the tightest (node 1, exact fit).
         let fit = try #require(Fit.fit(flavor(24, 98304, nodes: 2), free: free, capacity: cap))
-        #expect(fit.nodes == [1, 3])
-        #expect(fit.leftover == [r(0, 0), r(0, 0)])
+        #expect(fit.nodes == [0, 1])
+        #expect(fit.leftover == [r(12, 49152), r(0, 0)])
+        // Tightest-first strands room: free shares 2, 1, 1 on three nodes take two servers only
+        // when the first one uses the node with two.
+        let three = [r(24, 98304), r(12, 49152), r(12, 49152)]
+        let first = try #require(Fit.fit(flavor(24, 98304, nodes: 2), free: three, capacity: Array(cap.prefix(3))))
+        #expect(first.nodes.contains(0))
         let four = try #require(Fit.fit(flavor(48, 196608, nodes: 4), free: free, capacity: cap))
         #expect(four.nodes == [0, 1, 2, 3])
     }
