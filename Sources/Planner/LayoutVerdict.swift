@@ -31,7 +31,7 @@ public enum LayoutVerdict {
     }
 
     /// Counts of unknown servers per (flavor, node set), with their per-node capacity rows.
-    private struct Arrangement {
+    struct Arrangement {
         var model = Model()
         /// Per node: vCPU and memory terms.
         var terms: [[(Model.Variable, Double)]]
@@ -57,6 +57,11 @@ public enum LayoutVerdict {
                 // Every server is somewhere (an empty choice makes the model infeasible, as it should).
                 model.addEqual(choice, Double(count))
             }
+        }
+
+        /// Adds each node's vCPU and memory capacity row over `terms` (call once, after
+        /// adding any further variables to `terms`).
+        mutating func addCapacityRows() {
             for n in room.indices {
                 if !terms[2 * n].isEmpty { model.addLessOrEqual(terms[2 * n], Double(room[n].vcpus)) }
                 if !terms[2 * n + 1].isEmpty { model.addLessOrEqual(terms[2 * n + 1], Double(room[n].memoryMiB)) }
@@ -66,7 +71,8 @@ public enum LayoutVerdict {
 
     /// Whether some arrangement leaves room for `flavor` too (nil if the solver failed).
     static func arrangementExists(_ usage: HostUsage, adding flavor: Flavor) -> Bool? {
-        let a = Arrangement(usage, extra: flavor)
+        var a = Arrangement(usage, extra: flavor)
+        a.addCapacityRows()
         guard let solution = try? a.model.solve() else { return nil }
         switch solution.status {
         case .optimal, .feasible: return true
@@ -79,6 +85,7 @@ public enum LayoutVerdict {
     /// (nil if the solver failed).
     static func blockingArrangementExists(_ usage: HostUsage, against flavor: Flavor) -> Bool? {
         var a = Arrangement(usage, extra: nil)
+        a.addCapacityRows()
         let share = flavor.perNode
         var blocked: [(Model.Variable, Double)] = []
         for n in a.room.indices {

@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import GLPK
+import Topology
+
+/// Exact counts of how many more servers of one flavor fit on a host.
+///
+/// On nodes of known free capacity the count has a closed form: node n takes
+/// c_n = ⌊min(free vCPUs / share vCPUs, free memory / share memory)⌋ per-node shares, and t
+/// servers spanning k distinct nodes fit exactly when Σ_n min(c_n, t) ≥ k·t (each server uses
+/// a node at most once, so a node contributes at most t shares; the condition is also
+/// sufficient, by always taking the k nodes with the most shares left, which is what the fit
+/// function does for split flavors). With servers of unknown layout, the count depends on their
+/// arrangement: `possible` is the most over all arrangements (one integer program), `certain`
+/// the fewest (a search for an arrangement that leaves room for fewer than t, per candidate t).
+public enum Headroom {
+    /// How many servers of a flavor spanning `k` nodes fit when node n has room for `shares[n]`
+    /// per-node shares: the largest t with Σ min(shares[n], t) ≥ k·t.
+    public static func count(k: Int, shares: [Int]) -> Int {
+        guard k >= 1, k <= shares.count else { return 0 }
+        var lo = 0
+        var hi = shares.reduce(0) { $0 + max($1, 0) } / k
+        while lo < hi {  // Σ min(c, t) - k·t is concave and 0 at t = 0: the feasible t form 0...T
+            let t = (lo + hi + 1) / 2
+            if shares.reduce(0, { $0 + min(max($1, 0), t) }) >= k * t { lo = t } else { hi = t - 1 }
+        }
+        return lo
+    }
+
+    /// How many servers of `flavor` fit on nodes with this much free each.
+    public static func count(_ flavor: Flavor, free: [Resources]) -> Int {
+        let share = flavor.perNode
+        return count(k: flavor.numaNodes, shares: free.map { Fit.shares(of: share, in: $0) })
+    }
+
+    /// How many more servers of `flavor` fit on a host with this usage. Without servers of
+    /// unknown layout it is exact and the policy does not matter; with them, `certain` counts
+    /// what fits under every arrangement and `possible` what fits under the best one.
+    /// Returns nil only when the solver fails (never for hosts of known layout).
+    public static func count(_ flavor: Flavor, on usage: HostUsage, policy: LayoutPolicy) -> Int? {
+        if !usage.hasUnknownLayout { return count(flavor, free: usage.freeKnown) }
+        guard let best = possibleCount(flavor, on: usage) else { return nil }
+        if policy == .possible { return best }
+        // The worst case per node (every unknown server's share on every node) is a lower bound.
+        var fits = min(count(flavor, free: usage.freeWorst), best)
+        var fails = best + 1  // smallest count known not to fit under some arrangement
+        while fails - fits > 1 {
+            let t = (fits + fails) / 2
+            guard let blocked = arrangementBlocks(usage, flavor: flavor, count: t) else { return nil }
+            if blocked { fails = t } else { fits = t }
+        }
+        return fits
+    }
+
+    /// The most servers of `flavor` that fit under any arrangement of the unknown servers
+    /// (0 when no arrangement exists at all; nil when the solver fails).
+    static func possibleCount(_ flavor: Flavor, on usage: HostUsage) -> Int? {
+        var a = LayoutVerdict.Arrangement(usage, extra: nil)
+        let share = flavor.perNode
+        let limit = Double(count(flavor, free: usage.freeKnown))
+        a.model.direction = .maximize
+        for nodes in nodeSubsets(of: a.room.count, size: flavor.numaNodes) where nodes.allSatisfy({ a.room[$0].covers(share) }) {
+            let x = a.model.addVariable(kind: .integer, lower: 0, upper: limit, objective: 1)
+            for n in nodes {
+                a.terms[2 * n].append((x, Double(share.vcpus)))
+                a.terms[2 * n + 1].append((x, Double(share.memoryMiB)))
+            }
+        }
+        a.addCapacityRows()
+        guard let solution = try? a.model.solve() else { return nil }
+        switch solution.status {
+        case .optimal: return Int((solution.objective ?? 0).rounded())
+        case .infeasible: return 0
+        default: return nil
+        }
+    }
+
+    /// Whether some arrangement of the unknown servers leaves room for fewer than `t` servers
+    /// of `flavor` (nil when the solver fails).
+    ///
+    /// Per node, d_n ≥ min(c_n, t) where c_n is the node's share count under the arrangement:
+    /// one of d_n ≥ t, ⌊free vCPUs / share⌋ ≤ d_n (use + share·d_n ≥ room − share + 1), or the
+    /// same for memory must hold; the arrangement blocks t when Σ d_n ≤ k·t − 1.
+    static func arrangementBlocks(_ usage: HostUsage, flavor: Flavor, count t: Int) -> Bool? {
+        var a = LayoutVerdict.Arrangement(usage, extra: nil)
+        let share = flavor.perNode
+        var total: [(Model.Variable, Double)] = []
+        for n in a.room.indices {
+            let d = a.model.addVariable(kind: .integer, lower: 0, upper: Double(t))
+            total.append((d, 1))
+            let byCount = a.model.addVariable(kind: .binary)
+            a.model.addGreaterOrEqual([(d, 1), (byCount, -Double(t))], 0)
+            var either = [(byCount, 1.0)]
+            for (dimension, need, room) in [(0, share.vcpus, a.room[n].vcpus), (1, share.memoryMiB, a.room[n].memoryMiB)] {
+                let z = a.model.addVariable(kind: .binary)
+                either.append((z, 1))
+                a.model.addGreaterOrEqual(a.terms[2 * n + dimension] + [(d, Double(need)), (z, -Double(room - need + 1))], 0)
+            }
+            a.model.addGreaterOrEqual(either, 1)
+        }
+        a.model.addLessOrEqual(total, Double(flavor.numaNodes * t - 1))
+        a.addCapacityRows()
+        guard let solution = try? a.model.solve() else { return nil }
+        switch solution.status {
+        case .optimal, .feasible: return true
+        case .infeasible: return false
+        default: return nil
+        }
+    }
+}
+
+/// One row of a headroom report: a flavor in an availability zone.
+public struct HeadroomRow: Hashable, Sendable {
+    public let flavor: String
+    public let availabilityZone: String
+    /// Additional servers that fit now, NUMA-aware (exact; under the layout policy).
+    public let count: Int
+    /// Σ over the same hosts of ⌊min(free vCPUs / vCPUs, free memory / memory)⌋ from totals alone.
+    public let naiveCount: Int
+    /// Hosts considered: available, in the zone, of a type that accepts the flavor.
+    public let hosts: Int
+    /// Hosts that take at least one more server of the flavor.
+    public let hostsWithRoom: Int
+    /// Hosts with servers of unknown layout among the considered ones.
+    public let hostsWithUnknownLayout: Int
+
+    /// `naive_count - count`: servers the totals promise that NUMA fragmentation rules out.
+    public var fragmentationLoss: Int { naiveCount - count }
+}
+
+/// Per-flavor, per-zone headroom of an inventory.
+public struct HeadroomReport: Sendable {
+    public let rows: [HeadroomRow]
+    public let layoutPolicy: LayoutPolicy
+
+    /// Computes the headroom of every requested flavor (all by default) in every zone with
+    /// hosts (or just `zone`). Throws on unknown flavor or zone names.
+    public init(
+        _ inventory: Inventory, zone: String? = nil, flavors: [String] = [], policy: LayoutPolicy = .certain
+    ) throws(PlanError) {
+        let zones = Array(Set(inventory.hosts.map(\.availabilityZone))).sorted()
+        if let zone, !zones.contains(zone) {
+            var message = "--az: no host in availability zone \"\(zone)\" (zones: \(zones.joined(separator: ", ")))"
+            if let guess = closestMatch(to: zone, in: zones) { message += "; did you mean \"\(guess)\"?" }
+            throw PlanError(message: message)
+        }
+        var wanted = inventory.flavorOrder
+        if !flavors.isEmpty {
+            wanted = []
+            for name in flavors where !wanted.contains(name) {
+                guard inventory.flavors[name] != nil else {
+                    var message = "--flavor: no flavor \"\(name)\" in the inventory"
+                    if let guess = closestMatch(to: name, in: inventory.flavorOrder) { message += "; did you mean \"\(guess)\"?" }
+                    throw PlanError(message: message)
+                }
+                wanted.append(name)
+            }
+        }
+        let state = PlacementState(inventory)
+        var cache: [CacheKey: Int] = [:]
+        var rows: [HeadroomRow] = []
+        for z in zones where zone == nil || z == zone {
+            for name in wanted {
+                let flavor = inventory.flavors[name]!
+                var count = 0, naive = 0, hosts = 0, withRoom = 0, unknown = 0
+                for (h, host) in inventory.hosts.enumerated()
+                where host.availabilityZone == z && host.state == .available
+                    && inventory.hostTypes[host.hostType]?.supports(name) == true
+                {
+                    let usage = state.usage[h]
+                    hosts += 1
+                    if usage.hasUnknownLayout { unknown += 1 }
+                    let key = CacheKey(usage: usage, flavor: flavor)
+                    let n: Int
+                    if let cached = cache[key] {
+                        n = cached
+                    } else {
+                        // A solver failure claims no room rather than room that may not exist.
+                        n = Headroom.count(flavor, on: usage, policy: policy) ?? 0
+                        cache[key] = n
+                    }
+                    count += n
+                    if n > 0 { withRoom += 1 }
+                    let free = usage.freeTotal
+                    naive += max(0, min(free.vcpus / max(flavor.resources.vcpus, 1), free.memoryMiB / max(flavor.resources.memoryMiB, 1)))
+                }
+                rows.append(HeadroomRow(
+                    flavor: name, availabilityZone: z, count: count, naiveCount: naive, hosts: hosts,
+                    hostsWithRoom: withRoom, hostsWithUnknownLayout: unknown))
+            }
+        }
+        self.rows = rows
+        self.layoutPolicy = policy
+    }
+
+    private struct CacheKey: Hashable {
+        let usage: HostUsage
+        let flavor: Flavor
+    }
+}

@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import ArgumentParser
+import Foundation
+import Planner
+import Topology
+
+/// `dehplan capacity`: NUMA-aware headroom, demand fits and what-if.
+struct CapacityCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "capacity",
+        abstract: "How many more servers fit, NUMA-aware; does a demand mix fit; what if hosts go away.",
+        discussion: """
+            Headroom (default): for each flavor and availability zone, how many more servers of that flavor fit now on available hosts whose type accepts it (COUNT), next to the estimate from free totals alone, Σ per host ⌊min(free vCPUs / vCPUs, free memory / memory)⌋ over the same hosts (NAIVE), and the difference (LOSS: servers the totals promise that NUMA fragmentation rules out). For one flavor the count is exact by construction: per host, as many as fit on its nodes, split flavors on k distinct nodes included. On hosts with servers of unknown NUMA layout the count is what fits under every arrangement of them (--layout-policy certain, default) or under the best one (possible), computed with GLPK.
+
+            Demand (--demand "FLAVOR=N,FLAVOR=N"): decides with GLPK whether the whole mix fits at once (not flavor by flavor) and shows where it goes; when it does not, the fewest hosts to add, of the types --add-host-type allows (default: every host type of the inventory), then the fewest vCPUs, as a proven-optimal answer or with a bound. Under --layout-policy certain, hosts with servers of unknown layout offer only their worst-case room per node (sound, may understate).
+
+            What-if (--without DEH_ID...): answers either question as if those hosts were gone: their SHUTOFF servers are first re-placed with the planner's evacuation model; servers that could not be re-placed are listed.
+
+            Exit 0 (headroom; or the demand fits), 3 when the demand does not fit on existing hosts, 2 on invalid input.
+
+            Examples:
+              dehplan capacity --inventory samples/region.json --az eu-de-01
+              dehplan capacity --inventory samples/region.json --demand "c7.2xlarge.4=20,m7.4xlarge.8=6" --az eu-de-02
+              dehplan capacity --inventory samples/region.json --without deh-0001 deh-0002 --format json
+            """
+    )
+
+    @OptionGroup var source: InventoryOption
+
+    @Option(name: .long, help: ArgumentHelp("Only this availability zone.", valueName: "az"))
+    var az: String?
+
+    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Only these flavors (headroom; default: all).", valueName: "name"))
+    var flavor: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Decide whether this mix of new servers fits at once, e.g. \"c7.large.2=10,m7.xlarge.8=4\".", valueName: "flavor=n,..."))
+    var demand: String?
+
+    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Host types that may be added when the demand does not fit (default: all types of the inventory).", valueName: "type"))
+    var addHostType: [String] = []
+
+    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Answer as if these hosts were gone (their SHUTOFF servers re-placed first).", valueName: "deh-id"))
+    var without: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Hosts with servers of unknown NUMA layout count what fits under every arrangement (certain, default) or under some (possible).", valueName: "policy"))
+    var layoutPolicy: LayoutPolicy = .certain
+
+    @Option(name: .long, help: ArgumentHelp("Solver time limit in seconds (demand fit, and re-placing for --without).", valueName: "s"))
+    var timeLimit: Double = 30
+
+    @Option(name: .long, help: "Output format: text or json.")
+    var format: OutputFormat = .text
+
+    func validate() throws {
+        if !(timeLimit.isFinite && timeLimit > 0) { throw ValidationError("--time-limit must be a positive number of seconds") }
+        if demand != nil && !flavor.isEmpty {
+            throw ValidationError("--flavor filters the headroom table; with --demand the flavors come from the demand")
+        }
+        if demand == nil && !addHostType.isEmpty {
+            throw ValidationError("--add-host-type only applies with --demand")
+        }
+    }
+
+    func run() throws {
+        var inventory = try source.load()
+        var removed: HostsRemoved?
+        do {
+            if !without.isEmpty {
+                let whatIf = try HostsRemoved(without, from: inventory, policy: layoutPolicy, timeLimit: timeLimit / 2)
+                removed = whatIf
+                inventory = whatIf.inventory
+            }
+            if let demand {
+                let items = try DemandFit.parse(demand, inventory: inventory)
+                let options = DemandFit.Options(
+                    zone: az, addHostTypes: addHostType.isEmpty ? nil : addHostType, policy: layoutPolicy,
+                    timeLimit: removed == nil ? timeLimit : timeLimit / 2)
+                let result = try DemandFit(inventory).solve(items, options: options)
+                switch format {
+                case .json: print(CapacityOutput.json(demand: items, result, removed: removed).serialized())
+                case .text: print(CapacityOutput.text(demand: items, result, removed: removed))
+                }
+                if !result.fits { throw CLIError.infeasible }
+            } else {
+                let report = try HeadroomReport(inventory, zone: az, flavors: flavor, policy: layoutPolicy)
+                switch format {
+                case .json: print(CapacityOutput.json(report, removed: removed).serialized())
+                case .text: print(CapacityOutput.text(report, removed: removed))
+                }
+            }
+        } catch let error as PlanError {
+            throw CLIError.invalidInput("error: \(error.message)")
+        }
+    }
+}
+
+/// Rendering of capacity answers (text and JSON).
+enum CapacityOutput {
+    static func removedJSON(_ removed: HostsRemoved?) -> [(String, JSON)] {
+        guard let removed else { return [] }
+        return [("without", .object([
+            ("hosts", .array(removed.hostIDs.map(JSON.string))),
+            ("replaced", .int(removed.plan.moves.count)),
+            ("plan_status", .string(removed.plan.status.rawValue)),
+            ("moves", .array(removed.plan.moves.map { m in
+                .object([("server_id", .string(m.serverID)), ("from", .optionalString(m.from)), ("to", .optionalString(m.to))])
+            })),
+            ("not_replaced", .array(removed.notReplaced.map { u in
+                .object([("server_id", .string(u.serverID)), ("reasons", .array(u.reasons.map(\.json)))])
+            })),
+        ]))]
+    }
+
+    static func json(_ report: HeadroomReport, removed: HostsRemoved?) -> JSON {
+        .object([
+            ("layout_policy", .string(report.layoutPolicy.rawValue)),
+            ("headroom", .array(report.rows.map { r in
+                .object([
+                    ("flavor", .string(r.flavor)), ("availability_zone", .string(r.availabilityZone)),
+                    ("count", .int(r.count)), ("naive_count", .int(r.naiveCount)),
+                    ("fragmentation_loss", .int(r.fragmentationLoss)), ("hosts", .int(r.hosts)),
+                    ("hosts_with_room", .int(r.hostsWithRoom)), ("hosts_with_unknown_layout", .int(r.hostsWithUnknownLayout)),
+                ])
+            })),
+        ] + removedJSON(removed))
+    }
+
+    static func removedText(_ removed: HostsRemoved?) -> [String] {
+        guard let removed else { return [] }
+        let optimality = removed.plan.status == .feasible ? " (best found in the time limit)" : ""
+        var lines = ["What if \(removed.hostIDs.joined(separator: ", ")) went away: \(removed.plan.moves.count) SHUTOFF server(s) re-placed first with the evacuation planner\(optimality)."]
+        if !removed.notReplaced.isEmpty {
+            lines.append("\(removed.notReplaced.count) server(s) could not be re-placed; the answer below counts them as gone:")
+            var table = TextTable(["SERVER", "FIRST REASON"])
+            for u in removed.notReplaced { table.add([u.serverID, u.reasons.first.map { "\($0.code.rawValue): \($0.message)" } ?? ""]) }
+            lines.append(table.render(indent: "  "))
+        }
+        lines.append("")
+        return lines
+    }
+
+    static func text(_ report: HeadroomReport, removed: HostsRemoved?) -> String {
+        var lines = removedText(removed)
+        let zones = report.rows.reduce(into: [String]()) { if !$0.contains($1.availabilityZone) { $0.append($1.availabilityZone) } }
+        for zone in zones {
+            let rows = report.rows.filter { $0.availabilityZone == zone }
+            lines.append("Availability zone \(zone): additional servers that fit now (layout policy \(report.layoutPolicy.rawValue))")
+            var table = TextTable(["FLAVOR", "COUNT", "NAIVE", "LOSS", "HOSTS", "WITH ROOM", "UNKNOWN LAYOUT"])
+            for r in rows {
+                table.add([r.flavor, String(r.count), String(r.naiveCount), String(r.fragmentationLoss), String(r.hosts), String(r.hostsWithRoom), String(r.hostsWithUnknownLayout)])
+            }
+            lines.append(table.render(indent: "  "))
+            lines.append("")
+        }
+        lines.append("COUNT is exact for each flavor on its own (per host, as many as fit on its NUMA nodes); NAIVE divides free totals; LOSS = NAIVE - COUNT. Counts are per flavor, not cumulative: use --demand for a mix.")
+        return lines.joined(separator: "\n")
+    }
+
+    static func json(demand: [DemandFit.Item], _ r: DemandFit.Result, removed: HostsRemoved?) -> JSON {
+        .object([
+            ("demand", .object([
+                ("fits", .bool(r.fits)),
+                ("status", .string(r.status.rawValue)),
+                ("availability_zone", .optionalString(r.zone)),
+                ("layout_policy", .string(r.policy.rawValue)),
+                ("requested", .array(demand.map { .object([("flavor", .string($0.flavor)), ("count", .int($0.count))]) })),
+                ("added_hosts", .int(r.addedHosts)),
+                ("added_hosts_bound", .int(r.addedHostsBound)),
+                ("added_vcpus", .int(r.addedVCPUs)),
+                ("added", .array(r.added.map { .object([("host_type", .string($0.hostType)), ("count", .int($0.count))]) })),
+                ("placement", .array(r.placements.map { p in
+                    .object([
+                        ("host", .optionalString(p.hostID)), ("new_host", .optionalString(p.newHostLabel)),
+                        ("host_type", .string(p.hostType)), ("availability_zone", .string(p.availabilityZone)),
+                        ("servers", .array(p.slots.map { s in
+                            .object([("flavor", .string(s.flavor)), ("numa_nodes", .array(s.nodes.map(JSON.int))), ("count", .int(s.count))])
+                        })),
+                    ])
+                })),
+                ("unplaceable", .array(r.shortfall.map {
+                    .object([("flavor", .string($0.flavor)), ("count", .int($0.count)), ("reason", .string($0.reason))])
+                })),
+                ("solver", .object([
+                    ("engine", .string("glpk")), ("seconds", .number((r.seconds * 1000).rounded() / 1000)),
+                    ("variables", .int(r.variables)), ("constraints", .int(r.constraints)),
+                ])),
+            ])),
+        ] + removedJSON(removed))
+    }
+
+    static func text(demand: [DemandFit.Item], _ r: DemandFit.Result, removed: HostsRemoved?) -> String {
+        var lines = removedText(removed)
+        let total = demand.reduce(0) { $0 + $1.count }
+        let mix = demand.map { "\($0.count) × \($0.flavor)" }.joined(separator: ", ")
+        let scope = r.zone.map { "in \($0)" } ?? "in any availability zone"
+        if r.fits {
+            lines.append("FITS: all \(total) servers (\(mix)) fit at once on existing hosts \(scope) (layout policy \(r.policy.rawValue)).")
+        } else if r.shortfall.isEmpty {
+            let kinds = r.added.map { "\($0.count) × \($0.hostType)" }.joined(separator: ", ")
+            let proof: String
+            switch r.status {
+            case .optimal: proof = "proven minimal"
+            case .feasible: proof = "best found in the time limit; at least \(r.addedHostsBound) needed"
+            case .greedy: proof = "first-fit-decreasing answer (the solver found none in time); at least \(r.addedHostsBound) needed"
+            }
+            lines.append("DOES NOT FIT: \(total) servers (\(mix)) \(scope) need \(r.addedHosts) more host(s): \(kinds), \(r.addedVCPUs) vCPUs (\(proof)).")
+        } else {
+            lines.append("DOES NOT FIT: \(total) servers (\(mix)) \(scope); some cannot be placed even on added hosts:")
+            for s in r.shortfall { lines.append("  \(s.count) × \(s.flavor): \(s.reason)") }
+            if r.addedHosts > 0 {
+                lines.append("The rest needs \(r.addedHosts) more host(s): \(r.added.map { "\($0.count) × \($0.hostType)" }.joined(separator: ", ")).")
+            }
+        }
+        if !r.placements.isEmpty {
+            lines.append("")
+            lines.append("Placement (\(r.placements.count) host\(r.placements.count == 1 ? "" : "s")):")
+            var table = TextTable(["HOST", "TYPE", "AZ", "SERVERS (flavor × n @ nodes)"])
+            let shown = r.placements.prefix(40)
+            for p in shown {
+                let servers = p.slots.map { "\($0.flavor) × \($0.count) @ \($0.nodes.map(String.init).joined(separator: "+"))" }.joined(separator: ", ")
+                table.add([p.hostID ?? "\(p.newHostLabel ?? "?") (added)", p.hostType, p.availabilityZone, servers])
+            }
+            lines.append(table.render(indent: "  "))
+            if r.placements.count > shown.count {
+                lines.append("  … and \(r.placements.count - shown.count) more hosts (--format json lists all)")
+            }
+        }
+        lines.append("")
+        lines.append("Solver: GLPK, \(r.variables) variables, \(r.constraints) constraints, \(String(format: "%.2f", r.seconds)) s, \(r.status.rawValue).")
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import Planner
+import PropertyBased
+import Testing
+import TestSupport
+import Topology
+
+/// Exact headroom counts, demand fits and what-if (`dehplan capacity`).
+@Suite struct HeadroomCountTests {
+    /// Brute force: the most servers needing k distinct nodes, node n usable shares[n] times.
+    static func bruteForce(k: Int, shares: [Int]) -> Int {
+        var best = 0
+        var left = shares
+        func go(_ placed: Int) {
+            best = max(best, placed)
+            // Canonical order is not needed for the maximum; the inputs are tiny.
+            for set in subsets(left.count, k) where set.allSatisfy({ left[$0] > 0 }) {
+                for n in set { left[n] -= 1 }
+                go(placed + 1)
+                for n in set { left[n] += 1 }
+                if best == (shares.reduce(0, +) / k) { return }
+            }
+        }
+        go(0)
+        return best
+    }
+
+    @Test func closedFormAgreesWithBruteForce() async {
+        await propertyCheck(count: 300, input: Gen.int(in: 1...4), Gen.int(in: 1...4), Gen.int(in: 0...1_000_000)) { nodes, k, seed in
+            var rng = SplitMix64(seed: UInt64(seed))
+            let shares = (0..<nodes).map { _ in rng.below(5) }
+            #expect(Headroom.count(k: k, shares: shares) == Self.bruteForce(k: k, shares: shares), "k \(k) shares \(shares)")
+        }
+    }
+
+    /// Placing servers of one flavor one by one with the fit function reaches the exact count,
+    /// and then no further server fits.
+    @Test func oneByOneWithTheFitFunctionReachesTheCount() async {
+        await propertyCheck(count: 300, input: Gen.int(in: 1...4), Gen.int(in: 1...4), Gen.int(in: 0...1_000_000)) { nodes, k, seed in
+            var rng = SplitMix64(seed: UInt64(seed))
+            let cap = Resources(vcpus: 64, memoryMiB: 262_144)
+            var free = (0..<nodes).map { _ in Resources(vcpus: rng.below(65), memoryMiB: 4096 * rng.below(65)) }
+            let flavor = Flavor(name: "f", resources: Resources(vcpus: k * (1 + rng.below(8)), memoryMiB: k * 4096 * (1 + rng.below(8))), numaNodes: k)
+            let expected = Headroom.count(flavor, free: free)
+            var placed = 0
+            while let fit = Fit.fit(flavor, free: free, capacity: Array(repeating: cap, count: nodes)) {
+                for n in fit.nodes { free[n] -= flavor.perNode }
+                placed += 1
+            }
+            #expect(placed == expected, "flavor \(flavor) on \(nodes) nodes")
+        }
+    }
+
+    /// Known and unknown layouts of a 2-node host: 32 vCPUs / 128 GiB per node.
+    static func usage(known: [Int], unknown: [Flavor]) -> HostUsage {
+        var u = HostUsage(capacity: Array(repeating: Resources(vcpus: 32, memoryMiB: 131_072), count: known.count))
+        for (n, v) in known.enumerated() where v > 0 {
+            u.add(Flavor(name: "known-\(n)", resources: Resources(vcpus: v, memoryMiB: v * 1024)), nodes: [n])
+        }
+        for f in unknown { u.add(f, nodes: nil) }
+        return u
+    }
+
+    static func flavor(_ v: Int, _ k: Int = 1) -> Flavor {
+        Flavor(name: "f\(v)x\(k)", resources: Resources(vcpus: v * k, memoryMiB: v * k * 1024), numaNodes: k)
+    }
+
+    @Test func unknownLayoutUnderBothPolicies() throws {
+        // Free known: 16 + 16; one unknown 8-vCPU server lands on node 0 or node 1.
+        let u = Self.usage(known: [16, 16], unknown: [Self.flavor(8)])
+        // 8-vCPU servers: 3 whichever node the unknown one took.
+        #expect(Headroom.count(Self.flavor(8), on: u, policy: .certain) == 3)
+        #expect(Headroom.count(Self.flavor(8), on: u, policy: .possible) == 3)
+        // 16-vCPU servers: 1 for certain (one node keeps 16 free), 1 possible too.
+        #expect(Headroom.count(Self.flavor(16), on: u, policy: .certain) == 1)
+        // A split 2 x 8: needs 8 on both nodes: 1 certain (8 + 16 left), 1 possible.
+        #expect(Headroom.count(Self.flavor(8, 2), on: u, policy: .certain) == 1)
+        // The worst case per node (8 free on each) would say 1 for 8 x 2 and 0 for 16 x 1.
+        #expect(Headroom.count(Self.flavor(16), free: u.freeWorst) == 0)
+
+        // Free known: 24 + 8; an unknown 8-vCPU server on node 0 leaves 16+8, on node 1 leaves 24+0.
+        let v = Self.usage(known: [8, 24], unknown: [Self.flavor(8)])
+        #expect(Headroom.count(Self.flavor(24), on: v, policy: .certain) == 0)
+        #expect(Headroom.count(Self.flavor(24), on: v, policy: .possible) == 1)
+        #expect(Headroom.count(Self.flavor(4, 2), on: v, policy: .certain) == 0)
+        #expect(Headroom.count(Self.flavor(4, 2), on: v, policy: .possible) == 2)
+    }
+
+    /// Certain = the fewest over every arrangement of the unknown servers, possible = the most,
+    /// checked by enumerating the arrangements on hosts of 2 to 4 nodes.
+    @Test func unknownLayoutCountsAgreeWithEnumeration() async {
+        await propertyCheck(count: 150, input: Gen.int(in: 0...1_000_000), Gen.int(in: 2...4), Gen.int(in: 1...4)) { seed, nodes, unknownCount in
+            var rng = SplitMix64(seed: UInt64(seed))
+            let known = (0..<nodes).map { _ in 2 * rng.below(12) }
+            let unknown = (0..<unknownCount).map { _ in Self.flavor(2 * (1 + rng.below(5)), 1 + rng.below(min(2, nodes))) }
+            let target = Self.flavor(2 * (1 + rng.below(6)), 1 + rng.below(nodes))
+            let u = Self.usage(known: known, unknown: unknown)
+            var least = Int.max, most = -1
+            var free = u.freeKnown
+            func go(_ i: Int) {
+                if i == unknown.count {
+                    let n = Headroom.count(target, free: free)
+                    least = min(least, n)
+                    most = max(most, n)
+                    return
+                }
+                let f = unknown[i]
+                for set in subsets(nodes, f.numaNodes) where set.allSatisfy({ free[$0].covers(f.perNode) }) {
+                    for n in set { free[n] -= f.perNode }
+                    go(i + 1)
+                    for n in set { free[n] += f.perNode }
+                }
+            }
+            go(0)
+            guard most >= 0 else { return }  // no arrangement at all: not a loadable inventory
+            #expect(Headroom.count(target, on: u, policy: .certain) == least, "known \(known) unknown \(unknown.map(\.name)) target \(target.name)")
+            #expect(Headroom.count(target, on: u, policy: .possible) == most, "known \(known) unknown \(unknown.map(\.name)) target \(target.name)")
+            // The single-server verdict is the count's first step.
+            let verdict = LayoutVerdict.verdict(target, on: u)
+            #expect((verdict == .certain) == (least >= 1))
+            #expect((verdict != .impossible) == (most >= 1))
+        }
+    }
+}
+
+@Suite struct HeadroomReportTests {
+    /// 4-node hosts, a split flavor, an unsupported flavor, an unavailable host, two zones.
+    static func inventory() throws -> Inventory {
+        var b = InventoryBuilder()
+        b.hostType("quad", nodes: 4, vcpus: 16, memory: 65536, flavors: ["s4", "w16x2", "big"])
+        b.hostType("duo", nodes: 2, vcpus: 32, memory: 131072, flavors: ["s4", "big"])
+        b.flavor("s4", vcpus: 4, memory: 8192)
+        b.flavor("w16x2", vcpus: 16, memory: 32768, nodes: 2)  // 8 vCPUs / 16 GiB on each of 2 nodes
+        b.flavor("big", vcpus: 24, memory: 49152)
+        b.host("q1", type: "quad")
+        b.host("q2", type: "quad", state: .fault)
+        b.host("d1", type: "duo")
+        b.host("q3", type: "quad", az: "az2")
+        // q1: node 0 has 12 used, node 1 has 8, node 2 has 4, node 3 empty.
+        b.server("a", flavor: "s4", on: "q1", nodes: [0])
+        b.server("b", flavor: "s4", on: "q1", nodes: [0])
+        b.server("c", flavor: "s4", on: "q1", nodes: [0])
+        b.server("d", flavor: "s4", on: "q1", nodes: [1])
+        b.server("e", flavor: "s4", on: "q1", nodes: [1])
+        b.server("f", flavor: "s4", on: "q1", nodes: [2])
+        // d1: node 0 has 16 used, node 1 has 12.
+        b.server("g", flavor: "w16x2", on: nil, nodes: nil)
+        for (i, n) in [0, 0, 0, 0, 1, 1, 1].enumerated() { b.server("d1-\(i)", flavor: "s4", on: "d1", nodes: [n]) }
+        b.server("h", flavor: "s4", on: "q3", nodes: nil, az: "az2")
+        return try b.build()
+    }
+
+    @Test func exactCountsByHand() throws {
+        let report = try HeadroomReport(Self.inventory())
+        func row(_ f: String, _ z: String) -> HeadroomRow { report.rows.first { $0.flavor == f && $0.availabilityZone == z }! }
+        // s4 in az1: q1 free 4+8+12+16 = 40 vCPUs -> 1+2+3+4 = 10; d1 free 16+20 -> 4+5 = 9. q2 is fault.
+        #expect(row("s4", "az1").count == 19)
+        #expect(row("s4", "az1").naiveCount == 19)
+        #expect(row("s4", "az1").hosts == 2)
+        // w16x2 (8 per node on 2 nodes): q1 per-node shares 0,1,1,2 -> 2; d1 does not accept it.
+        #expect(row("w16x2", "az1").count == 2)
+        #expect(row("w16x2", "az1").naiveCount == 2)  // q1: 40 free vCPUs / 16 = 2
+        #expect(row("w16x2", "az1").hosts == 1)
+        // big (24 vCPUs on one node): no q1 node has 24 (16 max); d1 node 1 has 20: 0.
+        // Naive: q1 40/24 = 1, d1 36/24 = 1.
+        #expect(row("big", "az1").count == 0)
+        #expect(row("big", "az1").naiveCount == 2)
+        #expect(row("big", "az1").fragmentationLoss == 2)
+        // az2: q3 has one 4-vCPU server of unknown layout: 60 vCPUs free; per node 16,16,16,12 worst/12 somewhere.
+        #expect(row("s4", "az2").count == 15)
+        #expect(row("w16x2", "az2").count == 3)  // 16,16,16,8 or similar: shares 2,2,2,1 -> 3
+        #expect(row("w16x2", "az2").hostsWithUnknownLayout == 1)
+        // Filters and errors.
+        let filtered = try HeadroomReport(Self.inventory(), zone: "az2", flavors: ["big"])
+        #expect(filtered.rows.map(\.flavor) == ["big"])
+        #expect(filtered.rows.map(\.availabilityZone) == ["az2"])
+        #expect(throws: PlanError.self) { try HeadroomReport(Self.inventory(), flavors: ["s5"]) }
+        #expect(throws: PlanError.self) { try HeadroomReport(Self.inventory(), zone: "az3") }
+    }
+
+    static func randomInventory(seed: Int, hosts: Int, unknown: Double) -> Inventory {
+        InventoryGenerator.generate(.init(
+            seed: UInt64(seed), hosts: hosts, servers: hosts * 4, availabilityZones: ["az1", "az2"],
+            unknownLayoutFraction: unknown, shutoffFraction: 0.5, faultFraction: 0.1, antiAffinityGroups: 0))
+    }
+
+    /// count never exceeds naive_count; with known layouts, placing `count` servers of the flavor
+    /// one by one with `targets` succeeds and one more finds no host.
+    @Test func countIsReachableWithTargetsAndNeverAboveNaive() async throws {
+        await propertyCheck(count: 25, input: Gen.int(in: 0...1_000_000), Gen.int(in: 2...6), Gen.int(in: 0...50)) { seed, hostCount, pick in
+            let withUnknown = Self.randomInventory(seed: seed, hosts: hostCount, unknown: 0.3)
+            for policy in LayoutPolicy.allCases {
+                let report = try! HeadroomReport(withUnknown, policy: policy)
+                for row in report.rows { #expect(row.count <= row.naiveCount, "\(row)") }
+            }
+            var inventory = Self.randomInventory(seed: seed, hosts: hostCount, unknown: 0)
+            let report = try! HeadroomReport(inventory)
+            guard !report.rows.isEmpty else { return }
+            let row = report.rows[pick % report.rows.count]
+            guard row.count <= 40 else { return }  // keep the loop short
+            for i in 0...row.count {
+                let id = "probe-\(i)"
+                let probe = Server(id: id, flavor: row.flavor, status: "SHUTOFF", availabilityZone: row.availabilityZone, dedicatedHostID: nil, numaNodes: nil)
+                inventory = Inventory(
+                    hostTypes: inventory.hostTypeOrder.map { inventory.hostTypes[$0]! },
+                    flavors: inventory.flavorOrder.map { inventory.flavors[$0]! },
+                    hosts: inventory.hosts, servers: inventory.servers + [probe], serverGroups: inventory.serverGroups)
+                let list = Checker(inventory).targets(serverID: id)
+                let host = list.targets.first { $0.target != .pool }
+                if i == row.count {
+                    #expect(host == nil, "server \(i + 1) of \(row.flavor) in \(row.availabilityZone) still fits; count said \(row.count)")
+                } else {
+                    guard let host, let target = host.target.hostID, let fit = host.fit else {
+                        Issue.record("server \(i + 1) of \(row.count) \(row.flavor) in \(row.availabilityZone) found no host")
+                        return
+                    }
+                    inventory = inventory.replacing(servers: [probe.placed(on: target, numaNodes: fit.nodes)])
+                }
+            }
+        }
+    }
+}
+
+@Suite struct DemandFitTests {
+    /// Tiny instances: 1-3 hosts of 2 nodes, 2 flavors (one split), a few servers each.
+    static func tiny(seed: Int) -> (Inventory, [DemandFit.Item]) {
+        var rng = SplitMix64(seed: UInt64(seed))
+        var b = InventoryBuilder()
+        b.hostType("t", nodes: 2, vcpus: 16, memory: 65536, flavors: ["a", "w"])
+        b.hostType("u", nodes: 2, vcpus: 8, memory: 65536, flavors: ["a"])
+        b.flavor("a", vcpus: 2 * (1 + rng.below(4)), memory: 4096)
+        b.flavor("w", vcpus: 2 * (1 + rng.below(4)), memory: 8192, nodes: 2)
+        let hosts = 1 + rng.below(3)
+        let small = b.flavors[0].resources.vcpus
+        for h in 0..<hosts {
+            let type = rng.below(3) == 0 ? "u" : "t"
+            b.host("h\(h)", type: type)
+            for n in 0..<2 {
+                let room = (type == "u" ? 8 : 16) / small
+                for s in 0..<min(room, rng.below(3)) { b.server("h\(h)-\(n)-\(s)", flavor: "a", on: "h\(h)", nodes: [n]) }
+            }
+        }
+        let inventory = try! b.build()
+        return (inventory, [DemandFit.Item(flavor: "a", count: rng.below(5)), DemandFit.Item(flavor: "w", count: rng.below(4))])
+    }
+
+    /// Whether `demand` fits on these free node vectors (each with its accepted flavors), by search.
+    static func fitsExhaustively(_ demand: [(Flavor, Int)], hosts: [(free: [Resources], accepts: Set<String>)]) -> Bool {
+        var servers: [Flavor] = []
+        for (f, n) in demand { servers += Array(repeating: f, count: n) }
+        var free = hosts.map(\.free)
+        func go(_ i: Int) -> Bool {
+            if i == servers.count { return true }
+            let f = servers[i]
+            var tried: [(free: [Resources], accepts: Set<String>)] = []
+            for h in free.indices where hosts[h].accepts.contains(f.name) {
+                // Identical hosts (same free nodes, same flavors) are interchangeable: try one.
+                if tried.contains(where: { $0.free == free[h] && $0.accepts == hosts[h].accepts }) { continue }
+                tried.append((free[h], hosts[h].accepts))
+                for set in subsets(free[h].count, f.numaNodes) where set.allSatisfy({ free[h][$0].covers(f.perNode) }) {
+                    for n in set { free[h][n] -= f.perNode }
+                    let ok = go(i + 1)
+                    for n in set { free[h][n] += f.perNode }
+                    if ok { return true }
+                }
+            }
+            return false
+        }
+        return go(0)
+    }
+
+    /// The fit/no-fit answer and the fewest added hosts (then vCPUs) agree with exhaustive search.
+    @Test func agreesWithExhaustiveSearch() async throws {
+        await propertyCheck(count: 60, input: Gen.int(in: 0...1_000_000)) { seed in
+            let (inventory, demand) = Self.tiny(seed: seed)
+            let result = try! DemandFit(inventory).solve(demand, options: .init(timeLimit: 20))
+            #expect(result.status == .optimal)
+            let state = PlacementState(inventory)
+            let existing = inventory.hosts.enumerated().map { (h, host) in
+                (free: state.usage[h].freeKnown, accepts: inventory.hostTypes[host.hostType]!.flavorSet)
+            }
+            let mix = demand.map { (inventory.flavors[$0.flavor]!, $0.count) }
+            #expect(result.fits == Self.fitsExhaustively(mix, hosts: existing), "seed \(seed)")
+            // Fewest added hosts by search over (t hosts, u hosts); ties by vCPUs (t = 32, u = 16).
+            var best: (hosts: Int, vcpus: Int)?
+            for total in 0...8 where best == nil {
+                for t in 0...total {
+                    let u = total - t
+                    let extra = Array(repeating: (free: inventory.hostTypes["t"]!.numaNodes, accepts: Set(["a", "w"])), count: t)
+                        + Array(repeating: (free: inventory.hostTypes["u"]!.numaNodes, accepts: Set(["a"])), count: u)
+                    if Self.fitsExhaustively(mix, hosts: existing + extra) {
+                        let v = 32 * t + 16 * u
+                        if best == nil || v < best!.vcpus { best = (total, v) }
+                    }
+                }
+            }
+            #expect(result.addedHosts == best?.hosts, "seed \(seed) demand \(demand)")
+            #expect(result.addedVCPUs == best?.vcpus, "seed \(seed) demand \(demand)")
+            #expect(result.addedHostsBound == result.addedHosts)
+            #expect(result.shortfall.isEmpty)
+            // The placement adds up to the demand.
+            for item in demand {
+                #expect(result.placements.reduce(0) { $0 + ($1.servers[item.flavor] ?? 0) } == item.count)
+            }
+        }
+    }
+
+    @Test func aMixCanFailWhereEachFlavorAloneFits() throws {
+        // One 2-node host with 16 free per node: 2 x "n16" fit, or 2 x "w8x2" fit, not both mixes.
+        var b = InventoryBuilder()
+        b.hostType("t", nodes: 2, vcpus: 16, memory: 65536, flavors: ["n16", "w8x2"])
+        b.flavor("n16", vcpus: 16, memory: 4096)
+        b.flavor("w8x2", vcpus: 16, memory: 8192, nodes: 2)
+        b.host("h", type: "t")
+        let inventory = try b.build()
+        let report = try HeadroomReport(inventory)
+        #expect(report.rows.map(\.count) == [2, 2])
+        let alone = try DemandFit(inventory).solve([.init(flavor: "n16", count: 2)], options: .init(addHostTypes: []))
+        #expect(alone.fits)
+        let mix = try DemandFit(inventory).solve([.init(flavor: "n16", count: 1), .init(flavor: "w8x2", count: 2)], options: .init())
+        #expect(!mix.fits)
+        #expect(mix.addedHosts == 1)
+        #expect(mix.status == .optimal)
+        // No host type may be added: the shortfall is reported instead.
+        let none = try DemandFit(inventory).solve([.init(flavor: "n16", count: 1), .init(flavor: "w8x2", count: 2)], options: .init(addHostTypes: []))
+        #expect(!none.fits)
+        #expect(none.shortfall.reduce(0) { $0 + $1.count } == 1)
+    }
+
+    @Test func parsingNamesTheBadPart() throws {
+        let inventory = try HeadroomReportTests.inventory()
+        #expect(try DemandFit.parse("s4=3, big=1,s4=2", inventory: inventory) == [.init(flavor: "s4", count: 5), .init(flavor: "big", count: 1)])
+        for bad in ["s4", "s4=-1", "s4=x", "", "s5=1"] {
+            #expect(throws: PlanError.self, "\(bad)") { try DemandFit.parse(bad, inventory: inventory) }
+        }
+        do {
+            _ = try DemandFit.parse("s5=1", inventory: inventory)
+        } catch {
+            #expect(error.message.contains("did you mean \"s4\""))
+        }
+    }
+
+    @Test func withoutReplacesFirstThenCounts() throws {
+        // Two 1-node hosts of 16 vCPUs; h1 has two SHUTOFF 4-vCPU servers and one ACTIVE.
+        var b = InventoryBuilder()
+        b.hostType("t", nodes: 1, vcpus: 16, memory: 65536, flavors: ["s"])
+        b.flavor("s", vcpus: 4, memory: 4096)
+        b.host("h1", type: "t")
+        b.host("h2", type: "t")
+        b.server("x", flavor: "s", on: "h1", nodes: [0])
+        b.server("y", flavor: "s", on: "h1", nodes: [0])
+        b.server("z", flavor: "s", on: "h1", nodes: [0], status: "ACTIVE")
+        let inventory = try b.build()
+        let removed = try HostsRemoved(["h1"], from: inventory, policy: .certain, timeLimit: 5)
+        #expect(removed.plan.moves.map(\.serverID).sorted() == ["x", "y"])
+        #expect(removed.notReplaced.map(\.serverID) == ["z"])
+        #expect(removed.inventory.hosts.map(\.id) == ["h2"])
+        let report = try HeadroomReport(removed.inventory)
+        #expect(report.rows.first?.count == 2)  // 16 - 2 x 4 = 8 left on h2
+        #expect(throws: PlanError.self) { try HostsRemoved(["h9"], from: inventory, policy: .certain, timeLimit: 5) }
+    }
+}
+
+private func subsets(_ n: Int, _ k: Int) -> [[Int]] {
+    if k == 0 { return [[]] }
+    guard n >= k else { return [] }
+    return subsets(n - 1, k) + subsets(n - 1, k - 1).map { $0 + [n - 1] }
+}
