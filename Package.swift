@@ -74,6 +74,7 @@ let package = Package(
             dependencies: [
                 "Topology",
                 "Planner",
+                "GLPK",
                 "CloudAPI",
                 "Executor",
                 "FakeCloud",

@@ -43,8 +43,14 @@ public struct BatchPlanner: Sendable {
         return h
     }
 
-    /// Makes a plan.
-    public func plan(_ options: PlanOptions) throws(PlanError) -> Plan {
+    /// Solves one sub-problem's aggregated model elsewhere: given the sub-problem's number (from
+    /// 0), the model and the time left, returns a solution (checked against the model before use).
+    public typealias ExternalSolver = @Sendable (_ subproblem: Int, _ model: Model, _ timeLimit: Double) throws -> Solution
+
+    /// Makes a plan. With `externalSolver`, every sub-problem's aggregated model goes to it instead
+    /// of GLPK (for side-by-side comparisons); its plan is extracted, ordered and validated exactly
+    /// like GLPK's, and never replaced by the greedy plan.
+    public func plan(_ options: PlanOptions, externalSolver: ExternalSolver? = nil) throws(PlanError) -> Plan {
         let start = monotonicNow()
         if !(options.timeLimit.isFinite && options.timeLimit > 0) {
             throw PlanError(message: "--time-limit must be a positive number of seconds")
@@ -116,7 +122,11 @@ public struct BatchPlanner: Sendable {
             let remaining = max(0.05, options.timeLimit - elapsed)
             let share = remaining * Double(sub.totalMovers) / Double(max(remainingMovers, 1))
             remainingMovers -= sub.totalMovers
-            let outcome = solve(sub, options: options, timeLimit: max(0.05, share))
+            let outcome = if let externalSolver {
+                try solveExternally(sub, number: decisions.count, options: options, timeLimit: max(0.05, share), solver: externalSolver)
+            } else {
+                solve(sub, options: options, timeLimit: max(0.05, share))
+            }
             decisions.append((sub, outcome.decisions))
             solverSeconds += outcome.seconds
             variables += outcome.variables
@@ -291,6 +301,43 @@ public struct BatchPlanner: Sendable {
         return SubOutcome(
             decisions: chosen, slack: slack, seconds: solution.seconds,
             variables: built.model.variableCount, constraints: built.model.constraintCount, notes: notes)
+    }
+
+    /// `solve` with another solver on the same aggregated model (no column generation, no greedy fallback).
+    func solveExternally(
+        _ sub: SubProblem, number: Int, options: PlanOptions, timeLimit: Double, solver: ExternalSolver
+    ) throws(PlanError) -> SubOutcome {
+        let objective = options.effectiveObjective
+        let heuristic = greedy(sub, options: options)
+        let heuristicLevels = sub.levels(heuristic, objective: objective, inventory: inventory)
+        let cap = heuristicLevels.unplaced == 0 && heuristicLevels.pool == 0
+            && (objective == .minHostsUsed || objective == .minHostsTouched) ? Int(heuristicLevels.primary) : nil
+        let built = SubModel(sub, options: options, inventory: inventory, primaryCap: cap)
+        let scale = PrimaryScale(
+            primary: built.weights.primary, pool: built.weights.pool, lower: built.weights.moves * Double(built.maxMoves),
+            integral: objective != .balance)
+        let solution: Solution
+        do {
+            solution = try solver(number, built.model, timeLimit)
+        } catch {
+            throw PlanError(message: "external solver, sub-problem \(number): \(error)")
+        }
+        guard solution.hasSolution else {
+            throw PlanError(message: "external solver, sub-problem \(number): no solution (\(solution.status.rawValue))")
+        }
+        guard let decisions = extract(sub, built, solution) else {
+            throw PlanError(message: "external solver, sub-problem \(number): its counts do not form a plan")
+        }
+        let levels = sub.levels(decisions, objective: objective, inventory: inventory)
+        var slack: Double?
+        if solution.status == .optimal {
+            slack = 0
+        } else if let b = solution.bound, levels.unplaced == 0, levels.pool == 0 {
+            slack = max(0, levels.primary - scale.bound(b))
+        }
+        return SubOutcome(
+            decisions: decisions, slack: slack, seconds: solution.seconds, variables: built.model.variableCount,
+            constraints: built.model.constraintCount, notes: solution.notes)
     }
 
     /// Reads the primary level out of the weighted objective (levels: unplaced, pool, primary, moves).

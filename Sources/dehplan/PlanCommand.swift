@@ -70,6 +70,9 @@ struct PlanCommand: ParsableCommand {
     @Option(name: .long, help: "Output format: text or json.")
     var format: OutputFormat = .text
 
+    @Option(name: .long, help: ArgumentHelp("Solve the aggregated model with this command instead of GLPK (benchmark comparisons; see Benchmarks/peers).", valueName: "cmd", visibility: .hidden))
+    var externalSolver: String?
+
     func validate() throws {
         let modes = [!evacuate.isEmpty, servers != nil, consolidate, rebalance].filter { $0 }.count
         if modes != 1 {
@@ -96,7 +99,7 @@ struct PlanCommand: ParsableCommand {
             maxPerHostParallel: maxPerHostParallel)
         let plan: Plan
         do {
-            plan = try BatchPlanner(inventory).plan(options)
+            plan = try BatchPlanner(inventory).plan(options, externalSolver: externalSolver.map(ExternalSolverRunner.make))
         } catch {
             throw CLIError.invalidInput("error: \(error.message)")
         }
