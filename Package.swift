@@ -69,12 +69,18 @@ let package = Package(
         ),
 
         // MARK: Command-line tool
+        .target(
+            name: "Report",
+            dependencies: ["Topology", "Planner"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "dehplan",
             dependencies: [
                 "Topology",
                 "Planner",
                 "GLPK",
+                "Report",
                 "CloudAPI",
                 "Executor",
                 "FakeCloud",
@@ -92,7 +98,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GLPKTests",
-            dependencies: ["GLPK"],
+            dependencies: ["GLPK", "CGLPK"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -103,9 +109,14 @@ let package = Package(
         .testTarget(
             name: "PlannerTests",
             dependencies: [
-                "Planner", "Topology", "TestSupport",
+                "Planner", "Topology", "TestSupport", "GLPK",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ReportTests",
+            dependencies: ["Report", "Planner", "Topology", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -13,11 +13,16 @@ public actor FakeCloudServer {
     let requestedPort: UInt16
     private var server: FlyingFox.HTTPServer?
     private var task: Task<Void, any Error>?
+    /// Called with one line per request answered ("GET /v1/... -> 200"); nil logs nothing.
+    let log: (@Sendable (String) -> Void)?
 
     /// - Parameters:
     ///   - host: an IPv4 loopback address (the fake refuses anything else).
     ///   - port: 0 picks a free port.
-    public init(cloud: FakeCloud, host: String = "127.0.0.1", port: UInt16 = 0, faults: FaultInjection = FaultInjection()) throws {
+    public init(
+        cloud: FakeCloud, host: String = "127.0.0.1", port: UInt16 = 0, faults: FaultInjection = FaultInjection(),
+        log: (@Sendable (String) -> Void)? = nil
+    ) throws {
         guard host.hasPrefix("127.") else {
             throw CloudError(status: 0, code: nil, message: "the fake cloud listens on loopback only (127.0.0.0/8), not \(host)")
         }
@@ -25,6 +30,7 @@ public actor FakeCloudServer {
         self.dice = FaultDice(faults)
         self.host = host
         self.requestedPort = port
+        self.log = log
     }
 
     /// Starts listening; returns the port.
@@ -32,10 +38,13 @@ public actor FakeCloudServer {
         let cloud = self.cloud
         let dice = self.dice
         let host = self.host
+        let log = self.log
         let address = try sockaddr_in.inet(ip4: host, port: requestedPort)
         let server = FlyingFox.HTTPServer(address: address, timeout: 30, logger: .disabled)
         await server.appendRoute("*") { request in
-            try await Self.answer(request, cloud: cloud, dice: dice, host: host)
+            let response = try await Self.answer(request, cloud: cloud, dice: dice, host: host)
+            log?("\(request.method.rawValue) \(request.path) -> \(response.statusCode.code)")
+            return response
         }
         self.server = server
         task = Task { try await server.run() }

@@ -6,15 +6,69 @@ import Topology
 extension Plan {
     /// Reads the moves of a plan file (DESIGN.md format). Errors name the JSON path.
     public static func moves(fromFile path: String) throws(InventoryError) -> [Move] {
+        try moves(in: readJSON(path), file: path)
+    }
+
+    static func readJSON(_ path: String) throws(InventoryError) -> JSON {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw InventoryError(file: path, issues: [InventoryIssue(path: "", message: "cannot read the plan file")])
         }
-        let json: JSON
         do {
-            json = try JSON.parse([UInt8](data))
+            return try JSON.parse([UInt8](data))
         } catch {
             throw InventoryError(file: path, issues: [InventoryIssue(path: "", message: "invalid JSON at \(error)")])
         }
+    }
+
+    /// Reads a whole plan file: status, objective, moves, unplaced servers and notes (solver
+    /// statistics are kept when present). Errors name the JSON path.
+    public static func load(fromFile path: String) throws(InventoryError) -> Plan {
+        let json = try readJSON(path)
+        let moves = try moves(in: json, file: path)
+        var issues: [InventoryIssue] = []
+        var status = Status.feasible
+        if case .string(let s)? = json["status"], let parsed = Status(rawValue: s) {
+            status = parsed
+        } else {
+            issues.append(InventoryIssue(path: "status", message: "expected \"optimal\", \"feasible\" or \"infeasible\""))
+        }
+        func number(_ v: JSON?) -> Double? { if case .number(let n)? = v { n } else { nil } }
+        var name = "", value = 0.0
+        let objective = json["objective"]
+        if case .string(let n)? = objective?["name"] { name = n } else { issues.append(InventoryIssue(path: "objective.name", message: "expected a string")) }
+        if let v = number(objective?["value"]) { value = v } else { issues.append(InventoryIssue(path: "objective.value", message: "expected a number")) }
+        var unplaced: [Unplaced] = []
+        if case .array(let items)? = json["unplaced"] {
+            for (i, item) in items.enumerated() {
+                guard case .string(let id)? = item["server_id"] else {
+                    issues.append(InventoryIssue(path: "unplaced[\(i)].server_id", message: "expected a string"))
+                    continue
+                }
+                var reasons: [Reason] = []
+                if case .array(let list)? = item["reasons"] {
+                    for r in list {
+                        if case .string(let c)? = r["code"], let code = ReasonCode(rawValue: c) {
+                            var message = ""
+                            if case .string(let m)? = r["message"] { message = m }
+                            reasons.append(Reason(code, message))
+                        }
+                    }
+                }
+                unplaced.append(Unplaced(serverID: id, reasons: reasons))
+            }
+        }
+        var notes: [String] = []
+        if case .array(let list)? = json["notes"] { for case .string(let n) in list { notes.append(n) } }
+        if !issues.isEmpty { throw InventoryError(file: path, issues: issues) }
+        let solver = json["solver"]
+        return Plan(
+            status: status, objectiveName: name, objectiveValue: value, objectiveBound: number(objective?["bound"]),
+            moves: moves, unplaced: unplaced, solverSeconds: number(solver?["seconds"]) ?? 0,
+            variables: Int(number(solver?["variables"]) ?? 0), constraints: Int(number(solver?["constraints"]) ?? 0),
+            subproblems: Int(number(solver?["subproblems"]) ?? 0), notes: notes)
+    }
+
+    static func moves(in json: JSON, file path: String) throws(InventoryError) -> [Move] {
         guard case .array(let items)? = json["moves"] else {
             throw InventoryError(file: path, issues: [InventoryIssue(path: "moves", message: "missing; expected an array of moves")])
         }

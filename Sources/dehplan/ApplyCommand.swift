@@ -33,7 +33,8 @@ struct ApplyCommand: AsyncParsableCommand {
     @Flag(help: "Go on with independent moves after a failure.") var keepGoing = false
     @Option(help: "Seconds to wait for one job.") var jobTimeout: Double = 3600
     @Option(help: "First seconds between job polls (grows to 8 times this).") var pollInterval: Double = 5
-    @Option(help: "Output format: text or json.") var format: OutputFormat = .text
+    @Option(help: "Output format: text or json (schema in docs/JSON.md).") var format: OutputFormat = .text
+    @OptionGroup var verbosity: VerbosityOptions
 
     func validate() throws {
         if maxParallel < 1 { throw ValidationError("--max-parallel must be at least 1") }
@@ -47,12 +48,19 @@ struct ApplyCommand: AsyncParsableCommand {
         } catch {
             throw CLIError.invalidInput("error: invalid plan\n" + error.description)
         }
-        let client = try await cloud.client()
+        let console = verbosity.console
+        let client = try await cloud.client(trace: verbosity.verbose)
         if dryRun {
+            var requests: [JSON] = []
             for move in moves.sorted(by: { ($0.wave, $0.serverID) < ($1.wave, $1.serverID) }) {
                 let body = move.to.map { #"{"migrate": {"dedicated_host_id": "\#($0)"}}"# } ?? #"{"migrate": null}"#
-                print("wave \(move.wave): POST \(client.ecsEndpoint.absoluteString)/v1/\(client.projectID)/cloudservers/\(move.serverID)/migrate \(body)")
+                let url = "\(client.ecsEndpoint.absoluteString)/v1/\(client.projectID)/cloudservers/\(move.serverID)/migrate"
+                if format == .text { console.result("wave \(move.wave): POST \(url) \(body)") }
+                requests.append(.object([
+                    ("wave", .int(move.wave)), ("method", .string("POST")), ("url", .string(url)), ("body", .string(body)),
+                ]))
             }
+            if format == .json { console.result(JSON.object([("dry_run", .bool(true)), ("requests", .array(requests))]).serialized()) }
             return
         }
         let journalPath = journal ?? plan + ".journal"
@@ -66,7 +74,7 @@ struct ApplyCommand: AsyncParsableCommand {
         } catch {
             throw CLIError.runtime("error: reading the live inventory failed: \(error)")
         }
-        let quiet = format == .json
+        let quiet = format == .json || verbosity.quiet
         // On a terminal: one live line (done/total, running, failed, elapsed); elsewhere plain lines.
         let live = !quiet && isatty(STDOUT_FILENO) != 0
         let tracker = ProgressLine(total: moves.count)
@@ -83,7 +91,7 @@ struct ApplyCommand: AsyncParsableCommand {
         let failed = results.filter { $0.status == .failed }
         switch format {
         case .json:
-            print(JSON.object([
+            console.result(JSON.object([
                 ("results", .array(results.map { r in
                     .object([
                         ("server_id", .string(r.serverID)), ("to", .optionalString(r.target)), ("status", .string(r.status.rawValue)),
@@ -93,9 +101,22 @@ struct ApplyCommand: AsyncParsableCommand {
                 ("journal", .string(journalPath)),
             ]).serialized())
         case .text:
+            let style = console.style
             let done = results.filter { $0.status == .succeeded }.count
-            print("\(done) of \(moves.count) migrations succeeded, \(failed.count) failed, \(results.count - done - failed.count) skipped; journal \(journalPath)")
-            for r in failed { print("  FAILED \(r.serverID) -> \(r.target ?? "pool"): \(r.code ?? "") \(r.message ?? "")") }
+            var table = TextTable(["SERVER", "TO", "STATUS", "CODE", "MESSAGE"])
+            for r in results.sorted(by: { $0.serverID < $1.serverID }) {
+                table.add([r.serverID, r.target ?? "pool", r.status.rawValue, r.code ?? "", r.message ?? ""])
+            }
+            table.colour = { column, text in
+                guard column == 2 else { return nil }
+                return text == "succeeded" ? .good : (text == "failed" ? .bad : .warn)
+            }
+            if !results.isEmpty { console.result(table.render(style: style)) }
+            let summary = "\(done) of \(moves.count) migrations succeeded, \(failed.count) failed, \(results.count - done - failed.count) skipped; journal \(journalPath)"
+            console.result(failed.isEmpty ? style.good(summary) : style.bad(summary))
+            if !failed.isEmpty {
+                console.result("Next: fix the cause above, then `dehplan apply \(plan) --resume ...` finishes the rest (finished moves are not repeated).")
+            }
         }
         if !failed.isEmpty { throw CLIError(code: ExitStatus.applyFailed, message: "") }
     }

@@ -49,8 +49,10 @@ struct CapacityCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Solver time limit in seconds (demand fit, and re-placing for --without).", valueName: "s"))
     var timeLimit: Double = 30
 
-    @Option(name: .long, help: "Output format: text or json.")
+    @Option(name: .long, help: "Output format: text or json (schema in docs/JSON.md).")
     var format: OutputFormat = .text
+
+    @OptionGroup var verbosity: VerbosityOptions
 
     func validate() throws {
         if !(timeLimit.isFinite && timeLimit > 0) { throw ValidationError("--time-limit must be a positive number of seconds") }
@@ -63,6 +65,8 @@ struct CapacityCommand: ParsableCommand {
     }
 
     func run() throws {
+        let console = verbosity.console
+        let style = console.style
         var inventory = try source.load()
         var removed: HostsRemoved?
         do {
@@ -78,15 +82,19 @@ struct CapacityCommand: ParsableCommand {
                     timeLimit: removed == nil ? timeLimit : timeLimit / 2)
                 let result = try DemandFit(inventory).solve(items, options: options)
                 switch format {
-                case .json: print(CapacityOutput.json(demand: items, result, removed: removed).serialized())
-                case .text: print(CapacityOutput.text(demand: items, result, removed: removed))
+                case .json: console.result(CapacityOutput.json(demand: items, result, removed: removed).serialized())
+                case .text: console.result(CapacityOutput.text(demand: items, result, removed: removed, style: style))
                 }
+                console.detail("demand model: \(result.variables) variables, \(result.constraints) constraints, GLPK \(result.status.rawValue) in \(String(format: "%.3f", result.seconds)) s")
                 if !result.fits { throw CLIError.infeasible }
             } else {
                 let report = try HeadroomReport(inventory, zone: az, flavors: flavor, policy: layoutPolicy)
                 switch format {
-                case .json: print(CapacityOutput.json(report, removed: removed).serialized())
-                case .text: print(CapacityOutput.text(report, removed: removed))
+                case .json: console.result(CapacityOutput.json(report, removed: removed).serialized())
+                case .text: console.result(CapacityOutput.text(report, removed: removed, style: style))
+                }
+                for row in report.rows where row.fragmentationLoss > 0 {
+                    console.detail("\(row.availabilityZone) \(row.flavor): totals promise \(row.naiveCount), NUMA nodes take \(row.count) on \(row.hostsWithRoom) of \(row.hosts) hosts")
                 }
             }
         } catch let error as PlanError {
@@ -140,17 +148,18 @@ enum CapacityOutput {
         return lines
     }
 
-    static func text(_ report: HeadroomReport, removed: HostsRemoved?) -> String {
+    static func text(_ report: HeadroomReport, removed: HostsRemoved?, style: Style = .plain) -> String {
         var lines = removedText(removed)
         let zones = report.rows.reduce(into: [String]()) { if !$0.contains($1.availabilityZone) { $0.append($1.availabilityZone) } }
         for zone in zones {
             let rows = report.rows.filter { $0.availabilityZone == zone }
             lines.append("Availability zone \(zone): additional servers that fit now (layout policy \(report.layoutPolicy.rawValue))")
-            var table = TextTable(["FLAVOR", "COUNT", "NAIVE", "LOSS", "HOSTS", "WITH ROOM", "UNKNOWN LAYOUT"])
+            var table = TextTable(["FLAVOR", "COUNT", "NAIVE", "LOSS", "HOSTS", "WITH ROOM", "UNKNOWN LAYOUT"], right: [1, 2, 3, 4, 5, 6])
+            table.colour = { column, text in column == 3 && text.trimmingCharacters(in: .whitespaces) != "0" ? .warn : nil }
             for r in rows {
                 table.add([r.flavor, String(r.count), String(r.naiveCount), String(r.fragmentationLoss), String(r.hosts), String(r.hostsWithRoom), String(r.hostsWithUnknownLayout)])
             }
-            lines.append(table.render(indent: "  "))
+            lines.append(table.render(indent: "  ", style: style))
             lines.append("")
         }
         lines.append("COUNT is exact for each flavor on its own (per host, as many as fit on its NUMA nodes); NAIVE divides free totals; LOSS = NAIVE - COUNT. Counts are per flavor, not cumulative: use --demand for a mix.")
@@ -189,13 +198,13 @@ enum CapacityOutput {
         ] + removedJSON(removed))
     }
 
-    static func text(demand: [DemandFit.Item], _ r: DemandFit.Result, removed: HostsRemoved?) -> String {
+    static func text(demand: [DemandFit.Item], _ r: DemandFit.Result, removed: HostsRemoved?, style: Style = .plain) -> String {
         var lines = removedText(removed)
         let total = demand.reduce(0) { $0 + $1.count }
         let mix = demand.map { "\($0.count) × \($0.flavor)" }.joined(separator: ", ")
         let scope = r.zone.map { "in \($0)" } ?? "in any availability zone"
         if r.fits {
-            lines.append("FITS: all \(total) servers (\(mix)) fit at once on existing hosts \(scope) (layout policy \(r.policy.rawValue)).")
+            lines.append(style.good("FITS") + ": all \(total) servers (\(mix)) fit at once on existing hosts \(scope) (layout policy \(r.policy.rawValue)).")
         } else if r.shortfall.isEmpty {
             let kinds = r.added.map { "\($0.count) × \($0.hostType)" }.joined(separator: ", ")
             let proof: String
@@ -204,9 +213,9 @@ enum CapacityOutput {
             case .feasible: proof = "best found in the time limit; at least \(r.addedHostsBound) needed"
             case .greedy: proof = "first-fit-decreasing answer (the solver found none in time); at least \(r.addedHostsBound) needed"
             }
-            lines.append("DOES NOT FIT: \(total) servers (\(mix)) \(scope) need \(r.addedHosts) more host(s): \(kinds), \(r.addedVCPUs) vCPUs (\(proof)).")
+            lines.append(style.bad("DOES NOT FIT") + ": \(total) servers (\(mix)) \(scope) need \(r.addedHosts) more host(s): \(kinds), \(r.addedVCPUs) vCPUs (\(proof)).")
         } else {
-            lines.append("DOES NOT FIT: \(total) servers (\(mix)) \(scope); some cannot be placed even on added hosts:")
+            lines.append(style.bad("DOES NOT FIT") + ": \(total) servers (\(mix)) \(scope); some cannot be placed even on added hosts:")
             for s in r.shortfall { lines.append("  \(s.count) × \(s.flavor): \(s.reason)") }
             if r.addedHosts > 0 {
                 lines.append("The rest needs \(r.addedHosts) more host(s): \(r.added.map { "\($0.count) × \($0.hostType)" }.joined(separator: ", ")).")

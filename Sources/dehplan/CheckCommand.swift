@@ -28,22 +28,35 @@ struct CheckCommand: ParsableCommand {
 
     @OptionGroup var fitOptions: FitOptions
 
-    @Option(name: .long, help: "Output format: text or json.")
+    @Option(name: .long, help: "Output format: text or json (schema in docs/JSON.md).")
     var format: OutputFormat = .text
 
+    @OptionGroup var verbosity: VerbosityOptions
+
     func run() throws {
+        let console = verbosity.console
         let inventory = try source.load()
         let checker = Checker(inventory)
         let target: MoveTarget = to == "pool" ? .pool : .host(to)
         let result = checker.check(serverID: server, target: target, options: fitOptions.checkerOptions)
         switch format {
-        case .json: print(result.json.serialized())
-        case .text: print(render(result, inventory))
+        case .json: console.result(result.json.serialized())
+        case .text: console.result(render(result, inventory, style: console.style))
+        }
+        if let id = target.hostID, let h = inventory.hostIndex[id] {
+            let usage = checker.state.usage[h]
+            console.detail("Free per NUMA node on \(id) (vCPUs / MiB, of capacity):")
+            for (n, cap) in usage.capacity.enumerated() {
+                console.detail("  node \(n): \(usage.freeKnown[n].vcpus) / \(usage.freeKnown[n].memoryMiB) of \(cap.vcpus) / \(cap.memoryMiB)")
+            }
+            if usage.hasUnknownLayout {
+                console.detail("  plus \(usage.unknownCount) server(s) of unknown layout using \(usage.unknownUsed) in total")
+            }
         }
         if !result.feasible { throw CLIError.infeasible }
     }
 
-    func render(_ result: MoveCheck, _ inventory: Inventory) -> String {
+    func render(_ result: MoveCheck, _ inventory: Inventory, style: Style = .plain) -> String {
         var lines: [String] = []
         let targetName = result.target.hostID.map { id in
             inventory.host(id).map { $0.name == $0.id ? id : "\(id) (\($0.name))" } ?? id
@@ -53,7 +66,7 @@ struct CheckCommand: ParsableCommand {
         }
         lines.append("Target:  \(targetName)")
         if result.feasible {
-            var verdict = "Verdict: FEASIBLE"
+            var verdict = "Verdict: " + style.good("FEASIBLE")
             if let nodes = result.numaNodes { verdict += " on NUMA node\(nodes.count == 1 ? "" : "s") \(Describe.nodes(nodes))" }
             lines.append(verdict)
             if let fit = result.fit {
@@ -66,10 +79,11 @@ struct CheckCommand: ParsableCommand {
                         : "Layout:  UNKNOWN: some servers on the host have unknown NUMA layout; the fit holds only if they are arranged favourably")
             }
         } else {
-            lines.append("Verdict: NOT FEASIBLE (\(result.reasons.count) reason\(result.reasons.count == 1 ? "" : "s"))")
+            lines.append("Verdict: " + style.bad("NOT FEASIBLE") + " (\(result.reasons.count) reason\(result.reasons.count == 1 ? "" : "s"))")
             var table = TextTable(["CODE", "WHY"])
             for r in result.reasons { table.add([r.code.rawValue, r.message]) }
-            lines.append(table.render(indent: "  "))
+            table.colour = { column, _ in column == 0 ? .bad : nil }
+            lines.append(table.render(indent: "  ", style: style))
         }
         return lines.joined(separator: "\n")
     }

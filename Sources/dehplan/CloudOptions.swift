@@ -33,10 +33,9 @@ struct CloudOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("IAM user domain (or OS_USER_DOMAIN_NAME; default: the user name).", valueName: "name"))
     var domain: String?
 
-    @Flag(name: .long, help: "Trace every request and answer on standard error (method, URL, status, time, X-Request-Id; never credentials).")
-    var verbose = false
-
-    func client() async throws -> CloudClient {
+    /// A client for the endpoint; with `trace`, every request and answer is traced on standard
+    /// error (method, URL, status, time, X-Request-Id; never credentials).
+    func client(trace verbose: Bool) async throws -> CloudClient {
         let env = ProcessInfo.processInfo.environment
         guard let project = projectID ?? env["HUAWEICLOUD_SDK_PROJECT_ID"] ?? env["OS_PROJECT_ID"], !project.isEmpty else {
             throw CLIError.invalidInput("error: --project-id is required (or set HUAWEICLOUD_SDK_PROJECT_ID / OS_PROJECT_ID)")

@@ -21,6 +21,6 @@ struct Dehplan: AsyncParsableCommand {
                   --server app-big --format json
             """,
         version: version,
-        subcommands: [CheckCommand.self, TargetsCommand.self, PlanCommand.self, CapacityCommand.self, ApplyCommand.self, InventoryCommand.self, FakeCloudCommand.self, DemoCommand.self, GenerateCommand.self]
+        subcommands: [CheckCommand.self, TargetsCommand.self, PlanCommand.self, CapacityCommand.self, ReportCommand.self, ApplyCommand.self, InventoryCommand.self, FakeCloudCommand.self, DemoCommand.self, GenerateCommand.self]
     )
 }

@@ -6,6 +6,7 @@ import Executor
 import FakeCloud
 import Foundation
 import Planner
+import Report
 import Topology
 
 /// `dehplan demo`: the whole flow on the embedded fake cloud and the samples.
@@ -20,9 +21,18 @@ struct DemoCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("Folder with fragmented.json and evacuation.json.", valueName: "dir")) var samples: String = "samples"
 
-    func say(_ line: String = "") { print(line) }
+    @Option(help: ArgumentHelp("Also write the evacuation's HTML report here.", valueName: "file"))
+    var report: String = FileManager.default.temporaryDirectory.appendingPathComponent("dehplan-demo-report.html").path
+
+    @Option(help: "Output format: text (a narrated run) or json (a summary; schema in docs/JSON.md).")
+    var format: OutputFormat = .text
+
+    @OptionGroup var verbosity: VerbosityOptions
+
+    func say(_ line: String = "") { if format == .text && !verbosity.quiet { print(line) } }
 
     func run() async throws {
+        let console = verbosity.console
         let fragmented = try InventoryOption.load(path: samples + "/fragmented.json")
         let evacuation = try InventoryOption.load(path: samples + "/evacuation.json")
         let token = UUID().uuidString
@@ -44,6 +54,7 @@ struct DemoCommand: AsyncParsableCommand {
         let best = Checker(fragmented).targets(serverID: "app-big").targets.first?.target.hostID ?? "none"
         say("  best target instead: \(best)")
         say("What the cloud does with the move anyway:")
+        var jobOutcome: JSON = .null
         if case .accepted(let job) = try await clientA.migrate(serverID: "app-big", to: "deh-frag-a") {
             var state = try await clientA.job(job)
             while !state.isFinished {
@@ -51,6 +62,10 @@ struct DemoCommand: AsyncParsableCommand {
                 state = try await clientA.job(job)
             }
             say("  POST migrate -> accepted (job \(job)); job \(state.status): \(state.error_code ?? "") \(state.fail_reason ?? "")")
+            jobOutcome = .object([
+                ("job_id", .string(job)), ("status", .string(state.status)), ("error_code", .optionalString(state.error_code)),
+                ("fail_reason", .optionalString(state.fail_reason)),
+            ])
         }
         await serverA.stop()
 
@@ -63,7 +78,7 @@ struct DemoCommand: AsyncParsableCommand {
         say()
         say("== 2. Evacuate deh-004 (\(samples)/evacuation.json, fake API on http://127.0.0.1:\(portB))")
         let plan = try BatchPlanner(evacuation).plan(PlanOptions(mode: .evacuate(["deh-004"]), timeLimit: 10, maxParallel: 4))
-        say(PlanSummary(plan: plan, inventory: evacuation).render())
+        say(PlanSummary(plan: plan, inventory: evacuation).render(style: console.style))
         let before = await cloudB.currentInventory()
         let journal = FileManager.default.temporaryDirectory.appendingPathComponent("dehplan-demo-\(UUID().uuidString).journal").path
         let applier = Applier(
@@ -86,6 +101,26 @@ struct DemoCommand: AsyncParsableCommand {
             say("  \(id): \(cells.joined(separator: "  "))")
         }
         await serverB.stop()
+        let html = Report(inventory: evacuation, plan: plan, title: "demo: evacuate deh-004 (\(samples)/evacuation.json)").html()
+        try writeOutput(html, to: report)
+        say("Report for review: \(report) (open it in a browser; no script, no network)")
+        if format == .json && !verbosity.quiet {
+            print(JSON.object([
+                ("documented_failure", .object([
+                    ("server_id", .string("app-big")), ("target", .string("deh-frag-a")),
+                    ("api_available_vcpus", .int(frag.available_vcpus ?? 0)), ("api_available_memory", .int(frag.available_memory ?? 0)),
+                    ("dehplan_reasons", .array(check.reasons.map(\.json))), ("best_target", .string(best)), ("cloud_job", jobOutcome),
+                ])),
+                ("evacuation", .object([
+                    ("plan", plan.json),
+                    ("results", .array(results.map { r in
+                        .object([("server_id", .string(r.serverID)), ("to", .optionalString(r.target)), ("status", .string(r.status.rawValue))])
+                    })),
+                    ("journal", .string(journal)),
+                    ("report", .string(report)),
+                ])),
+            ]).serialized())
+        }
         if done != results.count { throw CLIError(code: ExitStatus.applyFailed, message: "error: some migrations failed") }
     }
 }

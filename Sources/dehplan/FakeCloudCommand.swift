@@ -30,6 +30,8 @@ struct FakeCloudCommand: AsyncParsableCommand {
     @Option(help: "Share of requests answered 500.") var errorRate: Double = 0
     @Option(help: "Share of requests executed whose answer is dropped.") var dropRate: Double = 0
     @Option(help: "Seed of the fault injection.") var seed: UInt64 = 1
+    @Option(help: "How to announce the listening address: text or json (schema in docs/JSON.md).") var format: OutputFormat = .text
+    @OptionGroup var verbosity: VerbosityOptions
 
     func validate() throws {
         if token == nil && (ak == nil || sk == nil) { throw ValidationError("give --token, or --ak and --sk") }
@@ -51,14 +53,24 @@ struct FakeCloudCommand: AsyncParsableCommand {
         do {
             server = try FakeCloudServer(
                 cloud: cloud, host: host, port: port,
-                faults: FaultInjection(throttleRate: throttleRate, errorRate: errorRate, dropRate: dropRate, seed: seed))
+                faults: FaultInjection(throttleRate: throttleRate, errorRate: errorRate, dropRate: dropRate, seed: seed),
+                log: verbosity.verbose ? { @Sendable line in FileHandle.standardError.write(Data(("fake-cloud: " + line + "\n").utf8)) } : nil)
         } catch {
             throw CLIError.invalidInput("error: \(error)")
         }
         let bound = try await server.start()
-        // Written unbuffered: scripts wait for this line to learn the port.
-        FileHandle.standardOutput.write(Data(
-            "fake cloud listening on http://\(host):\(bound) (project \(projectID), \(inventory.hosts.count) hosts, \(inventory.servers.count) servers)\n".utf8))
+        // Written unbuffered, even with --quiet: scripts wait for this line to learn the port.
+        let line: String
+        switch format {
+        case .text:
+            line = "fake cloud listening on http://\(host):\(bound) (project \(projectID), \(inventory.hosts.count) hosts, \(inventory.servers.count) servers)"
+        case .json:
+            line = JSON.object([
+                ("listening", .string("http://\(host):\(bound)")), ("project_id", .string(projectID)),
+                ("hosts", .int(inventory.hosts.count)), ("servers", .int(inventory.servers.count)),
+            ]).serialized(pretty: false)
+        }
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
         while true { try await Task.sleep(nanoseconds: 3_600_000_000_000) }
     }
 }

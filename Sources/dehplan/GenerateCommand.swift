@@ -29,6 +29,9 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Host types to use, comma-separated (c6, m6, h4; default all).", valueName: "type,type"))
     var hostTypes: String = ""
     @Option(help: ArgumentHelp("Output file ('-' for standard output).", valueName: "file")) var out: String = "-"
+    @Option(help: "With --out FILE: how to report what was written, text or json (the inventory itself is always JSON).")
+    var format: OutputFormat = .text
+    @OptionGroup var verbosity: VerbosityOptions
 
     func validate() throws {
         if hosts < 0 || servers < 0 || groups < 0 { throw ValidationError("--hosts, --servers and --groups must be >= 0") }
@@ -48,7 +51,13 @@ struct GenerateCommand: ParsableCommand {
             availabilityZones: zones.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) },
             unknownLayoutFraction: unknownLayout, shutoffFraction: shutoff, faultFraction: fault,
             antiAffinityGroups: groups, hostTypeNames: types, maxFill: maxFill)
-        let text = InventoryGenerator.generate(config).json().serialized() + "\n"
+        let inventory = InventoryGenerator.generate(config)
+        let text = inventory.json().serialized() + "\n"
+        if out == "-" {
+            if !verbosity.quiet { print(text, terminator: "") }
+            return
+        }
         try writeOutput(text, to: out)
+        WrittenFile(path: out, hosts: inventory.hosts.count, servers: inventory.servers.count).report(format: format, console: verbosity.console)
     }
 }

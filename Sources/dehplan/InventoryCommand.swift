@@ -23,6 +23,11 @@ struct InventoryCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Output file ('-' for standard output).", valueName: "file"))
     var out: String = "-"
 
+    @Option(help: "With --out FILE: how to report what was written, text or json (the inventory itself is always JSON).")
+    var format: OutputFormat = .text
+
+    @OptionGroup var verbosity: VerbosityOptions
+
     func run() async throws {
         var exact: LiveInventory.HostTypeCapacities = [:]
         if let hostTypes {
@@ -46,7 +51,7 @@ struct InventoryCommand: AsyncParsableCommand {
                 throw CLIError.invalidInput("error: \(hostTypes): invalid JSON at \(error)")
             }
         }
-        let client = try await cloud.client()
+        let client = try await cloud.client(trace: verbosity.verbose)
         let inventory: Inventory
         do {
             inventory = try await LiveInventory.fetch(client, hostTypes: exact)
@@ -54,9 +59,11 @@ struct InventoryCommand: AsyncParsableCommand {
             throw CLIError.runtime("error: reading the inventory from \(cloud.endpoint) failed: \(error)")
         }
         let text = inventory.json().serialized() + "\n"
-        try writeOutput(text, to: out)
-        if out != "-" {
-            FileHandle.standardError.write(Data("wrote \(out): \(inventory.hosts.count) hosts, \(inventory.servers.count) servers\n".utf8))
+        if out == "-" {
+            if !verbosity.quiet { print(text, terminator: "") }
+            return
         }
+        try writeOutput(text, to: out)
+        WrittenFile(path: out, hosts: inventory.hosts.count, servers: inventory.servers.count).report(format: format, console: verbosity.console)
     }
 }

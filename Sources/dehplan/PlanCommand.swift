@@ -67,8 +67,10 @@ struct PlanCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Also write the plan (JSON) to this file.", valueName: "file"))
     var out: String?
 
-    @Option(name: .long, help: "Output format: text or json.")
+    @Option(name: .long, help: "Output format: text or json (the plan file of DESIGN.md; schema in docs/JSON.md).")
     var format: OutputFormat = .text
+
+    @OptionGroup var verbosity: VerbosityOptions
 
     @Option(name: .long, help: ArgumentHelp("Solve the aggregated model with this command instead of GLPK (benchmark comparisons; see Benchmarks/peers).", valueName: "cmd", visibility: .hidden))
     var externalSolver: String?
@@ -92,7 +94,11 @@ struct PlanCommand: ParsableCommand {
     }
 
     func run() throws {
+        let console = verbosity.console
         let inventory = try source.load()
+        if !verbosity.quiet && isatty(STDERR_FILENO) != 0 && format == .text {
+            console.info(console.style.dim("planning (time limit \(timeLimit) s) ..."))
+        }
         let options = PlanOptions(
             mode: mode, objective: objective, exclude: Set(exclude), maxPerHost: maxPerHost, allowPool: allowPool,
             maxMoves: maxMoves, timeLimit: timeLimit, layoutPolicy: layoutPolicy, maxParallel: maxParallel,
@@ -112,9 +118,11 @@ struct PlanCommand: ParsableCommand {
             }
         }
         switch format {
-        case .json: print(json)
-        case .text: print(PlanSummary(plan: plan, inventory: inventory).render())
+        case .json: console.result(json)
+        case .text: console.result(PlanSummary(plan: plan, inventory: inventory).render(style: console.style))
         }
+        console.detail("solver: GLPK, \(plan.subproblems) sub-problem(s), \(plan.variables) variables, \(plan.constraints) constraints, \(String(format: "%.3f", plan.solverSeconds)) s")
+        if let out { console.detail("plan written to \(out); run it with: dehplan apply \(out) --endpoint URL ... (try --dry-run first)") }
         if plan.status == .infeasible { throw CLIError.infeasible }
     }
 }

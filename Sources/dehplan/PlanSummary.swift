@@ -11,9 +11,11 @@ struct PlanSummary {
 
     func percent(_ x: Double) -> String { String(Int((x * 100).rounded())) + "%" }
 
-    func render() -> String {
+    func render(style: Style = .plain) -> String {
         var lines: [String] = []
-        var head = "Plan: \(plan.status.rawValue.uppercased())  \(plan.objectiveName) = \(format(plan.objectiveValue))"
+        let statusWord = plan.status.rawValue.uppercased()
+        let painted = plan.status == .optimal ? style.good(statusWord) : (plan.status == .infeasible ? style.bad(statusWord) : style.warn(statusWord))
+        var head = "Plan: \(painted)  \(plan.objectiveName) = \(format(plan.objectiveValue))"
         if let b = plan.objectiveBound { head += ", bound \(format(b))" }
         if let g = plan.gap { head += ", gap \(percent(g))" }
         lines.append(head)
@@ -30,20 +32,23 @@ struct PlanSummary {
         lines.append("Highest NUMA-node utilisation: \(percent(before.usage.highestNodeUtilisation)) before, \(percent(after.usage.highestNodeUtilisation)) after")
 
         if !plan.moves.isEmpty {
-            var table = TextTable(["WAVE", "SERVER", "FLAVOR", "FROM", "TO", "NODES"])
+            var table = TextTable(["WAVE", "SERVER", "FLAVOR", "FROM", "TO", "NODES"], right: [0])
             for m in plan.moves.sorted(by: { ($0.wave, $0.serverID) < ($1.wave, $1.serverID) }) {
                 table.add([
                     String(m.wave), m.serverID, inventory.server(m.serverID)?.flavor ?? "", m.from ?? "pool", m.to ?? "pool",
                     m.numaNodes.map(Describe.nodes) ?? "-",
                 ])
             }
-            lines.append(table.render(indent: "  "))
+            lines.append(table.render(indent: "  ", style: style))
         }
         if !plan.unplaced.isEmpty {
-            lines.append("Unplaced (\(plan.unplaced.count)):")
+            lines.append(style.bad("Unplaced (\(plan.unplaced.count)):"))
+            var table = TextTable(["SERVER", "CODE", "WHY"])
             for u in plan.unplaced {
-                for r in u.reasons { lines.append("  \(u.serverID)  \(r.code.rawValue)  \(r.message)") }
+                for r in u.reasons { table.add([u.serverID, r.code.rawValue, r.message]) }
             }
+            table.colour = { column, _ in column == 1 ? .bad : nil }
+            lines.append(table.render(indent: "  ", style: style))
         }
         for note in plan.notes { lines.append("Note: \(note)") }
         return lines.joined(separator: "\n")

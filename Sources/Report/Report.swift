@@ -1,0 +1,366 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import Planner
+import Topology
+
+/// A self-contained HTML report of an inventory and, optionally, a plan: inline CSS and SVG,
+/// no script, no font or image from the network.
+///
+/// It opens with a summary (hosts, servers, hosts released, plan status, objective, bound and
+/// gap), then headroom per flavor and zone (NUMA-aware count next to the naive estimate), NUMA
+/// fragmentation (free capacity no flavor in use can take), the moves grouped by wave with their
+/// verdicts, and every host's NUMA nodes before and after the plan with servers as blocks (moved
+/// ones highlighted). Hosts the plan touches are drawn in detail; the others are listed compactly
+/// in collapsible groups, so the page stays readable at thousands of hosts.
+public struct Report {
+    public let inventory: Inventory
+    public let plan: Plan?
+    /// Shown in the header (e.g. the file names); plain text.
+    public let title: String
+    public let layoutPolicy: LayoutPolicy
+    /// At most this many hosts drawn in detail (touched hosts first).
+    public var detailedHostLimit = 200
+    /// Hosts per collapsible group in the compact list.
+    public var groupSize = 100
+
+    public init(inventory: Inventory, plan: Plan?, title: String, layoutPolicy: LayoutPolicy = .certain) {
+        self.inventory = inventory
+        self.plan = plan
+        self.title = title
+        self.layoutPolicy = layoutPolicy
+    }
+
+    /// One move with the verdict of its target when its wave starts.
+    public struct MoveVerdict: Sendable {
+        public let move: Move
+        public let flavor: String
+        public let verdict: FitVerdict
+    }
+
+    /// Free capacity on a host's nodes that no flavor in use (and accepted by its type) can take.
+    public struct Stranded: Sendable {
+        public let hostID: String
+        public let vcpus: Int
+        public let memoryMiB: Int
+    }
+
+    // MARK: Computations (public so that tests check them, not just the HTML)
+
+    /// Replays the plan wave by wave (targets taken when a move starts, sources freed when the
+    /// wave completes) and takes each move's verdict from the fit function and the exact
+    /// unknown-layout check at that moment.
+    public func moveVerdicts() -> [MoveVerdict] {
+        guard let plan else { return [] }
+        var state = PlacementState(inventory)
+        var result: [MoveVerdict] = []
+        let waves = Dictionary(grouping: plan.moves, by: \.wave).sorted { $0.key < $1.key }
+        for (_, moves) in waves {
+            for move in moves {
+                guard let server = inventory.server(move.serverID), let flavor = inventory.flavors[server.flavor] else { continue }
+                var verdict = FitVerdict.certain
+                if let to = move.to, let h = inventory.hostIndex[to] {
+                    verdict = LayoutVerdict.verdict(flavor, on: state.usage[h])
+                    state.add(server, flavor: flavor, host: h, nodes: move.numaNodes, groups: inventory.groupsOfServer[server.id] ?? [])
+                }
+                result.append(MoveVerdict(move: move, flavor: flavor.name, verdict: verdict))
+            }
+            for move in moves {
+                guard let server = inventory.server(move.serverID), let flavor = inventory.flavors[server.flavor],
+                    let from = move.from, let h = inventory.hostIndex[from]
+                else { continue }
+                state.remove(server, flavor: flavor, host: h, nodes: server.numaNodes, groups: inventory.groupsOfServer[server.id] ?? [])
+            }
+        }
+        return result
+    }
+
+    /// Per host, free capacity on nodes where no in-use flavor the host type accepts fits (for a
+    /// flavor spanning k nodes: unless at least k nodes take its share). Servers of unknown
+    /// layout count against the nodes at their worst.
+    public static func stranded(_ inventory: Inventory) -> [Stranded] {
+        let state = PlacementState(inventory)
+        let inUse = Set(inventory.servers.map(\.flavor)).compactMap { inventory.flavors[$0] }
+        var result: [Stranded] = []
+        for (h, host) in inventory.hosts.enumerated() where host.state == .available {
+            let usage = state.usage[h]
+            let free = usage.hasUnknownLayout ? usage.freeWorst : usage.freeKnown
+            let accepted = inUse.filter { inventory.hostTypes[host.hostType]?.supports($0.name) == true }
+            var usable = Array(repeating: false, count: free.count)
+            for flavor in accepted {
+                let nodes = free.indices.filter { free[$0].covers(flavor.perNode) }
+                if nodes.count >= flavor.numaNodes { for n in nodes { usable[n] = true } }
+            }
+            var v = 0, m = 0
+            for n in free.indices where !usable[n] {
+                v += max(0, free[n].vcpus)
+                m += max(0, free[n].memoryMiB)
+            }
+            if v > 0 || m > 0 { result.append(Stranded(hostID: host.id, vcpus: v, memoryMiB: m)) }
+        }
+        return result
+    }
+
+    // MARK: HTML
+
+    /// The whole page.
+    public func html() -> String {
+        let after = plan.map { inventory.applying($0.moves) }
+        let before = PlacementState(inventory)
+        let afterState = after.map(PlacementState.init)
+        let moved = Set(plan?.moves.map(\.serverID) ?? [])
+        let touched = Set(plan?.moves.flatMap { [$0.from, $0.to].compactMap { $0 } } ?? [])
+        let usedBefore = before.usage.filter { $0.serverCount > 0 }.count
+        let usedAfter = afterState?.usage.filter { $0.serverCount > 0 }.count
+        let released = afterState.map { a in inventory.hosts.indices.filter { before.usage[$0].serverCount > 0 && a.usage[$0].serverCount == 0 } } ?? []
+
+        var out = HTMLWriter()
+        out.raw("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
+        out.raw("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
+        out.raw("<title>dehplan report: \(escape(title))</title>\n<style>\(Self.css)</style>\n</head>\n<body>\n")
+        out.raw("<header><h1>dehplan report</h1><p class=\"sub\">\(escape(title))</p></header>\n<main>\n")
+
+        // Summary first.
+        out.raw("<section id=\"summary\"><h2>Summary</h2><div class=\"cards\">\n")
+        out.card("Hosts", "\(inventory.hosts.count)", "\(inventory.hosts.filter { $0.state == .available }.count) available")
+        out.card("Servers", "\(inventory.servers.count)", "\(inventory.servers.filter { $0.dedicatedHostID != nil }.count) on DeHs")
+        if let plan, let usedAfter {
+            out.card("Hosts in use", "\(usedBefore) → \(usedAfter)", "\(released.count) released")
+            out.card("Moves", "\(plan.moves.count)", "\(plan.waveCount) wave\(plan.waveCount == 1 ? "" : "s")")
+            out.card("Plan", plan.status.rawValue, "\(plan.objectiveName) = \(number(plan.objectiveValue))", cls: plan.status == .optimal ? "ok" : (plan.status == .infeasible ? "bad" : "warn"))
+            out.card("Bound / gap", plan.objectiveBound.map(number) ?? "none", plan.gap.map { "gap \(percent($0))" } ?? "no bound")
+        } else {
+            out.card("Hosts in use", "\(usedBefore)", "no plan given")
+        }
+        let strandedBefore = Self.stranded(inventory)
+        out.card("Stranded free capacity", "\(strandedBefore.reduce(0) { $0 + $1.vcpus }) vCPUs", "\(strandedBefore.reduce(0) { $0 + $1.memoryMiB } / 1024) GiB on \(strandedBefore.count) hosts")
+        out.raw("</div>\n")
+        if let plan {
+            if !released.isEmpty {
+                out.raw("<p><b>Released:</b> \(released.map { escape(inventory.hosts[$0].id) }.joined(separator: ", "))</p>\n")
+            }
+            for note in plan.notes { out.raw("<p class=\"note\">Note: \(escape(note))</p>\n") }
+        }
+        out.raw("</section>\n")
+
+        // Headroom.
+        out.raw("<section id=\"headroom\"><h2>Headroom</h2><p>Additional servers of each flavor that fit now, NUMA-aware (exact per flavor, layout policy \(layoutPolicy.rawValue)), next to the naive estimate from free totals; <i>loss</i> is what NUMA fragmentation takes away.\(after == nil ? "" : " Before and after the plan.")</p>\n")
+        if let rowsBefore = try? HeadroomReport(inventory, policy: layoutPolicy).rows {
+            let rowsAfter = after.flatMap { try? HeadroomReport($0, policy: layoutPolicy).rows }
+            out.raw("<table class=\"grid\"><thead><tr><th>zone</th><th>flavor</th><th>count</th><th>naive</th><th>loss</th>\(rowsAfter == nil ? "" : "<th>count after</th><th>loss after</th>")</tr></thead><tbody>\n")
+            for (i, r) in rowsBefore.enumerated() {
+                out.raw("<tr><td>\(escape(r.availabilityZone))</td><td>\(escape(r.flavor))</td><td class=\"n\">\(r.count)</td><td class=\"n\">\(r.naiveCount)</td><td class=\"n\(r.fragmentationLoss > 0 ? " loss" : "")\">\(r.fragmentationLoss)</td>")
+                if let rowsAfter, i < rowsAfter.count {
+                    out.raw("<td class=\"n\">\(rowsAfter[i].count)</td><td class=\"n\">\(rowsAfter[i].fragmentationLoss)</td>")
+                }
+                out.raw("</tr>\n")
+            }
+            out.raw("</tbody></table>\n")
+        }
+        out.raw("</section>\n")
+
+        // Fragmentation.
+        out.raw("<section id=\"fragmentation\"><h2>Fragmentation</h2><p>Free capacity on NUMA nodes that no flavor in use on that host type can take (a flavor spanning k nodes needs k nodes with its share free).</p>\n")
+        let strandedAfter = after.map(Self.stranded)
+        if strandedBefore.isEmpty {
+            out.raw("<p>None: every free node can take some flavor in use.</p>\n")
+        } else {
+            let top = strandedBefore.sorted { ($0.vcpus, $0.memoryMiB) > ($1.vcpus, $1.memoryMiB) }.prefix(20)
+            out.raw("<table class=\"grid\"><thead><tr><th>host</th><th>stranded vCPUs</th><th>stranded MiB</th></tr></thead><tbody>\n")
+            for s in top { out.raw("<tr><td>\(escape(s.hostID))</td><td class=\"n\">\(s.vcpus)</td><td class=\"n\">\(s.memoryMiB)</td></tr>\n") }
+            out.raw("</tbody></table>\n")
+            if strandedBefore.count > top.count { out.raw("<p>… and \(strandedBefore.count - top.count) more hosts.</p>\n") }
+        }
+        if let strandedAfter {
+            out.raw("<p>After the plan: \(strandedAfter.reduce(0) { $0 + $1.vcpus }) vCPUs / \(strandedAfter.reduce(0) { $0 + $1.memoryMiB }) MiB stranded on \(strandedAfter.count) hosts.</p>\n")
+        }
+        out.raw("</section>\n")
+
+        // Moves by wave.
+        if let plan {
+            out.raw("<section id=\"moves\"><h2>Moves by wave</h2>\n")
+            if plan.moves.isEmpty { out.raw("<p>No moves.</p>\n") }
+            let verdicts = moveVerdicts()
+            for (wave, items) in Dictionary(grouping: verdicts, by: \.move.wave).sorted(by: { $0.key < $1.key }) {
+                out.raw("<h3>Wave \(wave) <span class=\"sub\">(\(items.count) move\(items.count == 1 ? "" : "s"))</span></h3>\n")
+                out.raw("<table class=\"grid\"><thead><tr><th>server</th><th>flavor</th><th>from</th><th>to</th><th>NUMA nodes</th><th>verdict</th></tr></thead><tbody>\n")
+                for v in items.sorted(by: { $0.move.serverID < $1.move.serverID }) {
+                    let nodes = v.move.numaNodes.map { $0.map(String.init).joined(separator: ", ") } ?? "–"
+                    out.raw("<tr><td>\(escape(v.move.serverID))</td><td>\(escape(v.flavor))</td><td>\(escape(v.move.from ?? "pool"))</td><td>\(escape(v.move.to ?? "pool"))</td><td>\(nodes)</td><td class=\"v-\(v.verdict.rawValue)\">\(v.verdict.rawValue)</td></tr>\n")
+                }
+                out.raw("</tbody></table>\n")
+            }
+            if !plan.unplaced.isEmpty {
+                out.raw("<h3>Unplaced (\(plan.unplaced.count))</h3><table class=\"grid\"><thead><tr><th>server</th><th>reason</th></tr></thead><tbody>\n")
+                for u in plan.unplaced {
+                    out.raw("<tr><td>\(escape(u.serverID))</td><td>\(u.reasons.map { "<code>\($0.code.rawValue)</code> \(escape($0.message))" }.joined(separator: "<br>"))</td></tr>\n")
+                }
+                out.raw("</tbody></table>\n")
+            }
+            out.raw("</section>\n")
+        }
+
+        // Hosts.
+        out.raw("<section id=\"hosts\"><h2>Hosts</h2>\n")
+        out.raw("<p class=\"legend\"><span class=\"sw srv\"></span> server <span class=\"sw in\"></span> moved in <span class=\"sw out\"></span> moving out <span class=\"sw unk\"></span> unknown layout (counted on every node at worst) — each NUMA node shows vCPUs (upper bar) and memory (lower bar).</p>\n")
+        let order = inventory.hosts.indices.sorted { a, b in
+            let ta = touched.contains(inventory.hosts[a].id), tb = touched.contains(inventory.hosts[b].id)
+            if ta != tb { return ta }
+            return inventory.hosts[a].id < inventory.hosts[b].id
+        }
+        let detailed = order.prefix(detailedHostLimit).filter { touched.contains(inventory.hosts[$0].id) || touched.isEmpty && inventory.hosts.count <= 50 }
+        if !detailed.isEmpty {
+            out.raw("<h3>\(touched.isEmpty ? "All hosts" : "Hosts the plan touches") (\(detailed.count)\(touched.count > detailed.count ? " of \(touched.count)" : ""))</h3>\n<div class=\"hostgrid\">\n")
+            for h in detailed {
+                let host = inventory.hosts[h]
+                let mark = released.contains(h) ? " <span class=\"tag ok\">released</span>" : ""
+                out.raw("<div class=\"host\"><h4>\(escape(host.id)) <span class=\"sub\">\(escape(host.hostType)), \(escape(host.availabilityZone)), \(host.state.rawValue)</span>\(mark)</h4>\n")
+                out.raw("<div class=\"pair\"><figure><figcaption>before</figcaption>\(hostSVG(h, inventory: inventory, state: before, moved: moved, view: .before))</figure>")
+                if let after, let afterState {
+                    out.raw("<figure><figcaption>after</figcaption>\(hostSVG(h, inventory: after, state: afterState, moved: moved, view: .after))</figure>")
+                }
+                out.raw("</div></div>\n")
+            }
+            out.raw("</div>\n")
+        }
+        let rest = order.filter { !detailed.contains($0) }
+        if !rest.isEmpty {
+            out.raw("<h3>\(detailed.isEmpty ? "All hosts" : "Other hosts") (\(rest.count)), per NUMA node use \(after == nil ? "" : "after the plan")</h3>\n")
+            let shownState = afterState ?? before
+            var start = 0
+            while start < rest.count {
+                let chunk = rest[start..<min(start + groupSize, rest.count)]
+                let first = inventory.hosts[chunk.first!].id, last = inventory.hosts[chunk.last!].id
+                out.raw("<details\(rest.count <= groupSize ? " open" : "")><summary>\(escape(first)) … \(escape(last)) (\(chunk.count) hosts)</summary><table class=\"compact\"><tbody>\n")
+                for h in chunk {
+                    let host = inventory.hosts[h]
+                    out.raw("<tr><td>\(escape(host.id))</td><td class=\"sub\">\(escape(host.hostType)) · \(escape(host.availabilityZone))\(host.state == .available ? "" : " · \(host.state.rawValue)")</td><td>\(compactSVG(shownState.usage[h]))</td><td class=\"n\">\(shownState.usage[h].serverCount) servers</td></tr>\n")
+                }
+                out.raw("</tbody></table></details>\n")
+                start += groupSize
+            }
+        }
+        out.raw("</section>\n</main>\n<footer>dehplan · GPL-3.0-or-later · generated offline: no script, no network resources.</footer>\n</body>\n</html>\n")
+        return out.text
+    }
+
+    enum View { case before, after }
+
+    /// One host: per node a vCPU bar and a memory bar with a block per server of known layout,
+    /// plus one bar for the servers of unknown layout.
+    func hostSVG(_ h: Int, inventory: Inventory, state: PlacementState, moved: Set<String>, view: View) -> String {
+        let usage = state.usage[h]
+        let host = inventory.hosts[h]
+        let width = 240.0, bar = 9.0, gap = 3.0, label = 26.0
+        var blocks: [[(server: Server, share: Resources)]] = Array(repeating: [], count: usage.capacity.count)
+        var unknown: [Server] = []
+        for server in inventory.servers where server.dedicatedHostID == host.id {
+            guard let flavor = inventory.flavors[server.flavor] else { continue }
+            if let nodes = server.numaNodes {
+                for n in nodes where n < blocks.count { blocks[n].append((server, flavor.perNode)) }
+            } else {
+                unknown.append(server)
+            }
+        }
+        let rows = usage.capacity.count + (unknown.isEmpty ? 0 : 1)
+        let height = Double(rows) * (2 * bar + gap + 4) + 2
+        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width + label + 4))\" height=\"\(Int(height))\" role=\"img\" aria-label=\"\(escape(host.id)) NUMA nodes \(view == .before ? "before" : "after")\">"
+        func cls(_ server: Server) -> String {
+            guard moved.contains(server.id) else { return "srv" }
+            return view == .before ? "out" : "in"
+        }
+        for (n, cap) in usage.capacity.enumerated() {
+            let y = Double(n) * (2 * bar + gap + 4) + 1
+            s += "<text x=\"0\" y=\"\(fmt(y + bar + 2))\" class=\"lbl\">n\(n)</text>"
+            for (d, total) in [(0, Double(max(cap.vcpus, 1))), (1, Double(max(cap.memoryMiB, 1)))] {
+                let yy = y + Double(d) * (bar + 1)
+                s += "<rect x=\"\(fmt(label))\" y=\"\(fmt(yy))\" width=\"\(fmt(width))\" height=\"\(fmt(bar))\" class=\"cap\"/>"
+                var x = label
+                for (server, share) in blocks[n] {
+                    let w = width * Double(d == 0 ? share.vcpus : share.memoryMiB) / total
+                    s += "<rect x=\"\(fmt(x))\" y=\"\(fmt(yy))\" width=\"\(fmt(max(w, 0.5)))\" height=\"\(fmt(bar))\" class=\"\(cls(server))\"><title>\(escape(server.id)) \(escape(server.flavor))</title></rect>"
+                    x += w
+                }
+                // The unknown servers' worst case on this node, hatched after the known ones.
+                if usage.hasUnknownLayout {
+                    let w = min(width - (x - label), width * Double(d == 0 ? usage.unknownShare.vcpus : usage.unknownShare.memoryMiB) / total)
+                    if w > 0 { s += "<rect x=\"\(fmt(x))\" y=\"\(fmt(yy))\" width=\"\(fmt(w))\" height=\"\(fmt(bar))\" class=\"unk\"><title>servers of unknown layout (worst case)</title></rect>" }
+                }
+            }
+        }
+        if !unknown.isEmpty {
+            let y = Double(usage.capacity.count) * (2 * bar + gap + 4) + 1
+            s += "<text x=\"0\" y=\"\(fmt(y + bar + 2))\" class=\"lbl\">?</text>"
+            let names = unknown.map { "\($0.id) \($0.flavor)\(moved.contains($0.id) ? " (moved)" : "")" }.joined(separator: ", ")
+            s += "<text x=\"\(fmt(label))\" y=\"\(fmt(y + bar + 2))\" class=\"lbl\"><title>\(escape(names))</title>\(unknown.count) server(s) of unknown layout</text>"
+        }
+        return s + "</svg>"
+    }
+
+    /// A small per-node utilisation strip (vCPUs) for the compact host list.
+    func compactSVG(_ usage: HostUsage) -> String {
+        let w = 50.0, h = 8.0
+        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(Double(usage.capacity.count) * (w + 4)))\" height=\"\(Int(2 * h + 2))\">"
+        for (n, cap) in usage.capacity.enumerated() {
+            let x = Double(n) * (w + 4)
+            let used = usage.knownUsed[n] + usage.unknownShare
+            for (d, frac) in [(0, Double(used.vcpus) / Double(max(cap.vcpus, 1))), (1, Double(used.memoryMiB) / Double(max(cap.memoryMiB, 1)))] {
+                let y = Double(d) * (h + 1)
+                s += "<rect x=\"\(fmt(x))\" y=\"\(fmt(y))\" width=\"\(fmt(w))\" height=\"\(fmt(h))\" class=\"cap\"/>"
+                s += "<rect x=\"\(fmt(x))\" y=\"\(fmt(y))\" width=\"\(fmt(w * min(1, frac)))\" height=\"\(fmt(h))\" class=\"srv\"><title>node \(n) \(d == 0 ? "vCPUs" : "memory") \(Int((min(1, frac) * 100).rounded())) %</title></rect>"
+            }
+        }
+        return s + "</svg>"
+    }
+
+    static let css = """
+        :root{--fg:#1d2330;--muted:#5b6474;--line:#d8dde6;--bg:#f7f8fa;--srv:#6b8cc7;--in:#2e9e5b;--out:#e08a2e;--unk:#9b6fc4;--cap:#eceff4}
+        *{box-sizing:border-box}body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
+        header{padding:16px 24px;background:#1d2330;color:#fff}header h1{margin:0;font-size:20px}header .sub{color:#c9d1e0;margin:4px 0 0}
+        main{padding:8px 24px 24px;max-width:1400px}section{margin:18px 0}h2{font-size:17px;border-bottom:1px solid var(--line);padding-bottom:4px}
+        h3{font-size:15px;margin:14px 0 6px}h4{margin:0 0 4px;font-size:13px}.sub{color:var(--muted);font-weight:normal}
+        .cards{display:flex;flex-wrap:wrap;gap:10px}.card{background:#fff;border:1px solid var(--line);border-radius:6px;padding:8px 12px;min-width:150px}
+        .card .k{color:var(--muted);font-size:12px}.card .v{font-size:20px;font-weight:600}.card.ok .v{color:var(--in)}.card.warn .v{color:var(--out)}.card.bad .v{color:#c0392b}
+        table.grid{border-collapse:collapse;background:#fff;margin:4px 0}table.grid th,table.grid td{border:1px solid var(--line);padding:3px 8px;text-align:left}
+        table.grid th{background:#eef1f6}td.n{text-align:right;font-variant-numeric:tabular-nums}td.loss{color:#c0392b;font-weight:600}
+        td.v-certain{color:var(--in)}td.v-possible{color:var(--out);font-weight:600}td.v-impossible{color:#c0392b;font-weight:600}
+        .hostgrid{display:grid;grid-template-columns:repeat(auto-fill,minmax(560px,1fr));gap:10px}.host{background:#fff;border:1px solid var(--line);border-radius:6px;padding:8px}
+        .pair{display:flex;gap:14px;flex-wrap:wrap}figure{margin:0}figcaption{font-size:11px;color:var(--muted)}
+        .tag{font-size:11px;padding:1px 6px;border-radius:8px;background:#e6f4ea;color:var(--in)}
+        svg .cap{fill:var(--cap)}svg .srv{fill:var(--srv);stroke:#fff;stroke-width:.5}svg .in{fill:var(--in);stroke:#fff;stroke-width:.5}
+        svg .out{fill:var(--out);stroke:#fff;stroke-width:.5}svg .unk{fill:var(--unk);opacity:.55}svg .lbl{font-size:10px;fill:var(--muted)}
+        .legend .sw{display:inline-block;width:12px;height:12px;vertical-align:middle;margin:0 3px 0 10px;border-radius:2px}
+        .sw.srv{background:var(--srv)}.sw.in{background:var(--in)}.sw.out{background:var(--out)}.sw.unk{background:var(--unk);opacity:.55}
+        details{background:#fff;border:1px solid var(--line);border-radius:6px;margin:4px 0;padding:4px 8px}summary{cursor:pointer;color:var(--muted)}
+        table.compact td{padding:1px 8px 1px 0;font-size:12px}p.note{color:var(--muted)}footer{padding:12px 24px;color:var(--muted);font-size:12px}
+        """
+
+    func percent(_ x: Double) -> String { "\(Int((x * 100).rounded())) %" }
+    func number(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : String((v * 1000).rounded() / 1000) }
+    func fmt(_ v: Double) -> String { v == v.rounded() ? String(Int(v)) : String((v * 10).rounded() / 10) }
+}
+
+/// Accumulates HTML.
+struct HTMLWriter {
+    var text = ""
+    mutating func raw(_ s: String) { text += s }
+    mutating func card(_ key: String, _ value: String, _ detail: String, cls: String = "") {
+        text += "<div class=\"card \(cls)\"><div class=\"k\">\(escape(key))</div><div class=\"v\">\(escape(value))</div><div class=\"sub\">\(escape(detail))</div></div>\n"
+    }
+}
+
+/// Escapes text for HTML element content and attribute values.
+func escape(_ s: String) -> String {
+    var out = ""
+    out.reserveCapacity(s.utf8.count)
+    for c in s {
+        switch c {
+        case "&": out += "&amp;"
+        case "<": out += "&lt;"
+        case ">": out += "&gt;"
+        case "\"": out += "&quot;"
+        case "'": out += "&#39;"
+        default: out.append(c)
+        }
+    }
+    return out
+}

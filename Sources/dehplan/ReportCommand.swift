@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import ArgumentParser
+import Foundation
+import Planner
+import Report
+import Topology
+
+/// `dehplan report`: one self-contained HTML page for reviewing an inventory and a plan.
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Write a self-contained HTML report of an inventory and (optionally) a plan.",
+        discussion: """
+            The page has no script and loads nothing from the network (inline CSS and SVG), so it can be mailed or attached to a change ticket. It shows a summary (hosts in use before and after, hosts released, the plan's status, objective, bound and gap), headroom per flavor and zone (NUMA-aware count next to the naive estimate), fragmentation (free capacity no flavor in use can take), the moves grouped by wave with their verdicts, and every host's NUMA nodes before and after with servers as blocks (moved ones highlighted). Hosts the plan touches are drawn in detail; the others are listed in collapsible groups of 100.
+
+            Examples:
+              dehplan plan --inventory samples/evacuation.json --evacuate deh-012 --out plan.json
+              dehplan report --inventory samples/evacuation.json --plan plan.json --out report.html
+            """
+    )
+
+    @OptionGroup var source: InventoryOption
+
+    @Option(name: .long, help: ArgumentHelp("Plan file from `dehplan plan --out` (optional).", valueName: "file"))
+    var plan: String?
+
+    @Option(name: .long, help: ArgumentHelp("Where to write the HTML ('-' for standard output).", valueName: "file"))
+    var out: String
+
+    @Option(name: .long, help: ArgumentHelp("Layout policy for headroom counts: certain (default) or possible.", valueName: "policy"))
+    var layoutPolicy: LayoutPolicy = .certain
+
+    @OptionGroup var verbosity: VerbosityOptions
+
+    func run() throws {
+        let inventory = try source.load()
+        var loaded: Plan?
+        if let plan {
+            do {
+                loaded = try Plan.load(fromFile: plan)
+            } catch {
+                throw CLIError.invalidInput("error: invalid plan\n" + error.description)
+            }
+            // A plan made for another inventory would draw nonsense: check it first.
+            let problems = PlanValidator.violations(of: loaded!.moves, on: inventory, policy: .possible)
+            if !problems.isEmpty {
+                throw CLIError.invalidInput(
+                    "error: the plan \(plan) does not apply to the inventory \(source.inventory):\n"
+                        + problems.prefix(5).map { "  " + $0 }.joined(separator: "\n")
+                        + "\nMake the plan from this inventory (dehplan plan --inventory \(source.inventory) ... --out PLAN).")
+            }
+        }
+        let title = plan.map { "inventory \(source.inventory), plan \($0)" } ?? "inventory \(source.inventory)"
+        let html = Report(inventory: inventory, plan: loaded, title: title, layoutPolicy: layoutPolicy).html()
+        try writeOutput(html, to: out)
+        if out != "-" && !verbosity.quiet {
+            FileHandle.standardError.write(Data("wrote \(out) (\(html.utf8.count / 1024) KiB)\n".utf8))
+        }
+    }
+}

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import Foundation
+import Planner
+import Report
+import TestSupport
+import Testing
+import Topology
+
+@Suite struct ReportTests {
+    /// Two 2-node hosts of 16 vCPUs per node; "src" holds a 4-vCPU server (SHUTOFF), "dst" has a
+    /// server of unknown layout and 2 vCPUs stranded on node 1.
+    static func inventory() throws -> Inventory {
+        var b = InventoryBuilder()
+        b.hostType("t", nodes: 2, vcpus: 16, memory: 65536, flavors: ["s4", "m8"])
+        b.flavor("s4", vcpus: 4, memory: 8192)
+        b.flavor("m8", vcpus: 8, memory: 16384)
+        b.host("src", type: "t")
+        b.host("dst", type: "t")
+        b.host("idle", type: "t")
+        b.server("a", flavor: "s4", on: "src", nodes: [0])
+        b.server("u", flavor: "m8", on: "dst", nodes: nil)
+        b.server("f1", flavor: "s4", on: "dst", nodes: [1])
+        b.server("f2", flavor: "s4", on: "dst", nodes: [1])
+        b.server("f3", flavor: "m8", on: "dst", nodes: [0])
+        return try b.build()
+    }
+
+    @Test func verdictsComeFromTheStateWhenTheWaveStarts() throws {
+        let inventory = try Self.inventory()
+        let plan = try BatchPlanner(inventory).plan(PlanOptions(mode: .evacuate(["src"]), layoutPolicy: .possible))
+        let verdicts = Report(inventory: inventory, plan: plan, title: "t").moveVerdicts()
+        #expect(verdicts.count == plan.moves.count)
+        for v in verdicts {
+            let target = try #require(v.move.to)
+            let usage = PlacementState(inventory).usage[inventory.hostIndex[target]!]
+            let flavor = inventory.flavors[v.flavor]!
+            #expect(v.verdict == LayoutVerdict.verdict(flavor, on: usage))
+        }
+    }
+
+    @Test func strandedCapacityIsWhatNoFlavorInUseCanTake() throws {
+        // dst: the unknown m8 counts 8 vCPUs / 16 GiB against each node at worst, so both nodes
+        // have 0 vCPUs but 32 GiB free: that memory is stranded. src and idle: every node usable.
+        let first = Report.stranded(try Self.inventory())
+        #expect(first.map(\.hostID) == ["dst"])
+        #expect(first.first?.vcpus == 0)
+        #expect(first.first?.memoryMiB == 2 * 32768)
+        // A flavor accepted but not in use does not make room usable, nor does one in use that is too big.
+        var b = InventoryBuilder()
+        b.hostType("t", nodes: 2, vcpus: 16, memory: 65536, flavors: ["s4", "huge", "tiny"])
+        b.flavor("s4", vcpus: 4, memory: 8192)
+        b.flavor("huge", vcpus: 64, memory: 8192)
+        b.flavor("tiny", vcpus: 2, memory: 2048)
+        b.host("h", type: "t")
+        for (i, n) in [0, 0, 0, 1, 1, 1].enumerated() { b.server("s\(i)", flavor: "s4", on: "h", nodes: [n]) }
+        b.server("x", flavor: "huge", on: nil, nodes: nil)
+        // node 0 and node 1: 16 - 12 = 4 free each, an s4 fits: nothing stranded.
+        #expect(Report.stranded(try b.build()).isEmpty)
+        var c = InventoryBuilder()
+        c.hostType("t", nodes: 2, vcpus: 14, memory: 65536, flavors: ["s4"])
+        c.flavor("s4", vcpus: 4, memory: 8192)
+        c.host("h", type: "t")
+        for (i, n) in [0, 0, 0, 1, 1].enumerated() { c.server("s\(i)", flavor: "s4", on: "h", nodes: [n]) }
+        // node 0: 14 - 12 = 2 vCPUs stranded; node 1: 14 - 8 = 6 free, an s4 fits.
+        let stranded = Report.stranded(try c.build())
+        #expect(stranded.count == 1)
+        #expect(stranded.first?.vcpus == 2)
+        #expect(stranded.first?.memoryMiB == 65536 - 3 * 8192)
+    }
+
+    @Test func pageIsSelfContainedAndShowsThePlan() throws {
+        let inventory = try Self.inventory()
+        let plan = try BatchPlanner(inventory).plan(PlanOptions(mode: .evacuate(["src"])))
+        let html = Report(inventory: inventory, plan: plan, title: "inventory x.json, plan p.json").html()
+        #expect(html.hasPrefix("<!DOCTYPE html>"))
+        #expect(!html.lowercased().contains("<script"))
+        // The only URL is the SVG namespace, which browsers never fetch.
+        let urls = html.components(separatedBy: "http").count - 1
+        #expect(urls == html.components(separatedBy: "http://www.w3.org/2000/svg").count - 1)
+        #expect(!html.contains("@import") && !html.contains("url("))
+        for part in ["Summary", "Headroom", "Fragmentation", "Moves by wave", "Wave 1", plan.status.rawValue, "src", "released"] {
+            #expect(html.contains(part), "missing \(part)")
+        }
+        #expect(html.contains("class=\"out\""))  // the moved server highlighted before
+        #expect(html.contains("class=\"in\""))  // and after
+        // Text from the inventory is escaped.
+        let tricky = Report(inventory: inventory, plan: nil, title: "<b>&\"x\"</b>").html()
+        #expect(tricky.contains("&lt;b&gt;&amp;&quot;x&quot;&lt;/b&gt;"))
+        #expect(!tricky.contains("<b>&"))
+    }
+
+    @Test func largeInventoriesStayCompact() throws {
+        let inventory = InventoryGenerator.generate(.init(seed: 5, hosts: 1000, servers: 4000, availabilityZones: ["az1"]))
+        let source = inventory.hosts[0].id
+        let plan = try BatchPlanner(inventory).plan(PlanOptions(mode: .evacuate([source]), timeLimit: 10))
+        let html = Report(inventory: inventory, plan: plan, title: "big").html()
+        // Hosts the plan does not touch are listed compactly in groups of 100.
+        #expect(html.components(separatedBy: "<details").count - 1 >= 9)
+        #expect(html.utf8.count < 4 * 1024 * 1024, "\(html.utf8.count) bytes")
+        for host in inventory.hosts { #expect(html.contains(">\(host.id)<") || html.contains(">\(host.id) <")) }
+    }
+}
