@@ -53,6 +53,7 @@ struct ReportCommand: ParsableCommand {
         }
         let title = plan.map { "inventory \(source.inventory), plan \($0)" } ?? "inventory \(source.inventory)"
         let html = Report(inventory: inventory, plan: loaded, title: title, layoutPolicy: layoutPolicy).html()
+        if out == "-" && verbosity.quiet { return }
         try writeOutput(html, to: out)
         if out != "-" && !verbosity.quiet {
             FileHandle.standardError.write(Data("wrote \(out) (\(html.utf8.count / 1024) KiB)\n".utf8))

@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import Foundation
+import TestSupport
+import Testing
+import Topology
+
+/// `dehplan report`, rendered in headless Chromium by scripts/check-report (which fails on a
+/// console error, a failed load, missing content or a blank page). CI installs Debian's
+/// `chromium` and sets DEHPLAN_REQUIRE_CHROMIUM=1, so these cannot pass silently there.
+@Suite struct ReportE2ETests {
+    static let chromium: String? = {
+        if let path = ProcessInfo.processInfo.environment["DEHPLAN_CHROMIUM"] { return path }
+        for dir in ["/usr/bin", "/usr/local/bin"] {
+            for name in ["chromium", "chromium-browser"] where FileManager.default.isExecutableFile(atPath: "\(dir)/\(name)") {
+                return "\(dir)/\(name)"
+            }
+        }
+        return nil
+    }()
+
+    /// Runs scripts/check-report; nil when Chromium is missing and not required.
+    func checkInBrowser(_ html: String, expect: [String]) throws -> (status: Int32, output: String)? {
+        guard Self.chromium != nil else {
+            #expect(ProcessInfo.processInfo.environment["DEHPLAN_REQUIRE_CHROMIUM"] == nil, "Chromium is required but missing")
+            return nil
+        }
+        let process = Process()
+        process.executableURL = Fixtures.packageRoot.appendingPathComponent("scripts/check-report")
+        process.arguments = [html] + expect.flatMap { ["--expect", $0] }
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test func planReportRendersInChromium() throws {
+        let plan = Fixtures.temporaryFile("", name: "plan.json")
+        let made = try Binary.run(["plan", "--inventory", "samples/evacuation.json", "--evacuate", "deh-004", "--out", plan, "--quiet"])
+        #expect(made.status == 0)
+        #expect(made.stdout.isEmpty)  // --quiet
+        let html = Fixtures.temporaryFile("", name: "report.html")
+        let run = try Binary.run(["report", "--inventory", "samples/evacuation.json", "--plan", plan, "--out", html])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("wrote \(html)"))
+        let page = try String(contentsOfFile: html, encoding: .utf8)
+        #expect(page.contains("deh-004"))
+        #expect(page.contains("Wave 1"))
+        if let check = try checkInBrowser(html, expect: ["dehplan report", "Moves by wave", "deh-004", "Headroom"]) {
+            #expect(check.status == 0, "\(check.output)")
+        }
+    }
+
+    @Test func thousandHostReportRendersInChromium() throws {
+        let inventory = Fixtures.temporaryFile("", name: "big.json")
+        #expect(try Binary.run(["generate", "--seed", "9", "--hosts", "1000", "--servers", "5000", "--out", inventory, "--quiet"]).status == 0)
+        let doc = try JSON.parse([UInt8](try Data(contentsOf: URL(fileURLWithPath: inventory))))
+        guard case .array(let hosts)? = doc["hosts"], case .string(let first)? = hosts.first?["id"] else {
+            Issue.record("no hosts")
+            return
+        }
+        let plan = Fixtures.temporaryFile("", name: "big-plan.json")
+        _ = try Binary.run(["plan", "--inventory", inventory, "--evacuate", first, "--time-limit", "10", "--out", plan, "--quiet"])
+        let html = Fixtures.temporaryFile("", name: "big.html")
+        #expect(try Binary.run(["report", "--inventory", inventory, "--plan", plan, "--out", html, "--quiet"]).status == 0)
+        if let check = try checkInBrowser(html, expect: ["Summary", "Other hosts", first]) {
+            #expect(check.status == 0, "\(check.output)")
+        }
+    }
+
+    /// The checker itself fails on a blank page and on a script error, so a pass means something.
+    @Test func theBrowserCheckCatchesBrokenPages() throws {
+        let blank = Fixtures.temporaryFile("<!DOCTYPE html><html><body></body></html>", name: "blank.html")
+        if let check = try checkInBrowser(blank, expect: ["Summary"]) {
+            #expect(check.status == 1)
+            #expect(check.output.contains("blank"))
+        }
+        let text = (0..<40).map { "word\($0)" }.joined(separator: " ")
+        let broken = Fixtures.temporaryFile(
+            "<!DOCTYPE html><html><body><h1>Summary</h1><p>\(text)</p><script>notDefined()</script></body></html>", name: "broken.html")
+        if let check = try checkInBrowser(broken, expect: ["Summary"]) {
+            #expect(check.status == 1)
+            #expect(check.output.contains("console errors"))
+        }
+    }
+
+    @Test func aPlanForAnotherInventoryIsRefused() throws {
+        let plan = Fixtures.temporaryFile("", name: "frag-plan.json")
+        _ = try Binary.run(["plan", "--inventory", "samples/fragmented.json", "--servers", "app-big", "--out", plan, "--quiet"])
+        let run = try Binary.run(["report", "--inventory", "samples/evacuation.json", "--plan", plan, "--out", "-"])
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("does not apply to the inventory"))
+        #expect(run.stderr.contains("dehplan plan --inventory samples/evacuation.json"))
+    }
+}
