@@ -181,14 +181,18 @@ extension Model {
             let objective = glp_mip_obj_val(problem)
             var bound = context.bestBound
             if let b = bound { bound = minimize ? min(b, objective) : max(b, objective) }
-            return Solution(status: .feasible, objective: objective, bound: bound, values: values, seconds: seconds,
-                            incumbentAccepted: context.incumbentAccepted, notes: notes)
+            var solution = Solution(status: .feasible, objective: objective, bound: bound, values: values, seconds: seconds,
+                                    incumbentAccepted: context.incumbentAccepted, notes: notes)
+            solution.hitTimeLimit = rc == GLP_ETMLIM
+            return solution
         case GLP_NOFEAS:
             return Solution(status: .infeasible, objective: nil, bound: nil, values: [], seconds: seconds,
                             incumbentAccepted: context.incumbentAccepted, notes: notes)
         default:
-            return Solution(status: .noSolution, objective: nil, bound: context.bestBound, values: [], seconds: seconds,
-                            incumbentAccepted: context.incumbentAccepted, notes: notes)
+            var solution = Solution(status: .noSolution, objective: nil, bound: context.bestBound, values: [], seconds: seconds,
+                                    incumbentAccepted: context.incumbentAccepted, notes: notes)
+            solution.hitTimeLimit = rc == GLP_ETMLIM
+            return solution
         }
     }
 

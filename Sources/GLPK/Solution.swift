@@ -32,6 +32,8 @@ public struct Solution: Sendable {
     public let incumbentAccepted: Bool
     /// Remarks worth logging (an incumbent that was rejected, presolve outcomes).
     public let notes: [String]
+    /// True when the solve ended at its time limit (not at optimality, nor by `stopWhen`).
+    public var hitTimeLimit = false
 
     /// The value of one variable.
     public subscript(_ variable: Model.Variable) -> Double { values[variable.index] }

@@ -289,7 +289,7 @@ public struct BatchPlanner: Sendable {
             }
         }
         if solution.status == .noSolution { notes.append("time limit reached before the solver found a plan; the greedy plan is used") }
-        if solution.status == .feasible { notes.append("time limit reached; the plan is the best found, with its gap") }
+        if solution.status == .feasible && solution.hitTimeLimit { notes.append("time limit reached; the plan is the best found, with its gap") }
         let optimal = solution.status == .optimal && fromSolver
         // Bound on the primary objective from the solver's bound on the weighted objective.
         var slack: Double?

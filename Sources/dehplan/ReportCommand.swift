@@ -31,6 +31,9 @@ struct ReportCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Layout policy for headroom counts: certain (default) or possible.", valueName: "policy"))
     var layoutPolicy: LayoutPolicy = .certain
 
+    @Option(name: .long, help: "With --out FILE: how to report what was written, text (on standard error) or json (on standard output).")
+    var format: OutputFormat = .text
+
     @OptionGroup var verbosity: VerbosityOptions
 
     func run() throws {
@@ -55,8 +58,14 @@ struct ReportCommand: ParsableCommand {
         let html = Report(inventory: inventory, plan: loaded, title: title, layoutPolicy: layoutPolicy).html()
         if out == "-" && verbosity.quiet { return }
         try writeOutput(html, to: out)
-        if out != "-" && !verbosity.quiet {
-            FileHandle.standardError.write(Data("wrote \(out) (\(html.utf8.count / 1024) KiB)\n".utf8))
+        guard out != "-" else { return }
+        switch format {
+        case .text: verbosity.console.info("wrote \(out) (\(html.utf8.count / 1024) KiB)")
+        case .json:
+            verbosity.console.result(JSON.object([
+                ("out", .string(out)), ("bytes", .int(html.utf8.count)), ("hosts", .int(inventory.hosts.count)),
+                ("moves", .int(loaded?.moves.count ?? 0)),
+            ]).serialized(pretty: false))
         }
     }
 }

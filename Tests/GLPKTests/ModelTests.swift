@@ -127,6 +127,7 @@ import Testing
         let (model, _) = binPacking(items: hardItems(count: 60), capacity: 1000, bins: 40)
         let solution = try model.solve(SolveOptions(timeLimit: 0.2, incumbent: nil))
         #expect(solution.status == .feasible || solution.status == .optimal || solution.status == .noSolution)
+        #expect(solution.hitTimeLimit == (solution.status != .optimal))
         if solution.hasSolution {
             #expect(model.violation(of: solution.values) == nil)
             if let bound = solution.bound { #expect(bound <= solution.objective! + 1e-6) }
@@ -275,6 +276,7 @@ func binPacking(items: [Int], capacity: Int, bins: Int) -> (Model, [Double]) {
         }))
         #expect(solution.status == .feasible || solution.status == .optimal)
         #expect(solution.hasSolution)
+        #expect(!solution.hitTimeLimit)  // stopped by the callback, not the clock
         #expect(model.violation(of: solution.values) == nil)
         #expect(calls.value > 0)
         #expect(solution.seconds < 30)  // far from the 60 s limit: the callback stopped it
