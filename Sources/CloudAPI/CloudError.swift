@@ -37,6 +37,21 @@ public struct CloudError: Error, Sendable, Equatable, CustomStringConvertible {
         return parts.joined(separator: " ")
     }
 
+    /// What an operator can do about it, when there is something to say.
+    public var nextStep: String? {
+        switch (status, code) {
+        case (0, _): return "check --endpoint (and --deh-endpoint) and that it is reachable from here; a lost answer on POST is reconciled by `apply --resume`"
+        case (401, _): return "check the credentials: --token (or OS_AUTH_TOKEN) may have expired; with --ak/--sk check the keys and this machine's clock (signatures carry the time)"
+        case (403, _): return "the credentials lack permission for this project or operation: check --project-id and the user's IAM policies"
+        case (404, _): return "check --project-id and that the endpoint is for the region the resource is in"
+        case (429, _), (_, "Common.0024"): return "the API throttles: wait and retry, or lower --max-parallel"
+        case (_, "Ecs.0605"): return "the server is locked: unlock it first"
+        case (_, "Ecs.0603"): return "another operation runs on the server: wait until it finishes"
+        case (500..., _): return "the service failed; retry later (quote the X-Request-Id to support)"
+        default: return nil
+        }
+    }
+
     /// Decodes the error shapes the services use: `{"error": {"code", "message"}}`,
     /// `{"error_code", "error_msg"}` or `{"code", "message"}` at the top level.
     static func from(status: Int, body: [UInt8], requestID: String?) -> CloudError {

@@ -72,7 +72,7 @@ struct ApplyCommand: AsyncParsableCommand {
         do {
             inventory = try await LiveInventory.fetch(client)
         } catch {
-            throw CLIError.runtime("error: reading the live inventory failed: \(error)")
+            throw cloudFailure("reading the live inventory from \(cloud.endpoint) failed", error)
         }
         let quiet = format == .json || verbosity.quiet
         // On a terminal: one live line (done/total, running, failed, elapsed); elsewhere plain lines.

@@ -78,3 +78,10 @@ struct CloudOptions: ParsableArguments {
         }
     }
 }
+
+/// A runtime error from the cloud, with what to do next when there is something to say.
+func cloudFailure(_ what: String, _ error: any Error) -> CLIError {
+    var message = "error: \(what): \(error)"
+    if let cloud = error as? CloudError, let next = cloud.nextStep { message += "\nnext: \(next)" }
+    return CLIError.runtime(message)
+}

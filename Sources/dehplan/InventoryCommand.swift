@@ -56,7 +56,7 @@ struct InventoryCommand: AsyncParsableCommand {
         do {
             inventory = try await LiveInventory.fetch(client, hostTypes: exact)
         } catch {
-            throw CLIError.runtime("error: reading the inventory from \(cloud.endpoint) failed: \(error)")
+            throw cloudFailure("reading the inventory from \(cloud.endpoint) failed", error)
         }
         let text = inventory.json().serialized() + "\n"
         if out == "-" {

@@ -24,7 +24,11 @@ struct InventoryOption: ParsableArguments {
         do {
             return try Inventory.load(path: path)
         } catch {
-            throw CLIError.invalidInput("error: invalid inventory\n" + error.description)
+            let unreadable = !FileManager.default.isReadableFile(atPath: path)
+            let next = unreadable
+                ? "next: check the path; `dehplan inventory --out FILE` reads one from the cloud, `dehplan generate --out FILE` makes a synthetic one"
+                : "next: fix the fields listed (file: JSON path: problem); the format is in docs/INVENTORY.md"
+            throw CLIError.invalidInput("error: invalid inventory\n" + error.description + "\n" + next)
         }
     }
 }

@@ -18,6 +18,7 @@ import Testing
             (#"solver [0-9.]+ s"#, "solver <t> s"),
             (#"constraints, [0-9.]+ s"#, "constraints, <t> s"),
             (#"/tmp/dehplan-tests-[A-F0-9-]+/"#, "<tmp>/"),
+            (#"/tmp/dehplan-demo-[A-F0-9-]+\.journal"#, "<tmp>/demo.journal"),
             (#"http://127\.0\.0\.1:[0-9]+"#, "http://127.0.0.1:<port>"),
         ] {
             t = t.replacingOccurrences(of: pattern, with: replacement, options: .regularExpression)
@@ -92,6 +93,34 @@ import Testing
         try Self.compare(
             "inventory.json",
             try Binary.run(["inventory", "--endpoint", fake.endpoint, "--project-id", "golden", "--token", "t"]), status: 0)
+    }
+
+    /// The first line of `fake-cloud` (what scripts wait for), text and JSON.
+    @Test func fakeCloudAnnouncement() throws {
+        for (name, extra) in [("fake-cloud.txt", [String]()), ("fake-cloud.json", ["--format", "json"])] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: Binary.path)
+            process.arguments = ["fake-cloud", "--inventory", "samples/fragmented.json", "--project-id", "golden", "--token", "t"] + extra
+            process.currentDirectoryURL = Fixtures.packageRoot
+            let out = Pipe()
+            process.standardOutput = out
+            try process.run()
+            var line = Data()
+            while !line.contains(UInt8(ascii: "\n")) {
+                let chunk = out.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                line.append(chunk)
+            }
+            process.terminate()
+            process.waitUntilExit()
+            try Self.compare(name, Binary.Run(status: 0, stdout: String(decoding: line, as: UTF8.self), stderr: ""), status: 0)
+        }
+    }
+
+    /// The demo's JSON summary (its text narrates concurrent migrations, whose order varies).
+    @Test func demoSummary() throws {
+        let report = Fixtures.temporaryFile("", name: "demo.html")
+        try Self.compare("demo.json", try Binary.run(["demo", "--format", "json", "--report", report]), status: 0)
     }
 }
 

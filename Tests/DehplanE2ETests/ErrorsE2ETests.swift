@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import Foundation
+import TestSupport
+import Testing
+
+/// Errors say what went wrong, where, and what to do next; unknown ids get a suggestion.
+@Suite struct ErrorsE2ETests {
+    /// (arguments, exit status, texts the error must contain)
+    static let cases: [([String], Int32, [String])] = [
+        (["check", "--inventory", "missing.json", "--server", "a", "--to", "b"], 2, ["missing.json", "no such file", "next: check the path"]),
+        (["targets", "--inventory", "Tests/DehplanE2ETests/golden/plan-evacuate.json", "--server", "x"], 2,
+         ["plan-evacuate.json: host_types: missing", "next: fix the fields listed", "docs/INVENTORY.md"]),
+        (["check", "--inventory", "samples/fragmented.json", "--server", "app-bg", "--to", "deh-frag-b"], 3, ["did you mean \"app-big\""]),
+        (["check", "--inventory", "samples/fragmented.json", "--server", "app-big", "--to", "deh-frag-c"], 3, ["did you mean \"deh-frag-"]),
+        (["targets", "--inventory", "samples/fragmented.json", "--server", "web-smal"], 3, ["did you mean \"web-small\""]),
+        (["plan", "--inventory", "samples/fragmented.json", "--evacuate", "deh-scr"], 2, ["--evacuate", "did you mean \"deh-src\""]),
+        (["plan", "--inventory", "samples/fragmented.json", "--servers", "app-bigg"], 2, ["--servers", "did you mean \"app-big\""]),
+        (["plan", "--inventory", "samples/fragmented.json", "--consolidate", "--exclude", "deh-ful"], 2, ["--exclude", "did you mean \"deh-full\""]),
+        (["plan", "--inventory", "samples/fragmented.json"], 2, ["choose exactly one mode"]),
+        (["capacity", "--inventory", "samples/fragmented.json", "--demand", "c6.larg.2=3"], 2, ["did you mean \"c6.large.2\""]),
+        (["apply", "missing-plan.json", "--endpoint", "http://127.0.0.1:9", "--project-id", "p", "--token", "t"], 2, ["invalid plan", "missing-plan.json"]),
+        (["inventory", "--endpoint", "http://127.0.0.1:9", "--project-id", "p", "--token", "t"], 1,
+         ["http://127.0.0.1:9", "next: check --endpoint"]),
+        (["inventory", "--endpoint", "http://127.0.0.1:9", "--project-id", "p"], 2, ["no credentials", "--token", "--ak"]),
+        (["inventory", "--endpoint", "http://example.com", "--project-id", "p", "--token", "t"], 2, ["https"]),
+    ]
+
+    @Test(arguments: 0..<cases.count)
+    func errorTeaches(index: Int) throws {
+        let (arguments, status, texts) = Self.cases[index]
+        let run = try Binary.run(arguments)
+        #expect(run.status == status, "\(arguments): exit \(run.status): \(run.stderr)")
+        let said = run.stdout + run.stderr
+        for text in texts { #expect(said.contains(text), "\(arguments): no \"\(text)\" in: \(said)") }
+    }
+}
