@@ -18,6 +18,10 @@ private final class CallbackContext {
     var incumbentAccepted = false
     var incumbentTried = false
     let stopWhen: (@Sendable (Double, Double) -> Bool)?
+    /// Monotonic deadline: GLPK checks its own time limit only between some phases, so the
+    /// callback also ends the search once this passes.
+    var deadline: Double?
+    var timedOut = false
 
     init(minimize: Bool, incumbent: [Double]?, columnCount: Int32, stopWhen: (@Sendable (Double, Double) -> Bool)?) {
         self.stopWhen = stopWhen
@@ -31,6 +35,11 @@ private final class CallbackContext {
 private func branchAndCutCallback(_ tree: OpaquePointer?, _ info: UnsafeMutableRawPointer?) {
     guard let tree, let info else { return }
     let context = Unmanaged<CallbackContext>.fromOpaque(info).takeUnretainedValue()
+    if let deadline = context.deadline, monotonicSeconds() > deadline {
+        context.timedOut = true
+        glp_ios_terminate(tree)
+        return
+    }
     let best = glp_ios_best_node(tree)
     if best != 0 {
         let bound = glp_ios_node_bound(tree, best)
@@ -94,6 +103,9 @@ extension Model {
             if problemAlive { glp_delete_prob(problem) }
             glp_free_env()  // drop this thread's GLPK environment; nothing else lives in it
         }
+        // Some GLPK routines (cut generators, the conflict graph) print regardless of msg_lev:
+        // silence this thread's terminal output altogether.
+        glp_term_out(GLP_OFF)
         load(into: problem)
 
         let minimize = direction == .minimize
@@ -113,6 +125,22 @@ extension Model {
         parm.msg_lev = GLP_MSG_OFF
         parm.presolve = options.presolve ? GLP_ON : GLP_OFF
         parm.mip_gap = options.relativeGap
+        switch options.branching {
+        case .driebeckTomlin: parm.br_tech = GLP_BR_DTH
+        case .pseudoCost: parm.br_tech = GLP_BR_PCH
+        case .mostFractional: parm.br_tech = GLP_BR_MFV
+        }
+        if options.cuts {
+            parm.gmi_cuts = GLP_ON
+            parm.mir_cuts = GLP_ON
+            parm.cov_cuts = GLP_ON
+            parm.clq_cuts = GLP_ON
+        }
+        if options.feasibilityPump { parm.fp_heur = GLP_ON }
+        if let seconds = options.proximitySearch, seconds > 0 {
+            parm.ps_heur = GLP_ON
+            parm.ps_tm_lim = Int32(clamping: Int((seconds * 1000).rounded()))
+        }
         if let t = options.timeLimit { parm.tm_lim = Int32(clamping: Int((t * 1000).rounded(.up))) }
 
         if !options.presolve {
@@ -142,6 +170,7 @@ extension Model {
 
         let context = CallbackContext(minimize: minimize, incumbent: incumbent,
                                       columnCount: Int32(variableSpecs.count), stopWhen: options.stopWhen)
+        if let t = options.timeLimit { context.deadline = start + t }
         let unmanaged = Unmanaged.passRetained(context)
         defer { unmanaged.release() }
         parm.cb_func = branchAndCutCallback
@@ -183,7 +212,7 @@ extension Model {
             if let b = bound { bound = minimize ? min(b, objective) : max(b, objective) }
             var solution = Solution(status: .feasible, objective: objective, bound: bound, values: values, seconds: seconds,
                                     incumbentAccepted: context.incumbentAccepted, notes: notes)
-            solution.hitTimeLimit = rc == GLP_ETMLIM
+            solution.hitTimeLimit = rc == GLP_ETMLIM || context.timedOut
             return solution
         case GLP_NOFEAS:
             return Solution(status: .infeasible, objective: nil, bound: nil, values: [], seconds: seconds,
@@ -191,7 +220,7 @@ extension Model {
         default:
             var solution = Solution(status: .noSolution, objective: nil, bound: context.bestBound, values: [], seconds: seconds,
                                     incumbentAccepted: context.incumbentAccepted, notes: notes)
-            solution.hitTimeLimit = rc == GLP_ETMLIM
+            solution.hitTimeLimit = rc == GLP_ETMLIM || context.timedOut
             return solution
         }
     }

@@ -139,6 +139,14 @@ public struct Model: Sendable {
         addConstraint(terms, lower: value, upper: value, name: name)
     }
 
+    /// The same model with every variable continuous (its LP relaxation), whose optimum bounds
+    /// the integer optimum (from below when minimising).
+    public var relaxed: Model {
+        var copy = self
+        for i in copy.variableSpecs.indices { copy.variableSpecs[i].kind = .continuous }
+        return copy
+    }
+
     /// The upper bound of a variable (infinity when it has none).
     public func upperBound(of variable: Variable) -> Double { variableSpecs[variable.index].upper ?? .infinity }
 

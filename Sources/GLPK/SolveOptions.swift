@@ -16,6 +16,25 @@ public struct SolveOptions: Sendable {
     /// its own criterion proves the incumbent good enough, e.g. a lexicographic objective whose
     /// primary part can no longer improve.
     public var stopWhen: (@Sendable (_ incumbent: Double, _ bound: Double) -> Bool)?
+    /// How branch-and-cut picks the variable to branch on.
+    public enum Branching: Sendable {
+        /// GLPK's default (Driebeck-Tomlin): good choices, but each costs tableau rows, which on
+        /// models with tens of thousands of columns can take seconds per node.
+        case driebeckTomlin
+        /// Hybrid pseudo-cost branching: cheap per node once costs are learned.
+        case pseudoCost
+        /// Most fractional variable.
+        case mostFractional
+    }
+    /// How branch-and-cut picks the variable to branch on.
+    public var branching: Branching = .driebeckTomlin
+    /// GLPK's cutting planes (Gomory mixed-integer, MIR, cover, clique): stronger bounds, slower nodes.
+    public var cuts = false
+    /// GLPK's feasibility pump: looks for a first integer solution early.
+    public var feasibilityPump = false
+    /// GLPK's proximity search: improves the incumbent by searching near it, for at most this
+    /// many seconds per call (nil: off).
+    public var proximitySearch: Double?
 
     /// Creates options; the defaults prove optimality with presolve on and no time limit.
     public init(
