@@ -4,7 +4,7 @@
 50,000 servers, each the median of several runs of the release binary (whole process: parse,
 validate, compute, print). Prints one Markdown table per scenario.
 
-    Benchmarks/scaling.py DEHPLAN [--repeats N] [--time-limit S] [--work DIR]
+    Benchmarks/scaling.py DEHPLAN [--repeats N] [--time-limit S] [--work DIR] [--only targets|plan]
 """
 import argparse
 import json
@@ -18,6 +18,7 @@ parser.add_argument("dehplan")
 parser.add_argument("--repeats", type=int, default=3)
 parser.add_argument("--time-limit", type=float, default=30)
 parser.add_argument("--work", default=os.path.join(here, "..", ".build", "scaling-work"))
+parser.add_argument("--only", choices=["targets", "plan"], help="run one of the two tables")
 args = parser.parse_args()
 os.makedirs(args.work, exist_ok=True)
 dehplan = os.path.abspath(args.dehplan)
@@ -53,7 +54,7 @@ print(f"Medians of {args.repeats} runs; wall seconds and peak RSS of the whole `
 print("### `targets` for one server, and `capacity` (headroom of every flavor)\n")
 print("| hosts | servers | file MiB | targets s | targets peak MiB | fitting hosts | capacity s | capacity peak MiB |")
 print("|---|---|---|---|---|---|---|---|")
-for hosts, servers in sizes:
+for hosts, servers in (sizes if args.only != "plan" else []):
     path = generate(f"region-{hosts}", ["--seed", str(hosts), "--hosts", str(hosts), "--servers", str(servers), "--host-types", "h4"])
     inventory = json.load(open(path))
     server = next(s for s in inventory["servers"] if s.get("dedicated_host_id") and s["status"] == "SHUTOFF")["id"]
@@ -66,13 +67,13 @@ for hosts, servers in sizes:
 print(f"\n### `plan` (time limit {args.time_limit:g} s)\n")
 print("| scenario | hosts | servers | moving | status | objective | bound | gap | variables | wall s | peak MiB |")
 print("|---|---|---|---|---|---|---|---|---|---|---|")
-plan_sizes = [(100, 400), (1000, 4000), (2500, 10000), (10000, 40000)]
-for scenario in ("evacuate", "consolidate"):
+plan_sizes = [(100, 500), (1000, 5000), (2500, 12500), (10000, 50000)]
+for scenario in (("evacuate", "consolidate") if args.only != "targets" else ()):
     for hosts, servers in plan_sizes:
         flags = ["--seed", str(hosts + 1), "--hosts", str(hosts), "--servers", str(servers), "--zones", "az1", "--host-types", "c6,m6"]
         if scenario == "evacuate":
             flags += ["--max-fill", "0.6", "--shutoff", "1", "--groups", "0"]
-        path = generate(f"{scenario}-{hosts}", flags)
+        path = generate(f"{scenario}-{hosts}-{servers}", flags)
         inventory = json.load(open(path))
         if scenario == "evacuate":
             sources = [h["id"] for h in inventory["hosts"][-max(1, hosts // 10):]]

@@ -130,17 +130,6 @@ extension Model {
         case .pseudoCost: parm.br_tech = GLP_BR_PCH
         case .mostFractional: parm.br_tech = GLP_BR_MFV
         }
-        if options.cuts {
-            parm.gmi_cuts = GLP_ON
-            parm.mir_cuts = GLP_ON
-            parm.cov_cuts = GLP_ON
-            parm.clq_cuts = GLP_ON
-        }
-        if options.feasibilityPump { parm.fp_heur = GLP_ON }
-        if let seconds = options.proximitySearch, seconds > 0 {
-            parm.ps_heur = GLP_ON
-            parm.ps_tm_lim = Int32(clamping: Int((seconds * 1000).rounded()))
-        }
         if let t = options.timeLimit { parm.tm_lim = Int32(clamping: Int((t * 1000).rounded(.up))) }
 
         if !options.presolve {

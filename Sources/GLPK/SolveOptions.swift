@@ -28,13 +28,6 @@ public struct SolveOptions: Sendable {
     }
     /// How branch-and-cut picks the variable to branch on.
     public var branching: Branching = .driebeckTomlin
-    /// GLPK's cutting planes (Gomory mixed-integer, MIR, cover, clique): stronger bounds, slower nodes.
-    public var cuts = false
-    /// GLPK's feasibility pump: looks for a first integer solution early.
-    public var feasibilityPump = false
-    /// GLPK's proximity search: improves the incumbent by searching near it, for at most this
-    /// many seconds per call (nil: off).
-    public var proximitySearch: Double?
 
     /// Creates options; the defaults prove optimality with presolve on and no time limit.
     public init(

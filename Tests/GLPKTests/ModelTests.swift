@@ -287,4 +287,32 @@ final class Counter: @unchecked Sendable {
     private var count = 0
     func increment() { count += 1 }
     var value: Int { count }
+
+    /// Every branching rule proves the same optimum; the LP relaxation bounds it.
+    @Test func branchingRulesAgreeAndTheRelaxationBounds() throws {
+        // A 0/1 knapsack of 16 items (weights and values from a fixed sequence), capacity 100.
+        var model = Model()
+        model.direction = .maximize
+        var terms: [(Model.Variable, Double)] = []
+        for i in 0..<16 {
+            let weight = Double(7 + (i * 37) % 23), value = Double(5 + (i * 53) % 31)
+            terms.append((model.addVariable(kind: .binary, objective: value), weight))
+        }
+        model.addLessOrEqual(terms, 100)
+        var optima: [Double] = []
+        for rule in [SolveOptions.Branching.driebeckTomlin, .pseudoCost, .mostFractional] {
+            var options = SolveOptions(timeLimit: 60)
+            options.branching = rule
+            let solution = try model.solve(options)
+            #expect(solution.status == .optimal, "\(rule)")
+            #expect(model.violation(of: solution.values) == nil)
+            optima.append(solution.objective!)
+        }
+        #expect(Set(optima).count == 1, "\(optima)")
+        let relaxed = model.relaxed
+        #expect(!relaxed.isMIP)
+        let lp = try relaxed.solve()
+        #expect(lp.status == .optimal)
+        #expect(lp.objective! >= optima[0] - 1e-6)  // maximising: the relaxation bounds from above
+    }
 }
