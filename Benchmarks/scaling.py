@@ -11,8 +11,18 @@ import json
 import os
 import statistics
 import subprocess
+import sys
 
 here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, here)
+from timing import timed as run_timed  # noqa: E402
+
+
+def timed(cmd):
+    status, out, _, wall, rss = run_timed(cmd)
+    return status, out, wall, rss
+
+
 parser = argparse.ArgumentParser()
 parser.add_argument("dehplan")
 parser.add_argument("--repeats", type=int, default=3)
@@ -30,13 +40,6 @@ def generate(name, flags):
     if not os.path.exists(path):
         subprocess.run([dehplan, "generate", *flags, "--out", path], check=True, stdout=subprocess.DEVNULL)
     return path
-
-
-def timed(cmd):
-    """(exit status, stdout, wall s, peak RSS MiB) of one run under GNU time."""
-    p = subprocess.run(["/usr/bin/time", "-f", "@@ %e %M", *cmd], capture_output=True, text=True)
-    stat = [l for l in p.stderr.splitlines() if l.startswith("@@ ")][-1].split()
-    return p.returncode, p.stdout, float(stat[1]), int(stat[2]) / 1024
 
 
 def median_runs(cmd, repeats=None):

@@ -25,6 +25,8 @@ import sys
 import time
 
 here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(here, ".."))
+from timing import timed as time_v  # noqa: E402
 parser = argparse.ArgumentParser()
 parser.add_argument("dehplan")
 parser.add_argument("--repeats", type=int, default=3)
@@ -42,19 +44,6 @@ def generate(name, flags):
     if not os.path.exists(path):
         subprocess.run([dehplan, "generate", *flags, "--out", path], check=True, stdout=subprocess.DEVNULL)
     return path
-
-
-def time_v(cmd):
-    """Runs cmd under /usr/bin/time -f; returns (status, stdout, stderr, wall s, peak RSS MiB)."""
-    marker = "@@TIME@@"
-    full = ["/usr/bin/time", "-f", marker + " %e %M", *cmd]
-    p = subprocess.run(full, capture_output=True, text=True)
-    lines = p.stderr.splitlines()
-    stats = [l for l in lines if l.startswith(marker)]
-    err = "\n".join(l for l in lines if not l.startswith(marker))
-    wall, rss = (float(stats[-1].split()[1]), int(stats[-1].split()[2]) / 1024) if stats else (float("nan"), float("nan"))
-    status = p.returncode
-    return status, p.stdout, err, wall, rss
 
 
 # ---------------------------------------------------------------- batch planning

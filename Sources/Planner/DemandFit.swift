@@ -217,19 +217,8 @@ public struct DemandFit: Sendable {
             }
             if let usage = bin.unknown {
                 // The host's servers of unknown layout: each on some feasible set of nodes.
-                for (flavor, count) in usage.unknownFlavors.sorted(by: { $0.key.name < $1.key.name }) {
-                    let share = flavor.perNode
-                    var choice: [(Model.Variable, Double)] = []
-                    for nodes in nodeSubsets(of: bin.room.count, size: flavor.numaNodes) where nodes.allSatisfy({ bin.room[$0].covers(share) }) {
-                        let y = model.addVariable(kind: .integer, lower: 0, upper: Double(count))
-                        choice.append((y, 1))
-                        for n in nodes {
-                            terms[2 * n].append((y, Double(share.vcpus)))
-                            terms[2 * n + 1].append((y, Double(share.memoryMiB)))
-                        }
-                    }
-                    model.addEqual(choice, Double(count))
-                }
+                let groups = usage.unknownFlavors.sorted { $0.key.name < $1.key.name }.map { ($0.key, $0.value) }
+                LayoutVerdict.Arrangement.place(groups, room: bin.room, in: &model, terms: &terms)
             }
             var open: Model.Variable?
             if bin.hostID == nil {
@@ -395,7 +384,6 @@ public struct DemandFit: Sendable {
         if reduced.freeKnown.contains(where: { $0.vcpus < 0 || $0.memoryMiB < 0 }) { return false }
         var a = LayoutVerdict.Arrangement(reduced, extra: nil)
         a.addCapacityRows()
-        guard let solution = try? a.model.solve() else { return false }
-        return solution.status == .optimal || solution.status == .feasible
+        return LayoutVerdict.feasible(a.model) ?? false
     }
 }

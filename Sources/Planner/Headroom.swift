@@ -100,12 +100,7 @@ public enum Headroom {
         }
         a.model.addLessOrEqual(total, Double(flavor.numaNodes * t - 1))
         a.addCapacityRows()
-        guard let solution = try? a.model.solve() else { return nil }
-        switch solution.status {
-        case .optimal, .feasible: return true
-        case .infeasible: return false
-        default: return nil
-        }
+        return LayoutVerdict.feasible(a.model)
     }
 }
 

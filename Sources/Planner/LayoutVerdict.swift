@@ -42,6 +42,15 @@ public enum LayoutVerdict {
             terms = Array(repeating: [], count: room.count * 2)
             var groups = usage.unknownFlavors.sorted { $0.key.name < $1.key.name }.map { ($0.key, $0.value) }
             if let extra { groups.append((extra, 1)) }
+            Self.place(groups, room: room, in: &model, terms: &terms)
+        }
+
+        /// Adds, per flavor, integer counts of its servers on each set of nodes with room for its
+        /// share, with "every server is somewhere" rows, and their use to `terms` (per node:
+        /// vCPUs at 2n, memory at 2n+1). The caller adds the capacity rows.
+        static func place(
+            _ groups: [(Flavor, Int)], room: [Resources], in model: inout Model, terms: inout [[(Model.Variable, Double)]]
+        ) {
             for (flavor, count) in groups {
                 let share = flavor.perNode
                 var choice: [(Model.Variable, Double)] = []
@@ -73,7 +82,12 @@ public enum LayoutVerdict {
     static func arrangementExists(_ usage: HostUsage, adding flavor: Flavor) -> Bool? {
         var a = Arrangement(usage, extra: flavor)
         a.addCapacityRows()
-        guard let solution = try? a.model.solve() else { return nil }
+        return feasible(a.model)
+    }
+
+    /// Whether a model has a solution: nil when the solver fails or cannot tell.
+    static func feasible(_ model: Model) -> Bool? {
+        guard let solution = try? model.solve() else { return nil }
         switch solution.status {
         case .optimal, .feasible: return true
         case .infeasible: return false
@@ -107,11 +121,6 @@ public enum LayoutVerdict {
             blocked.append((blockedNode, 1))
         }
         a.model.addGreaterOrEqual(blocked, Double(a.room.count - flavor.numaNodes + 1))
-        guard let solution = try? a.model.solve() else { return nil }
-        switch solution.status {
-        case .optimal, .feasible: return true
-        case .infeasible: return false
-        default: return nil
-        }
+        return feasible(a.model)
     }
 }

@@ -105,15 +105,10 @@ import Testing
             let out = Pipe()
             process.standardOutput = out
             try process.run()
-            var line = Data()
-            while !line.contains(UInt8(ascii: "\n")) {
-                let chunk = out.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                line.append(chunk)
-            }
+            let line = FakeCloudProcess.firstLine(of: out)
             process.terminate()
             process.waitUntilExit()
-            try Self.compare(name, Binary.Run(status: 0, stdout: String(decoding: line, as: UTF8.self), stderr: ""), status: 0)
+            try Self.compare(name, Binary.Run(status: 0, stdout: line, stderr: ""), status: 0)
         }
     }
 

@@ -18,18 +18,23 @@ public final class FakeCloudProcess {
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
         try process.run()
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        let text = String(decoding: line, as: UTF8.self)
+        let text = Self.firstLine(of: out)
         guard let port = text.split(separator: ":").last?.split(separator: " ").first.flatMap({ Int($0) }) else {
             process.terminate()
             throw FakeCloudProcessError(message: "fake-cloud did not report a port: \(text)")
         }
         self.port = port
+    }
+
+    /// Reads a pipe until its first newline (or its end).
+    public static func firstLine(of pipe: Pipe) -> String {
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = pipe.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        return String(decoding: line, as: UTF8.self)
     }
 
     /// Stops the process.
