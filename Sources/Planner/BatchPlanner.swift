@@ -569,6 +569,13 @@ public struct BatchPlanner: Sendable {
             return Double(f.vcpus) * 4096 + Double(f.memoryMiB)
         }
 
+        /// Free share of a host's vCPUs and memory, each normalised by its capacity.
+        func roomLeft(_ h: Int) -> Double {
+            let u = usage[h]
+            let cap = u.capacity.total
+            return Double(u.freeTotal.vcpus) / Double(max(cap.vcpus, 1)) + Double(u.freeTotal.memoryMiB) / Double(max(cap.memoryMiB, 1))
+        }
+
         switch options.mode {
         case .evacuate, .servers:
             var touched = Set<Int>()
@@ -579,6 +586,11 @@ public struct BatchPlanner: Sendable {
                 let pick: (h: Int, fit: NodeFit)?
                 if objective == .minHostsTouched, let best = found.filter({ touched.contains($0.h) }).max(by: { $0.fit.score < $1.fit.score }) {
                     pick = best
+                } else if objective == .minHostsTouched {
+                    // Opening another target: take the one with the most room left, so that it
+                    // absorbs as many of the following servers as possible (the tightest fit
+                    // would fill at once and open yet another host).
+                    pick = found.max(by: { (roomLeft($0.h), -$0.h) < (roomLeft($1.h), -$1.h) })
                 } else {
                     pick = found.max(by: { ($0.fit.score, -$0.h) < ($1.fit.score, -$1.h) })
                 }

@@ -9,6 +9,8 @@ import Topology
 
 /// The fake cloud over a real loopback socket, with URLSession as the client's transport.
 @Suite(.serialized) struct FakeCloudServerTests {
+    /// The client's timeout is generous: under a full parallel test run on 2 vCPUs a 5 s timeout
+    /// once expired on a POST, which the client then (correctly) reported as an unknown outcome.
     func start(faults: FaultInjection = FaultInjection()) async throws -> (FakeCloudServer, CloudClient, UInt16) {
         let inventory = try Inventory.load(path: Fixtures.sample("fragmented.json"))
         let cloud = FakeCloud(inventory: inventory, configuration: .init(projectID: "proj", token: "tok", jobSeconds: 0.2))
@@ -16,7 +18,7 @@ import Topology
         let port = try await server.start()
         let client = try CloudClient(
             ecsEndpoint: URL(string: "http://127.0.0.1:\(port)")!, projectID: "proj", credentials: .token("tok"),
-            transport: URLSessionTransport(timeout: 5), retry: RetryPolicy(maxAttempts: 3, baseDelay: 0.01, maxDelay: 0.05))
+            transport: URLSessionTransport(timeout: 20), retry: RetryPolicy(maxAttempts: 3, baseDelay: 0.01, maxDelay: 0.05))
         return (server, client, port)
     }
 
