@@ -132,6 +132,7 @@ let package = Package(
         .testTarget(
             name: "DehplanE2ETests",
             dependencies: ["dehplan", "TestSupport", "CloudAPI"],
+            exclude: ["golden"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -63,7 +63,7 @@ import Topology
             return
         }
         let plan = Fixtures.temporaryFile("", name: "big-plan.json")
-        _ = try Binary.run(["plan", "--inventory", inventory, "--evacuate", first, "--time-limit", "10", "--out", plan, "--quiet"])
+        _ = try Binary.run(["plan", "--inventory", inventory, "--evacuate", first, "--time-limit", "3", "--out", plan, "--quiet"])
         let html = Fixtures.temporaryFile("", name: "big.html")
         #expect(try Binary.run(["report", "--inventory", inventory, "--plan", plan, "--out", html, "--quiet"]).status == 0)
         if let check = try checkInBrowser(html, expect: ["Summary", "Other hosts", first]) {

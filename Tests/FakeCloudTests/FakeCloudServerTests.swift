@@ -9,8 +9,9 @@ import Topology
 
 /// The fake cloud over a real loopback socket, with URLSession as the client's transport.
 @Suite(.serialized) struct FakeCloudServerTests {
-    /// The client's timeout is generous: under a full parallel test run on 2 vCPUs a 5 s timeout
-    /// once expired on a POST, which the client then (correctly) reported as an unknown outcome.
+    /// Timeouts are generous: the server runs in this process on Swift's cooperative threads,
+    /// which CPU-heavy tests running in parallel (GLPK solves, exhaustive checks, blocking waits
+    /// for the binary) can hold for many seconds on 2 vCPUs; 5 s timeouts expired there.
     func start(faults: FaultInjection = FaultInjection()) async throws -> (FakeCloudServer, CloudClient, UInt16) {
         let inventory = try Inventory.load(path: Fixtures.sample("fragmented.json"))
         let cloud = FakeCloud(inventory: inventory, configuration: .init(projectID: "proj", token: "tok", jobSeconds: 0.2))
@@ -18,7 +19,7 @@ import Topology
         let port = try await server.start()
         let client = try CloudClient(
             ecsEndpoint: URL(string: "http://127.0.0.1:\(port)")!, projectID: "proj", credentials: .token("tok"),
-            transport: URLSessionTransport(timeout: 20), retry: RetryPolicy(maxAttempts: 3, baseDelay: 0.01, maxDelay: 0.05))
+            transport: URLSessionTransport(timeout: 60), retry: RetryPolicy(maxAttempts: 3, baseDelay: 0.01, maxDelay: 0.05))
         return (server, client, port)
     }
 
@@ -75,7 +76,7 @@ import Topology
         let port = try await server.start()
         defer { Task { await server.stop() } }
         let base = "http://127.0.0.1:\(port)"
-        let transport = URLSessionTransport(timeout: 5)
+        let transport = URLSessionTransport(timeout: 60)  // see start()
         func call(_ method: String, _ path: String, _ body: String? = nil, token: String? = "tok") async throws -> (Int, JSON?) {
             var headers: [String: String] = [:]
             if let token { headers["X-Auth-Token"] = token }

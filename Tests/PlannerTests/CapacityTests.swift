@@ -97,22 +97,11 @@ import Topology
             let target = Self.flavor(2 * (1 + rng.below(6)), 1 + rng.below(nodes))
             let u = Self.usage(known: known, unknown: unknown)
             var least = Int.max, most = -1
-            var free = u.freeKnown
-            func go(_ i: Int) {
-                if i == unknown.count {
-                    let n = Headroom.count(target, free: free)
-                    least = min(least, n)
-                    most = max(most, n)
-                    return
-                }
-                let f = unknown[i]
-                for set in subsets(nodes, f.numaNodes) where set.allSatisfy({ free[$0].covers(f.perNode) }) {
-                    for n in set { free[n] -= f.perNode }
-                    go(i + 1)
-                    for n in set { free[n] += f.perNode }
-                }
+            forEachArrangement(of: unknown, on: u.freeKnown) { free in
+                let n = Headroom.count(target, free: free)
+                least = min(least, n)
+                most = max(most, n)
             }
-            go(0)
             guard most >= 0 else { return }  // no arrangement at all: not a loadable inventory
             #expect(Headroom.count(target, on: u, policy: .certain) == least, "known \(known) unknown \(unknown.map(\.name)) target \(target.name)")
             #expect(Headroom.count(target, on: u, policy: .possible) == most, "known \(known) unknown \(unknown.map(\.name)) target \(target.name)")
@@ -360,10 +349,4 @@ import Topology
         #expect(report.rows.first?.count == 2)  // 16 - 2 x 4 = 8 left on h2
         #expect(throws: PlanError.self) { try HostsRemoved(["h9"], from: inventory, policy: .certain, timeLimit: 5) }
     }
-}
-
-private func subsets(_ n: Int, _ k: Int) -> [[Int]] {
-    if k == 0 { return [[]] }
-    guard n >= k else { return [] }
-    return subsets(n - 1, k) + subsets(n - 1, k - 1).map { $0 + [n - 1] }
 }

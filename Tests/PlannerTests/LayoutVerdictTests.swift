@@ -2,6 +2,7 @@
 
 import Planner
 import PropertyBased
+import TestSupport
 import Testing
 import Topology
 
@@ -50,38 +51,20 @@ import Topology
             let unknown = (0..<unknownCount).map { _ in Self.flavor(2 * (1 + rng.below(5)), 1 + rng.below(min(2, nodes))) }
             let target = Self.flavor(2 * (1 + rng.below(8)), 1 + rng.below(nodes))
             let u = Self.usage(known: known, unknown: unknown)
-            // Enumerate.
             var fitsSome = false
             var fitsAll = true
             var anyValid = false
-            var free = u.freeKnown
-            func go(_ i: Int) {
-                if i == unknown.count {
-                    anyValid = true
-                    let fits = Fit.fit(target, free: free, capacity: u.capacity) != nil
-                    fitsSome = fitsSome || fits
-                    fitsAll = fitsAll && fits
-                    return
-                }
-                let f = unknown[i]
-                for set in subsets(nodes, f.numaNodes) where set.allSatisfy({ free[$0].covers(f.perNode) }) {
-                    for n in set { free[n] -= f.perNode }
-                    go(i + 1)
-                    for n in set { free[n] += f.perNode }
-                }
+            forEachArrangement(of: unknown, on: u.freeKnown) { free in
+                anyValid = true
+                let fits = Fit.fit(target, free: free, capacity: u.capacity) != nil
+                fitsSome = fitsSome || fits
+                fitsAll = fitsAll && fits
             }
-            go(0)
             guard anyValid else { return }  // no arrangement at all: not an inventory that loads
             let expected: FitVerdict = !fitsSome ? .impossible : (fitsAll ? .certain : .possible)
             #expect(LayoutVerdict.verdict(target, on: u) == expected, "known \(known) unknown \(unknown.map(\.name)) target \(target.name)")
         }
     }
-}
-
-private func subsets(_ n: Int, _ k: Int) -> [[Int]] {
-    if k == 0 { return [[]] }
-    guard n >= k else { return [] }
-    return subsets(n - 1, k) + subsets(n - 1, k - 1).map { $0 + [n - 1] }
 }
 
 @Suite struct LayoutVerdictScaleTests {

@@ -123,3 +123,30 @@ public struct InventoryBuilder {
     }
 }
 
+
+/// Calls `body` with the free capacity per node left by every arrangement of `unknown` servers
+/// (each on as many distinct nodes as its flavor spans, never overcommitting a node), starting
+/// from `free`. Brute force, for checking the exact unknown-layout verdicts on tiny hosts.
+public func forEachArrangement(of unknown: [Flavor], on free: [Resources], _ body: ([Resources]) -> Void) {
+    var left = free
+    func go(_ i: Int) {
+        if i == unknown.count {
+            body(left)
+            return
+        }
+        let f = unknown[i]
+        for set in subsets(left.count, f.numaNodes) where set.allSatisfy({ left[$0].covers(f.perNode) }) {
+            for n in set { left[n] -= f.perNode }
+            go(i + 1)
+            for n in set { left[n] += f.perNode }
+        }
+    }
+    go(0)
+}
+
+/// Every k-element subset of 0..<n (for brute-force checks).
+public func subsets(_ n: Int, _ k: Int) -> [[Int]] {
+    if k == 0 { return [[]] }
+    guard n >= k else { return [] }
+    return subsets(n - 1, k) + subsets(n - 1, k - 1).map { $0 + [n - 1] }
+}
