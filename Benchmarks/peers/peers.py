@@ -14,7 +14,8 @@ hosts.
 
 Usage (Benchmarks/peers/run sets up the virtual environment and the release build):
     peers.py DEHPLAN [--repeats N] [--time-limit S] [--work DIR] [--skip-large]
-Prints Markdown tables; medians over the repeats; ratios are to dehplan in the same run.
+Prints one Markdown table (batch plans, then the target search); medians over the repeats; ratios are
+to dehplan in the same run.
 """
 import argparse
 import json
@@ -71,11 +72,16 @@ tools = [
     ("OR-Tools CP-SAT " + __import__("importlib.metadata").metadata.version("ortools"), f"{python} {here}/solve.py cpsat"),
 ]
 
-print(f"## Batch plans: dehplan and peers on dehplan's aggregated model\n")
-print(f"Time limit {args.time_limit:g} s for every tool; medians of {args.repeats} runs. `solve s` is the solver's own")
-print("time (GLPK inside dehplan; the peer's solve call, excluding Python start-up and MPS reading);")
-print("`wall s` is the whole `dehplan plan` process (load, model, solve, extraction, waves, validation;")
-print("for peers including the peer process). Peak memory: dehplan's process, or the peer's process.\n")
+print("## dehplan and its peers on the same instances\n")
+print(f"Batch plans: time limit {args.time_limit:g} s for every tool; HiGHS, CBC and CP-SAT solve dehplan's aggregated")
+print("model; `solve s` is the solver's own time (GLPK inside dehplan; the peer's solve call, excluding Python")
+print("start-up and MPS reading); `wall s` is the whole `dehplan plan` process (load, model, solve, extraction,")
+print("waves, validation; for peers including the peer process). Peak memory: dehplan's process, or the peer's.")
+print("Target search (last rows): one server over 10,000 hosts x 4 NUMA nodes with 50,000 servers; `objective` is")
+print("the number of fitting hosts; dehplan's time is the whole `dehplan targets` process (parsing the file")
+print("included), Nova's is its `numa_fit_instance_to_host` loop alone (topologies built beforehand, not counted;")
+print("same pre-filters as dehplan, NUMATopologyLimits with allocation ratios 1.0); Nova's peak memory is its")
+print(f"Python process. Medians of {args.repeats} runs; ratios are to dehplan in the same run.\n")
 print("| instance | tool | status | objective | bound | solve s | wall s | peak MiB | solve ratio to dehplan |")
 print("|---|---|---|---|---|---|---|---|---|")
 sys.stdout.flush()
@@ -114,9 +120,9 @@ for title, path, mode in instances:
         sys.stdout.flush()
 
 # ---------------------------------------------------------------- single-server target search
-print("\n## Single-server target search: dehplan targets and Nova's numa_fit_instance_to_host\n")
 big = generate("targets-10000", ["--seed", "10000", "--hosts", "10000", "--servers", "50000", "--host-types", "h4",
                                  "--unknown-layout", "0", "--zones", "eu-de-01,eu-de-02"])
+import resource  # noqa: E402
 import logging  # noqa: E402
 import warnings  # noqa: E402
 
@@ -161,21 +167,13 @@ limits = objects.NUMATopologyLimits(cpu_allocation_ratio=1.0, ram_allocation_rat
 candidates = [s for s in inventory["servers"] if s.get("dedicated_host_id") and s["status"] == "SHUTOFF"]
 picked = candidates[:: max(1, len(candidates) // args.nova_servers)][: args.nova_servers]
 
-print(f"Inventory: 10,000 hosts of type h4 (4 NUMA nodes), 50,000 servers, all layouts known. Nova {version('nova')};")
-print(f"its host topologies are built once from the inventory ({nova_build:.2f} s, not counted below). Nova gets")
-print("the same pre-filters as dehplan applies before its NUMA check (available, same AZ, type accepts the flavor,")
-print("not the current host) and `NUMATopologyLimits` with allocation ratios 1.0 so that usage counts.")
-print(f"dehplan's time is the whole `dehplan targets` process (parsing and validating the 50,000-server file")
-print("included); the search alone is benchmarked in the first table of this file. Medians of "
-      f"{args.repeats} runs.\n")
-print("| server | flavor | dehplan hosts | Nova hosts | same hosts | dehplan s (process) | Nova s (fit loop) | ratio Nova/dehplan |")
-print("|---|---|---|---|---|---|---|---|")
 for s in picked:
     f = flavors[s["flavor"]]
     k = f.get("numa_nodes", 1)
-    walls, found = [], set()
+    walls, rsses, found = [], [], set()
     for _ in range(args.repeats):
         status, out, err, wall, rss = time_v([dehplan, "targets", "--inventory", big, "--server", s["id"], "--assume-stopped", "--format", "json"])
+        rsses.append(rss)
         doc = json.loads(out)
         found = {t["dedicated_host_id"] for t in doc["targets"] if t["dedicated_host_id"] is not None}
         walls.append(wall)
@@ -197,5 +195,10 @@ for s in picked:
                 fits.add(h)
         nova_times.append(time.monotonic() - start)
     d, n = statistics.median(walls), statistics.median(nova_times)
-    print(f"| {s['id']} | {s['flavor']} | {len(found)} | {len(fits)} | {'yes' if found == fits else 'NO'} | {d:.3f} | {n:.3f} | {n / d:.1f} |")
+    same = "same hosts" if found == fits else "DIFFERENT hosts"
+    title = f"targets for {s['id']} ({s['flavor']}), 10,000 hosts"
+    print(f"| {title} | dehplan targets | {len(found)} hosts | {len(found)} | | {d:.3f} | {d:.2f} | {statistics.median(rsses):.0f} | 1.00 |")
+    print(f"| {title} | Nova {version('nova')} numa_fit_instance_to_host | {len(fits)} hosts, {same} | {len(fits)} | | {n:.3f} | {n:.2f} | "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} | {n / d:.2f} |")
     sys.stdout.flush()
+print(f"\nNova's host topologies took {nova_build:.2f} s to build from the inventory (not counted above).")
