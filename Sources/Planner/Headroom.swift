@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
+import Dispatch
 import GLPK
+import Synchronization
 import Topology
 
 /// Exact counts of how many more servers of one flavor fit on a host.
@@ -153,6 +155,29 @@ public struct HeadroomReport: Sendable {
         }
         let state = PlacementState(inventory)
         var cache: [CacheKey: Int] = [:]
+        // Hosts with servers of unknown layout need small integer programs: solve the distinct
+        // (usage, flavor) pairs on all cores first (each GLPK solve lives on one thread).
+        var pending: [CacheKey] = []
+        var seen = Set<CacheKey>()
+        for z in zones where zone == nil || z == zone {
+            for name in wanted {
+                let flavor = inventory.flavors[name]!
+                for (h, host) in inventory.hosts.enumerated()
+                where host.availabilityZone == z && host.state == .available && state.usage[h].hasUnknownLayout
+                    && inventory.hostTypes[host.hostType]?.supports(name) == true
+                {
+                    let key = CacheKey(usage: state.usage[h], flavor: flavor)
+                    if seen.insert(key).inserted { pending.append(key) }
+                }
+            }
+        }
+        let keys = pending
+        let solved = Results(count: keys.count)
+        DispatchQueue.concurrentPerform(iterations: keys.count) { i in
+            // A solver failure claims no room rather than room that may not exist.
+            solved.set(i, Headroom.count(keys[i].flavor, on: keys[i].usage, policy: policy) ?? 0)
+        }
+        for (i, key) in keys.enumerated() { cache[key] = solved.value(i) }
         var rows: [HeadroomRow] = []
         for z in zones where zone == nil || z == zone {
             for name in wanted {
@@ -170,8 +195,7 @@ public struct HeadroomReport: Sendable {
                     if let cached = cache[key] {
                         n = cached
                     } else {
-                        // A solver failure claims no room rather than room that may not exist.
-                        n = Headroom.count(flavor, on: usage, policy: policy) ?? 0
+                        n = Headroom.count(flavor, free: usage.freeKnown)  // known layouts: closed form
                         cache[key] = n
                     }
                     count += n
@@ -188,7 +212,15 @@ public struct HeadroomReport: Sendable {
         self.layoutPolicy = policy
     }
 
-    private struct CacheKey: Hashable {
+    /// Counts written from several threads, one slot each.
+    private final class Results: Sendable {
+        let slots: Mutex<[Int]>
+        init(count: Int) { slots = Mutex(Array(repeating: 0, count: count)) }
+        func set(_ i: Int, _ value: Int) { slots.withLock { $0[i] = value } }
+        func value(_ i: Int) -> Int { slots.withLock { $0[i] } }
+    }
+
+    private struct CacheKey: Hashable, Sendable {
         let usage: HostUsage
         let flavor: Flavor
     }
