@@ -90,7 +90,7 @@ extension SubProblem {
     /// Per-node room for arrivals on a local host: capacity minus fixed usage (worst case for
     /// unknown layouts under the `certain` policy).
     func room(_ h: Int, policy: LayoutPolicy) -> [Resources] {
-        policy == .certain ? fixed[h].freeWorst : fixed[h].freeKnown
+        fixed[h].free(under: policy)
     }
 
     /// Evaluates decisions (one per server of each class, in class order) into objective levels.

@@ -260,23 +260,16 @@ public struct BatchPlanner: Sendable {
                 slack: value - Double(outcome.lowerBound), seconds: outcome.seconds, variables: outcome.columns,
                 constraints: outcome.rows, notes: ["column generation: \(outcome.columns) patterns"])
         }
-        let cap = heuristicLevels.unplaced == 0 && heuristicLevels.pool == 0
-            && (objective == .minHostsUsed || objective == .minHostsTouched) ? Int(heuristicLevels.primary) : nil
-        let built = SubModel(sub, options: options, inventory: inventory, primaryCap: cap)
+        let (built, scale) = aggregatedModel(sub, options: options, heuristic: heuristicLevels)
         var notes: [String] = []
-        let scale = PrimaryScale(
-            primary: built.weights.primary, pool: built.weights.pool, lower: built.weights.moves * Double(built.maxMoves),
-            integral: objective != .balance)
         if built.model.variableCount > Self.branchAndCutLimit {
             // GLPK's branch-and-cut on models this size neither finds better plans nor respects
             // its time limit (measured: 296 s for a 30 s limit at 34,000 columns, ~1 GB): keep the
             // greedy plan and prove its gap with the LP relaxation, which honours the limit.
             let left = max(0.05, timeLimit - (monotonicNow() - started))
             let lp = try? built.model.relaxed.solve(SolveOptions(timeLimit: left))
-            var slack: Double?
-            if let lp, lp.status == .optimal, let value = lp.objective, heuristicLevels.unplaced == 0, heuristicLevels.pool == 0 {
-                slack = max(0, heuristicLevels.primary - scale.bound(value))
-            } else if objective == .minHostsUsed, heuristicLevels.unplaced == 0, heuristicLevels.pool == 0 {
+            var slack = scale.slack(of: heuristicLevels, bound: lp?.status == .optimal ? lp?.objective : nil)
+            if slack == nil, objective == .minHostsUsed, heuristicLevels.unplaced == 0, heuristicLevels.pool == 0 {
                 // Without the LP: hosts holding servers that cannot move stay in use whatever happens.
                 let fixedHosts = sub.fixed.filter { $0.serverCount > 0 }.count
                 slack = max(0, heuristicLevels.primary - Double(fixedHosts))
@@ -319,12 +312,7 @@ public struct BatchPlanner: Sendable {
         if solution.status == .feasible && solution.hitTimeLimit { notes.append("time limit reached; the plan is the best found, with its gap") }
         let optimal = solution.status == .optimal && fromSolver
         // Bound on the primary objective from the solver's bound on the weighted objective.
-        var slack: Double?
-        if optimal {
-            slack = 0
-        } else if let b = solution.bound, chosenLevels.unplaced == 0, chosenLevels.pool == 0 {
-            slack = max(0, chosenLevels.primary - scale.bound(b))
-        }
+        let slack = optimal ? 0 : scale.slack(of: chosenLevels, bound: solution.bound)
         return SubOutcome(
             decisions: chosen, slack: slack, seconds: solution.seconds,
             variables: built.model.variableCount, constraints: built.model.constraintCount, notes: notes)
@@ -336,13 +324,8 @@ public struct BatchPlanner: Sendable {
     ) throws(PlanError) -> SubOutcome {
         let objective = options.effectiveObjective
         let heuristic = greedy(sub, options: options)
-        let heuristicLevels = sub.levels(heuristic, objective: objective, inventory: inventory)
-        let cap = heuristicLevels.unplaced == 0 && heuristicLevels.pool == 0
-            && (objective == .minHostsUsed || objective == .minHostsTouched) ? Int(heuristicLevels.primary) : nil
-        let built = SubModel(sub, options: options, inventory: inventory, primaryCap: cap)
-        let scale = PrimaryScale(
-            primary: built.weights.primary, pool: built.weights.pool, lower: built.weights.moves * Double(built.maxMoves),
-            integral: objective != .balance)
+        let (built, scale) = aggregatedModel(
+            sub, options: options, heuristic: sub.levels(heuristic, objective: objective, inventory: inventory))
         let solution: Solution
         do {
             solution = try solver(number, built.model, timeLimit)
@@ -356,15 +339,24 @@ public struct BatchPlanner: Sendable {
             throw PlanError(message: "external solver, sub-problem \(number): its counts do not form a plan")
         }
         let levels = sub.levels(decisions, objective: objective, inventory: inventory)
-        var slack: Double?
-        if solution.status == .optimal {
-            slack = 0
-        } else if let b = solution.bound, levels.unplaced == 0, levels.pool == 0 {
-            slack = max(0, levels.primary - scale.bound(b))
-        }
+        let slack = solution.status == .optimal ? 0 : scale.slack(of: levels, bound: solution.bound)
         return SubOutcome(
             decisions: decisions, slack: slack, seconds: solution.seconds, variables: built.model.variableCount,
             constraints: built.model.constraintCount, notes: solution.notes)
+    }
+
+    /// The sub-problem's aggregated model, its primary objective capped at the heuristic plan's
+    /// level when that plan places everything (the issue's "cap the host set at the heuristic's
+    /// count"), and how to read the primary level out of its weighted objective.
+    func aggregatedModel(_ sub: SubProblem, options: PlanOptions, heuristic levels: Levels) -> (SubModel, PrimaryScale) {
+        let objective = options.effectiveObjective
+        let cap = levels.unplaced == 0 && levels.pool == 0
+            && (objective == .minHostsUsed || objective == .minHostsTouched) ? Int(levels.primary) : nil
+        let built = SubModel(sub, options: options, inventory: inventory, primaryCap: cap)
+        let scale = PrimaryScale(
+            primary: built.weights.primary, pool: built.weights.pool, lower: built.weights.moves * Double(built.maxMoves),
+            integral: objective != .balance)
+        return (built, scale)
     }
 
     /// Reads the primary level out of the weighted objective (levels: unplaced, pool, primary, moves).
@@ -380,6 +372,14 @@ public struct BatchPlanner: Sendable {
             var b = (weighted - lower) / primary
             if integral { b = (b - 1e-6).rounded(.up) }
             return max(0, b)
+        }
+
+        /// How far a plan's primary level can be above the optimum, given a bound on the weighted
+        /// objective; nil without a bound, or when the plan leaves servers unplaced or pooled
+        /// (the weighted bound then says nothing about the primary level alone).
+        func slack(of levels: Levels, bound weighted: Double?) -> Double? {
+            guard let weighted, levels.unplaced == 0, levels.pool == 0 else { return nil }
+            return max(0, levels.primary - bound(weighted))
         }
 
         /// True when an incumbent with nothing unplaced or pooled has a primary level its bound meets.
@@ -527,8 +527,7 @@ public struct BatchPlanner: Sendable {
                 if let cap = options.maxPerHost, arrivals[h] >= cap { continue }
                 if !groups.isEmpty && groups.contains(where: { (members[h][$0] ?? 0) > 0 }) { continue }
                 let u = usage[h]
-                // freeWorst allocates; it differs from freeKnown only with servers of unknown layout.
-                let free = policy == .certain && u.hasUnknownLayout ? u.freeWorst : u.freeKnown
+                let free = u.free(under: policy)
                 if case .success(let fit) = Fit.evaluate(flavor, free: free, capacity: u.capacity, freeTotal: u.freeTotal) {
                     out.append((h, fit))
                 }
@@ -720,7 +719,7 @@ public struct BatchPlanner: Sendable {
             if case .evacuate(let ids) = options.mode, ids.contains(host.id) { continue }
             if let cap = options.maxPerHost, arrivals[host.id, default: 0] >= cap { continue }
             let usage = replay.state.usage[h]
-            let free = options.layoutPolicy == .certain ? usage.freeWorst : usage.freeKnown
+            let free = usage.free(under: options.layoutPolicy)
             guard let fit = Fit.fit(flavor, free: free, capacity: usage.capacity) else { continue }
             guard replay.blocker(server: s, to: h, nodes: fit.nodes) == nil else { continue }
             if best == nil || fit.score > best!.2 { best = (host.id, fit.nodes, fit.score) }

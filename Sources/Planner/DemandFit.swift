@@ -139,12 +139,7 @@ public struct DemandFit: Sendable {
         if !(options.timeLimit.isFinite && options.timeLimit > 0) {
             throw PlanError(message: "--time-limit must be a positive number of seconds")
         }
-        let zones = Set(inventory.hosts.map(\.availabilityZone))
-        if let zone = options.zone, !zones.contains(zone) {
-            var message = "--az: no host in availability zone \"\(zone)\""
-            if let guess = closestMatch(to: zone, in: zones.sorted()) { message += "; did you mean \"\(guess)\"?" }
-            throw PlanError(message: message)
-        }
+        _ = try HeadroomReport.zones(of: inventory, checking: options.zone)
         let addTypes = options.addHostTypes ?? inventory.hostTypeOrder
         for name in addTypes where inventory.hostTypes[name] == nil {
             var message = "--add-host-type: no host type \"\(name)\" in the inventory"
@@ -167,7 +162,7 @@ public struct DemandFit: Sendable {
             guard let type = inventory.hostTypes[host.hostType] else { continue }
             let usage = state.usage[h]
             let possible = options.policy == .possible && usage.hasUnknownLayout
-            let room = possible ? usage.freeKnown : (usage.hasUnknownLayout ? usage.freeWorst : usage.freeKnown)
+            let room = usage.free(under: options.policy)
             guard flavors.contains(where: { type.supports($0.name) && Headroom.count($0, free: room) > 0 }) else { continue }
             bins.append(Bin(hostID: host.id, label: nil, type: type, zone: host.availabilityZone, room: room, unknown: possible ? usage : nil))
         }
@@ -176,18 +171,19 @@ public struct DemandFit: Sendable {
         // accepts on empty hosts of that type (a minimal answer never needs more of one type).
         let newZone = options.zone ?? "any"
         var newBins: [(type: HostType, count: Int)] = []
+        var addableFlavors = Set<String>()  // flavors some addable type takes on an empty host
         for name in addTypes {
             let type = inventory.hostTypes[name]!
-            let n = Self.firstFitDecreasingHosts(items.compactMap { item in
-                let f = inventory.flavors[item.flavor]!
-                return type.supports(f.name) && Headroom.count(f, free: type.numaNodes) > 0 ? (f, item.count) : nil
-            }, capacity: type.numaNodes)
-            if n > 0 { newBins.append((type, n)) }
+            let accepted = items.indices.filter { type.supports(flavors[$0].name) && Headroom.count(flavors[$0], free: type.numaNodes) > 0 }
+            let n = Self.firstFitDecreasingHosts(accepted.map { (flavors[$0], items[$0].count) }, capacity: type.numaNodes)
+            if n > 0 {
+                newBins.append((type, n))
+                for i in accepted { addableFlavors.insert(flavors[i].name) }
+            }
             for j in 0..<n {
                 bins.append(Bin(hostID: nil, label: "new-\(name)-\(j + 1)", type: type, zone: newZone, room: type.numaNodes, unknown: nil))
             }
         }
-        let addableFlavors = Set(newBins.flatMap { nb in flavors.filter { nb.type.supports($0.name) && Headroom.count($0, free: nb.type.numaNodes) > 0 }.map(\.name) })
 
         // The model.
         var model = Model()

@@ -135,12 +135,7 @@ public struct HeadroomReport: Sendable {
     public init(
         _ inventory: Inventory, zone: String? = nil, flavors: [String] = [], policy: LayoutPolicy = .certain
     ) throws(PlanError) {
-        let zones = Array(Set(inventory.hosts.map(\.availabilityZone))).sorted()
-        if let zone, !zones.contains(zone) {
-            var message = "--az: no host in availability zone \"\(zone)\" (zones: \(zones.joined(separator: ", ")))"
-            if let guess = closestMatch(to: zone, in: zones) { message += "; did you mean \"\(guess)\"?" }
-            throw PlanError(message: message)
-        }
+        let zones = try Self.zones(of: inventory, checking: zone)
         var wanted = inventory.flavorOrder
         if !flavors.isEmpty {
             wanted = []
@@ -218,6 +213,17 @@ public struct HeadroomReport: Sendable {
         init(count: Int) { slots = Mutex(Array(repeating: 0, count: count)) }
         func set(_ i: Int, _ value: Int) { slots.withLock { $0[i] = value } }
         func value(_ i: Int) -> Int { slots.withLock { $0[i] } }
+    }
+
+    /// The inventory's availability zones, sorted; throws when `zone` (from --az) is not one of them.
+    static func zones(of inventory: Inventory, checking zone: String?) throws(PlanError) -> [String] {
+        let zones = Array(Set(inventory.hosts.map(\.availabilityZone))).sorted()
+        if let zone, !zones.contains(zone) {
+            var message = "--az: no host in availability zone \"\(zone)\" (zones: \(zones.joined(separator: ", ")))"
+            if let guess = closestMatch(to: zone, in: zones) { message += "; did you mean \"\(guess)\"?" }
+            throw PlanError(message: message)
+        }
+        return zones
     }
 
     private struct CacheKey: Hashable, Sendable {

@@ -35,6 +35,13 @@ public struct HostUsage: Hashable, Sendable {
         zip(capacity, knownUsed).map { ($0 - $1 - unknownShare).clampedAtZero }
     }
 
+    /// Free per node as a layout policy sees it: the worst arrangement of the servers of unknown
+    /// layout under `certain`, the known layouts alone under `possible`. Allocates only when the
+    /// two differ (some server of unknown layout, policy `certain`).
+    public func free(under policy: LayoutPolicy) -> [Resources] {
+        policy == .certain && hasUnknownLayout ? freeWorst : freeKnown
+    }
+
     /// Free capacity in total (all servers counted).
     public private(set) var freeTotal: Resources
 

@@ -50,7 +50,7 @@ struct PlanReplay {
         else { return "invalid NUMA nodes \(nodes) for \(flavor.name) on \(host.id)" }
         // The one fit function, shown only the planned nodes: it must find them.
         let usage = state.usage[h]
-        let free = policy == .certain ? usage.freeWorst : usage.freeKnown
+        let free = usage.free(under: policy)
         let visible = free.indices.map { nodes.contains($0) ? free[$0] : Resources(vcpus: -1, memoryMiB: -1) }
         switch Fit.evaluate(flavor, free: visible, capacity: usage.capacity, freeTotal: usage.freeTotal) {
         case .success(let fit) where fit.nodes == nodes.sorted(): return nil

@@ -83,7 +83,7 @@ public struct Report {
         var result: [Stranded] = []
         for (h, host) in inventory.hosts.enumerated() where host.state == .available {
             let usage = state.usage[h]
-            let free = usage.hasUnknownLayout ? usage.freeWorst : usage.freeKnown
+            let free = usage.free(under: .certain)
             let accepted = inUse.filter { inventory.hostTypes[host.hostType]?.supports($0.name) == true }
             var usable = Array(repeating: false, count: free.count)
             for flavor in accepted {
@@ -207,6 +207,9 @@ public struct Report {
             if ta != tb { return ta }
             return inventory.hosts[a].id < inventory.hosts[b].id
         }
+        // Servers per host, grouped once (not scanned again for every host drawn).
+        let serversBefore = Dictionary(grouping: inventory.servers.filter { $0.dedicatedHostID != nil }) { $0.dedicatedHostID! }
+        let serversAfter = after.map { a in Dictionary(grouping: a.servers.filter { $0.dedicatedHostID != nil }) { $0.dedicatedHostID! } } ?? [:]
         let detailed = order.prefix(detailedHostLimit).filter { touched.contains(inventory.hosts[$0].id) || touched.isEmpty && inventory.hosts.count <= 50 }
         if !detailed.isEmpty {
             out.raw("<h3>\(touched.isEmpty ? "All hosts" : "Hosts the plan touches") (\(detailed.count)\(touched.count > detailed.count ? " of \(touched.count)" : ""))</h3>\n<div class=\"hostgrid\">\n")
@@ -214,15 +217,16 @@ public struct Report {
                 let host = inventory.hosts[h]
                 let mark = released.contains(h) ? " <span class=\"tag ok\">released</span>" : ""
                 out.raw("<div class=\"host\"><h4>\(escape(host.id)) <span class=\"sub\">\(escape(host.hostType)), \(escape(host.availabilityZone)), \(host.state.rawValue)</span>\(mark)</h4>\n")
-                out.raw("<div class=\"pair\"><figure><figcaption>before</figcaption>\(hostSVG(h, inventory: inventory, state: before, moved: moved, view: .before))</figure>")
+                out.raw("<div class=\"pair\"><figure><figcaption>before</figcaption>\(hostSVG(h, inventory: inventory, servers: serversBefore[host.id] ?? [], state: before, moved: moved, view: .before))</figure>")
                 if let after, let afterState {
-                    out.raw("<figure><figcaption>after</figcaption>\(hostSVG(h, inventory: after, state: afterState, moved: moved, view: .after))</figure>")
+                    out.raw("<figure><figcaption>after</figcaption>\(hostSVG(h, inventory: after, servers: serversAfter[host.id] ?? [], state: afterState, moved: moved, view: .after))</figure>")
                 }
                 out.raw("</div></div>\n")
             }
             out.raw("</div>\n")
         }
-        let rest = order.filter { !detailed.contains($0) }
+        let detailedSet = Set(detailed)
+        let rest = order.filter { !detailedSet.contains($0) }
         if !rest.isEmpty {
             out.raw("<h3>\(detailed.isEmpty ? "All hosts" : "Other hosts") (\(rest.count)), per NUMA node use \(after == nil ? "" : "after the plan")</h3>\n")
             let shownState = afterState ?? before
@@ -247,13 +251,13 @@ public struct Report {
 
     /// One host: per node a vCPU bar and a memory bar with a block per server of known layout,
     /// plus one bar for the servers of unknown layout.
-    func hostSVG(_ h: Int, inventory: Inventory, state: PlacementState, moved: Set<String>, view: View) -> String {
+    func hostSVG(_ h: Int, inventory: Inventory, servers: [Server], state: PlacementState, moved: Set<String>, view: View) -> String {
         let usage = state.usage[h]
         let host = inventory.hosts[h]
         let width = 240.0, bar = 9.0, gap = 3.0, label = 26.0
         var blocks: [[(server: Server, share: Resources)]] = Array(repeating: [], count: usage.capacity.count)
         var unknown: [Server] = []
-        for server in inventory.servers where server.dedicatedHostID == host.id {
+        for server in servers {
             guard let flavor = inventory.flavors[server.flavor] else { continue }
             if let nodes = server.numaNodes {
                 for n in nodes where n < blocks.count { blocks[n].append((server, flavor.perNode)) }
