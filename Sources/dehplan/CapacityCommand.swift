@@ -155,7 +155,7 @@ enum CapacityOutput {
             let rows = report.rows.filter { $0.availabilityZone == zone }
             lines.append("Availability zone \(zone): additional servers that fit now (layout policy \(report.layoutPolicy.rawValue))")
             var table = TextTable(["FLAVOR", "COUNT", "NAIVE", "LOSS", "HOSTS", "WITH ROOM", "UNKNOWN LAYOUT"], right: [1, 2, 3, 4, 5, 6])
-            table.colour = { column, text in column == 3 && text.trimmingCharacters(in: .whitespaces) != "0" ? .warn : nil }
+            table.colour = { column, text in column == 3 && text != "0" ? .warn : nil }
             for r in rows {
                 table.add([r.flavor, String(r.count), String(r.naiveCount), String(r.fragmentationLoss), String(r.hosts), String(r.hostsWithRoom), String(r.hostsWithUnknownLayout)])
             }

@@ -74,18 +74,22 @@ struct Style: Sendable {
 /// What a coloured cell means.
 enum Tone { case good, bad, warn }
 
-/// The one-line report of a file written with --out (generate, inventory).
-struct WrittenFile {
-    let path: String
-    let hosts: Int
-    let servers: Int
-
-    func report(format: OutputFormat, console: Console) {
-        switch format {
-        case .json:
-            console.result(JSON.object([("out", .string(path)), ("hosts", .int(hosts)), ("servers", .int(servers))]).serialized())
-        case .text:
-            console.result("wrote \(path): \(hosts) hosts, \(servers) servers")
-        }
+/// Writes an inventory (generate, inventory): to standard output for "-", where the inventory
+/// itself is the result; otherwise to the file, then a one-line report of what was written.
+func emit(_ inventory: Inventory, to out: String, format: OutputFormat, verbosity: VerbosityOptions) throws {
+    let text = inventory.json().serialized() + "\n"
+    if out == "-" {
+        if !verbosity.quiet { print(text, terminator: "") }
+        return
+    }
+    try writeOutput(text, to: out)
+    let console = verbosity.console
+    switch format {
+    case .json:
+        console.result(JSON.object([
+            ("out", .string(out)), ("hosts", .int(inventory.hosts.count)), ("servers", .int(inventory.servers.count)),
+        ]).serialized())
+    case .text:
+        console.result("wrote \(out): \(inventory.hosts.count) hosts, \(inventory.servers.count) servers")
     }
 }

@@ -52,12 +52,6 @@ struct GenerateCommand: ParsableCommand {
             unknownLayoutFraction: unknownLayout, shutoffFraction: shutoff, faultFraction: fault,
             antiAffinityGroups: groups, hostTypeNames: types, maxFill: maxFill)
         let inventory = InventoryGenerator.generate(config)
-        let text = inventory.json().serialized() + "\n"
-        if out == "-" {
-            if !verbosity.quiet { print(text, terminator: "") }
-            return
-        }
-        try writeOutput(text, to: out)
-        WrittenFile(path: out, hosts: inventory.hosts.count, servers: inventory.servers.count).report(format: format, console: verbosity.console)
+        try emit(inventory, to: out, format: format, verbosity: verbosity)
     }
 }

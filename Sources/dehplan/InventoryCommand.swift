@@ -58,12 +58,6 @@ struct InventoryCommand: AsyncParsableCommand {
         } catch {
             throw cloudFailure("reading the inventory from \(cloud.endpoint) failed", error)
         }
-        let text = inventory.json().serialized() + "\n"
-        if out == "-" {
-            if !verbosity.quiet { print(text, terminator: "") }
-            return
-        }
-        try writeOutput(text, to: out)
-        WrittenFile(path: out, hosts: inventory.hosts.count, servers: inventory.servers.count).report(format: format, console: verbosity.console)
+        try emit(inventory, to: out, format: format, verbosity: verbosity)
     }
 }
