@@ -4,6 +4,7 @@
 
 import Benchmark
 import Planner
+import TestSupport
 import Topology
 
 /// 10,000 hosts of the 4-NUMA-node type h4 with 50,000 servers (the scale of issue #2).
@@ -21,17 +22,9 @@ let benchmarks: @Sendable () -> Void = {
 let verdictAndWaveBenchmarks: @Sendable () -> Void = {
     let metrics: [BenchmarkMetric] = [.wallClock, .cpuTotal, .peakMemoryResident, .mallocCountTotal]
 
-    // A 4-node host (4 x 96 vCPUs / 393216 MiB) carrying 60 servers of unknown layout (360 of its
-    // 384 vCPUs): the worst case rules a 16-vCPU server out, ignoring them lets it in, so both
-    // integer programs run (is there an arrangement that fits it, and one that blocks it?).
-    var usage = HostUsage(capacity: Array(repeating: Resources(vcpus: 96, memoryMiB: 393_216), count: 4))
-    let small = Flavor(name: "s", resources: Resources(vcpus: 4, memoryMiB: 16384))
-    let medium = Flavor(name: "m", resources: Resources(vcpus: 8, memoryMiB: 32768))
-    let split = Flavor(name: "w", resources: Resources(vcpus: 8, memoryMiB: 32768), numaNodes: 2)
-    for _ in 0..<30 { usage.add(small, nodes: nil) }
-    for _ in 0..<20 { usage.add(medium, nodes: nil) }
-    for _ in 0..<10 { usage.add(split, nodes: nil) }
-    let probe = Flavor(name: "probe", resources: Resources(vcpus: 16, memoryMiB: 65536))
+    // 60 servers of unknown layout on a 4-node host: both integer programs of the verdict run
+    // (the same host as LayoutVerdictScaleTests checks).
+    let (usage, probe) = sixtyServersOfUnknownLayout()
 
     Benchmark(
         "unknown-layout verdict: one host, 60 servers of unknown layout (certain/possible/impossible)",

@@ -71,14 +71,7 @@ import Topology
     /// The benchmark's host: 60 servers of unknown layout on 4 nodes; neither quick test decides,
     /// so both integer programs run, and the verdict is "possible".
     @Test func sixtyServersOnFourNodes() {
-        var usage = HostUsage(capacity: Array(repeating: Resources(vcpus: 96, memoryMiB: 393_216), count: 4))
-        let small = Flavor(name: "s", resources: Resources(vcpus: 4, memoryMiB: 16384))
-        let medium = Flavor(name: "m", resources: Resources(vcpus: 8, memoryMiB: 32768))
-        let split = Flavor(name: "w", resources: Resources(vcpus: 8, memoryMiB: 32768), numaNodes: 2)
-        for _ in 0..<30 { usage.add(small, nodes: nil) }
-        for _ in 0..<20 { usage.add(medium, nodes: nil) }
-        for _ in 0..<10 { usage.add(split, nodes: nil) }
-        let probe = Flavor(name: "probe", resources: Resources(vcpus: 16, memoryMiB: 65536))
+        let (usage, probe) = sixtyServersOfUnknownLayout()
         #expect(Fit.fit(probe, free: usage.freeWorst, capacity: usage.capacity) == nil)
         #expect(Fit.fit(probe, free: usage.freeKnown, capacity: usage.capacity) != nil)
         #expect(LayoutVerdict.verdict(probe, on: usage) == .possible)

@@ -150,3 +150,18 @@ public func subsets(_ n: Int, _ k: Int) -> [[Int]] {
     guard n >= k else { return [] }
     return subsets(n - 1, k) + subsets(n - 1, k - 1).map { $0 + [n - 1] }
 }
+
+/// The unknown-layout verdict's benchmark host, shared by the benchmark and its test: a 4-node host
+/// (4 x 96 vCPUs / 393216 MiB) carrying 60 servers of unknown layout (360 of its 384 vCPUs), and
+/// a 16-vCPU probe that the worst case rules out and ignoring them lets in, so both integer
+/// programs of the exact verdict run.
+public func sixtyServersOfUnknownLayout() -> (usage: HostUsage, probe: Flavor) {
+    var usage = HostUsage(capacity: Array(repeating: Resources(vcpus: 96, memoryMiB: 393_216), count: 4))
+    let small = Flavor(name: "s", resources: Resources(vcpus: 4, memoryMiB: 16384))
+    let medium = Flavor(name: "m", resources: Resources(vcpus: 8, memoryMiB: 32768))
+    let split = Flavor(name: "w", resources: Resources(vcpus: 8, memoryMiB: 32768), numaNodes: 2)
+    for _ in 0..<30 { usage.add(small, nodes: nil) }
+    for _ in 0..<20 { usage.add(medium, nodes: nil) }
+    for _ in 0..<10 { usage.add(split, nodes: nil) }
+    return (usage, Flavor(name: "probe", resources: Resources(vcpus: 16, memoryMiB: 65536)))
+}
