@@ -215,7 +215,7 @@ extension Model {
     }
 
     /// Runs one guarded GLPK call; a fatal error means GLPK freed its environment (and our problem).
-    private func guarded(
+    func guarded(
         _ what: String, _ problemAlive: inout Bool, _ call: (UnsafeMutablePointer<Int32>) -> Int32
     ) throws(GLPKError) -> Int32 {
         var fatal: Int32 = 0
@@ -227,7 +227,7 @@ extension Model {
         return rc
     }
 
-    private func load(into problem: OpaquePointer) {
+    func load(into problem: OpaquePointer) {
         glp_set_obj_dir(problem, direction == .minimize ? GLP_MIN : GLP_MAX)
         glp_set_obj_coef(problem, 0, objectiveConstant)
         let n = Int32(variableSpecs.count)
@@ -263,7 +263,7 @@ extension Model {
         if count > 0 { glp_load_matrix(problem, count, ia, ja, ar) }
     }
 
-    private func boundType(_ lower: Double?, _ upper: Double?) -> (Int32, Double, Double) {
+    func boundType(_ lower: Double?, _ upper: Double?) -> (Int32, Double, Double) {
         switch (lower, upper) {
         case (nil, nil): return (GLP_FR, 0, 0)
         case (let l?, nil): return (GLP_LO, l, 0)

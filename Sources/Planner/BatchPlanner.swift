@@ -279,6 +279,24 @@ public struct BatchPlanner: Sendable {
                 decisions: heuristic, slack: slack, seconds: lp?.seconds ?? 0, variables: built.model.variableCount,
                 constraints: built.model.constraintCount, notes: notes)
         }
+        var chosen = heuristic
+        var chosenLevels = heuristicLevels
+        func consider(_ candidate: Solution) -> Bool {
+            guard candidate.hasSolution, let extracted = extract(sub, built, candidate) else { return false }
+            let levels = sub.levels(extracted, objective: objective, inventory: inventory)
+            guard levels <= chosenLevels else { return false }
+            chosen = extracted
+            chosenLevels = levels
+            return true
+        }
+        if let dived = lpDive(built, scale: scale, objective: objective, deadline: started + timeLimit) {
+            notes.append(dived.note)
+            if let found = dived.solution, consider(found), dived.proven {
+                return SubOutcome(
+                    decisions: chosen, slack: 0, seconds: monotonicNow() - started,
+                    variables: built.model.variableCount, constraints: built.model.constraintCount, notes: notes)
+            }
+        }
         let solution: Solution
         do {
             // Stop as soon as the primary objective of the incumbent meets its bound: the lower
@@ -297,25 +315,43 @@ public struct BatchPlanner: Sendable {
             return SubOutcome(decisions: heuristic, slack: nil, seconds: 0,
                               variables: built.model.variableCount, constraints: built.model.constraintCount, notes: notes)
         }
-        var chosen = heuristic
-        var chosenLevels = heuristicLevels
-        var fromSolver = false
-        if solution.hasSolution, let extracted = extract(sub, built, solution) {
-            let levels = sub.levels(extracted, objective: objective, inventory: inventory)
-            if levels <= heuristicLevels {
-                chosen = extracted
-                chosenLevels = levels
-                fromSolver = true
-            }
-        }
+        let solverPlanKept = consider(solution)
         if solution.status == .noSolution { notes.append("time limit reached before the solver found a plan; the greedy plan is used") }
         if solution.status == .feasible && solution.hitTimeLimit { notes.append("time limit reached; the plan is the best found, with its gap") }
-        let optimal = solution.status == .optimal && fromSolver
+        let optimal = solution.status == .optimal && solverPlanKept
         // Bound on the primary objective from the solver's bound on the weighted objective.
         let slack = optimal ? 0 : scale.slack(of: chosenLevels, bound: solution.bound)
         return SubOutcome(
             decisions: chosen, slack: slack, seconds: solution.seconds,
             variables: built.model.variableCount, constraints: built.model.constraintCount, notes: notes)
+    }
+
+    /// What the search in the LP optimum's rounding neighbourhood found.
+    struct DiveOutcome {
+        var solution: Solution?
+        /// The solution's primary level meets the LP bound: nothing better exists.
+        var proven: Bool
+        var note: String
+    }
+
+    /// Dives from the LP relaxation (GLPK module's `Model.dive`): round the count nearest an
+    /// integer, re-optimise, repeat. On consolidations the relaxation is often tight, so a plan
+    /// at the LP bound is proven optimal without branch-and-cut (measured on 4,000 servers /
+    /// 1,000 hosts: see docs/PERFORMANCE.md). Only for the host-count objectives, whose primary
+    /// level is integral and readable from the LP bound.
+    func lpDive(_ built: SubModel, scale: PrimaryScale, objective: PlanObjective, deadline: Double) -> DiveOutcome? {
+        guard objective == .minHostsUsed || objective == .minHostsTouched else { return nil }
+        // A third of what is left: branch-and-cut keeps the rest when the dive fails.
+        let budget = max(0.05, (deadline - monotonicNow()) / 3)
+        guard let dive = try? built.model.dive(DiveOptions(timeLimit: budget)) else { return nil }
+        let detail = dive.notes.map { $0.hasPrefix("dive: ") ? String($0.dropFirst(6)) : $0 }.joined(separator: "; ")
+        guard dive.hasSolution, let value = dive.objective, let bound = dive.bound else {
+            return DiveOutcome(solution: nil, proven: false, note: "LP dive: no plan (\(detail))")
+        }
+        let proven = scale.proves(value, bound: bound)
+        return DiveOutcome(
+            solution: dive, proven: proven,
+            note: "LP dive: plan \(proven ? "at" : "above") the LP bound (\(detail))")
     }
 
     /// `solve` with another solver on the same aggregated model (no column generation, no greedy fallback).

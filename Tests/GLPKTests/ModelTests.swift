@@ -287,7 +287,9 @@ final class Counter: @unchecked Sendable {
     private var count = 0
     func increment() { count += 1 }
     var value: Int { count }
+}
 
+@Suite struct RelaxationTests {
     /// Every branching rule proves the same optimum; the LP relaxation bounds it.
     @Test func branchingRulesAgreeAndTheRelaxationBounds() throws {
         // A 0/1 knapsack of 16 items (weights and values from a fixed sequence), capacity 100.
