@@ -35,3 +35,14 @@ int dp_guarded_intopt(glp_prob *P, const glp_iocp *parm, int *fatal) {
     glp_error_hook(NULL, NULL);
     return ret;
 }
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+int dp_retain_freed_memory(void) {
+    int ok = mallopt(M_TRIM_THRESHOLD, 512 << 20);
+    ok &= mallopt(M_TOP_PAD, 64 << 20);
+    return ok ? 1 : 0;
+}
+#else
+int dp_retain_freed_memory(void) { return 0; }
+#endif

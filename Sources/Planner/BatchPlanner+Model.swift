@@ -379,8 +379,9 @@ struct SubModel {
         }
 
         // Anti-affinity: at most one member of a group per host (or as many as there already are).
-        for (g, perHost) in groupTerms {
-            for (h, terms) in perHost where terms.count > 1 {
+        // Sorted: dictionary order changes from run to run, and row order steers the solver.
+        for (g, perHost) in groupTerms.sorted(by: { $0.key < $1.key }) {
+            for (h, terms) in perHost.sorted(by: { $0.key < $1.key }) where terms.count > 1 {
                 let already = inventory.serverGroups[g].members.filter { id in
                     guard let s = inventory.server(id), let hid = s.dedicatedHostID else { return false }
                     return hid == inventory.hosts[sub.hosts[h]].id

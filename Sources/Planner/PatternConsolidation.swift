@@ -296,7 +296,7 @@ struct PatternConsolidation {
         // Servers of each class on each host.
         var onHost: [[Int: [Int]]] = sub.classes.map { cls in
             var map: [Int: [Int]] = [:]
-            for (origin, servers) in cls.origins { map[origin.host, default: []] += servers }
+            for (origin, servers) in cls.origins.sorted(by: { $0.key < $1.key }) { map[origin.host, default: []] += servers }
             return map
         }
         var decision: [Int: Decision] = [:]

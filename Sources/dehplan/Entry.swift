@@ -2,12 +2,15 @@
 
 import ArgumentParser
 import Foundation
+import GLPK
 
 /// Process entry point: runs the command and maps every failure to DESIGN.md's exit codes
 /// (0 ok, 1 runtime error, 2 usage or invalid input, 3 infeasible, 4 apply failed).
 @main
 enum Entry {
     static func main() async {
+        // A command-line run: keep freed memory for GLPK's next simplex call (see GLPKMemory).
+        GLPKMemory.retainFreedMemory()
         do {
             var command = try Dehplan.parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {

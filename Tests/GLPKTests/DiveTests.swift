@@ -113,3 +113,12 @@ extension DiveTests {
         #expect(dive.notes.contains { $0.contains("time") })
     }
 }
+
+@Suite struct MemoryTests {
+    /// On glibc the setting applies (the CLI relies on it for the dive's thousand re-solves).
+    @Test func retainingFreedMemoryAppliesOnGlibc() {
+        #if canImport(Glibc)
+        #expect(GLPKMemory.retainFreedMemory())
+        #endif
+    }
+}

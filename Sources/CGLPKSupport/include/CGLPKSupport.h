@@ -18,4 +18,8 @@ int dp_guarded_simplex(glp_prob *P, const glp_smcp *parm, int *fatal);
 /// Runs glp_intopt under the error hook. Sets *fatal to 1 if GLPK hit a fatal error.
 int dp_guarded_intopt(glp_prob *P, const glp_iocp *parm, int *fatal);
 
+/// Keeps freed heap memory for reuse (glibc mallopt: trim threshold 512 MiB, top pad 64 MiB).
+/// Returns 1 when applied, 0 where the C library is not glibc.
+int dp_retain_freed_memory(void);
+
 #endif
