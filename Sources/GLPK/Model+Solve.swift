@@ -22,6 +22,8 @@ private final class CallbackContext {
     /// callback also ends the search once this passes.
     var deadline: Double?
     var timedOut = false
+    var tick: (@Sendable () -> Bool)?
+    var cancelled = false
 
     init(minimize: Bool, incumbent: [Double]?, columnCount: Int32, stopWhen: (@Sendable (Double, Double) -> Bool)?) {
         self.stopWhen = stopWhen
@@ -35,6 +37,11 @@ private final class CallbackContext {
 private func branchAndCutCallback(_ tree: OpaquePointer?, _ info: UnsafeMutableRawPointer?) {
     guard let tree, let info else { return }
     let context = Unmanaged<CallbackContext>.fromOpaque(info).takeUnretainedValue()
+    if let tick = context.tick, tick() {
+        context.cancelled = true
+        glp_ios_terminate(tree)
+        return
+    }
     if let deadline = context.deadline, monotonicSeconds() > deadline {
         context.timedOut = true
         glp_ios_terminate(tree)
@@ -125,6 +132,7 @@ extension Model {
         parm.msg_lev = GLP_MSG_OFF
         parm.presolve = options.presolve ? GLP_ON : GLP_OFF
         parm.mip_gap = options.relativeGap
+        parm.gmi_cuts = options.gomoryCuts ? GLP_ON : GLP_OFF
         switch options.branching {
         case .driebeckTomlin: parm.br_tech = GLP_BR_DTH
         case .pseudoCost: parm.br_tech = GLP_BR_PCH
@@ -160,6 +168,7 @@ extension Model {
         let context = CallbackContext(minimize: minimize, incumbent: incumbent,
                                       columnCount: Int32(variableSpecs.count), stopWhen: options.stopWhen)
         if let t = options.timeLimit { context.deadline = start + t }
+        context.tick = options.tick
         let unmanaged = Unmanaged.passRetained(context)
         defer { unmanaged.release() }
         parm.cb_func = branchAndCutCallback
@@ -202,6 +211,7 @@ extension Model {
             var solution = Solution(status: .feasible, objective: objective, bound: bound, values: values, seconds: seconds,
                                     incumbentAccepted: context.incumbentAccepted, notes: notes)
             solution.hitTimeLimit = rc == GLP_ETMLIM || context.timedOut
+            solution.cancelled = context.cancelled
             return solution
         case GLP_NOFEAS:
             return Solution(status: .infeasible, objective: nil, bound: nil, values: [], seconds: seconds,
@@ -210,6 +220,7 @@ extension Model {
             var solution = Solution(status: .noSolution, objective: nil, bound: context.bestBound, values: [], seconds: seconds,
                                     incumbentAccepted: context.incumbentAccepted, notes: notes)
             solution.hitTimeLimit = rc == GLP_ETMLIM || context.timedOut
+            solution.cancelled = context.cancelled
             return solution
         }
     }

@@ -34,6 +34,17 @@ public struct Solution: Sendable {
     public let notes: [String]
     /// True when the solve ended at its time limit (not at optimality, nor by `stopWhen`).
     public var hitTimeLimit = false
+    /// True when `SolveOptions.tick` ended the search.
+    public var cancelled = false
+    /// True when the search ran to its end: proven optimal, infeasible or unbounded, or stopped
+    /// by `stopWhen` (not by the clock, nor cancelled).
+    public var isConclusive: Bool {
+        switch status {
+        case .optimal, .infeasible, .unbounded: true
+        case .feasible: !hitTimeLimit && !cancelled
+        case .noSolution: false
+        }
+    }
 
     /// The value of one variable.
     public subscript(_ variable: Model.Variable) -> Double { values[variable.index] }

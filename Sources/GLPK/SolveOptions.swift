@@ -28,6 +28,12 @@ public struct SolveOptions: Sendable {
     }
     /// How branch-and-cut picks the variable to branch on.
     public var branching: Branching = .driebeckTomlin
+    /// Gomory mixed-integer cuts (GLPK's `gmi_cuts`). Off by default: on most planner models
+    /// they cost more than they save, on some they close the search at the root.
+    public var gomoryCuts = false
+    /// Called at every branch-and-cut callback (many times per node); returning true ends the
+    /// search like a time limit, with `Solution.cancelled` set. `Model.race` uses it.
+    public var tick: (@Sendable () -> Bool)?
 
     /// Creates options; the defaults prove optimality with presolve on and no time limit.
     public init(

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import Foundation
+
+extension Model {
+    /// Solves the model with several option sets at once, one thread each: a portfolio, since
+    /// different branching rules or cuts win on different models.
+    ///
+    /// The winner is the runner that finishes its search (`Solution.isConclusive`) after the
+    /// fewest branch-and-cut callbacks, not the first in seconds; a runner stops as soon as it
+    /// has made more callbacks than one that finished. So the same model and options give the
+    /// same answer in every run and on any number of cores (unless a time limit ends the race),
+    /// at the wall-clock cost of the winner. When no runner finishes (time limits), the best
+    /// solution found is returned with the tightest bound any runner proved. Each runner
+    /// builds, solves and frees its own GLPK problem on its own thread.
+    public func race(_ variants: [SolveOptions]) throws(GLPKError) -> Solution {
+        guard variants.count >= 2 else { return try solve(variants.first ?? SolveOptions()) }
+        let referee = Referee(runners: variants.count)
+        let results = ResultSlots(count: variants.count)
+        let done = DispatchSemaphore(value: 0)
+        for (i, base) in variants.enumerated() {
+            var options = base
+            let outer = base.tick
+            options.tick = { referee.tick(i) || (outer?() ?? false) }
+            let model = self
+            let runOptions = options
+            let thread = Thread {
+                let result: Result<Solution, GLPKError>
+                do throws(GLPKError) {
+                    result = .success(try model.solve(runOptions))
+                } catch {
+                    result = .failure(error)
+                }
+                results.set(i, result)
+                referee.finish(i, conclusive: (try? result.get())?.isConclusive ?? false)
+                done.signal()
+            }
+            thread.stackSize = 16 << 20
+            thread.start()
+        }
+        for _ in variants { done.wait() }
+
+        let all = results.all()
+        if let w = referee.winner, case .success(let solution)? = all[w] { return solution }
+        // No runner finished: the best solution, with the tightest bound any runner proved.
+        let solutions = all.compactMap { r -> Solution? in if case .success(let s)? = r { return s } else { return nil } }
+        guard !solutions.isEmpty else {
+            for case .failure(let error)? in all { throw error }
+            throw .solverFailure("no runner of the race returned")
+        }
+        let minimize = direction == .minimize
+        let better: (Solution, Solution) -> Bool = { a, b in
+            guard let x = a.objective else { return false }
+            guard let y = b.objective else { return true }
+            return minimize ? x < y : x > y
+        }
+        var best = solutions[0]
+        for s in solutions.dropFirst() where better(s, best) { best = s }
+        let bounds = solutions.compactMap(\.bound)
+        let bound = bounds.isEmpty ? best.bound : (minimize ? bounds.max() : bounds.min())
+        var merged = Solution(status: best.status, objective: best.objective,
+                              bound: best.objective.map { o in bound.map { minimize ? min($0, o) : max($0, o) } ?? o } ?? bound,
+                              values: best.values, seconds: solutions.map(\.seconds).max() ?? best.seconds,
+                              incumbentAccepted: best.incumbentAccepted, notes: best.notes)
+        merged.hitTimeLimit = solutions.contains { $0.hitTimeLimit }
+        return merged
+    }
+}
+
+/// Decides a race by callback counts: the winner is the runner that finished its search after
+/// the fewest branch-and-cut callbacks (ties: lowest index). A runner stops once it has made more
+/// callbacks than a runner that finished; it cannot have won. Nobody waits for anybody, and the
+/// true winner is never stopped (no finisher has fewer callbacks), so the outcome does not
+/// depend on thread timing.
+private final class Referee: @unchecked Sendable {
+    private let lock = NSLock()
+    private var ticks: [Int]
+    private var finishedAt: [Int?]
+
+    init(runners: Int) {
+        ticks = Array(repeating: 0, count: runners)
+        finishedAt = Array(repeating: nil, count: runners)
+    }
+
+    /// The runner that finished after the fewest callbacks (ties: lowest index).
+    var winner: Int? { lock.withLock { currentWinner() } }
+
+    private func currentWinner() -> Int? {
+        var best: (index: Int, at: Int)?
+        for (i, at) in finishedAt.enumerated() {
+            guard let at else { continue }
+            if best == nil || at < best!.at { best = (i, at) }
+        }
+        return best?.index
+    }
+
+    /// Runner i reached a callback. Returns true when it has lost and must stop.
+    func tick(_ i: Int) -> Bool {
+        lock.withLock {
+            ticks[i] += 1
+            guard let w = currentWinner(), w != i, let at = finishedAt[w] else { return false }
+            return at < ticks[i] || (at == ticks[i] && w < i)
+        }
+    }
+
+    /// Runner i returned; `conclusive` when its search ran to its end.
+    func finish(_ i: Int, conclusive: Bool) {
+        lock.withLock {
+            if conclusive { finishedAt[i] = ticks[i] }
+        }
+    }
+}
+
+private final class ResultSlots: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [Result<Solution, GLPKError>?]
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ r: Result<Solution, GLPKError>) { lock.withLock { slots[i] = r } }
+    func all() -> [Result<Solution, GLPKError>?] { lock.withLock { slots } }
+}
