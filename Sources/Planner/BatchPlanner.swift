@@ -100,15 +100,20 @@ public struct BatchPlanner: Sendable {
             }
         }
 
-        // Sub-problems: one per availability zone, or one for all under a global move limit.
+        // Sub-problems: one per availability zone and family of host types (servers of one family
+        // can only go to its hosts), or one for all under a global move limit.
         let zonesOfMovers = Set(movers.map { inventory.servers[$0].availabilityZone })
         var groups: [[String]] = zonesOfMovers.sorted().map { [$0] }
         if options.maxMoves != nil && groups.count > 1 { groups = [zonesOfMovers.sorted()] }
         var subs: [SubProblem] = []
         for zones in groups {
-            subs.append(buildSubProblem(
-                zones: Set(zones), movers: movers.filter { zones.contains(inventory.servers[$0].availabilityZone) },
-                mustMove: mustMove, evacuated: evacuated, excluded: excluded, options: options))
+            let zoneMovers = movers.filter { zones.contains(inventory.servers[$0].availabilityZone) }
+            let families = options.maxMoves == nil ? hostTypeFamilies(of: zoneMovers) : [(types: nil, movers: zoneMovers)]
+            for family in families {
+                subs.append(buildSubProblem(
+                    zones: Set(zones), hostTypes: family.types, movers: family.movers,
+                    mustMove: mustMove, evacuated: evacuated, excluded: excluded, options: options))
+            }
         }
 
         // Solve each sub-problem.
@@ -190,12 +195,48 @@ public struct BatchPlanner: Sendable {
 
     // MARK: Sub-problems
 
+    /// Splits movers into independent parts: host types are linked when one mover's flavor runs
+    /// on both, or a mover sits on one and runs on the other; each part gets the movers and host
+    /// types of one connected family. The objectives are sums (or, for balance, a maximum) over
+    /// hosts, so solving the parts separately loses nothing, and each model is a fraction of the
+    /// size (the 4,000-server benchmark splits into its c6 and m6 halves). A mover whose flavor
+    /// runs nowhere keeps everything in one part (nil types: all hosts).
+    func hostTypeFamilies(of movers: [Int]) -> [(types: Set<String>?, movers: [Int])] {
+        let typeNames = inventory.hostTypes.keys.sorted()
+        var parent = Dictionary(uniqueKeysWithValues: typeNames.map { ($0, $0) })
+        func root(_ t: String) -> String {
+            var r = t
+            while let p = parent[r], p != r { r = p }
+            parent[t] = r
+            return r
+        }
+        func union(_ a: String, _ b: String) {
+            let (ra, rb) = (root(a), root(b))
+            if ra != rb { parent[max(ra, rb)] = min(ra, rb) }
+        }
+        var anchor: [Int: String] = [:]
+        for s in movers {
+            let server = inventory.servers[s]
+            var types = typeNames.filter { inventory.hostTypes[$0]?.supports(server.flavor) ?? false }
+            if let id = server.dedicatedHostID, let h = inventory.hostIndex[id] { types.append(inventory.hosts[h].hostType) }
+            guard let first = types.first, parent[first] != nil else { return [(nil, movers)] }
+            for t in types.dropFirst() where parent[t] != nil { union(first, t) }
+            anchor[s] = first
+        }
+        var parts: [String: [Int]] = [:]
+        for s in movers { parts[root(anchor[s]!), default: []].append(s) }
+        guard parts.count > 1 else { return [(nil, movers)] }
+        return parts.keys.sorted().map { key in (Set(typeNames.filter { root($0) == key }), parts[key]!) }
+    }
+
     func buildSubProblem(
-        zones: Set<String>, movers: [Int], mustMove: Bool, evacuated: Set<Int>, excluded: Set<Int>, options: PlanOptions
+        zones: Set<String>, hostTypes: Set<String>? = nil, movers: [Int], mustMove: Bool, evacuated: Set<Int>,
+        excluded: Set<Int>, options: PlanOptions
     ) -> SubProblem {
         var sub = SubProblem()
         sub.mustMove = mustMove
-        for (h, host) in inventory.hosts.enumerated() where zones.contains(host.availabilityZone) {
+        for (h, host) in inventory.hosts.enumerated()
+        where zones.contains(host.availabilityZone) && (hostTypes?.contains(host.hostType) ?? true) {
             sub.local[h] = sub.hosts.count
             sub.hosts.append(h)
             sub.receives.append(host.state == .available && !excluded.contains(h) && !evacuated.contains(h))
@@ -262,23 +303,6 @@ public struct BatchPlanner: Sendable {
         }
         let (built, scale) = aggregatedModel(sub, options: options, heuristic: heuristicLevels)
         var notes: [String] = []
-        if built.model.variableCount > Self.branchAndCutLimit {
-            // GLPK's branch-and-cut on models this size neither finds better plans nor respects
-            // its time limit (measured: 296 s for a 30 s limit at 34,000 columns, ~1 GB): keep the
-            // greedy plan and prove its gap with the LP relaxation, which honours the limit.
-            let left = max(0.05, timeLimit - (monotonicNow() - started))
-            let lp = try? built.model.relaxed.solve(SolveOptions(timeLimit: left))
-            var slack = scale.slack(of: heuristicLevels, bound: lp?.status == .optimal ? lp?.objective : nil)
-            if slack == nil, objective == .minHostsUsed, heuristicLevels.unplaced == 0, heuristicLevels.pool == 0 {
-                // Without the LP: hosts holding servers that cannot move stay in use whatever happens.
-                let fixedHosts = sub.fixed.filter { $0.serverCount > 0 }.count
-                slack = max(0, heuristicLevels.primary - Double(fixedHosts))
-            }
-            notes.append("\(built.model.variableCount) variables: beyond branch-and-cut in the time limit; greedy plan, bound from the LP relaxation\(lp?.status == .optimal ? "" : " (not solved in time\(objective == .minHostsUsed ? ": bound = hosts with servers that cannot move" : ": no bound"))")")
-            return SubOutcome(
-                decisions: heuristic, slack: slack, seconds: lp?.seconds ?? 0, variables: built.model.variableCount,
-                constraints: built.model.constraintCount, notes: notes)
-        }
         var chosen = heuristic
         var chosenLevels = heuristicLevels
         func consider(_ candidate: Solution) -> Bool {
@@ -289,7 +313,37 @@ public struct BatchPlanner: Sendable {
             chosenLevels = levels
             return true
         }
-        if let dived = lpDive(built, scale: scale, objective: objective, deadline: started + timeLimit) {
+        if built.model.variableCount > Self.branchAndCutLimit {
+            // GLPK's branch-and-cut on models this size neither finds better plans nor respects
+            // its time limit (measured: 296 s for a 30 s limit at 34,000 columns, ~1 GB): dive from
+            // the LP relaxation with the whole limit instead (host-count objectives), keep the
+            // better of its plan and the greedy one, and bound it with the LP relaxation.
+            var bound: Double?
+            var lpSeconds = 0.0
+            if let dived = lpDive(built, scale: scale, objective: objective, deadline: started + timeLimit, share: 1) {
+                notes.append(dived.note)
+                bound = dived.bound
+                lpSeconds = dived.seconds
+                if let found = dived.solution { _ = consider(found) }
+            } else {
+                let left = max(0.05, timeLimit - (monotonicNow() - started))
+                let lp = try? built.model.relaxed.solve(SolveOptions(timeLimit: left))
+                bound = lp?.status == .optimal ? lp?.objective : nil
+                lpSeconds = lp?.seconds ?? 0
+            }
+            var slack = scale.slack(of: chosenLevels, bound: bound)
+            if slack == nil, objective == .minHostsUsed, chosenLevels.unplaced == 0, chosenLevels.pool == 0 {
+                // Without the LP: hosts holding servers that cannot move stay in use whatever happens.
+                let fixedHosts = sub.fixed.filter { $0.serverCount > 0 }.count
+                slack = max(0, chosenLevels.primary - Double(fixedHosts))
+            }
+            notes.append("\(built.model.variableCount) variables: beyond branch-and-cut in the time limit; bound from the LP relaxation\(bound != nil ? "" : " (not solved in time\(objective == .minHostsUsed ? ": bound = hosts with servers that cannot move" : ": no bound"))")")
+            return SubOutcome(
+                decisions: chosen, slack: slack, seconds: lpSeconds, variables: built.model.variableCount,
+                constraints: built.model.constraintCount, notes: notes)
+        }
+        // A third of what is left: branch-and-cut keeps the rest when the dive fails.
+        if let dived = lpDive(built, scale: scale, objective: objective, deadline: started + timeLimit, share: 1.0 / 3) {
             notes.append(dived.note)
             if let found = dived.solution, consider(found), dived.proven {
                 return SubOutcome(
@@ -335,6 +389,9 @@ public struct BatchPlanner: Sendable {
     /// What the search in the LP optimum's rounding neighbourhood found.
     struct DiveOutcome {
         var solution: Solution?
+        /// The LP relaxation's optimum (a bound on the weighted objective), when it was solved.
+        var bound: Double?
+        var seconds: Double
         /// The solution's primary level meets the LP bound: nothing better exists.
         var proven: Bool
         var note: String
@@ -345,18 +402,18 @@ public struct BatchPlanner: Sendable {
     /// at the LP bound is proven optimal without branch-and-cut (measured on 4,000 servers /
     /// 1,000 hosts: see docs/PERFORMANCE.md). Only for the host-count objectives, whose primary
     /// level is integral and readable from the LP bound.
-    func lpDive(_ built: SubModel, scale: PrimaryScale, objective: PlanObjective, deadline: Double) -> DiveOutcome? {
+    /// - Parameter share: the part of the time left until `deadline` the dive may use.
+    func lpDive(_ built: SubModel, scale: PrimaryScale, objective: PlanObjective, deadline: Double, share: Double) -> DiveOutcome? {
         guard objective == .minHostsUsed || objective == .minHostsTouched else { return nil }
-        // A third of what is left: branch-and-cut keeps the rest when the dive fails.
-        let budget = max(0.05, (deadline - monotonicNow()) / 3)
+        let budget = max(0.05, (deadline - monotonicNow()) * share)
         guard let dive = try? built.model.dive(DiveOptions(timeLimit: budget)) else { return nil }
         let detail = dive.notes.map { $0.hasPrefix("dive: ") ? String($0.dropFirst(6)) : $0 }.joined(separator: "; ")
         guard dive.hasSolution, let value = dive.objective, let bound = dive.bound else {
-            return DiveOutcome(solution: nil, proven: false, note: "LP dive: no plan (\(detail))")
+            return DiveOutcome(solution: nil, bound: dive.bound, seconds: dive.seconds, proven: false, note: "LP dive: no plan (\(detail))")
         }
         let proven = scale.proves(value, bound: bound)
         return DiveOutcome(
-            solution: dive, proven: proven,
+            solution: dive, bound: bound, seconds: dive.seconds, proven: proven,
             note: "LP dive: plan \(proven ? "at" : "above") the LP bound (\(detail))")
     }
 

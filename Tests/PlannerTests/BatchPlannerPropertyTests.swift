@@ -70,14 +70,18 @@ import Topology
         let movers: [Server]
     }
 
-    static func tiny(seed: UInt64, hosts: Int, movers: Int) throws -> Tiny {
+    /// - Parameter twoFamilies: odd hosts get a second type that runs only flavor "s", even
+    ///   hosts only "m" and "w": two independent families, so the planner splits the problem.
+    static func tiny(seed: UInt64, hosts: Int, movers: Int, twoFamilies: Bool = false) throws -> Tiny {
         var rng = SplitMix64(seed: seed)
         var b = InventoryBuilder()
         b.flavor("s", vcpus: 2, memory: 4096)
         b.flavor("m", vcpus: 4, memory: 8192)
         b.flavor("w", vcpus: 4, memory: 8192, nodes: 2)
-        b.hostType("t", nodes: 2, vcpus: 8, memory: 16384, flavors: ["s", "m", "w"])
-        for h in 0..<hosts { b.host("h\(h)", type: "t") }
+        b.hostType("t", nodes: 2, vcpus: 8, memory: 16384, flavors: twoFamilies ? ["m", "w"] : ["s", "m", "w"])
+        if twoFamilies { b.hostType("u", nodes: 2, vcpus: 8, memory: 16384, flavors: ["s"]) }
+        func typeOf(_ h: Int) -> String { twoFamilies && h % 2 == 1 ? "u" : "t" }
+        for h in 0..<hosts { b.host("h\(h)", type: typeOf(h)) }
         var free = Array(repeating: [8, 8], count: hosts)
         let flavors: [(String, Int, Int)] = [("s", 2, 1), ("m", 4, 1), ("w", 2, 2)]  // name, per-node vCPUs, nodes
         var placed = 0
@@ -86,6 +90,7 @@ import Topology
             attempt += 1
             let (name, share, k) = flavors[rng.below(flavors.count)]
             let h = rng.below(hosts)
+            guard !twoFamilies || (typeOf(h) == "u") == (name == "s") else { continue }
             let nodes = k == 2 ? [0, 1] : [rng.below(2)]
             guard nodes.allSatisfy({ free[h][$0] >= share }) else { continue }
             for n in nodes { free[h][n] -= share }
@@ -129,7 +134,8 @@ import Topology
             let f = inv.flavors[s.flavor]!
             var options: [(String, [Int])] = []
             if mayStay { options.append((s.dedicatedHostID!, s.numaNodes!)) }
-            for h in inv.hosts where h.id != s.dedicatedHostID && !forbidden.contains(h.id) {
+            for h in inv.hosts where h.id != s.dedicatedHostID && !forbidden.contains(h.id)
+                && inv.hostTypes[h.hostType]!.supports(s.flavor) {
                 for nodes in f.numaNodes == 2 ? [[0, 1]] : [[0], [1]] { options.append((h.id, nodes)) }
             }
             for (h, nodes) in options {
@@ -168,6 +174,24 @@ import Topology
             #expect(Int(plan.objectiveValue) >= optimum)
             if plan.status == .optimal { #expect(Int(plan.objectiveValue) == optimum, "seed \(seed)") }
             if let b = plan.objectiveBound { #expect(Int(b) <= optimum) }
+        }
+    }
+
+    /// Two host-type families that share no flavor: the planner solves them as separate
+    /// sub-problems, and the combined plan still meets the brute-force optimum of the whole.
+    @Test func independentFamiliesAreSplitWithoutLoss() async {
+        await propertyCheck(count: 25, input: Gen.int(in: 0...1_000_000), Gen.int(in: 4...5), Gen.int(in: 2...4)) { seed, hosts, movers in
+            guard let tiny = try? Self.tiny(seed: UInt64(seed), hosts: hosts, movers: movers, twoFamilies: true) else { return }
+            let inv = tiny.inventory
+            let fixedHosts = Set(inv.servers.filter { !$0.isStopped }.compactMap(\.dedicatedHostID))
+            guard let optimum = Self.bruteForce(tiny, mayStay: true, forbidden: [], score: { fixedHosts.union($0.values).count })
+            else { return }
+            let plan = try BatchPlanner(inv).plan(PlanOptions(mode: .consolidate, timeLimit: 5))
+            #expect(IndependentValidator.check(plan, inventory: inv) == [])
+            let families = Set(tiny.movers.map { $0.flavor == "s" })
+            #expect(plan.subproblems == families.count, "seed \(seed)")
+            #expect(plan.status == .optimal, "seed \(seed)")
+            #expect(Int(plan.objectiveValue) == optimum, "seed \(seed)")
         }
     }
 
