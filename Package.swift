@@ -148,7 +148,7 @@ if ProcessInfo.processInfo.environment["ENABLE_BENCHMARKS"] != nil {
         .executableTarget(
             name: "DehplanBenchmarks",
             dependencies: [
-                "Topology", "Planner", "TestSupport",
+                "Topology", "Planner", "GLPK", "TestSupport",
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/DehplanBenchmarks",

@@ -3,6 +3,7 @@
 // Run: ENABLE_BENCHMARKS=1 swift package --scratch-path .build-bench benchmark --target DehplanBenchmarks
 
 import Benchmark
+import GLPK
 import Planner
 import TestSupport
 import Topology
@@ -13,6 +14,8 @@ let largeConfig = InventoryGenerator.Config(
     unknownLayoutFraction: 0.02, shutoffFraction: 0.8, antiAffinityGroups: 200, hostTypeNames: ["h4"], maxFill: 0.9)
 
 let benchmarks: @Sendable () -> Void = {
+    // As the dehplan command does (Entry.swift): keep freed memory for GLPK's next simplex call.
+    GLPKMemory.retainFreedMemory()
     planBenchmarks()
     lookupBenchmarks()
     verdictAndWaveBenchmarks()

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+@testable import Planner
+import TestSupport
+import Testing
+import Topology
+
+/// `keepHome` drops moves the plan does not need, and only those.
+@Suite struct KeepHomeTests {
+    /// Hosts a, b, c of 2 nodes × 16 vCPUs; "run" servers are ACTIVE (they keep their host in use).
+    func inventory(_ build: (inout InventoryBuilder) -> Void) throws -> Inventory {
+        var b = InventoryBuilder()
+        b.flavor("s", vcpus: 4, memory: 16384)
+        b.flavor("big", vcpus: 16, memory: 65536)
+        b.hostType("t", nodes: 2, vcpus: 16, memory: 65536, flavors: ["s", "big"])
+        for h in ["a", "b", "c"] { b.host(h, type: "t") }
+        build(&b)
+        return try b.build()
+    }
+
+    func sub(_ inv: Inventory, planner: BatchPlanner, mustMove: Bool = false) -> SubProblem {
+        let movers = inv.servers.indices.filter { inv.servers[$0].isStopped }
+        return planner.buildSubProblem(zones: ["az1"], movers: movers, mustMove: mustMove, evacuated: [], excluded: [],
+                                       options: PlanOptions(mode: .consolidate))
+    }
+
+    /// Decisions sending every mover to host `to` on node 0 (local index = inventory index here).
+    func sendAll(_ sub: SubProblem, to host: Int) -> [[Decision]] {
+        sub.classes.map { cls in cls.servers.map { _ in Decision.host(host, [0]) } }
+    }
+
+    @Test func aServerWhoseHostStaysInUseStaysHome() throws {
+        let inv = try inventory { b in
+            b.server("run-a", flavor: "s", on: "a", nodes: [0], status: "ACTIVE")
+            b.server("mover", flavor: "s", on: "a", nodes: [1])
+            b.server("run-b", flavor: "s", on: "b", nodes: [0], status: "ACTIVE")
+        }
+        let planner = BatchPlanner(inv)
+        let problem = sub(inv, planner: planner)
+        let out = planner.keepHome(problem, sendAll(problem, to: 1), options: PlanOptions(mode: .consolidate))
+        #expect(out.cancelled == 1)
+        #expect(out.decisions.flatMap { $0 } == [.stay])
+        #expect(out.primaryGain == 0)  // a and b stay in use either way
+    }
+
+    @Test func dropsAMoveThatOpenedAHost() throws {
+        // The mover was sent to the empty host c: staying home on a (in use anyway) frees c.
+        let inv = try inventory { b in
+            b.server("run-a", flavor: "s", on: "a", nodes: [0], status: "ACTIVE")
+            b.server("mover", flavor: "s", on: "a", nodes: [1])
+        }
+        let planner = BatchPlanner(inv)
+        let problem = sub(inv, planner: planner)
+        let out = planner.keepHome(problem, sendAll(problem, to: 2), options: PlanOptions(mode: .consolidate))
+        #expect(out.cancelled == 1)
+        #expect(out.primaryGain == 1)
+    }
+
+    @Test func keepsMovesThatEmptyAHostOrHaveNoRoomToUndo() throws {
+        // Alone on a: moving it releases a; it must go.
+        let alone = try inventory { b in
+            b.server("mover", flavor: "s", on: "a", nodes: [1])
+            b.server("run-b", flavor: "s", on: "b", nodes: [0], status: "ACTIVE")
+        }
+        var planner = BatchPlanner(alone)
+        var problem = sub(alone, planner: planner)
+        #expect(planner.keepHome(problem, sendAll(problem, to: 1), options: PlanOptions(mode: .consolidate)).cancelled == 0)
+
+        // Its node was taken by an arrival: no room to stay.
+        let taken = try inventory { b in
+            b.server("run-a", flavor: "s", on: "a", nodes: [0], status: "ACTIVE")
+            b.server("mover", flavor: "s", on: "a", nodes: [1])
+            b.server("incoming", flavor: "big", on: "c", nodes: [1])
+        }
+        planner = BatchPlanner(taken)
+        problem = sub(taken, planner: planner)
+        var decisions: [[Decision]] = problem.classes.map { cls in
+            cls.servers.map { taken.servers[$0].id == "incoming" ? .host(0, [1]) : .host(1, [0]) }
+        }
+        #expect(planner.keepHome(problem, decisions, options: PlanOptions(mode: .consolidate)).cancelled == 0)
+
+        // Evacuations and balance are left alone.
+        let inv = try inventory { b in
+            b.server("run-a", flavor: "s", on: "a", nodes: [0], status: "ACTIVE")
+            b.server("mover", flavor: "s", on: "a", nodes: [1])
+        }
+        planner = BatchPlanner(inv)
+        problem = sub(inv, planner: planner, mustMove: true)
+        decisions = sendAll(problem, to: 1)
+        #expect(planner.keepHome(problem, decisions, options: PlanOptions(mode: .evacuate(["a"]))).cancelled == 0)
+        problem = sub(inv, planner: planner)
+        #expect(planner.keepHome(problem, sendAll(problem, to: 1), options: PlanOptions(mode: .rebalance)).cancelled == 0)
+    }
+}
