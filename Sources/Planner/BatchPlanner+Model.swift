@@ -93,6 +93,26 @@ extension SubProblem {
         fixed[h].free(under: policy)
     }
 
+    /// A lower bound on the hosts an evacuation must touch, from volume alone: the fewest
+    /// receiving hosts whose free vCPUs (and, separately, memory) add up to what the movers
+    /// need, taking the roomiest first. Valid for any plan that places every mover; weak, but it
+    /// needs no LP, so a plan too large for the LP relaxation still ends with a proven gap.
+    func hostsTouchedVolumeBound(policy: LayoutPolicy) -> Int {
+        let need = classes.reduce(Resources.zero) { $0 + $1.flavor.resources * $1.count }
+        guard need.vcpus > 0 || need.memoryMiB > 0 else { return 0 }
+        let free = hosts.indices.filter { receives[$0] }.map { room($0, policy: policy).total }
+        func fewest(_ amount: Int, _ value: (Resources) -> Int) -> Int {
+            guard amount > 0 else { return 0 }
+            var sum = 0
+            for (k, v) in free.map(value).sorted(by: >).enumerated() {
+                sum += v
+                if sum >= amount { return k + 1 }
+            }
+            return free.count  // not enough room anywhere: every host would not do either
+        }
+        return max(fewest(need.vcpus, \.vcpus), fewest(need.memoryMiB, \.memoryMiB))
+    }
+
     /// Evaluates decisions (one per server of each class, in class order) into objective levels.
     func levels(_ decisions: [[Decision]], objective: PlanObjective, inventory: Inventory) -> Levels {
         var levels = Levels()

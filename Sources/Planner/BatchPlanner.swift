@@ -336,12 +336,19 @@ public struct BatchPlanner: Sendable {
                 lpSeconds = lp?.seconds ?? 0
             }
             var slack = scale.slack(of: chosenLevels, bound: bound)
-            if slack == nil, objective == .minHostsUsed, chosenLevels.unplaced == 0, chosenLevels.pool == 0 {
-                // Without the LP: hosts holding servers that cannot move stay in use whatever happens.
-                let fixedHosts = sub.fixed.filter { $0.serverCount > 0 }.count
-                slack = max(0, chosenLevels.primary - Double(fixedHosts))
+            if slack == nil, chosenLevels.unplaced == 0, chosenLevels.pool == 0 {
+                switch objective {
+                case .minHostsUsed:
+                    // Without the LP: hosts holding servers that cannot move stay in use whatever happens.
+                    let fixedHosts = sub.fixed.filter { $0.serverCount > 0 }.count
+                    slack = max(0, chosenLevels.primary - Double(fixedHosts))
+                case .minHostsTouched:
+                    slack = max(0, chosenLevels.primary - Double(sub.hostsTouchedVolumeBound(policy: options.layoutPolicy)))
+                default:
+                    break
+                }
             }
-            notes.append("\(built.model.variableCount) variables: beyond branch-and-cut in the time limit; bound from the LP relaxation\(bound != nil ? "" : " (not solved in time\(objective == .minHostsUsed ? ": bound = hosts with servers that cannot move" : ": no bound"))")")
+            notes.append("\(built.model.variableCount) variables: beyond branch-and-cut in the time limit; bound from the LP relaxation\(bound != nil ? "" : " (not solved in time: \(objective == .minHostsUsed ? "bound = hosts with servers that cannot move" : objective == .minHostsTouched ? "bound from free volume" : "no bound"))")")
             return SubOutcome(
                 decisions: chosen, slack: slack, seconds: lpSeconds, variables: built.model.variableCount,
                 constraints: built.model.constraintCount, notes: notes)

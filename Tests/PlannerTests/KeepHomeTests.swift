@@ -92,3 +92,51 @@ import Topology
         #expect(planner.keepHome(problem, sendAll(problem, to: 1), options: PlanOptions(mode: .rebalance)).cancelled == 0)
     }
 }
+
+/// The volume bound on hosts an evacuation touches (used when the LP relaxation does not finish).
+@Suite struct VolumeBoundTests {
+    @Test func roomiestHostsFirst() throws {
+        var b = InventoryBuilder()
+        b.flavor("s", vcpus: 4, memory: 16384)
+        b.flavor("big", vcpus: 16, memory: 65536)
+        b.hostType("t", nodes: 2, vcpus: 16, memory: 65536, flavors: ["s", "big"])
+        for h in ["src", "a", "b", "c"] { b.host(h, type: "t") }
+        b.server("a-big", flavor: "big", on: "a", nodes: [0], status: "ACTIVE")
+        b.server("a-s", flavor: "s", on: "a", nodes: [1], status: "ACTIVE")  // a: 12 vCPUs free
+        b.server("c-big", flavor: "big", on: "c", nodes: [0], status: "ACTIVE")  // c: 16 free
+        b.server("b-s", flavor: "s", on: "b", nodes: [0], status: "ACTIVE")  // b: 28 free
+        for i in 0..<2 { b.server("m\(i)", flavor: "big", on: "src", nodes: [i]) }  // 32 vCPUs to place
+        let inv = try b.build()
+        let planner = BatchPlanner(inv)
+        let movers = inv.servers.indices.filter { inv.servers[$0].isStopped }
+        let src = try #require(inv.hostIndex["src"])
+        let sub = planner.buildSubProblem(zones: ["az1"], movers: movers, mustMove: true, evacuated: [src], excluded: [],
+                                          options: PlanOptions(mode: .evacuate(["src"])))
+        #expect(sub.hostsTouchedVolumeBound(policy: .certain) == 2)  // 28 < 32 <= 28 + 16
+        let plan = try planner.plan(PlanOptions(mode: .evacuate(["src"])))
+        #expect(plan.status == .optimal && plan.objectiveValue >= 2)
+        let none = planner.buildSubProblem(zones: ["az1"], movers: [], mustMove: true, evacuated: [src], excluded: [],
+                                           options: PlanOptions(mode: .evacuate(["src"])))
+        #expect(none.hostsTouchedVolumeBound(policy: .certain) == 0)
+    }
+
+    /// Never above the exhaustive-search optimum on tiny evacuations.
+    @Test func neverAboveTheOptimum() throws {
+        var checked = 0
+        for seed in 0..<60 {
+            let tiny = try BatchPlannerPropertyTests.tiny(seed: UInt64(seed), hosts: 4, movers: 3)
+            let inv = tiny.inventory
+            guard let source = tiny.movers.first?.dedicatedHostID, let s = inv.hostIndex[source] else { continue }
+            let leaving = tiny.movers.filter { $0.dedicatedHostID == source }
+            let evacuating = BatchPlannerPropertyTests.Tiny(inventory: inv, movers: leaving)
+            guard let optimum = BatchPlannerPropertyTests.bruteForce(evacuating, mayStay: false, forbidden: [source], score: { Set($0.values).count })
+            else { continue }
+            let movers = leaving.compactMap { inv.serverIndex[$0.id] }
+            let sub = BatchPlanner(inv).buildSubProblem(zones: ["az1"], movers: movers, mustMove: true, evacuated: [s], excluded: [],
+                                                        options: PlanOptions(mode: .evacuate([source])))
+            #expect(sub.hostsTouchedVolumeBound(policy: .certain) <= optimum, "seed \(seed)")
+            checked += 1
+        }
+        #expect(checked > 20)
+    }
+}
