@@ -203,8 +203,10 @@ public struct BatchPlanner: Sendable {
     /// on both, or a mover sits on one and runs on the other; each part gets the movers and host
     /// types of one connected family. The objectives are sums (or, for balance, a maximum) over
     /// hosts, so solving the parts separately loses nothing, and each model is a fraction of the
-    /// size (the 4,000-server benchmark splits into its c6 and m6 halves). A mover whose flavor
-    /// runs nowhere keeps everything in one part (nil types: all hosts).
+    /// size. (The 4,000-server benchmark stays whole: its m6 hosts also run c6.xlarge.4.) For
+    /// balance, the parts' bounds combine conservatively in `plan` (value minus every part's
+    /// slack). A mover whose flavor runs nowhere keeps everything in one part (nil types: all
+    /// hosts).
     func hostTypeFamilies(of movers: [Int]) -> [(types: Set<String>?, movers: [Int])] {
         let typeNames = inventory.hostTypes.keys.sorted()
         var parent = Dictionary(uniqueKeysWithValues: typeNames.map { ($0, $0) })
