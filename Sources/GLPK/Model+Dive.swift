@@ -30,15 +30,8 @@ extension Model {
     /// LP relaxation itself is infeasible. The bound is the LP relaxation's optimum: a dive
     /// proves nothing beyond it. Like `solve`, everything happens on the calling thread.
     public func dive(_ options: DiveOptions = DiveOptions()) throws(GLPKError) -> Solution {
-        if let first = buildErrors.first {
-            throw .invalidModel(buildErrors.count == 1 ? first : "\(first) (and \(buildErrors.count - 1) more)")
-        }
-        if let t = options.timeLimit, !(t.isFinite && t >= 0) {
-            throw .invalidOptions("time limit must be a finite number of seconds >= 0, got \(t)")
-        }
-        guard variableSpecs.count < Int(Int32.max), constraintSpecs.count < Int(Int32.max) else {
-            throw .invalidModel("model too large for GLPK (32-bit indices)")
-        }
+        try checkLoadable()
+        try validateTimeLimit(options.timeLimit)
         let start = monotonicSeconds()
         let deadline = options.timeLimit.map { start + $0 }
         func none(_ status: Solution.Status, bound: Double? = nil, _ note: String) -> Solution {
@@ -126,7 +119,7 @@ extension Model {
         }
 
         while true {
-            if let deadline, monotonicSeconds() > deadline { return none(.noSolution, bound: lpBound, "dive: time limit") }
+            if outOfTime { return none(.noSolution, bound: lpBound, "dive: time limit") }
             // Structural decisions first: the fractional binary nearest to 0 or 1, rounded there.
             // Then counts: the fractional integer closest to its ceiling, rounded up (rounding a
             // count down mostly shifts the fraction to a twin variable; rounding up commits).

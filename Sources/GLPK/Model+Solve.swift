@@ -75,15 +75,8 @@ extension Model {
     /// Solves the model. Creates, solves and frees the GLPK problem on the calling thread,
     /// with GLPK's terminal output off for this solve.
     public func solve(_ options: SolveOptions = SolveOptions()) throws(GLPKError) -> Solution {
-        if let first = buildErrors.first {
-            throw .invalidModel(buildErrors.count == 1 ? first : "\(first) (and \(buildErrors.count - 1) more)")
-        }
+        try checkLoadable()
         try options.validate()
-        guard variableSpecs.count < Int(Int32.max), constraintSpecs.count < Int(Int32.max) else {
-            throw .invalidModel("model too large for GLPK (32-bit indices)")
-        }
-        let nonzeros = constraintSpecs.reduce(0) { $0 + $1.terms.count }
-        guard nonzeros < Int(Int32.max) else { throw .invalidModel("too many nonzeros for GLPK") }
         if variableSpecs.isEmpty {
             // GLPK handles this, but the answer is trivial and the edge case is not worth its quirks.
             if constraintSpecs.contains(where: { ($0.lower ?? 0) > 0 || ($0.upper ?? 0) < 0 }) {
@@ -223,6 +216,19 @@ extension Model {
             solution.cancelled = context.cancelled
             return solution
         }
+    }
+
+    /// Throws when GLPK cannot be given this model: errors recorded while building it, or sizes
+    /// beyond its 32-bit indices. Every entry point (`solve`, `dive`) checks this first.
+    func checkLoadable() throws(GLPKError) {
+        if let first = buildErrors.first {
+            throw .invalidModel(buildErrors.count == 1 ? first : "\(first) (and \(buildErrors.count - 1) more)")
+        }
+        guard variableSpecs.count < Int(Int32.max), constraintSpecs.count < Int(Int32.max) else {
+            throw .invalidModel("model too large for GLPK (32-bit indices)")
+        }
+        let nonzeros = constraintSpecs.reduce(0) { $0 + $1.terms.count }
+        guard nonzeros < Int(Int32.max) else { throw .invalidModel("too many nonzeros for GLPK") }
     }
 
     /// Runs one guarded GLPK call; a fatal error means GLPK freed its environment (and our problem).

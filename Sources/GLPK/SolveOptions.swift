@@ -48,11 +48,16 @@ public struct SolveOptions: Sendable {
     }
 
     func validate() throws(GLPKError) {
-        if let t = timeLimit, !(t.isFinite && t >= 0) {
-            throw .invalidOptions("time limit must be a finite number of seconds >= 0, got \(t)")
-        }
+        try validateTimeLimit(timeLimit)
         if !(relativeGap.isFinite && relativeGap >= 0 && relativeGap <= 1) {
             throw .invalidOptions("relative gap must be within 0...1, got \(relativeGap)")
         }
+    }
+}
+
+/// Throws unless `limit` is nil or a finite number of seconds >= 0 (solve and dive options).
+func validateTimeLimit(_ limit: Double?) throws(GLPKError) {
+    if let t = limit, !(t.isFinite && t >= 0) {
+        throw .invalidOptions("time limit must be a finite number of seconds >= 0, got \(t)")
     }
 }
