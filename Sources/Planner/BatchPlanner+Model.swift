@@ -113,28 +113,44 @@ extension SubProblem {
         return max(fewest(need.vcpus, \.vcpus), fewest(need.memoryMiB, \.memoryMiB))
     }
 
+    /// Each mover's origin, by inventory server index.
+    var originOfMovers: [Int: Origin] {
+        var origin: [Int: Origin] = [:]
+        for cls in classes {
+            for (o, servers) in cls.origins { for s in servers { origin[s] = o } }
+        }
+        return origin
+    }
+
+    /// Per local host, its usage once the decisions are carried out: the servers that cannot
+    /// move, the movers that stay at their origin, and the arrivals.
+    func usage(after decisions: [[Decision]], origins: [Int: Origin]) -> [HostUsage] {
+        var usage = fixed
+        for (c, cls) in classes.enumerated() {
+            for (i, d) in decisions[c].enumerated() {
+                switch d {
+                case .stay:
+                    if let o = origins[cls.servers[i]], o.host >= 0 { usage[o.host].add(cls.flavor, nodes: o.nodes) }
+                case .host(let h, let nodes): usage[h].add(cls.flavor, nodes: nodes)
+                case .pool: break
+                }
+            }
+        }
+        return usage
+    }
+
     /// Evaluates decisions (one per server of each class, in class order) into objective levels.
     func levels(_ decisions: [[Decision]], objective: PlanObjective, inventory: Inventory) -> Levels {
         var levels = Levels()
         var touched = Set<Int>()
-        var used = Set<Int>()
-        var usage = fixed
-        for h in hosts.indices where fixed[h].serverCount > 0 { used.insert(h) }
-        for (c, cls) in classes.enumerated() {
-            for (i, d) in decisions[c].enumerated() {
-                let s = cls.servers[i]
+        for classDecisions in decisions {
+            for d in classDecisions {
                 switch d {
                 case .stay:
                     if mustMove { levels.unplaced += 1 }
-                    if let origin = cls.origins.first(where: { $0.value.contains(s) })?.key, origin.host >= 0 {
-                        used.insert(origin.host)
-                        usage[origin.host].add(cls.flavor, nodes: origin.nodes)
-                    }
-                case .host(let h, let nodes):
+                case .host(let h, _):
                     levels.moves += 1
                     touched.insert(h)
-                    used.insert(h)
-                    usage[h].add(cls.flavor, nodes: nodes)
                 case .pool:
                     levels.moves += 1
                     levels.pool += 1
@@ -143,9 +159,11 @@ extension SubProblem {
         }
         switch objective {
         case .minHostsTouched: levels.primary = Double(touched.count)
-        case .minHostsUsed: levels.primary = Double(used.count)
         case .minMoves: levels.primary = Double(levels.moves)
-        case .balance: levels.primary = usage.highestNodeUtilisation
+        case .minHostsUsed, .balance:
+            let usage = usage(after: decisions, origins: originOfMovers)
+            levels.primary = objective == .balance
+                ? usage.highestNodeUtilisation : Double(usage.filter { $0.serverCount > 0 }.count)
         }
         return levels
     }

@@ -418,23 +418,9 @@ public struct BatchPlanner: Sendable {
         let objective = options.effectiveObjective
         guard !sub.mustMove, objective != .balance else { return (decisions, 0, 0) }
         let policy = options.layoutPolicy
-        var usage = sub.fixed
+        let originOf = sub.originOfMovers
+        var usage = sub.usage(after: decisions, origins: originOf)
         var result = decisions
-        // Final usage of every host, and each movable server's origin.
-        var originOf: [Int: Origin] = [:]
-        for cls in sub.classes {
-            for (origin, servers) in cls.origins { for s in servers { originOf[s] = origin } }
-        }
-        for (c, cls) in sub.classes.enumerated() {
-            for (i, d) in decisions[c].enumerated() {
-                switch d {
-                case .stay:
-                    if let o = originOf[cls.servers[i]], o.host >= 0 { usage[o.host].add(cls.flavor, nodes: o.nodes) }
-                case .host(let h, let nodes): usage[h].add(cls.flavor, nodes: nodes)
-                case .pool: break
-                }
-            }
-        }
         var cancelled = 0
         for (c, cls) in sub.classes.enumerated() where !cls.singleton {
             let share = cls.flavor.perNode
