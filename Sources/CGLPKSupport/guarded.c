@@ -2,8 +2,24 @@
 #include "CGLPKSupport.h"
 #include <setjmp.h>
 
+// Per thread: how many LiveLP problems are open, and how many times the GLPK environment was
+// freed (a problem made before a free is gone after it).
+static _Thread_local int dp_open_live = 0;
+static _Thread_local unsigned long dp_epoch = 0;
+
+void dp_live_open(void) { dp_open_live++; }
+void dp_live_close(void) { dp_open_live--; }
+unsigned long dp_env_epoch(void) { return dp_epoch; }
+
+void dp_release_env(void) {
+    if (dp_open_live > 0) return;
+    glp_free_env();
+    dp_epoch++;
+}
+
 static void dp_error_hook(void *info) {
     jmp_buf *env = (jmp_buf *)info;
+    dp_epoch++;
     // GLPK's manual: after a fatal error the environment is in an undefined
     // state; free it before leaving the hook with longjmp.
     glp_free_env();

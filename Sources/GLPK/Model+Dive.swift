@@ -44,7 +44,7 @@ extension Model {
         var problemAlive = true
         defer {
             if problemAlive { glp_delete_prob(problem) }
-            glp_free_env()
+            dp_release_env()
         }
         glp_term_out(GLP_OFF)
         load(into: problem)

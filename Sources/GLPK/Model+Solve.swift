@@ -101,7 +101,7 @@ extension Model {
         var problemAlive = true
         defer {
             if problemAlive { glp_delete_prob(problem) }
-            glp_free_env()  // drop this thread's GLPK environment; nothing else lives in it
+            dp_release_env()  // drop this thread's GLPK environment, unless a LiveLP needs it
         }
         // Some GLPK routines (cut generators, the conflict graph) print regardless of msg_lev:
         // silence this thread's terminal output altogether.
@@ -357,6 +357,6 @@ func provokeFatalErrorForTesting() -> Bool {
     var fatal: Int32 = 0
     _ = dp_guarded_intopt(problem, &parm, &fatal)
     if fatal == 0 { glp_delete_prob(problem) }  // after a fatal error the environment (and problem) is gone
-    glp_free_env()
+    dp_release_env()
     return fatal != 0
 }

@@ -18,6 +18,18 @@ int dp_guarded_simplex(glp_prob *P, const glp_smcp *parm, int *fatal);
 /// Runs glp_intopt under the error hook. Sets *fatal to 1 if GLPK hit a fatal error.
 int dp_guarded_intopt(glp_prob *P, const glp_iocp *parm, int *fatal);
 
+/// Frees this thread's GLPK environment (glp_free_env), unless a LiveLP problem is open on
+/// this thread: then the environment, and the open problem, must stay.
+void dp_release_env(void);
+
+/// A LiveLP problem was created / deleted on this thread.
+void dp_live_open(void);
+void dp_live_close(void);
+
+/// Counts the frees of this thread's GLPK environment, fatal errors included: a problem
+/// created at an earlier count no longer exists.
+unsigned long dp_env_epoch(void);
+
 /// Keeps freed heap memory for reuse (glibc mallopt: trim threshold 512 MiB, top pad 64 MiB).
 /// Returns 1 when applied, 0 where the C library is not glibc.
 int dp_retain_freed_memory(void);
