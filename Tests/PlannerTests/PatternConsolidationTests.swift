@@ -68,7 +68,10 @@ func fewestBins(_ sizes: [Int], capacity: Int) -> Int {
         .enabled(if: FileManager.default.fileExists(atPath: shared.path)),
         arguments: [
             ("falkenauer_u120/Falkenauer_u120_00.txt", 48), ("falkenauer_t60/Falkenauer_t60_00.txt", 20),
-            ("schwerin1/Schwerin1_BPP1.txt", 18),
+            ("schwerin1/Schwerin1_BPP1.txt", 18), ("scholl1/N2C1W1_A.txt", 48),
+            // Scholl 3 (C = 100,000): pricing by dynamic programming over 100,001 weights, where
+            // column generation tails off without the swap columns and smoothing.
+            ("scholl3_hard/HARD0.txt", 56),
         ])
     func publishedInstancesAreSolvedToOptimality(path: String, optimum: Int) throws {
         let (sizes, capacity) = try Self.instance(path)
