@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
+import GLPK
 @testable import Planner
 import TestSupport
 import Testing
@@ -138,5 +139,41 @@ import Topology
             checked += 1
         }
         #expect(checked > 20)
+    }
+}
+
+/// The LP relaxation of an evacuation (min-hosts-touched) carries the volume bound on target
+/// hosts whose servers have no known NUMA layout: the activity binary multiplies their capacity
+/// rows as on any host that only receives.
+@Suite struct EvacuationRelaxationTests {
+    @Test func relaxationBoundsHostsOfUnknownLayout() throws {
+        var b = InventoryBuilder()
+        b.flavor("s", vcpus: 4, memory: 8192)
+        b.hostType("t", nodes: 2, vcpus: 16, memory: 65536, flavors: ["s"])
+        b.host("src", type: "t")
+        for i in 0..<6 {
+            b.host("t\(i)", type: "t")
+            b.server("old\(i)", flavor: "s", on: "t\(i)", nodes: nil, status: "ACTIVE")  // layout unknown
+        }
+        for i in 0..<7 { b.server("m\(i)", flavor: "s", on: "src", nodes: [i % 2]) }  // 28 vCPUs to place
+        let inv = try b.build()
+        let planner = BatchPlanner(inv)
+        let options = PlanOptions(mode: .evacuate(["src"]))
+        let movers = inv.servers.indices.filter { inv.servers[$0].dedicatedHostID == "src" }
+        let src = try #require(inv.hostIndex["src"])
+        let sub = planner.buildSubProblem(zones: ["az1"], movers: movers, mustMove: true, evacuated: [src], excluded: [],
+                                          options: options)
+        // Worst case on each target: the unknown server takes 4 vCPUs of both nodes, so 12 + 12 free.
+        let volume = sub.hostsTouchedVolumeBound(policy: .certain)
+        #expect(volume == 2)
+        let (built, scale) = planner.aggregatedModel(sub, options: options, heuristic: Levels(unplaced: 1))
+        let lp = try built.model.relaxed.solve()
+        #expect(lp.status == .optimal)
+        // Σ activity >= 28 / 24 in the LP: its bound rounds up to the volume bound (1 with big-M rows).
+        #expect(scale.bound(try #require(lp.objective)) >= Double(volume))
+        let plan = try planner.plan(options)
+        #expect(plan.status == .optimal)
+        #expect(plan.objectiveValue == 2)
+        #expect(plan.objectiveBound == 2)
     }
 }
