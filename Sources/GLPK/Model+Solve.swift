@@ -24,6 +24,8 @@ private final class CallbackContext {
     var timedOut = false
     var tick: (@Sendable () -> Bool)?
     var cancelled = false
+    var stopWhenBound: (@Sendable (Double) -> Bool)?
+    var stoppedByBound = false
 
     init(minimize: Bool, incumbent: [Double]?, columnCount: Int32, stopWhen: (@Sendable (Double, Double) -> Bool)?) {
         self.stopWhen = stopWhen
@@ -51,6 +53,11 @@ private func branchAndCutCallback(_ tree: OpaquePointer?, _ info: UnsafeMutableR
     if best != 0 {
         let bound = glp_ios_node_bound(tree, best)
         if bound.isFinite { context.bestBound = bound }
+    }
+    if let stop = context.stopWhenBound, let bound = context.bestBound, stop(bound) {
+        context.stoppedByBound = true
+        glp_ios_terminate(tree)
+        return
     }
     if let stop = context.stopWhen, let bound = context.bestBound {
         let problem = glp_ios_get_prob(tree)
@@ -162,6 +169,7 @@ extension Model {
                                       columnCount: Int32(variableSpecs.count), stopWhen: options.stopWhen)
         if let t = options.timeLimit { context.deadline = start + t }
         context.tick = options.tick
+        context.stopWhenBound = options.stopWhenBound
         let unmanaged = Unmanaged.passRetained(context)
         defer { unmanaged.release() }
         parm.cb_func = branchAndCutCallback
@@ -205,6 +213,7 @@ extension Model {
                                     incumbentAccepted: context.incumbentAccepted, notes: notes)
             solution.hitTimeLimit = rc == GLP_ETMLIM || context.timedOut
             solution.cancelled = context.cancelled
+            solution.stoppedByBound = context.stoppedByBound
             return solution
         case GLP_NOFEAS:
             return Solution(status: .infeasible, objective: nil, bound: nil, values: [], seconds: seconds,
@@ -214,6 +223,7 @@ extension Model {
                                     incumbentAccepted: context.incumbentAccepted, notes: notes)
             solution.hitTimeLimit = rc == GLP_ETMLIM || context.timedOut
             solution.cancelled = context.cancelled
+            solution.stoppedByBound = context.stoppedByBound
             return solution
         }
     }

@@ -36,13 +36,15 @@ public struct Solution: Sendable {
     public var hitTimeLimit = false
     /// True when `SolveOptions.tick` ended the search.
     public var cancelled = false
+    /// True when `SolveOptions.stopWhenBound` ended the search (the bound it was given is `bound`).
+    public var stoppedByBound = false
     /// True when the search ran to its end: proven optimal, infeasible or unbounded, or stopped
-    /// by `stopWhen` (not by the clock, nor cancelled).
+    /// by `stopWhen` or `stopWhenBound` (not by the clock, nor cancelled).
     public var isConclusive: Bool {
         switch status {
         case .optimal, .infeasible, .unbounded: true
         case .feasible: !hitTimeLimit && !cancelled
-        case .noSolution: false
+        case .noSolution: stoppedByBound
         }
     }
 

@@ -16,6 +16,10 @@ public struct SolveOptions: Sendable {
     /// its own criterion proves the incumbent good enough, e.g. a lexicographic objective whose
     /// primary part can no longer improve.
     public var stopWhen: (@Sendable (_ incumbent: Double, _ bound: Double) -> Bool)?
+    /// Called during branch-and-cut with the best bound, whether or not there is an incumbent;
+    /// returning true stops the search (`Solution.stoppedByBound`). Lets a caller holding a
+    /// solution found elsewhere stop once the bound proves it.
+    public var stopWhenBound: (@Sendable (_ bound: Double) -> Bool)?
     /// How branch-and-cut picks the variable to branch on.
     public enum Branching: Sendable {
         /// GLPK's default (Driebeck-Tomlin): good choices, but each costs tableau rows, which on

@@ -283,6 +283,38 @@ func binPacking(items: [Int], capacity: Int, bins: Int) -> (Model, [Double]) {
     }
 }
 
+@Suite struct StopWhenBoundTests {
+    /// A bound criterion stops branch-and-cut even before it has an incumbent; the solution
+    /// says so, carries the bound, and counts as conclusive (a race takes it as finished).
+    @Test func stopsOnTheBoundAlone() throws {
+        let (model, _) = binPacking(items: pairedItems(pairs: 5, seed: 1, shuffled: true) + [101], capacity: 1000, bins: 8)
+        let lp = try model.relaxed.solve()
+        let target = (lp.objective! - 1e-6).rounded(.up)
+        let seen = Counter()
+        let solution = try model.solve(SolveOptions(timeLimit: 60))
+        #expect(solution.hasSolution)
+        var options = SolveOptions(timeLimit: 60)
+        options.stopWhenBound = { bound in
+            seen.increment()
+            return bound >= target - 1e-6
+        }
+        let stopped = try model.solve(options)
+        #expect(stopped.stoppedByBound)
+        #expect(stopped.isConclusive)
+        #expect(!stopped.hitTimeLimit)
+        #expect(try #require(stopped.bound) >= target - 1e-6)
+        #expect(seen.value > 0)
+        // A criterion never met changes nothing.
+        var never = SolveOptions(timeLimit: 60)
+        never.stopWhenBound = { _ in false }
+        let full = try model.solve(never)
+        #expect(!full.stoppedByBound)
+        #expect(full.status == .optimal)
+        #expect(full.objective == solution.objective)
+        #expect(full.objective == 6)
+    }
+}
+
 final class Counter: @unchecked Sendable {
     private var count = 0
     func increment() { count += 1 }

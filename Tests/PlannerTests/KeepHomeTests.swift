@@ -177,3 +177,49 @@ import Topology
         #expect(plan.objectiveBound == 2)
     }
 }
+
+/// The LP-guided restricted search of evacuations: its plan only uses hosts the LP opens or
+/// the plan in hand touches, is valid, and is never better than the optimum; its bound is the
+/// full LP's.
+@Suite struct RestrictedSearchTests {
+    @Test func staysInsideItsNeighbourhood() throws {
+        let tinyCount = 40
+        var checked = 0
+        for seed in 0..<tinyCount {
+            let tiny = try BatchPlannerPropertyTests.tiny(seed: UInt64(seed), hosts: 5, movers: 4)
+            let inv = tiny.inventory
+            guard let source = tiny.movers.first?.dedicatedHostID, let s = inv.hostIndex[source] else { continue }
+            let leaving = tiny.movers.filter { $0.dedicatedHostID == source }
+            let evacuating = BatchPlannerPropertyTests.Tiny(inventory: inv, movers: leaving)
+            guard let optimum = BatchPlannerPropertyTests.bruteForce(evacuating, mayStay: false, forbidden: [source], score: { Set($0.values).count })
+            else { continue }
+            let planner = BatchPlanner(inv)
+            let options = PlanOptions(mode: .evacuate([source]), timeLimit: 10)
+            let movers = leaving.compactMap { inv.serverIndex[$0.id] }
+            let sub = planner.buildSubProblem(zones: ["az1"], movers: movers, mustMove: true, evacuated: [s], excluded: [],
+                                              options: options)
+            let greedy = planner.greedy(sub, options: options)
+            let levels = sub.levels(greedy, objective: .minHostsTouched, inventory: inv)
+            let (built, scale) = planner.aggregatedModel(sub, options: options, heuristic: levels)
+            let outcome = try #require(planner.restrictedSearch(sub, built, options: options, current: greedy, best: levels,
+                                                                deadline: monotonicNow() + 10, share: 0.5))
+            let bound = try #require(outcome.lpBound)
+            #expect(scale.bound(bound) <= Double(optimum), "seed \(seed)")
+            guard let decisions = outcome.decisions else { continue }
+            var allowed = Set<Int>()
+            for d in greedy.joined() { if case .host(let h, _) = d { allowed.insert(h) } }
+            let lp = try built.model.relaxed.solve()
+            for arrivals in built.arrivals { for a in arrivals where lp[a.variable] > 1e-6 { allowed.insert(a.host) } }
+            let found = sub.levels(decisions, objective: .minHostsTouched, inventory: inv)
+            #expect(found.unplaced == 0)
+            #expect(Int(found.primary) >= optimum, "seed \(seed)")
+            #expect(found <= levels)
+            for d in decisions.joined() {
+                guard case .host(let h, _) = d else { continue }
+                #expect(allowed.contains(h), "seed \(seed): host \(h) outside the neighbourhood")
+            }
+            checked += 1
+        }
+        #expect(checked > 10)
+    }
+}
