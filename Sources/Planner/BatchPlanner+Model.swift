@@ -95,22 +95,39 @@ extension SubProblem {
 
     /// A lower bound on the hosts an evacuation must touch, from volume alone: the fewest
     /// receiving hosts whose free vCPUs (and, separately, memory) add up to what the movers
-    /// need, taking the roomiest first. Valid for any plan that places every mover; weak, but it
-    /// needs no LP, so a plan too large for the LP relaxation still ends with a proven gap.
-    func hostsTouchedVolumeBound(policy: LayoutPolicy) -> Int {
+    /// need, taking the roomiest first. Host types sharpen it: servers whose flavor only one
+    /// host type accepts must land on hosts of that type, and the types' host sets are
+    /// disjoint, so the fewest hosts each type needs for its own servers add up. The larger of
+    /// the two counts is the bound. Valid for any plan that places every mover; it needs no
+    /// LP, so a plan too large for the LP relaxation still ends with a proven gap.
+    func hostsTouchedVolumeBound(policy: LayoutPolicy, inventory: Inventory) -> Int {
         let need = classes.reduce(Resources.zero) { $0 + $1.flavor.resources * $1.count }
         guard need.vcpus > 0 || need.memoryMiB > 0 else { return 0 }
-        let free = hosts.indices.filter { receives[$0] }.map { room($0, policy: policy).total }
-        func fewest(_ amount: Int, _ value: (Resources) -> Int) -> Int {
-            guard amount > 0 else { return 0 }
-            var sum = 0
-            for (k, v) in free.map(value).sorted(by: >).enumerated() {
-                sum += v
-                if sum >= amount { return k + 1 }
+        let receiving = hosts.indices.filter { receives[$0] }
+        /// The fewest of `candidates` whose free room covers `amount`, roomiest first.
+        func fewest(_ candidates: [Int], _ amount: Resources) -> Int {
+            let free = candidates.map { room($0, policy: policy).total }
+            func count(_ want: Int, _ value: (Resources) -> Int) -> Int {
+                guard want > 0 else { return 0 }
+                var sum = 0
+                for (k, v) in free.map(value).sorted(by: >).enumerated() {
+                    sum += v
+                    if sum >= want { return k + 1 }
+                }
+                return free.count  // not enough room: every one of them would not do either
             }
-            return free.count  // not enough room anywhere: every host would not do either
+            return max(count(amount.vcpus, \.vcpus), count(amount.memoryMiB, \.memoryMiB))
         }
-        return max(fewest(need.vcpus, \.vcpus), fewest(need.memoryMiB, \.memoryMiB))
+        let overall = fewest(receiving, need)
+        var byType: [String: [Int]] = [:]
+        for h in receiving { byType[inventory.hosts[self.hosts[h]].hostType, default: []].append(h) }
+        var ownNeed: [String: Resources] = [:]
+        for cls in classes {
+            let accepting = byType.keys.filter { inventory.hostTypes[$0]?.supports(cls.flavor.name) ?? false }
+            if accepting.count == 1 { ownNeed[accepting[0], default: .zero] += cls.flavor.resources * cls.count }
+        }
+        let perType = ownNeed.reduce(0) { $0 + fewest(byType[$1.key] ?? [], $1.value) }
+        return max(overall, perType)
     }
 
     /// Each mover's origin, by inventory server index.

@@ -344,7 +344,7 @@ public struct BatchPlanner: Sendable {
                     let fixedHosts = sub.fixed.filter { $0.serverCount > 0 }.count
                     slack = max(0, chosenLevels.primary - Double(fixedHosts))
                 case .minHostsTouched:
-                    slack = max(0, chosenLevels.primary - Double(sub.hostsTouchedVolumeBound(policy: options.layoutPolicy)))
+                    slack = max(0, chosenLevels.primary - Double(sub.hostsTouchedVolumeBound(policy: options.layoutPolicy, inventory: inventory)))
                 default:
                     break
                 }

@@ -113,12 +113,38 @@ import Topology
         let src = try #require(inv.hostIndex["src"])
         let sub = planner.buildSubProblem(zones: ["az1"], movers: movers, mustMove: true, evacuated: [src], excluded: [],
                                           options: PlanOptions(mode: .evacuate(["src"])))
-        #expect(sub.hostsTouchedVolumeBound(policy: .certain) == 2)  // 28 < 32 <= 28 + 16
+        #expect(sub.hostsTouchedVolumeBound(policy: .certain, inventory: inv) == 2)  // 28 < 32 <= 28 + 16
         let plan = try planner.plan(PlanOptions(mode: .evacuate(["src"])))
         #expect(plan.status == .optimal && plan.objectiveValue >= 2)
         let none = planner.buildSubProblem(zones: ["az1"], movers: [], mustMove: true, evacuated: [src], excluded: [],
                                            options: PlanOptions(mode: .evacuate(["src"])))
-        #expect(none.hostsTouchedVolumeBound(policy: .certain) == 0)
+        #expect(none.hostsTouchedVolumeBound(policy: .certain, inventory: inv) == 0)
+    }
+
+    /// Servers only one host type accepts must land on that type: the counts per type add up
+    /// (3 here), where the roomiest hosts of any type would need only 1.
+    @Test func hostTypesAddUp() throws {
+        var b = InventoryBuilder()
+        b.flavor("a", vcpus: 8, memory: 1024)
+        b.flavor("b", vcpus: 8, memory: 1024)
+        b.hostType("small", nodes: 1, vcpus: 16, memory: 65536, flavors: ["a"])
+        b.hostType("big", nodes: 1, vcpus: 64, memory: 65536, flavors: ["b"])
+        b.hostType("src", nodes: 1, vcpus: 64, memory: 65536, flavors: ["a", "b"])
+        b.host("src", type: "src")
+        for h in ["s1", "s2", "s3"] { b.host(h, type: "small") }
+        for h in ["b1", "b2"] { b.host(h, type: "big") }
+        for i in 0..<4 { b.server("a\(i)", flavor: "a", on: "src", nodes: [0]) }
+        for i in 0..<4 { b.server("b\(i)", flavor: "b", on: "src", nodes: [0]) }
+        let inv = try b.build()
+        let planner = BatchPlanner(inv)
+        let src = try #require(inv.hostIndex["src"])
+        let movers = inv.servers.indices.filter { inv.servers[$0].dedicatedHostID == "src" }
+        let sub = planner.buildSubProblem(zones: ["az1"], movers: movers, mustMove: true, evacuated: [src], excluded: [],
+                                          options: PlanOptions(mode: .evacuate(["src"])))
+        #expect(sub.hostsTouchedVolumeBound(policy: .certain, inventory: inv) == 3)
+        let plan = try planner.plan(PlanOptions(mode: .evacuate(["src"])))
+        #expect(plan.status == .optimal)
+        #expect(plan.objectiveValue == 3)
     }
 
     /// Never above the exhaustive-search optimum on tiny evacuations.
@@ -135,7 +161,7 @@ import Topology
             let movers = leaving.compactMap { inv.serverIndex[$0.id] }
             let sub = BatchPlanner(inv).buildSubProblem(zones: ["az1"], movers: movers, mustMove: true, evacuated: [s], excluded: [],
                                                         options: PlanOptions(mode: .evacuate([source])))
-            #expect(sub.hostsTouchedVolumeBound(policy: .certain) <= optimum, "seed \(seed)")
+            #expect(sub.hostsTouchedVolumeBound(policy: .certain, inventory: inv) <= optimum, "seed \(seed)")
             checked += 1
         }
         #expect(checked > 20)
@@ -164,7 +190,7 @@ import Topology
         let sub = planner.buildSubProblem(zones: ["az1"], movers: movers, mustMove: true, evacuated: [src], excluded: [],
                                           options: options)
         // Worst case on each target: the unknown server takes 4 vCPUs of both nodes, so 12 + 12 free.
-        let volume = sub.hostsTouchedVolumeBound(policy: .certain)
+        let volume = sub.hostsTouchedVolumeBound(policy: .certain, inventory: inv)
         #expect(volume == 2)
         let (built, scale) = planner.aggregatedModel(sub, options: options, heuristic: Levels(unplaced: 1))
         let lp = try built.model.relaxed.solve()
