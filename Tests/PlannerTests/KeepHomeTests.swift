@@ -249,3 +249,17 @@ import Topology
         #expect(checked > 10)
     }
 }
+
+/// The stall rule of the restricted search counts calls, so it is the same on every machine.
+@Suite struct StallWatchTests {
+    @Test func stopsAfterHalfTheCallsWithoutImprovement() {
+        let watch = StallWatch(minimum: 10)
+        #expect(!watch.stalled(100))  // call 1: first plan
+        for _ in 2...11 { #expect(!watch.stalled(100)) }  // 10 calls without improvement: not yet
+        #expect(watch.stalled(100))  // call 12: 11 > max(10, 6)
+        #expect(!watch.stalled(99))  // call 13: better, the count starts again
+        // Now half the calls so far outweighs the minimum: stalled once n - 13 > n / 2, at call 27.
+        for _ in 14...26 { #expect(!watch.stalled(99.5)) }  // worse values are not improvements
+        #expect(watch.stalled(99))  // call 27: 14 > max(10, 13)
+    }
+}
