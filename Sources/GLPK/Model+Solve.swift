@@ -258,7 +258,7 @@ extension Model {
         glp_set_obj_dir(problem, direction == .minimize ? GLP_MIN : GLP_MAX)
         glp_set_obj_coef(problem, 0, objectiveConstant)
         let n = Int32(variableSpecs.count)
-        glp_add_cols(problem, n)
+        if n > 0 { glp_add_cols(problem, n) }  // GLPK treats adding 0 columns as a fatal error
         for (i, spec) in variableSpecs.enumerated() {
             let j = Int32(i + 1)
             let (type, lo, up) = boundType(spec.lower, spec.upper)

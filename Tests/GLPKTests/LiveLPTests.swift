@@ -86,6 +86,19 @@ import Testing
         }
     }
 
+    /// A model that starts with rows but no columns (column generation from nothing).
+    @Test func startsWithoutColumns() throws {
+        var model = Model()
+        let row = model.addGreaterOrEqual([], 3)
+        try model.withLiveLP { lp throws(GLPKError) in
+            try lp.addVariable(objective: 2, terms: [(row, 1)])
+            try lp.addVariable(objective: 5, terms: [(row, 3)])
+            let solution = try lp.solve()
+            #expect(solution.status == .optimal)
+            #expect(solution.objective == 5)  // one of the second column
+        }
+    }
+
     /// Used after its closure, a LiveLP throws instead of touching freed memory.
     @Test func cannotBeUsedAfterItsClosure() throws {
         var model = Model()
