@@ -2,6 +2,7 @@
 
 import GLPK
 @testable import Planner
+import PropertyBased
 import TestSupport
 import Testing
 import Topology
@@ -261,5 +262,66 @@ import Topology
         // Now half the calls so far outweighs the minimum: stalled once n - 13 > n / 2, at call 27.
         for _ in 14...26 { #expect(!watch.stalled(99.5)) }  // worse values are not improvements
         #expect(watch.stalled(99))  // call 27: 14 > max(10, 13)
+    }
+}
+
+/// Consolidations beyond branch-and-cut are solved in chunks of hosts. With the limits lowered,
+/// small generated inventories take that path: every plan passes the independent validator,
+/// servers never leave their chunk, and the plan is no worse than the greedy one.
+@Suite struct ChunkedConsolidationTests {
+    @Test func chunkedPlansAreValid() async {
+        await propertyCheck(count: 25, input: Gen.int(in: 0...1_000_000), Gen.int(in: 8...20)) { seed, hostCount in
+            Self.check(seed: seed, hostCount: hostCount)
+        }
+    }
+
+    static func check(seed: Int, hostCount: Int) {
+        let inventory = InventoryGenerator.generate(.init(
+            seed: UInt64(seed), hosts: hostCount, servers: hostCount * 4, availabilityZones: ["az1"],
+            unknownLayoutFraction: 0.1, shutoffFraction: 0.85, faultFraction: 0.05, antiAffinityGroups: 2))
+        var planner = BatchPlanner(inventory)
+        planner.branchAndCutLimit = 10
+        planner.chunkColumns = 40
+        let options = PlanOptions(mode: .consolidate, timeLimit: 5)
+        let plan: Plan
+        do {
+            plan = try planner.plan(options)
+        } catch {
+            Issue.record("planner failed: \(error)")
+            return
+        }
+        #expect(IndependentValidator.check(plan, inventory: inventory) == [], "seed \(seed)")
+        let reference = try? BatchPlanner(inventory).plan(options)
+        #expect(plan.notes.contains { $0.contains("chunks of hosts solved apart") } || plan.moves.isEmpty, "seed \(seed)")
+        if let reference { #expect(plan.objectiveBound.map { $0 <= reference.objectiveValue + 1e-9 } ?? true) }
+        // Direct: decisions stay within chunks and beat or match the greedy plan.
+        let movers = inventory.servers.indices.filter { s in
+            inventory.servers[s].dedicatedHostID != nil && BatchPlanner.isMovable(inventory.servers[s])
+        }
+        let sub = planner.buildSubProblem(zones: ["az1"], movers: movers, mustMove: false, evacuated: [], excluded: [],
+                                          options: options)
+        let greedy = planner.greedy(sub, options: options)
+        let greedyLevels = sub.levels(greedy, objective: .minHostsUsed, inventory: inventory)
+        let columns = planner.aggregatedModel(sub, options: options, heuristic: greedyLevels).0.model.variableCount
+        guard let result = planner.chunked(sub, options: options, columns: columns, deadline: monotonicNow() + 5) else {
+            #expect(planner.chunkCount(columns: columns) <= 1)
+            return
+        }
+        #expect(result.chunks == planner.chunkCount(columns: columns))
+        let size = (sub.hosts.count + result.chunks - 1) / result.chunks
+        let origins = sub.originOfMovers
+        for (c, cls) in sub.classes.enumerated() {
+            for (i, server) in cls.servers.enumerated() {
+                guard case .host(let h, _) = result.decisions[c][i], let from = origins[server]?.host else { continue }
+                #expect(h / size == from / size, "seed \(seed): server moved across chunks")
+            }
+        }
+        // Hosts that receive servers have room for them on every node, unknown layouts at worst.
+        let usage = sub.usage(after: result.decisions, origins: origins)
+        var receiving = Set<Int>()
+        for d in result.decisions.joined() { if case .host(let h, _) = d { receiving.insert(h) } }
+        for h in receiving {
+            #expect(usage[h].free(under: .certain).allSatisfy { $0.vcpus >= 0 && $0.memoryMiB >= 0 }, "seed \(seed): host \(h)")
+        }
     }
 }
