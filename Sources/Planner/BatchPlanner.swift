@@ -35,10 +35,11 @@ public struct BatchPlanner: Sendable {
     /// Sub-problem models with more variables than this get the LP bound instead of branch-and-cut
     /// (a stored property so tests can reach that path with small inventories).
     var branchAndCutLimit = 20_000
-    /// Model columns per chunk of a consolidation too large for branch-and-cut. Measured on the
-    /// generated consolidations (30 s limit): 10,000 hosts, 140,862 columns: 8,503 hosts in use
-    /// with chunks of 12,000 columns, 8,458 with 6,000, 7,730 with 3,000 (bound 7,728); 2,500
-    /// hosts: 1,957 (the LP bound) with each, in 8.1 s with 3,000 and 18.7 s with 12,000.
+    /// Model columns per chunk of a sub-problem too large for branch-and-cut. Measured on the
+    /// generated inventories (30 s limit): consolidating 10,000 hosts (140,862 columns): 8,503
+    /// hosts in use with chunks of 12,000 columns, 8,458 with 6,000, 7,730 with 3,000 (bound
+    /// 7,728); 2,500 hosts: 1,957 (the LP bound) with each, in 8.1 s with 3,000 and 18.7 s with
+    /// 12,000. Evacuating 1,000 of 10,000 hosts: 596, 599 and 585 hosts touched (greedy 591).
     var chunkColumns = 3_000
 
     static func isMovable(_ server: Server) -> Bool { server.isStopped && !server.locked && server.taskState == nil }
@@ -334,6 +335,17 @@ public struct BatchPlanner: Sendable {
             // from the LP relaxation with the whole limit. The better of that plan and the
             // greedy one is kept, bounded by the LP relaxation.
             var bound: Double?
+            if objective == .minHostsTouched, sub.mustMove, options.maxMoves == nil,
+                let pieces = chunked(sub, options: options, columns: built.model.variableCount,
+                                     deadline: started + timeLimit * 0.7)
+            {
+                let levels = sub.levels(pieces.decisions, objective: objective, inventory: inventory)
+                notes.append("\(pieces.chunks) chunks of hosts solved apart: \(Int(levels.primary)) hosts touched")
+                if levels <= chosenLevels {
+                    chosen = pieces.decisions
+                    chosenLevels = levels
+                }
+            }
             if objective == .minHostsUsed, options.maxMoves == nil,
                 chunkCount(columns: built.model.variableCount) > 1
             {
@@ -501,24 +513,46 @@ public struct BatchPlanner: Sendable {
         (columns + chunkColumns - 1) / chunkColumns
     }
 
-    /// A consolidation too large for branch-and-cut, solved in chunks: the hosts are cut into
-    /// runs of consecutive hosts, each with the servers it holds, small enough (about
-    /// `chunkColumns` model columns each) to be solved to optimality quickly; each chunk gets its
-    /// share of the time by movers, and the chunks' plans are joined. Servers only move within
-    /// their chunk, so the joined plan is valid but may miss moves across chunks; the bound
-    /// stays the whole model's. Anti-affinity holds across chunks: their hosts are disjoint and
-    /// no server leaves its chunk. Nil when one chunk would do.
+    /// A sub-problem too large for branch-and-cut, solved in chunks small enough (about
+    /// `chunkColumns` model columns each) to be solved to optimality quickly. Consolidations:
+    /// runs of consecutive hosts, each with the servers it holds. Evacuations: runs of the
+    /// receiving hosts paired with runs of the hosts being emptied. Each chunk gets its share
+    /// of the time by movers, and the chunks' plans are joined. Servers only move within their
+    /// chunk, so the joined plan is valid but may miss better combinations across chunks; the
+    /// bound stays the whole model's. Anti-affinity holds across chunks: their hosts are
+    /// disjoint and no server leaves its chunk. Nil when one chunk would do, or (evacuations)
+    /// when a host that servers leave could also receive.
     func chunked(_ sub: SubProblem, options: PlanOptions, columns: Int, deadline: Double)
         -> (decisions: [[Decision]], chunks: Int)?
     {
         let count = chunkCount(columns: columns)
         guard count > 1, sub.classes.allSatisfy({ $0.origins.keys.allSatisfy { $0.host >= 0 } })
         else { return nil }
-        let size = (sub.hosts.count + count - 1) / count
+        var groups: [[Int]] = []  // local host indices in `sub`, one list per chunk
+        if sub.mustMove {
+            // Evacuations: the servers sit on hosts that cannot receive. Pair runs of the
+            // receiving hosts with runs of the source hosts.
+            var origins = Set<Int>()
+            for cls in sub.classes { for o in cls.origins.keys { origins.insert(o.host) } }
+            guard origins.allSatisfy({ !sub.receives[$0] }) else { return nil }
+            let receivers = sub.hosts.indices.filter { sub.receives[$0] }
+            let sources = origins.sorted()
+            let parts = min(count, receivers.count, sources.count)  // no chunk without either
+            guard parts > 1 else { return nil }
+            for k in 0..<parts {
+                let r = receivers[(k * receivers.count / parts)..<((k + 1) * receivers.count / parts)]
+                let s = sources[(k * sources.count / parts)..<((k + 1) * sources.count / parts)]
+                groups.append(Array(r) + Array(s))
+            }
+        } else {
+            let size = (sub.hosts.count + count - 1) / count
+            for first in stride(from: 0, to: sub.hosts.count, by: size) {
+                groups.append(Array(first..<min(first + size, sub.hosts.count)))
+            }
+        }
         var decided: [Int: Decision] = [:]  // inventory server index -> decision in `sub`'s host indices
         var moversLeft = sub.totalMovers
-        for first in stride(from: 0, to: sub.hosts.count, by: size) {
-            let members = Array(first..<min(first + size, sub.hosts.count))  // local indices in `sub`
+        for members in groups {
             var piece = SubProblem()
             piece.mustMove = sub.mustMove
             var position: [Int: Int] = [:]
@@ -555,7 +589,7 @@ public struct BatchPlanner: Sendable {
                 }
             }
         }
-        return (sub.classes.map { cls in cls.servers.map { decided[$0] ?? .stay } }, count)
+        return (sub.classes.map { cls in cls.servers.map { decided[$0] ?? .stay } }, groups.count)
     }
 
     /// What the LP-guided restricted search found.

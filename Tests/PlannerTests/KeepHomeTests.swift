@@ -275,6 +275,38 @@ import Topology
         }
     }
 
+    /// Evacuations take the chunked path too (receiving hosts paired with emptied ones).
+    @Test func chunkedEvacuationsAreValid() async {
+        await propertyCheck(count: 25, input: Gen.int(in: 0...1_000_000), Gen.int(in: 10...24)) { seed, hostCount in
+            Self.checkEvacuation(seed: seed, hostCount: hostCount)
+        }
+    }
+
+    static func checkEvacuation(seed: Int, hostCount: Int) {
+        let inventory = InventoryGenerator.generate(.init(
+            seed: UInt64(seed), hosts: hostCount, servers: hostCount * 3, availabilityZones: ["az1"],
+            unknownLayoutFraction: 0.1, shutoffFraction: 0.9, faultFraction: 0.05, antiAffinityGroups: 2))
+        var planner = BatchPlanner(inventory)
+        planner.branchAndCutLimit = 10
+        planner.chunkColumns = 20
+        let sources = Array(inventory.hosts.suffix(4).map(\.id))
+        let options = PlanOptions(mode: .evacuate(sources), timeLimit: 5)
+        let plan: Plan
+        do {
+            plan = try planner.plan(options)
+        } catch {
+            Issue.record("planner failed: \(error)")
+            return
+        }
+        #expect(IndependentValidator.check(plan, inventory: inventory) == [], "seed \(seed)")
+        let leaving = Set(inventory.servers.filter { sources.contains($0.dedicatedHostID ?? "") }.map(\.id))
+        let accounted = Set(plan.moves.map(\.serverID)).union(plan.unplaced.map(\.serverID))
+        #expect(leaving.isSubset(of: accounted), "seed \(seed)")
+        #expect(plan.moves.allSatisfy { $0.to.map { !sources.contains($0) } ?? true })
+        #expect(plan.notes.contains { $0.contains("chunks of hosts solved apart") } || leaving.isEmpty, "seed \(seed)")
+        if let bound = plan.objectiveBound { #expect(bound <= plan.objectiveValue + 1e-9) }
+    }
+
     static func check(seed: Int, hostCount: Int) {
         let inventory = InventoryGenerator.generate(.init(
             seed: UInt64(seed), hosts: hostCount, servers: hostCount * 4, availabilityZones: ["az1"],
@@ -307,8 +339,10 @@ import Topology
             #expect(planner.chunkCount(columns: columns) <= 1)
             return
         }
-        #expect(result.chunks == planner.chunkCount(columns: columns))
-        let size = (sub.hosts.count + result.chunks - 1) / result.chunks
+        // Runs of `size` consecutive hosts (the last one shorter).
+        let count = planner.chunkCount(columns: columns)
+        let size = (sub.hosts.count + count - 1) / count
+        #expect(result.chunks == (sub.hosts.count + size - 1) / size)
         let origins = sub.originOfMovers
         for (c, cls) in sub.classes.enumerated() {
             for (i, server) in cls.servers.enumerated() {
