@@ -319,14 +319,18 @@ public struct BatchPlanner: Sendable {
         var chosen = heuristic
         var chosenLevels = heuristicLevels
         var chosenSource = "greedy"
+        /// Keeps `decisions` (their `levels`) when they are at least as good as the plan in hand.
+        @discardableResult
+        func adopt(_ decisions: [[Decision]], _ levels: Levels, from source: String) -> Bool {
+            guard levels <= chosenLevels else { return false }
+            chosen = decisions
+            chosenLevels = levels
+            chosenSource = source
+            return true
+        }
         func consider(_ candidate: Solution) -> Bool {
             guard candidate.hasSolution, let extracted = extract(sub, built, candidate) else { return false }
-            let levels = sub.levels(extracted, objective: objective, inventory: inventory)
-            guard levels <= chosenLevels else { return false }
-            chosen = extracted
-            chosenLevels = levels
-            chosenSource = "solver's"
-            return true
+            return adopt(extracted, sub.levels(extracted, objective: objective, inventory: inventory), from: "solver's")
         }
         if built.model.variableCount > branchAndCutLimit {
             // GLPK's branch-and-cut on models this size neither finds better plans nor respects
@@ -341,10 +345,7 @@ public struct BatchPlanner: Sendable {
             {
                 let levels = sub.levels(pieces.decisions, objective: objective, inventory: inventory)
                 notes.append("\(pieces.chunks) chunks of hosts solved apart: \(Int(levels.primary)) hosts touched")
-                if levels <= chosenLevels {
-                    chosen = pieces.decisions
-                    chosenLevels = levels
-                }
+                adopt(pieces.decisions, levels, from: "chunked")
             }
             if objective == .minHostsUsed, options.maxMoves == nil,
                 chunkCount(columns: built.model.variableCount) > 1
@@ -360,10 +361,7 @@ public struct BatchPlanner: Sendable {
                 {
                     let levels = sub.levels(pieces.decisions, objective: objective, inventory: inventory)
                     notes.append("\(pieces.chunks) chunks of hosts solved apart: \(Int(levels.primary)) hosts in use")
-                    if levels <= chosenLevels {
-                        chosen = pieces.decisions
-                        chosenLevels = levels
-                    }
+                    adopt(pieces.decisions, levels, from: "chunked")
                 }
             } else if let dived = lpDive(built, scale: scale, objective: objective, deadline: started + timeLimit, share: 1) {
                 notes.append(dived.note)
@@ -404,12 +402,7 @@ public struct BatchPlanner: Sendable {
         {
             notes.append(restricted.note)
             if let decisions = restricted.decisions {
-                let levels = sub.levels(decisions, objective: objective, inventory: inventory)
-                if levels <= chosenLevels {
-                    chosen = decisions
-                    chosenLevels = levels
-                    chosenSource = "restricted search's"
-                }
+                adopt(decisions, sub.levels(decisions, objective: objective, inventory: inventory), from: "restricted search's")
             }
             if let bound = restricted.lpBound, scale.slack(of: chosenLevels, bound: bound) == 0 {
                 return SubOutcome(
