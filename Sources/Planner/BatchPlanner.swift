@@ -344,7 +344,7 @@ public struct BatchPlanner: Sendable {
                                      deadline: started + timeLimit * 0.7)
             {
                 let levels = sub.levels(pieces.decisions, objective: objective, inventory: inventory)
-                notes.append("\(pieces.chunks) chunks of hosts solved apart: \(Int(levels.primary)) hosts touched")
+                notes.append("\(chunkNote(pieces.solved, of: pieces.chunks)): \(Int(levels.primary)) hosts touched")
                 adopt(pieces.decisions, levels, from: "chunked")
             }
             if objective == .minHostsUsed, options.maxMoves == nil,
@@ -360,7 +360,7 @@ public struct BatchPlanner: Sendable {
                                         deadline: started + timeLimit)
                 {
                     let levels = sub.levels(pieces.decisions, objective: objective, inventory: inventory)
-                    notes.append("\(pieces.chunks) chunks of hosts solved apart: \(Int(levels.primary)) hosts in use")
+                    notes.append("\(chunkNote(pieces.solved, of: pieces.chunks)): \(Int(levels.primary)) hosts in use")
                     adopt(pieces.decisions, levels, from: "chunked")
                 }
             } else if let dived = lpDive(built, scale: scale, objective: objective, deadline: started + timeLimit, share: 1) {
@@ -502,6 +502,11 @@ public struct BatchPlanner: Sendable {
         return (result, cancelled, max(0, before.primary - after.primary))
     }
 
+    func chunkNote(_ solved: Int, of chunks: Int) -> String {
+        solved == chunks ? "\(chunks) chunks of hosts solved apart"
+            : "\(solved) of \(chunks) chunks of hosts solved apart (no time left for the others: their servers stay)"
+    }
+
     func chunkCount(columns: Int) -> Int {
         (columns + chunkColumns - 1) / chunkColumns
     }
@@ -513,10 +518,11 @@ public struct BatchPlanner: Sendable {
     /// of the time by movers, and the chunks' plans are joined. Servers only move within their
     /// chunk, so the joined plan is valid but may miss better combinations across chunks; the
     /// bound stays the whole model's. Anti-affinity holds across chunks: their hosts are
-    /// disjoint and no server leaves its chunk. Nil when one chunk would do, or (evacuations)
-    /// when a host that servers leave could also receive.
+    /// disjoint and no server leaves its chunk. Chunks the time does not reach keep their
+    /// servers where they are. Nil when one chunk would do, when no chunk got time, or
+    /// (evacuations) when a host that servers leave could also receive.
     func chunked(_ sub: SubProblem, options: PlanOptions, columns: Int, deadline: Double)
-        -> (decisions: [[Decision]], chunks: Int)?
+        -> (decisions: [[Decision]], solved: Int, chunks: Int)?
     {
         let count = chunkCount(columns: columns)
         guard count > 1, sub.classes.allSatisfy({ $0.origins.keys.allSatisfy { $0.host >= 0 } })
@@ -545,6 +551,7 @@ public struct BatchPlanner: Sendable {
         }
         var decided: [Int: Decision] = [:]  // inventory server index -> decision in `sub`'s host indices
         var moversLeft = sub.totalMovers
+        var solved = 0
         for members in groups {
             var piece = SubProblem()
             piece.mustMove = sub.mustMove
@@ -568,10 +575,11 @@ public struct BatchPlanner: Sendable {
             }
             guard !piece.classes.isEmpty else { continue }
             let left = deadline - monotonicNow()
-            guard left > 0.05 else { return nil }
+            guard left > 0.05 else { break }  // the chunks left keep their servers where they are
             let share = left * Double(piece.totalMovers) / Double(max(moversLeft, 1))
             moversLeft -= piece.totalMovers
             let outcome = solve(piece, options: options, timeLimit: share)
+            solved += 1
             for (c, cls) in piece.classes.enumerated() {
                 for (i, server) in cls.servers.enumerated() {
                     switch outcome.decisions[c][i] {
@@ -582,7 +590,8 @@ public struct BatchPlanner: Sendable {
                 }
             }
         }
-        return (sub.classes.map { cls in cls.servers.map { decided[$0] ?? .stay } }, groups.count)
+        guard solved > 0 else { return nil }
+        return (sub.classes.map { cls in cls.servers.map { decided[$0] ?? .stay } }, solved, groups.count)
     }
 
     /// What the LP-guided restricted search found.

@@ -348,6 +348,7 @@ import Topology
         let count = planner.chunkCount(columns: columns)
         let size = (sub.hosts.count + count - 1) / count
         #expect(result.chunks == (sub.hosts.count + size - 1) / size)
+        #expect(result.solved == result.chunks)
         let origins = sub.originOfMovers
         for (c, cls) in sub.classes.enumerated() {
             for (i, server) in cls.servers.enumerated() {
