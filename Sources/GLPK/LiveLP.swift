@@ -59,60 +59,24 @@ public final class LiveLP {
         // New columns keep the basis primal feasible; new bounds keep it dual feasible. GLP_DUALP
         // falls back to the primal simplex when the basis is not dual feasible.
         parm.meth = boundsChanged || solves == 0 ? GLP_DUALP : GLP_PRIMAL
-        var fatal: Int32 = 0
-        let rc = dp_guarded_simplex(problem, &parm, &fatal)
-        if fatal != 0 {
-            problemAlive = false
-            throw .fatal("GLPK simplex hit a fatal error")
-        }
+        let rc = try model.guarded("simplex", &problemAlive) { dp_guarded_simplex(problem, &parm, $0) }
         solves += 1
         boundsChanged = false
-        let seconds = monotonicSeconds() - start
-        func none(_ status: Solution.Status, timeLimit: Bool = false) -> Solution {
-            var s = Solution(status: status, objective: nil, bound: nil, values: [], seconds: seconds,
-                             incumbentAccepted: false, notes: [])
-            s.hitTimeLimit = timeLimit
-            return s
+        if rc == GLP_ETMLIM {
+            var timedOut = Solution(status: .noSolution, objective: nil, bound: nil, values: [],
+                                    seconds: monotonicSeconds() - start, incumbentAccepted: false, notes: [])
+            timedOut.hitTimeLimit = true
+            return timedOut
         }
-        if rc == GLP_ETMLIM { return none(.noSolution, timeLimit: true) }
-        guard rc == 0 else {
+        if rc == GLP_ESING || rc == GLP_EBADB || rc == GLP_ECOND {
             // A singular basis after many changes: start again from the standard basis once.
-            if rc == GLP_ESING || rc == GLP_EBADB || rc == GLP_ECOND {
-                glp_std_basis(problem)
-                boundsChanged = true
-                let retry = dp_guarded_simplex(problem, &parm, &fatal)
-                if fatal != 0 {
-                    problemAlive = false
-                    throw .fatal("GLPK simplex hit a fatal error")
-                }
-                if retry == 0 { return try result(problem, seconds: monotonicSeconds() - start) }
-            }
-            throw .solverFailure("simplex failed: \(describeReturnCode(rc))")
+            glp_std_basis(problem)
+            boundsChanged = true
+            let retry = try model.guarded("simplex", &problemAlive) { dp_guarded_simplex(problem, &parm, $0) }
+            guard retry == 0 else { throw .solverFailure("simplex failed: \(describeReturnCode(rc))") }
+            return try model.lpResult(problem, rc: retry, seconds: monotonicSeconds() - start, notes: [])
         }
-        return try result(problem, seconds: seconds)
-    }
-
-    private func result(_ problem: OpaquePointer, seconds: Double) throws(GLPKError) -> Solution {
-        switch glp_get_status(problem) {
-        case GLP_OPT:
-            let n = Int32(model.variableCount)
-            let values = n > 0 ? (1...n).map { glp_get_col_prim(problem, $0) } : []
-            let objective = glp_get_obj_val(problem)
-            var solution = Solution(status: .optimal, objective: objective, bound: objective, values: values,
-                                    seconds: seconds, incumbentAccepted: false, notes: [])
-            let m = Int32(model.constraintCount)
-            if m > 0 { solution.duals = (1...m).map { glp_get_row_dual(problem, $0) } }
-            return solution
-        case GLP_NOFEAS:
-            return Solution(status: .infeasible, objective: nil, bound: nil, values: [], seconds: seconds,
-                            incumbentAccepted: false, notes: [])
-        case GLP_UNBND:
-            return Solution(status: .unbounded, objective: nil, bound: nil, values: [], seconds: seconds,
-                            incumbentAccepted: false, notes: [])
-        default:
-            return Solution(status: .noSolution, objective: nil, bound: nil, values: [], seconds: seconds,
-                            incumbentAccepted: false, notes: [])
-        }
+        return try model.lpResult(problem, rc: rc, seconds: monotonicSeconds() - start, notes: [])
     }
 
     /// Adds a column with these coefficients in existing constraints. The live LP treats it as

@@ -299,7 +299,9 @@ extension Model {
         }
     }
 
-    private func lpResult(_ problem: OpaquePointer, rc: Int32, seconds: Double, notes: [String]) throws(GLPKError) -> Solution {
+    /// Reads a simplex outcome (`rc` from glp_simplex) off `problem`, which holds this model.
+    /// `solve` and `LiveLP.solve` share it.
+    func lpResult(_ problem: OpaquePointer, rc: Int32, seconds: Double, notes: [String]) throws(GLPKError) -> Solution {
         if rc == GLP_ENOPFS {
             return Solution(status: .infeasible, objective: nil, bound: nil, values: [], seconds: seconds,
                             incumbentAccepted: false, notes: notes)
@@ -315,7 +317,8 @@ extension Model {
         guard rc == 0 else { throw .solverFailure("simplex failed: \(describeReturnCode(rc))") }
         switch glp_get_status(problem) {
         case GLP_OPT:
-            let values = (1...Int32(variableSpecs.count)).map { glp_get_col_prim(problem, $0) }
+            let n = Int32(variableSpecs.count)  // a LiveLP may have no columns yet
+            let values = n > 0 ? (1...n).map { glp_get_col_prim(problem, $0) } : []
             let objective = glp_get_obj_val(problem)
             var solution = Solution(status: .optimal, objective: objective, bound: objective, values: values,
                                     seconds: seconds, incumbentAccepted: false, notes: notes)
