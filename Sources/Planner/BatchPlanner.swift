@@ -332,6 +332,18 @@ public struct BatchPlanner: Sendable {
             guard candidate.hasSolution, let extracted = extract(sub, built, candidate) else { return false }
             return adopt(extracted, sub.levels(extracted, objective: objective, inventory: inventory), from: "solver's")
         }
+        /// Keeps the chunks' plan if it is no worse, and says what it came to.
+        func adoptChunks(_ pieces: (decisions: [[Decision]], solved: Int, chunks: Int), unit: String) {
+            let levels = sub.levels(pieces.decisions, objective: objective, inventory: inventory)
+            notes.append("\(chunkNote(pieces.solved, of: pieces.chunks)): \(Int(levels.primary)) \(unit)")
+            adopt(pieces.decisions, levels, from: "chunked")
+        }
+        /// The plan in hand, with its slack against the bound (0: proven optimal).
+        func outcome(slack: Double?) -> SubOutcome {
+            SubOutcome(
+                decisions: chosen, slack: slack, seconds: monotonicNow() - started,
+                variables: built.model.variableCount, constraints: built.model.constraintCount, notes: notes)
+        }
         if built.model.variableCount > branchAndCutLimit {
             // GLPK's branch-and-cut on models this size neither finds better plans nor respects
             // its time limit (measured: 296 s for a 30 s limit at 34,000 columns, ~1 GB).
@@ -343,9 +355,7 @@ public struct BatchPlanner: Sendable {
                 let pieces = chunked(sub, options: options, columns: built.model.variableCount,
                                      deadline: started + timeLimit * 0.7)
             {
-                let levels = sub.levels(pieces.decisions, objective: objective, inventory: inventory)
-                notes.append("\(chunkNote(pieces.solved, of: pieces.chunks)): \(Int(levels.primary)) hosts touched")
-                adopt(pieces.decisions, levels, from: "chunked")
+                adoptChunks(pieces, unit: "hosts touched")
             }
             if objective == .minHostsUsed, options.maxMoves == nil,
                 chunkCount(columns: built.model.variableCount) > 1
@@ -359,9 +369,7 @@ public struct BatchPlanner: Sendable {
                 if let pieces = chunked(sub, options: options, columns: built.model.variableCount,
                                         deadline: started + timeLimit)
                 {
-                    let levels = sub.levels(pieces.decisions, objective: objective, inventory: inventory)
-                    notes.append("\(chunkNote(pieces.solved, of: pieces.chunks)): \(Int(levels.primary)) hosts in use")
-                    adopt(pieces.decisions, levels, from: "chunked")
+                    adoptChunks(pieces, unit: "hosts in use")
                 }
             } else if let dived = lpDive(built, scale: scale, objective: objective, deadline: started + timeLimit, share: 1) {
                 notes.append(dived.note)
@@ -386,9 +394,7 @@ public struct BatchPlanner: Sendable {
                 }
             }
             notes.append("\(built.model.variableCount) variables: beyond branch-and-cut in the time limit; bound from the LP relaxation\(bound != nil ? "" : " (not solved in time: \(objective == .minHostsUsed ? "bound = hosts with servers that cannot move" : objective == .minHostsTouched ? "bound from free volume" : "no bound"))")")
-            return SubOutcome(
-                decisions: chosen, slack: slack, seconds: monotonicNow() - started, variables: built.model.variableCount,
-                constraints: built.model.constraintCount, notes: notes)
+            return outcome(slack: slack)
         }
         // On consolidations (min-hosts-used) the LP bound is usually tight and the dive is what
         // finds plans: it gets 90 % of what is left (the 4,000-server benchmark needs 6-7 s of a
@@ -401,24 +407,14 @@ public struct BatchPlanner: Sendable {
                                               deadline: started + timeLimit, share: 0.5)
         {
             notes.append(restricted.note)
-            if let decisions = restricted.decisions {
-                adopt(decisions, sub.levels(decisions, objective: objective, inventory: inventory), from: "restricted search's")
-            }
-            if let bound = restricted.lpBound, scale.slack(of: chosenLevels, bound: bound) == 0 {
-                return SubOutcome(
-                    decisions: chosen, slack: 0, seconds: monotonicNow() - started,
-                    variables: built.model.variableCount, constraints: built.model.constraintCount, notes: notes)
-            }
+            if let found = restricted.found { adopt(found.decisions, found.levels, from: "restricted search's") }
+            if let bound = restricted.lpBound, scale.slack(of: chosenLevels, bound: bound) == 0 { return outcome(slack: 0) }
         }
         if objective == .minHostsUsed,
             let dived = lpDive(built, scale: scale, objective: objective, deadline: started + timeLimit, share: 0.9)
         {
             notes.append(dived.note)
-            if let found = dived.solution, consider(found), dived.proven {
-                return SubOutcome(
-                    decisions: chosen, slack: 0, seconds: monotonicNow() - started,
-                    variables: built.model.variableCount, constraints: built.model.constraintCount, notes: notes)
-            }
+            if let found = dived.solution, consider(found), dived.proven { return outcome(slack: 0) }
         }
         let solution: Solution
         do {
@@ -457,10 +453,7 @@ public struct BatchPlanner: Sendable {
         if solution.status == .feasible && solution.hitTimeLimit { notes.append("time limit reached; the plan is the best found, with its gap") }
         let optimal = solution.status == .optimal && solverPlanKept
         // Bound on the primary objective from the solver's bound on the weighted objective.
-        let slack = optimal ? 0 : scale.slack(of: chosenLevels, bound: solution.bound)
-        return SubOutcome(
-            decisions: chosen, slack: slack, seconds: monotonicNow() - started,
-            variables: built.model.variableCount, constraints: built.model.constraintCount, notes: notes)
+        return outcome(slack: optimal ? 0 : scale.slack(of: chosenLevels, bound: solution.bound))
     }
 
     /// Drops moves the plan does not need: a moving server whose own host stays in use and
@@ -596,7 +589,8 @@ public struct BatchPlanner: Sendable {
 
     /// What the LP-guided restricted search found.
     struct RestrictedOutcome {
-        var decisions: [[Decision]]?
+        /// The plan found, with its objective levels.
+        var found: (decisions: [[Decision]], levels: Levels)?
         /// The full model's LP optimum (a bound on its weighted objective), when solved.
         var lpBound: Double?
         var note: String
@@ -609,10 +603,9 @@ public struct BatchPlanner: Sendable {
     /// it does not find in the full model in the same time (measured: 2,500 hosts). Its plan is
     /// valid for the whole sub-problem (it only forbids targets); its bound is not, so the LP
     /// bound of the full model is returned for that. The LP gets a third of the budget. The
-    /// search stops
-    /// when its plan meets the LP bound, or when it has not improved for half the callbacks it
-    /// has made with a plan (at least 5,000, `StallWatch`): proving optimality inside the
-    /// neighbourhood is not its job. Uses at most `share` of the time left.
+    /// search stops when its plan meets the LP bound, or when it has not improved for half the
+    /// callbacks it has made with a plan (at least 5,000, `StallWatch`): proving optimality
+    /// inside the neighbourhood is not its job. Uses at most `share` of the time left.
     func restrictedSearch(
         _ sub: SubProblem, _ built: SubModel, options: PlanOptions, current: [[Decision]], best: Levels, deadline: Double,
         share: Double
@@ -626,9 +619,8 @@ public struct BatchPlanner: Sendable {
         }
         let lpLimit = max(0.05, (budgetEnd - start) / 3)
         guard let lp = try? built.model.relaxed.solve(SolveOptions(timeLimit: lpLimit)), lp.status == .optimal,
-            let value = lp.objective
-        else { return RestrictedOutcome(decisions: nil, lpBound: nil, note: "restricted search: LP relaxation not solved in time") }
-        let lpBound = value
+            let lpBound = lp.objective
+        else { return RestrictedOutcome(found: nil, lpBound: nil, note: "restricted search: LP relaxation not solved in time") }
         var opened = Set<Int>()
         for classArrivals in built.arrivals {
             for arrival in classArrivals where lp[arrival.variable] > 1e-6 { opened.insert(arrival.host) }
@@ -640,7 +632,7 @@ public struct BatchPlanner: Sendable {
         let (small, smallScale) = aggregatedModel(restricted, options: options, heuristic: best)
         let left = budgetEnd - monotonicNow()
         guard left > 0.01 else {
-            return RestrictedOutcome(decisions: nil, lpBound: lpBound, note: "restricted search (\(source)): no time left")
+            return RestrictedOutcome(found: nil, lpBound: lpBound, note: "restricted search (\(source)): no time left")
         }
         let stall = StallWatch()
         var solveOptions = SolveOptions(timeLimit: left, stopWhen: { incumbent, bound in
@@ -653,11 +645,11 @@ public struct BatchPlanner: Sendable {
         guard let solution = try? small.model.solve(solveOptions), solution.hasSolution,
             let decisions = extract(restricted, small, solution)
         else {
-            return RestrictedOutcome(decisions: nil, lpBound: lpBound, note: "\(what): no plan")
+            return RestrictedOutcome(found: nil, lpBound: lpBound, note: "\(what): no plan")
         }
         let levels = sub.levels(decisions, objective: objective, inventory: inventory)
         return RestrictedOutcome(
-            decisions: decisions, lpBound: lpBound, note: "\(what): plan touching \(Int(levels.primary)) host\(levels.primary == 1 ? "" : "s")")
+            found: (decisions, levels), lpBound: lpBound, note: "\(what): plan touching \(Int(levels.primary)) host\(levels.primary == 1 ? "" : "s")")
     }
 
     /// What the search in the LP optimum's rounding neighbourhood found.
@@ -665,7 +657,6 @@ public struct BatchPlanner: Sendable {
         var solution: Solution?
         /// The LP relaxation's optimum (a bound on the weighted objective), when it was solved.
         var bound: Double?
-        var seconds: Double
         /// The solution's primary level meets the LP bound: nothing better exists.
         var proven: Bool
         var note: String
@@ -683,11 +674,11 @@ public struct BatchPlanner: Sendable {
         guard let dive = try? built.model.dive(DiveOptions(timeLimit: budget)) else { return nil }
         let detail = dive.notes.map { $0.hasPrefix("dive: ") ? String($0.dropFirst(6)) : $0 }.joined(separator: "; ")
         guard dive.hasSolution, let value = dive.objective, let bound = dive.bound else {
-            return DiveOutcome(solution: nil, bound: dive.bound, seconds: dive.seconds, proven: false, note: "LP dive: no plan (\(detail))")
+            return DiveOutcome(solution: nil, bound: dive.bound, proven: false, note: "LP dive: no plan (\(detail))")
         }
         let proven = scale.proves(value, bound: bound)
         return DiveOutcome(
-            solution: dive, bound: bound, seconds: dive.seconds, proven: proven,
+            solution: dive, bound: bound, proven: proven,
             note: "LP dive: plan \(proven ? "at" : "above") the LP bound (\(detail))")
     }
 

@@ -77,20 +77,12 @@ struct PatternConsolidation {
         var patterns: [[Int]]
     }
 
-    /// Best pattern for duals `price` (the pricing problem, a bounded knapsack). Dynamic
-    /// programming over vCPUs when the capacity is small; depth-first branch and bound with the
-    /// fractional-knapsack bound when few large servers fill a host (capacity in the thousands),
-    /// falling back to dynamic programming when that search grows too large.
-    func price(_ price: [Double], demand: [Int]) -> (value: Double, counts: [Int]) {
-        let pieces = demand.indices.reduce(0) { $0 + (price[$1] > 1e-12 && demand[$1] > 0 ? 1 : 0) }
-        if capacity * max(pieces, 1) <= 4_000_000 { return priceDP(price, demand: demand) }
-        return priceBranchAndBound(price, demand: demand)
-    }
-
+    /// Best pattern for duals `price` (the pricing problem, a bounded knapsack) by branch and
+    /// bound, falling back to dynamic programming when that search grows too large: the exact
+    /// reference for the quick pricing's search (`PricingTests`).
     func priceBranchAndBound(_ price: [Double], demand: [Int]) -> (value: Double, counts: [Int]) {
         let found = searchPatterns(price, demand: demand, nodeLimit: 2_000_000, keep: 1, above: 0)
-        // A truncated search is not a proof that no better pattern exists: the lower bound relies
-        // on exact pricing, so fall back to dynamic programming.
+        // A truncated search is no proof that no better pattern exists.
         guard found.complete else { return priceDP(price, demand: demand) }
         return (found.best, found.patterns.first ?? [Int](repeating: 0, count: demand.count))
     }
@@ -327,10 +319,8 @@ struct PatternConsolidation {
     }
 
     struct Relaxation {
-        var value: Double
         /// LP value of each pattern of the master.
         var lambda: [Double]
-        var converged: Bool
         /// A proven lower bound on the LP optimum (the value itself once converged; Farley's
         /// bound otherwise). Nil when pricing was never exact.
         var bound: Double?
@@ -357,7 +347,7 @@ struct PatternConsolidation {
             let duals = master.rows.map { solution.duals[$0.index] }
             let lambda = master.patternVariables.map { solution[$0] }
             func relaxation(converged: Bool) -> Relaxation {
-                Relaxation(value: value, lambda: lambda, converged: converged, bound: converged ? value : bound)
+                Relaxation(lambda: lambda, bound: converged ? value : bound)
             }
             let quick = priceQuick(duals, demand: demand, keep: 8, above: 1 + 1e-9, nodes: 5_000)
             var added = 0
@@ -365,7 +355,8 @@ struct PatternConsolidation {
                 for pattern in quick.patterns where try add(pattern, to: &master, in: lp) { added += 1 }
             }
             if added > 0 { continue }
-            if !exact { return relaxation(converged: quick.patterns.isEmpty) }
+            // Quick pricing finding nothing proves nothing: no bound without exact pricing.
+            if !exact { return relaxation(converged: false) }
             // Exact pricing at the smoothed duals, then (mispricing) at the master's own.
             for mix in center == nil || alpha == 0 ? [0.0] : [alpha, 0] {
                 let point = mix == 0 ? duals : zip(center!, duals).map { mix * $0 + (1 - mix) * $1 }

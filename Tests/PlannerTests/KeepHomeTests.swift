@@ -231,7 +231,7 @@ import Topology
                                                                 deadline: monotonicNow() + 10, share: 0.5))
             let bound = try #require(outcome.lpBound)
             #expect(scale.bound(bound) <= Double(optimum), "seed \(seed)")
-            guard let decisions = outcome.decisions else { continue }
+            guard let decisions = outcome.found?.decisions else { continue }
             var allowed = Set<Int>()
             for d in greedy.joined() { if case .host(let h, _) = d { allowed.insert(h) } }
             let lp = try built.model.relaxed.solve()
