@@ -285,51 +285,55 @@ import Topology
         #expect(chunked >= 20, "\(chunked) of 25 evacuations took the chunked path")
     }
 
-    /// Checks one evacuation; true when it was solved in chunks.
-    static func checkEvacuation(seed: Int, hostCount: Int) -> Bool {
+    /// Plans a small generated inventory with the limits lowered so the chunked path applies,
+    /// and checks the plan with the independent validator. Nil (an issue recorded) when the
+    /// planner fails.
+    static func chunkedPlan(
+        seed: Int, hostCount: Int, serversPerHost: Int, shutoff: Double, chunkColumns: Int,
+        mode: (Inventory) -> PlanMode
+    ) -> (inventory: Inventory, planner: BatchPlanner, options: PlanOptions, plan: Plan, chunked: Bool)? {
         let inventory = InventoryGenerator.generate(.init(
-            seed: UInt64(seed), hosts: hostCount, servers: hostCount * 3, availabilityZones: ["az1"],
-            unknownLayoutFraction: 0.1, shutoffFraction: 0.9, faultFraction: 0.05, antiAffinityGroups: 2))
+            seed: UInt64(seed), hosts: hostCount, servers: hostCount * serversPerHost, availabilityZones: ["az1"],
+            unknownLayoutFraction: 0.1, shutoffFraction: shutoff, faultFraction: 0.05, antiAffinityGroups: 2))
         var planner = BatchPlanner(inventory)
         planner.branchAndCutLimit = 10
-        planner.chunkColumns = 20
-        let sources = Array(inventory.hosts.suffix(4).map(\.id))
-        let options = PlanOptions(mode: .evacuate(sources), timeLimit: 5)
+        planner.chunkColumns = chunkColumns
+        let options = PlanOptions(mode: mode(inventory), timeLimit: 5)
         let plan: Plan
         do {
             plan = try planner.plan(options)
         } catch {
             Issue.record("planner failed: \(error)")
-            return false
+            return nil
         }
         #expect(IndependentValidator.check(plan, inventory: inventory) == [], "seed \(seed)")
+        let chunked = plan.notes.contains { $0.contains("chunks of hosts solved apart") }
+        return (inventory, planner, options, plan, chunked)
+    }
+
+    /// Checks one evacuation; true when it was solved in chunks.
+    static func checkEvacuation(seed: Int, hostCount: Int) -> Bool {
+        let sourcesOf = { (inventory: Inventory) in Array(inventory.hosts.suffix(4).map(\.id)) }
+        guard let (inventory, _, _, plan, chunked) = chunkedPlan(
+            seed: seed, hostCount: hostCount, serversPerHost: 3, shutoff: 0.9, chunkColumns: 20,
+            mode: { .evacuate(sourcesOf($0)) })
+        else { return false }
+        let sources = sourcesOf(inventory)
         let leaving = Set(inventory.servers.filter { sources.contains($0.dedicatedHostID ?? "") }.map(\.id))
         let accounted = Set(plan.moves.map(\.serverID)).union(plan.unplaced.map(\.serverID))
         #expect(leaving.isSubset(of: accounted), "seed \(seed)")
         #expect(plan.moves.allSatisfy { $0.to.map { !sources.contains($0) } ?? true })
         if let bound = plan.objectiveBound { #expect(bound <= plan.objectiveValue + 1e-9) }
-        return plan.notes.contains { $0.contains("chunks of hosts solved apart") }
+        return chunked
     }
 
     /// Checks one consolidation; true when it was solved in chunks.
     static func check(seed: Int, hostCount: Int) -> Bool {
-        let inventory = InventoryGenerator.generate(.init(
-            seed: UInt64(seed), hosts: hostCount, servers: hostCount * 4, availabilityZones: ["az1"],
-            unknownLayoutFraction: 0.1, shutoffFraction: 0.85, faultFraction: 0.05, antiAffinityGroups: 2))
-        var planner = BatchPlanner(inventory)
-        planner.branchAndCutLimit = 10
-        planner.chunkColumns = 40
-        let options = PlanOptions(mode: .consolidate, timeLimit: 5)
-        let plan: Plan
-        do {
-            plan = try planner.plan(options)
-        } catch {
-            Issue.record("planner failed: \(error)")
-            return false
-        }
-        #expect(IndependentValidator.check(plan, inventory: inventory) == [], "seed \(seed)")
+        guard let (inventory, planner, options, plan, wasChunked) = chunkedPlan(
+            seed: seed, hostCount: hostCount, serversPerHost: 4, shutoff: 0.85, chunkColumns: 40,
+            mode: { _ in .consolidate })
+        else { return false }
         let reference = try? BatchPlanner(inventory).plan(options)
-        let wasChunked = plan.notes.contains { $0.contains("chunks of hosts solved apart") }
         if let reference { #expect(plan.objectiveBound.map { $0 <= reference.objectiveValue + 1e-9 } ?? true) }
         // Direct: decisions stay within chunks and beat or match the greedy plan.
         let movers = inventory.servers.indices.filter { s in

@@ -4,17 +4,25 @@
 import PropertyBased
 import Testing
 
+/// A random pricing problem: capacity 20...419, `classes` server sizes up to it, between
+/// `minDemand` and `minDemand + 3` servers per class, prices in [0, 1).
+func randomPricing(_ rng: inout SplitMix64, classes: Int, minDemand: Int)
+    -> (problem: PatternConsolidation, capacity: Int, sizes: [Int], demand: [Int], prices: [Double])
+{
+    let capacity = 20 + rng.below(400)
+    let sizes = (0..<classes).map { _ in 1 + rng.below(capacity) }
+    let demand = (0..<classes).map { _ in minDemand + rng.below(4) }
+    let prices = (0..<classes).map { _ in Double(rng.below(1000)) / 1000 }
+    return (PatternConsolidation(capacity: capacity, sizes: sizes, demand: demand), capacity, sizes, demand, prices)
+}
+
 /// The two exact pricing methods of column generation agree on the best pattern value, and
 /// both return patterns that fit and respect the counts.
 @Suite struct PricingTests {
     @Test func dynamicProgrammingAndBranchAndBoundAgree() async {
         await propertyCheck(count: 300, input: Gen.int(in: 0...1_000_000), Gen.int(in: 1...12)) { seed, classes in
             var rng = SplitMix64(seed: UInt64(seed))
-            let capacity = 20 + rng.below(400)
-            let sizes = (0..<classes).map { _ in 1 + rng.below(capacity) }
-            let demand = (0..<classes).map { _ in 1 + rng.below(4) }
-            let prices = (0..<classes).map { _ in Double(rng.below(1000)) / 1000 }
-            let p = PatternConsolidation(capacity: capacity, sizes: sizes, demand: demand)
+            let (p, capacity, sizes, demand, prices) = randomPricing(&rng, classes: classes, minDemand: 1)
             let dp = p.priceDP(prices, demand: demand)
             let bb = p.priceBranchAndBound(prices, demand: demand)
             #expect(abs(dp.value - bb.value) < 1e-9, "sizes \(sizes) demand \(demand) C \(capacity)")
@@ -34,11 +42,7 @@ import Testing
     @Test func exactAndQuickPricingReturnImprovingPatterns() async {
         await propertyCheck(count: 200, input: Gen.int(in: 0...1_000_000), Gen.int(in: 1...12)) { seed, classes in
             var rng = SplitMix64(seed: UInt64(seed))
-            let capacity = 20 + rng.below(400)
-            let sizes = (0..<classes).map { _ in 1 + rng.below(capacity) }
-            let demand = (0..<classes).map { _ in rng.below(4) }
-            let prices = (0..<classes).map { _ in Double(rng.below(1000)) / 1000 }
-            let p = PatternConsolidation(capacity: capacity, sizes: sizes, demand: demand)
+            let (p, capacity, sizes, demand, prices) = randomPricing(&rng, classes: classes, minDemand: 0)
             let optimum = p.priceDP(prices, demand: demand).value
             let above = optimum * Double(rng.below(100)) / 100
             let exact = p.priceExact(prices, demand: demand, keep: 5, above: above)
