@@ -42,7 +42,9 @@ public struct BatchPlanner: Sendable {
     /// 12,000. Evacuating 1,000 of 10,000 hosts: 596, 599 and 585 hosts touched (greedy 591).
     var chunkColumns = 3_000
 
-    static func isMovable(_ server: Server) -> Bool { server.isStopped && !server.locked && server.taskState == nil }
+    static func isMovable(_ server: Server, assumeStopped: Bool = false) -> Bool {
+        assumeStopped || (server.isStopped && !server.locked && server.taskState == nil)
+    }
 
     func hostIndex(_ id: String, role: String) throws(PlanError) -> Int {
         guard let h = inventory.hostIndex[id] else {
@@ -62,6 +64,8 @@ public struct BatchPlanner: Sendable {
     /// like GLPK's, and never replaced by the greedy plan.
     public func plan(_ options: PlanOptions, externalSolver: ExternalSolver? = nil) throws(PlanError) -> Plan {
         let start = monotonicNow()
+        var options = options
+        if options.placement == .any { options.layoutPolicy = .certain }  // only certain fits are safe
         if !(options.timeLimit.isFinite && options.timeLimit > 0) {
             throw PlanError(message: "--time-limit must be a positive number of seconds")
         }
@@ -79,7 +83,7 @@ public struct BatchPlanner: Sendable {
             for id in ids { evacuated.insert(try hostIndex(id, role: "--evacuate")) }
             let ids = Set(evacuated.map { inventory.hosts[$0].id })
             for (s, server) in inventory.servers.enumerated() where server.dedicatedHostID.map(ids.contains) ?? false {
-                if Self.isMovable(server) {
+                if Self.isMovable(server, assumeStopped: options.assumeStopped) {
                     movers.append(s)
                 } else {
                     blocked.append(Unplaced(serverID: server.id, reasons: checker.serverReasons(server, options: .init())))
@@ -95,14 +99,14 @@ public struct BatchPlanner: Sendable {
                     throw PlanError(message: message)
                 }
                 let server = inventory.servers[s]
-                if Self.isMovable(server) {
+                if Self.isMovable(server, assumeStopped: options.assumeStopped) {
                     movers.append(s)
                 } else {
                     blocked.append(Unplaced(serverID: id, reasons: checker.serverReasons(server, options: .init())))
                 }
             }
         case .consolidate, .rebalance:
-            for (s, server) in inventory.servers.enumerated() where server.dedicatedHostID != nil && Self.isMovable(server) {
+            for (s, server) in inventory.servers.enumerated() where server.dedicatedHostID != nil && Self.isMovable(server, assumeStopped: options.assumeStopped) {
                 movers.append(s)
             }
         }
@@ -183,7 +187,7 @@ public struct BatchPlanner: Sendable {
         if ordered.rerouted > 0 {
             notes.append("\(ordered.rerouted) move(s) re-routed to break dependency cycles")
         }
-        let problems = PlanValidator.violations(of: moves, on: inventory, policy: options.layoutPolicy)
+        let problems = PlanValidator.violations(of: moves, on: inventory, options: options.checkerOptions)
         if !problems.isEmpty {
             throw PlanError(message: "internal error: the plan failed its own validation (a bug; please report it):\n"
                 + problems.prefix(10).joined(separator: "\n"))
@@ -197,11 +201,12 @@ public struct BatchPlanner: Sendable {
         var bound: Double? = boundKnown ? solverValue - boundSlack : nil
         if let b = bound { bound = min(value, max(0, b)) }
         let proven = bound.map { abs($0 - value) < 1e-9 } ?? false  // a plan that meets its bound is optimal
-        let status: Plan.Status = !unplaced.isEmpty && mustMove ? .infeasible : (proven ? .optimal : .feasible)
+        let status: Plan.Status = !unplaced.isEmpty && mustMove
+            ? (moves.isEmpty ? .infeasible : .partial) : (proven ? .optimal : .feasible)
         return Plan(
             status: status, objectiveName: options.effectiveObjective.rawValue, objectiveValue: value, objectiveBound: bound,
             moves: moves, unplaced: unplaced, solverSeconds: solverSeconds, variables: variables, constraints: constraints,
-            subproblems: subs.count, notes: notes)
+            subproblems: subs.count, notes: notes, placement: options.placement)
     }
 
     // MARK: Sub-problems
@@ -1009,8 +1014,20 @@ public struct BatchPlanner: Sendable {
     /// Cycles are broken through a host with room now (or the pool when allowed); what cannot
     /// be broken is dropped and reported.
     public func orderWaves(_ moves: [Move], options: PlanOptions) -> (moves: [Move], dropped: [String], rerouted: Int) {
-        var replay = PlanReplay(inventory, policy: options.layoutPolicy)
+        var replay = PlanReplay(inventory, options: options.checkerOptions)
         var pending = moves.sorted { ($0.to ?? "", $0.serverID) < ($1.to ?? "", $1.serverID) }
+        if options.placement == .any {
+            // Larger arrivals first: once they are in, smaller ones fit whatever nodes the cloud
+            // picks far more often than the other way round.
+            let size = { (m: Move) -> Double in
+                let f = inventory.flavors[inventory.servers[inventory.serverIndex[m.serverID]!].flavor]!
+                return Double(f.resources.vcpus) + Double(f.resources.memoryMiB) / 4096
+            }
+            pending.sort { a, b in
+                let sa = size(a), sb = size(b)
+                return sa != sb ? sa > sb : ((a.to ?? "", a.serverID) < (b.to ?? "", b.serverID))
+            }
+        }
         var done: [Move] = []
         var dropped: [String] = []
         var rerouted = 0
@@ -1033,16 +1050,20 @@ public struct BatchPlanner: Sendable {
                 }
                 let s = inventory.serverIndex[move.serverID]!
                 var target: Int?
+                var nodes = move.numaNodes
                 if let to = move.to {
                     let h = inventory.hostIndex[to]!
-                    if replay.blocker(server: s, to: h, nodes: move.numaNodes ?? []) != nil {
+                    nodes = replay.nodes(server: s, to: h, planned: move.numaNodes)
+                    if replay.blocker(server: s, to: h, nodes: nodes) != nil {
                         rest.append(move)
                         continue
                     }
                     target = h
                 }
-                replay.start(server: s, to: target, nodes: move.numaNodes)
-                var m = move
+                replay.start(server: s, to: target, nodes: nodes)
+                // Under a deterministic policy the move carries the predicted nodes.
+                var m = options.placement.rule == nil
+                    ? move : Move(serverID: move.serverID, from: move.from, to: move.to, numaNodes: nodes)
                 m.wave = wave
                 started.append(m)
                 for id in [move.from, move.to].compactMap({ $0 }) { perHost[id, default: 0] += 1 }
@@ -1064,7 +1085,9 @@ public struct BatchPlanner: Sendable {
                 continue
             }
             for m in started {
-                replay.complete(server: inventory.serverIndex[m.serverID]!, to: m.to.flatMap { inventory.hostIndex[$0] }, nodes: m.numaNodes)
+                let s = inventory.serverIndex[m.serverID]!
+                let h = m.to.flatMap { inventory.hostIndex[$0] }
+                replay.complete(server: s, to: h, nodes: options.placement == .any ? nil : m.numaNodes)
             }
             done += started
             pending = rest
@@ -1085,7 +1108,8 @@ public struct BatchPlanner: Sendable {
             let usage = replay.state.usage[h]
             let free = usage.free(under: options.layoutPolicy)
             guard let fit = Fit.fit(flavor, free: free, capacity: usage.capacity) else { continue }
-            guard replay.blocker(server: s, to: h, nodes: fit.nodes) == nil else { continue }
+            let nodes = replay.nodes(server: s, to: h, planned: fit.nodes)
+            guard replay.blocker(server: s, to: h, nodes: nodes) == nil else { continue }
             if best == nil || fit.score > best!.2 { best = (host.id, fit.nodes, fit.score) }
         }
         if let best { return (best.0, best.1) }
@@ -1096,7 +1120,7 @@ public struct BatchPlanner: Sendable {
     // MARK: Reporting
 
     func explainUnplaced(_ id: String, options: PlanOptions, evacuated: Set<Int>, excluded: Set<Int>) -> [Reason] {
-        let list = checker.targets(serverID: id, options: Checker.Options(layoutPolicy: options.layoutPolicy))
+        let list = checker.targets(serverID: id, options: options.checkerOptions)
         if !list.serverReasons.isEmpty { return list.serverReasons }
         let usable = list.targets.compactMap(\.target.hostID).filter { hid in
             let h = inventory.hostIndex[hid]!

@@ -59,8 +59,8 @@ public struct MoveCheck: Hashable, Sendable {
 public struct Checker: Sendable {
     /// The inventory being checked.
     public let inventory: Inventory
-    /// Its per-host usage.
-    public let state: PlacementState
+    /// Its per-host usage (plan replay moves servers in it).
+    public internal(set) var state: PlacementState
     /// Interned ids so that scanning thousands of hosts compares integers, not strings.
     let index: InventoryIndex
 
@@ -82,18 +82,43 @@ public struct Checker: Sendable {
         public var layoutPolicy: LayoutPolicy
         /// Treat the server as `SHUTOFF`, unlocked and idle (planning a move before stopping it).
         public var assumeStopped: Bool
+        /// What the cloud is assumed to do with the NUMA nodes of arrivals. Under `any` only
+        /// certain fits count, whatever `layoutPolicy` says.
+        public var placement: CloudPlacement
 
         /// Creates options.
-        public init(layoutPolicy: LayoutPolicy = .certain, assumeStopped: Bool = false) {
+        public init(layoutPolicy: LayoutPolicy = .certain, assumeStopped: Bool = false, placement: CloudPlacement = .any) {
             self.layoutPolicy = layoutPolicy
             self.assumeStopped = assumeStopped
+            self.placement = placement
+        }
+
+        /// The layout policy in force: `certain` under `any`.
+        var effectivePolicy: LayoutPolicy { placement == .any ? .certain : layoutPolicy }
+    }
+
+    /// What is known about one arrival beyond the server and the target: the nodes it is
+    /// planned or predicted on (checked as given, for `planned` and the deterministic policies),
+    /// and the other servers that may arrive on the target at the same time (for `any`).
+    public struct Arrival: Hashable, Sendable {
+        /// The nodes the move must land on (nil: wherever it fits).
+        public var nodes: [Int]?
+        /// Flavors (with counts) of other moves of the same wave to the same target not yet there.
+        public var concurrent: [Flavor: Int]
+
+        /// Creates an arrival context.
+        public init(nodes: [Int]? = nil, concurrent: [Flavor: Int] = [:]) {
+            self.nodes = nodes
+            self.concurrent = concurrent
         }
     }
 
     // MARK: check
 
     /// Evaluates every constraint of a cold migration of `serverID` to `target`.
-    public func check(serverID: String, target: MoveTarget, options: Options = Options()) -> MoveCheck {
+    public func check(
+        serverID: String, target: MoveTarget, options: Options = Options(), arrival: Arrival = Arrival()
+    ) -> MoveCheck {
         guard let server = inventory.server(serverID) else {
             var message = "no server \"\(serverID)\" in the inventory"
             if let guess = closestMatch(to: serverID, in: inventory.servers.lazy.map(\.id)) {
@@ -125,7 +150,8 @@ public struct Checker: Sendable {
                 verdict: .impossible, reasons: reasons)
         }
         var sink = ExplainingSink()
-        let outcome = evaluateHost(ServerContext(server, index: index, inventory: inventory), hostIndex: h, options: options, sink: &sink)
+        let outcome = evaluateHost(
+            ServerContext(server, index: index, inventory: inventory), hostIndex: h, options: options, arrival: arrival, sink: &sink)
         reasons += sink.reasons
         return MoveCheck(
             serverID: serverID, target: target, feasible: reasons.isEmpty, numaNodes: outcome.fit?.nodes,
@@ -159,8 +185,8 @@ public struct Checker: Sendable {
         let flavorIndex: Int
         let zoneIndex: Int
         let groups: [Int]
-        /// Index of the host the server is on, or -1 for the pool.
-        let currentHost: Int
+        /// Index of the host the server is on, or -1 for the pool (plan replay moves it).
+        var currentHost: Int
 
         init(_ server: Server, index: InventoryIndex, inventory: Inventory) {
             self.currentHost = index.serverHost[server.id] ?? -1
@@ -177,7 +203,7 @@ public struct Checker: Sendable {
     /// `check` (all reasons, with messages) and `targets` (first code only, no strings) run
     /// the same constraint code.
     func evaluateHost<Sink: ReasonSink>(
-        _ context: ServerContext, hostIndex h: Int, options: Options, sink: inout Sink
+        _ context: ServerContext, hostIndex h: Int, options: Options, arrival: Arrival = Arrival(), sink: inout Sink
     ) -> (fit: NodeFit?, verdict: FitVerdict) {
         let server = context.server
         var host: Host { inventory.hosts[h] }  // read only for messages: no copy per scanned host
@@ -239,10 +265,29 @@ public struct Checker: Sendable {
             }())
             return (nil, .impossible)
         case .success(let optimistic):
-            if !usage.hasUnknownLayout { return (optimistic, .certain) }
-            if let sure = Fit.fit(flavor, free: usage.freeWorst, capacity: usage.capacity) { return (sure, .certain) }
-            // Exact verdict: search the arrangements of the servers of unknown layout with GLPK.
-            switch LayoutVerdict.verdict(flavor, on: usage) {
+            let policy = options.effectivePolicy
+            if let planned = arrival.nodes {
+                // Planned or predicted nodes: the fit function, shown only those nodes, must find them.
+                let free = usage.free(under: policy)
+                let visible = free.indices.map { planned.contains($0) ? free[$0] : Resources(vcpus: -1, memoryMiB: -1) }
+                if planned.count == flavor.numaNodes, Set(planned).count == planned.count,
+                    case .success(let fit) = Fit.evaluate(flavor, free: visible, capacity: usage.capacity, freeTotal: usage.freeTotal),
+                    fit.nodes == planned.sorted()
+                {
+                    return (fit, usage.hasUnknownLayout && policy == .possible ? .possible : .certain)
+                }
+                sink.add(.insufficientNUMACapacity,
+                    "flavor \"\(flavor.name)\" does not fit on NUMA node(s) \(planned) of host \"\(host.id)\" (free: \(free.enumerated().map { "node \($0.offset): \($0.element)" }.joined(separator: ", ")))")
+                return (nil, .impossible)
+            }
+            let concurrent = arrival.concurrent
+            if !usage.hasUnknownLayout && concurrent.isEmpty { return (optimistic, .certain) }
+            if concurrent.isEmpty, let sure = Fit.fit(flavor, free: usage.freeWorst, capacity: usage.capacity) { return (sure, .certain) }
+            // Exact verdict: search the arrangements of the servers of unknown layout (and of any
+            // subset of the concurrent arrivals) with GLPK.
+            let others = concurrent.values.reduce(0, +)
+            let unknownText = "\(usage.unknownCount) server(s) of unknown NUMA layout" + (others > 0 ? " and \(others) concurrent arrival(s) of the same wave" : "")
+            switch LayoutVerdict.verdict(flavor, on: usage, concurrent: concurrent) {
             case .certain:
                 return (optimistic, .certain)
             case .impossible:
@@ -250,9 +295,12 @@ public struct Checker: Sendable {
                     "host \"\(host.id)\" has \(usage.freeTotal) free in total, but no arrangement of its \(usage.unknownCount) server(s) of unknown NUMA layout leaves \(flavor.numaNodes) node(s) with \(flavor.perNode) free")
                 return (nil, .impossible)
             case .possible:
-                if options.layoutPolicy == .certain {
+                if policy == .certain {
+                    let hint = options.placement == .any
+                        ? "the cloud picks the nodes, so the migration could fail with Ecs.0319 (`dehplan inventory --host-types` or an inventory with known layouts may show it is safe)"
+                        : "use --layout-policy possible to accept that risk"
                     sink.add(.numaLayoutUnknown,
-                        "host \"\(host.id)\" has \(usage.unknownCount) server(s) of unknown NUMA layout; \"\(server.id)\" fits under some arrangements of them, not all (use --layout-policy possible to accept that risk)")
+                        "host \"\(host.id)\" has \(unknownText); \"\(server.id)\" fits under some arrangements of them, not all: \(hint)")
                 }
                 return (optimistic, .possible)
             }

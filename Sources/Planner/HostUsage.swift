@@ -121,6 +121,20 @@ public struct PlacementState: Sendable {
         for g in groups { groupMembersOnHost[g][h, default: 0] += 1 }
     }
 
+    /// Counts a server's anti-affinity groups on host `h` without its capacity (an arrival whose
+    /// capacity is tracked elsewhere, e.g. as a concurrent arrival).
+    public mutating func addGroups(of groups: [Int], host h: Int) {
+        for g in groups { groupMembersOnHost[g][h, default: 0] += 1 }
+    }
+
+    /// Undoes `addGroups`.
+    public mutating func removeGroups(of groups: [Int], host h: Int) {
+        for g in groups {
+            let left = (groupMembersOnHost[g][h] ?? 0) - 1
+            groupMembersOnHost[g][h] = left > 0 ? left : nil
+        }
+    }
+
     /// Records a server leaving host `h`.
     public mutating func remove(_ server: Server, flavor: Flavor, host h: Int, nodes: [Int]?, groups: [Int]) {
         usage[h].remove(flavor, nodes: nodes)

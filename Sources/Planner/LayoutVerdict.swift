@@ -13,20 +13,31 @@ import Topology
 public enum LayoutVerdict {
     /// The verdict for `flavor` on a host with this usage. Without unknown layouts it is the fit
     /// function's answer.
-    public static func verdict(_ flavor: Flavor, on usage: HostUsage) -> FitVerdict {
-        if !usage.hasUnknownLayout {
+    ///
+    /// `concurrent` are further servers that may arrive on the host before this one, in any
+    /// number from none to all and on nodes the cloud picks (moves of the same wave run in any
+    /// order): `certain` then means the flavor fits after every arrangement of the servers of
+    /// unknown layout together with every subset of the concurrent arrivals. Any feasible
+    /// arrangement is one a cloud placing servers one by one can reach, so this is exact.
+    public static func verdict(_ flavor: Flavor, on usage: HostUsage, concurrent: [Flavor: Int] = [:]) -> FitVerdict {
+        if !usage.hasUnknownLayout && concurrent.isEmpty {
             return Fit.fit(flavor, free: usage.freeKnown, capacity: usage.capacity) == nil ? .impossible : .certain
         }
         if !usage.freeTotal.covers(flavor.resources) { return .impossible }
         // Fast paths: the worst case already fits; or it fails even with the unknown servers ignored.
-        if Fit.fit(flavor, free: usage.freeWorst, capacity: usage.capacity) != nil { return .certain }
+        var worst = usage.freeWorst
+        if !concurrent.isEmpty {
+            let extra = concurrent.reduce(Resources.zero) { sum, e in sum + e.key.perNode * e.value }
+            worst = worst.map { ($0 - extra).clampedAtZero }
+        }
+        if Fit.fit(flavor, free: worst, capacity: usage.capacity) != nil { return .certain }
         if Fit.fit(flavor, free: usage.freeKnown, capacity: usage.capacity) == nil { return .impossible }
         switch arrangementExists(usage, adding: flavor) {
         case false?: return .impossible
         case nil: return .possible  // solver trouble: claim neither certainty nor impossibility
         case true?: break
         }
-        guard let blocking = blockingArrangementExists(usage, against: flavor) else { return .possible }
+        guard let blocking = blockingArrangementExists(usage, against: flavor, concurrent: concurrent) else { return .possible }
         return blocking ? .possible : .certain
     }
 
@@ -37,19 +48,23 @@ public enum LayoutVerdict {
         var terms: [[(Model.Variable, Double)]]
         let room: [Resources]
 
-        init(_ usage: HostUsage, extra: Flavor?) {
+        init(_ usage: HostUsage, extra: Flavor?, concurrent: [Flavor: Int] = [:]) {
             room = usage.freeKnown
             terms = Array(repeating: [], count: room.count * 2)
             var groups = usage.unknownFlavors.sorted { $0.key.name < $1.key.name }.map { ($0.key, $0.value) }
             if let extra { groups.append((extra, 1)) }
             Self.place(groups, room: room, in: &model, terms: &terms)
+            let optional = concurrent.sorted { $0.key.name < $1.key.name }.map { ($0.key, $0.value) }
+            Self.place(optional, room: room, in: &model, terms: &terms, atMost: true)
         }
 
         /// Adds, per flavor, integer counts of its servers on each set of nodes with room for its
-        /// share, with "every server is somewhere" rows, and their use to `terms` (per node:
-        /// vCPUs at 2n, memory at 2n+1). The caller adds the capacity rows.
+        /// share, with "every server is somewhere" rows (with `atMost`: "at most that many are
+        /// somewhere", for arrivals that may or may not have come yet), and their use to `terms`
+        /// (per node: vCPUs at 2n, memory at 2n+1). The caller adds the capacity rows.
         static func place(
-            _ groups: [(Flavor, Int)], room: [Resources], in model: inout Model, terms: inout [[(Model.Variable, Double)]]
+            _ groups: [(Flavor, Int)], room: [Resources], in model: inout Model, terms: inout [[(Model.Variable, Double)]],
+            atMost: Bool = false
         ) {
             for (flavor, count) in groups {
                 let share = flavor.perNode
@@ -63,8 +78,12 @@ public enum LayoutVerdict {
                         terms[2 * n + 1].append((v, Double(share.memoryMiB)))
                     }
                 }
-                // Every server is somewhere (an empty choice makes the model infeasible, as it should).
-                model.addEqual(choice, Double(count))
+                if atMost {
+                    if !choice.isEmpty { model.addLessOrEqual(choice, Double(count)) }
+                } else {
+                    // Every server is somewhere (an empty choice makes the model infeasible, as it should).
+                    model.addEqual(choice, Double(count))
+                }
             }
         }
 
@@ -97,8 +116,8 @@ public enum LayoutVerdict {
 
     /// Whether some arrangement leaves fewer than k nodes with the flavor's per-node share free
     /// (nil if the solver failed).
-    static func blockingArrangementExists(_ usage: HostUsage, against flavor: Flavor) -> Bool? {
-        var a = Arrangement(usage, extra: nil)
+    static func blockingArrangementExists(_ usage: HostUsage, against flavor: Flavor, concurrent: [Flavor: Int] = [:]) -> Bool? {
+        var a = Arrangement(usage, extra: nil, concurrent: concurrent)
         a.addCapacityRows()
         let share = flavor.perNode
         var blocked: [(Model.Variable, Double)] = []

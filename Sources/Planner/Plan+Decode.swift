@@ -30,7 +30,17 @@ extension Plan {
         if case .string(let s)? = json["status"], let parsed = Status(rawValue: s) {
             status = parsed
         } else {
-            issues.append(InventoryIssue(path: "status", message: "expected \"optimal\", \"feasible\" or \"infeasible\""))
+            issues.append(InventoryIssue(path: "status", message: "expected \"optimal\", \"feasible\", \"partial\" or \"infeasible\""))
+        }
+        var placement = CloudPlacement.planned  // plans from before the field were made that way
+        if let field = json["cloud_placement"] {
+            if case .string(let m)? = field["model"], let parsed = CloudPlacement(rawValue: m) {
+                placement = parsed
+            } else {
+                issues.append(InventoryIssue(
+                    path: "cloud_placement.model",
+                    message: "expected one of \(CloudPlacement.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))"))
+            }
         }
         func number(_ v: JSON?) -> Double? { if case .number(let n)? = v { n } else { nil } }
         var name = "", value = 0.0
@@ -65,7 +75,7 @@ extension Plan {
             status: status, objectiveName: name, objectiveValue: value, objectiveBound: number(objective?["bound"]),
             moves: moves, unplaced: unplaced, solverSeconds: number(solver?["seconds"]) ?? 0,
             variables: Int(number(solver?["variables"]) ?? 0), constraints: Int(number(solver?["constraints"]) ?? 0),
-            subproblems: Int(number(solver?["subproblems"]) ?? 0), notes: notes)
+            subproblems: Int(number(solver?["subproblems"]) ?? 0), notes: notes, placement: placement)
     }
 
     static func moves(in json: JSON, file path: String) throws(InventoryError) -> [Move] {

@@ -56,13 +56,19 @@ public struct PlanOptions: Hashable, Sendable {
     public var maxParallel: Int?
     /// At most this many moves touching one host (as source or target) per wave.
     public var maxPerHostParallel: Int?
+    /// What the cloud is assumed to do with the NUMA nodes of arrivals (see `CloudPlacement`).
+    public var placement: CloudPlacement
+    /// Plan moves of servers that are not stopped yet, as if they were (stop them before `apply`).
+    public var assumeStopped: Bool
 
     /// Creates options.
     public init(
         mode: PlanMode, objective: PlanObjective? = nil, exclude: Set<String> = [], maxPerHost: Int? = nil,
         allowPool: Bool = false, maxMoves: Int? = nil, timeLimit: Double = 30, layoutPolicy: LayoutPolicy = .certain,
-        maxParallel: Int? = nil, maxPerHostParallel: Int? = nil
+        maxParallel: Int? = nil, maxPerHostParallel: Int? = nil, placement: CloudPlacement = .any, assumeStopped: Bool = false
     ) {
+        self.placement = placement
+        self.assumeStopped = assumeStopped
         self.mode = mode
         self.objective = objective
         self.exclude = exclude
@@ -77,6 +83,11 @@ public struct PlanOptions: Hashable, Sendable {
 
     /// The objective in force.
     public var effectiveObjective: PlanObjective { objective ?? mode.defaultObjective }
+
+    /// The rule pipeline's options for this plan.
+    public var checkerOptions: Checker.Options {
+        Checker.Options(layoutPolicy: layoutPolicy, assumeStopped: assumeStopped, placement: placement)
+    }
 }
 
 /// One migration of a plan.
@@ -110,8 +121,9 @@ public struct Unplaced: Hashable, Sendable {
 
 /// A batch plan: the plan file of DESIGN.md.
 public struct Plan: Sendable {
-    /// `optimal`, `feasible` (limit hit, gap reported) or `infeasible` (not everything placed).
-    public enum Status: String, Sendable { case optimal, feasible, infeasible }
+    /// `optimal`, `feasible` (limit hit, gap reported), `partial` (some servers unplaced, the
+    /// moves of the rest planned) or `infeasible` (nothing could be planned).
+    public enum Status: String, Sendable { case optimal, feasible, partial, infeasible }
 
     public var status: Status
     /// Objective name, value, best proven bound (nil if none) and relative gap.
@@ -128,6 +140,8 @@ public struct Plan: Sendable {
     public var subproblems: Int
     /// Remarks (limits hit, fallbacks used).
     public var notes: [String]
+    /// The placement model the plan was made under (plan files without it: `planned`).
+    public var placement: CloudPlacement = .planned
 
     /// Relative gap |value - bound| / max(1, |value|), or nil without a bound.
     public var gap: Double? {
@@ -163,6 +177,9 @@ extension Plan {
                 ("variables", .int(variables)), ("constraints", .int(constraints)), ("subproblems", .int(subproblems)),
             ])),
             ("notes", .array(notes.map(JSON.string))),
+            ("cloud_placement", .object([
+                ("model", .string(placement.rawValue)), ("numa_nodes", .string(placement.nodesMeaning)),
+            ])),
         ])
     }
 }

@@ -2,22 +2,32 @@
 
 import Topology
 
-/// Replays moves on a live placement state, checking each with the one fit function.
+/// Replays moves on a live placement state, checking each with the rule pipeline of `Checker`
+/// (the same code as `check`, `targets` and `apply`'s live re-check).
 ///
 /// A target's capacity is taken when its move starts; a source's is freed only when its
-/// wave completes. Used to order waves and, independently, to validate every plan.
+/// wave completes. Under `CloudPlacement.any` an arrival's nodes are the cloud's choice, so it
+/// is recorded with an unknown layout, and the arrivals of one wave on one host are checked
+/// against each other as concurrent (any subset of them may land first, anywhere). Under the
+/// deterministic policies the nodes are the policy's prediction; under `planned`, the plan's.
+/// Used to order waves and, independently, to validate every plan.
 struct PlanReplay {
     let inventory: Inventory
-    let policy: LayoutPolicy
-    private(set) var state: PlacementState
+    let options: Checker.Options
+    private(set) var checker: Checker
+    var state: PlacementState { checker.state }
     /// Current host index of each server (nil: pool), and its nodes.
     private(set) var location: [Int: (host: Int?, nodes: [Int]?)] = [:]
+    /// Under `any`: flavors of the arrivals of the current wave per target host.
+    private(set) var waveArrivals: [Int: [Flavor: Int]] = [:]
 
-    init(_ inventory: Inventory, policy: LayoutPolicy) {
+    init(_ inventory: Inventory, options: Checker.Options) {
         self.inventory = inventory
-        self.policy = policy
-        self.state = PlacementState(inventory)
+        self.options = options
+        self.checker = Checker(inventory)
     }
+
+    var placement: CloudPlacement { options.placement }
 
     func flavor(of server: Int) -> Flavor { inventory.flavors[inventory.servers[server].flavor]! }
 
@@ -31,49 +41,82 @@ struct PlanReplay {
         return inventory.servers[server].numaNodes
     }
 
-    /// Why `server` cannot start moving to host `h` on `nodes` now (nil: it can).
-    func blocker(server s: Int, to h: Int, nodes: [Int]) -> String? {
-        let server = inventory.servers[s]
-        let host = inventory.hosts[h]
-        let flavor = self.flavor(of: s)
-        if host.state != .available { return "target \(host.id) is \(host.state.rawValue)" }
-        if host.availabilityZone != server.availabilityZone { return "target \(host.id) is in another availability zone" }
-        if !(inventory.hostTypes[host.hostType]?.supports(flavor.name) ?? false) {
-            return "host type of \(host.id) does not accept \(flavor.name)"
-        }
-        if currentHost(of: s) == h { return "server is already on \(host.id)" }
-        for g in inventory.groupsOfServer[server.id] ?? [] where (state.groupMembersOnHost[g][h] ?? 0) > 0 {
-            return "anti-affinity group \(inventory.serverGroups[g].id) already has a member on \(host.id)"
-        }
-        guard nodes.count == flavor.numaNodes, Set(nodes).count == nodes.count,
-            nodes.allSatisfy({ $0 >= 0 && $0 < state.usage[h].capacity.count })
-        else { return "invalid NUMA nodes \(nodes) for \(flavor.name) on \(host.id)" }
-        // The one fit function, shown only the planned nodes: it must find them.
-        let usage = state.usage[h]
-        let free = usage.free(under: policy)
-        let visible = free.indices.map { nodes.contains($0) ? free[$0] : Resources(vcpus: -1, memoryMiB: -1) }
-        switch Fit.evaluate(flavor, free: visible, capacity: usage.capacity, freeTotal: usage.freeTotal) {
-        case .success(let fit) where fit.nodes == nodes.sorted(): return nil
-        default: return "\(flavor.name) does not fit on NUMA nodes \(nodes) of \(host.id) now"
+    /// The nodes a move to host `h` is checked on: the plan's under `planned`, the policy's
+    /// prediction under a deterministic policy, none (the cloud's choice) under `any`.
+    func nodes(server s: Int, to h: Int, planned: [Int]?) -> [Int]? {
+        switch placement {
+        case .any: return nil
+        case .planned: return planned ?? []
+        case .bestFit, .firstFit, .spread:
+            let usage = state.usage[h]
+            return placement.rule!.choose(flavor(of: s), free: usage.free(under: options.effectivePolicy), capacity: usage.capacity) ?? []
         }
     }
 
-    /// Takes capacity on the target (the move starts). Target nil is the pool.
+    /// Why `server` cannot start moving to host `h` now (nil: it can), by the rule pipeline.
+    /// `nodes` are the nodes from `nodes(server:to:planned:)`.
+    func blocker(server s: Int, to h: Int, nodes: [Int]?) -> String? {
+        var context = Checker.ServerContext(inventory.servers[s], index: checker.index, inventory: inventory)
+        context.currentHost = currentHost(of: s) ?? -1
+        let flavor = self.flavor(of: s)
+        var sink = ExplainingSink()
+        let concurrent = waveArrivals[h] ?? [:]
+        var arrival = Checker.Arrival(nodes: nodes, concurrent: concurrent)
+        if placement == .any { arrival.nodes = nil }
+        let outcome = checker.evaluateHost(context, hostIndex: h, options: options, arrival: arrival, sink: &sink)
+        if let first = sink.reasons.first { return "\(first.code.rawValue): \(first.message)" }
+        if outcome.verdict != .certain && options.effectivePolicy == .certain {
+            return "\(ReasonCode.numaLayoutUnknown.rawValue): not certain to fit on \(inventory.hosts[h].id)"
+        }
+        // Under `any` the arrivals already admitted to this wave must stay safe with this one
+        // added: each distinct flavor among them is checked against all the others.
+        if placement == .any && !concurrent.isEmpty {
+            var all = concurrent
+            all[flavor, default: 0] += 1
+            for other in concurrent.keys.sorted(by: { $0.name < $1.name }) {
+                var rest = all
+                rest[other, default: 0] -= 1
+                if rest[other] == 0 { rest[other] = nil }
+                if LayoutVerdict.verdict(other, on: state.usage[h], concurrent: rest) != .certain {
+                    return "\(ReasonCode.insufficientNUMACapacity.rawValue): with \(flavor.name) arriving in the same wave, an arrival of \(other.name) on \(inventory.hosts[h].id) could find no room, whatever order the cloud runs them in"
+                }
+            }
+        }
+        return nil
+    }
+
+    /// Takes capacity on the target (the move starts). Target nil is the pool. Under `any`
+    /// the arrival joins the wave's concurrent arrivals on its host.
     mutating func start(server s: Int, to h: Int?, nodes: [Int]?) {
         let server = inventory.servers[s]
-        if let h {
-            state.add(server, flavor: flavor(of: s), host: h, nodes: nodes, groups: inventory.groupsOfServer[server.id] ?? [])
+        guard let h else { return }
+        if placement == .any {
+            waveArrivals[h, default: [:]][flavor(of: s), default: 0] += 1
+            checker.state.addGroups(of: inventory.groupsOfServer[server.id] ?? [], host: h)
+        } else {
+            checker.state.add(server, flavor: flavor(of: s), host: h, nodes: nodes, groups: inventory.groupsOfServer[server.id] ?? [])
         }
     }
 
-    /// Frees the source (the move completed) and records the new location.
+    /// Frees the source (the move completed) and records the new location. Under `any` the
+    /// server is now on its target with a layout only the cloud knows.
     mutating func complete(server s: Int, to h: Int?, nodes: [Int]?) {
         let server = inventory.servers[s]
+        let groups = inventory.groupsOfServer[server.id] ?? []
         if let from = currentHost(of: s) {
-            state.remove(server, flavor: flavor(of: s), host: from, nodes: currentNodes(of: s),
-                         groups: inventory.groupsOfServer[server.id] ?? [])
+            checker.state.remove(server, flavor: flavor(of: s), host: from, nodes: currentNodes(of: s), groups: groups)
         }
-        location[s] = (h, nodes)
+        if placement == .any, let h {
+            let f = flavor(of: s)
+            waveArrivals[h]?[f, default: 0] -= 1
+            if waveArrivals[h]?[f] == 0 { waveArrivals[h]?[f] = nil }
+            if waveArrivals[h]?.isEmpty == true { waveArrivals[h] = nil }
+            checker.state.removeGroups(of: groups, host: h)
+            checker.state.add(server, flavor: f, host: h, nodes: nil, groups: groups)
+            location[s] = (h, nil)
+        } else {
+            location[s] = (h, nodes)
+        }
     }
 }
 
@@ -81,9 +124,11 @@ struct PlanReplay {
 public enum PlanValidator {
     /// Problems with `moves` on `inventory` (empty: valid). Checks that only SHUTOFF, unlocked,
     /// idle servers move, each at most once, and that every move fits when its wave starts.
-    public static func violations(of moves: [Move], on inventory: Inventory, policy: LayoutPolicy = .certain) -> [String] {
+    public static func violations(
+        of moves: [Move], on inventory: Inventory, options: Checker.Options = Checker.Options(placement: .planned)
+    ) -> [String] {
         var problems: [String] = []
-        var replay = PlanReplay(inventory, policy: policy)
+        var replay = PlanReplay(inventory, options: options)
         var seen = Set<String>()
         let waves = Dictionary(grouping: moves, by: \.wave).sorted { $0.key < $1.key }
         for (wave, group) in waves {
@@ -95,25 +140,30 @@ public enum PlanValidator {
                 }
                 let server = inventory.servers[s]
                 if !seen.insert(move.serverID).inserted { problems.append("\(move.serverID) moves twice") }
-                if !server.isStopped || server.locked || server.taskState != nil {
+                if !options.assumeStopped && (!server.isStopped || server.locked || server.taskState != nil) {
                     problems.append("\(move.serverID) is not a stopped, unlocked, idle server")
                 }
                 if move.from != server.dedicatedHostID { problems.append("\(move.serverID): from \(move.from ?? "pool") but it is on \(server.dedicatedHostID ?? "pool")") }
                 if move.to == nil && server.dedicatedHostID == nil { problems.append("\(move.serverID): pool to pool") }
                 var target: Int?
+                var nodes = move.numaNodes
                 if let to = move.to {
                     guard let h = inventory.hostIndex[to] else {
                         problems.append("\(move.serverID): unknown target \(to)")
                         continue
                     }
-                    if let why = replay.blocker(server: s, to: h, nodes: move.numaNodes ?? []) {
+                    nodes = replay.nodes(server: s, to: h, planned: move.numaNodes)
+                    if let why = replay.blocker(server: s, to: h, nodes: nodes) {
                         problems.append("wave \(wave): \(move.serverID) -> \(to): \(why)")
                         continue
                     }
+                    if options.placement.rule != nil && nodes != move.numaNodes {
+                        problems.append("wave \(wave): \(move.serverID) -> \(to): planned on nodes \(move.numaNodes ?? []), a \(options.placement.rawValue) cloud picks \(nodes ?? [])")
+                    }
                     target = h
                 }
-                replay.start(server: s, to: target, nodes: move.numaNodes)
-                started.append((s, target, move.numaNodes))
+                replay.start(server: s, to: target, nodes: nodes)
+                started.append((s, target, nodes))
             }
             for (s, h, nodes) in started { replay.complete(server: s, to: h, nodes: nodes) }
         }

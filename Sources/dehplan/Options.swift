@@ -11,6 +11,20 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
 }
 
 extension LayoutPolicy: ExpressibleByArgument {}
+extension CloudPlacement: ExpressibleByArgument {}
+
+/// The help text of `--cloud-placement`, shared by every command that takes it.
+let cloudPlacementHelp = ArgumentHelp(
+    "What the cloud does with the NUMA nodes of arrivals (the migrate call cannot name a node): any (default: a move counts only if it fits whatever nodes the cloud picks for it and for every earlier or concurrent arrival), planned (the cloud honours the plan's nodes: a capacity dry run), best-fit, first-fit or spread (a cloud known to place that way; nodes are predicted).",
+    valueName: "model")
+
+/// `--layout-policy possible` accepts moves that may fail; under `any` nothing may fail.
+func validatePlacement(_ placement: CloudPlacement, _ policy: LayoutPolicy) throws {
+    if placement == .any && policy == .possible {
+        throw ValidationError(
+            "--layout-policy possible accepts moves that fit only under some NUMA layouts, but --cloud-placement any (the default) accepts only moves that fit under every layout; pass --cloud-placement planned for a capacity dry run that accepts the risk")
+    }
+}
 
 /// `--inventory F`, loaded and validated.
 struct InventoryOption: ParsableArguments {
@@ -42,11 +56,16 @@ struct FitOptions: ParsableArguments {
             valueName: "policy"))
     var layoutPolicy: LayoutPolicy = .certain
 
+    @Option(name: .long, help: cloudPlacementHelp)
+    var cloudPlacement: CloudPlacement = .any
+
     @Flag(name: .long, help: "Ignore the server's status, lock and task state (plan a move before stopping the server).")
     var assumeStopped = false
 
+    func validate() throws { try validatePlacement(cloudPlacement, layoutPolicy) }
+
     var checkerOptions: Checker.Options {
-        Checker.Options(layoutPolicy: layoutPolicy, assumeStopped: assumeStopped)
+        Checker.Options(layoutPolicy: layoutPolicy, assumeStopped: assumeStopped, placement: cloudPlacement)
     }
 }
 

@@ -19,6 +19,8 @@ struct PlanCommand: ParsableCommand {
 
             The plan is proven optimal when the solver finishes within --time-limit; otherwise it is the best plan found (never worse than a greedy first-fit-decreasing plan) with the gap to the proven bound. Moves are numbered in waves: running the waves in order never needs capacity that is not free yet. Every plan is replayed with the fit function before it is printed.
 
+            The cloud picks the NUMA nodes of every arrival; the migrate call cannot name them. With --cloud-placement any (the default) every move is safe whatever nodes the cloud picks for it and for the other arrivals of its wave and of earlier waves; the plan's numa_nodes are then only the planner's wish. --cloud-placement planned assumes the cloud honours them (a capacity dry run); best-fit, first-fit and spread simulate a cloud known to place that way, and numa_nodes are its predictions.
+
             Exit 0 when every server is placed, 3 when some are not (listed under "unplaced" with reasons), 2 on invalid input.
             """
     )
@@ -58,6 +60,12 @@ struct PlanCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Hosts with servers of unknown layout receive servers only when the fit is certain (default) or also when possible.", valueName: "policy"))
     var layoutPolicy: LayoutPolicy = .certain
 
+    @Option(name: .long, help: cloudPlacementHelp)
+    var cloudPlacement: CloudPlacement = .any
+
+    @Flag(name: .long, help: "Plan moves of servers that are not SHUTOFF (or are locked or busy) as if they were; stop them before `apply`.")
+    var assumeStopped = false
+
     @Option(name: .long, help: ArgumentHelp("At most this many moves per wave.", valueName: "n"))
     var maxParallel: Int?
 
@@ -85,6 +93,7 @@ struct PlanCommand: ParsableCommand {
         }
         if let maxMoves, maxMoves < 0 { throw ValidationError("--max-moves must be at least 0, got \(maxMoves)") }
         if !(timeLimit.isFinite && timeLimit > 0) { throw ValidationError("--time-limit must be a positive number of seconds") }
+        try validatePlacement(cloudPlacement, layoutPolicy)
     }
 
     var mode: PlanMode {
@@ -102,7 +111,7 @@ struct PlanCommand: ParsableCommand {
         let options = PlanOptions(
             mode: mode, objective: objective, exclude: Set(exclude), maxPerHost: maxPerHost, allowPool: allowPool,
             maxMoves: maxMoves, timeLimit: timeLimit, layoutPolicy: layoutPolicy, maxParallel: maxParallel,
-            maxPerHostParallel: maxPerHostParallel)
+            maxPerHostParallel: maxPerHostParallel, placement: cloudPlacement, assumeStopped: assumeStopped)
         let plan: Plan
         do {
             plan = try BatchPlanner(inventory).plan(options, externalSolver: externalSolver.map(ExternalSolverRunner.make))
@@ -123,6 +132,6 @@ struct PlanCommand: ParsableCommand {
         }
         console.detail("solver: GLPK, \(plan.subproblems) sub-problem(s), \(plan.variables) variables, \(plan.constraints) constraints, \(String(format: "%.3f", plan.solverSeconds)) s")
         if let out { console.detail("plan written to \(out); run it with: dehplan apply \(out) --endpoint URL ... (try --dry-run first)") }
-        if plan.status == .infeasible { throw CLIError.infeasible }
+        if plan.status == .infeasible || plan.status == .partial { throw CLIError.infeasible }
     }
 }

@@ -13,12 +13,17 @@ struct PlanSummary {
 
     func render(style: Style = .plain) -> String {
         var lines: [String] = []
-        let statusWord = plan.status.rawValue.uppercased()
+        var statusWord = plan.status.rawValue.uppercased()
+        if plan.status == .partial {
+            let placed = Set(plan.moves.map(\.serverID)).count
+            statusWord += " \(placed)/\(placed + plan.unplaced.count)"
+        }
         let painted = plan.status == .optimal ? style.good(statusWord) : (plan.status == .infeasible ? style.bad(statusWord) : style.warn(statusWord))
         var head = "Plan: \(painted)  \(plan.objectiveName) = \(format(plan.objectiveValue))"
         if let b = plan.objectiveBound { head += ", bound \(format(b))" }
         if let g = plan.gap { head += ", gap \(percent(g))" }
         lines.append(head)
+        lines.append("Cloud placement: \(plan.placement.rawValue); NODES are \(plan.placement.nodesMeaning)")
         lines.append("\(plan.moves.count) move\(plan.moves.count == 1 ? "" : "s") in \(plan.waveCount) wave\(plan.waveCount == 1 ? "" : "s"); solver \(String(format: "%.2f", plan.solverSeconds)) s, \(plan.variables) variables, \(plan.constraints) constraints")
 
         let before = PlacementState(inventory)

@@ -46,7 +46,8 @@ struct ReportCommand: ParsableCommand {
                 throw CLIError.invalidInput("error: invalid plan\n" + error.description)
             }
             // A plan made for another inventory would draw nonsense: check it first.
-            let problems = PlanValidator.violations(of: loaded!.moves, on: inventory, policy: .possible)
+            let problems = PlanValidator.violations(
+                of: loaded!.moves, on: inventory, options: Checker.Options(layoutPolicy: .possible, placement: loaded!.placement == .any ? .planned : loaded!.placement))
             if !problems.isEmpty {
                 throw CLIError.invalidInput(
                     "error: the plan \(plan) does not apply to the inventory \(source.inventory):\n"
