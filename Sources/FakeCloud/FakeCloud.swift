@@ -29,11 +29,14 @@ public actor FakeCloud {
         /// Share of migration jobs that fail for no capacity reason (injected), and the seed.
         public var failRate: Double
         public var seed: UInt64
+        /// How the fake picks the NUMA nodes of an arriving server (the real cloud does not say).
+        public var placement: Placement
 
         public init(
             projectID: String, token: String? = nil, accessKey: String? = nil, secretKey: String? = nil, jobSeconds: Double = 2,
-            failRate: Double = 0, seed: UInt64 = 1
+            failRate: Double = 0, seed: UInt64 = 1, placement: Placement = .bestFit
         ) {
+            self.placement = placement
             self.failRate = failRate
             self.seed = seed
             self.projectID = projectID
@@ -42,6 +45,19 @@ public actor FakeCloud {
             self.secretKey = secretKey
             self.jobSeconds = jobSeconds
         }
+    }
+
+    /// How the fake cloud picks the NUMA nodes of an arriving server.
+    public enum Placement: String, Sendable, CaseIterable {
+        /// The tightest node set (the fit function's choice).
+        case bestFit = "best-fit"
+        /// The lowest-numbered node set that fits.
+        case firstFit = "first-fit"
+        /// The node set with the most room left.
+        case spread
+        /// The fitting node set that leaves the least room for one more server of the largest
+        /// flavor in the inventory: the worst a cloud could do to a plan.
+        case adversarial
     }
 
     struct Job {
@@ -61,6 +77,9 @@ public actor FakeCloud {
     private var jobs: [String: Job] = [:]
     private var jobOrder: [String] = []
     private var migrations: [String: Int] = [:]
+    private var migrateRequests: [String: Int] = [:]
+    private var failedJobs: [String: Int] = [:]
+    private let nodeRule: NodeRule
     private var busy: [String: String] = [:]  // server id -> job id
     private var nextJob = 1
     private var rng: SplitMix64
@@ -71,6 +90,16 @@ public actor FakeCloud {
         self.configuration = configuration
         self.now = now
         self.rng = SplitMix64(seed: configuration.seed ^ 0x5EED)
+        switch configuration.placement {
+        case .bestFit: nodeRule = .bestFit
+        case .firstFit: nodeRule = .firstFit
+        case .spread: nodeRule = .spread
+        case .adversarial:
+            let largest = inventory.flavors.values.max { a, b in
+                (a.resources.vcpus, a.resources.memoryMiB, a.name) < (b.resources.vcpus, b.resources.memoryMiB, b.name)
+            }
+            nodeRule = largest.map { NodeRule.adversarial(against: $0) } ?? .bestFit
+        }
         var state = PlacementState(Inventory(
             hostTypes: inventory.hostTypeOrder.compactMap { inventory.hostTypes[$0] },
             flavors: inventory.flavorOrder.compactMap { inventory.flavors[$0] }, hosts: inventory.hosts,
@@ -119,12 +148,11 @@ public actor FakeCloud {
             let h = inventory.hostIndex[target]!
             let usage = state.usage[h]
             let flavor = inventory.flavors[server.flavor]!
-            switch Fit.evaluate(flavor, free: usage.freeKnown, capacity: usage.capacity, freeTotal: usage.freeTotal) {
-            case .success(let fit):
-                placed = server.placed(on: target, numaNodes: fit.nodes)
-            case .failure(.insufficientTotal):
+            if !usage.freeTotal.covers(flavor.resources) {
                 failure = ("Ecs.0319", "Insufficient resources for flavor \(flavor.name) on dedicated host \(target).")
-            case .failure:
+            } else if let nodes = nodeRule.choose(flavor, free: usage.freeKnown, capacity: usage.capacity) {
+                placed = server.placed(on: target, numaNodes: nodes)
+            } else {
                 failure = ("Ecs.0319", "Insufficient resources on a single NUMA node of dedicated host \(target): the migration does not cross NUMA nodes.")
             }
         } else {
@@ -135,6 +163,7 @@ public actor FakeCloud {
             placed = server.placed(on: server.dedicatedHostID, numaNodes: server.numaNodes)
         }
         if let (code, reason) = failure {
+            failedJobs[code, default: 0] += 1
             job.status = "FAIL"
             job.errorCode = code
             job.failReason = reason
@@ -157,6 +186,15 @@ public actor FakeCloud {
     /// Accepted migrate requests per server.
     public func migrationCounts() -> [String: Int] { migrations }
 
+    /// Every migrate request received per server, accepted or refused.
+    public func migrateRequestCounts() -> [String: Int] { migrateRequests }
+
+    /// Failed migration jobs per error code.
+    public func failedJobCounts() -> [String: Int] {
+        advance()
+        return failedJobs
+    }
+
     /// The true current state, layouts included.
     public func currentInventory() -> Inventory {
         advance()
@@ -171,8 +209,11 @@ public actor FakeCloud {
         let path = request.url.path
         if path == "/_fake/inventory" { return Self.json(200, inventory.json().serialized()) }
         if path == "/_fake/stats" {
-            let counts = migrations.sorted { $0.key < $1.key }.map { ($0.key, JSON.int($0.value)) }
-            return Self.json(200, JSON.object([("migrations", .object(counts))]).serialized())
+            func counts(_ d: [String: Int]) -> JSON { .object(d.sorted { $0.key < $1.key }.map { ($0.key, JSON.int($0.value)) }) }
+            return Self.json(200, JSON.object([
+                ("migrations", counts(migrations)), ("migrate_requests", counts(migrateRequests)),
+                ("failed_jobs", counts(failedJobs)), ("placement", .string(configuration.placement.rawValue)),
+            ]).serialized())
         }
         if path == "/v3/auth/tokens" && request.method == "POST" { return issueToken(request) }
         if let denial = authenticate(request) { return denial }
@@ -206,6 +247,7 @@ public actor FakeCloud {
             guard let server = inventory.server(parts[3]) else { return Self.error(404, "Ecs.0114", "Instance \(parts[3]) could not be found.") }
             return Self.json(200, JSON.object([("server", serverJSON(server, full: true))]).serialized())
         case ("POST", 5) where parts[0] == "v1" && parts[1] == project && parts[2] == "cloudservers" && parts[4] == "migrate":
+            migrateRequests[parts[3], default: 0] += 1
             return migrate(parts[3], body: request.body ?? [])
         case ("GET", 4) where parts[0] == "v1" && parts[1] == project && parts[2] == "jobs":
             guard let job = jobs[parts[3]] else { return Self.error(400, "Common.0011", "Query job failed: unknown job \(parts[3]).") }

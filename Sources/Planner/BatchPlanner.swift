@@ -206,7 +206,8 @@ public struct BatchPlanner: Sendable {
         return Plan(
             status: status, objectiveName: options.effectiveObjective.rawValue, objectiveValue: value, objectiveBound: bound,
             moves: moves, unplaced: unplaced, solverSeconds: solverSeconds, variables: variables, constraints: constraints,
-            subproblems: subs.count, notes: notes, placement: options.placement)
+            subproblems: subs.count, notes: notes, placement: options.placement,
+            topology: inventory.topology(for: moves), fingerprint: inventory.fingerprint)
     }
 
     // MARK: Sub-problems

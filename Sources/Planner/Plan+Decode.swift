@@ -69,13 +69,24 @@ extension Plan {
         }
         var notes: [String] = []
         if case .array(let list)? = json["notes"] { for case .string(let n) in list { notes.append(n) } }
+        var topology: Inventory?
+        if let t = json["topology"], t != .null {
+            do {
+                topology = try Inventory.decode(t)
+            } catch {
+                issues += error.issues.map { InventoryIssue(path: "topology." + $0.path, message: $0.message) }
+            }
+        }
+        var fingerprint: String?
+        if case .string(let f)? = json["inventory_fingerprint"] { fingerprint = f }
         if !issues.isEmpty { throw InventoryError(file: path, issues: issues) }
         let solver = json["solver"]
         return Plan(
             status: status, objectiveName: name, objectiveValue: value, objectiveBound: number(objective?["bound"]),
             moves: moves, unplaced: unplaced, solverSeconds: number(solver?["seconds"]) ?? 0,
             variables: Int(number(solver?["variables"]) ?? 0), constraints: Int(number(solver?["constraints"]) ?? 0),
-            subproblems: Int(number(solver?["subproblems"]) ?? 0), notes: notes, placement: placement)
+            subproblems: Int(number(solver?["subproblems"]) ?? 0), notes: notes, placement: placement,
+            topology: topology, fingerprint: fingerprint)
     }
 
     static func moves(in json: JSON, file path: String) throws(InventoryError) -> [Move] {

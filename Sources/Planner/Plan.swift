@@ -142,6 +142,12 @@ public struct Plan: Sendable {
     public var notes: [String]
     /// The placement model the plan was made under (plan files without it: `planned`).
     public var placement: CloudPlacement = .planned
+    /// What the plan was made on, for `apply`'s live re-check: host types, flavors, the hosts
+    /// its moves touch (with per-host node overrides) and the servers on them with their known
+    /// layouts, as an inventory (nil for plan files without it).
+    public var topology: Inventory?
+    /// A fingerprint of the whole inventory the plan was made from.
+    public var fingerprint: String?
 
     /// Relative gap |value - bound| / max(1, |value|), or nil without a bound.
     public var gap: Double? {
@@ -157,6 +163,11 @@ extension Plan {
     /// The plan file (DESIGN.md), extended with `notes` and per-solver `subproblems`.
     public var json: JSON {
         func num(_ v: Double) -> JSON { .number((v * 1e6).rounded() / 1e6) }
+        let placementJSON: JSON = .object([
+            ("model", .string(placement.rawValue)), ("numa_nodes", .string(placement.nodesMeaning)),
+        ])
+        let fingerprintJSON: JSON = fingerprint.map(JSON.string) ?? .null
+        let topologyJSON: JSON = topology?.json() ?? .null
         return .object([
             ("status", .string(status.rawValue)),
             ("objective", .object([
@@ -177,9 +188,40 @@ extension Plan {
                 ("variables", .int(variables)), ("constraints", .int(constraints)), ("subproblems", .int(subproblems)),
             ])),
             ("notes", .array(notes.map(JSON.string))),
-            ("cloud_placement", .object([
-                ("model", .string(placement.rawValue)), ("numa_nodes", .string(placement.nodesMeaning)),
-            ])),
+            ("cloud_placement", placementJSON),
+            ("inventory_fingerprint", fingerprintJSON),
+            ("topology", topologyJSON),
         ])
+    }
+}
+
+extension Inventory {
+    /// A fingerprint of the inventory's content (FNV-1a 64 over its canonical JSON): a plan
+    /// records it so that a plan made from another inventory can be told apart. Not a security
+    /// measure.
+    public var fingerprint: String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in json().serialized().utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        return "fnv1a64:" + String(hash, radix: 16)
+    }
+
+    /// The part of the inventory a plan's moves touch: every host type and flavor, the hosts
+    /// that are sources or targets, the servers on them (with their layouts) and the servers
+    /// that move, and the anti-affinity groups of those servers.
+    public func topology(for moves: [Move]) -> Inventory {
+        let hostIDs = Set(moves.flatMap { [$0.from, $0.to].compactMap { $0 } })
+        let moving = Set(moves.map(\.serverID))
+        let kept = servers.filter { s in moving.contains(s.id) || s.dedicatedHostID.map(hostIDs.contains) ?? false }
+        let keptIDs = Set(kept.map(\.id))
+        let groups = serverGroups.compactMap { g -> ServerGroup? in
+            let members = g.members.filter(keptIDs.contains)
+            return members.count > 1 ? ServerGroup(id: g.id, name: g.name, policy: g.policy, members: members) : nil
+        }
+        return Inventory(
+            hostTypes: hostTypeOrder.compactMap { hostTypes[$0] }, flavors: flavorOrder.compactMap { flavors[$0] },
+            hosts: hosts.filter { hostIDs.contains($0.id) }, servers: kept, serverGroups: groups)
     }
 }

@@ -26,6 +26,8 @@ struct FakeCloudCommand: AsyncParsableCommand {
     @Option(help: "IAM password of --user.") var password: String?
     @Option(help: "Seconds a migration job runs.") var jobSeconds: Double = 2
     @Option(help: "Share of migration jobs that fail.") var failRate: Double = 0
+    @Option(help: ArgumentHelp("How the fake picks the NUMA nodes of an arriving server: best-fit (default), first-fit, spread, or adversarial (the fitting nodes that leave the least room for the largest flavor of the inventory).", valueName: "rule"))
+    var placement: FakeCloud.Placement = .bestFit
     @Option(help: "Share of requests throttled (429).") var throttleRate: Double = 0
     @Option(help: "Share of requests answered 500.") var errorRate: Double = 0
     @Option(help: "Share of requests executed whose answer is dropped.") var dropRate: Double = 0
@@ -45,7 +47,8 @@ struct FakeCloudCommand: AsyncParsableCommand {
     func run() async throws {
         let inventory = try source.load()
         var configuration = FakeCloud.Configuration(
-            projectID: projectID, token: token, accessKey: ak, secretKey: sk, jobSeconds: jobSeconds, failRate: failRate, seed: seed)
+            projectID: projectID, token: token, accessKey: ak, secretKey: sk, jobSeconds: jobSeconds, failRate: failRate, seed: seed,
+            placement: placement)
         configuration.user = user
         configuration.password = password
         let cloud = FakeCloud(inventory: inventory, configuration: configuration)
@@ -74,3 +77,5 @@ struct FakeCloudCommand: AsyncParsableCommand {
         while true { try await Task.sleep(nanoseconds: 3_600_000_000_000) }
     }
 }
+
+extension FakeCloud.Placement: ExpressibleByArgument {}
