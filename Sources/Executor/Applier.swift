@@ -44,6 +44,12 @@ public enum ApplyEvent: Sendable {
 public struct Applier: Sendable {
     let client: CloudClient
     let inventory: Inventory
+    /// The placement model the live re-check enforces.
+    let placement: CloudPlacement
+    /// What the plan was made on (host types, node overrides, known layouts), if it says.
+    let topology: Inventory?
+    /// Who is still to arrive on which host in the current wave.
+    let board = ArrivalBoard()
     let journal: Journal
     let options: ApplyOptions
     let sleep: @Sendable (Double) async -> Void
@@ -55,8 +61,10 @@ public struct Applier: Sendable {
         client: CloudClient, inventory: Inventory, journal: Journal, options: ApplyOptions = ApplyOptions(),
         sleep: @escaping @Sendable (Double) async -> Void = { try? await Task.sleep(nanoseconds: UInt64($0 * 1e9)) },
         clock: @escaping @Sendable () -> Date = { Date() }, progress: @escaping @Sendable (String) -> Void = { _ in },
-        events: (@Sendable (ApplyEvent) -> Void)? = nil
+        events: (@Sendable (ApplyEvent) -> Void)? = nil, placement: CloudPlacement = .any, topology: Inventory? = nil
     ) {
+        self.placement = placement
+        self.topology = topology
         self.events = events
         self.client = client
         self.inventory = inventory
@@ -90,6 +98,9 @@ public struct Applier: Sendable {
                     runnable.append(move)
                 }
             }
+            // Every runnable move of the wave counts as a possible concurrent arrival on its target
+            // until it has ended.
+            await board.begin(runnable)
             // Up to maxParallel moves of this wave at once.
             var index = 0
             while index < runnable.count {
@@ -101,6 +112,7 @@ public struct Applier: Sendable {
                         group.addTask {
                             self.events?(.started(serverID: move.serverID))
                             let r = try await self.run(move, previous: previousRecord)
+                            await self.board.end(move.serverID)
                             self.events?(.finished(r))
                             return r
                         }
@@ -159,7 +171,10 @@ public struct Applier: Sendable {
             return try await result(.succeeded, nil, "already on its target")
         }
         // Live re-check with the same rules as `check`.
-        if let problem = try await recheck(move) { return try await result(.failed, problem.code, problem.message) }
+        let concurrent = move.to == nil ? [] : await board.others(to: move.to!, than: move.serverID)
+        if let problem = try await recheck(move, concurrent: concurrent) {
+            return try await result(.failed, problem.code, problem.message)
+        }
         try await journal.append(JournalRecord(.sending, serverID: move.serverID, target: move.to))
         let outcome: MigrateOutcome
         do {
@@ -231,48 +246,119 @@ public struct Applier: Sendable {
         return try await result(.failed, "NOT_ON_TARGET", "the job ended but the server is on \(server.dedicatedHostID ?? "the pool")")
     }
 
-    /// The live re-check: the server is still stopped, unlocked, idle and on `from`; the target is
-    /// available; and the flavor can fit the target's NUMA nodes given what runs there now.
-    func recheck(_ move: Move) async throws -> (code: String, message: String)? {
+    /// The live re-check, by the same rule pipeline as `check` (`Checker`): a snapshot of the
+    /// live server and target (every resident as the API shows it now) is checked under the
+    /// plan's placement model. Under `any` the target's residents count with the layout the
+    /// plan's topology knows for them (unknown for everything else, and for every arrival),
+    /// and the other moves of the same wave to the same target that are not there yet count
+    /// as concurrent arrivals. The plan's topology (host types, node overrides) is used when it
+    /// has one; a target whose live type or size disagrees with it is refused.
+    func recheck(_ move: Move, concurrent: [String] = []) async throws -> (code: String, message: String)? {
         let server: WireServer
         do {
             server = try await client.server(move.serverID)
         } catch {
             return (error.status == 404 ? ReasonCode.serverNotFound.rawValue : (error.code ?? "HTTP \(error.status)"), error.message)
         }
-        if server.status.uppercased() != "SHUTOFF" {
-            return (ReasonCode.serverNotStopped.rawValue, "server is \(server.status) (live)")
-        }
-        if server.locked == true { return (ReasonCode.serverLocked.rawValue, "server is locked (live)") }
-        if let task = server.taskState { return (ReasonCode.serverBusy.rawValue, "server has task_state \(task) (live)") }
         if server.dedicatedHostID != move.from {
             return ("MOVED", "server is on \(server.dedicatedHostID ?? "the pool"), the plan expected \(move.from ?? "the pool")")
         }
-        guard let target = move.to else { return nil }
-        let host: WireDedicatedHost
-        do {
-            host = try await client.dedicatedHost(target)
-        } catch {
-            return (ReasonCode.targetNotFound.rawValue, error.message)
+        let reference = topology ?? inventory
+        let flavorName = server.flavor.name ?? server.flavor.id
+        let zone = server.availabilityZone ?? inventory.server(move.serverID)?.availabilityZone ?? ""
+        let live = Server(
+            id: server.id, flavor: flavorName, status: server.status, availabilityZone: zone,
+            dedicatedHostID: server.dedicatedHostID, locked: server.locked ?? false, taskState: server.taskState)
+        var hosts: [Topology.Host] = []
+        var servers = [live]
+        var groups: [ServerGroup] = []
+        var concurrentFlavors: [Flavor: Int] = [:]
+        if let source = move.from, let known = reference.host(source) ?? inventory.host(source), source != move.to {
+            hosts.append(known)
         }
-        if host.state != "available" { return (ReasonCode.targetNotAvailable.rawValue, "host \(target) is \(host.state) (live)") }
-        // NUMA fit from live data: who is on the target now (layouts unknown to the API).
-        guard let flavor = inventory.flavors[server.flavor.name ?? server.flavor.id],
-            let h = inventory.hostIndex[target]
-        else { return nil }
-        var usage = HostUsage(capacity: inventory.capacity(of: inventory.hosts[h]))
-        let groups = Set(server.schedulerHints?.group ?? [])
-        for id in host.instance_uuids ?? [] where id != move.serverID {
-            let resident = try await client.server(id)
-            if let f = inventory.flavors[resident.flavor.name ?? resident.flavor.id] { usage.add(f, nodes: nil) }
-            if let shared = (resident.schedulerHints?.group ?? []).first(where: groups.contains) {
-                return (ReasonCode.antiAffinity.rawValue, "anti-affinity group \(shared) already has \(id) on \(target) (live)")
+        if let target = move.to {
+            let host: WireDedicatedHost
+            do {
+                host = try await client.dedicatedHost(target)
+            } catch {
+                return (error.status == 404 ? ReasonCode.targetNotFound.rawValue : (error.code ?? "HTTP \(error.status)"), error.message)
+            }
+            guard let planned = reference.host(target) ?? inventory.host(target) else {
+                return (ReasonCode.targetNotFound.rawValue, "host \(target) is neither in the plan's topology nor in the live inventory")
+            }
+            if let mismatch = Self.topologyMismatch(planned, in: reference, live: host) { return ("TOPOLOGY_MISMATCH", mismatch) }
+            hosts.append(Topology.Host(
+                id: planned.id, name: planned.name, hostType: planned.hostType, availabilityZone: host.availability_zone,
+                state: HostState(rawValue: host.state) ?? .fault, numaNodesOverride: planned.numaNodesOverride))
+            let moverGroups = Set(server.schedulerHints?.group ?? [])
+            var members: [String: [String]] = [:]
+            let residents = (host.instance_uuids ?? []).filter { $0 != move.serverID }
+            for id in residents {
+                let resident = try await client.server(id)
+                let name = resident.flavor.name ?? resident.flavor.id
+                guard reference.flavors[name] != nil else {
+                    return ("TOPOLOGY_MISMATCH", "\(id) on \(target) has flavor \(name), which the plan's topology does not define; its room cannot be checked")
+                }
+                // A layout is known only for a server the plan saw on this very host.
+                let known = reference.server(id).flatMap { $0.dedicatedHostID == target ? $0.numaNodes : nil }
+                servers.append(Server(
+                    id: id, flavor: name, status: resident.status, availabilityZone: resident.availabilityZone ?? host.availability_zone,
+                    dedicatedHostID: target, numaNodes: known))
+                for g in resident.schedulerHints?.group ?? [] where moverGroups.contains(g) { members[g, default: []].append(id) }
+            }
+            groups = members.sorted { $0.key < $1.key }.map { ServerGroup(id: $0.key, members: [move.serverID] + $0.value) }
+            for id in concurrent where !residents.contains(id) {
+                guard let other = reference.server(id) ?? inventory.server(id), let f = reference.flavors[other.flavor] else { continue }
+                concurrentFlavors[f, default: 0] += 1
             }
         }
-        if LayoutVerdict.verdict(flavor, on: usage) == .impossible {
-            let code = usage.freeTotal.covers(flavor.resources) ? ReasonCode.insufficientNUMACapacity : ReasonCode.insufficientCapacity
-            return (code.rawValue, "live: \(flavor.name) fits on no arrangement of the \(usage.serverCount) server(s) now on \(target)")
+        let snapshot = Inventory(
+            hostTypes: reference.hostTypeOrder.compactMap { reference.hostTypes[$0] },
+            flavors: reference.flavorOrder.compactMap { reference.flavors[$0] }, hosts: hosts, servers: servers, serverGroups: groups)
+        let options = placement == .any
+            ? Checker.Options(placement: .any)
+            : Checker.Options(layoutPolicy: .possible, placement: .planned)  // the operator accepted the layout risk
+        let target: MoveTarget = move.to.map { .host($0) } ?? .pool
+        let verdict = Checker(snapshot).check(
+            serverID: move.serverID, target: target, options: options, arrival: Checker.Arrival(concurrent: concurrentFlavors))
+        guard let first = verdict.reasons.first else { return nil }
+        return (first.code.rawValue, first.message + " (live, cloud placement \(placement.rawValue))")
+    }
+
+    /// Why a live host does not match the host the plan was made for (nil: it matches).
+    static func topologyMismatch(_ planned: Topology.Host, in reference: Inventory, live: WireDedicatedHost) -> String? {
+        let props = live.host_properties
+        if props.host_type != planned.hostType {
+            return "host \(planned.id) is of type \(props.host_type) in the cloud, \(planned.hostType) in the plan"
+        }
+        let capacity = reference.capacity(of: planned)
+        let total = capacity.total
+        if let v = props.vcpus, v != total.vcpus {
+            return "host \(planned.id) has \(v) vCPUs in the cloud, \(total.vcpus) in the plan"
+        }
+        if let m = props.memory, m != total.memoryMiB {
+            return "host \(planned.id) has \(m) MiB in the cloud, \(total.memoryMiB) MiB in the plan"
+        }
+        if let sockets = props.sockets, sockets != capacity.count {
+            return "host \(planned.id) has \(sockets) NUMA nodes (sockets) in the cloud, \(capacity.count) in the plan"
         }
         return nil
+    }
+}
+
+/// The moves of the current wave that have not ended yet, per target: the concurrent arrivals
+/// of the live re-check under `any`.
+actor ArrivalBoard {
+    private var pending: [String: String] = [:]  // server -> target
+
+    func begin(_ moves: [Move]) {
+        pending = [:]
+        for m in moves { if let to = m.to { pending[m.serverID] = to } }
+    }
+
+    func end(_ serverID: String) { pending[serverID] = nil }
+
+    func others(to target: String, than serverID: String) -> [String] {
+        pending.filter { $0.value == target && $0.key != serverID }.map(\.key).sorted()
     }
 }

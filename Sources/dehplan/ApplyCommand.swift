@@ -13,7 +13,7 @@ struct ApplyCommand: AsyncParsableCommand {
         commandName: "apply",
         abstract: "Carry out a plan: live re-check, migrate, poll the job, confirm; journaled and resumable.",
         discussion: """
-            Per move: a live re-check (server still SHUTOFF, unlocked, idle and on its source; target available; the flavor can fit the target's NUMA nodes given what runs there now), then POST migrate, then the job is polled until SUCCESS or FAIL, then the server is confirmed on its target. Waves run in order, up to --max-parallel moves at once. The first failure stops the run unless --keep-going, which skips only moves that need room the failed one was to free.
+            Per move: a live re-check by the same rules as `check` (server still SHUTOFF, unlocked, idle and on its source; target available, of the type and size the plan was made for; same availability zone; flavor accepted; anti-affinity; and the NUMA fit under --cloud-placement: with any, the default, the move must fit whatever nodes the cloud picked for the servers there and picks for the other moves of the same wave, using the layouts the plan's topology knows), then POST migrate, then the job is polled until SUCCESS or FAIL, then the server is confirmed on its target. Waves run in order, up to --max-parallel moves at once. The first failure stops the run unless --keep-going, which skips only moves that need room the failed one was to free.
 
             Every step is appended to the journal (JSON lines, fsynced). After an interruption, even kill -9, run again with --resume: finished moves are not repeated, accepted jobs are followed, and a request whose answer was never recorded is reconciled from the server's state before anything is sent again.
 
@@ -34,6 +34,8 @@ struct ApplyCommand: AsyncParsableCommand {
     @Option(help: "Seconds to wait for one job.") var jobTimeout: Double = 3600
     @Option(help: "First seconds between job polls (grows to 8 times this).") var pollInterval: Double = 5
     @Option(help: "Output format: text or json (schema in docs/JSON.md).") var format: OutputFormat = .text
+    @Option(name: .long, help: cloudPlacementHelp) var cloudPlacement: CloudPlacement = .any
+    @Flag(help: "Carry out a partial plan (one that leaves some servers unplaced).") var allowPartial = false
     @OptionGroup var verbosity: VerbosityOptions
 
     func validate() throws {
@@ -42,13 +44,21 @@ struct ApplyCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let moves: [Move]
+        let loaded: Plan
         do {
-            moves = try Plan.moves(fromFile: plan)
+            loaded = try Plan.load(fromFile: plan)
         } catch {
             throw CLIError.invalidInput("error: invalid plan\n" + error.description)
         }
+        let moves = loaded.moves
         let console = verbosity.console
+        if loaded.status == .partial || (loaded.status == .infeasible && !loaded.unplaced.isEmpty), !allowPartial {
+            throw CLIError.invalidInput(
+                "error: the plan \(plan) is \(loaded.status.rawValue.uppercased()): \(loaded.unplaced.count) server(s) unplaced (\(loaded.unplaced.prefix(3).map(\.serverID).joined(separator: ", "))); pass --allow-partial to carry out the moves it has")
+        }
+        if loaded.placement != cloudPlacement && cloudPlacement == .any {
+            console.info("note: the plan was made under --cloud-placement \(loaded.placement.rawValue); the live re-check enforces any, so moves that are safe only under \(loaded.placement.rawValue) are refused before sending")
+        }
         let client = try await cloud.client(trace: verbosity.verbose)
         if dryRun {
             var requests: [JSON] = []
@@ -85,7 +95,7 @@ struct ApplyCommand: AsyncParsableCommand {
         let applier = Applier(
             client: client, inventory: inventory, journal: journalFile,
             options: ApplyOptions(maxParallel: maxParallel, keepGoing: keepGoing, jobTimeout: jobTimeout, pollInterval: pollInterval),
-            progress: plain, events: events)
+            progress: plain, events: events, placement: cloudPlacement, topology: loaded.topology)
         let results = try await applier.apply(moves, previous: previous)
         if live { tracker.finish() }
         let failed = results.filter { $0.status == .failed }
