@@ -228,6 +228,23 @@ public struct CloudClient: Sendable {
         }
     }
 
+    /// Every server group of the project (paged by `limit` and `page_info.next_marker`).
+    public func serverGroups(pageSize: Int = 1000) async throws(CloudError) -> [WireServerGroup] {
+        var all: [WireServerGroup] = []
+        var marker: String?
+        while true {
+            var query = [("limit", String(pageSize))]
+            if let marker { query.append(("marker", marker)) }
+            let page = try await get(
+                WireServerGroupList.self, base: ecsEndpoint, path: "/v1/\(projectID)/cloudservers/os-server-groups", query: query)
+            all += page.server_groups
+            guard let next = page.page_info?.next_marker, !next.isEmpty, next != marker, !page.server_groups.isEmpty else {
+                return all
+            }
+            marker = next
+        }
+    }
+
     /// Flavors of an availability zone.
     public func flavors(availabilityZone: String) async throws(CloudError) -> [WireFlavor] {
         try await get(

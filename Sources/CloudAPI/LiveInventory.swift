@@ -12,6 +12,7 @@ public enum LiveInventory {
     public static func fetch(_ client: CloudClient, hostTypes exact: HostTypeCapacities = [:]) async throws(CloudError) -> Inventory {
         let dehs = try await client.dedicatedHosts()
         let servers = try await client.servers()
+        let groups = try await client.serverGroups()
         var flavors: [String: Flavor] = [:]
         var flavorOrder: [String] = []
         for zone in Set(dehs.map(\.availability_zone)).sorted() {
@@ -56,8 +57,16 @@ public enum LiveInventory {
                 availabilityZone: s.availabilityZone ?? "", dedicatedHostID: host, numaNodes: nil,
                 locked: s.locked ?? false, taskState: s.taskState)
         }
+        // Hard anti-affinity is what the migrate call enforces; members that are not servers
+        // of the project are dropped, groups left with fewer than two members too.
+        let known = Set(inventoryServers.map(\.id))
+        let antiAffinity: [ServerGroup] = groups.compactMap { g in
+            guard (g.policies ?? []).contains(ServerGroup.Policy.antiAffinity.rawValue) else { return nil }
+            let members = (g.members ?? []).filter(known.contains)
+            return members.count > 1 ? ServerGroup(id: g.id, name: g.name, members: members) : nil
+        }
         return Inventory(
             hostTypes: typeOrder.compactMap { types[$0] }, flavors: flavorOrder.compactMap { flavors[$0] }, hosts: hosts,
-            servers: inventoryServers)
+            servers: inventoryServers, serverGroups: antiAffinity)
     }
 }

@@ -174,6 +174,37 @@ public struct WireFlavor: Codable, Sendable, Equatable {
 
 public struct WireFlavorList: Codable, Sendable { public let flavors: [WireFlavor] }
 
+/// A server group as `GET /v1/{project}/cloudservers/os-server-groups` lists it.
+public struct WireServerGroup: Codable, Sendable, Equatable {
+    public let id: String
+    public let name: String?
+    /// `anti-affinity`, `affinity`, `soft-anti-affinity` or `soft-affinity`.
+    public let policies: [String]?
+    public let members: [String]?
+
+    public init(id: String, name: String?, policies: [String]?, members: [String]?) {
+        self.id = id
+        self.name = name
+        self.policies = policies
+        self.members = members
+    }
+}
+
+/// A page of server groups; `page_info.next_marker` leads to the next one.
+public struct WireServerGroupList: Codable, Sendable {
+    public struct PageInfo: Codable, Sendable {
+        public let next_marker: String?
+        public init(next_marker: String?) { self.next_marker = next_marker }
+    }
+    public let server_groups: [WireServerGroup]
+    public let page_info: PageInfo?
+
+    public init(server_groups: [WireServerGroup], page_info: PageInfo?) {
+        self.server_groups = server_groups
+        self.page_info = page_info
+    }
+}
+
 /// A server as `GET /v1.0/{project}/dedicated-hosts/{id}/servers` lists it (flavor id only).
 public struct WireHostServer: Codable, Sendable, Equatable {
     public struct FlavorRef: Codable, Sendable, Equatable { public let id: String }

@@ -234,6 +234,13 @@ public actor FakeCloud {
             return Self.json(200, JSON.object([("servers", .array(page.map { serverJSON($0, full: false) }))]).serialized())
         case ("GET", 4) where parts[0] == "v1" && parts[1] == project && parts[2] == "cloudservers" && parts[3] == "detail":
             return listServers(query)
+        case ("GET", 4) where parts[0] == "v1" && parts[1] == project && parts[2] == "cloudservers" && parts[3] == "os-server-groups":
+            return listServerGroups(query)
+        case ("GET", 5) where parts[0] == "v1" && parts[1] == project && parts[2] == "cloudservers" && parts[3] == "os-server-groups":
+            guard let group = inventory.serverGroups.first(where: { $0.id == parts[4] }) else {
+                return Self.error(404, "Ecs.0005", "server group \(parts[4]) not found")
+            }
+            return Self.encode(["server_group": Self.wire(group)])
         case ("GET", 4) where parts[0] == "v1" && parts[1] == project && parts[2] == "cloudservers" && parts[3] == "flavors":
             let flavors = inventory.flavorOrder.compactMap { inventory.flavors[$0] }.map { f in
                 JSON.object([
@@ -299,6 +306,30 @@ public actor FakeCloud {
         return Self.json(200, JSON.object([
             ("dedicated_hosts", .array(page.map { hostJSON($0, details: false) })), ("total", .int(inventory.hosts.count)),
         ]).serialized())
+    }
+
+    static func wire(_ group: ServerGroup) -> WireServerGroup {
+        WireServerGroup(id: group.id, name: group.name, policies: [group.policy.rawValue], members: group.members)
+    }
+
+    func listServerGroups(_ query: [String: String]) -> HTTPResponse {
+        var groups = inventory.serverGroups
+        if let marker = query["marker"], let i = groups.firstIndex(where: { $0.id == marker }) { groups = Array(groups[(i + 1)...]) }
+        let limit = max(1, min(1000, Int(query["limit"] ?? "") ?? 1000))
+        let page = Array(groups.prefix(limit))
+        let next = groups.count > limit ? page.last?.id : nil
+        return Self.encode(WireServerGroupList(
+            server_groups: page.map(Self.wire), page_info: WireServerGroupList.PageInfo(next_marker: next)))
+    }
+
+    /// Answers 200 with a CloudAPI wire type, encoded (not written by hand).
+    static func encode(_ value: some Encodable) -> HTTPResponse {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        guard let data = try? encoder.encode(value), let text = String(data: data, encoding: .utf8) else {
+            return error(500, "Common.0001", "encoding failed")
+        }
+        return json(200, text)
     }
 
     func listServers(_ query: [String: String]) -> HTTPResponse {

@@ -99,7 +99,8 @@ import Topology
 
     @Test func targetsUnderThePossiblePolicyIncludeTheUncertainHost() throws {
         let run = try Binary.run([
-            "targets", "--inventory", fragmented, "--server", "app-big", "--layout-policy", "possible", "--format", "json",
+            "targets", "--inventory", fragmented, "--server", "app-big", "--layout-policy", "possible", "--cloud-placement", "planned",
+            "--format", "json",
         ])
         #expect(run.status == 0)
         guard case .array(let targets)? = try json(run.stdout)["targets"] else { Issue.record("no targets"); return }

@@ -38,7 +38,7 @@ import Glibc
         try #require(planned.count >= 15)
 
         let args = ["apply", planFile, "--endpoint", endpoint, "--project-id", "p", "--token", "t", "--poll-interval", "0.05",
-                    "--max-parallel", "3"]
+                    "--max-parallel", "3", "--allow-partial"]
         var state: UInt64 = 12345
         var kills = 0
         var first = true
@@ -59,6 +59,10 @@ import Glibc
             }
             apply.waitUntilExit()
             if apply.terminationReason == .exit && apply.terminationStatus == 0 { break }  // finished before the kill
+            if apply.terminationReason == .exit && apply.terminationStatus == 2 {
+                Issue.record("apply refused its input (exit 2)")
+                break
+            }
         }
         let final = try Binary.run(args + ["--resume"])
         #expect(final.status == 0, "\(final.stdout)\(final.stderr)")

@@ -20,7 +20,13 @@ import Topology
         #expect(run.status == 0, "\(run.stderr)")
         let doc = try JSON.parse(run.stdout)
         #expect(try JSON.parse(String(contentsOfFile: out, encoding: .utf8)) == doc)
-        #expect(keys(doc) == ["status", "objective", "moves", "unplaced", "solver", "notes"])
+        #expect(keys(doc) == [
+            "status", "objective", "moves", "unplaced", "solver", "notes", "cloud_placement", "inventory_fingerprint", "topology",
+        ])
+        #expect(doc["cloud_placement"]?["model"] == .string("any"))
+        // The topology is an inventory of the hosts the plan touches, with their servers' layouts.
+        let topology = try Inventory.decode(doc["topology"]!)
+        #expect(Set(topology.hosts.map(\.id)) == ["deh-004", "deh-009"])
         #expect(doc["status"] == .string("optimal"))
         #expect(keys(doc["objective"]) == ["name", "value", "bound", "gap"])
         #expect(doc["objective"]?["name"] == .string("min-hosts-touched"))
@@ -54,15 +60,17 @@ import Topology
         }
     }
 
-    @Test func blockedServersMakeThePlanInfeasible() throws {
+    @Test func blockedServersMakeThePlanPartial() throws {
         let run = try Binary.run(["plan", "--inventory", "samples/evacuation.json", "--evacuate", "deh-001"])
         #expect(run.status == 3)
-        #expect(run.stdout.contains("Plan: INFEASIBLE"))
+        #expect(run.stdout.contains("Plan: PARTIAL 5/6"))
         #expect(run.stdout.contains("SERVER_NOT_STOPPED"))
     }
 
     @Test func consolidationReleasesHostsInText() throws {
-        let run = try Binary.run(["plan", "--inventory", "samples/region.json", "--consolidate", "--time-limit", "20"])
+        let run = try Binary.run([
+            "plan", "--inventory", "samples/region.json", "--consolidate", "--time-limit", "20", "--cloud-placement", "planned",
+        ])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.contains("min-hosts-used"))
         #expect(run.stdout.contains("released (8):"))

@@ -47,18 +47,20 @@ import Topology
         #expect(events.filter { $0 == .succeeded }.count == 2)
     }
 
-    /// The documented failure reaches the executor as a failed job; later waves are skipped.
-    @Test func aNUMAFailureStopsTheRun() async throws {
-        let (inventory, _, client) = try setUp()
+    /// The documented failure is caught by the live re-check, before any request: the cloud
+    /// sees no migrate call at all; later waves are skipped.
+    @Test func aNUMAFailureIsRefusedBeforeSending() async throws {
+        let (inventory, cloud, client) = try setUp()
         let moves = [
             Move(serverID: "app-big", from: "deh-src", to: "deh-frag-a", numaNodes: [0], wave: 1),
             Move(serverID: "web-small", from: "deh-src", to: "deh-murky", numaNodes: [0], wave: 2),
         ]
         let results = try await applier(inventory, client, journal: Fixtures.temporaryFile("", name: "j.jsonl")).apply(moves)
         #expect(results[0].status == .failed)
-        #expect(results[0].code == "Ecs.0319")
-        #expect(results[0].message?.contains("single NUMA node") == true)
+        #expect(results[0].code == "INSUFFICIENT_NUMA_CAPACITY")
+        #expect(results[0].message?.contains("no single NUMA node") == true)
         #expect(results[1].status == .skipped)
+        #expect(await cloud.migrateRequestCounts().isEmpty)
     }
 
     @Test func liveRecheckRefusesAServerThatWasStarted() async throws {

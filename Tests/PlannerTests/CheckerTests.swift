@@ -143,8 +143,11 @@ import Topology
         #expect(codes(certain) == ["NUMA_LAYOUT_UNKNOWN"])
         #expect(certain.verdict == .possible)
         #expect(!certain.layoutKnown)
-        let possible = checker.check(serverID: "mover", target: .host("deh-a"), options: .init(layoutPolicy: .possible))
+        let possible = checker.check(serverID: "mover", target: .host("deh-a"), options: .init(layoutPolicy: .possible, placement: .planned))
         #expect(possible.feasible)
+        // Under `any` the cloud picks the nodes: a possible fit is never enough.
+        let any = checker.check(serverID: "mover", target: .host("deh-a"), options: .init(layoutPolicy: .possible, placement: .any))
+        #expect(codes(any) == ["NUMA_LAYOUT_UNKNOWN"])
         #expect(possible.numaNodes == [0])
         #expect(possible.verdict == .possible)
     }
