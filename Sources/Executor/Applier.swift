@@ -77,19 +77,31 @@ public struct Applier: Sendable {
 
     /// Runs the moves wave by wave. `previous` is the journal of an interrupted run (resume):
     /// finished moves are not repeated, accepted jobs are polled, uncertain ones reconciled.
-    public func apply(_ moves: [Move], previous: [JournalRecord] = []) async throws -> [MoveResult] {
+    ///
+    /// Before every wave after the first, all its moves are re-checked against the live state
+    /// (what the earlier waves did, and whatever else changed): if one is no longer safe under
+    /// the placement model, the run stops before the wave, naming the move and why; with
+    /// `replan`, the moves not yet done are planned again from live state instead and the run
+    /// goes on with the new plan.
+    public func apply(
+        _ moves: [Move], previous: [JournalRecord] = [], replan: (@Sendable ([Move]) async throws -> [Move])? = nil
+    ) async throws -> [MoveResult] {
         var last: [String: JournalRecord] = [:]
         for record in previous { last[record.serverID] = record }
         var results: [String: MoveResult] = [:]
         var failedSources = Set<String>()
         var stop = false
-        for wave in Set(moves.map(\.wave)).sorted() {
-            let group = moves.filter { $0.wave == wave }
+        var remaining = moves
+        var order = moves.map(\.serverID)
+        var firstWave = true
+        while let wave = remaining.map(\.wave).min() {
+            let group = remaining.filter { $0.wave == wave }
+            remaining.removeAll { $0.wave == wave }
             var runnable: [Move] = []
             for move in group {
                 let dependsOnFailure = move.to.map { failedSources.contains($0) } ?? false
                 if stop || dependsOnFailure {
-                    let why = stop ? "an earlier migration failed (use --keep-going to continue with independent moves)"
+                    let why = stop ? "an earlier migration failed or the live state drifted (use --keep-going to continue with independent moves)"
                         : "it needs room that a failed migration was to free on \(move.to ?? "pool")"
                     try await journal.append(JournalRecord(.skipped, serverID: move.serverID, target: move.to, message: why))
                     results[move.serverID] = MoveResult(serverID: move.serverID, target: move.to, status: .skipped, code: nil, message: why)
@@ -98,6 +110,35 @@ public struct Applier: Sendable {
                     runnable.append(move)
                 }
             }
+            if !firstWave, let drift = try await driftBefore(runnable, previous: last) {
+                progress("before wave \(wave): \(drift.move.serverID) -> \(drift.move.to ?? "pool") is no longer safe: \(drift.code): \(drift.message)")
+                if let replan {
+                    let pending = (runnable + remaining).map { m in
+                        Move(serverID: m.serverID, from: m.from, to: m.to, numaNodes: m.numaNodes, wave: m.wave)
+                    }
+                    let fresh = try await replan(pending)
+                    progress("re-planned \(pending.count) move(s) from live state: \(fresh.count) move(s) in \(Set(fresh.map(\.wave)).count) wave(s)")
+                    let base = wave - 1
+                    remaining = fresh.map { m in
+                        Move(serverID: m.serverID, from: m.from, to: m.to, numaNodes: m.numaNodes, wave: base + m.wave)
+                    }
+                    for m in fresh where !order.contains(m.serverID) { order.append(m.serverID) }
+                    for m in pending where !fresh.contains(where: { $0.serverID == m.serverID }) {
+                        let why = "dropped by the re-plan: no safe target from live state"
+                        try await journal.append(JournalRecord(.skipped, serverID: m.serverID, target: m.to, message: why))
+                        results[m.serverID] = MoveResult(serverID: m.serverID, target: m.to, status: .skipped, code: nil, message: why)
+                    }
+                    continue
+                }
+                let message = "before wave \(wave): \(drift.message) (the live state no longer matches the plan; re-plan, or apply with --replan)"
+                try await journal.append(JournalRecord(.failed, serverID: drift.move.serverID, target: drift.move.to, code: drift.code, message: message))
+                results[drift.move.serverID] = MoveResult(
+                    serverID: drift.move.serverID, target: drift.move.to, status: .failed, code: drift.code, message: message)
+                stop = true
+                remaining = runnable.filter { $0.serverID != drift.move.serverID } + remaining
+                continue
+            }
+            firstWave = false
             // Every runnable move of the wave counts as a possible concurrent arrival on its target
             // until it has ended.
             await board.begin(runnable)
@@ -125,13 +166,25 @@ public struct Applier: Sendable {
                     results[r.serverID] = r
                     progress("\(r.status.rawValue): \(r.serverID) -> \(r.target ?? "pool")\(r.message.map { " (\($0))" } ?? "")")
                     if r.status == .failed {
-                        if let from = moves.first(where: { $0.serverID == r.serverID })?.from { failedSources.insert(from) }
+                        if let from = runnable.first(where: { $0.serverID == r.serverID })?.from { failedSources.insert(from) }
                         if !options.keepGoing { stop = true }
                     }
                 }
             }
         }
-        return moves.compactMap { results[$0.serverID] }
+        return order.compactMap { results[$0] }
+    }
+
+    /// The first move of a wave that the live re-check would refuse now (moves already sent
+    /// in an earlier run are left to the resume logic).
+    func driftBefore(_ wave: [Move], previous: [String: JournalRecord]) async throws -> (move: Move, code: String, message: String)? {
+        for move in wave where previous[move.serverID] == nil || previous[move.serverID]?.event == .skipped {
+            let others = wave.filter { $0.to == move.to && $0.serverID != move.serverID }.map(\.serverID)
+            if let problem = try await recheck(move, concurrent: move.to == nil ? [] : others) {
+                return (move, problem.code, problem.message)
+            }
+        }
+        return nil
     }
 
     // MARK: One move

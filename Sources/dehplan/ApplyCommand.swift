@@ -36,6 +36,8 @@ struct ApplyCommand: AsyncParsableCommand {
     @Option(help: "Output format: text or json (schema in docs/JSON.md).") var format: OutputFormat = .text
     @Option(name: .long, help: cloudPlacementHelp) var cloudPlacement: CloudPlacement = .any
     @Flag(help: "Carry out a partial plan (one that leaves some servers unplaced).") var allowPartial = false
+    @Flag(help: "When a wave is no longer safe on the live state (drift), plan the remaining moves again from live state instead of stopping.")
+    var replan = false
     @OptionGroup var verbosity: VerbosityOptions
 
     func validate() throws {
@@ -96,7 +98,15 @@ struct ApplyCommand: AsyncParsableCommand {
             client: client, inventory: inventory, journal: journalFile,
             options: ApplyOptions(maxParallel: maxParallel, keepGoing: keepGoing, jobTimeout: jobTimeout, pollInterval: pollInterval),
             progress: plain, events: events, placement: cloudPlacement, topology: loaded.topology)
-        let results = try await applier.apply(moves, previous: previous)
+        let placement = cloudPlacement
+        let topology = loaded.topology
+        var replanner: (@Sendable ([Move]) async throws -> [Move])?
+        if replan {
+            replanner = { @Sendable pending in
+                try await Self.replan(pending, client: client, topology: topology, placement: placement)
+            }
+        }
+        let results = try await applier.apply(moves, previous: previous, replan: replanner)
         if live { tracker.finish() }
         let failed = results.filter { $0.status == .failed }
         switch format {
@@ -129,6 +139,47 @@ struct ApplyCommand: AsyncParsableCommand {
             }
         }
         if !failed.isEmpty { throw CLIError(code: ExitStatus.applyFailed, message: "") }
+    }
+}
+
+extension ApplyCommand {
+    /// Plans `pending` again from the live state (with what the topology knows): the same
+    /// servers, under the same placement model, never back onto a host they are leaving.
+    static func replan(_ pending: [Move], client: CloudClient, topology: Inventory?, placement: CloudPlacement) async throws -> [Move] {
+        let live: Inventory
+        do {
+            live = try await LiveInventory.fetch(client)
+        } catch {
+            throw CLIError.runtime("error: re-planning: reading the live inventory failed: \(error.message)")
+        }
+        let merged = merge(live: live, topology: topology)
+        let options = PlanOptions(
+            mode: .servers(pending.map(\.serverID)), exclude: Set(pending.compactMap(\.from)), timeLimit: 10, placement: placement)
+        do {
+            return try BatchPlanner(merged).plan(options).moves
+        } catch {
+            throw CLIError.runtime("error: re-planning failed: \(error.message)")
+        }
+    }
+
+    /// The live inventory with what the plan's topology knows: host types and node overrides,
+    /// and the NUMA layout of every server still on the host the plan saw it on.
+    static func merge(live: Inventory, topology: Inventory?) -> Inventory {
+        guard let topology else { return live }
+        let types = live.hostTypeOrder.compactMap { name in topology.hostTypes[name] ?? live.hostTypes[name] }
+        let hosts = live.hosts.map { h in
+            topology.host(h.id).map {
+                Topology.Host(id: h.id, name: h.name, hostType: h.hostType, availabilityZone: h.availabilityZone, state: h.state,
+                              numaNodesOverride: $0.numaNodesOverride)
+            } ?? h
+        }
+        let servers = live.servers.map { s in
+            guard let known = topology.server(s.id), known.dedicatedHostID == s.dedicatedHostID, let nodes = known.numaNodes else { return s }
+            return s.placed(on: s.dedicatedHostID, numaNodes: nodes)
+        }
+        return Inventory(
+            hostTypes: types, flavors: live.flavorOrder.compactMap { live.flavors[$0] }, hosts: hosts, servers: servers,
+            serverGroups: live.serverGroups)
     }
 }
 

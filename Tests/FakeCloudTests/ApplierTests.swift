@@ -117,3 +117,72 @@ import Topology
         #expect(records == [JournalRecord(.accepted, serverID: "a", target: "h", jobID: "j")])
     }
 }
+
+/// Drift between waves: the cloud put an arrival where the plan did not expect it.
+@Suite struct DriftTests {
+    let clock = TestClock()
+
+    /// T's node 0 holds r (4 of 8 vCPUs). Wave 1 sends x (4 vCPUs) to T, wave 2 y (8 vCPUs) to T and
+    /// a to spare. An adversarial cloud puts x on node 1, so y no longer fits on any node.
+    func setUp() throws -> (Inventory, FakeCloud, CloudClient, [Move]) {
+        var b = InventoryBuilder()
+        b.hostType("t", nodes: 2, vcpus: 8, memory: 32768, flavors: ["m", "b"])
+        b.flavor("m", vcpus: 4, memory: 8192)
+        b.flavor("b", vcpus: 8, memory: 16384)
+        for h in ["src1", "src2", "T", "spare"] { b.host(h, type: "t") }
+        b.server("r", flavor: "m", on: "T", nodes: [0], status: "ACTIVE")
+        b.server("x", flavor: "m", on: "src1", nodes: [0])
+        b.server("y", flavor: "b", on: "src1", nodes: [1])
+        b.server("a", flavor: "m", on: "src2", nodes: [0])
+        let inventory = try b.build()
+        let clock = self.clock
+        let cloud = FakeCloud(
+            inventory: inventory, configuration: .init(projectID: "p", token: "t", jobSeconds: 3, placement: .adversarial),
+            now: { clock.now() })
+        let client = try CloudClient(
+            ecsEndpoint: URL(string: "http://127.0.0.1:1")!, projectID: "p", credentials: .token("t"),
+            transport: FakeCloudTransport(cloud), retry: RetryPolicy(maxAttempts: 3), sleep: { _ in })
+        let moves = [
+            Move(serverID: "x", from: "src1", to: "T", numaNodes: [0], wave: 1),
+            Move(serverID: "y", from: "src1", to: "T", numaNodes: [1], wave: 2),
+            Move(serverID: "a", from: "src2", to: "spare", numaNodes: [0], wave: 2),
+        ]
+        return (inventory, cloud, client, moves)
+    }
+
+    func applier(_ inventory: Inventory, _ client: CloudClient) throws -> Applier {
+        let clock = self.clock
+        return Applier(
+            client: client, inventory: inventory, journal: try Journal(path: Fixtures.temporaryFile("", name: "drift.jsonl")),
+            options: ApplyOptions(maxParallel: 4, jobTimeout: 600, pollInterval: 1), sleep: { clock.advance($0) },
+            clock: { clock.now() })
+    }
+
+    @Test func stopsBeforeAWaveThatIsNoLongerSafe() async throws {
+        let (inventory, cloud, client, moves) = try setUp()
+        let results = try await applier(inventory, client).apply(moves)
+        let byServer = Dictionary(uniqueKeysWithValues: results.map { ($0.serverID, $0) })
+        #expect(byServer["x"]?.status == .succeeded)
+        #expect(byServer["y"]?.status == .failed)
+        #expect(byServer["y"]?.code == "NUMA_LAYOUT_UNKNOWN")
+        #expect(byServer["y"]?.message?.contains("before wave 2") == true)
+        #expect(byServer["a"]?.status == .skipped)
+        // Nothing of wave 2 reached the cloud, not even the safe move.
+        #expect(await cloud.migrateRequestCounts() == ["x": 1])
+        #expect(await cloud.failedJobCounts().isEmpty)
+    }
+
+    @Test func replanGoesOnFromLiveState() async throws {
+        let (inventory, cloud, client, moves) = try setUp()
+        let replanned = try await applier(inventory, client).apply(moves) { pending in
+            #expect(Set(pending.map(\.serverID)) == ["y", "a"])
+            let live = await cloud.currentInventory()
+            let options = PlanOptions(mode: .servers(pending.map(\.serverID)), exclude: ["src1", "src2"], placement: .any)
+            return try BatchPlanner(live).plan(options).moves
+        }
+        #expect(replanned.map(\.status) == [.succeeded, .succeeded, .succeeded])
+        let truth = await cloud.currentInventory()
+        #expect(truth.server("y")?.dedicatedHostID == "spare")
+        #expect(await cloud.failedJobCounts().isEmpty)
+    }
+}
