@@ -153,7 +153,7 @@ public struct Applier: Sendable {
                         group.addTask {
                             self.events?(.started(serverID: move.serverID))
                             let r = try await self.run(move, previous: previousRecord)
-                            await self.board.end(move.serverID)
+                            if r.status != .succeeded { await self.board.end(move.serverID) }
                             self.events?(.finished(r))
                             return r
                         }
@@ -345,7 +345,9 @@ public struct Applier: Sendable {
                 state: HostState(rawValue: host.state) ?? .fault, numaNodesOverride: planned.numaNodesOverride))
             let moverGroups = Set(server.schedulerHints?.group ?? [])
             var members: [String: [String]] = [:]
-            let residents = (host.instance_uuids ?? []).filter { $0 != move.serverID }
+            // Arrivals of the same wave count as concurrent whether they have landed yet or not.
+            let wave = Set(concurrent)
+            let residents = (host.instance_uuids ?? []).filter { $0 != move.serverID && !wave.contains($0) }
             for id in residents {
                 let resident = try await client.server(id)
                 let name = resident.flavor.name ?? resident.flavor.id
@@ -360,7 +362,16 @@ public struct Applier: Sendable {
                 for g in resident.schedulerHints?.group ?? [] where moverGroups.contains(g) { members[g, default: []].append(id) }
             }
             groups = members.sorted { $0.key < $1.key }.map { ServerGroup(id: $0.key, members: [move.serverID] + $0.value) }
-            for id in concurrent where !residents.contains(id) {
+            // Same-wave arrivals are not in the snapshot; their anti-affinity is checked here.
+            let moverGroupIDs = Set((reference.groupsOfServer[move.serverID] ?? []).map { reference.serverGroups[$0].id })
+                .union(moverGroups)
+            for id in concurrent {
+                let theirs = (reference.groupsOfServer[id] ?? []).map { reference.serverGroups[$0].id }
+                if let shared = theirs.first(where: moverGroupIDs.contains) {
+                    return (ReasonCode.antiAffinity.rawValue, "anti-affinity group \(shared): \(id) arrives on \(target) in the same wave")
+                }
+            }
+            for id in concurrent {
                 guard let other = reference.server(id) ?? inventory.server(id), let f = reference.flavors[other.flavor] else { continue }
                 concurrentFlavors[f, default: 0] += 1
             }
@@ -399,8 +410,11 @@ public struct Applier: Sendable {
     }
 }
 
-/// The moves of the current wave that have not ended yet, per target: the concurrent arrivals
-/// of the live re-check under `any`.
+/// The moves of the current wave, per target, but those that failed or were skipped: the
+/// concurrent arrivals of the live re-check under `any`. A move of the wave that has already
+/// landed stays on the board, so every move of a wave is checked against the same set of
+/// concurrent arrivals as the plan checked it against (any subset of them, anywhere), never a
+/// different one whose verdict a solver might not reach.
 actor ArrivalBoard {
     private var pending: [String: String] = [:]  // server -> target
 

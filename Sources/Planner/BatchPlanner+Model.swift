@@ -499,8 +499,12 @@ extension Array where Element == HostUsage {
         var z = 0.0
         for u in self {
             for (n, cap) in u.capacity.enumerated() {
+                // Servers of unknown layout count on every node they could be on, but no
+                // arrangement fills a node beyond its size: the worst case is capped at full.
                 let used = u.knownUsed[n] + u.unknownShare
-                z = Swift.max(z, Double(used.vcpus) / Double(cap.vcpus), Double(used.memoryMiB) / Double(cap.memoryMiB))
+                let v = Swift.min(Double(used.vcpus), Double(Swift.max(cap.vcpus, u.knownUsed[n].vcpus))) / Double(cap.vcpus)
+                let m = Swift.min(Double(used.memoryMiB), Double(Swift.max(cap.memoryMiB, u.knownUsed[n].memoryMiB))) / Double(cap.memoryMiB)
+                z = Swift.max(z, v, m)
             }
         }
         return z

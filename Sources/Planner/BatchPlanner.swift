@@ -187,6 +187,31 @@ public struct BatchPlanner: Sendable {
         if ordered.rerouted > 0 {
             notes.append("\(ordered.rerouted) move(s) re-routed to break dependency cycles")
         }
+        // Under `any`, servers the models could not place (they see hosts with servers of unknown
+        // layout through the worst case per node) go where the exact verdict finds them safe.
+        var boundHolds = true
+        if options.placement == .any && mustMove && !unplacedIDs.isEmpty {
+            // Two candidates: the models' plan with the rest inserted, and every mover inserted
+            // from scratch (roomiest hosts first); the one that places more, then scores better.
+            let all = moves.map(\.serverID) + unplacedIDs
+            var best: (moves: [Move], unplaced: [String])?
+            for (base, pending) in [(moves, unplacedIDs), ([], all)] {
+                let inserted = insertUnplaced(pending, into: base, options: options, evacuated: evacuated, excluded: excluded)
+                let unordered = inserted.moves.map { Move(serverID: $0.serverID, from: $0.from, to: $0.to, numaNodes: $0.numaNodes) }
+                let reordered = orderWaves(unordered, options: options)
+                let moved = Set(reordered.moves.map(\.serverID))
+                let out = all.filter { !moved.contains($0) }
+                if let b = best, (b.unplaced.count, objectiveValue(b.moves, objective: options.effectiveObjective))
+                    <= (out.count, objectiveValue(reordered.moves, objective: options.effectiveObjective)) { continue }
+                best = (reordered.moves, out)
+            }
+            if let best, best.unplaced.count < unplacedIDs.count {
+                notes.append("\(unplacedIDs.count - best.unplaced.count) more server(s) placed on hosts with servers of unknown NUMA layout by the exact verdict (safe whatever nodes the cloud picks); the models' bound does not cover these hosts' exact room and is not claimed")
+                moves = best.moves
+                unplacedIDs = best.unplaced
+                boundHolds = false
+            }
+        }
         let problems = PlanValidator.violations(of: moves, on: inventory, options: options.checkerOptions)
         if !problems.isEmpty {
             throw PlanError(message: "internal error: the plan failed its own validation (a bug; please report it):\n"
@@ -198,7 +223,10 @@ public struct BatchPlanner: Sendable {
             unplaced.append(Unplaced(serverID: id, reasons: explainUnplaced(id, options: options, evacuated: evacuated, excluded: excluded)))
         }
         let value = objectiveValue(moves, objective: options.effectiveObjective)
-        var bound: Double? = boundKnown ? solverValue - boundSlack : nil
+        var bound: Double? = boundKnown && boundHolds ? solverValue - boundSlack : nil
+        if !boundHolds && options.effectiveObjective == .minHostsTouched && !options.allowPool && moves.contains(where: { $0.to != nil }) {
+            bound = 1  // what is left to claim: servers that must reach a DeH touch at least one
+        }
         if let b = bound { bound = min(value, max(0, b)) }
         let proven = bound.map { abs($0 - value) < 1e-9 } ?? false  // a plan that meets its bound is optimal
         let status: Plan.Status = !unplaced.isEmpty && mustMove
@@ -1136,9 +1164,17 @@ public struct BatchPlanner: Sendable {
             }
             return reasons
         }
-        return [Reason(
-            .insufficientCapacity,
-            "\(usable.count) host(s) could take it alone (e.g. \(usable.prefix(3).joined(separator: ", "))), but their room is needed by other servers of the plan or limited by --max-per-host / --max-moves")]
+        var limits: [String] = []
+        if let n = options.maxPerHost { limits.append("--max-per-host \(n)") }
+        if let n = options.maxMoves { limits.append("--max-moves \(n)") }
+        if !options.exclude.isEmpty { limits.append("--exclude") }
+        let unknown = usable.filter { inventory.hostIndex[$0].map { checker.state.usage[$0].hasUnknownLayout } ?? false }
+        var why = "\(usable.count) host(s) could take it alone (e.g. \(usable.prefix(3).joined(separator: ", "))), but their room is needed by other servers of the plan"
+        if !limits.isEmpty { why += " or limited by \(limits.joined(separator: ", "))" }
+        if !unknown.isEmpty && options.placement == .any {
+            why += "; \(unknown.count) of them hold servers of unknown NUMA layout, whose room for several arrivals at once is only counted when it is certain whatever nodes the cloud picks (known layouts, e.g. from `dehplan inventory --host-types` or a file with numa_nodes, may show more)"
+        }
+        return [Reason(.insufficientCapacity, why)]
     }
 
     /// The plan's objective value, computed from its moves.

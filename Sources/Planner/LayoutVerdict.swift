@@ -104,12 +104,20 @@ public enum LayoutVerdict {
         return feasible(a.model)
     }
 
-    /// Whether a model has a solution: nil when the solver fails or cannot tell.
+    /// Branch-and-cut callbacks one verdict may take before it gives up (counted, not timed, so
+    /// verdicts are the same on every machine). Giving up answers nil, which every caller reads
+    /// as "not certain": slower plans never become unsafe ones.
+    static let callBudget = 20_000
+
+    /// Whether a model has a solution: nil when the solver fails or cannot tell in budget.
     static func feasible(_ model: Model) -> Bool? {
-        guard let solution = try? model.solve() else { return nil }
+        let budget = CallBudget(limit: callBudget)
+        var options = SolveOptions()
+        options.tick = { budget.spend() }
+        guard let solution = try? model.solve(options) else { return nil }
         switch solution.status {
-        case .optimal, .feasible: return true
-        case .infeasible: return false
+        case .optimal, .feasible: return true  // a solution found proves it, budget or not
+        case .infeasible: return solution.cancelled ? nil : false
         default: return nil
         }
     }
@@ -141,5 +149,19 @@ public enum LayoutVerdict {
         }
         a.model.addGreaterOrEqual(blocked, Double(a.room.count - flavor.numaNodes + 1))
         return feasible(a.model)
+    }
+}
+
+/// Counts solver callbacks against a limit. Used from one solve's callback, on one thread.
+final class CallBudget: @unchecked Sendable {
+    private let limit: Int
+    private var calls = 0
+
+    init(limit: Int) { self.limit = limit }
+
+    /// Spends one call; true once the limit is passed.
+    func spend() -> Bool {
+        calls += 1
+        return calls > limit
     }
 }

@@ -149,6 +149,10 @@ public struct Plan: Sendable {
     /// A fingerprint of the whole inventory the plan was made from.
     public var fingerprint: String?
 
+    /// The rule pipeline's options that replay this plan as it was made (its placement model;
+    /// a plan that accepted uncertain fits is not known here, so `certain`).
+    public var validationOptions: Checker.Options { Checker.Options(placement: placement) }
+
     /// Relative gap |value - bound| / max(1, |value|), or nil without a bound.
     public var gap: Double? {
         guard let b = objectiveBound else { return nil }

@@ -69,27 +69,32 @@ struct DemoCommand: AsyncParsableCommand {
         }
         await serverA.stop()
 
-        // 2. Plan and apply a host evacuation.
-        let cloudB = FakeCloud(inventory: evacuation, configuration: .init(projectID: "demo", token: token, jobSeconds: 1))
+        // 2. Plan a host evacuation from what the API shows (every NUMA layout unknown) and apply
+        //    it against a cloud that places arrivals as badly as it can.
+        let cloudB = FakeCloud(
+            inventory: evacuation, configuration: .init(projectID: "demo", token: token, jobSeconds: 1, placement: .adversarial))
         let serverB = try FakeCloudServer(cloud: cloudB)
         let portB = try await serverB.start()
         let clientB = try CloudClient(
             ecsEndpoint: URL(string: "http://127.0.0.1:\(portB)")!, projectID: "demo", credentials: .token(token))
         say()
-        say("== 2. Evacuate deh-004 (\(samples)/evacuation.json, fake API on http://127.0.0.1:\(portB))")
-        let plan = try BatchPlanner(evacuation).plan(PlanOptions(mode: .evacuate(["deh-004"]), timeLimit: 10, maxParallel: 4))
-        say(PlanSummary(plan: plan, inventory: evacuation).render(style: console.style))
+        say("== 2. Evacuate deh-004 (\(samples)/evacuation.json behind a fake API on http://127.0.0.1:\(portB) that places arrivals adversarially)")
+        let liveB = try await LiveInventory.fetch(clientB)
+        say("Read through the API: \(liveB.hosts.count) Dedicated Hosts, \(liveB.servers.count) servers, NUMA layouts unknown (the API does not report them).")
+        let plan = try BatchPlanner(liveB).plan(PlanOptions(mode: .evacuate(["deh-004"]), timeLimit: 10, maxParallel: 4, placement: .any))
+        say(PlanSummary(plan: plan, inventory: liveB).render(style: console.style))
         let before = await cloudB.currentInventory()
         let journal = FileManager.default.temporaryDirectory.appendingPathComponent("dehplan-demo-\(UUID().uuidString).journal").path
         let applier = Applier(
-            client: clientB, inventory: evacuation, journal: try Journal(path: journal),
+            client: clientB, inventory: liveB, journal: try Journal(path: journal),
             options: ApplyOptions(maxParallel: 4, jobTimeout: 60, pollInterval: 0.2),
-            progress: { say("  apply: \($0)") })
+            progress: { say("  apply: \($0)") }, placement: .any, topology: plan.topology)
         let results = try await applier.apply(plan.moves)
+        let failedJobs = await cloudB.failedJobCounts()
         let after = await cloudB.currentInventory()
         let done = results.filter { $0.status == .succeeded }.count
-        say("\(done) of \(results.count) migrations succeeded (journal \(journal)).")
-        say("Per-node vCPUs in use (before -> after) on the hosts involved:")
+        say("\(done) of \(results.count) migrations succeeded, \(failedJobs.values.reduce(0, +)) failed job(s) (journal \(journal)).")
+        say("Per-node vCPUs in use (before -> after) on the hosts involved, as the fake cloud placed them:")
         let hosts = Set(plan.moves.flatMap { [$0.from, $0.to].compactMap { $0 } }).sorted()
         let b = PlacementState(before)
         let a = PlacementState(after)
@@ -101,7 +106,7 @@ struct DemoCommand: AsyncParsableCommand {
             say("  \(id): \(cells.joined(separator: "  "))")
         }
         await serverB.stop()
-        let html = Report(inventory: evacuation, plan: plan, title: "demo: evacuate deh-004 (\(samples)/evacuation.json)").html()
+        let html = Report(inventory: liveB, plan: plan, title: "demo: evacuate deh-004 (\(samples)/evacuation.json, read through the API)").html()
         try writeOutput(html, to: report)
         say("Report for review: \(report) (open it in a browser; no script, no network)")
         if format == .json && !verbosity.quiet {

@@ -96,6 +96,45 @@ import Topology
     }
 }
 
+/// The README's own example of the documented failure, through the real path: a plan that
+/// moves app-big to deh-frag-a (20 vCPUs free in total, 10 per node) is refused by apply's
+/// live re-check before any request, with the same code as `check`; the cloud sees no
+/// migrate call.
+@Suite struct UnsafeMoveE2ETests {
+    @Test func applyRefusesTheAppBigMoveBeforeAnyRequest() async throws {
+        let fakeCloud = try FakeCloudProcess([
+            "--inventory", Fixtures.sample("fragmented.json"), "--project-id", "proj", "--token", "tok", "--job-seconds", "0.2",
+            "--placement", "adversarial",
+        ])
+        defer { fakeCloud.stop() }
+        let endpoint = "http://127.0.0.1:\(fakeCloud.port)"
+        // A real plan of dehplan's, whose topology covers deh-frag-a (web-small goes there), with
+        // app-big's move pointed at deh-frag-a by hand.
+        let planFile = Fixtures.temporaryFile("", name: "app-big.json")
+        let made = try Binary.run([
+            "plan", "--inventory", "samples/fragmented.json", "--servers", "app-big,web-small", "--assume-stopped",
+            "--out", planFile, "-q",
+        ])
+        #expect(made.status == 0, "\(made.stderr)")
+        let text = try String(contentsOfFile: planFile, encoding: .utf8)
+        let edited = text.replacingOccurrences(of: #""to": "deh-frag-b""#, with: #""to": "deh-frag-a""#)
+        #expect(edited != text)
+        try edited.write(toFile: planFile, atomically: true, encoding: .utf8)
+
+        let check = try Binary.run(["check", "--inventory", "samples/fragmented.json", "--server", "app-big", "--to", "deh-frag-a"])
+        #expect(check.stdout.contains("INSUFFICIENT_NUMA_CAPACITY"))
+        let apply = try Binary.run([
+            "apply", planFile, "--endpoint", endpoint, "--project-id", "proj", "--token", "tok", "--poll-interval", "0.05",
+            "--journal", Fixtures.temporaryFile("", name: "app-big.journal"),
+        ])
+        #expect(apply.status == 4, "\(apply.stdout)\(apply.stderr)")
+        #expect(apply.stdout.contains("INSUFFICIENT_NUMA_CAPACITY"))
+        let stats = try JSON.parse(try await URLSessionGet("\(endpoint)/_fake/stats"))
+        #expect(stats["migrate_requests"]?["app-big"] == nil, "the cloud saw app-big's migrate request")
+        #expect(stats["failed_jobs"] == .object([]))
+    }
+}
+
 /// A plain GET (for the fake cloud's test endpoints).
 func URLSessionGet(_ url: String) async throws -> [UInt8] {
     try await URLSessionTransport().send(CloudAPI.HTTPRequest(method: "GET", url: URL(string: url)!)).body

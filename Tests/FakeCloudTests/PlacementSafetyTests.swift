@@ -77,7 +77,7 @@ import Topology
             let occupied = seen.hosts.filter { h in seen.servers.contains { $0.dedicatedHostID == h.id } }
             guard !occupied.isEmpty else { continue }
             let mode: PlanMode = rng.chance(0.6) ? .evacuate([occupied[rng.below(occupied.count)].id]) : .consolidate
-            let plan = try BatchPlanner(seen).plan(PlanOptions(mode: mode, timeLimit: 2, placement: .any))
+            let plan = try await offPool { try BatchPlanner(seen).plan(PlanOptions(mode: mode, timeLimit: 2, placement: .any)) }
             cases += 1
             guard !plan.moves.isEmpty else { continue }
             #expect(PlanValidator.violations(of: plan.moves, on: seen, options: Checker.Options(placement: .any)).isEmpty)

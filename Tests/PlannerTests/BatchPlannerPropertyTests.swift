@@ -43,7 +43,7 @@ import Topology
                 return
             }
             #expect(IndependentValidator.check(plan, inventory: inventory) == [], "\(mode) seed \(seed)")
-            #expect(PlanValidator.violations(of: plan.moves, on: inventory) == [])
+            #expect(PlanValidator.violations(of: plan.moves, on: inventory, options: plan.validationOptions) == [])
             if let cap = options.maxMoves { #expect(plan.moves.count <= cap) }
             if options.maxPerHost != nil {
                 let arrivals = Dictionary(grouping: plan.moves.compactMap(\.to), by: { $0 }).mapValues(\.count)

@@ -298,7 +298,7 @@ import Topology
         var planner = BatchPlanner(inventory)
         planner.branchAndCutLimit = 10
         planner.chunkColumns = chunkColumns
-        let options = PlanOptions(mode: mode(inventory), timeLimit: 5)
+        let options = PlanOptions(mode: mode(inventory), timeLimit: 5, placement: .planned)  // the chunked models, as planned
         let plan: Plan
         do {
             plan = try planner.plan(options)

@@ -80,6 +80,6 @@ func fewestBins(_ sizes: [Int], capacity: Int) -> Int {
         #expect(plan.status == .optimal)
         #expect(Int(plan.objectiveValue) == optimum)
         #expect(plan.objectiveBound.map(Int.init) == optimum)
-        #expect(PlanValidator.violations(of: plan.moves, on: inventory) == [])
+        #expect(PlanValidator.violations(of: plan.moves, on: inventory, options: plan.validationOptions) == [])
     }
 }

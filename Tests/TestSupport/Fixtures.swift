@@ -165,3 +165,11 @@ public func sixtyServersOfUnknownLayout() -> (usage: HostUsage, probe: Flavor) {
     for _ in 0..<10 { usage.add(split, nodes: nil) }
     return (usage, Flavor(name: "probe", resources: Resources(vcpus: 16, memoryMiB: 65536)))
 }
+
+/// Runs synchronous, CPU-heavy work (planning) on a Dispatch worker instead of a thread of the
+/// cooperative pool, so that the async tests running beside it (loopback servers) are not starved.
+public func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+    }
+}

@@ -14,6 +14,7 @@ public enum IndependentValidator {
     }
 
     public static func check(_ plan: Plan, inventory: Inventory) -> [String] {
+        if plan.placement == .any { return anyProblems(plan, inventory: inventory) }
         var problems: [String] = []
         var position: [String: (host: String?, nodes: [Int]?)] = [:]
         for s in inventory.servers { position[s.id] = (s.dedicatedHostID, s.numaNodes) }
@@ -107,5 +108,98 @@ public enum IndependentValidator {
             problems.append("bound \(b) exceeds objective \(plan.objectiveValue)")
         }
         return problems
+    }
+
+    /// Under `--cloud-placement any` the plan's nodes are only wishes: every arrival must fit
+    /// under every feasible arrangement of the host's servers of unknown layout, of the earlier
+    /// waves' arrivals (whose nodes the cloud picked) and of any subset of the same wave's other
+    /// arrivals on the host. Checked by brute force (`forEachArrangement`); where that is too
+    /// large, by the per-node worst case (every such server on every node), a sufficient
+    /// condition; a move neither can confirm is reported.
+    static func anyProblems(_ plan: Plan, inventory: Inventory) -> [String] {
+        var problems: [String] = []
+        var host: [String: String?] = [:]
+        var nodes: [String: [Int]?] = [:]
+        for s in inventory.servers {
+            host[s.id] = s.dedicatedHostID
+            nodes[s.id] = s.numaNodes
+        }
+        var moved = Set<String>()
+        let waves = Dictionary(grouping: plan.moves, by: \.wave)
+        for wave in waves.keys.sorted() {
+            let group = waves[wave]!
+            var arrivals: [String: [Flavor]] = [:]
+            for m in group {
+                guard let s = inventory.server(m.serverID), let f = inventory.flavors[s.flavor] else {
+                    problems.append("unknown server \(m.serverID)")
+                    continue
+                }
+                if !moved.insert(m.serverID).inserted { problems.append("\(m.serverID) moves twice") }
+                if s.status != "SHUTOFF" || s.locked || s.taskState != nil { problems.append("\(m.serverID) may not move") }
+                if m.from != s.dedicatedHostID { problems.append("\(m.serverID) has a wrong source") }
+                guard let to = m.to else {
+                    if s.dedicatedHostID == nil { problems.append("\(m.serverID) pool to pool") }
+                    continue
+                }
+                guard let h = inventory.host(to) else {
+                    problems.append("unknown target \(to)")
+                    continue
+                }
+                if h.state != .available { problems.append("\(to) is not available") }
+                if h.availabilityZone != s.availabilityZone { problems.append("\(m.serverID) changes AZ") }
+                if !(inventory.hostTypes[h.hostType]!.flavors.contains(s.flavor)) { problems.append("\(to) does not accept \(s.flavor)") }
+                if to == s.dedicatedHostID { problems.append("\(m.serverID) moves to its own host") }
+                for g in inventory.serverGroups where g.members.contains(m.serverID) {
+                    let others = g.members.filter { $0 != m.serverID }
+                    let there = others.filter { id in host[id] == to || group.contains { o in o.serverID == id && o.to == to } }
+                    if !there.isEmpty { problems.append("wave \(wave): anti-affinity group \(g.id) would have \(m.serverID) with \(there) on \(to)") }
+                }
+                arrivals[to, default: []].append(f)
+            }
+            for (to, incoming) in arrivals.sorted(by: { $0.key < $1.key }) {
+                let h = inventory.host(to)!
+                var free = inventory.capacity(of: h)
+                var unknown: [Flavor] = []
+                for s in inventory.servers where host[s.id] == to {
+                    let f = inventory.flavors[s.flavor]!
+                    if let ns = nodes[s.id] ?? nil {
+                        for n in ns where n < free.count { free[n] -= f.perNode }
+                    } else {
+                        unknown.append(f)
+                    }
+                }
+                for (i, a) in incoming.enumerated() where !incoming[..<i].contains(a) {
+                    var others = incoming
+                    others.remove(at: i)
+                    if let why = blocks(a, free: free, unknown: unknown, optional: others) {
+                        problems.append("wave \(wave): \(a.name) arriving on \(to) \(why)")
+                    }
+                }
+            }
+            for m in group {
+                host[m.serverID] = m.to
+                nodes[m.serverID] = .some(nil)  // the cloud picked
+            }
+        }
+        if let b = plan.objectiveBound, b > plan.objectiveValue + 1e-6 {
+            problems.append("bound \(b) exceeds objective \(plan.objectiveValue)")
+        }
+        return problems
+    }
+
+    /// Why `flavor` may find no room (nil: it always does).
+    static func blocks(_ flavor: Flavor, free: [Resources], unknown: [Flavor], optional: [Flavor]) -> String? {
+        func fits(_ left: [Resources]) -> Bool { left.filter { $0.covers(flavor.perNode) }.count >= flavor.numaNodes }
+        let worst = (unknown + optional).reduce(free) { left, f in left.map { $0 - f.perNode } }
+        if fits(worst) { return nil }
+        guard unknown.count + optional.count <= 10 else { return "cannot be confirmed (too many servers to enumerate)" }
+        var blocked = false
+        for mask in 0..<(1 << optional.count) where !blocked {
+            let chosen = optional.indices.filter { mask & (1 << $0) != 0 }.map { optional[$0] }
+            forEachArrangement(of: unknown + chosen, on: free) { left in
+                if !fits(left) { blocked = true }
+            }
+        }
+        return blocked ? "can find no room under some arrangement the cloud may pick" : nil
     }
 }
