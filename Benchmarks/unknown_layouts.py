@@ -37,7 +37,7 @@ def generate(seed, fill):
     doc = json.load(open(path))
     for s in doc["servers"]:
         s["numa_nodes"] = None
-    unknown = path.replace("known-", "unknown-")
+    unknown = os.path.join(args.work, f"unknown-{seed}-{int(fill * 100)}.json")
     json.dump(doc, open(unknown, "w"))
     return path, unknown, doc
 

@@ -65,8 +65,20 @@ public enum LiveInventory {
             let members = (g.members ?? []).filter(known.contains)
             return members.count > 1 ? ServerGroup(id: g.id, name: g.name, members: members) : nil
         }
-        return Inventory(
+        var inventory = Inventory(
             hostTypes: typeOrder.compactMap { types[$0] }, flavors: flavorOrder.compactMap { flavors[$0] }, hosts: hosts,
             servers: inventoryServers, serverGroups: antiAffinity)
+        inventory.notes.append(
+            "NUMA layouts unknown (numa_nodes: null) for all \(inventoryServers.count) servers: the API does not report the nodes a server runs on, so plans count only room that is certain whatever nodes the cloud picked")
+        let guessed = typeOrder.filter { exact[$0] == nil }
+        if !guessed.isEmpty {
+            inventory.notes.append(
+                "NUMA nodes of host type(s) \(guessed.joined(separator: ", ")) taken from the API's sockets, capacity split evenly; give exact per-node capacities with --host-types")
+        }
+        let skipped = groups.filter { !(($0.policies ?? []).contains(ServerGroup.Policy.antiAffinity.rawValue)) }.count
+        if skipped > 0 {
+            inventory.notes.append("\(skipped) server group(s) with a policy other than anti-affinity left out: the migrate call does not enforce them")
+        }
+        return inventory
     }
 }

@@ -151,7 +151,17 @@ public actor FakeCloud {
             if !usage.freeTotal.covers(flavor.resources) {
                 failure = ("Ecs.0319", "Insufficient resources for flavor \(flavor.name) on dedicated host \(target).")
             } else if let nodes = nodeRule.choose(flavor, free: usage.freeKnown, capacity: usage.capacity) {
-                placed = server.placed(on: target, numaNodes: nodes)
+                // The rest of the cloud's rules (zone, host type, anti-affinity, state, the
+                // chosen nodes' room) by dehplan's own rule pipeline, on the fake's true layouts.
+                let verdict = Checker(inventory).check(
+                    serverID: server.id, target: .host(target), options: Checker.Options(assumeStopped: true, placement: .planned),
+                    arrival: Checker.Arrival(nodes: nodes))
+                if let reason = verdict.reasons.first {
+                    let capacity = reason.code == .insufficientCapacity || reason.code == .insufficientNUMACapacity
+                    failure = (capacity ? "Ecs.0319" : "Ecs.0005", "\(reason.code.rawValue): \(reason.message)")
+                } else {
+                    placed = server.placed(on: target, numaNodes: nodes)
+                }
             } else {
                 failure = ("Ecs.0319", "Insufficient resources on a single NUMA node of dedicated host \(target): the migration does not cross NUMA nodes.")
             }

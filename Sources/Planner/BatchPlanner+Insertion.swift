@@ -14,7 +14,8 @@ extension BatchPlanner {
     /// whatever this admits. Hosts already receiving servers are tried first (fewest hosts
     /// touched), then the hosts with the most free room.
     func insertUnplaced(
-        _ ids: [String], into moves: [Move], options: PlanOptions, evacuated: Set<Int>, excluded: Set<Int>
+        _ ids: [String], into moves: [Move], options: PlanOptions, evacuated: Set<Int>, excluded: Set<Int>,
+        onlyTo targets: Set<Int>? = nil
     ) -> (moves: [Move], placed: Set<String>) {
         guard !ids.isEmpty else { return (moves, []) }
         var replay = PlanReplay(inventory, options: options.checkerOptions)
@@ -48,6 +49,7 @@ extension BatchPlanner {
             let server = inventory.servers[s]
             let candidates = inventory.hosts.indices.filter { h in
                 !evacuated.contains(h) && !excluded.contains(h) && inventory.hosts[h].id != server.dedicatedHostID
+                    && targets.map { $0.contains(h) } ?? true
                     && options.maxPerHost.map { arrivals[h, default: 0] < $0 } ?? true
             }.sorted { a, b in
                 let ta = arrivals[a, default: 0] > 0, tb = arrivals[b, default: 0] > 0
@@ -72,5 +74,48 @@ extension BatchPlanner {
             }
         }
         return (moves + added, placed)
+    }
+
+    /// Consolidation under `any` with servers of unknown layout: empties further hosts of the
+    /// plan, least loaded first, by inserting all their servers onto other hosts that stay in
+    /// use wherever the exact verdict finds them safe (`insertUnplaced`, every arrival on a host
+    /// concurrent with every other). The models see such hosts through the worst case per node
+    /// and keep far more of them in use. A host is emptied only when every one of its servers
+    /// finds a place; stops at `deadline`.
+    func emptyMoreHosts(_ moves: [Move], options: PlanOptions, excluded: Set<Int>, deadline: Double) -> (moves: [Move], emptied: Int) {
+        var current = moves
+        var emptied = Set<Int>()
+        var emptiedCount = 0
+        func after() -> [[Server]] {
+            var on = Array(repeating: [Server](), count: inventory.hosts.count)
+            var target: [String: String?] = [:]
+            for m in current { target[m.serverID] = .some(m.to) }
+            for s in inventory.servers {
+                let host = target[s.id] ?? s.dedicatedHostID
+                if let host, let h = inventory.hostIndex[host] { on[h].append(s) }
+            }
+            return on
+        }
+        var on = after()
+        let candidates = inventory.hosts.indices.filter { !on[$0].isEmpty }.sorted { a, b in
+            let ua = on[a].reduce(0) { $0 + (inventory.flavors[$1.flavor]?.resources.vcpus ?? 0) }
+            let ub = on[b].reduce(0) { $0 + (inventory.flavors[$1.flavor]?.resources.vcpus ?? 0) }
+            return ua != ub ? ua < ub : inventory.hosts[a].id < inventory.hosts[b].id
+        }
+        for h in candidates where monotonicNow() < deadline {
+            let servers = on[h]
+            // Only hosts whose servers all started there and may move (arrivals stay put).
+            guard !servers.isEmpty, servers.allSatisfy({ $0.dedicatedHostID == inventory.hosts[h].id && Self.isMovable($0, assumeStopped: options.assumeStopped) })
+            else { continue }
+            let inUse = Set(inventory.hosts.indices.filter { !on[$0].isEmpty && $0 != h && !emptied.contains($0) })
+            let tried = insertUnplaced(
+                servers.map(\.id), into: current, options: options, evacuated: emptied.union([h]), excluded: excluded, onlyTo: inUse)
+            guard tried.placed.count == servers.count else { continue }
+            current = tried.moves
+            emptied.insert(h)
+            emptiedCount += 1
+            on = after()
+        }
+        return (current, emptiedCount)
     }
 }

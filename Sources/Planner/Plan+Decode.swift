@@ -4,7 +4,7 @@ import Foundation
 import Topology
 
 extension Plan {
-    /// Reads the moves of a plan file (DESIGN.md format). Errors name the JSON path.
+    /// Reads the moves of a plan file (docs/DESIGN.md format). Errors name the JSON path.
     public static func moves(fromFile path: String) throws(InventoryError) -> [Move] {
         try moves(in: readJSON(path), file: path)
     }
@@ -42,7 +42,12 @@ extension Plan {
                     message: "expected one of \(CloudPlacement.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))"))
             }
         }
-        func number(_ v: JSON?) -> Double? { if case .number(let n)? = v { n } else { nil } }
+        func number(_ v: JSON?) -> Double? { if case .number(let n)? = v, n.isFinite { n } else { nil } }
+        // Solver statistics are for people: out-of-range values read as 0 rather than trap.
+        func count(_ v: JSON?) -> Int {
+            guard let n = number(v), n >= 0, n <= 1e15 else { return 0 }
+            return Int(n)
+        }
         var name = "", value = 0.0
         let objective = json["objective"]
         if case .string(let n)? = objective?["name"] { name = n } else { issues.append(InventoryIssue(path: "objective.name", message: "expected a string")) }
@@ -84,8 +89,8 @@ extension Plan {
         return Plan(
             status: status, objectiveName: name, objectiveValue: value, objectiveBound: number(objective?["bound"]),
             moves: moves, unplaced: unplaced, solverSeconds: number(solver?["seconds"]) ?? 0,
-            variables: Int(number(solver?["variables"]) ?? 0), constraints: Int(number(solver?["constraints"]) ?? 0),
-            subproblems: Int(number(solver?["subproblems"]) ?? 0), notes: notes, placement: placement,
+            variables: count(solver?["variables"]), constraints: count(solver?["constraints"]),
+            subproblems: count(solver?["subproblems"]), notes: notes, placement: placement,
             topology: topology, fingerprint: fingerprint)
     }
 
@@ -95,6 +100,7 @@ extension Plan {
         }
         var moves: [Move] = []
         var issues: [InventoryIssue] = []
+        var seen: [String: Int] = [:]
         func string(_ v: JSON?) -> String?? {
             switch v {
             case .string(let s)?: return .some(s)
@@ -118,20 +124,36 @@ extension Plan {
             }
             var nodes: [Int]?
             if case .array(let list)? = item["numa_nodes"] {
-                nodes = list.compactMap { if case .number(let n) = $0, n == n.rounded(), n >= 0 { Int(n) } else { nil } }
-                if nodes?.count != list.count {
-                    issues.append(InventoryIssue(path: "\(p).numa_nodes", message: "expected node indices"))
+                nodes = list.compactMap { if case .number(let n) = $0, n == n.rounded(), n >= 0, n < 1024 { Int(n) } else { nil } }
+                if nodes?.count != list.count || Set(nodes ?? []).count != list.count {
+                    issues.append(InventoryIssue(path: "\(p).numa_nodes", message: "expected distinct node indices from 0 to 1023"))
                     continue
                 }
             }
             var wave = 1
             if case .number(let w)? = item["wave"] {
-                guard w == w.rounded(), w >= 1 else {
-                    issues.append(InventoryIssue(path: "\(p).wave", message: "expected a positive integer"))
+                guard w == w.rounded(), w >= 1, w <= 1_000_000 else {
+                    issues.append(InventoryIssue(path: "\(p).wave", message: "expected a whole number from 1 to 1000000"))
                     continue
                 }
                 wave = Int(w)
+            } else if let w = item["wave"], w != .null {
+                issues.append(InventoryIssue(path: "\(p).wave", message: "expected a whole number from 1 to 1000000"))
+                continue
             }
+            if from == nil && to == nil {
+                issues.append(InventoryIssue(path: p, message: "pool to pool: a cold migration moves a server to or from a Dedicated Host"))
+                continue
+            }
+            if from != nil && from == to {
+                issues.append(InventoryIssue(path: "\(p).to", message: "same as from (\(to!)): the API refuses a same-host migration"))
+                continue
+            }
+            if let first = seen[server] {
+                issues.append(InventoryIssue(path: "\(p).server_id", message: "\(server) already moves in moves[\(first)]; a server moves at most once per plan"))
+                continue
+            }
+            seen[server] = i
             moves.append(Move(serverID: server, from: from, to: to, numaNodes: nodes, wave: wave))
         }
         if !issues.isEmpty { throw InventoryError(file: path, issues: issues) }

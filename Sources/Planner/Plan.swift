@@ -119,7 +119,7 @@ public struct Unplaced: Hashable, Sendable {
     public let reasons: [Reason]
 }
 
-/// A batch plan: the plan file of DESIGN.md.
+/// A batch plan: the plan file of docs/DESIGN.md.
 public struct Plan: Sendable {
     /// `optimal`, `feasible` (limit hit, gap reported), `partial` (some servers unplaced, the
     /// moves of the rest planned) or `infeasible` (nothing could be planned).
@@ -164,7 +164,7 @@ public struct Plan: Sendable {
 }
 
 extension Plan {
-    /// The plan file (DESIGN.md), extended with `notes` and per-solver `subproblems`.
+    /// The plan file (docs/DESIGN.md), extended with `notes` and per-solver `subproblems`.
     public var json: JSON {
         func num(_ v: Double) -> JSON { .number((v * 1e6).rounded() / 1e6) }
         let placementJSON: JSON = .object([

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
-/// Why a server cannot move to a target (DESIGN.md reason codes, plus `NUMA_LAYOUT_UNKNOWN`).
+/// Why a server cannot move to a target (docs/DESIGN.md reason codes, plus `NUMA_LAYOUT_UNKNOWN`).
 public enum ReasonCode: String, Hashable, Sendable, CaseIterable, Comparable {
     case serverNotFound = "SERVER_NOT_FOUND"
     case serverNotStopped = "SERVER_NOT_STOPPED"

@@ -128,6 +128,7 @@ public struct Report {
             out.card("Moves", "\(plan.moves.count)", "\(plan.waveCount) wave\(plan.waveCount == 1 ? "" : "s")")
             out.card("Plan", plan.status.rawValue, "\(plan.objectiveName) = \(number(plan.objectiveValue))", cls: plan.status == .optimal ? "ok" : (plan.status == .infeasible ? "bad" : "warn"))
             out.card("Bound / gap", plan.objectiveBound.map(number) ?? "none", plan.gap.map { "gap \(percent($0))" } ?? "no bound")
+            out.card("Cloud placement", plan.placement.rawValue, "NUMA nodes are \(plan.placement.nodesMeaning)")
         } else {
             out.card("Hosts in use", "\(usedBefore)", "no plan given")
         }
@@ -178,6 +179,7 @@ public struct Report {
         // Moves by wave.
         if let plan {
             out.raw("<section id=\"moves\"><h2>Moves by wave</h2>\n")
+            out.raw("<p>Planned under cloud placement <b>\(plan.placement.rawValue)</b>: the NUMA nodes below are \(plan.placement.nodesMeaning). The migrate call names a host, never a node.</p>\n")
             if plan.moves.isEmpty { out.raw("<p>No moves.</p>\n") }
             let verdicts = moveVerdicts()
             for (wave, items) in Dictionary(grouping: verdicts, by: \.move.wave).sorted(by: { $0.key < $1.key }) {

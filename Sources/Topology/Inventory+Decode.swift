@@ -40,14 +40,14 @@ extension Inventory {
     }
 }
 
-/// Decodes and validates the inventory contract of DESIGN.md.
+/// Decodes and validates the inventory contract of docs/DESIGN.md.
 private struct InventoryDecoder {
     var reader = JSONReader()
     /// Every server id in the file, including servers with other errors, so that one bad
     /// field does not cascade into "unknown server" errors elsewhere.
     var allServerIDs = Set<String>()
 
-    static let topKeys = ["host_types", "flavors", "hosts", "servers", "server_groups"]
+    static let topKeys = ["host_types", "flavors", "hosts", "servers", "server_groups", "notes"]
     static let hostTypeKeys = ["numa_nodes", "flavors"]
     static let nodeKeys = ["vcpus", "memory_mib"]
     static let flavorKeys = ["vcpus", "memory_mib", "numa_nodes"]
@@ -70,9 +70,17 @@ private struct InventoryDecoder {
         let hosts = decodeHosts(json["hosts"], types: typeByName)
         let servers = decodeServers(json["servers"], flavors: flavorByName, hosts: hosts, types: typeByName)
         let groups = decodeGroups(json["server_groups"])
-        let inventory = Inventory(
+        var inventory = Inventory(
             hostTypes: hostTypes, flavors: flavors, hosts: hosts.map(\.1), servers: servers.map(\.1),
             serverGroups: groups)
+        switch json["notes"] {
+        case nil, .null?: break
+        case .array(let items)?:
+            for (i, item) in items.enumerated() {
+                if case .string(let note) = item { inventory.notes.append(note) } else { reader.fail("notes[\(i)]", "expected a string") }
+            }
+        default: reader.fail("notes", "expected an array of strings")
+        }
         if reader.issues.isEmpty { checkCapacity(inventory, hostPaths: hosts.map(\.0)) }
         return inventory
     }

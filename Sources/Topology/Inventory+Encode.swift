@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
 extension Inventory {
-    /// The inventory as a JSON document in the DESIGN.md format (keys in documented order).
+    /// The inventory as a JSON document in the docs/DESIGN.md format (keys in documented order).
     public func json() -> JSON {
         func nodes(_ list: [Resources]) -> JSON {
             .array(list.map { .object([("vcpus", .int($0.vcpus)), ("memory_mib", .int($0.memoryMiB))]) })
@@ -50,6 +50,7 @@ extension Inventory {
                 })
             ))
         }
+        if !notes.isEmpty { top.append(("notes", .array(notes.map(JSON.string)))) }
         return .object(top)
     }
 }

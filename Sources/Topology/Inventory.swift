@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
-/// A snapshot of Dedicated Hosts and servers: the inventory file of DESIGN.md.
+/// A snapshot of Dedicated Hosts and servers: the inventory file of docs/DESIGN.md.
 ///
 /// An `Inventory` that exists has been validated (see `Inventory.decode`):
 /// every reference resolves, known layouts fit their nodes, ids are unique.
@@ -19,6 +19,9 @@ public struct Inventory: Sendable {
     public let servers: [Server]
     /// Server groups in file order.
     public let serverGroups: [ServerGroup]
+    /// Where the inventory came from and what it does not know (e.g. "NUMA layouts unknown: the
+    /// API does not report them"); kept in the file's `notes`, for people.
+    public var notes: [String] = []
 
     /// Position of each host in `hosts`, by id.
     public let hostIndex: [String: Int]
@@ -71,8 +74,10 @@ public struct Inventory: Sendable {
         for s in updated {
             if let i = serverIndex[s.id] { servers[i] = s }
         }
-        return Inventory(
+        var copy = Inventory(
             hostTypes: hostTypeOrder.compactMap { hostTypes[$0] }, flavors: flavorOrder.compactMap { flavors[$0] },
             hosts: hosts, servers: servers, serverGroups: serverGroups)
+        copy.notes = notes
+        return copy
     }
 }

@@ -4,7 +4,7 @@ import ArgumentParser
 import Foundation
 import GLPK
 
-/// Process entry point: runs the command and maps every failure to DESIGN.md's exit codes
+/// Process entry point: runs the command and maps every failure to docs/DESIGN.md's exit codes
 /// (0 ok, 1 runtime error, 2 usage or invalid input, 3 infeasible, 4 apply failed).
 @main
 enum Entry {
@@ -35,7 +35,7 @@ enum Entry {
     }
 }
 
-/// DESIGN.md exit codes.
+/// docs/DESIGN.md exit codes.
 enum ExitStatus {
     static let ok: Int32 = 0
     static let runtime: Int32 = 1

@@ -41,8 +41,10 @@ struct InventoryCommand: AsyncParsableCommand {
                 for (name, value) in pairs {
                     guard case .array(let nodes) = value else { throw CLIError.invalidInput("error: \(hostTypes): \(name): expected an array of nodes") }
                     exact[name] = try nodes.enumerated().map { i, node in
-                        guard case .number(let v)? = node["vcpus"], case .number(let m)? = node["memory_mib"], v > 0, m > 0 else {
-                            throw CLIError.invalidInput("error: \(hostTypes): \(name)[\(i)]: expected positive vcpus and memory_mib")
+                        guard case .number(let v)? = node["vcpus"], case .number(let m)? = node["memory_mib"], v > 0, m > 0,
+                            v == v.rounded(), m == m.rounded(), v <= 1e6, m <= 1e12
+                        else {
+                            throw CLIError.invalidInput("error: \(hostTypes): \(name)[\(i)]: expected whole positive vcpus (at most 1e6) and memory_mib (at most 1e12)")
                         }
                         return Resources(vcpus: Int(v), memoryMiB: Int(m))
                     }

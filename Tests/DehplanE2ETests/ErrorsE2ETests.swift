@@ -35,3 +35,35 @@ import Testing
         for text in texts { #expect(said.contains(text), "\(arguments): no \"\(text)\" in: \(said)") }
     }
 }
+
+/// Plan files that used to crash `apply --dry-run` and `report` (numbers beyond Int) or pass
+/// unnoticed (duplicate moves, pool to pool, from = to) are invalid input: exit 2 with the
+/// JSON path, before anything is sent.
+@Suite struct BadPlanE2ETests {
+    static let move = #"{"server_id": "app-big", "from": "deh-src", "to": "deh-frag-b", "numa_nodes": [0], "wave": 1}"#
+    /// (moves array text, JSON path the error names, words it says)
+    static let cases: [(String, String, String)] = [
+        (#"[{"server_id": "app-big", "from": "deh-src", "to": "deh-frag-b", "numa_nodes": [0], "wave": 1e30}]"#, "moves[0].wave", "whole number"),
+        (#"[{"server_id": "app-big", "from": "deh-src", "to": "deh-frag-b", "numa_nodes": [1e19], "wave": 1}]"#, "moves[0].numa_nodes", "node indices"),
+        (#"[{"server_id": "app-big", "from": null, "to": null, "numa_nodes": null, "wave": 1}]"#, "moves[0]", "pool to pool"),
+        (#"[{"server_id": "app-big", "from": "deh-src", "to": "deh-src", "numa_nodes": [0], "wave": 1}]"#, "moves[0].to", "same as from"),
+        ("[\(move), \(move)]", "moves[1].server_id", "already moves"),
+    ]
+
+    @Test(arguments: 0..<cases.count)
+    func badPlanExitsTwo(index: Int) throws {
+        let (moves, path, words) = Self.cases[index]
+        let plan = Fixtures.temporaryFile(
+            #"{"status": "optimal", "objective": {"name": "min-moves", "value": 1, "bound": 1, "gap": 0}, "moves": \#(moves), "unplaced": [], "solver": {"engine": "glpk", "seconds": 0, "variables": 1e30, "constraints": 1, "subproblems": 1}, "notes": []}"#,
+            name: "bad-plan-\(index).json")
+        for arguments in [
+            ["apply", plan, "--endpoint", "http://127.0.0.1:9", "--project-id", "p", "--token", "t", "--dry-run"],
+            ["report", "--inventory", "samples/fragmented.json", "--plan", plan, "--out", "-"],
+        ] {
+            let run = try Binary.run(arguments)
+            #expect(run.status == 2, "\(arguments[0]): exit \(run.status): \(run.stderr)")
+            #expect(run.stderr.contains(path), "\(arguments[0]): \(run.stderr)")
+            #expect(run.stderr.contains(words), "\(arguments[0]): \(run.stderr)")
+        }
+    }
+}

@@ -81,6 +81,7 @@ import Topology
             cases += 1
             guard !plan.moves.isEmpty else { continue }
             #expect(PlanValidator.violations(of: plan.moves, on: seen, options: Checker.Options(placement: .any)).isEmpty)
+            #expect(IndependentValidator.check(plan, inventory: seen) == [], "seed \(seed)")
             let clock = TestClock()
             let cloud = FakeCloud(
                 inventory: truth, configuration: .init(projectID: "p", token: "t", jobSeconds: 3, placement: .adversarial),

@@ -187,19 +187,51 @@ public enum IndependentValidator {
         return problems
     }
 
-    /// Why `flavor` may find no room (nil: it always does).
+    /// Why `flavor` may find no room (nil: it always does). Enumerates, per flavor, how many of
+    /// its servers sit on each node set (every count for `unknown`, any number up to the count for
+    /// `optional`), never overcommitting a node; gives up past two million arrangements.
     static func blocks(_ flavor: Flavor, free: [Resources], unknown: [Flavor], optional: [Flavor]) -> String? {
         func fits(_ left: [Resources]) -> Bool { left.filter { $0.covers(flavor.perNode) }.count >= flavor.numaNodes }
         let worst = (unknown + optional).reduce(free) { left, f in left.map { $0 - f.perNode } }
         if fits(worst) { return nil }
-        guard unknown.count + optional.count <= 10 else { return "cannot be confirmed (too many servers to enumerate)" }
-        var blocked = false
-        for mask in 0..<(1 << optional.count) where !blocked {
-            let chosen = optional.indices.filter { mask & (1 << $0) != 0 }.map { optional[$0] }
-            forEachArrangement(of: unknown + chosen, on: free) { left in
-                if !fits(left) { blocked = true }
+        var groups: [(flavor: Flavor, count: Int, exact: Bool)] = []
+        for (list, exact) in [(unknown, true), (optional, false)] {
+            for f in Set(list).sorted(by: { $0.name < $1.name }) {
+                groups.append((f, list.filter { $0 == f }.count, exact))
             }
         }
-        return blocked ? "can find no room under some arrangement the cloud may pick" : nil
+        var leaves = 0
+        var blocked = false
+        var aborted = false
+        func place(_ g: Int, _ left: [Resources]) {
+            if blocked || aborted { return }
+            if g == groups.count {
+                leaves += 1
+                if leaves > 2_000_000 { aborted = true }
+                if !fits(left) { blocked = true }
+                return
+            }
+            let (f, count, exact) = groups[g]
+            let sets = subsets(left.count, f.numaNodes)
+            func spread(_ i: Int, _ remaining: Int, _ left: [Resources]) {
+                if blocked || aborted { return }
+                if i == sets.count {
+                    if remaining == 0 || !exact { place(g + 1, left) }
+                    return
+                }
+                var l = left
+                var t = 0
+                while true {
+                    spread(i + 1, remaining - t, l)
+                    if t == remaining || !sets[i].allSatisfy({ l[$0].covers(f.perNode) }) { break }
+                    for n in sets[i] { l[n] -= f.perNode }
+                    t += 1
+                }
+            }
+            spread(0, count, left)
+        }
+        place(0, free)
+        if blocked { return "can find no room under some arrangement the cloud may pick" }
+        return aborted ? "cannot be confirmed (too many arrangements to enumerate)" : nil
     }
 }
