@@ -135,13 +135,7 @@ import Topology
         b.server("y", flavor: "b", on: "src1", nodes: [1])
         b.server("a", flavor: "m", on: "src2", nodes: [0])
         let inventory = try b.build()
-        let clock = self.clock
-        let cloud = FakeCloud(
-            inventory: inventory, configuration: .init(projectID: "p", token: "t", jobSeconds: 3, placement: .adversarial),
-            now: { clock.now() })
-        let client = try CloudClient(
-            ecsEndpoint: URL(string: "http://127.0.0.1:1")!, projectID: "p", credentials: .token("t"),
-            transport: FakeCloudTransport(cloud), retry: RetryPolicy(maxAttempts: 3), sleep: { _ in })
+        let (cloud, client) = try adversarialCloud(inventory, clock: clock)
         let moves = [
             Move(serverID: "x", from: "src1", to: "T", numaNodes: [0], wave: 1),
             Move(serverID: "y", from: "src1", to: "T", numaNodes: [1], wave: 2),

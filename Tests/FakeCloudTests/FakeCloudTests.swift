@@ -14,6 +14,18 @@ final class TestClock: @unchecked Sendable {
     func advance(_ seconds: Double) { lock.withLock { t = t.addingTimeInterval(seconds) } }
 }
 
+/// An adversarially placing fake cloud on `clock`, with a client that reaches it in process
+/// (project "p", token "t").
+func adversarialCloud(_ inventory: Inventory, clock: TestClock) throws -> (FakeCloud, CloudClient) {
+    let cloud = FakeCloud(
+        inventory: inventory, configuration: .init(projectID: "p", token: "t", jobSeconds: 3, placement: .adversarial),
+        now: { clock.now() })
+    let client = try CloudClient(
+        ecsEndpoint: URL(string: "http://127.0.0.1:1")!, projectID: "p", credentials: .token("t"),
+        transport: FakeCloudTransport(cloud), retry: RetryPolicy(maxAttempts: 3), sleep: { _ in })
+    return (cloud, client)
+}
+
 @Suite struct FakeCloudTests {
     let clock = TestClock()
 

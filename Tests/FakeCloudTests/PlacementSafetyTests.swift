@@ -83,12 +83,7 @@ import Topology
             #expect(PlanValidator.violations(of: plan.moves, on: seen, options: Checker.Options(placement: .any)).isEmpty)
             #expect(IndependentValidator.check(plan, inventory: seen) == [], "seed \(seed)")
             let clock = TestClock()
-            let cloud = FakeCloud(
-                inventory: truth, configuration: .init(projectID: "p", token: "t", jobSeconds: 3, placement: .adversarial),
-                now: { clock.now() })
-            let client = try CloudClient(
-                ecsEndpoint: URL(string: "http://127.0.0.1:1")!, projectID: "p", credentials: .token("t"),
-                transport: FakeCloudTransport(cloud), retry: RetryPolicy(maxAttempts: 3), sleep: { _ in })
+            let (cloud, client) = try adversarialCloud(truth, clock: clock)
             let journal = Fixtures.temporaryFile("", name: "safety-\(seed).jsonl")
             let applier = Applier(
                 client: client, inventory: seen, journal: try Journal(path: journal),

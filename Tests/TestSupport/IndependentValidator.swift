@@ -45,22 +45,13 @@ public enum IndependentValidator {
                     continue
                 }
                 if !moved.insert(m.serverID).inserted { problems.append("\(m.serverID) moves twice") }
-                if s.status != "SHUTOFF" || s.locked || s.taskState != nil { problems.append("\(m.serverID) may not move") }
-                if m.from != s.dedicatedHostID { problems.append("\(m.serverID) has a wrong source") }
-                if let to = m.to {
-                    guard let h = inventory.host(to) else {
-                        problems.append("unknown target \(to)")
-                        continue
-                    }
-                    if h.state != .available { problems.append("\(to) is not available") }
-                    if h.availabilityZone != s.availabilityZone { problems.append("\(m.serverID) changes AZ") }
-                    if !(inventory.hostTypes[h.hostType]!.flavors.contains(s.flavor)) { problems.append("\(to) does not accept \(s.flavor)") }
-                    if to == s.dedicatedHostID { problems.append("\(m.serverID) moves to its own host") }
+                let (found, known) = moveProblems(m, s, inventory: inventory)
+                problems += found
+                if m.to != nil {
+                    guard known else { continue }
                     let f = inventory.flavors[s.flavor]!
                     let nodes = m.numaNodes ?? []
                     if nodes.count != f.numaNodes || Set(nodes).count != nodes.count { problems.append("\(m.serverID) has bad nodes \(nodes)") }
-                } else if s.dedicatedHostID == nil {
-                    problems.append("\(m.serverID) pool to pool")
                 }
                 starting[m.serverID] = (m.to, m.numaNodes)
             }
@@ -135,20 +126,9 @@ public enum IndependentValidator {
                     continue
                 }
                 if !moved.insert(m.serverID).inserted { problems.append("\(m.serverID) moves twice") }
-                if s.status != "SHUTOFF" || s.locked || s.taskState != nil { problems.append("\(m.serverID) may not move") }
-                if m.from != s.dedicatedHostID { problems.append("\(m.serverID) has a wrong source") }
-                guard let to = m.to else {
-                    if s.dedicatedHostID == nil { problems.append("\(m.serverID) pool to pool") }
-                    continue
-                }
-                guard let h = inventory.host(to) else {
-                    problems.append("unknown target \(to)")
-                    continue
-                }
-                if h.state != .available { problems.append("\(to) is not available") }
-                if h.availabilityZone != s.availabilityZone { problems.append("\(m.serverID) changes AZ") }
-                if !(inventory.hostTypes[h.hostType]!.flavors.contains(s.flavor)) { problems.append("\(to) does not accept \(s.flavor)") }
-                if to == s.dedicatedHostID { problems.append("\(m.serverID) moves to its own host") }
+                let (found, known) = moveProblems(m, s, inventory: inventory)
+                problems += found
+                guard let to = m.to, known else { continue }
                 for g in inventory.serverGroups where g.members.contains(m.serverID) {
                     let others = g.members.filter { $0 != m.serverID }
                     let there = others.filter { id in host[id] == to || group.contains { o in o.serverID == id && o.to == to } }
@@ -185,6 +165,25 @@ public enum IndependentValidator {
             problems.append("bound \(b) exceeds objective \(plan.objectiveValue)")
         }
         return problems
+    }
+
+    /// The checks of one move that need no replay: the server may move, from its own host, to a
+    /// known, available host of its zone that takes its flavor and is not its own. `targetKnown`
+    /// is false when the target is not in the inventory (its capacity cannot be checked).
+    static func moveProblems(_ m: Move, _ s: Server, inventory: Inventory) -> (problems: [String], targetKnown: Bool) {
+        var problems: [String] = []
+        if s.status != "SHUTOFF" || s.locked || s.taskState != nil { problems.append("\(m.serverID) may not move") }
+        if m.from != s.dedicatedHostID { problems.append("\(m.serverID) has a wrong source") }
+        guard let to = m.to else {
+            if s.dedicatedHostID == nil { problems.append("\(m.serverID) pool to pool") }
+            return (problems, true)
+        }
+        guard let h = inventory.host(to) else { return (problems + ["unknown target \(to)"], false) }
+        if h.state != .available { problems.append("\(to) is not available") }
+        if h.availabilityZone != s.availabilityZone { problems.append("\(m.serverID) changes AZ") }
+        if !(inventory.hostTypes[h.hostType]!.flavors.contains(s.flavor)) { problems.append("\(to) does not accept \(s.flavor)") }
+        if to == s.dedicatedHostID { problems.append("\(m.serverID) moves to its own host") }
+        return (problems, true)
     }
 
     /// Why `flavor` may find no room (nil: it always does). Enumerates, per flavor, how many of
