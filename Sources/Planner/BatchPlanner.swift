@@ -226,16 +226,23 @@ public struct BatchPlanner: Sendable {
         }
         // Consolidating under `any` where layouts are unknown: empty more hosts by the exact verdict.
         if emptyPhase {
+            // From the models' plan, and from no move at all (hosts the models filled are not
+            // emptied again); half the time left each; the plan that keeps fewer hosts in use.
             let before = objectiveValue(moves, objective: .minHostsUsed)
-            let more = emptyMoreHosts(moves, options: options, excluded: excluded, deadline: start + options.timeLimit)
-            if more.emptied > 0 {
+            var best: (moves: [Move], value: Double)?
+            let now = monotonicNow()
+            let end = start + options.timeLimit
+            for (base, deadline) in [(moves, now + (end - now) / 2), ([], end)] {
+                let more = emptyMoreHosts(base, options: options, excluded: excluded, deadline: deadline)
+                guard more.emptied > 0 else { continue }
                 let unordered = more.moves.map { Move(serverID: $0.serverID, from: $0.from, to: $0.to, numaNodes: $0.numaNodes) }
                 let reordered = orderWaves(unordered, options: options)
                 let value = objectiveValue(reordered.moves, objective: .minHostsUsed)
-                if reordered.dropped.isEmpty && value < before {
-                    moves = reordered.moves
-                    notes.append("\(Int(before - value)) more host(s) emptied by the exact unknown-layout verdict (safe whatever nodes the cloud picks)")
-                }
+                if reordered.dropped.isEmpty && value < (best?.value ?? before) { best = (reordered.moves, value) }
+            }
+            if let best {
+                moves = best.moves
+                notes.append("\(Int(before - best.value)) more host(s) emptied by the exact unknown-layout verdict (safe whatever nodes the cloud picks)")
             }
         }
         let problems = PlanValidator.violations(of: moves, on: inventory, options: options.checkerOptions)

@@ -53,18 +53,32 @@ struct PlanReplay {
         }
     }
 
+    /// How sure the move of `server` to host `h` is now, by the rule pipeline: `impossible`
+    /// when a rule refuses it, `possible` when it fits only under some arrangements (or would
+    /// leave an earlier arrival of the wave unsure), else `certain`.
+    func verdict(server s: Int, to h: Int, nodes: [Int]?) -> FitVerdict {
+        guard let why = blocker(server: s, to: h, nodes: nodes) else { return evaluate(server: s, to: h, nodes: nodes).verdict }
+        return why.hasPrefix(ReasonCode.numaLayoutUnknown.rawValue) ? .possible : .impossible
+    }
+
+    /// The rule pipeline on one move: how sure its fit is, and every rule it breaks.
+    func evaluate(server s: Int, to h: Int, nodes: [Int]?) -> (verdict: FitVerdict, reasons: [Reason]) {
+        var context = Checker.ServerContext(inventory.servers[s], index: checker.index, inventory: inventory)
+        context.currentHost = currentHost(of: s) ?? -1
+        var sink = ExplainingSink()
+        var arrival = Checker.Arrival(nodes: nodes, concurrent: waveArrivals[h] ?? [:])
+        if placement == .any { arrival.nodes = nil }
+        let outcome = checker.evaluateHost(context, hostIndex: h, options: options, arrival: arrival, sink: &sink)
+        return (outcome.verdict, sink.reasons)
+    }
+
     /// Why `server` cannot start moving to host `h` now (nil: it can), by the rule pipeline.
     /// `nodes` are the nodes from `nodes(server:to:planned:)`.
     func blocker(server s: Int, to h: Int, nodes: [Int]?) -> String? {
-        var context = Checker.ServerContext(inventory.servers[s], index: checker.index, inventory: inventory)
-        context.currentHost = currentHost(of: s) ?? -1
         let flavor = self.flavor(of: s)
-        var sink = ExplainingSink()
         let concurrent = waveArrivals[h] ?? [:]
-        var arrival = Checker.Arrival(nodes: nodes, concurrent: concurrent)
-        if placement == .any { arrival.nodes = nil }
-        let outcome = checker.evaluateHost(context, hostIndex: h, options: options, arrival: arrival, sink: &sink)
-        if let first = sink.reasons.first { return "\(first.code.rawValue): \(first.message)" }
+        let outcome = evaluate(server: s, to: h, nodes: nodes)
+        if let first = outcome.reasons.first { return "\(first.code.rawValue): \(first.message)" }
         if outcome.verdict != .certain && options.effectivePolicy == .certain {
             return "\(ReasonCode.numaLayoutUnknown.rawValue): not certain to fit on \(inventory.hosts[h].id)"
         }
@@ -168,5 +182,34 @@ public enum PlanValidator {
             for (s, h, nodes) in started { replay.complete(server: s, to: h, nodes: nodes) }
         }
         return problems
+    }
+
+    /// The verdict of every move of a plan (in the plan's order) when its wave starts, by the
+    /// rule pipeline under `options`: what the report draws next to each move.
+    public static func verdicts(of moves: [Move], on inventory: Inventory, options: Checker.Options) -> [FitVerdict] {
+        var replay = PlanReplay(inventory, options: options)
+        var result = [FitVerdict](repeating: .impossible, count: moves.count)
+        let waves = Dictionary(grouping: moves.indices, by: { moves[$0].wave }).sorted { $0.key < $1.key }
+        for (_, group) in waves {
+            var started: [(Int, Int?, [Int]?)] = []
+            for i in group {
+                let move = moves[i]
+                guard let s = inventory.serverIndex[move.serverID] else { continue }
+                var target: Int?
+                var nodes = move.numaNodes
+                if let to = move.to {
+                    guard let h = inventory.hostIndex[to] else { continue }
+                    nodes = replay.nodes(server: s, to: h, planned: move.numaNodes)
+                    result[i] = replay.verdict(server: s, to: h, nodes: nodes)
+                    target = h
+                } else {
+                    result[i] = .certain
+                }
+                replay.start(server: s, to: target, nodes: nodes)
+                started.append((s, target, nodes))
+            }
+            for (s, h, nodes) in started { replay.complete(server: s, to: h, nodes: nodes) }
+        }
+        return result
     }
 }

@@ -51,27 +51,12 @@ public struct Report {
     /// unknown-layout check at that moment.
     public func moveVerdicts() -> [MoveVerdict] {
         guard let plan else { return [] }
-        var state = PlacementState(inventory)
-        var result: [MoveVerdict] = []
-        let waves = Dictionary(grouping: plan.moves, by: \.wave).sorted { $0.key < $1.key }
-        for (_, moves) in waves {
-            for move in moves {
-                guard let server = inventory.server(move.serverID), let flavor = inventory.flavors[server.flavor] else { continue }
-                var verdict = FitVerdict.certain
-                if let to = move.to, let h = inventory.hostIndex[to] {
-                    verdict = LayoutVerdict.verdict(flavor, on: state.usage[h])
-                    state.add(server, flavor: flavor, host: h, nodes: move.numaNodes, groups: inventory.groupsOfServer[server.id] ?? [])
-                }
-                result.append(MoveVerdict(move: move, flavor: flavor.name, verdict: verdict))
-            }
-            for move in moves {
-                guard let server = inventory.server(move.serverID), let flavor = inventory.flavors[server.flavor],
-                    let from = move.from, let h = inventory.hostIndex[from]
-                else { continue }
-                state.remove(server, flavor: flavor, host: h, nodes: server.numaNodes, groups: inventory.groupsOfServer[server.id] ?? [])
-            }
+        // The planner's own replay and rule pipeline, under the plan's placement model.
+        let verdicts = PlanValidator.verdicts(
+            of: plan.moves, on: inventory, options: Checker.Options(layoutPolicy: layoutPolicy, placement: plan.placement))
+        return zip(plan.moves, verdicts).compactMap { move, verdict in
+            inventory.server(move.serverID).map { MoveVerdict(move: move, flavor: $0.flavor, verdict: verdict) }
         }
-        return result
     }
 
     /// Per host, free capacity on nodes where no in-use flavor the host type accepts fits (for a
