@@ -94,6 +94,7 @@ public struct Applier: Sendable {
         var remaining = moves
         var order = moves.map(\.serverID)
         var firstWave = true
+        var replans = 0
         while let wave = remaining.map(\.wave).min() {
             let group = remaining.filter { $0.wave == wave }
             remaining.removeAll { $0.wave == wave }
@@ -112,7 +113,9 @@ public struct Applier: Sendable {
             }
             if !firstWave, let drift = try await driftBefore(runnable, previous: last) {
                 progress("before wave \(wave): \(drift.move.serverID) -> \(drift.move.to ?? "pool") is no longer safe: \(drift.code): \(drift.message)")
-                if let replan {
+                // At most three re-plans: a re-plan that the live state refuses again would loop.
+                if let replan, replans < 3 {
+                    replans += 1
                     let pending = (runnable + remaining).map { m in
                         Move(serverID: m.serverID, from: m.from, to: m.to, numaNodes: m.numaNodes, wave: m.wave)
                     }

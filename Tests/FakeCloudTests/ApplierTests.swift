@@ -166,6 +166,19 @@ import Topology
         #expect(await cloud.failedJobCounts().isEmpty)
     }
 
+    /// A re-plan that keeps the unsafe move is tried three times, then the run stops.
+    @Test func replanThatStaysUnsafeStops() async throws {
+        let (inventory, cloud, client, moves) = try setUp()
+        let calls = Counter()
+        let results = try await applier(inventory, client).apply(moves) { pending in
+            await calls.add()
+            return pending.map { Move(serverID: $0.serverID, from: $0.from, to: $0.to, numaNodes: $0.numaNodes, wave: 1) }
+        }
+        #expect(await calls.value == 3)
+        #expect(results.first { $0.serverID == "y" }?.status == .failed)
+        #expect(await cloud.migrateRequestCounts() == ["x": 1])
+    }
+
     @Test func replanGoesOnFromLiveState() async throws {
         let (inventory, cloud, client, moves) = try setUp()
         let replanned = try await applier(inventory, client).apply(moves) { pending in
@@ -179,4 +192,10 @@ import Topology
         #expect(truth.server("y")?.dedicatedHostID == "spare")
         #expect(await cloud.failedJobCounts().isEmpty)
     }
+}
+
+/// Counts calls from concurrent code.
+actor Counter {
+    private(set) var value = 0
+    func add() { value += 1 }
 }
