@@ -18,8 +18,10 @@ public struct HostsRemoved: Sendable {
     public init(_ hostIDs: [String], from inventory: Inventory, policy: LayoutPolicy, timeLimit: Double) throws(PlanError) {
         var ids: [String] = []
         for id in hostIDs where !ids.contains(id) { ids.append(id) }
+        // `possible` accepts uncertain fits, which only the planned model allows; `certain` plans
+        // the evacuation as it would be carried out, under `any`.
         let plan = try BatchPlanner(inventory).plan(PlanOptions(
-            mode: .evacuate(ids), timeLimit: timeLimit, layoutPolicy: policy))
+            mode: .evacuate(ids), timeLimit: timeLimit, layoutPolicy: policy, placement: policy == .possible ? .planned : .any))
         let moved = inventory.applying(plan.moves)
         let gone = Set(ids)
         self.hostIDs = ids
