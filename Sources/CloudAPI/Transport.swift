@@ -81,10 +81,20 @@ public enum EndpointPolicy {
             throw CloudError(status: 0, code: nil, message: "invalid endpoint \(url.absoluteString): expected https://host[:port]")
         }
         if scheme == "https" { return }
-        let loopback = host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
-        if scheme == "http" && loopback { return }
+        if scheme == "http" && isLoopback(host) { return }
         throw CloudError(
             status: 0, code: nil,
             message: "endpoint \(url.absoluteString) must use https (plain http is allowed only on loopback: 127.0.0.1, localhost, [::1])")
+    }
+
+    /// True for `localhost`, `::1` and a dotted-quad IPv4 address in 127.0.0.0/8, nothing else:
+    /// a name like `127.evil.example` resolves wherever its owner likes.
+    public static func isLoopback(_ host: String) -> Bool {
+        if host == "localhost" || host == "::1" || host == "[::1]" { return true }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "127" else { return false }
+        return parts.allSatisfy { part in
+            !part.isEmpty && part.count <= 3 && part.allSatisfy(\.isASCII) && part.allSatisfy(\.isNumber) && (Int(part) ?? 256) <= 255
+        }
     }
 }

@@ -214,3 +214,17 @@ let serverJSON = #"""
         #expect(await transport.sent.map(\.method) == ["POST", "GET"])
     }
 }
+
+/// Plain http only to real loopback addresses: a name that merely starts with "127." resolves
+/// wherever its owner likes, and the token would travel there in clear text.
+@Suite struct EndpointPolicyTests {
+    @Test(arguments: [
+        ("http://127.0.0.1:8080", true), ("http://127.1.2.3", true), ("http://localhost:9", true), ("http://[::1]:9", true),
+        ("https://ecs.example.com", true), ("http://127.evil.example", false), ("http://127.0.0.1.evil.example", false),
+        ("http://127.0.0.256", false), ("http://127.0.0", false), ("http://10.0.0.1", false), ("http://ecs.example.com", false),
+    ])
+    func onlyLoopbackMayUsePlainHTTP(url: String, allowed: Bool) {
+        let accepted = (try? EndpointPolicy.check(URL(string: url)!)) != nil
+        #expect(accepted == allowed, "\(url)")
+    }
+}
