@@ -116,9 +116,7 @@ public struct Applier: Sendable {
                 // At most three re-plans: a re-plan that the live state refuses again would loop.
                 if let replan, replans < 3 {
                     replans += 1
-                    let pending = (runnable + remaining).map { m in
-                        Move(serverID: m.serverID, from: m.from, to: m.to, numaNodes: m.numaNodes, wave: m.wave)
-                    }
+                    let pending = runnable + remaining
                     let fresh = try await replan(pending)
                     progress("re-planned \(pending.count) move(s) from live state: \(fresh.count) move(s) in \(Set(fresh.map(\.wave)).count) wave(s)")
                     let base = wave - 1
@@ -306,8 +304,8 @@ public struct Applier: Sendable {
     /// live server and target (every resident as the API shows it now) is checked under the
     /// plan's placement model. Under `any` the target's residents count with the layout the
     /// plan's topology knows for them (unknown for everything else, and for every arrival),
-    /// and the other moves of the same wave to the same target that are not there yet count
-    /// as concurrent arrivals. The plan's topology (host types, node overrides) is used when it
+    /// and the other moves of the same wave to the same target, landed or not, count as
+    /// concurrent arrivals (`ArrivalBoard`). The plan's topology (host types, node overrides) is used when it
     /// has one; a target whose live type or size disagrees with it is refused.
     func recheck(_ move: Move, concurrent: [String] = []) async throws -> (code: String, message: String)? {
         let server: WireServer
@@ -365,7 +363,8 @@ public struct Applier: Sendable {
                 for g in resident.schedulerHints?.group ?? [] where moverGroups.contains(g) { members[g, default: []].append(id) }
             }
             groups = members.sorted { $0.key < $1.key }.map { ServerGroup(id: $0.key, members: [move.serverID] + $0.value) }
-            // Same-wave arrivals are not in the snapshot; their anti-affinity is checked here.
+            // Same-wave arrivals are not in the snapshot: their room counts as concurrent, and
+            // their anti-affinity is checked here.
             let moverGroupIDs = Set((reference.groupsOfServer[move.serverID] ?? []).map { reference.serverGroups[$0].id })
                 .union(moverGroups)
             for id in concurrent {
@@ -373,8 +372,6 @@ public struct Applier: Sendable {
                 if let shared = theirs.first(where: moverGroupIDs.contains) {
                     return (ReasonCode.antiAffinity.rawValue, "anti-affinity group \(shared): \(id) arrives on \(target) in the same wave")
                 }
-            }
-            for id in concurrent {
                 guard let other = reference.server(id) ?? inventory.server(id), let f = reference.flavors[other.flavor] else { continue }
                 concurrentFlavors[f, default: 0] += 1
             }

@@ -3,6 +3,33 @@
 import Topology
 
 extension BatchPlanner {
+    /// A plan being extended one server at a time: its moves, their replay under the placement
+    /// model (every arrival concurrent with every other, no source freed), the planned view for
+    /// the nodes each inserted move wishes for, and the arrivals per host. A value: copy it to
+    /// try an insertion, keep the copy if it works.
+    struct Insertion {
+        var moves: [Move]
+        var replay: PlanReplay
+        var wishes: PlacementState
+        var arrivals: [Int: Int] = [:]
+    }
+
+    /// The insertion state of `moves`.
+    func insertion(of moves: [Move], options: PlanOptions) -> Insertion {
+        var state = Insertion(moves: moves, replay: PlanReplay(inventory, options: options.checkerOptions), wishes: PlacementState(inventory))
+        for move in moves {
+            guard let s = inventory.serverIndex[move.serverID] else { continue }
+            let h = move.to.flatMap { inventory.hostIndex[$0] }
+            state.replay.start(server: s, to: h, nodes: move.numaNodes)
+            if let h {
+                let server = inventory.servers[s]
+                state.wishes.add(server, flavor: inventory.flavors[server.flavor]!, host: h, nodes: move.numaNodes, groups: [])
+                state.arrivals[h, default: 0] += 1
+            }
+        }
+        return state
+    }
+
     /// Places servers the plan left behind onto hosts where the exact verdict says they are
     /// safe under the placement model, one by one, largest first.
     ///
@@ -14,82 +41,69 @@ extension BatchPlanner {
     /// whatever this admits. Hosts already receiving servers are tried first (fewest hosts
     /// touched), then the hosts with the most free room.
     func insertUnplaced(
-        _ ids: [String], into moves: [Move], options: PlanOptions, evacuated: Set<Int>, excluded: Set<Int>,
-        onlyTo targets: Set<Int>? = nil
+        _ ids: [String], into moves: [Move], options: PlanOptions, evacuated: Set<Int>, excluded: Set<Int>
     ) -> (moves: [Move], placed: Set<String>) {
         guard !ids.isEmpty else { return (moves, []) }
-        var replay = PlanReplay(inventory, options: options.checkerOptions)
-        var arrivals: [Int: Int] = [:]
-        // The planned view, for the nodes each inserted move wishes for: the models' moves on
-        // their planned nodes, then each wish in turn.
-        var wishes = PlacementState(inventory)
-        for move in moves {
-            if let to = move.to, let h = inventory.hostIndex[to], let s = inventory.serverIndex[move.serverID] {
-                let server = inventory.servers[s]
-                wishes.add(server, flavor: inventory.flavors[server.flavor]!, host: h, nodes: move.numaNodes, groups: [])
-            }
-        }
-        for move in moves {
-            guard let s = inventory.serverIndex[move.serverID] else { continue }
-            let h = move.to.flatMap { inventory.hostIndex[$0] }
-            replay.start(server: s, to: h, nodes: move.numaNodes)
-            if let h { arrivals[h, default: 0] += 1 }
-        }
-        var budget = options.maxMoves.map { $0 - moves.count } ?? Int.max
-        func size(_ s: Int) -> Double {
-            let f = inventory.flavors[inventory.servers[s].flavor]!
-            return Double(f.resources.vcpus) + Double(f.resources.memoryMiB) / 4096
-        }
+        var state = insertion(of: moves, options: options)
+        let placed = insert(ids, into: &state, options: options, evacuated: evacuated, excluded: excluded)
+        return (state.moves, placed)
+    }
+
+    /// `insertUnplaced` on a given state; `onlyTo` limits the targets.
+    func insert(
+        _ ids: [String], into state: inout Insertion, options: PlanOptions, evacuated: Set<Int>, excluded: Set<Int>,
+        onlyTo targets: Set<Int>? = nil
+    ) -> Set<String> {
+        var budget = options.maxMoves.map { $0 - state.moves.count } ?? Int.max
         let order = ids.compactMap { inventory.serverIndex[$0] }.sorted { a, b in
-            size(a) != size(b) ? size(a) > size(b) : inventory.servers[a].id < inventory.servers[b].id
+            let sa = Self.size(inventory.flavors[inventory.servers[a].flavor]!)
+            let sb = Self.size(inventory.flavors[inventory.servers[b].flavor]!)
+            return sa != sb ? sa > sb : inventory.servers[a].id < inventory.servers[b].id
         }
-        var added: [Move] = []
         var placed = Set<String>()
         for s in order where budget > 0 {
             let server = inventory.servers[s]
             let candidates = inventory.hosts.indices.filter { h in
                 !evacuated.contains(h) && !excluded.contains(h) && inventory.hosts[h].id != server.dedicatedHostID
                     && targets.map { $0.contains(h) } ?? true
-                    && options.maxPerHost.map { arrivals[h, default: 0] < $0 } ?? true
+                    && options.maxPerHost.map { state.arrivals[h, default: 0] < $0 } ?? true
             }.sorted { a, b in
-                let ta = arrivals[a, default: 0] > 0, tb = arrivals[b, default: 0] > 0
+                let ta = state.arrivals[a, default: 0] > 0, tb = state.arrivals[b, default: 0] > 0
                 if ta != tb { return ta }
-                let fa = replay.state.usage[a].freeTotal, fb = replay.state.usage[b].freeTotal
+                let fa = state.replay.state.usage[a].freeTotal, fb = state.replay.state.usage[b].freeTotal
                 if fa.vcpus != fb.vcpus { return fa.vcpus > fb.vcpus }
                 return inventory.hosts[a].id < inventory.hosts[b].id
             }
-            for h in candidates where replay.blocker(server: s, to: h, nodes: nil) == nil {
+            for h in candidates where state.replay.blocker(server: s, to: h, nodes: nil) == nil {
                 // The nodes are a wish only (the cloud picks): where the fit function would put it
                 // on the layouts known.
-                let usage = replay.state.usage[h]
                 let flavor = inventory.flavors[server.flavor]!
-                let wish = Fit.fit(flavor, free: wishes.usage[h].freeKnown, capacity: usage.capacity)?.nodes
-                if let wish { wishes.add(server, flavor: flavor, host: h, nodes: wish, groups: []) }
-                replay.start(server: s, to: h, nodes: nil)
-                arrivals[h, default: 0] += 1
-                added.append(Move(serverID: server.id, from: server.dedicatedHostID, to: inventory.hosts[h].id, numaNodes: wish))
+                let wish = Fit.fit(flavor, free: state.wishes.usage[h].freeKnown, capacity: state.wishes.usage[h].capacity)?.nodes
+                if let wish { state.wishes.add(server, flavor: flavor, host: h, nodes: wish, groups: []) }
+                state.replay.start(server: s, to: h, nodes: nil)
+                state.arrivals[h, default: 0] += 1
+                state.moves.append(Move(serverID: server.id, from: server.dedicatedHostID, to: inventory.hosts[h].id, numaNodes: wish))
                 placed.insert(server.id)
                 budget -= 1
                 break
             }
         }
-        return (moves + added, placed)
+        return placed
     }
 
     /// Consolidation under `any` with servers of unknown layout: empties further hosts of the
     /// plan, least loaded first, by inserting all their servers onto other hosts that stay in
-    /// use wherever the exact verdict finds them safe (`insertUnplaced`, every arrival on a host
+    /// use wherever the exact verdict finds them safe (`insert`, every arrival on a host
     /// concurrent with every other). The models see such hosts through the worst case per node
     /// and keep far more of them in use. A host is emptied only when every one of its servers
     /// finds a place; stops at `deadline`.
     func emptyMoreHosts(_ moves: [Move], options: PlanOptions, excluded: Set<Int>, deadline: Double) -> (moves: [Move], emptied: Int) {
-        var current = moves
+        var state = insertion(of: moves, options: options)
         var emptied = Set<Int>()
-        var emptiedCount = 0
         func after() -> [[Server]] {
             var on = Array(repeating: [Server](), count: inventory.hosts.count)
             var target: [String: String?] = [:]
-            for m in current { target[m.serverID] = .some(m.to) }
+            for m in state.moves { target[m.serverID] = .some(m.to) }
             for s in inventory.servers {
                 let host = target[s.id] ?? s.dedicatedHostID
                 if let host, let h = inventory.hostIndex[host] { on[h].append(s) }
@@ -108,14 +122,19 @@ extension BatchPlanner {
             guard !servers.isEmpty, servers.allSatisfy({ $0.dedicatedHostID == inventory.hosts[h].id && Self.isMovable($0, assumeStopped: options.assumeStopped) })
             else { continue }
             let inUse = Set(inventory.hosts.indices.filter { !on[$0].isEmpty && $0 != h && !emptied.contains($0) })
-            let tried = insertUnplaced(
-                servers.map(\.id), into: current, options: options, evacuated: emptied.union([h]), excluded: excluded, onlyTo: inUse)
-            guard tried.placed.count == servers.count else { continue }
-            current = tried.moves
+            var trial = state
+            let placed = insert(
+                servers.map(\.id), into: &trial, options: options, evacuated: emptied.union([h]), excluded: excluded, onlyTo: inUse)
+            guard placed.count == servers.count else { continue }
+            state = trial
             emptied.insert(h)
-            emptiedCount += 1
             on = after()
         }
-        return (current, emptiedCount)
+        return (state.moves, emptied.count)
+    }
+
+    /// A server's size for "largest first": vCPUs plus memory in 4 GiB units.
+    static func size(_ flavor: Flavor) -> Double {
+        Double(flavor.resources.vcpus) + Double(flavor.resources.memoryMiB) / 4096
     }
 }

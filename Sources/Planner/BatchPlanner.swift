@@ -193,16 +193,15 @@ public struct BatchPlanner: Sendable {
         if ordered.rerouted > 0 {
             notes.append("\(ordered.rerouted) move(s) re-routed to break dependency cycles")
         }
-        // Under `any`, servers the models could not place (they see hosts with servers of unknown
-        // layout through the worst case per node) go where the exact verdict finds them safe.
         // The models see a host with servers of unknown layout through the worst case per node;
         // under `any` the exact verdict can admit more there, so the models' bound is no bound
         // of the real problem when such a host may receive servers.
-        var boundHolds = !(options.placement == .any && inventory.hosts.indices.contains { h in
+        let boundHolds = !(options.placement == .any && inventory.hosts.indices.contains { h in
             inventory.hosts[h].state == .available && !evacuated.contains(h) && !excluded.contains(h)
                 && checker.state.usage[h].hasUnknownLayout
         })
         if !boundHolds { notes.append("no bound from the models: hosts with servers of unknown NUMA layout may take more than their worst case per node") }
+        // Under `any`, servers the models could not place go where the exact verdict finds them safe.
         if options.placement == .any && mustMove && !unplacedIDs.isEmpty {
             // Two candidates: the models' plan with the rest inserted, and every mover inserted
             // from scratch (roomiest hosts first); the one that places more, then scores better.
@@ -210,8 +209,7 @@ public struct BatchPlanner: Sendable {
             var best: (moves: [Move], unplaced: [String])?
             for (base, pending) in [(moves, unplacedIDs), ([], all)] {
                 let inserted = insertUnplaced(pending, into: base, options: options, evacuated: evacuated, excluded: excluded)
-                let unordered = inserted.moves.map { Move(serverID: $0.serverID, from: $0.from, to: $0.to, numaNodes: $0.numaNodes) }
-                let reordered = orderWaves(unordered, options: options)
+                let reordered = orderWaves(inserted.moves, options: options)  // numbers the waves anew
                 let moved = Set(reordered.moves.map(\.serverID))
                 let out = all.filter { !moved.contains($0) }
                 if let b = best, (b.unplaced.count, objectiveValue(b.moves, objective: options.effectiveObjective))
@@ -235,8 +233,7 @@ public struct BatchPlanner: Sendable {
             for (base, deadline) in [(moves, now + (end - now) / 2), ([], end)] {
                 let more = emptyMoreHosts(base, options: options, excluded: excluded, deadline: deadline)
                 guard more.emptied > 0 else { continue }
-                let unordered = more.moves.map { Move(serverID: $0.serverID, from: $0.from, to: $0.to, numaNodes: $0.numaNodes) }
-                let reordered = orderWaves(unordered, options: options)
+                let reordered = orderWaves(more.moves, options: options)
                 let value = objectiveValue(reordered.moves, objective: .minHostsUsed)
                 if reordered.dropped.isEmpty && value < (best?.value ?? before) { best = (reordered.moves, value) }
             }
@@ -1081,10 +1078,7 @@ public struct BatchPlanner: Sendable {
         if options.placement == .any {
             // Larger arrivals first: once they are in, smaller ones fit whatever nodes the cloud
             // picks far more often than the other way round.
-            let size = { (m: Move) -> Double in
-                let f = inventory.flavors[inventory.servers[inventory.serverIndex[m.serverID]!].flavor]!
-                return Double(f.resources.vcpus) + Double(f.resources.memoryMiB) / 4096
-            }
+            let size = { (m: Move) -> Double in Self.size(inventory.flavors[inventory.servers[inventory.serverIndex[m.serverID]!].flavor]!) }
             pending.sort { a, b in
                 let sa = size(a), sb = size(b)
                 return sa != sb ? sa > sb : ((a.to ?? "", a.serverID) < (b.to ?? "", b.serverID))

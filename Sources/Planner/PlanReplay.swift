@@ -54,33 +54,27 @@ struct PlanReplay {
     }
 
     /// How sure the move of `server` to host `h` is now, by the rule pipeline: `impossible`
-    /// when a rule refuses it, `possible` when it fits only under some arrangements (or would
-    /// leave an earlier arrival of the wave unsure), else `certain`.
-    func verdict(server s: Int, to h: Int, nodes: [Int]?) -> FitVerdict {
-        guard let why = blocker(server: s, to: h, nodes: nodes) else { return evaluate(server: s, to: h, nodes: nodes).verdict }
-        return why.hasPrefix(ReasonCode.numaLayoutUnknown.rawValue) ? .possible : .impossible
-    }
-
-    /// The rule pipeline on one move: how sure its fit is, and every rule it breaks.
-    func evaluate(server s: Int, to h: Int, nodes: [Int]?) -> (verdict: FitVerdict, reasons: [Reason]) {
-        var context = Checker.ServerContext(inventory.servers[s], index: checker.index, inventory: inventory)
-        context.currentHost = currentHost(of: s) ?? -1
-        var sink = ExplainingSink()
-        var arrival = Checker.Arrival(nodes: nodes, concurrent: waveArrivals[h] ?? [:])
-        if placement == .any { arrival.nodes = nil }
-        let outcome = checker.evaluateHost(context, hostIndex: h, options: options, arrival: arrival, sink: &sink)
-        return (outcome.verdict, sink.reasons)
-    }
+    /// when a rule refuses it or it would leave an earlier arrival of the wave unsure,
+    /// `possible` when it fits only under some arrangements, else `certain`.
+    func verdict(server s: Int, to h: Int, nodes: [Int]?) -> FitVerdict { judge(server: s, to: h, nodes: nodes).verdict }
 
     /// Why `server` cannot start moving to host `h` now (nil: it can), by the rule pipeline.
     /// `nodes` are the nodes from `nodes(server:to:planned:)`.
-    func blocker(server s: Int, to h: Int, nodes: [Int]?) -> String? {
+    func blocker(server s: Int, to h: Int, nodes: [Int]?) -> String? { judge(server: s, to: h, nodes: nodes).refusal }
+
+    /// The rule pipeline on one move, once: its verdict and, when it may not start now, why.
+    func judge(server s: Int, to h: Int, nodes: [Int]?) -> (verdict: FitVerdict, refusal: String?) {
+        var context = Checker.ServerContext(inventory.servers[s], index: checker.index, inventory: inventory)
+        context.currentHost = currentHost(of: s) ?? -1
         let flavor = self.flavor(of: s)
         let concurrent = waveArrivals[h] ?? [:]
-        let outcome = evaluate(server: s, to: h, nodes: nodes)
-        if let first = outcome.reasons.first { return "\(first.code.rawValue): \(first.message)" }
-        if outcome.verdict != .certain && options.effectivePolicy == .certain {
-            return "\(ReasonCode.numaLayoutUnknown.rawValue): not certain to fit on \(inventory.hosts[h].id)"
+        var sink = ExplainingSink()
+        let arrival = Checker.Arrival(nodes: placement == .any ? nil : nodes, concurrent: concurrent)
+        let outcome = checker.evaluateHost(context, hostIndex: h, options: options, arrival: arrival, sink: &sink)
+        // Under the certain policy a fit short of certain is refused in the sink already
+        // (NUMA_LAYOUT_UNKNOWN, or a capacity code when impossible).
+        if let first = sink.reasons.first {
+            return (first.code == .numaLayoutUnknown ? .possible : .impossible, "\(first.code.rawValue): \(first.message)")
         }
         // Under `any` the arrivals already admitted to this wave must stay safe with this one
         // added: each distinct flavor among them is checked against all the others.
@@ -92,11 +86,11 @@ struct PlanReplay {
                 rest[other, default: 0] -= 1
                 if rest[other] == 0 { rest[other] = nil }
                 if LayoutVerdict.verdict(other, on: state.usage[h], concurrent: rest) != .certain {
-                    return "\(ReasonCode.insufficientNUMACapacity.rawValue): with \(flavor.name) arriving in the same wave, an arrival of \(other.name) on \(inventory.hosts[h].id) could find no room, whatever order the cloud runs them in"
+                    return (.impossible, "\(ReasonCode.insufficientNUMACapacity.rawValue): with \(flavor.name) arriving in the same wave, an arrival of \(other.name) on \(inventory.hosts[h].id) could find no room, whatever order the cloud runs them in")
                 }
             }
         }
-        return nil
+        return (outcome.verdict, nil)
     }
 
     /// Takes capacity on the target (the move starts). Target nil is the pool. Under `any`
