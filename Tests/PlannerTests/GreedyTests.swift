@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+@testable import Planner
+import TestSupport
+import Testing
+import Topology
+
+/// The greedy plan judges every candidate with the rule pipeline: whatever it decides is a
+/// valid plan by `PlanValidator` (the replay of `check`'s rules), on inventories with every
+/// kind of rule in play.
+@Suite struct GreedyTests {
+    /// Mixed 2- and 4-node hosts, a type that refuses the split flavor, a second zone, a host
+    /// faulty, servers of unknown layout and anti-affinity groups.
+    static func inventory(seed: UInt64) throws -> Inventory {
+        var rng = SplitMix64(seed: seed)
+        var b = InventoryBuilder()
+        b.flavor("s", vcpus: 2, memory: 4096)
+        b.flavor("m", vcpus: 4, memory: 16384)
+        b.flavor("w", vcpus: 8, memory: 16384, nodes: 2)
+        b.hostType("two", nodes: 2, vcpus: 8, memory: 16384, flavors: ["s", "m", "w"])
+        b.hostType("four", nodes: 4, vcpus: 4, memory: 16384, flavors: ["s", "m"])
+        let hosts = 5 + rng.below(4)
+        var free: [[(Int, Int)]] = []
+        for h in 0..<hosts {
+            let four = rng.below(3) == 0
+            let az = rng.below(6) == 0 ? "az2" : "az1"
+            b.host("h\(h)", type: four ? "four" : "two", az: az, state: rng.below(10) == 0 ? .fault : .available)
+            free.append(Array(repeating: four ? (4, 16384) : (8, 16384), count: four ? 4 : 2))
+        }
+        let flavors: [(String, Int, Int, Int)] = [("s", 2, 4096, 1), ("m", 4, 16384, 1), ("w", 4, 8192, 2)]
+        var onHost: [Int: [String]] = [:]
+        var count = 0
+        for _ in 0..<(hosts * 4) {
+            let (name, cpu, mem, k) = flavors[rng.below(flavors.count)]
+            let h = rng.below(hosts)
+            if name == "w" && free[h].count == 4 { continue }
+            let candidates = free[h].indices.filter { free[h][$0].0 >= cpu && free[h][$0].1 >= mem }
+            guard candidates.count >= k else { continue }
+            let nodes = k == 2 ? [candidates[0], candidates[1]] : [candidates[rng.below(candidates.count)]]
+            for n in nodes { free[h][n].0 -= cpu; free[h][n].1 -= mem }
+            let az = b.hosts[h].availabilityZone
+            let id = "v\(count)"
+            b.server(id, flavor: name, on: "h\(h)", nodes: rng.below(3) == 0 ? nil : nodes,
+                     status: rng.below(4) == 0 ? "ACTIVE" : "SHUTOFF", az: az)
+            onHost[h, default: []].append(id)
+            count += 1
+        }
+        // Anti-affinity groups of servers on distinct hosts.
+        for g in 0..<2 {
+            let members = onHost.keys.sorted().shuffledPrefix(3, &rng).compactMap { onHost[$0]?.first(where: { id in
+                !b.groups.contains { $0.members.contains(id) }
+            }) }
+            if members.count >= 2 { b.groups.append(ServerGroup(id: "g\(g)", members: members)) }
+        }
+        return try b.build()
+    }
+
+    @Test func greedyDecisionsPassThePipeline() throws {
+        var moves = 0, checked = 0
+        for seed in 0..<120 {
+            let inv = try Self.inventory(seed: UInt64(seed))
+            let planner = BatchPlanner(inv)
+            let evacuate = inv.hosts[seed % inv.hosts.count]
+            for options in [
+                PlanOptions(mode: .evacuate([evacuate.id]), placement: .planned),
+                PlanOptions(mode: .consolidate, placement: .planned),
+                PlanOptions(mode: .consolidate, maxPerHost: 2, placement: .planned),
+            ] {
+                let zone = evacuate.availabilityZone
+                let mustMove = { if case .evacuate = options.mode { true } else { false } }()
+                let movers = inv.servers.indices.filter { s in
+                    let server = inv.servers[s]
+                    guard server.isStopped, server.availabilityZone == zone else { return false }
+                    return mustMove ? server.dedicatedHostID == evacuate.id : server.dedicatedHostID != nil
+                }
+                let evacuated: Set<Int> = mustMove ? [inv.hostIndex[evacuate.id]!] : []
+                let sub = planner.buildSubProblem(
+                    zones: [zone], movers: movers, mustMove: mustMove, evacuated: evacuated, excluded: [], options: options)
+                let decisions = planner.greedy(sub, options: options)
+                var plan: [Move] = []
+                for (c, cls) in sub.classes.enumerated() {
+                    for (i, s) in cls.servers.enumerated() {
+                        guard case .host(let h, let nodes) = decisions[c][i] else { continue }
+                        let server = inv.servers[s]
+                        plan.append(Move(serverID: server.id, from: server.dedicatedHostID, to: inv.hosts[sub.hosts[h]].id, numaNodes: nodes))
+                    }
+                }
+                // Evacuations never target a source and consolidations never fill an emptied
+                // host, so every greedy plan is valid as one wave.
+                let problems = PlanValidator.violations(of: plan, on: inv, options: Checker.Options(placement: .planned))
+                #expect(problems.isEmpty, "seed \(seed) \(options.mode): \(problems)")
+                if let cap = options.maxPerHost {
+                    let perHost = Dictionary(grouping: plan, by: { $0.to ?? "" }).values.map(\.count).max() ?? 0
+                    #expect(perHost <= cap, "seed \(seed)")
+                }
+                moves += plan.count
+                checked += 1
+            }
+        }
+        #expect(checked == 360)
+        #expect(moves > 300, "the instances must give the greedy work to do")
+    }
+}
+
+extension Array {
+    fileprivate func shuffledPrefix(_ k: Int, _ rng: inout SplitMix64) -> [Element] {
+        var copy = self
+        for i in copy.indices.reversed() where i > 0 { copy.swapAt(i, rng.below(i + 1)) }
+        return Array(copy.prefix(k))
+    }
+}
