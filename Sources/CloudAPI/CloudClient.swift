@@ -25,11 +25,20 @@ public struct RetryPolicy: Sendable {
     /// First back-off, doubled each retry up to `maxDelay`, with full jitter.
     public var baseDelay: Double
     public var maxDelay: Double
+    /// Seconds to keep retrying after `maxAttempts`, counted from the first attempt (0: stop at
+    /// `maxAttempts`). A long run under throttling or a flaky network waits instead of aborting.
+    public var patience: Double
 
-    public init(maxAttempts: Int = 6, baseDelay: Double = 0.5, maxDelay: Double = 30) {
+    public init(maxAttempts: Int = 6, baseDelay: Double = 0.5, maxDelay: Double = 30, patience: Double = 0) {
         self.maxAttempts = maxAttempts
         self.baseDelay = baseDelay
         self.maxDelay = maxDelay
+        self.patience = patience
+    }
+
+    /// Whether to try again after `attempt` attempts that began at `started`.
+    func allows(attempt: Int, started: Date, now: Date) -> Bool {
+        attempt < maxAttempts || now.timeIntervalSince(started) < patience
     }
 }
 
@@ -42,6 +51,24 @@ public enum MigrateOutcome: Sendable, Equatable {
     case inProgress(status: String, taskState: String?)
     /// The answer was lost, but the server is already on the target.
     case alreadyOnTarget
+    /// The answer was lost; the server's action log shows the request arrived, and the server
+    /// is idle and not on the target: the migration ran and failed.
+    case arrivedAndFailed(requestID: String, message: String?)
+}
+
+/// What the cloud shows of a migrate request whose answer was never seen.
+public enum Reconciliation: Sendable, Equatable {
+    /// The server is migrating.
+    case inProgress(status: String, taskState: String?)
+    /// The server is idle on the target.
+    case onTarget
+    /// The action log has a migrate action newer than the baseline and the server is idle and
+    /// not on the target: the request arrived and its migration ended without moving it.
+    case arrivedAndEnded(requestID: String, message: String?)
+    /// The action log has no migrate action newer than the baseline: the request never arrived.
+    case notArrived
+    /// The cloud cannot say (no baseline, or no action log): never send again on this.
+    case cannotTell(String)
 }
 
 /// A typed client for the ECS, DeH and job endpoints dehplan needs.
@@ -158,6 +185,7 @@ public struct CloudClient: Sendable {
     /// GET with retries of transient failures (GETs are idempotent).
     func get<T: Decodable>(_ type: T.Type, base: URL, path: String, query: [(String, String)] = []) async throws(CloudError) -> T {
         var attempt = 1
+        let started = now()
         while true {
             var retryAfter: String?
             do {
@@ -165,7 +193,7 @@ public struct CloudClient: Sendable {
                 retryAfter = response.headers["retry-after"]
                 return try Self.decode(T.self, response)
             } catch {
-                guard error.isTransient, attempt < retry.maxAttempts else { throw error }
+                guard error.isTransient, retry.allows(attempt: attempt, started: started, now: now()) else { throw error }
                 await sleep(delay(attempt: attempt, retryAfter: retryAfter))
                 attempt += 1
             }
@@ -258,13 +286,55 @@ public struct CloudClient: Sendable {
         try await get(WireJob.self, base: ecsEndpoint, path: "/v1/\(projectID)/jobs/\(id)")
     }
 
+    /// The server's migrate actions from its action log, newest first; nil when the cloud does
+    /// not serve the log (404 or 403: "cannot tell", never "did not happen").
+    public func migrateActions(_ serverID: String) async throws(CloudError) -> [WireInstanceAction]? {
+        do {
+            let list = try await get(
+                WireInstanceActionList.self, base: ecsEndpoint, path: "/v2.1/\(projectID)/servers/\(serverID)/os-instance-actions")
+            return list.instanceActions.filter { $0.action.lowercased() == "migrate" || $0.action.lowercased() == "resize" }
+        } catch where error.status == 404 || error.status == 403 {
+            return nil
+        }
+    }
+
+    /// Whether a migrate request of `serverID` to `target` (nil: the pool) arrived, given the
+    /// number of migrate actions its log showed before it was sent (`baseline`; nil: unknown).
+    /// The log is read before the server, so a request that arrives between the two reads is
+    /// seen migrating, never as ended.
+    public func reconcile(serverID: String, target: String?, source: String?, baseline: Int?) async throws(CloudError) -> Reconciliation {
+        let actions: [WireInstanceAction]? = baseline == nil ? nil : try await migrateActions(serverID)
+        let server = try await self.server(serverID)
+        let status = server.status.uppercased()
+        if status == "RESIZE" || status == "MIGRATING" || server.taskState != nil {
+            return .inProgress(status: server.status, taskState: server.taskState)
+        }
+        if server.dedicatedHostID == target && target != source && status == "SHUTOFF" { return .onTarget }
+        guard let baseline else {
+            return .cannotTell("the action log was not readable when the request was sent")
+        }
+        guard let actions else { return .cannotTell("the cloud does not serve the server's action log (os-instance-actions)") }
+        if actions.count < baseline {
+            return .cannotTell("the server's action log now lists fewer migrate actions (\(actions.count)) than before the request (\(baseline))")
+        }
+        if actions.count > baseline, let newest = actions.first {
+            return .arrivedAndEnded(requestID: newest.request_id, message: newest.message)
+        }
+        return .notArrived
+    }
+
     /// Cold-migrates a server to a DeH (`to`), or to the public pool (`to: nil`, body
-    /// `{"migrate": null}`). The POST is not idempotent: when its answer is lost (no answer, 5xx)
-    /// the server's state is read before anything is sent again.
-    public func migrate(serverID: String, to target: String?) async throws(CloudError) -> MigrateOutcome {
+    /// `{"migrate": null}`). The POST is not idempotent: throttled requests (429,
+    /// `Common.0024`, `Common.1503`, `Ecs.0603`) were not carried out and are sent again; when
+    /// the answer is lost or a 5xx, `reconcile` asks the cloud (the server's state, then its
+    /// action log against `baseline`, the count of migrate actions before the first send) and
+    /// the request is sent again only when the log shows it never arrived. When the cloud cannot
+    /// tell, `UNKNOWN_OUTCOME` is thrown and nothing more is sent.
+    public func migrate(serverID: String, to target: String?, source: String? = nil, baseline: Int? = nil) async throws(CloudError) -> MigrateOutcome {
         let body: [UInt8] = target.map { Array(#"{"migrate": {"dedicated_host_id": "\#($0)"}}"#.utf8) } ?? Array(#"{"migrate": null}"#.utf8)
         let path = "/v1/\(projectID)/cloudservers/\(serverID)/migrate"
         var attempt = 1
+        let started = now()
         while true {
             var retryAfter: String?
             do {
@@ -272,30 +342,24 @@ public struct CloudClient: Sendable {
                 retryAfter = response.headers["retry-after"]
                 return .accepted(jobID: try Self.decode(WireJobID.self, response).job_id)
             } catch {
-                guard error.isTransient, attempt < retry.maxAttempts else { throw error }
+                guard error.isTransient, retry.allows(attempt: attempt, started: started, now: now()) else { throw error }
                 let throttled = error.status == 429 || error.code == "Common.0024" || error.code == "Common.1503"
                     || error.code == "Ecs.0603"
-                if !throttled {
-                    // The answer was lost: did the request take effect?
-                    let server = try await self.server(serverID)
-                    let status = server.status.uppercased()
-                    if status == "RESIZE" || status == "MIGRATING" || server.taskState != nil {
-                        return .inProgress(status: server.status, taskState: server.taskState)
-                    }
-                    if server.dedicatedHostID == target && status == "SHUTOFF" { return .alreadyOnTarget }
-                    if error.status == 0 {
-                        // No answer at all and the server unchanged: the request may never have
-                        // arrived, or it ran and its job already failed. Sending it again could
-                        // migrate twice, so stop and say so.
-                        throw CloudError(
-                            status: 0, code: "UNKNOWN_OUTCOME",
-                            message: "the answer to the migrate request was lost and the server is unchanged; it was not sent again, to avoid a second migration (\(error.message))",
-                            requestID: nil)
-                    }
-                    // An error answer (5xx): the cloud says it did not do it; send again.
-                }
                 await sleep(delay(attempt: attempt, retryAfter: retryAfter))
                 attempt += 1
+                if throttled { continue }
+                // The answer was lost or the service failed: did the request take effect?
+                switch try await reconcile(serverID: serverID, target: target, source: source, baseline: baseline) {
+                case .inProgress(let status, let taskState): return .inProgress(status: status, taskState: taskState)
+                case .onTarget: return .alreadyOnTarget
+                case .arrivedAndEnded(let request, let message): return .arrivedAndFailed(requestID: request, message: message)
+                case .notArrived: continue  // the log shows none: safe to send again
+                case .cannotTell(let why):
+                    throw CloudError(
+                        status: 0, code: "UNKNOWN_OUTCOME",
+                        message: "the answer to the migrate request was lost (\(error.message)) and \(why); it was not sent again, to avoid a second migration",
+                        requestID: error.requestID)
+                }
             }
         }
     }

@@ -163,6 +163,61 @@ public struct WireJob: Codable, Sendable, Equatable {
 /// `POST .../migrate` answer.
 public struct WireJobID: Codable, Sendable { public let job_id: String }
 
+/// One entry of a server's action log (`GET /v2.1/{project_id}/servers/{server_id}/os-instance-actions`,
+/// the Nova-compatible API of the ECS endpoint); `events` only in the single-action answer.
+public struct WireInstanceAction: Codable, Sendable, Equatable {
+    public struct Event: Codable, Sendable, Equatable {
+        public let event: String
+        public let result: String?
+        public let traceback: String?
+        public let start_time: String?
+        public let finish_time: String?
+
+        public init(event: String, result: String?, traceback: String? = nil, start_time: String?, finish_time: String?) {
+            self.event = event
+            self.result = result
+            self.traceback = traceback
+            self.start_time = start_time
+            self.finish_time = finish_time
+        }
+    }
+
+    public let action: String
+    public let instance_uuid: String?
+    public let message: String?
+    public let project_id: String?
+    public let request_id: String
+    public let start_time: String?
+    public let user_id: String?
+    public let events: [Event]?
+
+    public init(
+        action: String, instance_uuid: String?, message: String?, project_id: String?, request_id: String, start_time: String?,
+        user_id: String?, events: [Event]? = nil
+    ) {
+        self.action = action
+        self.instance_uuid = instance_uuid
+        self.message = message
+        self.project_id = project_id
+        self.request_id = request_id
+        self.start_time = start_time
+        self.user_id = user_id
+        self.events = events
+    }
+}
+
+/// `{"instanceActions": [...]}`, newest first.
+public struct WireInstanceActionList: Codable, Sendable {
+    public let instanceActions: [WireInstanceAction]
+    public init(instanceActions: [WireInstanceAction]) { self.instanceActions = instanceActions }
+}
+
+/// `{"instanceAction": {...}}` with its events.
+public struct WireInstanceActionDetail: Codable, Sendable {
+    public let instanceAction: WireInstanceAction
+    public init(instanceAction: WireInstanceAction) { self.instanceAction = instanceAction }
+}
+
 /// A flavor (`GET /v1/{project}/cloudservers/flavors`): `vcpus` a string, `ram` a number.
 public struct WireFlavor: Codable, Sendable, Equatable {
     public let id: String

@@ -126,14 +126,74 @@ let serverJSON = #"""
         #expect(sent.map(\.method) == ["POST", "GET"])  // one POST only
     }
 
-    @Test func lostAnswerWithServerUnchangedIsSentAgain() async throws {
+    /// A 500 to the POST: the action log (read before the server) shows no migrate action
+    /// beyond the baseline, so the request never arrived and is sent again.
+    @Test func failedPostWithNoNewActionIsSentAgain() async throws {
         let transport = ScriptedTransport([
             json(500, #"{"error": {"code": "Common.0001", "message": "boom"}}"#),
+            json(200, #"{"instanceActions": [{"action": "migrate", "request_id": "req-old", "instance_uuid": "srv-1"}]}"#),
             json(200, serverJSON),  // still SHUTOFF on deh-1, idle
             json(200, #"{"job_id": "job-9"}"#),
         ])
-        #expect(try await client(transport).migrate(serverID: "srv-1", to: "deh-2") == .accepted(jobID: "job-9"))
-        #expect(await transport.sent.map(\.method) == ["POST", "GET", "POST"])
+        #expect(try await client(transport).migrate(serverID: "srv-1", to: "deh-2", baseline: 1) == .accepted(jobID: "job-9"))
+        let sent = await transport.sent
+        #expect(sent.map(\.method) == ["POST", "GET", "GET", "POST"])
+        #expect(sent[1].url.path.hasSuffix("/v2.1/proj/servers/srv-1/os-instance-actions"))
+    }
+
+    /// A lost answer where the log has a migrate action beyond the baseline and the server is idle
+    /// where it was: the request arrived and failed. Nothing is sent again.
+    @Test func arrivedAndFailedIsNotSentAgain() async throws {
+        let transport = ScriptedTransport([
+            { _ in throw CloudError.noAnswer("connection reset") },
+            json(200, #"{"instanceActions": [{"action": "migrate", "request_id": "req-new", "message": "Error"}, {"action": "migrate", "request_id": "req-old"}]}"#),
+            json(200, serverJSON),
+        ])
+        let outcome = try await client(transport).migrate(serverID: "srv-1", to: "deh-2", source: "deh-1", baseline: 1)
+        #expect(outcome == .arrivedAndFailed(requestID: "req-new", message: "Error"))
+        #expect(await transport.sent.map(\.method) == ["POST", "GET", "GET"])
+    }
+
+    /// A 500 without a readable baseline: the cloud cannot tell, so nothing is sent again.
+    @Test func failedPostWithoutBaselineIsNotSentAgain() async throws {
+        let transport = ScriptedTransport([
+            json(500, #"{"error": {"code": "Common.0001", "message": "boom"}}"#),
+            json(200, serverJSON),
+        ])
+        let c = try client(transport)
+        do {
+            _ = try await c.migrate(serverID: "srv-1", to: "deh-2")
+            Issue.record("expected UNKNOWN_OUTCOME")
+        } catch {
+            #expect(error.code == "UNKNOWN_OUTCOME")
+        }
+        #expect(await transport.sent.map(\.method) == ["POST", "GET"])
+    }
+
+    /// An action log that shrank is not evidence that the request never arrived.
+    @Test func shrunkenActionLogCannotTell() async throws {
+        let transport = ScriptedTransport([
+            json(200, #"{"instanceActions": []}"#),
+            json(200, serverJSON),
+        ])
+        let r = try await client(transport).reconcile(serverID: "srv-1", target: "deh-2", source: "deh-1", baseline: 2)
+        guard case .cannotTell = r else {
+            Issue.record("expected cannotTell, got \(r)")
+            return
+        }
+    }
+
+    /// 404 or 403 on the action log means "cannot tell", never "did not happen".
+    @Test func missingActionLogCannotTell() async throws {
+        let transport = ScriptedTransport([
+            json(404, #"{"error": {"code": "APIGW.0101", "message": "no such API"}}"#),
+            json(200, serverJSON),
+        ])
+        let r = try await client(transport).reconcile(serverID: "srv-1", target: "deh-2", source: "deh-1", baseline: 0)
+        guard case .cannotTell = r else {
+            Issue.record("expected cannotTell, got \(r)")
+            return
+        }
     }
 
     @Test func throttledMigrateIsRetriedWithoutReadingState() async throws {
