@@ -71,7 +71,7 @@ public actor FakeCloud {
         var failReason: String?
     }
 
-    let configuration: Configuration
+    private(set) var configuration: Configuration
     let now: @Sendable () -> Date
     private(set) var inventory: Inventory
     private var jobs: [String: Job] = [:]
@@ -81,6 +81,9 @@ public actor FakeCloud {
     private var failedJobs: [String: Int] = [:]
     private let nodeRule: NodeRule
     private var busy: [String: String] = [:]  // server id -> job id
+    /// Each server's action log, oldest first (what `os-instance-actions` lists newest first).
+    private var actions: [String: [WireInstanceAction]] = [:]
+    private var succeeded: [String: Int] = [:]
     private var nextJob = 1
     private var rng: SplitMix64
 
@@ -179,6 +182,18 @@ public actor FakeCloud {
             job.failReason = reason
         } else {
             job.status = "SUCCESS"
+            succeeded[job.serverID, default: 0] += 1
+        }
+        // The action of this request ends as Nova records it: message "Error" on failure.
+        if var log = actions[job.serverID], let i = log.lastIndex(where: { $0.request_id == "req-\(job.id)" }) {
+            let a = log[i]
+            let finished = ISO8601DateFormatter().string(from: t)
+            log[i] = WireInstanceAction(
+                action: a.action, instance_uuid: a.instance_uuid, message: failure == nil ? nil : "Error", project_id: a.project_id,
+                request_id: a.request_id, start_time: a.start_time, user_id: a.user_id,
+                events: [.init(event: "compute_prep_resize", result: failure == nil ? "Success" : "Error",
+                               traceback: failure.map { "\($0.0): \($0.1)" }, start_time: a.start_time, finish_time: finished)])
+            actions[job.serverID] = log
         }
         setServer(placed, status: "SHUTOFF", taskState: nil)
     }
@@ -193,8 +208,17 @@ public actor FakeCloud {
 
     // MARK: Test endpoints' data
 
+    /// Changes the share of failing jobs from now on.
+    public func setFailRate(_ rate: Double) { configuration.failRate = rate }
+
     /// Accepted migrate requests per server.
     public func migrationCounts() -> [String: Int] { migrations }
+
+    /// Migrations that ended on their target, per server.
+    public func succeededMigrationCounts() -> [String: Int] {
+        advance()
+        return succeeded
+    }
 
     /// Every migrate request received per server, accepted or refused.
     public func migrateRequestCounts() -> [String: Int] { migrateRequests }
@@ -217,16 +241,17 @@ public actor FakeCloud {
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
         advance()
         let path = request.url.path
+        if path == "/v3/auth/tokens" && request.method == "POST" { return issueToken(request) }
+        // Every endpoint, the test ones included, needs the token or a signature.
+        if let denial = authenticate(request) { return denial }
         if path == "/_fake/inventory" { return Self.json(200, inventory.json().serialized()) }
         if path == "/_fake/stats" {
             func counts(_ d: [String: Int]) -> JSON { .object(d.sorted { $0.key < $1.key }.map { ($0.key, JSON.int($0.value)) }) }
             return Self.json(200, JSON.object([
-                ("migrations", counts(migrations)), ("migrate_requests", counts(migrateRequests)),
+                ("migrations", counts(migrations)), ("migrations_succeeded", counts(succeeded)), ("migrate_requests", counts(migrateRequests)),
                 ("failed_jobs", counts(failedJobs)), ("placement", .string(configuration.placement.rawValue)),
             ]).serialized())
         }
-        if path == "/v3/auth/tokens" && request.method == "POST" { return issueToken(request) }
-        if let denial = authenticate(request) { return denial }
         let parts = path.split(separator: "/").map(String.init)
         let project = configuration.projectID
         let query = Self.queryItems(request.url)
@@ -266,6 +291,19 @@ public actor FakeCloud {
         case ("POST", 5) where parts[0] == "v1" && parts[1] == project && parts[2] == "cloudservers" && parts[4] == "migrate":
             migrateRequests[parts[3], default: 0] += 1
             return migrate(parts[3], body: request.body ?? [])
+        case ("GET", 5) where parts[0] == "v2.1" && parts[1] == project && parts[2] == "servers" && parts[4] == "os-instance-actions":
+            guard inventory.server(parts[3]) != nil else { return Self.error(404, "Ecs.0114", "Instance \(parts[3]) could not be found.") }
+            let list = (actions[parts[3]] ?? []).reversed().map { a in
+                WireInstanceAction(
+                    action: a.action, instance_uuid: a.instance_uuid, message: a.message, project_id: a.project_id,
+                    request_id: a.request_id, start_time: a.start_time, user_id: a.user_id)
+            }
+            return Self.encode(WireInstanceActionList(instanceActions: list))
+        case ("GET", 6) where parts[0] == "v2.1" && parts[1] == project && parts[2] == "servers" && parts[4] == "os-instance-actions":
+            guard let action = actions[parts[3]]?.first(where: { $0.request_id == parts[5] }) else {
+                return Self.error(404, "Ecs.0114", "Action \(parts[5]) not found for instance \(parts[3]).")
+            }
+            return Self.encode(WireInstanceActionDetail(instanceAction: action))
         case ("GET", 4) where parts[0] == "v1" && parts[1] == project && parts[2] == "jobs":
             guard let job = jobs[parts[3]] else { return Self.error(400, "Common.0011", "Query job failed: unknown job \(parts[3]).") }
             return Self.json(200, jobJSON(job).serialized())
@@ -302,6 +340,11 @@ public actor FakeCloud {
         jobOrder.append(id)
         busy[serverID] = id
         migrations[serverID, default: 0] += 1
+        let started = ISO8601DateFormatter().string(from: now())
+        actions[serverID, default: []].append(WireInstanceAction(
+            action: "migrate", instance_uuid: serverID, message: nil, project_id: configuration.projectID, request_id: "req-\(id)",
+            start_time: started, user_id: "fake-user",
+            events: [.init(event: "compute_prep_resize", result: nil, start_time: started, finish_time: nil)]))
         setServer(server, status: "RESIZE", taskState: "resize_prep")
         return Self.json(200, #"{"job_id": "\#(id)"}"#)
     }
@@ -461,6 +504,15 @@ public actor FakeCloud {
         }
         guard authorization.hasPrefix("SDK-HMAC-SHA256 "), fields["Access"] == ak, let signedList = fields["SignedHeaders"] else {
             return Self.error(401, "APIGW.0301", "Incorrect IAM authentication information: unknown access key.")
+        }
+        // A signature is good for 15 minutes either side of the cloud's clock (replays and
+        // skewed clocks are refused, as the gateway does).
+        let parser = DateFormatter()
+        parser.locale = Locale(identifier: "en_US_POSIX")
+        parser.timeZone = TimeZone(identifier: "UTC")
+        parser.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        guard let signedAt = parser.date(from: date), abs(signedAt.timeIntervalSince(now())) <= 15 * 60 else {
+            return Self.error(401, "APIGW.0303", "Incorrect app authentication information: the request time (X-Sdk-Date \(date)) is more than 15 minutes from the server's.")
         }
         var signedHeaders: [String: String] = [:]
         for name in signedList.split(separator: ";").map(String.init) where name != "x-sdk-date" && name != "host" {

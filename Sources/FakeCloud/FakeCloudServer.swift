@@ -52,7 +52,29 @@ public actor FakeCloudServer {
         guard case .ip4(_, let port)? = await server.listeningAddress else {
             throw CloudError(status: 0, code: nil, message: "the fake cloud did not report its port")
         }
+        Self.disableNagle(onListenerAt: port)
         return port
+    }
+
+    /// FlyingFox writes a response's header and body in two writes; with Nagle's algorithm on,
+    /// the body waits for the client's delayed ACK of the header (40 ms per request on Linux).
+    /// Accepted sockets inherit TCP_NODELAY from the listening socket, which FlyingFox does not
+    /// expose: it is found among this process's descriptors by its port.
+    static func disableNagle(onListenerAt port: UInt16) {
+        #if os(Linux)
+        guard let fds = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return }
+        for name in fds {
+            guard let fd = Int32(name) else { continue }
+            var address = sockaddr_in()
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let ok = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) == 0 }
+            }
+            guard ok, address.sin_family == sa_family_t(AF_INET), UInt16(bigEndian: address.sin_port) == port else { continue }
+            var on: Int32 = 1
+            _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
+        }
+        #endif
     }
 
     /// Stops the server.

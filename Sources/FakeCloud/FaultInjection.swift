@@ -3,6 +3,7 @@
 import CloudAPI
 import Foundation
 import Planner
+import Topology
 
 /// Seeded fault injection for the fake cloud: throttling, server errors, lost answers.
 public struct FaultInjection: Sendable {
@@ -29,12 +30,19 @@ enum Fault: Sendable { case none, throttle, error, drop }
 
 /// Draws faults from a seeded generator (same seed, same sequence).
 actor FaultDice {
-    let faults: FaultInjection
+    var faults: FaultInjection
     var rng: SplitMix64
 
     init(_ faults: FaultInjection) {
         self.faults = faults
         self.rng = SplitMix64(seed: faults.seed)
+    }
+
+    /// New rates from now on (the sequence goes on from where it is).
+    func set(throttleRate: Double?, errorRate: Double?, dropRate: Double?) {
+        if let throttleRate { faults.throttleRate = throttleRate }
+        if let errorRate { faults.errorRate = errorRate }
+        if let dropRate { faults.dropRate = dropRate }
     }
 
     func roll() -> Fault {
@@ -51,7 +59,21 @@ extension FakeCloud {
     /// Answers a request through the fault injector: throttled and failed requests are not
     /// executed; dropped ones are executed and their answer is withheld (nil).
     func handle(_ request: CloudAPI.HTTPRequest, dice: FaultDice) async -> CloudAPI.HTTPResponse? {
-        // The test endpoints never fail.
+        // The test endpoints never fail. POST /_fake/faults changes the rates while running:
+        // {"throttle_rate", "error_rate", "drop_rate", "fail_rate"}, each optional.
+        if request.url.path == "/_fake/faults" && request.method == "POST" {
+            if let denial = authenticate(request) { return denial }
+            guard let doc = try? JSON.parse(request.body ?? []), case .object = doc else {
+                return Self.error(400, "Ecs.0005", "expected a JSON object of rates")
+            }
+            func rate(_ key: String) -> Double? {
+                if case .number(let n)? = doc[key], n >= 0, n <= 1 { return n }
+                return nil
+            }
+            await dice.set(throttleRate: rate("throttle_rate"), errorRate: rate("error_rate"), dropRate: rate("drop_rate"))
+            if let fail = rate("fail_rate") { setFailRate(fail) }
+            return Self.json(200, #"{"ok": true}"#)
+        }
         if request.url.path.hasPrefix("/_fake/") { return handle(request) }
         switch await dice.roll() {
         case .none: return handle(request)

@@ -144,15 +144,26 @@ func adversarialCloud(_ inventory: Inventory, clock: TestClock) throws -> (FakeC
         let (cloud, _) = try setUp()
         #expect((await raw(cloud, "GET", "/v1/proj/cloudservers/app-big", token: "bad")).status == 401)
         let signer = Signer(accessKey: "AK", secretKey: "SK")
+        let clock = self.clock
         let good = try CloudClient(
             ecsEndpoint: URL(string: "http://127.0.0.1:1")!, projectID: "proj", credentials: .accessKey(signer),
-            transport: FakeCloudTransport(cloud))
+            transport: FakeCloudTransport(cloud), now: { clock.now() })
         #expect(try await good.server("app-big").id == "app-big")
         let wrong = try CloudClient(
             ecsEndpoint: URL(string: "http://127.0.0.1:1")!, projectID: "proj",
-            credentials: .accessKey(Signer(accessKey: "AK", secretKey: "not-SK")), transport: FakeCloudTransport(cloud))
+            credentials: .accessKey(Signer(accessKey: "AK", secretKey: "not-SK")), transport: FakeCloudTransport(cloud),
+            now: { clock.now() })
         let refused = await status(of: { try await wrong.server("app-big") })
         #expect(refused == 401)
+        // A good signature made 20 minutes off the cloud's clock is refused (replays, skewed clocks).
+        let stale = try CloudClient(
+            ecsEndpoint: URL(string: "http://127.0.0.1:1")!, projectID: "proj", credentials: .accessKey(signer),
+            transport: FakeCloudTransport(cloud), retry: RetryPolicy(maxAttempts: 1), now: { clock.now().addingTimeInterval(-20 * 60) })
+        #expect(await status(of: { try await stale.server("app-big") }) == 401)
+        let skewed = try CloudClient(
+            ecsEndpoint: URL(string: "http://127.0.0.1:1")!, projectID: "proj", credentials: .accessKey(signer),
+            transport: FakeCloudTransport(cloud), retry: RetryPolicy(maxAttempts: 1), now: { clock.now().addingTimeInterval(10 * 60) })
+        #expect(try await skewed.server("app-big").id == "app-big", "within 15 minutes")
     }
 
     @Test func listingsArePagedAsTheRealAPI() async throws {
