@@ -15,12 +15,16 @@ public struct ApplyOptions: Sendable {
     public var jobTimeout: Double
     /// First wait between job polls; it grows 1.5 times per poll up to 8 times this.
     public var pollInterval: Double
+    /// On resume, try failed, timed-out and unknown-outcome moves again (after the cloud has
+    /// shown that their earlier request is no longer running).
+    public var retryFailed: Bool
 
-    public init(maxParallel: Int = 4, keepGoing: Bool = false, jobTimeout: Double = 3600, pollInterval: Double = 5) {
+    public init(maxParallel: Int = 4, keepGoing: Bool = false, jobTimeout: Double = 3600, pollInterval: Double = 5, retryFailed: Bool = false) {
         self.maxParallel = maxParallel
         self.keepGoing = keepGoing
         self.jobTimeout = jobTimeout
         self.pollInterval = pollInterval
+        self.retryFailed = retryFailed
     }
 }
 
@@ -30,8 +34,50 @@ public struct MoveResult: Sendable, Equatable {
     public let serverID: String
     public let target: String?
     public let status: Status
+    /// The cloud's code (`Ecs.xxxx`) or dehplan's reason code; never empty when not succeeded.
     public let code: String?
     public let message: String?
+    /// The job of the last request, when the cloud gave one.
+    public var jobID: String?
+
+    public init(serverID: String, target: String?, status: Status, code: String?, message: String?, jobID: String? = nil) {
+        self.serverID = serverID
+        self.target = target
+        self.status = status
+        self.code = code
+        self.message = message
+        self.jobID = jobID
+    }
+}
+
+/// What the journal of earlier runs says about one server.
+struct MoveHistory: Sendable {
+    var last: JournalRecord
+    /// A migrate request was sent (a `sending` record), and its action-log baseline.
+    var sent = false
+    var actionsBefore: Int?
+    /// The job of the last accepted request.
+    var jobID: String?
+
+    static func of(_ records: [JournalRecord]) -> [String: MoveHistory] {
+        var out: [String: MoveHistory] = [:]
+        for record in records {
+            var h = out[record.serverID] ?? MoveHistory(last: record)
+            h.last = record
+            switch record.event {
+            case .sending:
+                h.sent = true
+                h.actionsBefore = record.actionsBefore
+                h.jobID = nil
+            case .accepted:
+                h.jobID = record.jobID ?? h.jobID
+            default:
+                break
+            }
+            out[record.serverID] = h
+        }
+        return out
+    }
 }
 
 /// What `apply` reports while it runs (for progress displays).
@@ -86,10 +132,14 @@ public struct Applier: Sendable {
     public func apply(
         _ moves: [Move], previous: [JournalRecord] = [], replan: (@Sendable ([Move]) async throws -> [Move])? = nil
     ) async throws -> [MoveResult] {
+        let history = MoveHistory.of(previous)
         var last: [String: JournalRecord] = [:]
-        for record in previous { last[record.serverID] = record }
+        for (id, h) in history { last[id] = h.last }
         var results: [String: MoveResult] = [:]
         var failedSources = Set<String>()
+        // Targets of failed moves: later waves' moves to them are held back, so that a retry
+        // runs in the plan's order (the plan is proven safe in that order only).
+        var failedTargets = Set<String>()
         var stop = false
         var remaining = moves
         var order = moves.map(\.serverID)
@@ -101,12 +151,15 @@ public struct Applier: Sendable {
             var runnable: [Move] = []
             for move in group {
                 let dependsOnFailure = move.to.map { failedSources.contains($0) } ?? false
-                if stop || dependsOnFailure {
+                let afterFailure = move.to.map { failedTargets.contains($0) } ?? false
+                if stop || dependsOnFailure || afterFailure {
                     let why = stop ? "an earlier migration failed or the live state drifted (use --keep-going to continue with independent moves)"
-                        : "it needs room that a failed migration was to free on \(move.to ?? "pool")"
+                        : dependsOnFailure ? "it needs room that a failed migration was to free on \(move.to ?? "pool")"
+                        : "an earlier wave's migration to \(move.to ?? "pool") failed; the plan is safe only in its order, so this one waits for --resume --retry-failed"
                     try await journal.append(JournalRecord(.skipped, serverID: move.serverID, target: move.to, message: why))
                     results[move.serverID] = MoveResult(serverID: move.serverID, target: move.to, status: .skipped, code: nil, message: why)
                     if let from = move.from { failedSources.insert(from) }  // it will not leave either
+                    if let to = move.to { failedTargets.insert(to) }  // nor arrive
                 } else {
                     runnable.append(move)
                 }
@@ -143,34 +196,62 @@ public struct Applier: Sendable {
             // Every runnable move of the wave counts as a possible concurrent arrival on its target
             // until it has ended.
             await board.begin(runnable)
-            // Up to maxParallel moves of this wave at once.
-            var index = 0
-            while index < runnable.count {
-                let batch = Array(runnable[index..<min(runnable.count, index + max(1, options.maxParallel))])
-                index += batch.count
-                let outcomes = try await withThrowingTaskGroup(of: MoveResult.self) { group in
-                    for move in batch {
-                        let previousRecord = last[move.serverID]
+            // Up to maxParallel moves of this wave in flight; each that ends makes room for the
+            // next (a slow move holds one slot, not the whole batch). Tasks never throw a cloud
+            // error (faults are waited out per move), so no move is ever cancelled because of
+            // another; a journal error ends the run once the moves in flight have ended.
+            var journalError: (any Error)?
+            var notStarted: [Move] = []
+            await withTaskGroup(of: (Move, Result<MoveResult, any Error>).self) { group in
+                var queue = runnable[...]
+                var inFlight = 0
+                func launch() {
+                    while inFlight < max(1, options.maxParallel), let move = queue.popFirst() {
+                        let previousHistory = history[move.serverID]
+                        inFlight += 1
                         group.addTask {
                             self.events?(.started(serverID: move.serverID))
-                            let r = try await self.run(move, previous: previousRecord)
-                            if r.status != .succeeded { await self.board.end(move.serverID) }
-                            self.events?(.finished(r))
-                            return r
+                            do {
+                                let r = try await self.run(move, history: previousHistory)
+                                if r.status != .succeeded { await self.board.end(move.serverID) }
+                                self.events?(.finished(r))
+                                return (move, .success(r))
+                            } catch {
+                                return (move, .failure(error))
+                            }
                         }
                     }
-                    var collected: [MoveResult] = []
-                    for try await r in group { collected.append(r) }
-                    return collected
                 }
-                for r in outcomes {
-                    results[r.serverID] = r
-                    progress("\(r.status.rawValue): \(r.serverID) -> \(r.target ?? "pool")\(r.message.map { " (\($0))" } ?? "")")
-                    if r.status == .failed {
-                        if let from = runnable.first(where: { $0.serverID == r.serverID })?.from { failedSources.insert(from) }
-                        if !options.keepGoing { stop = true }
+                launch()
+                while let (move, outcome) = await group.next() {
+                    inFlight -= 1
+                    switch outcome {
+                    case .failure(let error):
+                        journalError = journalError ?? error
+                    case .success(let r):
+                        results[r.serverID] = r
+                        progress("\(r.status.rawValue): \(r.serverID) -> \(r.target ?? "pool")\(r.message.map { " (\($0))" } ?? "")")
+                        if r.status == .failed {
+                            if let from = move.from { failedSources.insert(from) }
+                            if let to = move.to { failedTargets.insert(to) }
+                            if !options.keepGoing { stop = true }
+                        }
                     }
+                    // After a failure (without --keep-going) or a journal error, nothing new starts.
+                    if stop || journalError != nil {
+                        notStarted += queue
+                        queue = []
+                    }
+                    launch()
                 }
+            }
+            if let journalError { throw journalError }
+            for move in notStarted {
+                let why = "an earlier migration failed (use --keep-going to continue with independent moves)"
+                try await journal.append(JournalRecord(.skipped, serverID: move.serverID, target: move.to, message: why))
+                results[move.serverID] = MoveResult(serverID: move.serverID, target: move.to, status: .skipped, code: nil, message: why)
+                await board.end(move.serverID)
+                if let from = move.from { failedSources.insert(from) }
             }
         }
         return order.compactMap { results[$0] }
@@ -179,73 +260,188 @@ public struct Applier: Sendable {
     /// The first move of a wave that the live re-check would refuse now (moves already sent
     /// in an earlier run are left to the resume logic).
     func driftBefore(_ wave: [Move], previous: [String: JournalRecord]) async throws -> (move: Move, code: String, message: String)? {
-        for move in wave where previous[move.serverID] == nil || previous[move.serverID]?.event == .skipped {
-            let others = wave.filter { $0.to == move.to && $0.serverID != move.serverID }.map(\.serverID)
-            if let problem = try await recheck(move, concurrent: move.to == nil ? [] : others) {
-                return (move, problem.code, problem.message)
+        let checked = wave.enumerated().filter { previous[$0.element.serverID] == nil || previous[$0.element.serverID]?.event == .skipped }
+        let deadline = clock().addingTimeInterval(options.jobTimeout)
+        // Re-checked up to maxParallel at a time; the first problem in wave order is reported.
+        var problems: [Int: (code: String, message: String)] = [:]
+        await withTaskGroup(of: (Int, (code: String, message: String)?).self) { group in
+            var queue = checked[...]
+            var inFlight = 0
+            func launch() {
+                while inFlight < max(1, options.maxParallel), let (i, move) = queue.popFirst() {
+                    inFlight += 1
+                    let others = wave.filter { $0.to == move.to && $0.serverID != move.serverID }.map(\.serverID)
+                    group.addTask { (i, await self.recheck(move, concurrent: move.to == nil ? [] : others, deadline: deadline)) }
+                }
+            }
+            launch()
+            while let (i, problem) = await group.next() {
+                inFlight -= 1
+                if let problem { problems[i] = problem }
+                launch()
             }
         }
-        return nil
+        guard let first = problems.keys.min(), let problem = problems[first] else { return nil }
+        return (wave[first], problem.code, problem.message)
     }
 
     // MARK: One move
 
-    func run(_ move: Move, previous: JournalRecord?) async throws -> MoveResult {
-        func result(_ status: MoveResult.Status, _ code: String?, _ message: String?) async throws -> MoveResult {
-            let event: JournalRecord.Event = status == .succeeded ? .succeeded : status == .failed ? .failed : .skipped
-            try await journal.append(JournalRecord(event, serverID: move.serverID, target: move.to, code: code, message: message))
-            return MoveResult(serverID: move.serverID, target: move.to, status: status, code: code, message: message)
-        }
-        // Resume: finished moves are not repeated.
-        if let previous {
-            switch previous.event {
+    /// One move, never throwing for the cloud's sake: transient faults are waited out until
+    /// --job-timeout; only a journal that cannot be written throws.
+    func run(_ move: Move, history: MoveHistory?) async throws -> MoveResult {
+        let deadline = clock().addingTimeInterval(options.jobTimeout)
+        let result = recorder(move)
+        if let history {
+            switch history.last.event {
             case .succeeded:
                 return MoveResult(serverID: move.serverID, target: move.to, status: .succeeded, code: nil, message: "done in an earlier run")
-            case .failed:
-                return MoveResult(serverID: move.serverID, target: move.to, status: .failed, code: previous.code, message: previous.message)
-            case .accepted:
-                if let job = previous.jobID { return try await follow(move, job: job, result: result) }
-            case .sending, .inProgress:
-                // The request may or may not have reached the cloud: look before sending anything.
-                let server = try await client.server(move.serverID)
-                if isBusy(server) {
-                    return try await waitForServer(move, result: result)
-                }
-                if server.dedicatedHostID == move.to && server.dedicatedHostID != move.from {
-                    return try await result(.succeeded, nil, "found on its target after an interrupted run")
-                }
+            case .failed where !options.retryFailed:
+                return MoveResult(
+                    serverID: move.serverID, target: move.to, status: .failed, code: history.last.code ?? "FAILED",
+                    message: (history.last.message ?? "failed") + " (in an earlier run; --resume --retry-failed tries it again)")
             case .skipped:
                 break
+            case .accepted, .sending, .inProgress, .failed:
+                if let settled = try await settle(move, history: history, deadline: deadline, result: result) { return settled }
             }
         }
-        // A plan applied again (say, with a new journal) finds its servers already in place.
-        if let current = try? await client.server(move.serverID), move.to != move.from, current.dedicatedHostID == move.to,
-            !isBusy(current)
-        {
-            return try await result(.succeeded, nil, "already on its target")
+        return try await fresh(move, deadline: deadline, result: result)
+    }
+
+    typealias Record = (MoveResult.Status, String?, String?, String?) async throws -> MoveResult
+
+    /// Journals a move's final state and makes its result.
+    func recorder(_ move: Move) -> Record {
+        { status, code, message, job in
+            let event: JournalRecord.Event = status == .succeeded ? .succeeded : status == .failed ? .failed : .skipped
+            try await journal.append(JournalRecord(event, serverID: move.serverID, target: move.to, jobID: job, code: code, message: message))
+            return MoveResult(serverID: move.serverID, target: move.to, status: status, code: code, message: message, jobID: job)
         }
-        // Live re-check with the same rules as `check`.
-        let concurrent = move.to == nil ? [] : await board.others(to: move.to!, than: move.serverID)
-        if let problem = try await recheck(move, concurrent: concurrent) {
-            return try await result(.failed, problem.code, problem.message)
+    }
+
+    /// What became of the request an earlier run sent: followed to its end when it still runs,
+    /// done when the server is on its target, nil when a new request may be sent (the cloud
+    /// shows the earlier one never arrived, or ended and --retry-failed asks for another).
+    /// Nothing is sent while the cloud cannot tell.
+    func settle(_ move: Move, history: MoveHistory, deadline: Date, result: Record, mayRetry: Bool? = nil) async throws -> MoveResult? {
+        let mayRetry = mayRetry ?? options.retryFailed
+        if !history.sent && history.last.event == .failed { return nil }  // refused before sending: nothing to settle
+        if let job = history.jobID {
+            switch await patiently(until: deadline, { () async throws(CloudError) -> WireJob in try await client.job(job) }) {
+            case .value(let state) where !state.isSuccess && !state.isFailure:
+                return try await follow(move, job: job, deadline: deadline, result: result)
+            case .value, .refused:
+                break  // ended, or forgotten by the cloud: the server's state says the rest
+            case .timedOut(let error):
+                return try await result(.failed, "TIMEOUT", "cannot read job \(job) within --job-timeout: \(error.message)", job)
+            }
         }
-        try await journal.append(JournalRecord(.sending, serverID: move.serverID, target: move.to))
-        let outcome: MigrateOutcome
-        do {
-            outcome = try await client.migrate(serverID: move.serverID, to: move.to)
-        } catch {
-            return try await result(.failed, error.code, error.message)
+        let reconciled = await patiently(until: deadline) { () async throws(CloudError) -> Reconciliation in
+            try await client.reconcile(serverID: move.serverID, target: move.to, source: move.from, baseline: history.actionsBefore)
         }
-        switch outcome {
-        case .accepted(let job):
-            try await journal.append(JournalRecord(.accepted, serverID: move.serverID, target: move.to, jobID: job))
-            return try await follow(move, job: job, result: result)
-        case .inProgress:
-            try await journal.append(JournalRecord(.inProgress, serverID: move.serverID, target: move.to))
-            return try await waitForServer(move, result: result)
-        case .alreadyOnTarget:
-            return try await result(.succeeded, nil, nil)
+        switch reconciled {
+        case .value(.inProgress):
+            return try await waitForServer(move, deadline: deadline, result: result)
+        case .value(.onTarget):
+            return try await result(.succeeded, nil, "found on its target after an interrupted run", history.jobID)
+        case .value(.notArrived):
+            return nil
+        case .value(.arrivedAndEnded(let request, let message)):
+            if mayRetry { return nil }
+            if history.last.event == .failed {
+                return MoveResult(
+                    serverID: move.serverID, target: move.to, status: .failed, code: history.last.code ?? "JOB_FAILED",
+                    message: history.last.message, jobID: history.jobID)
+            }
+            return try await result(
+                .failed, "JOB_FAILED",
+                "the migrate request \(request) arrived and ended without moving the server\(message.map { " (\($0))" } ?? ""); --resume --retry-failed sends it again",
+                history.jobID)
+        case .value(.cannotTell(let why)):
+            return try await result(
+                .failed, "UNKNOWN_OUTCOME",
+                "an earlier run sent the migrate request and its answer was never recorded; \(why), so it is not sent again: look at the server in the console, then remove its lines from the journal to send it anew",
+                history.jobID)
+        case .refused(let error):
+            return try await result(.failed, Self.code(error), error.message, history.jobID)
+        case .timedOut(let error):
+            return try await result(.failed, "TIMEOUT", "the cloud did not answer within --job-timeout: \(error.message)", history.jobID)
         }
+    }
+
+    /// A new request: live re-check, action-log baseline, `sending`, POST, then follow it.
+    /// Throttling and lost answers are waited out (re-checking before every new POST) until
+    /// `deadline`.
+    func fresh(_ move: Move, deadline: Date, result: Record) async throws -> MoveResult {
+        var wait = options.pollInterval
+        while true {
+            // A plan applied again (say, with a new journal) finds its servers already in place.
+            if case .value(let current) = await patiently(until: deadline, { () async throws(CloudError) -> WireServer in
+                try await client.server(move.serverID)
+            }), move.to != move.from, current.dedicatedHostID == move.to, !isBusy(current) {
+                return try await result(.succeeded, nil, "already on its target", nil)
+            }
+            // Live re-check with the same rules as `check`.
+            let concurrent = move.to == nil ? [] : await board.others(to: move.to!, than: move.serverID)
+            if let problem = await recheck(move, concurrent: concurrent, deadline: deadline) {
+                return try await result(.failed, problem.code, problem.message, nil)
+            }
+            // How many migrate actions the server's log shows now: a lost answer is judged against it.
+            var baseline: Int?
+            if case .value(let actions) = await patiently(until: deadline, { () async throws(CloudError) -> [WireInstanceAction]? in
+                try await client.migrateActions(move.serverID)
+            }) {
+                baseline = actions?.count
+            }
+            try await journal.append(JournalRecord(.sending, serverID: move.serverID, target: move.to, actionsBefore: baseline))
+            let outcome: MigrateOutcome
+            do {
+                outcome = try await client.migrate(serverID: move.serverID, to: move.to, source: move.from, baseline: baseline)
+            } catch {
+                if error.code == "UNKNOWN_OUTCOME" { return try await result(.failed, "UNKNOWN_OUTCOME", error.message, nil) }
+                guard error.isTransient else { return try await result(.failed, Self.code(error), error.message, nil) }
+                // Even a throttling answer may come from the client's reading of the server after
+                // a lost answer, so every transient error is settled against the baseline before
+                // anything else is sent (never a second request while one may have arrived).
+                do {
+                    let sent = MoveHistory(
+                        last: JournalRecord(.sending, serverID: move.serverID, target: move.to, actionsBefore: baseline), sent: true,
+                        actionsBefore: baseline)
+                    if let settled = try await settle(move, history: sent, deadline: deadline, result: result, mayRetry: false) {
+                        return settled
+                    }
+                }
+                // Still throttled, or answers lost while the log showed the request never arrived.
+                if clock() >= deadline {
+                    return try await result(.failed, "TIMEOUT", "the cloud kept refusing or losing the request for --job-timeout: \(error.message)", nil)
+                }
+                await sleep(min(wait, max(0, deadline.timeIntervalSince(clock()))))
+                wait = min(wait * 2, min(30, options.pollInterval * 8))
+                continue
+            }
+            switch outcome {
+            case .accepted(let job):
+                try await journal.append(JournalRecord(.accepted, serverID: move.serverID, target: move.to, jobID: job))
+                return try await follow(move, job: job, deadline: deadline, result: result)
+            case .inProgress:
+                try await journal.append(JournalRecord(.inProgress, serverID: move.serverID, target: move.to))
+                return try await waitForServer(move, deadline: deadline, result: result)
+            case .alreadyOnTarget:
+                return try await result(.succeeded, nil, nil, nil)
+            case .arrivedAndFailed(let request, let message):
+                return try await result(
+                    .failed, "JOB_FAILED",
+                    "the answer was lost; the migrate request \(request) arrived and ended without moving the server\(message.map { " (\($0))" } ?? ""); --resume --retry-failed sends it again",
+                    nil)
+            }
+        }
+    }
+
+    /// A code for a final refusal: the cloud's own, else `HTTP <status>`.
+    static func code(_ error: CloudError) -> String {
+        if let code = error.code, !code.isEmpty { return code }
+        return error.status == 404 ? "NOT_FOUND" : "HTTP \(error.status)"
     }
 
     func isBusy(_ server: WireServer) -> Bool {
@@ -253,51 +449,99 @@ public struct Applier: Sendable {
         return status == "RESIZE" || status == "MIGRATING" || server.taskState != nil
     }
 
-    typealias Record = (MoveResult.Status, String?, String?) async throws -> MoveResult
+    /// The outcome of a read that waits out transient faults.
+    enum Patience<T: Sendable>: Sendable {
+        case value(T)
+        /// A definitive error answer (4xx but throttling).
+        case refused(CloudError)
+        /// Transient faults until the deadline.
+        case timedOut(CloudError)
+    }
 
-    /// Polls the job until it ends, then confirms where the server is.
-    func follow(_ move: Move, job: String, result: Record) async throws -> MoveResult {
-        var status = "INIT"
-        return try await poll(timeoutMessage: { "job \(job) still \(status) after \(Int(options.jobTimeout)) s" }, result: result) {
-            let state: WireJob
-            do throws(CloudError) {
-                state = try await client.job(job)
+    /// Runs `body` until it answers, waiting out transient faults (429, 5xx, lost answers) with
+    /// back-off until `deadline`.
+    func patiently<T: Sendable>(until deadline: Date, _ body: () async throws(CloudError) -> T) async -> Patience<T> {
+        var wait = options.pollInterval
+        while true {
+            do {
+                return .value(try await body())
             } catch {
-                return try await result(.failed, error.code, "cannot read job \(job): \(error.message)")
+                guard error.isTransient else { return .refused(error) }
+                if clock() >= deadline { return .timedOut(error) }
+                await sleep(min(wait, max(0, deadline.timeIntervalSince(clock()))))
+                wait = min(wait * 2, min(30, options.pollInterval * 8))
             }
-            status = state.status
-            if state.isSuccess { return try await confirm(move, result: result) }
-            if state.isFailure { return try await result(.failed, state.error_code, state.fail_reason ?? "job \(job) failed") }
-            return nil
+        }
+    }
+
+    /// Polls the job until it ends, then confirms where the server is. A job the cloud no
+    /// longer knows is followed through the server's state.
+    func follow(_ move: Move, job: String, deadline: Date, result: Record) async throws -> MoveResult {
+        var status = "INIT"
+        return try await poll(until: deadline, timeoutMessage: { "job \(job) still \(status) after \(Int(options.jobTimeout)) s" }, job: job, result: result) {
+            switch await patiently(until: deadline, { () async throws(CloudError) -> WireJob in try await client.job(job) }) {
+            case .value(let state):
+                status = state.status
+                if state.isSuccess { return try await confirm(move, deadline: deadline, job: job, result: result) }
+                if state.isFailure {
+                    return try await result(.failed, state.error_code ?? "JOB_FAILED", state.fail_reason ?? "job \(job) failed", job)
+                }
+                return nil
+            case .refused:
+                return try await waitForServer(move, deadline: deadline, job: job, result: result)
+            case .timedOut:
+                return nil  // poll reports the timeout
+            }
         }
     }
 
     /// Waits until the server is idle again (job id unknown), then confirms where it is.
-    func waitForServer(_ move: Move, result: Record) async throws -> MoveResult {
-        try await poll(timeoutMessage: { "server still migrating after \(Int(options.jobTimeout)) s" }, result: result) {
-            isBusy(try await client.server(move.serverID)) ? nil : try await confirm(move, result: result)
+    func waitForServer(_ move: Move, deadline: Date, job: String? = nil, result: Record) async throws -> MoveResult {
+        try await poll(until: deadline, timeoutMessage: { "server still migrating after \(Int(options.jobTimeout)) s" }, job: job, result: result) {
+            switch await patiently(until: deadline, { () async throws(CloudError) -> WireServer in try await client.server(move.serverID) }) {
+            case .value(let server):
+                if isBusy(server) { return nil }
+                return try await confirm(move, deadline: deadline, job: job, result: result)
+            case .refused(let error):
+                return try await result(.failed, Self.code(error), error.message, job)
+            case .timedOut:
+                return nil
+            }
         }
     }
 
     /// Runs `step` until it returns an outcome, waiting between tries (from `pollInterval`, growing
-    /// 1.5 times up to 8 times it); past `jobTimeout` the move fails with TIMEOUT.
+    /// 1.5 times up to 8 times it); past `deadline` the move fails with TIMEOUT.
     func poll(
-        timeoutMessage: () -> String, result: Record, _ step: () async throws -> MoveResult?
+        until deadline: Date, timeoutMessage: () -> String, job: String?, result: Record, _ step: () async throws -> MoveResult?
     ) async throws -> MoveResult {
-        let start = clock()
         var interval = options.pollInterval
         while true {
             if let outcome = try await step() { return outcome }
-            if clock().timeIntervalSince(start) > options.jobTimeout { return try await result(.failed, "TIMEOUT", timeoutMessage()) }
-            await sleep(interval)
+            if clock() >= deadline { return try await result(.failed, "TIMEOUT", timeoutMessage(), job) }
+            await sleep(min(interval, max(0, deadline.timeIntervalSince(clock()))))
             interval = min(interval * 1.5, options.pollInterval * 8)
         }
     }
 
-    func confirm(_ move: Move, result: Record) async throws -> MoveResult {
-        let server = try await client.server(move.serverID)
-        if server.dedicatedHostID == move.to { return try await result(.succeeded, nil, nil) }
-        return try await result(.failed, "NOT_ON_TARGET", "the job ended but the server is on \(server.dedicatedHostID ?? "the pool")")
+    func confirm(_ move: Move, deadline: Date, job: String?, result: Record) async throws -> MoveResult {
+        switch await patiently(until: deadline, { () async throws(CloudError) -> WireServer in try await client.server(move.serverID) }) {
+        case .value(let server):
+            if server.dedicatedHostID == move.to { return try await result(.succeeded, nil, nil, job) }
+            if job == nil {
+                // Followed through the server's state (the answer with the job id was lost): the
+                // migration ran and ended where it started.
+                return try await result(
+                    .failed, "JOB_FAILED",
+                    "the migration ended without moving the server (it is on \(server.dedicatedHostID ?? "the pool")); the job id was never received, so its error code is unknown; --resume --retry-failed sends it again",
+                    nil)
+            }
+            return try await result(.failed, "NOT_ON_TARGET", "job \(job!) ended in SUCCESS but the server is on \(server.dedicatedHostID ?? "the pool")", job)
+        case .refused(let error):
+            return try await result(.failed, Self.code(error), error.message, job)
+        case .timedOut(let error):
+            return try await result(.failed, "TIMEOUT", "the job ended but the server could not be read within --job-timeout: \(error.message)", job)
+        }
     }
 
     /// The live re-check, by the same rule pipeline as `check` (`Checker`): a snapshot of the
@@ -307,12 +551,20 @@ public struct Applier: Sendable {
     /// and the other moves of the same wave to the same target, landed or not, count as
     /// concurrent arrivals (`ArrivalBoard`). The plan's topology (host types, node overrides) is used when it
     /// has one; a target whose live type or size disagrees with it is refused.
-    func recheck(_ move: Move, concurrent: [String] = []) async throws -> (code: String, message: String)? {
+    func recheck(_ move: Move, concurrent: [String] = [], deadline: Date) async -> (code: String, message: String)? {
+        func read<T: Sendable>(_ body: () async throws(CloudError) -> T, notFound: ReasonCode) async -> Result<T, Refusal> {
+            switch await patiently(until: deadline, body) {
+            case .value(let v): return .success(v)
+            case .refused(let error):
+                return .failure(Refusal(code: error.status == 404 ? notFound.rawValue : Self.code(error), message: error.message))
+            case .timedOut(let error):
+                return .failure(Refusal(code: "TIMEOUT", message: "the live re-check could not read the cloud within --job-timeout: \(error.message)"))
+            }
+        }
         let server: WireServer
-        do {
-            server = try await client.server(move.serverID)
-        } catch {
-            return (error.status == 404 ? ReasonCode.serverNotFound.rawValue : (error.code ?? "HTTP \(error.status)"), error.message)
+        switch await read({ () async throws(CloudError) -> WireServer in try await client.server(move.serverID) }, notFound: .serverNotFound) {
+        case .success(let s): server = s
+        case .failure(let r): return (r.code, r.message)
         }
         if server.dedicatedHostID != move.from {
             return ("MOVED", "server is on \(server.dedicatedHostID ?? "the pool"), the plan expected \(move.from ?? "the pool")")
@@ -332,10 +584,9 @@ public struct Applier: Sendable {
         }
         if let target = move.to {
             let host: WireDedicatedHost
-            do {
-                host = try await client.dedicatedHost(target)
-            } catch {
-                return (error.status == 404 ? ReasonCode.targetNotFound.rawValue : (error.code ?? "HTTP \(error.status)"), error.message)
+            switch await read({ () async throws(CloudError) -> WireDedicatedHost in try await client.dedicatedHost(target) }, notFound: .targetNotFound) {
+            case .success(let h): host = h
+            case .failure(let r): return (r.code, r.message)
             }
             guard let planned = reference.host(target) ?? inventory.host(target) else {
                 return (ReasonCode.targetNotFound.rawValue, "host \(target) is neither in the plan's topology nor in the live inventory")
@@ -350,7 +601,11 @@ public struct Applier: Sendable {
             let wave = Set(concurrent)
             let residents = (host.instance_uuids ?? []).filter { $0 != move.serverID && !wave.contains($0) }
             for id in residents {
-                let resident = try await client.server(id)
+                let resident: WireServer
+                switch await read({ () async throws(CloudError) -> WireServer in try await client.server(id) }, notFound: .serverNotFound) {
+                case .success(let r): resident = r
+                case .failure(let r): return (r.code, "reading \(id) on \(target): \(r.message)")
+                }
                 let name = resident.flavor.name ?? resident.flavor.id
                 guard reference.flavors[name] != nil else {
                     return ("TOPOLOGY_MISMATCH", "\(id) on \(target) has flavor \(name), which the plan's topology does not define; its room cannot be checked")
@@ -408,6 +663,12 @@ public struct Applier: Sendable {
         }
         return nil
     }
+}
+
+/// Why the live re-check could not read what it needed.
+struct Refusal: Error {
+    let code: String
+    let message: String
 }
 
 /// The moves of the current wave, per target, but those that failed or were skipped: the

@@ -84,6 +84,24 @@ extension Plan {
         }
         var fingerprint: String?
         if case .string(let f)? = json["inventory_fingerprint"] { fingerprint = f }
+        // The plan's own topology names every server it moves and every host it touches: ids
+        // it does not know were not planned here.
+        if let topology {
+            for (i, m) in moves.enumerated() {
+                if let server = topology.server(m.serverID) {
+                    if server.dedicatedHostID != m.from {
+                        issues.append(InventoryIssue(
+                            path: "moves[\(i)].from",
+                            message: "\(m.serverID) is on \(server.dedicatedHostID ?? "the pool") in the plan's topology, not \(m.from ?? "the pool")"))
+                    }
+                } else {
+                    issues.append(InventoryIssue(path: "moves[\(i)].server_id", message: "server \(m.serverID) is not in the plan's topology"))
+                }
+                if let to = m.to, topology.host(to) == nil {
+                    issues.append(InventoryIssue(path: "moves[\(i)].to", message: "host \(to) is not in the plan's topology"))
+                }
+            }
+        }
         if !issues.isEmpty { throw InventoryError(file: path, issues: issues) }
         let solver = json["solver"]
         return Plan(

@@ -41,7 +41,7 @@ import Topology
         let truth = await cloud.currentInventory()
         for move in plan.moves { #expect(truth.server(move.serverID)?.dedicatedHostID == move.to) }
         #expect(await cloud.migrationCounts().values.allSatisfy { $0 == 1 })
-        let events = try Journal.read(path: journal).map(\.event)
+        let events = try Journal.read(path: journal).records.map(\.event)
         #expect(events.filter { $0 == .sending }.count == 2)
         #expect(events.filter { $0 == .accepted }.count == 2)
         #expect(events.filter { $0 == .succeeded }.count == 2)
@@ -77,17 +77,79 @@ import Topology
         let (inventory, cloud, client) = try setUp()
         let move = Move(serverID: "app-big", from: "deh-src", to: "deh-frag-b", numaNodes: [0], wave: 1)
         let journalPath = Fixtures.temporaryFile("", name: "j.jsonl")
-        let journal = try Journal(path: journalPath)
-        try await journal.append(JournalRecord(.sending, serverID: "app-big", target: "deh-frag-b"))
+        do {
+            let journal = try Journal(path: journalPath)
+            try await journal.append(JournalRecord(.sending, serverID: "app-big", target: "deh-frag-b"))
+        }
         _ = try await client.migrate(serverID: "app-big", to: "deh-frag-b")  // reached the cloud; then "kill -9"
-        let previous = try Journal.read(path: journalPath)
+        let previous = try Journal.read(path: journalPath).records
         let results = try await applier(inventory, client, journal: journalPath).apply([move], previous: previous)
         #expect(results.map(\.status) == [.succeeded])
         #expect(await cloud.migrationCounts() == ["app-big": 1])
         // And a resumed run after success repeats nothing.
-        let again = try await applier(inventory, client, journal: journalPath).apply([move], previous: try Journal.read(path: journalPath))
+        let again = try await applier(inventory, client, journal: journalPath).apply([move], previous: try Journal.read(path: journalPath).records)
         #expect(again.map(\.status) == [.succeeded])
         #expect(await cloud.migrationCounts() == ["app-big": 1])
+    }
+
+    /// Killed between `sending` and the answer while the job then failed: resuming finds the
+    /// request in the server's action log (one more migrate action than the baseline) and
+    /// does not send it again; `--retry-failed` sends it once more, and it lands.
+    @Test func aRequestThatArrivedAndFailedIsNotSentAgainUntilRetryFailed() async throws {
+        let inventory = try Inventory.load(path: Fixtures.sample("fragmented.json"))
+        let clock = self.clock
+        let cloud = FakeCloud(
+            inventory: inventory, configuration: .init(projectID: "proj", token: "t", jobSeconds: 6, failRate: 1), now: { clock.now() })
+        let client = try CloudClient(
+            ecsEndpoint: URL(string: "http://127.0.0.1:1")!, projectID: "proj", credentials: .token("t"),
+            transport: FakeCloudTransport(cloud), retry: RetryPolicy(maxAttempts: 3), sleep: { _ in })
+        let move = Move(serverID: "app-big", from: "deh-src", to: "deh-frag-b", numaNodes: [0], wave: 1)
+        let journalPath = Fixtures.temporaryFile("", name: "arrived.jsonl")
+        let baseline = try #require(try await client.migrateActions("app-big")).count
+        do {
+            let journal = try Journal(path: journalPath)
+            try await journal.append(JournalRecord(.sending, serverID: "app-big", target: "deh-frag-b", actionsBefore: baseline))
+        }
+        _ = try await client.migrate(serverID: "app-big", to: "deh-frag-b")  // reached the cloud; then "kill -9"
+        clock.advance(10)  // the job fails (fail rate 1)
+        let resumed = try await applier(inventory, client, journal: journalPath)
+            .apply([move], previous: try Journal.read(path: journalPath).records)
+        #expect(resumed.map(\.status) == [.failed])
+        #expect(resumed.first?.code == "JOB_FAILED")
+        #expect(await cloud.migrateRequestCounts() == ["app-big": 1], "sent again although the log shows it arrived")
+
+        // A plain resume repeats the failure without sending.
+        let again = try await applier(inventory, client, journal: journalPath)
+            .apply([move], previous: try Journal.read(path: journalPath).records)
+        #expect(again.map(\.status) == [.failed])
+        #expect(await cloud.migrateRequestCounts() == ["app-big": 1])
+
+        // --retry-failed with the cause gone: sent once more, and it lands.
+        await cloud.setFailRate(0)
+        let retried = try await Applier(
+            client: client, inventory: inventory, journal: try Journal(path: journalPath),
+            options: ApplyOptions(maxParallel: 2, jobTimeout: 600, pollInterval: 1, retryFailed: true),
+            sleep: { clock.advance($0) }, clock: { clock.now() }
+        ).apply([move], previous: try Journal.read(path: journalPath).records)
+        #expect(retried.map(\.status) == [.succeeded])
+        #expect(await cloud.migrateRequestCounts() == ["app-big": 2])
+        #expect(await cloud.succeededMigrationCounts() == ["app-big": 1])
+    }
+
+    /// Without a readable baseline the cloud cannot tell whether the request arrived: nothing
+    /// is sent, the move is UNKNOWN_OUTCOME.
+    @Test func withoutABaselineAnUnansweredRequestIsNeverResent() async throws {
+        let (inventory, cloud, client) = try setUp()
+        let move = Move(serverID: "app-big", from: "deh-src", to: "deh-frag-b", numaNodes: [0], wave: 1)
+        let journalPath = Fixtures.temporaryFile("", name: "nobaseline.jsonl")
+        do {
+            let journal = try Journal(path: journalPath)
+            try await journal.append(JournalRecord(.sending, serverID: "app-big", target: "deh-frag-b"))
+        }
+        let results = try await applier(inventory, client, journal: journalPath)
+            .apply([move], previous: try Journal.read(path: journalPath).records)
+        #expect(results.first?.code == "UNKNOWN_OUTCOME")
+        #expect(await cloud.migrateRequestCounts().isEmpty)
     }
 
     @Test func keepGoingRunsIndependentMoves() async throws {
@@ -111,10 +173,51 @@ import Topology
         #expect(await cloud.migrationCounts().isEmpty)  // refused before anything was sent
     }
 
-    @Test func journalIgnoresATornLastLine() throws {
-        let path = Fixtures.temporaryFile(#"{"event":"accepted","server_id":"a","to":"h","job_id":"j"}"# + "\n" + #"{"event":"succ"#)
-        let records = try Journal.read(path: path)
-        #expect(records == [JournalRecord(.accepted, serverID: "a", target: "h", jobID: "j")])
+    @Test func journalIgnoresATornLastLineAndOpeningRepairsIt() async throws {
+        let good = #"{"event":"accepted","server_id":"a","to":"h","job_id":"j"}"# + "\n"
+        let path = Fixtures.temporaryFile(good + #"{"event":"succ"#)
+        let contents = try Journal.read(path: path)
+        #expect(contents.records == [JournalRecord(.accepted, serverID: "a", target: "h", jobID: "j")])
+        #expect(contents.tornBytes == 14)
+        do {
+            let journal = try Journal(path: path)
+            #expect(journal.repairedBytes == 14)
+            try await journal.append(JournalRecord(.succeeded, serverID: "a", target: "h"))
+        }
+        let repaired = try Journal.read(path: path)
+        #expect(repaired.tornBytes == 0)
+        #expect(repaired.records.map(\.event) == [.accepted, .succeeded])
+        #expect(repaired.records[1].at != nil, "every record carries its time")
+    }
+
+    @Test func journalReportsGarbageLinesAndKeepsHeaders() async throws {
+        let path = Fixtures.temporaryFile("", name: "garbage.jsonl")
+        do {
+            let journal = try Journal(path: path)
+            try await journal.append(JournalHeader(planFingerprint: "abc", endpoint: "http://127.0.0.1:1", projectID: "p", version: "0.1.0"))
+            try await journal.append(JournalRecord(.sending, serverID: "a", target: "h", actionsBefore: 3))
+        }
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        handle.seekToEndOfFile()
+        handle.write(Data("not json\n{\"event\":\"nonsense\"}\n".utf8))
+        try handle.close()
+        let contents = try Journal.read(path: path)
+        #expect(contents.headers.map(\.planFingerprint) == ["abc"])
+        #expect(contents.records.map(\.actionsBefore) == [3])
+        #expect(contents.garbage == [3, 4])
+    }
+
+    @Test func aSecondOpenOfTheJournalIsRefusedWithThePid() throws {
+        let path = Fixtures.temporaryFile("", name: "locked.jsonl")
+        let first = try Journal(path: path)
+        do {
+            _ = try Journal(path: path)
+            Issue.record("a second open must be refused")
+        } catch let locked as JournalLocked {
+            #expect(locked.pid == getpid())
+            #expect(locked.description.contains("pid \(getpid())"))
+        }
+        _ = first
     }
 }
 
