@@ -131,7 +131,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DehplanE2ETests",
-            dependencies: ["dehplan", "TestSupport", "CloudAPI"],
+            dependencies: ["dehplan", "TestSupport", "CloudAPI", "Executor", "Planner"],
             exclude: ["golden"],
             swiftSettings: swiftSettings
         ),

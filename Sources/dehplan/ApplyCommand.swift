@@ -27,7 +27,9 @@ struct ApplyCommand: AsyncParsableCommand {
     @OptionGroup var cloud: CloudOptions
 
     @Option(help: ArgumentHelp("Journal file (default: PLAN.journal).", valueName: "file")) var journal: String?
-    @Flag(help: "Finish an interrupted run recorded in the journal.") var resume = false
+    @Flag(help: "Finish an interrupted run recorded in the journal (the journal must exist and belong to this plan).") var resume = false
+    @Flag(help: "With --resume: try failed, timed-out and unknown-outcome moves again, once the cloud shows their earlier request is no longer running (implies --resume).")
+    var retryFailed = false
     @Flag(help: "Print the requests that would be sent; change nothing.") var dryRun = false
     @Option(help: "Moves in flight at once.") var maxParallel: Int = 4
     @Flag(help: "Go on with independent moves after a failure.") var keepGoing = false
@@ -76,10 +78,52 @@ struct ApplyCommand: AsyncParsableCommand {
             return
         }
         let journalPath = journal ?? plan + ".journal"
-        let previous = (try? Journal.read(path: journalPath)) ?? []
-        if !previous.isEmpty && !resume {
+        let resuming = resume || retryFailed
+        let planFingerprint = Journal.fingerprint(of: moves)
+        if resuming && !FileManager.default.fileExists(atPath: journalPath) {
+            throw CLIError.invalidInput(
+                "error: --resume: there is no journal \(journalPath); an interrupted run of \(plan) writes it there unless --journal named another file")
+        }
+        // The lock first: a second apply on this journal stops here, before reading anything.
+        let journalFile: Journal
+        do {
+            journalFile = try Journal(path: journalPath)
+        } catch let locked as JournalLocked {
+            throw CLIError.invalidInput("error: \(locked.description)")
+        }
+        let contents = try Journal.read(path: journalPath)
+        if journalFile.repairedBytes > 0 {
+            console.info("warning: the journal \(journalPath) ended in a torn line (\(journalFile.repairedBytes) bytes, a crash in mid-write); it was cut off")
+        }
+        if !contents.garbage.isEmpty {
+            console.info("warning: the journal \(journalPath) has lines that are not journal records (line \(contents.garbage.prefix(10).map(String.init).joined(separator: ", "))); they were skipped")
+        }
+        if !contents.records.isEmpty && !resuming {
             throw CLIError.invalidInput("error: the journal \(journalPath) already records a run; pass --resume to finish it, or remove it to start over")
         }
+        if resuming {
+            if let header = contents.headers.first {
+                if header.planFingerprint != planFingerprint {
+                    throw CLIError.invalidInput(
+                        "error: the journal \(journalPath) records a run of another plan (plan fingerprint \(header.planFingerprint); \(plan) has \(planFingerprint)); resume with that plan's journal, or start this plan with a new --journal")
+                }
+                if header.projectID != client.projectID {
+                    throw CLIError.invalidInput(
+                        "error: the journal \(journalPath) records a run in project \(header.projectID), not \(client.projectID)")
+                }
+            } else {
+                // A journal from before headers: it must at least agree with the plan's moves.
+                let planned = Dictionary(moves.map { ($0.serverID, $0.to) }, uniquingKeysWith: { a, _ in a })
+                if let stray = contents.records.first(where: { record in planned[record.serverID].map { $0 != record.target } ?? true }) {
+                    throw CLIError.invalidInput(
+                        "error: the journal \(journalPath) records \(stray.serverID) -> \(stray.target ?? "pool"), which is not a move of \(plan); it belongs to another plan")
+                }
+            }
+        }
+        try await journalFile.append(JournalHeader(
+            planFingerprint: planFingerprint, endpoint: client.ecsEndpoint.absoluteString, projectID: client.projectID,
+            version: Dehplan.version))
+        let previous = contents.records
         let inventory: Inventory
         do {
             inventory = try await LiveInventory.fetch(client)
@@ -90,13 +134,13 @@ struct ApplyCommand: AsyncParsableCommand {
         // On a terminal: one live line (done/total, running, failed, elapsed); elsewhere plain lines.
         let live = !quiet && isatty(STDOUT_FILENO) != 0
         let tracker = ProgressLine(total: moves.count)
-        let journalFile = try Journal(path: journalPath)
         let plain: @Sendable (String) -> Void = { line in if !quiet && !live { print(line) } }
         var events: (@Sendable (ApplyEvent) -> Void)?
         if live { events = { @Sendable event in tracker.update(event) } }
         let applier = Applier(
             client: client, inventory: inventory, journal: journalFile,
-            options: ApplyOptions(maxParallel: maxParallel, keepGoing: keepGoing, jobTimeout: jobTimeout, pollInterval: pollInterval),
+            options: ApplyOptions(
+                maxParallel: maxParallel, keepGoing: keepGoing, jobTimeout: jobTimeout, pollInterval: pollInterval, retryFailed: retryFailed),
             progress: plain, events: events, placement: cloudPlacement, topology: loaded.topology)
         let placement = cloudPlacement
         let topology = loaded.topology
@@ -116,6 +160,7 @@ struct ApplyCommand: AsyncParsableCommand {
                     .object([
                         ("server_id", .string(r.serverID)), ("to", .optionalString(r.target)), ("status", .string(r.status.rawValue)),
                         ("code", .optionalString(r.code)), ("message", .optionalString(r.message)),
+                        ("job_id", .optionalString(r.jobID)),
                     ])
                 })),
                 ("journal", .string(journalPath)),
@@ -135,7 +180,8 @@ struct ApplyCommand: AsyncParsableCommand {
             let summary = "\(done) of \(moves.count) migrations succeeded, \(failed.count) failed, \(results.count - done - failed.count) skipped; journal \(journalPath)"
             console.result(failed.isEmpty ? style.good(summary) : style.bad(summary))
             if !failed.isEmpty {
-                console.result("Next: fix the cause above, then `dehplan apply \(plan) --resume ...` finishes the rest (finished moves are not repeated).")
+                console.result("Next: fix the cause above, then retry the failed moves (finished ones are not repeated, unfinished requests are settled with the cloud first):")
+                console.result("  " + ApplyCommandLine.resume(CommandLine.arguments, journal: journalPath))
             }
         }
         if !failed.isEmpty { throw CLIError(code: ExitStatus.applyFailed, message: "") }

@@ -33,19 +33,38 @@ struct CloudOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("IAM user domain (or OS_USER_DOMAIN_NAME; default: the user name).", valueName: "name"))
     var domain: String?
 
+    @Option(name: .long, help: ArgumentHelp("First wait before retrying a throttled, failed or unanswered request; it doubles per retry up to 64 times this (at most 30 s), and a request is retried for up to 5 minutes.", valueName: "seconds"))
+    var retryDelay: Double = 0.5
+
     /// A client for the endpoint; with `trace`, every request and answer is traced on standard
     /// error (method, URL, status, time, X-Request-Id; never credentials).
     func client(trace verbose: Bool) async throws -> CloudClient {
         let env = ProcessInfo.processInfo.environment
+        guard retryDelay.isFinite && retryDelay > 0 && retryDelay <= 60 else {
+            throw CLIError.invalidInput("error: --retry-delay must be a number of seconds in (0, 60]")
+        }
         guard let project = projectID ?? env["HUAWEICLOUD_SDK_PROJECT_ID"] ?? env["OS_PROJECT_ID"], !project.isEmpty else {
             throw CLIError.invalidInput("error: --project-id is required (or set HUAWEICLOUD_SDK_PROJECT_ID / OS_PROJECT_ID)")
         }
+        // The endpoints are checked before any credential is used: a password never goes out for
+        // an endpoint that would then be refused.
+        func endpointURL(_ text: String, flag: String) throws -> URL {
+            guard let url = URL(string: text), url.scheme != nil else { throw CLIError.invalidInput("error: \(flag): not a URL (expected https://host[:port])") }
+            do {
+                try EndpointPolicy.check(url)
+            } catch {
+                throw CLIError.invalidInput("error: \(flag): \(error.message)")
+            }
+            return url
+        }
+        let ecs = try endpointURL(endpoint, flag: "--endpoint")
+        let deh = try dehEndpoint.map { try endpointURL($0, flag: "--deh-endpoint") }
         let credentials: Credentials
         if let ak = ak ?? env["HUAWEICLOUD_SDK_AK"], let sk = sk ?? env["HUAWEICLOUD_SDK_SK"] {
             credentials = .accessKey(Signer(accessKey: ak, secretKey: sk))
         } else if let token = token ?? env["OS_AUTH_TOKEN"] {
             credentials = .token(token)
-        } else if let iam = (iamEndpoint ?? env["OS_AUTH_URL"]).flatMap(URL.init(string:)),
+        } else if let iamText = iamEndpoint ?? env["OS_AUTH_URL"], let iam = Optional(try endpointURL(iamText, flag: "--iam-endpoint")),
             let user = user ?? env["OS_USERNAME"], let password = env["OS_PASSWORD"]
         {
             do {
@@ -53,23 +72,20 @@ struct CloudOptions: ParsableArguments {
                     endpoint: iam, user: user, password: password, domain: domain ?? env["OS_USER_DOMAIN_NAME"] ?? user,
                     projectID: project))
             } catch {
-                throw CLIError.runtime("error: IAM authentication at \(iam.absoluteString) failed: \(error)")
+                throw CLIError.runtime("error: IAM authentication at \(EndpointPolicy.redacted(iam)) failed: \(error)")
             }
         } else {
             throw CLIError.invalidInput(
                 "error: no credentials: pass --token (or OS_AUTH_TOKEN), or --ak and --sk (or HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK), or --iam-endpoint and --user with OS_PASSWORD")
-        }
-        guard let ecs = URL(string: endpoint) else { throw CLIError.invalidInput("error: --endpoint: not a URL: \(endpoint)") }
-        let deh = try dehEndpoint.map { text -> URL in
-            guard let url = URL(string: text) else { throw CLIError.invalidInput("error: --deh-endpoint: not a URL: \(text)") }
-            return url
         }
         var trace: (@Sendable (String) -> Void)?
         if verbose {
             trace = { @Sendable line in FileHandle.standardError.write(Data(("trace: " + line + "\n").utf8)) }
         }
         let made = Result { () throws(CloudError) -> CloudClient in
-            try CloudClient(ecsEndpoint: ecs, dehEndpoint: deh, projectID: project, credentials: credentials, trace: trace)
+            try CloudClient(
+                ecsEndpoint: ecs, dehEndpoint: deh, projectID: project, credentials: credentials,
+                retry: RetryPolicy(maxAttempts: 6, baseDelay: retryDelay, maxDelay: min(30, retryDelay * 64), patience: 300), trace: trace)
         }
         switch made {
         case .success(let client): return client

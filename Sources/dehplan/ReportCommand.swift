@@ -46,6 +46,10 @@ struct ReportCommand: ParsableCommand {
                 throw CLIError.invalidInput("error: invalid plan\n" + error.description)
             }
             // A plan made for another inventory would draw nonsense: check it first.
+            if let made = loaded!.fingerprint, made != inventory.fingerprint {
+                throw CLIError.invalidInput(
+                    "error: the plan \(plan) was made from another inventory (inventory_fingerprint \(made); \(source.inventory) has \(inventory.fingerprint))\nMake the plan from this inventory (dehplan plan --inventory \(source.inventory) ... --out PLAN).")
+            }
             let problems = PlanValidator.violations(
                 of: loaded!.moves, on: inventory, options: Checker.Options(layoutPolicy: .possible, placement: loaded!.placement == .any ? .planned : loaded!.placement))
             if !problems.isEmpty {

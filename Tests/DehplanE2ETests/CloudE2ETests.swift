@@ -136,8 +136,16 @@ import Topology
 }
 
 /// A plain GET (for the fake cloud's test endpoints).
-func URLSessionGet(_ url: String) async throws -> [UInt8] {
-    try await URLSessionTransport().send(CloudAPI.HTTPRequest(method: "GET", url: URL(string: url)!)).body
+/// A GET with the fake cloud's token (every endpoint of the fake needs it).
+func URLSessionGet(_ url: String, token: String = "tok") async throws -> [UInt8] {
+    try await URLSessionTransport().send(CloudAPI.HTTPRequest(method: "GET", url: URL(string: url)!, headers: ["X-Auth-Token": token])).body
+}
+
+/// A POST of a JSON body with the fake cloud's token.
+func URLSessionPost(_ url: String, _ body: String, token: String = "tok") async throws -> Int {
+    try await URLSessionTransport().send(CloudAPI.HTTPRequest(
+        method: "POST", url: URL(string: url)!, headers: ["X-Auth-Token": token, "Content-Type": "application/json"],
+        body: Array(body.utf8))).status
 }
 
 @Suite struct VerboseAndPasswordE2ETests {
