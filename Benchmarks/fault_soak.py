@@ -138,7 +138,7 @@ for seed in range(args.first_seed, args.first_seed + args.seeds):
     totals["not_on_target"] += len(missing)
     totals["moves"] += len(moves)
     totals["seeds"] += 1
-    fake.send_signal(signal.SIGINT)
+    fake.terminate()  # SIGTERM: a background shell starts children with SIGINT ignored
     fake.wait()
     print(f"seed {seed}: {len(moves)} moves, fault-phase exit {rc}, retry exit {rc2}, not on target {len(missing)}, "
           f"migrated twice {len(twice)}, elapsed {time.time() - start:.0f} s", flush=True)

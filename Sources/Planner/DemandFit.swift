@@ -272,15 +272,23 @@ public struct DemandFit: Sendable {
             var free = bins.map(\.room)
             let order = items.indices.sorted { Self.size(flavors[$0]) > Self.size(flavors[$1]) }
             for i in order {
+                // Bins only fill: one that cannot take this flavor now never will, so the scan
+                // resumes where the previous server of the flavor stopped (linear in servers).
+                var b = 0
                 for _ in 0..<items[i].count {
                     var placed = false
-                    for b in bins.indices where bins[b].unknown == nil && bins[b].type.supports(flavors[i].name) {
-                        guard let fit = Fit.fit(flavors[i], free: free[b], capacity: bins[b].type.numaNodes) else { continue }
-                        for n in fit.nodes { free[b][n] -= flavors[i].perNode }
-                        if let s = slotVars[b].firstIndex(where: { $0.item == i && $0.nodes == fit.nodes }) { counts[b][s] += 1 }
-                        if bins[b].hostID == nil { opened[b] = true }
-                        placed = true
-                        break
+                    while b < bins.count {
+                        if bins[b].unknown == nil && bins[b].type.supports(flavors[i].name),
+                            let fit = Fit.fit(flavors[i], free: free[b], capacity: bins[b].type.numaNodes),
+                            let s = slotVars[b].firstIndex(where: { $0.item == i && $0.nodes == fit.nodes })
+                        {
+                            for n in fit.nodes { free[b][n] -= flavors[i].perNode }
+                            counts[b][s] += 1
+                            if bins[b].hostID == nil { opened[b] = true }
+                            placed = true
+                            break
+                        }
+                        b += 1
                     }
                     if !placed { unplaced[i] += 1 }
                 }
@@ -359,10 +367,15 @@ public struct DemandFit: Sendable {
     static func firstFitDecreasingHosts(_ demand: [(Flavor, Int)], capacity: [Resources]) -> Int {
         var hosts: [[Resources]] = []
         for (flavor, count) in demand.sorted(by: { size($0.0) > size($1.0) }) {
+            // Hosts only fill, so one that cannot take this flavor now never will: the scan for
+            // the next server of the flavor starts where the last one stopped (linear, not
+            // quadratic, in the servers: 100,000 of one flavor took 10 s before).
+            var start = 0
             for _ in 0..<count {
-                if let h = hosts.indices.first(where: { Fit.fit(flavor, free: hosts[$0], capacity: capacity) != nil }) {
-                    let fit = Fit.fit(flavor, free: hosts[h], capacity: capacity)!
-                    for n in fit.nodes { hosts[h][n] -= flavor.perNode }
+                while start < hosts.count && Fit.fit(flavor, free: hosts[start], capacity: capacity) == nil { start += 1 }
+                if start < hosts.count {
+                    let fit = Fit.fit(flavor, free: hosts[start], capacity: capacity)!
+                    for n in fit.nodes { hosts[start][n] -= flavor.perNode }
                 } else if let fit = Fit.fit(flavor, free: capacity, capacity: capacity) {
                     var fresh = capacity
                     for n in fit.nodes { fresh[n] -= flavor.perNode }
