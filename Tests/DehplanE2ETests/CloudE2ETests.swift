@@ -30,6 +30,22 @@ import Topology
         #expect(!denied.stderr.contains("wrong"))
     }
 
+    /// A password in an endpoint URL is refused and never repeated; the endpoint is checked
+    /// before IAM is asked for a token (the password never leaves for a refused endpoint).
+    @Test func endpointsAreCheckedBeforeAnyCredentialIsUsed() throws {
+        let withPassword = try Binary.run(["inventory", "--endpoint", "https://ops:hunter2secret@ecs.example.com", "--project-id", "p", "--token", "t"])
+        #expect(withPassword.status == 2)
+        #expect(withPassword.stderr.contains("must not carry a user or password"))
+        #expect(!withPassword.stderr.contains("hunter2secret") && !withPassword.stdout.contains("hunter2secret"))
+        // Nothing listens on 127.0.0.1:9: had IAM been asked first, this would be an IAM failure (exit 1).
+        let iamFirst = try Binary.run(
+            ["inventory", "--endpoint", "http://ecs.example.com", "--project-id", "p", "--iam-endpoint", "http://127.0.0.1:9", "--user", "ops"],
+            environment: ["OS_PASSWORD": "pw-secret"])
+        #expect(iamFirst.status == 2, "\(iamFirst.stderr)")
+        #expect(iamFirst.stderr.contains("--endpoint") && iamFirst.stderr.contains("must use https"))
+        #expect(!iamFirst.stderr.contains("IAM authentication"))
+    }
+
     @Test func plainHTTPToARemoteHostIsRefused() throws {
         let run = try Binary.run(["inventory", "--endpoint", "http://ecs.example.com", "--project-id", "p", "--token", "t"])
         #expect(run.status == 2)

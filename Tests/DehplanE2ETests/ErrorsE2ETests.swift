@@ -66,4 +66,26 @@ import Testing
             #expect(run.stderr.contains(words), "\(arguments[0]): \(run.stderr)")
         }
     }
+
+    /// A plan names only servers and hosts of its own topology: a move edited to an unknown
+    /// server or host is refused by `apply --dry-run` and `report` with the JSON path.
+    @Test(arguments: [("server_id", "ghost-server", "moves[0].server_id"), ("to", "ghost-host", "moves[0].to")])
+    func unknownIdsInAPlanExitTwo(field: String, value: String, path: String) throws {
+        let planFile = Fixtures.temporaryFile("", name: "ids-\(field).json")
+        let made = try Binary.run(["plan", "--inventory", "samples/fragmented.json", "--servers", "app-big", "--out", planFile, "--quiet"])
+        #expect(made.status == 0)
+        var doc = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: planFile))) as? [String: Any])
+        var moves = try #require(doc["moves"] as? [[String: Any]])
+        moves[0][field] = value
+        doc["moves"] = moves
+        try JSONSerialization.data(withJSONObject: doc).write(to: URL(fileURLWithPath: planFile))
+        for arguments in [
+            ["apply", planFile, "--endpoint", "http://127.0.0.1:9", "--project-id", "p", "--token", "t", "--dry-run"],
+            ["report", "--inventory", "samples/fragmented.json", "--plan", planFile, "--out", "-"],
+        ] {
+            let run = try Binary.run(arguments)
+            #expect(run.status == 2, "\(arguments[0]): exit \(run.status): \(run.stderr)")
+            #expect(run.stderr.contains(path) && run.stderr.contains(value), "\(arguments[0]): \(run.stderr)")
+        }
+    }
 }
