@@ -364,7 +364,7 @@ public struct BatchPlanner: Sendable {
     func solve(_ sub: SubProblem, options: PlanOptions, timeLimit: Double) -> SubOutcome {
         let started = monotonicNow()
         let objective = options.effectiveObjective
-        let heuristic = greedy(sub, options: options)
+        let (heuristic, heuristicSource) = heuristicPlan(sub, options: options)
         let heuristicLevels = sub.levels(heuristic, objective: objective, inventory: inventory)
         if let patterns = PatternConsolidation(sub, options: options, inventory: inventory),
             let outcome = patterns.solve(timeLimit: timeLimit)
@@ -382,7 +382,7 @@ public struct BatchPlanner: Sendable {
         var notes: [String] = []
         var chosen = heuristic
         var chosenLevels = heuristicLevels
-        var chosenSource = "greedy"
+        var chosenSource = heuristicSource
         /// Keeps `decisions` (their `levels`) when they are at least as good as the plan in hand.
         @discardableResult
         func adopt(_ decisions: [[Decision]], _ levels: Levels, from source: String) -> Bool {
@@ -504,7 +504,7 @@ public struct BatchPlanner: Sendable {
             withCuts.gomoryCuts = true
             solution = try built.model.race([solveOptions, withCuts])
         } catch {
-            notes.append("solver failed (\(error)); the greedy plan is used")
+            notes.append("solver failed (\(error)); the \(heuristicSource) plan is used")
             return SubOutcome(decisions: heuristic, slack: nil, seconds: 0,
                               variables: built.model.variableCount, constraints: built.model.constraintCount, notes: notes)
         }
@@ -751,7 +751,7 @@ public struct BatchPlanner: Sendable {
         _ sub: SubProblem, number: Int, options: PlanOptions, timeLimit: Double, solver: ExternalSolver
     ) throws(PlanError) -> SubOutcome {
         let objective = options.effectiveObjective
-        let heuristic = greedy(sub, options: options)
+        let heuristic = heuristicPlan(sub, options: options).decisions
         let (built, scale) = aggregatedModel(
             sub, options: options, heuristic: sub.levels(heuristic, objective: objective, inventory: inventory))
         let solution: Solution

@@ -109,3 +109,53 @@ extension Array {
         return Array(copy.prefix(k))
     }
 }
+
+/// First-fit decreasing is the plan in hand for consolidations: the planner never ends above
+/// first-fit decreasing as it would be carried out (its moves put in waves), and its plans are
+/// valid by the rule pipeline. Mixed 2- and 4-node host types, unknown layouts, groups.
+@Suite struct FirstFitDecreasingTests {
+    @Test func consolidationsNeverEndAboveFirstFitDecreasing() throws {
+        var compared = 0
+        for seed in 0..<16 as Range<UInt64> {
+            let inventory = InventoryGenerator.generate(.init(
+                seed: 500 + seed, hosts: 30 + Int(seed % 4) * 10, servers: 120 + Int(seed % 3) * 40, availabilityZones: ["az1"],
+                unknownLayoutFraction: seed % 2 == 0 ? 0 : 0.3, shutoffFraction: 0.8, faultFraction: 0.05,
+                antiAffinityGroups: Int(seed % 3), hostTypeNames: ["c6", "m6", "h4"], maxFill: 0.5))
+            // A limit too short for the models: the plan in hand is what comes out.
+            let options = PlanOptions(mode: .consolidate, timeLimit: 0.05, placement: .planned)
+            let planner = BatchPlanner(inventory)
+            // FFD on every sub-problem, as the planner builds them.
+            let plan = try planner.plan(options)
+            let movers = inventory.servers.indices.filter { inventory.servers[$0].dedicatedHostID != nil && BatchPlanner.isMovable(inventory.servers[$0], assumeStopped: false) }
+            let zones = Set(movers.map { inventory.servers[$0].availabilityZone })
+            // First-fit decreasing as it would be carried out (its moves in waves), per sub-problem,
+            // the better of the repacked and the cycle-free plan.
+            var ffdMoves: [Move] = []
+            for family in planner.hostTypeFamilies(of: movers) {
+                let sub = planner.buildSubProblem(
+                    zones: zones, hostTypes: family.types, movers: family.movers, mustMove: false, evacuated: [], excluded: [], options: options)
+                var best: (value: Double, moves: [Move])?
+                for (candidate, _) in planner.firstFitDecreasingPlans(sub, options: options) {
+                    let executable = planner.ordered(candidate, sub: sub, options: options)
+                    var moves: [Move] = []
+                    for (c, cls) in sub.classes.enumerated() {
+                        for (i, s) in cls.servers.enumerated() {
+                            guard case .host(let h, let nodes) = executable[c][i] else { continue }
+                            let server = inventory.servers[s]
+                            moves.append(Move(serverID: server.id, from: server.dedicatedHostID, to: inventory.hosts[sub.hosts[h]].id, numaNodes: nodes))
+                        }
+                    }
+                    let value = sub.levels(executable, objective: .minHostsUsed, inventory: inventory).primary
+                    if best == nil || value < best!.value { best = (value, moves) }
+                }
+                ffdMoves += best?.moves ?? []
+            }
+            let ffd = planner.objectiveValue(ffdMoves, objective: .minHostsUsed)
+            let planned = planner.objectiveValue(plan.moves, objective: .minHostsUsed)
+            #expect(planned <= ffd, "seed \(seed): plan keeps \(planned) hosts in use, first-fit decreasing \(ffd); notes: \(plan.notes)")
+            #expect(PlanValidator.violations(of: plan.moves, on: inventory, options: Checker.Options(placement: .planned)).isEmpty)
+            compared += 1
+        }
+        #expect(compared == 16)
+    }
+}
