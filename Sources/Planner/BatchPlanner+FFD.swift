@@ -25,15 +25,7 @@ extension BatchPlanner {
     /// `decisions` as `orderWaves` leaves them: re-routed moves go where it sent them, dropped
     /// ones stay.
     func ordered(_ decisions: [[Decision]], sub: SubProblem, options: PlanOptions) -> [[Decision]] {
-        var moves: [Move] = []
-        for (c, cls) in sub.classes.enumerated() {
-            for (i, s) in cls.servers.enumerated() {
-                guard case .host(let h, let nodes) = decisions[c][i] else { continue }
-                let server = inventory.servers[s]
-                moves.append(Move(serverID: server.id, from: server.dedicatedHostID, to: inventory.hosts[sub.hosts[h]].id, numaNodes: nodes))
-            }
-        }
-        let waves = orderWaves(moves, options: options)
+        let waves = orderWaves(moves(of: decisions, in: sub), options: options)
         guard waves.rerouted > 0 || !waves.dropped.isEmpty else { return decisions }
         var target: [String: Move] = [:]
         for m in waves.moves { target[m.serverID] = m }
@@ -51,6 +43,23 @@ extension BatchPlanner {
             }
         }
         return out
+    }
+
+    /// The moves `decisions` make (to hosts and to the pool), wave 1.
+    func moves(of decisions: [[Decision]], in sub: SubProblem) -> [Move] {
+        var moves: [Move] = []
+        for (c, cls) in sub.classes.enumerated() {
+            for (i, s) in cls.servers.enumerated() {
+                let server = inventory.servers[s]
+                switch decisions[c][i] {
+                case .stay: continue
+                case .pool: moves.append(Move(serverID: server.id, from: server.dedicatedHostID, to: nil, numaNodes: nil))
+                case .host(let h, let nodes):
+                    moves.append(Move(serverID: server.id, from: server.dedicatedHostID, to: inventory.hosts[sub.hosts[h]].id, numaNodes: nodes))
+                }
+            }
+        }
+        return moves
     }
 
     /// First-fit decreasing plans for a consolidation: the repacked one and, when it differs,

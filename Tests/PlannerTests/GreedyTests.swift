@@ -76,15 +76,7 @@ import Topology
                 let evacuated: Set<Int> = mustMove ? [inv.hostIndex[evacuate.id]!] : []
                 let sub = planner.buildSubProblem(
                     zones: [zone], movers: movers, mustMove: mustMove, evacuated: evacuated, excluded: [], options: options)
-                let decisions = planner.greedy(sub, options: options)
-                var plan: [Move] = []
-                for (c, cls) in sub.classes.enumerated() {
-                    for (i, s) in cls.servers.enumerated() {
-                        guard case .host(let h, let nodes) = decisions[c][i] else { continue }
-                        let server = inv.servers[s]
-                        plan.append(Move(serverID: server.id, from: server.dedicatedHostID, to: inv.hosts[sub.hosts[h]].id, numaNodes: nodes))
-                    }
-                }
+                let plan = planner.moves(of: planner.greedy(sub, options: options), in: sub)
                 // Evacuations never target a source and consolidations never fill an emptied
                 // host, so every greedy plan is valid as one wave.
                 let problems = PlanValidator.violations(of: plan, on: inv, options: Checker.Options(placement: .planned))
@@ -137,14 +129,7 @@ extension Array {
                 var best: (value: Double, moves: [Move])?
                 for (candidate, _) in planner.firstFitDecreasingPlans(sub, options: options) {
                     let executable = planner.ordered(candidate, sub: sub, options: options)
-                    var moves: [Move] = []
-                    for (c, cls) in sub.classes.enumerated() {
-                        for (i, s) in cls.servers.enumerated() {
-                            guard case .host(let h, let nodes) = executable[c][i] else { continue }
-                            let server = inventory.servers[s]
-                            moves.append(Move(serverID: server.id, from: server.dedicatedHostID, to: inventory.hosts[sub.hosts[h]].id, numaNodes: nodes))
-                        }
-                    }
+                    let moves = planner.moves(of: executable, in: sub)
                     let value = sub.levels(executable, objective: .minHostsUsed, inventory: inventory).primary
                     if best == nil || value < best!.value { best = (value, moves) }
                 }
