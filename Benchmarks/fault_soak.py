@@ -51,7 +51,7 @@ def call(endpoint, method, path, body=None):
 
 
 totals = {"seeds": 0, "moves": 0, "signals": 0, "bad_exits": 0, "twice_in_fault_phase": 0, "migrated_twice": 0,
-          "not_on_target": 0, "kills": 0, "failed_in_fault_phase": 0, "codes": {}}
+          "not_on_target": 0, "kills": 0, "failed_in_fault_phase": 0, "skipped_in_fault_phase": 0, "codes": {}}
 start = time.time()
 for seed in range(args.first_seed, args.first_seed + args.seeds):
     d = os.path.join(work, f"seed{seed}")
@@ -120,9 +120,11 @@ for seed in range(args.first_seed, args.first_seed + args.seeds):
     totals["twice_in_fault_phase"] += sum(1 for v in stats["migrations"].values() if v > 1)
     if results:
         for r in results["results"]:
-            if r["status"] != "succeeded":
+            if r["status"] == "failed":
                 totals["failed_in_fault_phase"] += 1
                 totals["codes"][r.get("code") or "(none)"] = totals["codes"].get(r.get("code") or "(none)", 0) + 1
+            elif r["status"] == "skipped":
+                totals["skipped_in_fault_phase"] += 1
     # Recovery: faults off, failed moves retried.
     call(endpoint, "POST", "/_fake/faults", {"throttle_rate": 0, "error_rate": 0, "drop_rate": 0, "fail_rate": 0})
     rc2, retried = run(["--resume", "--retry-failed"])
@@ -146,5 +148,5 @@ for seed in range(args.first_seed, args.first_seed + args.seeds):
 print(json.dumps(totals, indent=1, sort_keys=True))
 print(f"wall {time.time() - start:.0f} s")
 ok = totals["signals"] == 0 and totals["bad_exits"] == 0 and totals["twice_in_fault_phase"] == 0 \
-    and totals["migrated_twice"] == 0 and totals["not_on_target"] == 0
+    and totals["migrated_twice"] == 0 and totals["not_on_target"] == 0 and "(none)" not in totals["codes"]
 sys.exit(0 if ok else 1)
