@@ -19,7 +19,7 @@ import Glibc
     @Test func killAtRandomPointsAndResume() async throws {
         // Fake cloud with short jobs.
         let inventoryFile = Fixtures.temporaryFile("", name: "inv.json")
-        let gen = try Binary.run([
+        let gen = try await Binary.runOffPool([
             "generate", "--seed", "21", "--hosts", "30", "--servers", "120", "--zones", "az1", "--unknown-layout", "0",
             "--shutoff", "1", "--fault", "0", "--groups", "0", "--host-types", "c6,m6", "--max-fill", "0.4", "--out", inventoryFile,
         ])
@@ -32,7 +32,7 @@ import Glibc
         let endpoint = "http://127.0.0.1:\(port)"
 
         let planFile = Fixtures.temporaryFile("", name: "plan.json")
-        let plan = try Binary.run(["plan", "--inventory", inventoryFile, "--evacuate", "deh-001", "deh-002", "deh-003", "deh-004",
+        let plan = try await Binary.runOffPool(["plan", "--inventory", inventoryFile, "--evacuate", "deh-001", "deh-002", "deh-003", "deh-004",
                                    "deh-005", "deh-006", "--out", planFile, "--time-limit", "5"])
         #expect(plan.status == 0 || plan.status == 3)
         let moves = try JSON.parse(String(contentsOfFile: planFile, encoding: .utf8))
@@ -50,35 +50,44 @@ import Glibc
         var runs = 0
         while kills < 20 && runs < 80 {
             runs += 1
-            let apply = Process()
-            apply.executableURL = URL(fileURLWithPath: Binary.path)
-            apply.arguments = first ? args : args + ["--resume"]
-            apply.standardOutput = FileHandle.nullDevice
-            apply.standardError = FileHandle.nullDevice
-            try apply.run()
-            first = false
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            let delay = 30_000 + Int((state >> 33) % 400_000)  // 30-430 ms
-            usleep(UInt32(delay))
-            if apply.isRunning {
-                kill(apply.processIdentifier, SIGKILL)
-                kills += 1
+            let delay = UInt32(30_000 + Int((state >> 33) % 400_000))  // 30-430 ms
+            let arguments = first ? args : args + ["--resume"]
+            first = false
+            let path = Binary.path
+            // The process is started, waited for and killed on a Dispatch worker, not on a thread
+            // of the cooperative pool (loopback servers of other tests need those).
+            let (reason, status, killed) = try await offPool { () throws -> (Process.TerminationReason, Int32, Bool) in
+                let apply = Process()
+                apply.executableURL = URL(fileURLWithPath: path)
+                apply.arguments = arguments
+                apply.standardOutput = FileHandle.nullDevice
+                apply.standardError = FileHandle.nullDevice
+                try apply.run()
+                usleep(delay)
+                var killed = false
+                if apply.isRunning {
+                    kill(apply.processIdentifier, SIGKILL)
+                    killed = true
+                }
+                apply.waitUntilExit()
+                return (apply.terminationReason, apply.terminationStatus, killed)
             }
-            apply.waitUntilExit()
-            if apply.terminationReason == .exit && apply.terminationStatus == 0 { break }  // finished before the kill
-            if apply.terminationReason == .exit && apply.terminationStatus != 4 {
-                Issue.record("apply ended with \(apply.terminationStatus) (expected 0, 4 or SIGKILL)")
+            if killed { kills += 1 }
+            if reason == .exit && status == 0 { break }  // finished before the kill
+            if reason == .exit && status != 4 {
+                Issue.record("apply ended with \(status) (expected 0, 4 or SIGKILL)")
             }
-            if apply.terminationReason == .uncaughtSignal && apply.terminationStatus != SIGKILL {
-                Issue.record("apply died of signal \(apply.terminationStatus)")
+            if reason == .uncaughtSignal && status != SIGKILL {
+                Issue.record("apply died of signal \(status)")
             }
-            if apply.terminationReason == .exit && apply.terminationStatus == 2 {
+            if reason == .exit && status == 2 {
                 Issue.record("apply refused its input (exit 2)")
                 break
             }
         }
         // One run to its end without kills: failed jobs stay failed (not retried without asking).
-        let settled = try Binary.run(args + ["--resume"])
+        let settled = try await Binary.runOffPool(args + ["--resume"])
         #expect(settled.status == 0 || settled.status == 4, "\(settled.stdout)\(settled.stderr)")
         let duringKills = try JSON.parse(try await URLSessionGet("\(endpoint)/_fake/stats", token: "t"))
         guard case .object(let jobs)? = duringKills["migrations"] else {
@@ -90,7 +99,7 @@ import Glibc
 
         // Failures off, failed moves retried: every move lands, none twice.
         #expect(try await URLSessionPost("\(endpoint)/_fake/faults", #"{"fail_rate": 0}"#, token: "t") == 200)
-        let final = try Binary.run(args + ["--resume", "--retry-failed"])
+        let final = try await Binary.runOffPool(args + ["--resume", "--retry-failed"])
         #expect(final.status == 0, "\(final.stdout)\(final.stderr)")
 
         // The cloud's truth and counts.

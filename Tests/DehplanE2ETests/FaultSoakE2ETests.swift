@@ -19,13 +19,13 @@ import Glibc
 @Suite struct FaultSoakE2ETests {
     @Test(arguments: [3, 4]) func applyUnderFaults(seed: Int) async throws {
         let inventoryFile = Fixtures.temporaryFile("", name: "soak-\(seed).json")
-        let gen = try Binary.run([
+        let gen = try await Binary.runOffPool([
             "generate", "--seed", String(seed), "--hosts", "40", "--servers", "200", "--zones", "az1", "--unknown-layout", "0",
             "--shutoff", "1", "--fault", "0", "--groups", "0", "--host-types", "c6,m6", "--max-fill", "0.5", "--out", inventoryFile,
         ])
         #expect(gen.status == 0)
         let planFile = Fixtures.temporaryFile("", name: "soak-plan-\(seed).json")
-        let plan = try Binary.run([
+        let plan = try await Binary.runOffPool([
             "plan", "--inventory", inventoryFile, "--evacuate", "deh-001", "deh-002", "deh-003", "deh-004", "deh-005", "deh-006",
             "deh-007", "deh-008", "--out", planFile, "--time-limit", "5",
         ])
@@ -45,17 +45,22 @@ import Glibc
                     "--retry-delay", "0.05", "--max-parallel", "8", "--keep-going", "--allow-partial"]
 
         // Killed once in mid-run, then resumed to its end.
-        let first = Process()
-        first.executableURL = URL(fileURLWithPath: Binary.path)
-        first.arguments = args
-        first.standardOutput = FileHandle.nullDevice
-        first.standardError = FileHandle.nullDevice
-        try first.run()
-        usleep(UInt32(1_500_000 + seed * 300_000))
-        if first.isRunning { kill(first.processIdentifier, SIGKILL) }
-        first.waitUntilExit()
-        #expect(first.terminationReason == .exit || first.terminationStatus == SIGKILL, "apply died of signal \(first.terminationStatus)")
-        let resumed = try Binary.run(args + ["--resume"])
+        let path = Binary.path
+        let delay = UInt32(1_500_000 + seed * 300_000)
+        let (reason, status) = try await offPool { () throws -> (Process.TerminationReason, Int32) in
+            let first = Process()
+            first.executableURL = URL(fileURLWithPath: path)
+            first.arguments = args
+            first.standardOutput = FileHandle.nullDevice
+            first.standardError = FileHandle.nullDevice
+            try first.run()
+            usleep(delay)
+            if first.isRunning { kill(first.processIdentifier, SIGKILL) }
+            first.waitUntilExit()
+            return (first.terminationReason, first.terminationStatus)
+        }
+        #expect(reason == .exit || status == SIGKILL, "apply died of signal \(status)")
+        let resumed = try await Binary.runOffPool(args + ["--resume"])
         #expect(resumed.status == 0 || resumed.status == 4, "exit \(resumed.status): \(resumed.stderr.suffix(800))")
         if resumed.status == 4 { #expect(resumed.stdout.contains("--resume --retry-failed")) }
 
@@ -69,7 +74,7 @@ import Glibc
         // Faults off, failed moves retried.
         #expect(try await URLSessionPost(
             "\(endpoint)/_fake/faults", #"{"throttle_rate": 0, "error_rate": 0, "drop_rate": 0, "fail_rate": 0}"#, token: "t") == 200)
-        let retried = try Binary.run(args + ["--resume", "--retry-failed"])
+        let retried = try await Binary.runOffPool(args + ["--resume", "--retry-failed"])
         #expect(retried.status == 0, "\(retried.stdout.suffix(1500))\(retried.stderr.suffix(500))")
         let truth = try Inventory.decode(bytes: try await URLSessionGet("\(endpoint)/_fake/inventory", token: "t"))
         for move in planned {

@@ -26,7 +26,8 @@ import Topology
             sources.append(host.id)
             count += inventory.servers.filter { $0.dedicatedHostID == host.id }.count
         }
-        let plan = try BatchPlanner(inventory).plan(PlanOptions(mode: .evacuate(sources), timeLimit: 3))
+        let chosen = sources
+        let plan = try await offPool { try BatchPlanner(inventory).plan(PlanOptions(mode: .evacuate(chosen), timeLimit: 3)) }
         try #require(plan.moves.count >= 90, "only \(plan.moves.count) moves")
 
         let clock = TestClock()

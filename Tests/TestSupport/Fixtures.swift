@@ -173,3 +173,11 @@ public func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) asy
         DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
     }
 }
+
+extension Binary {
+    /// `run` on a Dispatch worker: an async test waiting for the binary does not hold a thread
+    /// of the cooperative pool (with 2 cores, two such waits starve loopback servers).
+    public static func runOffPool(_ arguments: [String], environment: [String: String] = [:]) async throws -> Run {
+        try await offPool { try Binary.run(arguments, environment: environment) }
+    }
+}
