@@ -128,3 +128,29 @@ import Topology
         await server.stop()
     }
 }
+
+/// The transport never cancels a URLSession task: a Swift task cancelled while its request is
+/// in flight still gets the request's answer. (The async `data(for:)` cancelled the task, and
+/// FoundationNetworking crashed the process when that cancel raced with completion; with that
+/// transport this test hangs or crashes, hence the time limit.)
+@Suite(.timeLimit(.minutes(1))) struct TransportCancellationTests {
+    @Test func cancelledCallersStillGetTheirAnswer() async throws {
+        let inventory = try Inventory.load(path: Fixtures.sample("fragmented.json"))
+        let cloud = FakeCloud(inventory: inventory, configuration: .init(projectID: "proj", token: "tok"))
+        let server = try FakeCloudServer(cloud: cloud)
+        let port = try await server.start()
+        let transport = URLSessionTransport(timeout: 30)
+        let request = CloudAPI.HTTPRequest(
+            method: "GET", url: URL(string: "http://127.0.0.1:\(port)/v1/proj/cloudservers/app-big")!, headers: ["X-Auth-Token": "tok"])
+        var answered = 0
+        for i in 0..<200 {
+            let task = Task { try await transport.send(request) }
+            // Cancel at varying moments around the answer's arrival.
+            if i % 4 != 0 { try await Task.sleep(nanoseconds: UInt64(i % 7) * 100_000) }
+            task.cancel()
+            if let response = try? await task.value, response.status == 200 { answered += 1 }
+        }
+        await server.stop()
+        #expect(answered == 200, "cancelled callers must still get their answer (the task is never cancelled)")
+    }
+}
