@@ -507,7 +507,10 @@ struct PatternConsolidation {
         var decision: [Int: Decision] = [:]
         var freeHosts = Set(sub.hosts.indices)
         var arriving: [(cls: Int, host: Int)] = []
-        for bin in bins.sorted(by: { $0.reduce(0, +) > $1.reduce(0, +) }) {
+        for bin in bins.sorted(by: { a, b in
+            let sa = a.reduce(0, +), sb = b.reduce(0, +)
+            return sa != sb ? sa > sb : a.lexicographicallyPrecedes(b)
+        }) {
             let host = freeHosts.max { a, b in
                 let sa = bin.indices.reduce(0) { $0 + min(bin[$1], onHost[$1][a]?.count ?? 0) }
                 let sb = bin.indices.reduce(0) { $0 + min(bin[$1], onHost[$1][b]?.count ?? 0) }
@@ -524,7 +527,9 @@ struct PatternConsolidation {
         }
         for (c, host) in arriving {
             // Any server of the class that is not staying moves here (its host is another bin's or emptied).
-            let source = onHost[c].first { !$0.value.isEmpty }!.key
+            // The lowest host index with one left: never dictionary order, which Swift seeds
+            // per process (the same inventory gave a different plan in every run).
+            let source = onHost[c].filter { !$0.value.isEmpty }.keys.min()!
             let s = onHost[c][source]!.removeLast()
             decision[s] = .host(host, [0])
         }

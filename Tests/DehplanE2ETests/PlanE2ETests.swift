@@ -90,3 +90,26 @@ import Topology
         #expect(limit.status == 2)
     }
 }
+
+/// The same inventory gives the same plan, process after process (Swift seeds its hashing per
+/// process, so any choice made in dictionary order would show here).
+@Suite struct PlanDeterminismE2ETests {
+    @Test func columnGenerationPlansAreTheSameInEveryProcess() throws {
+        // Bin packing (one-node hosts, memory never binds): the column-generation path.
+        var b = InventoryBuilder()
+        let sizes = [7, 5, 5, 4, 4, 3, 3, 3, 2, 2, 2, 2, 6, 6, 1, 1, 8, 5, 4, 3, 7, 2, 6, 3]
+        for s in Set(sizes).sorted() { b.flavor("item-\(s)", vcpus: s, memory: 1) }
+        b.hostType("bin", nodes: 1, vcpus: 10, memory: 1000, flavors: Set(sizes).sorted().map { "item-\($0)" })
+        for i in sizes.indices { b.host("bin-\(i)", type: "bin") }
+        for (i, s) in sizes.enumerated() { b.server("item-\(i)", flavor: "item-\(s)", on: "bin-\(i)", nodes: [0]) }
+        let file = Fixtures.temporaryFile(try b.build().json().serialized(), name: "bins.json")
+        var plans = Set<String>()
+        for _ in 0..<6 {
+            let run = try Binary.run(["plan", "--inventory", file, "--consolidate", "--cloud-placement", "planned", "--time-limit", "10", "--format", "json"])
+            #expect(run.status == 0, "\(run.stderr)")
+            let moves = try JSON.parse(run.stdout)["moves"]
+            plans.insert(moves.map { $0.serialized(pretty: false) } ?? "")
+        }
+        #expect(plans.count == 1, "\(plans.count) different plans from one inventory")
+    }
+}
