@@ -54,25 +54,10 @@ import Glibc
             let delay = UInt32(30_000 + Int((state >> 33) % 400_000))  // 30-430 ms
             let arguments = first ? args : args + ["--resume"]
             first = false
-            let path = Binary.path
-            // The process is started, waited for and killed on a Dispatch worker, not on a thread
-            // of the cooperative pool (loopback servers of other tests need those).
-            let (reason, status, killed) = try await offPool { () throws -> (Process.TerminationReason, Int32, Bool) in
-                let apply = Process()
-                apply.executableURL = URL(fileURLWithPath: path)
-                apply.arguments = arguments
-                apply.standardOutput = FileHandle.nullDevice
-                apply.standardError = FileHandle.nullDevice
-                try apply.run()
-                usleep(delay)
-                var killed = false
-                if apply.isRunning {
-                    kill(apply.processIdentifier, SIGKILL)
-                    killed = true
-                }
-                apply.waitUntilExit()
-                return (apply.terminationReason, apply.terminationStatus, killed)
-            }
+            // Started, waited for and killed on a Dispatch worker (loopback servers of other
+            // tests need the cooperative pool's threads).
+            let run = try await Binary.runAndKill(arguments, afterMicroseconds: delay)
+            let (reason, status, killed) = (run.reason, run.status, run.killed)
             if killed { kills += 1 }
             if reason == .exit && status == 0 { break }  // finished before the kill
             if reason == .exit && status != 4 {

@@ -45,20 +45,8 @@ import Glibc
                     "--retry-delay", "0.05", "--max-parallel", "8", "--keep-going", "--allow-partial"]
 
         // Killed once in mid-run, then resumed to its end.
-        let path = Binary.path
-        let delay = UInt32(1_500_000 + seed * 300_000)
-        let (reason, status) = try await offPool { () throws -> (Process.TerminationReason, Int32) in
-            let first = Process()
-            first.executableURL = URL(fileURLWithPath: path)
-            first.arguments = args
-            first.standardOutput = FileHandle.nullDevice
-            first.standardError = FileHandle.nullDevice
-            try first.run()
-            usleep(delay)
-            if first.isRunning { kill(first.processIdentifier, SIGKILL) }
-            first.waitUntilExit()
-            return (first.terminationReason, first.terminationStatus)
-        }
+        let run = try await Binary.runAndKill(args, afterMicroseconds: UInt32(1_500_000 + seed * 300_000))
+        let (reason, status) = (run.reason, run.status)
         #expect(reason == .exit || status == SIGKILL, "apply died of signal \(status)")
         let resumed = try await Binary.runOffPool(args + ["--resume"])
         #expect(resumed.status == 0 || resumed.status == 4, "exit \(resumed.status): \(resumed.stderr.suffix(800))")

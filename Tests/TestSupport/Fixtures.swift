@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Planner
 import Topology
 
@@ -179,5 +182,37 @@ extension Binary {
     /// of the cooperative pool (with 2 cores, two such waits starve loopback servers).
     public static func runOffPool(_ arguments: [String], environment: [String: String] = [:]) async throws -> Run {
         try await offPool { try Binary.run(arguments, environment: environment) }
+    }
+}
+
+extension Binary {
+    /// How a run that may have been killed ended.
+    public struct Killed: Sendable {
+        public let reason: Process.TerminationReason
+        public let status: Int32
+        /// SIGKILL was sent (it was still running after the delay).
+        public let killed: Bool
+    }
+
+    /// Starts the binary, sends SIGKILL after `microseconds` if it still runs, and waits for
+    /// its end, on a Dispatch worker (not a thread of the cooperative pool).
+    public static func runAndKill(_ arguments: [String], afterMicroseconds microseconds: UInt32) async throws -> Killed {
+        let path = Binary.path
+        return try await offPool {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: path)
+            process.arguments = arguments
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            usleep(microseconds)
+            var killed = false
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                killed = true
+            }
+            process.waitUntilExit()
+            return Killed(reason: process.terminationReason, status: process.terminationStatus, killed: killed)
+        }
     }
 }
