@@ -364,7 +364,9 @@ public struct BatchPlanner: Sendable {
     func solve(_ sub: SubProblem, options: PlanOptions, timeLimit: Double) -> SubOutcome {
         let started = monotonicNow()
         let objective = options.effectiveObjective
-        let (heuristic, heuristicSource) = heuristicPlan(sub, options: options)
+        // Half of the limit at most for judging first-fit decreasing in waves (the models need the
+        // rest), but a quarter second always: small plans are ordered in milliseconds.
+        let (heuristic, heuristicSource) = heuristicPlan(sub, options: options, deadline: started + max(timeLimit * 0.5, 0.25))
         let heuristicLevels = sub.levels(heuristic, objective: objective, inventory: inventory)
         if let patterns = PatternConsolidation(sub, options: options, inventory: inventory),
             let outcome = patterns.solve(timeLimit: timeLimit)
@@ -1098,6 +1100,12 @@ public struct BatchPlanner: Sendable {
     /// Cycles are broken through a host with room now (or the pool when allowed); what cannot
     /// be broken is dropped and reported.
     public func orderWaves(_ moves: [Move], options: PlanOptions) -> (moves: [Move], dropped: [String], rerouted: Int) {
+        orderWaves(moves, options: options, deadline: nil)!
+    }
+
+    /// `orderWaves`, given up (nil) once `deadline` (`monotonicNow()`) has passed: breaking many
+    /// cycles costs seconds at 10,000 hosts, too much for judging a candidate plan.
+    func orderWaves(_ moves: [Move], options: PlanOptions, deadline: Double?) -> (moves: [Move], dropped: [String], rerouted: Int)? {
         var replay = PlanReplay(inventory, options: options.checkerOptions)
         var pending = moves.sorted { ($0.to ?? "", $0.serverID) < ($1.to ?? "", $1.serverID) }
         if options.placement == .any {
@@ -1114,6 +1122,7 @@ public struct BatchPlanner: Sendable {
         var rerouted = 0
         var wave = 1
         while !pending.isEmpty {
+            if let deadline, monotonicNow() > deadline { return nil }
             var started: [Move] = []
             var perHost: [String: Int] = [:]
             var rest: [Move] = []

@@ -127,8 +127,8 @@ extension Array {
                 let sub = planner.buildSubProblem(
                     zones: zones, hostTypes: family.types, movers: family.movers, mustMove: false, evacuated: [], excluded: [], options: options)
                 var best: (value: Double, moves: [Move])?
-                for (candidate, _) in planner.firstFitDecreasingPlans(sub, options: options) {
-                    let executable = planner.ordered(candidate, sub: sub, options: options)
+                for candidate in planner.firstFitDecreasingPlans(sub, options: options).map(\.decisions) {
+                    let executable = try #require(planner.ordered(candidate, sub: sub, options: options))
                     let moves = planner.moves(of: executable, in: sub)
                     let value = sub.levels(executable, objective: .minHostsUsed, inventory: inventory).primary
                     if best == nil || value < best!.value { best = (value, moves) }
