@@ -141,6 +141,13 @@ public struct Applier: Sendable {
         // runs in the plan's order (the plan is proven safe in that order only).
         var failedTargets = Set<String>()
         var stop = false
+        /// Records a move that is not attempted; it neither leaves its source nor arrives.
+        func skip(_ move: Move, _ why: String) async throws {
+            try await journal.append(JournalRecord(.skipped, serverID: move.serverID, target: move.to, message: why))
+            results[move.serverID] = MoveResult(serverID: move.serverID, target: move.to, status: .skipped, code: nil, message: why)
+            if let from = move.from { failedSources.insert(from) }
+            if let to = move.to { failedTargets.insert(to) }
+        }
         var remaining = moves
         var order = moves.map(\.serverID)
         var firstWave = true
@@ -153,13 +160,9 @@ public struct Applier: Sendable {
                 let dependsOnFailure = move.to.map { failedSources.contains($0) } ?? false
                 let afterFailure = move.to.map { failedTargets.contains($0) } ?? false
                 if stop || dependsOnFailure || afterFailure {
-                    let why = stop ? "an earlier migration failed or the live state drifted (use --keep-going to continue with independent moves)"
+                    try await skip(move, stop ? "an earlier migration failed or the live state drifted (use --keep-going to continue with independent moves)"
                         : dependsOnFailure ? "it needs room that a failed migration was to free on \(move.to ?? "pool")"
-                        : "an earlier wave's migration to \(move.to ?? "pool") failed; the plan is safe only in its order, so this one waits for --resume --retry-failed"
-                    try await journal.append(JournalRecord(.skipped, serverID: move.serverID, target: move.to, message: why))
-                    results[move.serverID] = MoveResult(serverID: move.serverID, target: move.to, status: .skipped, code: nil, message: why)
-                    if let from = move.from { failedSources.insert(from) }  // it will not leave either
-                    if let to = move.to { failedTargets.insert(to) }  // nor arrive
+                        : "an earlier wave's migration to \(move.to ?? "pool") failed; the plan is safe only in its order, so this one waits for --resume --retry-failed")
                 } else {
                     runnable.append(move)
                 }
@@ -247,11 +250,8 @@ public struct Applier: Sendable {
             }
             if let journalError { throw journalError }
             for move in notStarted {
-                let why = "an earlier migration failed (use --keep-going to continue with independent moves)"
-                try await journal.append(JournalRecord(.skipped, serverID: move.serverID, target: move.to, message: why))
-                results[move.serverID] = MoveResult(serverID: move.serverID, target: move.to, status: .skipped, code: nil, message: why)
                 await board.end(move.serverID)
-                if let from = move.from { failedSources.insert(from) }
+                try await skip(move, "an earlier migration failed (use --keep-going to continue with independent moves)")
             }
         }
         return order.compactMap { results[$0] }
@@ -377,14 +377,15 @@ public struct Applier: Sendable {
         var wait = options.pollInterval
         while true {
             // A plan applied again (say, with a new journal) finds its servers already in place.
-            if case .value(let current) = await patiently(until: deadline, { () async throws(CloudError) -> WireServer in
+            let current = await patiently(until: deadline) { () async throws(CloudError) -> WireServer in
                 try await client.server(move.serverID)
-            }), move.to != move.from, current.dedicatedHostID == move.to, !isBusy(current) {
+            }
+            if case .value(let server) = current, move.to != move.from, server.dedicatedHostID == move.to, !isBusy(server) {
                 return try await result(.succeeded, nil, "already on its target", nil)
             }
-            // Live re-check with the same rules as `check`.
+            // Live re-check with the same rules as `check` (on the server just read).
             let concurrent = move.to == nil ? [] : await board.others(to: move.to!, than: move.serverID)
-            if let problem = await recheck(move, concurrent: concurrent, deadline: deadline) {
+            if let problem = await recheck(move, concurrent: concurrent, deadline: deadline, server: current) {
                 return try await result(.failed, problem.code, problem.message, nil)
             }
             // How many migrate actions the server's log shows now: a lost answer is judged against it.
@@ -551,9 +552,12 @@ public struct Applier: Sendable {
     /// and the other moves of the same wave to the same target, landed or not, count as
     /// concurrent arrivals (`ArrivalBoard`). The plan's topology (host types, node overrides) is used when it
     /// has one; a target whose live type or size disagrees with it is refused.
-    func recheck(_ move: Move, concurrent: [String] = [], deadline: Date) async -> (code: String, message: String)? {
-        func read<T: Sendable>(_ body: () async throws(CloudError) -> T, notFound: ReasonCode) async -> Result<T, Refusal> {
-            switch await patiently(until: deadline, body) {
+    /// `server`: the mover as just read (with its fault, if the read failed), to read it once.
+    func recheck(_ move: Move, concurrent: [String] = [], deadline: Date, server read0: Patience<WireServer>? = nil) async -> (code: String, message: String)? {
+        func read<T: Sendable>(_ body: () async throws(CloudError) -> T, notFound: ReasonCode, done: Patience<T>? = nil) async -> Result<T, Refusal> {
+            let outcome: Patience<T>
+            if let done { outcome = done } else { outcome = await patiently(until: deadline, body) }
+            switch outcome {
             case .value(let v): return .success(v)
             case .refused(let error):
                 return .failure(Refusal(code: error.status == 404 ? notFound.rawValue : Self.code(error), message: error.message))
@@ -562,7 +566,7 @@ public struct Applier: Sendable {
             }
         }
         let server: WireServer
-        switch await read({ () async throws(CloudError) -> WireServer in try await client.server(move.serverID) }, notFound: .serverNotFound) {
+        switch await read({ () async throws(CloudError) -> WireServer in try await client.server(move.serverID) }, notFound: .serverNotFound, done: read0) {
         case .success(let s): server = s
         case .failure(let r): return (r.code, r.message)
         }
