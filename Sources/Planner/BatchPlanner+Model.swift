@@ -130,6 +130,38 @@ extension SubProblem {
         return max(overall, perType)
     }
 
+    /// A lower bound on the hosts a consolidation keeps in use, from volume alone: hosts with
+    /// servers that cannot move stay in use; what the movers need beyond those hosts' free room
+    /// takes at least the fewest other hosts whose free room covers it, roomiest first, in
+    /// vCPUs and, separately, memory. Totals only, so it holds whatever the NUMA layouts and
+    /// whoever picks the nodes. Valid for plans that send no server to the pool.
+    func hostsUsedVolumeBound() -> Int {
+        var need = Resources.zero  // movers from the pool may stay there: not counted
+        for cls in classes {
+            for (o, servers) in cls.origins where o.host >= 0 { need += cls.flavor.resources * servers.count }
+        }
+        var others: [Resources] = []
+        var kept = 0
+        for h in hosts.indices {
+            if fixed[h].serverCount > 0 {
+                kept += 1
+                need -= fixed[h].freeTotal.clampedAtZero
+            } else {
+                others.append(fixed[h].freeTotal)
+            }
+        }
+        func count(_ want: Int, _ value: (Resources) -> Int) -> Int {
+            guard want > 0 else { return 0 }
+            var sum = 0
+            for (k, v) in others.map(value).sorted(by: >).enumerated() {
+                sum += v
+                if sum >= want { return k + 1 }
+            }
+            return others.count
+        }
+        return kept + max(count(need.vcpus, \.vcpus), count(need.memoryMiB, \.memoryMiB))
+    }
+
     /// Each mover's origin, by inventory server index.
     var originOfMovers: [Int: Origin] {
         var origin: [Int: Origin] = [:]

@@ -361,12 +361,30 @@ public struct BatchPlanner: Sendable {
         var notes: [String]
     }
 
+    /// The sub-problem solved within `timeLimit`; on consolidations the slack is also measured
+    /// against the volume bound (`hostsUsedVolumeBound`), which needs no LP and is what proves
+    /// tiled fleets optimal when the models have no time.
     func solve(_ sub: SubProblem, options: PlanOptions, timeLimit: Double) -> SubOutcome {
+        var outcome = solveModels(sub, options: options, timeLimit: timeLimit)
+        let objective = options.effectiveObjective
+        guard objective == .minHostsUsed else { return outcome }
+        let levels = sub.levels(outcome.decisions, objective: objective, inventory: inventory)
+        guard levels.unplaced == 0, levels.pool == 0 else { return outcome }
+        let volume = max(0, levels.primary - Double(sub.hostsUsedVolumeBound()))
+        if outcome.slack.map({ volume < $0 }) ?? true {
+            outcome.slack = volume
+            if volume == 0 { outcome.notes.append("proven by volume: the servers need every host the plan keeps") }
+        }
+        return outcome
+    }
+
+    func solveModels(_ sub: SubProblem, options: PlanOptions, timeLimit: Double) -> SubOutcome {
         let started = monotonicNow()
         let objective = options.effectiveObjective
         // Half of the limit at most for judging first-fit decreasing in waves (the models need the
         // rest), but a quarter second always: small plans are ordered in milliseconds.
-        let (heuristic, heuristicSource) = heuristicPlan(sub, options: options, deadline: started + max(timeLimit * 0.5, 0.25))
+        let (heuristic, heuristicSource) = heuristicPlan(
+            sub, options: options, deadline: started + max(timeLimit * 0.5, 0.25), lastResort: started + max(timeLimit * 0.9, 0.25))
         let heuristicLevels = sub.levels(heuristic, objective: objective, inventory: inventory)
         if let patterns = PatternConsolidation(sub, options: options, inventory: inventory),
             let outcome = patterns.solve(timeLimit: timeLimit)

@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Plain first-fit decreasing on a dehplan inventory, the reference of the planner's "never
+above FFD" goal: every server that may move (SHUTOFF, not locked, no task, on a DeH) taken off, largest first by
+vCPUs plus memory (each normalised by the largest host), onto the first host, hosts that keep
+servers which cannot move first, then the largest, with k distinct nodes that each have room
+for its per-node share (fullest nodes first). Hosts of types that do not support the flavor,
+and hosts not available, receive nothing. A final state: the order of migrations is ignored.
+Anti-affinity is ignored (it can only make the count smaller than a valid plan's).
+
+usage: python3 Benchmarks/ffd.py inventory.json [final.json]   -> prints the hosts in use
+(and writes the final state as an inventory, for checking it with dehplan)
+"""
+import json, sys
+inv = json.load(open(sys.argv[1]))
+types, flavors = inv["host_types"], inv["flavors"]
+def nodes_of(h):
+    return [[n["vcpus"], n["memory_mib"]] for n in (h.get("numa_nodes") or types[h["host_type"]]["numa_nodes"])]
+hosts = {h["id"]: h for h in inv["hosts"]}
+free = {hid: nodes_of(h) for hid, h in hosts.items()}
+big_v = max(sum(n[0] for n in f) for f in free.values())
+big_m = max(sum(n[1] for n in f) for f in free.values())
+def share(f):
+    k = flavors[f].get("numa_nodes", 1)
+    return k, flavors[f]["vcpus"] // k, flavors[f]["memory_mib"] // k
+def size(f):
+    return flavors[f]["vcpus"] / big_v + flavors[f]["memory_mib"] / big_m
+movers, pinned = [], set()
+for s in inv["servers"]:
+    if not s.get("dedicated_host_id"):
+        continue
+    if s.get("status") == "SHUTOFF" and not s.get("locked") and not s.get("task_state"):
+        movers.append(s)
+    else:
+        pinned.add(s["dedicated_host_id"])
+        k, v, m = share(s["flavor"])
+        nodes = s.get("numa_nodes") or list(range(len(free[s["dedicated_host_id"]])))[:k]
+        for n in nodes:
+            free[s["dedicated_host_id"]][n][0] -= v
+            free[s["dedicated_host_id"]][n][1] -= m
+order = sorted(hosts, key=lambda h: (h not in pinned, -(sum(n[0] for n in nodes_of(hosts[h])) / big_v + sum(n[1] for n in nodes_of(hosts[h])) / big_m), h))
+used = set(pinned)
+for s in sorted(movers, key=lambda s: (-size(s["flavor"]), s["id"])):
+    k, v, m = share(s["flavor"])
+    for h in order:
+        if hosts[h].get("state", "available") != "available" or s["flavor"] not in types[hosts[h]["host_type"]]["flavors"]:
+            continue
+        if hosts[h]["availability_zone"] != s["availability_zone"]:
+            continue
+        ok = sorted((n for n, (c, g) in enumerate(free[h]) if c >= v and g >= m), key=lambda n: (free[h][n][0], free[h][n][1], n))
+        if len(ok) >= k:
+            for n in ok[:k]:
+                free[h][n][0] -= v
+                free[h][n][1] -= m
+            used.add(h)
+            s["dedicated_host_id"], s["numa_nodes"] = h, sorted(ok[:k])
+            break
+    else:
+        sys.exit(f"FFD found no host for {s['id']}")
+print(len(used))
+if len(sys.argv) > 2:
+    json.dump(inv, open(sys.argv[2], "w"))

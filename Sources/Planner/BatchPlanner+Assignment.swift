@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import Topology
+
+extension BatchPlanner {
+    /// The movers of a sub-problem: inventory index, class, position in the class, origin.
+    func movers(of sub: SubProblem) -> [(s: Int, c: Int, i: Int, origin: Origin)] {
+        var out: [(s: Int, c: Int, i: Int, origin: Origin)] = []
+        for (c, cls) in sub.classes.enumerated() {
+            var position: [Int: Int] = [:]
+            for (i, s) in cls.servers.enumerated() { position[s] = i }
+            for origin in cls.origins.keys.sorted() {
+                for s in cls.origins[origin]! { out.append((s, c, position[s]!, origin)) }
+            }
+        }
+        return out
+    }
+
+    /// The same packing with as many servers as possible left where they are.
+    ///
+    /// A packing fills hosts, but which of two equal hosts receives which contents is free:
+    /// hosts of one *shape* (same type, zone and node sizes, receiving, with no servers that
+    /// stay put whatever the plan) can swap contents. Each host's contents (its *bin*) is
+    /// mapped onto a host of its shape, and the nodes within a host permuted where they are
+    /// equal, so that the most servers end on the host and nodes they are on now (a maximum
+    /// weight assignment per shape: exact up to `exactLimit` hosts, greedy by weight above).
+    /// Fewer moves also means fewer moves that wait on each other in cycles, which wave
+    /// ordering can only break by sending servers to hosts that then stay in use.
+    ///
+    /// The result is judged by the rule pipeline (`Checker.evaluateHost`) on every arrival;
+    /// nil when it refuses one, or when nothing changes.
+    func keepingServersHome(_ decisions: [[Decision]], sub: SubProblem, options: PlanOptions, exactLimit: Int = 300) -> [[Decision]]? {
+        let all = movers(of: sub)
+        struct Entry { let m: Int; let nodes: [Int] }
+        var bins = Array(repeating: [Entry](), count: sub.hosts.count)
+        var pinned = Array(repeating: false, count: sub.hosts.count)
+        for (k, m) in all.enumerated() {
+            switch decisions[m.c][m.i] {
+            case .stay:
+                guard m.origin.host >= 0 else { continue }
+                if let nodes = m.origin.nodes { bins[m.origin.host].append(Entry(m: k, nodes: nodes)) } else { pinned[m.origin.host] = true }
+            case .host(let h, let nodes): bins[h].append(Entry(m: k, nodes: nodes))
+            case .pool: continue
+            }
+        }
+        struct Shape: Hashable { let type: String, zone: String, nodes: [Resources] }
+        var groups: [Shape: [Int]] = [:]
+        for h in sub.hosts.indices where !pinned[h] && sub.receives[h] && sub.fixed[h].serverCount == 0 {
+            let host = inventory.hosts[sub.hosts[h]]
+            groups[Shape(type: host.hostType, zone: host.availabilityZone, nodes: sub.fixed[h].capacity), default: []].append(h)
+        }
+        var out = decisions
+        var changed = false
+        for shape in groups.keys.sorted(by: { ($0.type, $0.zone) < ($1.type, $1.zone) }) {
+            let hosts = groups[shape]!.sorted()
+            guard hosts.count > 1 else { continue }
+            let k = shape.nodes.count
+            let symmetric = k <= 4 && shape.nodes.allSatisfy { $0 == shape.nodes[0] }
+            let perms = symmetric ? permutations(k) : [Array(0..<k)]
+            var position: [Int: Int] = [:]
+            for (p, h) in hosts.enumerated() { position[h] = p }
+            // weight[(bin, host)][perm]: servers that stay if bin goes to host with its nodes
+            // permuted, less `conflict` for each that would land on its own host's other nodes.
+            let conflict = 1 << 20
+            var weight: [Int: [Int: [Int]]] = [:]
+            for (b, h) in hosts.enumerated() {
+                for e in bins[h] {
+                    let origin = all[e.m].origin
+                    guard origin.host >= 0, let o = position[origin.host], let on = origin.nodes else { continue }
+                    let want = on.sorted()
+                    for (p, perm) in perms.enumerated() {
+                        // On its own host but other nodes: not a move the cloud makes (SAME_HOST).
+                        weight[b, default: [:]][o, default: Array(repeating: 0, count: perms.count)][p] +=
+                            e.nodes.map({ perm[$0] }).sorted() == want ? 1 : -conflict
+                    }
+                }
+            }
+            func best(_ b: Int, _ o: Int) -> (w: Int, perm: Int) {
+                guard let ws = weight[b]?[o] else { return (0, 0) }
+                var bestP = 0
+                for p in ws.indices where ws[p] > ws[bestP] { bestP = p }
+                return (ws[bestP], bestP)
+            }
+            let n = hosts.count
+            var assigned = Array(repeating: -1, count: n)  // bin -> host position
+            if n <= exactLimit {
+                var w = Array(repeating: Array(repeating: 0, count: n), count: n)
+                for (b, row) in weight { for o in row.keys { w[b][o] = best(b, o).w } }
+                assigned = maxWeightAssignment(w)
+            } else {
+                var edges: [(b: Int, o: Int, w: Int)] = []
+                for (b, row) in weight { for o in row.keys { edges.append((b, o, best(b, o).w)) } }
+                edges.sort { ($0.w, $1.b, $1.o) > ($1.w, $0.b, $0.o) }
+                var taken = Array(repeating: false, count: n)
+                for e in edges where e.w > 0 && assigned[e.b] < 0 && !taken[e.o] {
+                    assigned[e.b] = e.o
+                    taken[e.o] = true
+                }
+                // The rest: the first free host without a conflict (its own host always is one, unless taken).
+                var free = (0..<n).filter { !taken[$0] }
+                for b in 0..<n where assigned[b] < 0 {
+                    guard let k = free.firstIndex(where: { best(b, $0).w >= 0 }) else { return nil }
+                    assigned[b] = free.remove(at: k)
+                }
+            }
+            for b in 0..<n {
+                let o = assigned[b]
+                guard best(b, o).w >= 0 else { return nil }
+                let perm = perms[best(b, o).perm]
+                let to = hosts[o]
+                if o != b || perm != perms[0] { changed = true }
+                for e in bins[hosts[b]] {
+                    let m = all[e.m]
+                    let nodes = e.nodes.map { perm[$0] }.sorted()
+                    if m.origin.host == to, let on = m.origin.nodes, on.sorted() == nodes {
+                        out[m.c][m.i] = .stay
+                    } else {
+                        out[m.c][m.i] = .host(to, nodes)
+                    }
+                }
+            }
+        }
+        guard changed, out != decisions, admitted(out, sub: sub, options: options, movers: all) else { return nil }
+        return out
+    }
+
+    /// Whether the rule pipeline admits every arrival of `decisions` in its final state.
+    func admitted(_ decisions: [[Decision]], sub: SubProblem, options: PlanOptions, movers all: [(s: Int, c: Int, i: Int, origin: Origin)]) -> Bool {
+        let trusted = options.checkerOptions.effectivePolicy
+        var checker = Checker(inventory)
+        var arrivals = Array(repeating: 0, count: sub.hosts.count)
+        let moving = all.filter { if case .stay = decisions[$0.c][$0.i] { return false } else { return true } }
+        for m in moving where m.origin.host >= 0 {
+            let server = inventory.servers[m.s]
+            checker.state.remove(server, flavor: sub.classes[m.c].flavor, host: sub.hosts[m.origin.host], nodes: m.origin.nodes,
+                                 groups: inventory.groupsOfServer[server.id] ?? [])
+        }
+        for m in moving {
+            guard case .host(let h, let nodes) = decisions[m.c][m.i] else { continue }
+            let server = inventory.servers[m.s]
+            arrivals[h] += 1
+            if let cap = options.maxPerHost, arrivals[h] > cap { return false }
+            var context = Checker.ServerContext(server, index: checker.index, inventory: inventory)
+            context.currentHost = m.origin.host >= 0 ? sub.hosts[m.origin.host] : -1
+            var sink = FirstCodeSink()
+            let judged = checker.evaluateHost(
+                context, hostIndex: sub.hosts[h], options: options.checkerOptions, arrival: Checker.Arrival(nodes: nodes), sink: &sink)
+            guard sink.first == nil, judged.fit != nil, judged.verdict == .certain || trusted == .possible else { return false }
+            checker.state.add(server, flavor: sub.classes[m.c].flavor, host: sub.hosts[h], nodes: nodes,
+                              groups: inventory.groupsOfServer[server.id] ?? [])
+        }
+        return true
+    }
+}
+
+/// All permutations of `0..<k`, the identity first.
+func permutations(_ k: Int) -> [[Int]] {
+    var out: [[Int]] = []
+    var current: [Int] = []
+    var used = Array(repeating: false, count: k)
+    func extend() {
+        if current.count == k {
+            out.append(current)
+            return
+        }
+        for x in 0..<k where !used[x] {
+            used[x] = true
+            current.append(x)
+            extend()
+            current.removeLast()
+            used[x] = false
+        }
+    }
+    extend()
+    return out
+}
+
+/// A maximum weight perfect assignment of rows to columns of the square matrix `w`
+/// (Hungarian method with potentials, O(n³)): `result[row]` is the row's column.
+func maxWeightAssignment(_ w: [[Int]]) -> [Int] {
+    let n = w.count
+    guard n > 0 else { return [] }
+    let inf = Int.max / 4
+    var u = Array(repeating: 0, count: n + 1), v = Array(repeating: 0, count: n + 1)
+    var p = Array(repeating: 0, count: n + 1), way = Array(repeating: 0, count: n + 1)
+    for i in 1...n {
+        p[0] = i
+        var j0 = 0
+        var minv = Array(repeating: inf, count: n + 1)
+        var used = Array(repeating: false, count: n + 1)
+        repeat {
+            used[j0] = true
+            let i0 = p[j0]
+            var delta = inf, j1 = 0
+            for j in 1...n where !used[j] {
+                let cur = -w[i0 - 1][j - 1] - u[i0] - v[j]
+                if cur < minv[j] {
+                    minv[j] = cur
+                    way[j] = j0
+                }
+                if minv[j] < delta {
+                    delta = minv[j]
+                    j1 = j
+                }
+            }
+            for j in 0...n {
+                if used[j] {
+                    u[p[j]] += delta
+                    v[j] -= delta
+                } else {
+                    minv[j] -= delta
+                }
+            }
+            j0 = j1
+        } while p[j0] != 0
+        repeat {
+            let j1 = way[j0]
+            p[j0] = p[j1]
+            j0 = j1
+        } while j0 != 0
+    }
+    var result = Array(repeating: 0, count: n)
+    for j in 1...n { result[p[j] - 1] = j - 1 }
+    return result
+}

@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import Testing
+import Topology
+import TestSupport
+@testable import Planner
+
+/// Mapping a packing's bins onto hosts so that the most servers stay where they are.
+@Suite struct AssignmentTests {
+    /// The Hungarian method finds the maximum weight assignment: against enumeration of every
+    /// permutation on random matrices up to 6 × 6.
+    @Test func maximumWeightAssignmentMatchesEnumeration() {
+        var rng = SplitMix64(seed: 42)
+        for trial in 0..<200 {
+            let n = 1 + trial % 6
+            let w = (0..<n).map { _ in (0..<n).map { _ in rng.below(4) == 0 ? 0 : rng.below(10) } }
+            let found = maxWeightAssignment(w)
+            #expect(Set(found).count == n, "a permutation")
+            let value = found.enumerated().reduce(0) { $0 + w[$1.offset][$1.element] }
+            let best = permutations(n).map { p in p.enumerated().reduce(0) { $0 + w[$1.offset][$1.element] } }.max()!
+            #expect(value == best, "\(w): \(found) gives \(value), best \(best)")
+        }
+    }
+
+    /// Hosts a, b, c of 2 nodes; servers of flavor "s" (one per node at most of "big").
+    func inventory(_ build: (inout InventoryBuilder) -> Void) throws -> Inventory {
+        var b = InventoryBuilder()
+        b.flavor("s", vcpus: 4, memory: 16384)
+        b.flavor("big", vcpus: 16, memory: 65536)
+        b.hostType("t", nodes: 2, vcpus: 16, memory: 65536, flavors: ["s", "big"])
+        for h in ["a", "b", "c"] { b.host(h, type: "t") }
+        build(&b)
+        return try b.build()
+    }
+
+    func sub(_ inv: Inventory, planner: BatchPlanner) -> SubProblem {
+        planner.buildSubProblem(zones: ["az1"], movers: Array(inv.servers.indices), mustMove: false, evacuated: [], excluded: [],
+                                options: PlanOptions(mode: .consolidate))
+    }
+
+    /// A packing that swaps the contents of two equal hosts, and moves a server to the other
+    /// node of its own host, is the same packing with nothing moved.
+    @Test func swappedContentsAndMirroredNodesStayHome() throws {
+        let inv = try inventory { b in
+            b.server("x", flavor: "big", on: "a", nodes: [0])
+            b.server("y", flavor: "big", on: "b", nodes: [1])
+        }
+        let planner = BatchPlanner(inv)
+        let problem = sub(inv, planner: planner)
+        let a = problem.local[inv.hostIndex["a"]!]!, b = problem.local[inv.hostIndex["b"]!]!
+        let decisions = problem.classes.map { cls in
+            cls.servers.map { inv.servers[$0].id == "x" ? Decision.host(b, [1]) : Decision.host(a, [0]) }
+        }
+        let home = try #require(planner.keepingServersHome(decisions, sub: problem, options: PlanOptions(mode: .consolidate)))
+        #expect(home.flatMap { $0 }.allSatisfy { $0 == .stay }, "\(home)")
+    }
+
+    /// Three servers packed onto one host: the host that already holds most of them receives
+    /// the bin, and the fewest servers move (against enumeration of the three hosts).
+    @Test func theBinGoesWhereMostOfItIs() throws {
+        let inv = try inventory { b in
+            b.server("p", flavor: "s", on: "c", nodes: [0])
+            b.server("q", flavor: "s", on: "c", nodes: [1])
+            b.server("r", flavor: "s", on: "a", nodes: [0])
+        }
+        let planner = BatchPlanner(inv)
+        let problem = sub(inv, planner: planner)
+        let a = problem.local[inv.hostIndex["a"]!]!
+        // Everything onto a: p and q move, r stays.
+        let decisions = problem.classes.map { cls in
+            cls.servers.map { s -> Decision in
+                switch inv.servers[s].id {
+                case "p": .host(a, [0])
+                case "q": .host(a, [1])
+                default: .stay
+                }
+            }
+        }
+        let home = try #require(planner.keepingServersHome(decisions, sub: problem, options: PlanOptions(mode: .consolidate)))
+        let moves = planner.moves(of: home, in: problem)
+        #expect(moves.count == 1 && moves.first?.serverID == "r" && moves.first?.to == "c", "\(moves)")
+        #expect(PlanValidator.violations(of: moves, on: inv, options: Checker.Options(placement: .planned)).isEmpty)
+    }
+}
