@@ -398,6 +398,42 @@ public struct BatchPlanner: Sendable {
                 slack: value - Double(outcome.lowerBound), seconds: outcome.seconds, variables: outcome.columns,
                 constraints: outcome.rows, notes: ["column generation: \(outcome.columns) patterns"])
         }
+        // The pattern model over host shapes: with up to 60 % of the limit; proven plans end
+        // here, others become the plan in hand for the per-host models, and its bound stays.
+        guard let shapes = ShapePatterns(sub, options: options, planner: self),
+            let found = shapes.solve(start: heuristic, deadline: started + timeLimit * 0.6)
+        else {
+            return solveAggregated(sub, options: options, timeLimit: timeLimit, started: started, heuristic: heuristic,
+                                   source: heuristicSource)
+        }
+        var plan = (decisions: heuristic, levels: heuristicLevels, source: heuristicSource)
+        if found.decisions != heuristic,
+            let executable = ordered(found.decisions, sub: sub, options: options, deadline: started + timeLimit)
+        {
+            let levels = sub.levels(executable, objective: objective, inventory: inventory)
+            if levels < plan.levels { plan = (executable, levels, "pattern model") }
+        }
+        let bound = found.bound.map(Double.init)
+        if let bound, plan.levels.primary <= bound + 1e-9 {
+            return SubOutcome(decisions: plan.decisions, slack: 0, seconds: monotonicNow() - started, variables: found.patterns,
+                              constraints: sub.classes.count + shapes.shapes.count, notes: [found.note])
+        }
+        var outcome = solveAggregated(sub, options: options, timeLimit: timeLimit, started: started, heuristic: plan.decisions,
+                                      source: plan.source)
+        outcome.notes.insert(found.note, at: 0)
+        if let bound {
+            let primary = sub.levels(outcome.decisions, objective: objective, inventory: inventory).primary
+            outcome.slack = min(outcome.slack ?? .infinity, max(0, primary - bound))
+        }
+        return outcome
+    }
+
+    /// The per-host models (`aggregatedModel`) from the plan in hand.
+    func solveAggregated(
+        _ sub: SubProblem, options: PlanOptions, timeLimit: Double, started: Double, heuristic: [[Decision]], source heuristicSource: String
+    ) -> SubOutcome {
+        let objective = options.effectiveObjective
+        let heuristicLevels = sub.levels(heuristic, objective: objective, inventory: inventory)
         let (built, scale) = aggregatedModel(sub, options: options, heuristic: heuristicLevels)
         var notes: [String] = []
         var chosen = heuristic

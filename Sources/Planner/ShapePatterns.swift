@@ -1,0 +1,514 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import GLPK
+import Topology
+
+/// Consolidation by a configuration (pattern) model over host *shapes*, for real fleets:
+/// several host types, 2- and 4-node hosts, both resources binding, split flavors.
+///
+/// A shape is a host type together with a host's room per node after the servers that stay
+/// whatever the plan (hosts with equal room share a shape). A pattern is what one host of a
+/// shape receives, per node (`ShapePattern`). The master LP chooses patterns to cover every
+/// mover, at most as many per shape as it has hosts; a pattern costs 1 on a host that would
+/// otherwise be empty and 0 on a host in use anyway. Pricing (`ShapePricing`) is exact, so
+/// when no pattern prices out the LP optimum is the Gilmore–Gomory bound; before that, the
+/// Lagrangian bound (LP value plus, per shape, its host count times its best reduced cost)
+/// holds. Integer plans come from the master over the generated patterns (price and branch);
+/// an assignment then maps patterns onto concrete hosts of their shape so that the most
+/// servers stay where they are (`realize`), and the rule pipeline judges the result.
+///
+/// Applies to consolidations (fewest hosts in use) without move or per-host limits, servers in
+/// anti-affinity groups, or movers of unknown layout; nil otherwise.
+struct ShapePatterns {
+    let sub: SubProblem
+    let inventory: Inventory
+    let planner: BatchPlanner
+    let options: PlanOptions
+    /// Per model class (one per flavor): the flavor and how many movers.
+    let flavors: [Flavor]
+    let demand: [Int]
+    /// Model class of each sub-problem class.
+    let modelOf: [Int]
+    /// Per shape: host type, room per node, hosts (local indices), cost.
+    struct Shape {
+        let type: String
+        let room: [Resources]
+        var hosts: [Int]
+        let cost: Double
+        let pricing: Int  // index into `pricings`
+        var combos: [ShapePricing.Combo]
+    }
+    var shapes: [Shape] = []
+    var pricings: [ShapePricing] = []
+    /// Hosts in use whatever the plan (servers that cannot move).
+    let fixedHosts: Int
+
+    init?(_ sub: SubProblem, options: PlanOptions, planner: BatchPlanner) {
+        let inventory = planner.inventory
+        guard options.mode == .consolidate, options.effectiveObjective == .minHostsUsed, options.maxMoves == nil,
+            options.maxPerHost == nil, !sub.mustMove, !sub.hosts.isEmpty, !sub.classes.isEmpty
+        else { return nil }
+        for cls in sub.classes {
+            guard cls.origins.keys.allSatisfy({ $0.host >= 0 }) else { return nil }
+        }
+        self.sub = sub
+        self.inventory = inventory
+        self.planner = planner
+        self.options = options
+        // Model classes: one per flavor (servers in anti-affinity groups join their flavor's
+        // class; `realize` keeps group members apart).
+        var index: [String: Int] = [:]
+        var flavors: [Flavor] = []
+        var demand: [Int] = []
+        var modelOf: [Int] = []
+        for cls in sub.classes {
+            let k = index[cls.flavor.name] ?? {
+                index[cls.flavor.name] = flavors.count
+                flavors.append(cls.flavor)
+                demand.append(0)
+                return flavors.count - 1
+            }()
+            modelOf.append(k)
+            demand[k] += cls.count
+        }
+        self.flavors = flavors
+        self.demand = demand
+        self.modelOf = modelOf
+        let policy = options.checkerOptions.effectivePolicy
+        var pricingOfType: [String: Int] = [:]
+        var shapeIndex: [String: [[Resources]: Int]] = [:]
+        var fixed = 0
+        for h in sub.hosts.indices {
+            let busy = sub.fixed[h].serverCount > 0
+            if busy { fixed += 1 }
+            // A host that cannot receive: its movers must go (they cannot stay in a pattern).
+            guard sub.receives[h] else { continue }
+            let host = inventory.hosts[sub.hosts[h]]
+            let typeName = host.hostType
+            guard let type = inventory.hostTypes[typeName] else { return nil }
+            if pricingOfType[typeName] == nil {
+                let accepted = flavors.indices.filter { type.supports(flavors[$0].name) }
+                let largest = sub.fixed[h].capacity.reduce(Resources.zero) {
+                    Resources(vcpus: max($0.vcpus, $1.vcpus), memoryMiB: max($0.memoryMiB, $1.memoryMiB))
+                }
+                guard let p = ShapePricing(flavors: flavors, accepted: accepted, largestNode: largest) else { return nil }
+                pricingOfType[typeName] = pricings.count
+                pricings.append(p)
+            }
+            let room = sub.room(h, policy: policy)
+            // Busy hosts each get their own shape (cost 0), others share by room.
+            if !busy, let s = shapeIndex[typeName]?[room] {
+                shapes[s].hosts.append(h)
+                continue
+            }
+            let p = pricingOfType[typeName]!
+            var combos = pricings[p].combos(room: room)
+            if combos == nil {
+                combos = [ShapePricing.Combo(servers: [], left: room)]  // split servers left out here
+            }
+            if !busy { shapeIndex[typeName, default: [:]][room] = shapes.count }
+            shapes.append(Shape(type: typeName, room: room, hosts: [h], cost: busy ? 0 : 1, pricing: p, combos: combos!))
+        }
+        fixedHosts = fixed
+        guard !shapes.isEmpty else { return nil }
+    }
+
+    struct Outcome {
+        var decisions: [[Decision]]
+        /// Hosts in use (fixed ones included).
+        var value: Int
+        /// Proven lower bound on hosts in use (nil: none).
+        var bound: Int?
+        var patterns: Int
+        var note: String
+    }
+
+    /// The patterns of a plan (decisions) per host of a shape, as columns for the master.
+    func patterns(of decisions: [[Decision]]) -> [ShapePattern] {
+        var shapeOf: [Int: Int] = [:]
+        for (s, shape) in shapes.enumerated() { for h in shape.hosts { shapeOf[h] = s } }
+        var content: [Int: ShapePattern] = [:]
+        func put(_ cls: Int, host h: Int, nodes: [Int]) -> Bool {
+            let c = modelOf[cls]
+            guard let s = shapeOf[h] else { return false }
+            var p = content[h] ?? ShapePattern.empty(shape: s, nodes: shapes[s].room.count, classes: flavors.count)
+            if nodes.count == 1 { p.addOneNode(c, node: nodes[0]) } else { p.addSplit(c, nodes: nodes) }
+            content[h] = p
+            return true
+        }
+        for (c, cls) in sub.classes.enumerated() {
+            var origin: [Int: Origin] = [:]
+            for (o, servers) in cls.origins { for s in servers { origin[s] = o } }
+            for (i, s) in cls.servers.enumerated() {
+                switch decisions[c][i] {
+                // Hosts outside every shape (not receiving) are left out: the artificial columns cover their servers.
+                case .stay:
+                    if let o = origin[s], let nodes = o.nodes { _ = put(c, host: o.host, nodes: nodes) }
+                case .host(let h, let nodes):
+                    _ = put(c, host: h, nodes: nodes)
+                case .pool: continue
+                }
+            }
+        }
+        return content.keys.sorted().map { content[$0]! }
+    }
+
+    /// Column generation, then the integer master over the patterns found, until `deadline`
+    /// (`monotonicNow()`). `start` is a plan to begin from (its patterns seed the master).
+    func solve(start: [[Decision]], deadline: Double) -> Outcome? {
+        var model = Model()
+        let rows = demand.map { model.addGreaterOrEqual([], Double($0)) }
+        let shapeRows = shapes.map { model.addLessOrEqual([], Double($0.hosts.count)) }
+        var columns: [ShapePattern] = []
+        var variables: [Model.Variable] = []
+        var known = Set<ShapePattern>()
+        func terms(_ p: ShapePattern) -> [(Model.Constraint, Double)] {
+            var t: [(Model.Constraint, Double)] = p.counts.indices.compactMap { p.counts[$0] > 0 ? (rows[$0], Double(p.counts[$0])) : nil }
+            t.append((shapeRows[p.shape], 1))
+            return t
+        }
+        var lagrangian: Double?
+        var converged = false
+        var lpValue: Double?
+        var coverable = true
+        var best = start
+        var bestValue = value(of: start) ?? Int.max
+        var rounds = 0
+        var how = "plan in hand"
+        /// Keeps a realized plan that beats the one in hand.
+        func consider(_ chosen: [ShapePattern], _ source: String) {
+            if let decisions = realize(chosen), let v = value(of: decisions), v < bestValue {
+                best = decisions
+                bestValue = v
+                how = source
+            }
+        }
+        func proven() -> Bool {
+            coverable && bound(lp: lpValue, lagrangian: lagrangian, converged: converged).map { bestValue <= $0 } == true
+        }
+        do {
+            try model.withLiveLP { lp throws(GLPKError) in
+                // Artificial columns keep the LP feasible from the start; their cost is prohibitive.
+                let artificial = try rows.map { row throws(GLPKError) in try lp.addVariable(objective: 1000, terms: [(row, 1)]) }
+                for p in patterns(of: start) where known.insert(p).inserted {
+                    columns.append(p)
+                    variables.append(try lp.addVariable(kind: .integer, objective: shapes[p.shape].cost, terms: terms(p)))
+                }
+                /// Column generation on the LP as its bounds stand, until no pattern prices out or
+                /// `until`. Returns the last optimal solution, whether pricing was complete and
+                /// found nothing, and the Lagrangian bound of the last complete pricing.
+                func generate(demand: [Int], until: Double) throws(GLPKError) -> (solution: Solution, converged: Bool, lagrangian: Double?)? {
+                    var last: (solution: Solution, converged: Bool, lagrangian: Double?)?
+                    var lagrange: Double?
+                    while monotonicNow() < until {
+                        let solution = try lp.solve(timeLimit: max(0.01, until - monotonicNow()))
+                        guard solution.status == .optimal else { break }
+                        last = (solution, false, lagrange)
+                        let price = rows.map { max(0, solution.duals[$0.index]) }
+                        let mu = shapeRows.map { min(0, solution.duals[$0.index]) }
+                        var tables: [Int: ShapePricing.Table] = [:]
+                        var added = 0
+                        var improving = false
+                        // Lagrangian bound (cover rows relaxed at `price`): Σ π d + Σ_s n_s min(0, best reduced cost).
+                        var bound = zip(price, demand).reduce(0.0) { $0 + $1.0 * Double($1.1) }
+                        var complete = true
+                        for (s, shape) in shapes.enumerated() {
+                            if monotonicNow() > until {
+                                complete = false
+                                break
+                            }
+                            let table = tables[shape.pricing] ?? pricings[shape.pricing].table(price, limit: demand)
+                            tables[shape.pricing] = table
+                            let found = pricings[shape.pricing].best(shape: s, room: shape.room, combos: shape.combos, table: table, price: price)
+                            bound += Double(shape.hosts.count) * min(0, shape.cost - found.value)
+                            // Servers beyond the demand left are no use to an integer plan: trimmed.
+                            let pattern = found.pattern.trimmed(to: demand)
+                            let worth = pattern.counts.indices.reduce(0.0) { $0 + Double(pattern.counts[$1]) * price[$1] }
+                            if shape.cost - found.value - mu[s] < -1e-9 { improving = true }
+                            if shape.cost - worth - mu[s] < -1e-9, known.insert(pattern).inserted {
+                                columns.append(pattern)
+                                variables.append(try lp.addVariable(kind: .integer, objective: shape.cost, terms: terms(pattern)))
+                                added += 1
+                            }
+                        }
+                        if complete { lagrange = max(lagrange ?? -.infinity, bound) }
+                        last?.lagrangian = lagrange
+                        rounds += 1
+                        if added == 0 {
+                            // Converged only when no pattern at all prices out (before trimming).
+                            last?.converged = complete && !improving
+                            break
+                        }
+                    }
+                    return last
+                }
+                // 1. The root LP: its bound.
+                if let root = try generate(demand: demand, until: deadline) {
+                    lpValue = root.solution.objective
+                    converged = root.converged
+                    lagrangian = root.lagrangian
+                    coverable = artificial.allSatisfy { root.solution[$0] < 1e-9 }
+                }
+                guard coverable, !proven() else { return }
+                // 2. A dive: take the pattern the LP uses most (its whole copies, at least one),
+                //    lower the demand and the shape's hosts, re-price the rest, repeat.
+                func dive(random: inout SplitMix64?) throws(GLPKError) -> [ShapePattern]? {
+                    var residual = demand
+                    var hostsLeft = shapes.map(\.hosts.count)
+                    var chosen: [ShapePattern] = []
+                    defer {
+                        for c in demand.indices { try? lp.setBounds(rows[c], lower: Double(demand[c]), upper: nil) }
+                        for s in shapes.indices { try? lp.setBounds(shapeRows[s], lower: nil, upper: Double(shapes[s].hosts.count)) }
+                    }
+                    while residual.contains(where: { $0 > 0 }) {
+                        guard monotonicNow() < deadline else { return nil }
+                        for c in demand.indices { try lp.setBounds(rows[c], lower: Double(residual[c]), upper: nil) }
+                        for s in shapes.indices { try lp.setBounds(shapeRows[s], lower: nil, upper: Double(hostsLeft[s])) }
+                        guard let step = try generate(demand: residual, until: deadline),
+                            artificial.allSatisfy({ step.solution[$0] < 1e-9 })
+                        else { return nil }
+                        let lambda = variables.map { step.solution[$0] }
+                        /// Copies of pattern k that the demand left can fill.
+                        func fitting(_ k: Int) -> Int {
+                            columns[k].counts.indices.reduce(hostsLeft[columns[k].shape]) { m, c in
+                                columns[k].counts[c] == 0 ? m : min(m, residual[c] / columns[k].counts[c])
+                            }
+                        }
+                        let usable = lambda.indices.filter { lambda[$0] > 1e-9 && fitting($0) > 0 }
+                        guard let top = usable.max(by: { (lambda[$0], -$0) < (lambda[$1], -$1) }) else { return nil }
+                        var k = top
+                        if random != nil {
+                            let large = usable.filter { lambda[$0] >= 0.5 * lambda[top] }
+                            k = large[random!.below(large.count)]
+                        }
+                        let p = columns[k]
+                        let copies = min(fitting(k), max(1, Int((lambda[k] + 1e-6).rounded(.down))))
+                        guard copies > 0 else { return nil }
+                        chosen += Array(repeating: p, count: copies)
+                        hostsLeft[p.shape] -= copies
+                        let before = residual
+                        for c in residual.indices { residual[c] = max(0, residual[c] - copies * p.counts[c]) }
+                        if residual == before { return nil }  // the pattern covers nothing left
+                    }
+                    return chosen
+                }
+                var none: SplitMix64? = nil
+                if let chosen = try dive(random: &none) { consider(chosen, "pattern model (dive)") }
+                // 3. Price and branch: the integer master over the patterns generated, asked to
+                //    beat the plan in hand, stopping at the bound.
+                guard !proven(), monotonicNow() < deadline - 0.02 else { return }
+                var integer = lp.model
+                let improving = Double(bestValue == Int.max ? Int.max / 2 : bestValue - fixedHosts - 1)
+                integer.addLessOrEqual(variables.indices.map { (variables[$0], shapes[columns[$0].shape].cost) }, improving)
+                let target = Double(max(0, (self.bound(lp: lpValue, lagrangian: lagrangian, converged: converged) ?? 0) - fixedHosts))
+                let mipOptions = SolveOptions(timeLimit: max(0.05, (deadline - monotonicNow()) * 0.5),
+                                              stopWhen: { incumbent, _ in incumbent <= target + 1e-9 })
+                if let mip = try? integer.solve(mipOptions), mip.hasSolution, artificial.allSatisfy({ mip[$0] < 1e-9 }) {
+                    var picked: [ShapePattern] = []
+                    for (k, v) in variables.enumerated() { picked += Array(repeating: columns[k], count: Int(mip[v].rounded())) }
+                    consider(picked, "pattern model (integer master)")
+                }
+                // 4. Dives that pick at random among the patterns the LP uses much, until the
+                //    plan meets the bound or time runs out.
+                var rng: SplitMix64? = SplitMix64(seed: 1)
+                var attempts = 0
+                while !proven() && monotonicNow() < deadline && attempts < 500 {
+                    if let chosen = try dive(random: &rng) { consider(chosen, "pattern model (dive)") }
+                    attempts += 1
+                }
+            }
+        } catch {
+            // A GLPK failure ends the search; the plan in hand still holds.
+        }
+        guard bestValue < Int.max else { return nil }
+        // An LP that needs the artificial columns bounds nothing about real plans.
+        let proven = coverable ? bound(lp: lpValue, lagrangian: lagrangian, converged: converged) : nil
+        return Outcome(decisions: best, value: bestValue, bound: proven, patterns: columns.count,
+                       note: "pattern model: \(columns.count) patterns over \(shapes.count) host shapes, \(rounds) pricing rounds\(converged ? ", LP converged" : ""); plan from the \(how)")
+    }
+
+    /// Hosts in use proven necessary: the LP optimum once converged, else the Lagrangian bound,
+    /// rounded up, plus the hosts in use whatever the plan.
+    func bound(lp: Double?, lagrangian: Double?, converged: Bool) -> Int? {
+        let raw = converged ? lp : lagrangian
+        guard let raw, raw.isFinite else { return nil }
+        return fixedHosts + max(0, Int((raw - 1e-6).rounded(.up)))
+    }
+
+    /// Hosts in use after `decisions` (nil when some mover is unplaced).
+    func value(of decisions: [[Decision]]) -> Int? {
+        let levels = sub.levels(decisions, objective: .minHostsUsed, inventory: inventory)
+        guard levels.unplaced == 0, levels.pool == 0 else { return nil }
+        return Int(levels.primary)
+    }
+
+    /// Patterns onto concrete hosts of their shape (the most servers staying: an assignment per
+    /// shape, node permutations included), then servers into the patterns' slots: first those
+    /// already there, then the rest of each class, never onto another node of its own host.
+    /// Over-coverage is dropped. Judged by the rule pipeline; nil when refused or incomplete.
+    func realize(_ chosen: [ShapePattern]) -> [[Decision]]? {
+        // Drop over-coverage: largest patterns keep their servers first.
+        var need = demand
+        var patterns: [ShapePattern] = []
+        for p in chosen.sorted(by: { $0.counts.reduce(0, +) > $1.counts.reduce(0, +) }) {
+            var q = p
+            for (k, s) in q.split.enumerated().reversed() where need[s.cls] == 0 {
+                q.split.remove(at: k)
+                q.counts[s.cls] -= 1
+            }
+            for s in q.split { need[s.cls] -= 1 }
+            for n in q.perNode.indices {
+                for c in q.perNode[n].indices where q.perNode[n][c] > 0 {
+                    let keep = min(q.perNode[n][c], need[c])
+                    q.counts[c] -= q.perNode[n][c] - keep
+                    q.perNode[n][c] = keep
+                    need[c] -= keep
+                }
+            }
+            if q.counts.contains(where: { $0 > 0 }) { patterns.append(q) }
+        }
+        guard need.allSatisfy({ $0 == 0 }) else { return nil }
+        // Movers per model class and origin (host, nodes), and where each sits in the decisions.
+        var at: [[Origin: [Int]]] = Array(repeating: [:], count: flavors.count)
+        var place: [Int: (c: Int, i: Int)] = [:]
+        for (c, cls) in sub.classes.enumerated() {
+            for (i, s) in cls.servers.enumerated() { place[s] = (c, i) }
+            for (o, servers) in cls.origins { at[modelOf[c]][o, default: []] += servers }
+        }
+        for k in at.indices { for o in at[k].keys { at[k][o]!.sort() } }
+        var decision: [[Decision?]] = sub.classes.map { Array(repeating: nil, count: $0.count) }
+        // Assignment per shape.
+        var byShape: [Int: [ShapePattern]] = [:]
+        for p in patterns { byShape[p.shape, default: []].append(p) }
+        var slots: [(host: Int, cls: Int, nodes: [Int])] = []
+        for s in byShape.keys.sorted() {
+            let list = byShape[s]!
+            let hosts = shapes[s].hosts
+            guard list.count <= hosts.count else { return nil }
+            let k = shapes[s].room.count
+            let symmetric = k <= 4 && shapes[s].room.allSatisfy { $0 == shapes[s].room[0] }
+            let perms = symmetric ? permutations(k) : [Array(0..<k)]
+            /// Servers that stay if pattern p goes to host h under perm.
+            func stays(_ p: ShapePattern, _ h: Int, _ perm: [Int]) -> Int {
+                var total = 0
+                for n in p.perNode.indices {
+                    for c in p.perNode[n].indices where p.perNode[n][c] > 0 {
+                        total += min(p.perNode[n][c], at[c][Origin(host: h, nodes: [perm[n]])]?.count ?? 0)
+                    }
+                }
+                var used: [Origin: Int] = [:]
+                for sp in p.split {
+                    let o = Origin(host: h, nodes: sp.nodes.map { perm[$0] }.sorted())
+                    let have = at[sp.cls][o]?.count ?? 0
+                    if used[o, default: 0] < have {
+                        used[o, default: 0] += 1
+                        total += 1
+                    }
+                }
+                return total
+            }
+            // Hosts that hold movers of this shape's classes are the only ones worth weighing.
+            let n = hosts.count
+            var assigned = Array(repeating: -1, count: list.count)
+            var permOf = Array(repeating: 0, count: list.count)
+            if n <= 300 {
+                var w = Array(repeating: Array(repeating: 0, count: n), count: n)
+                var bestPerm = Array(repeating: Array(repeating: 0, count: n), count: n)
+                for (b, p) in list.enumerated() {
+                    for (o, h) in hosts.enumerated() {
+                        for (q, perm) in perms.enumerated() {
+                            let v = stays(p, h, perm)
+                            if v > w[b][o] {
+                                w[b][o] = v
+                                bestPerm[b][o] = q
+                            }
+                        }
+                    }
+                }
+                let result = maxWeightAssignment(w)
+                for b in list.indices {
+                    assigned[b] = result[b]
+                    permOf[b] = bestPerm[b][result[b]]
+                }
+            } else {
+                var edges: [(b: Int, o: Int, w: Int, q: Int)] = []
+                var origins: [Int: Int] = [:]
+                for (o, h) in hosts.enumerated() { origins[h] = o }
+                for (b, p) in list.enumerated() {
+                    var candidates = Set<Int>()
+                    for c in p.counts.indices where p.counts[c] > 0 {
+                        for origin in at[c].keys { if let o = origins[origin.host] { candidates.insert(o) } }
+                    }
+                    for o in candidates.sorted() {
+                        var bw = 0, bq = 0
+                        for (q, perm) in perms.enumerated() {
+                            let v = stays(p, hosts[o], perm)
+                            if v > bw { bw = v; bq = q }
+                        }
+                        if bw > 0 { edges.append((b, o, bw, bq)) }
+                    }
+                }
+                edges.sort { ($0.w, $1.b, $1.o) > ($1.w, $0.b, $0.o) }
+                var taken = Array(repeating: false, count: n)
+                for e in edges where assigned[e.b] < 0 && !taken[e.o] {
+                    assigned[e.b] = e.o
+                    permOf[e.b] = e.q
+                    taken[e.o] = true
+                }
+                var free = (0..<n).filter { !taken[$0] }.makeIterator()
+                for b in list.indices where assigned[b] < 0 { assigned[b] = free.next()! }
+            }
+            for (b, p) in list.enumerated() {
+                guard assigned[b] < n else { continue }
+                let h = hosts[assigned[b]]
+                let perm = perms[permOf[b]]
+                for node in p.perNode.indices {
+                    for c in p.perNode[node].indices where p.perNode[node][c] > 0 {
+                        for _ in 0..<p.perNode[node][c] { slots.append((h, c, [perm[node]])) }
+                    }
+                }
+                for sp in p.split { slots.append((h, sp.cls, sp.nodes.map { perm[$0] }.sorted())) }
+            }
+        }
+        // Servers already in a slot's place stay.
+        var members = sub.fixedMembers  // per host: anti-affinity group members on it
+        var open: [(host: Int, cls: Int, nodes: [Int])] = []
+        for slot in slots {
+            let o = Origin(host: slot.host, nodes: slot.nodes)
+            if var here = at[slot.cls][o], let s = here.popLast() {
+                at[slot.cls][o] = here
+                decision[place[s]!.c][place[s]!.i] = .stay
+                for g in inventory.groupsOfServer[inventory.servers[s].id] ?? [] { members[slot.host][g, default: 0] += 1 }
+            } else {
+                open.append(slot)
+            }
+        }
+        // The rest of each class fills the open slots: never onto its own host, never beside a
+        // member of its anti-affinity group. Group members go first (they have fewer choices).
+        var left: [[(s: Int, host: Int, groups: [Int])]] = at.map { byOrigin in
+            byOrigin.keys.sorted().flatMap { o in
+                byOrigin[o]!.map { (s: $0, host: o.host, groups: inventory.groupsOfServer[inventory.servers[$0].id] ?? []) }
+            }.sorted { ($0.groups.isEmpty ? 1 : 0, $0.s) < ($1.groups.isEmpty ? 1 : 0, $1.s) }
+        }
+        for slot in open {
+            guard let k = left[slot.cls].firstIndex(where: { m in
+                m.host != slot.host && m.groups.allSatisfy { (members[slot.host][$0] ?? 0) == 0 }
+            }) else { return nil }
+            let m = left[slot.cls].remove(at: k)
+            for g in m.groups { members[slot.host][g, default: 0] += 1 }
+            decision[place[m.s]!.c][place[m.s]!.i] = .host(slot.host, slot.nodes)
+        }
+        guard left.allSatisfy({ $0.isEmpty }) else { return nil }
+        var out: [[Decision]] = []
+        for c in decision.indices {
+            var row: [Decision] = []
+            for d in decision[c] {
+                guard let d else { return nil }
+                row.append(d)
+            }
+            out.append(row)
+        }
+        guard planner.admitted(out, sub: sub, options: options, movers: planner.movers(of: sub)) else { return nil }
+        return out
+    }
+}

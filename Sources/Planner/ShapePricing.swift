@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import Topology
+
+/// What one host of a given shape receives in a pattern: per NUMA node, how many servers of
+/// each one-node class, and each split server with the nodes it spans.
+struct ShapePattern: Hashable {
+    let shape: Int
+    /// Per node, per class: one-node servers.
+    var perNode: [[Int]]
+    /// Split servers: class and nodes (ascending).
+    var split: [SplitServer]
+    /// Per class: servers in the pattern.
+    var counts: [Int]
+
+    struct SplitServer: Hashable {
+        let cls: Int
+        let nodes: [Int]
+    }
+
+    static func empty(shape: Int, nodes: Int, classes: Int) -> ShapePattern {
+        ShapePattern(shape: shape, perNode: Array(repeating: Array(repeating: 0, count: classes), count: nodes), split: [],
+                     counts: Array(repeating: 0, count: classes))
+    }
+
+    mutating func addOneNode(_ cls: Int, node: Int) {
+        perNode[node][cls] += 1
+        counts[cls] += 1
+    }
+
+    /// The pattern without the servers beyond `demand` (split servers and the fullest nodes'
+    /// servers go first).
+    func trimmed(to demand: [Int]) -> ShapePattern {
+        guard counts.indices.contains(where: { counts[$0] > demand[$0] }) else { return self }
+        var p = self
+        for c in p.counts.indices where p.counts[c] > demand[c] {
+            var extra = p.counts[c] - demand[c]
+            while extra > 0, let k = p.split.lastIndex(where: { $0.cls == c }) {
+                p.split.remove(at: k)
+                extra -= 1
+            }
+            while extra > 0, let n = p.perNode.indices.max(by: { p.perNode[$0][c] < p.perNode[$1][c] }), p.perNode[n][c] > 0 {
+                p.perNode[n][c] -= 1
+                extra -= 1
+            }
+            p.counts[c] = demand[c]
+        }
+        return p
+    }
+
+    mutating func addSplit(_ cls: Int, nodes: [Int]) {
+        split.append(SplitServer(cls: cls, nodes: nodes.sorted()))
+        counts[cls] += 1
+    }
+}
+
+/// The pricing problem of one host type for the pattern master: given a price per class, the
+/// content of one host (per node, within vCPUs and memory of every node) worth the most. It is
+/// a multi-node, two-resource knapsack, solved exactly:
+///
+/// - one-node servers: a two-dimensional unbounded knapsack by dynamic programming over a grid
+///   of vCPUs and memory per node (in units of the greatest common divisor of the servers'
+///   per-node shares, so the grid is small: 24 × 36 cells for a 48 vCPU / 144 GiB node);
+/// - split servers: every way to place them is enumerated once per shape (for a server over k
+///   of n nodes, how many touch each node: t servers can be laid out when the per-node counts
+///   add up to k·t and none exceeds t), and for each the nodes' leftover room is filled by the
+///   table. Shapes where that enumeration would exceed `comboLimit` leave split classes out.
+///
+/// Counts are capped by the demand per node, not per host: a pattern may hold more servers of a
+/// class than there are (the master trims them); the patterns priced are a superset of the
+/// useful ones, so a pricing that finds nothing proves the LP optimal, and its Lagrangian bound
+/// holds.
+struct ShapePricing {
+    /// Class flavors (all classes of the sub-problem).
+    let flavors: [Flavor]
+    /// One-node classes this host type accepts.
+    let oneNode: [Int]
+    /// Split classes this host type accepts.
+    let splitClasses: [Int]
+    let unitV: Int
+    let unitM: Int
+    /// Grid size per node, in units.
+    let gridV: Int
+    let gridM: Int
+    /// Per one-node class: share in units.
+    let sizeV: [Int]
+    let sizeM: [Int]
+
+    static let gridLimit = 600_000
+
+    /// Nil when the grid would be too large.
+    init?(flavors: [Flavor], accepted: [Int], largestNode: Resources) {
+        self.flavors = flavors
+        oneNode = accepted.filter { flavors[$0].numaNodes == 1 }
+        splitClasses = accepted.filter { flavors[$0].numaNodes > 1 }
+        func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
+        var uv = 0, um = 0
+        for c in accepted {
+            uv = gcd(uv, flavors[c].perNode.vcpus)
+            um = gcd(um, flavors[c].perNode.memoryMiB)
+        }
+        unitV = max(1, uv)
+        unitM = max(1, um)
+        gridV = largestNode.vcpus / unitV
+        gridM = largestNode.memoryMiB / unitM
+        guard (gridV + 1) * (gridM + 1) <= Self.gridLimit else { return nil }
+        sizeV = flavors.map { $0.perNode.vcpus / max(1, uv) }
+        sizeM = flavors.map { $0.perNode.memoryMiB / max(1, um) }
+    }
+
+    func units(_ r: Resources) -> (v: Int, m: Int) {
+        (min(gridV, max(0, r.vcpus) / unitV), min(gridM, max(0, r.memoryMiB) / unitM))
+    }
+
+    /// The one-node table for `price`: best value within each (vCPUs, memory) of a node, with
+    /// at most `limit[c]` servers of class c on the node (a bounded knapsack: each class's
+    /// count split into pieces of 1, 2, 4, ... servers, taken at most once), and per piece the
+    /// cells it improved, to read contents back.
+    struct Table {
+        let gridM: Int
+        let cells: Int
+        var best: [Double]
+        let pieces: [(cls: Int, copies: Int, v: Int, m: Int)]
+        var improved: [[Bool]]
+        func value(_ v: Int, _ m: Int) -> Double { best[v * (gridM + 1) + m] }
+    }
+
+    func table(_ price: [Double], limit: [Int]) -> Table {
+        let w = gridM + 1
+        let cells = (gridV + 1) * w
+        var pieces: [(cls: Int, copies: Int, v: Int, m: Int)] = []
+        for c in oneNode where price[c] > 1e-12 && limit[c] > 0 {
+            let fit = min(sizeV[c] > 0 ? gridV / sizeV[c] : Int.max / 4, sizeM[c] > 0 ? gridM / sizeM[c] : Int.max / 4)
+            var left = min(limit[c], fit)
+            var chunk = 1
+            while left > 0 {
+                let take = min(chunk, left)
+                pieces.append((c, take, sizeV[c] * take, sizeM[c] * take))
+                left -= take
+                chunk *= 2
+            }
+        }
+        var best = [Double](repeating: 0, count: cells)
+        var improved: [[Bool]] = []
+        improved.reserveCapacity(pieces.count)
+        for piece in pieces {
+            var bits = [Bool](repeating: false, count: cells)
+            let value = price[piece.cls] * Double(piece.copies)
+            var v = gridV
+            while v >= piece.v {
+                var m = gridM
+                while m >= piece.m {
+                    let candidate = best[(v - piece.v) * w + (m - piece.m)] + value
+                    if candidate > best[v * w + m] + 1e-12 {
+                        best[v * w + m] = candidate
+                        bits[v * w + m] = true
+                    }
+                    m -= 1
+                }
+                v -= 1
+            }
+            improved.append(bits)
+        }
+        return Table(gridM: gridM, cells: cells, best: best, pieces: pieces, improved: improved)
+    }
+
+    /// The one-node servers the table puts in a node of (v, m) units.
+    func read(_ t: Table, v: Int, m: Int) -> [Int] {
+        var out: [Int] = []
+        var (v, m) = (v, m)
+        let w = gridM + 1
+        for p in stride(from: t.pieces.count - 1, through: 0, by: -1) where t.improved[p][v * w + m] {
+            out += Array(repeating: t.pieces[p].cls, count: t.pieces[p].copies)
+            v -= t.pieces[p].v
+            m -= t.pieces[p].m
+        }
+        return out
+    }
+
+    /// One way to place split servers on a shape: their layout and each node's room left.
+    struct Combo {
+        var servers: [ShapePattern.SplitServer]
+        var left: [Resources]
+    }
+
+    /// Every placement of split servers on nodes of `room` (up to `limit`; nil beyond), the
+    /// empty one first.
+    func combos(room: [Resources], limit: Int = 20_000) -> [Combo]? {
+        let classes = splitClasses.filter { flavors[$0].numaNodes <= room.count }
+        var out: [Combo] = []
+        var overflow = false
+        func go(_ i: Int, _ current: Combo) {
+            guard !overflow else { return }
+            if i == classes.count {
+                out.append(current)
+                if out.count > limit { overflow = true }
+                return
+            }
+            let c = classes[i]
+            let k = flavors[c].numaNodes
+            let share = flavors[c].perNode
+            let cap = current.left.map { r in
+                min(share.vcpus > 0 ? r.vcpus / share.vcpus : Int.max / 4, share.memoryMiB > 0 ? r.memoryMiB / share.memoryMiB : Int.max / 4)
+            }
+            // Per-node counts h with h[n] <= cap[n], sum = k t, max <= t.
+            var h = Array(repeating: 0, count: room.count)
+            func vectors(_ n: Int) {
+                guard !overflow else { return }
+                if n == room.count {
+                    let sum = h.reduce(0, +)
+                    guard sum % k == 0 else { return }
+                    let t = sum / k
+                    guard h.allSatisfy({ $0 <= t }) else { return }
+                    var next = current
+                    var degree = h
+                    for _ in 0..<t {
+                        let nodes = degree.indices.sorted { (degree[$0], -$0) > (degree[$1], -$1) }.prefix(k).sorted()
+                        for x in nodes { degree[x] -= 1 }
+                        next.servers.append(ShapePattern.SplitServer(cls: c, nodes: nodes))
+                    }
+                    for x in room.indices { next.left[x] = next.left[x] - share * h[x] }
+                    go(i + 1, next)
+                    return
+                }
+                for value in 0...max(0, min(cap[n], 64)) {
+                    h[n] = value
+                    vectors(n + 1)
+                }
+                h[n] = 0
+            }
+            vectors(0)
+        }
+        go(0, Combo(servers: [], left: room))
+        return overflow ? nil : out
+    }
+
+    /// The best pattern for a shape of `room` per node at `price`, with its value.
+    func best(shape: Int, room: [Resources], combos: [Combo], table t: Table, price: [Double]) -> (value: Double, pattern: ShapePattern) {
+        var bestValue = -1.0
+        var bestCombo = 0
+        for (i, combo) in combos.enumerated() {
+            var value = 0.0
+            for s in combo.servers { value += price[s.cls] }
+            for r in combo.left {
+                let u = units(r)
+                value += t.value(u.v, u.m)
+            }
+            if value > bestValue + 1e-12 {
+                bestValue = value
+                bestCombo = i
+            }
+        }
+        var pattern = ShapePattern.empty(shape: shape, nodes: room.count, classes: flavors.count)
+        let combo = combos[bestCombo]
+        for s in combo.servers { pattern.addSplit(s.cls, nodes: s.nodes) }
+        for (n, r) in combo.left.enumerated() {
+            let u = units(r)
+            for c in read(t, v: u.v, m: u.m) { pattern.addOneNode(c, node: n) }
+        }
+        return (bestValue, pattern)
+    }
+}

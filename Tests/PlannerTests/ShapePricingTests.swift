@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import Testing
+import Topology
+import TestSupport
+@testable import Planner
+
+/// The pattern model's pricing (a multi-node, two-resource knapsack) against brute force on
+/// small shapes, and the pattern model's bound against known optima.
+@Suite struct ShapePricingTests {
+    static let flavors: [Flavor] = [
+        Flavor(name: "a", resources: Resources(vcpus: 2, memoryMiB: 4096)),
+        Flavor(name: "b", resources: Resources(vcpus: 4, memoryMiB: 4096)),
+        Flavor(name: "c", resources: Resources(vcpus: 2, memoryMiB: 8192)),
+        Flavor(name: "d", resources: Resources(vcpus: 6, memoryMiB: 12288)),
+        Flavor(name: "w", resources: Resources(vcpus: 4, memoryMiB: 8192), numaNodes: 2),
+        Flavor(name: "x", resources: Resources(vcpus: 8, memoryMiB: 32768), numaNodes: 4),
+    ]
+
+    /// The best value by brute force: every count of each split class on every set of nodes,
+    /// then every count of each one-node class on each node (at most `limit` per node).
+    func bruteForce(room: [Resources], price: [Double], limit: [Int], accepted: [Int]) -> Double {
+        let f = Self.flavors
+        let split = accepted.filter { f[$0].numaNodes > 1 && f[$0].numaNodes <= room.count }
+        let single = accepted.filter { f[$0].numaNodes == 1 }
+        var placements: [(cls: Int, nodes: [Int])] = []
+        for c in split { for nodes in subsets(room.count, f[c].numaNodes) { placements.append((c, nodes)) } }
+        var best = 0.0
+        func node(_ free: Resources, _ i: Int) -> Double {
+            guard i < single.count else { return 0 }
+            var out = 0.0
+            var k = 0
+            var left = free
+            while k <= limit[single[i]] && left.vcpus >= 0 && left.memoryMiB >= 0 {
+                out = max(out, Double(k) * price[single[i]] + node(left, i + 1))
+                k += 1
+                left = left - f[single[i]].resources
+            }
+            return out
+        }
+        func go(_ i: Int, _ left: [Resources], _ value: Double) {
+            if i == placements.count {
+                best = max(best, value + left.reduce(0) { $0 + node($1, 0) })
+                return
+            }
+            var k = 0
+            var l = left
+            let share = f[placements[i].cls].perNode
+            while l.allSatisfy({ $0.vcpus >= 0 && $0.memoryMiB >= 0 }) {
+                go(i + 1, l, value + Double(k) * price[placements[i].cls])
+                k += 1
+                for n in placements[i].nodes { l[n] = l[n] - share }
+                if k > 6 { break }
+            }
+        }
+        go(0, room, 0)
+        return best
+    }
+
+    @Test func pricingMatchesBruteForceOnSmallShapes() throws {
+        var rng = SplitMix64(seed: 3)
+        var compared = 0
+        for trial in 0..<120 {
+            let nodes = [1, 2, 4][trial % 3]
+            let room = (0..<nodes).map { _ in Resources(vcpus: 4 + 2 * rng.below(5), memoryMiB: 8192 + 4096 * rng.below(5)) }
+            let accepted = Self.flavors.indices.filter { _ in rng.below(4) != 0 }
+            let price = Self.flavors.map { _ in Double(rng.below(100)) / 37 }
+            let limit = Self.flavors.map { _ in 1 + rng.below(4) }
+            let largest = room.reduce(Resources.zero) { Resources(vcpus: max($0.vcpus, $1.vcpus), memoryMiB: max($0.memoryMiB, $1.memoryMiB)) }
+            let pricing = try #require(ShapePricing(flavors: Self.flavors, accepted: accepted, largestNode: largest))
+            let combos = try #require(pricing.combos(room: room))
+            let found = pricing.best(shape: 0, room: room, combos: combos, table: pricing.table(price, limit: limit), price: price)
+            let expected = bruteForce(room: room, price: price, limit: limit, accepted: accepted)
+            #expect(abs(found.value - expected) < 1e-6, "trial \(trial): priced \(found.value), brute force \(expected)")
+            // The pattern is a real host content worth what pricing says.
+            var used = Array(repeating: Resources.zero, count: nodes)
+            for n in 0..<nodes { for c in found.pattern.perNode[n].indices { used[n] += Self.flavors[c].resources * found.pattern.perNode[n][c] } }
+            for s in found.pattern.split { for n in s.nodes { used[n] += Self.flavors[s.cls].perNode } }
+            #expect(zip(used, room).allSatisfy { $0.vcpus <= $1.vcpus && $0.memoryMiB <= $1.memoryMiB }, "trial \(trial): \(used) in \(room)")
+            let worth = found.pattern.counts.indices.reduce(0.0) { $0 + Double(found.pattern.counts[$1]) * price[$1] }
+            #expect(abs(worth - found.value) < 1e-6)
+            #expect(found.pattern.counts.indices.allSatisfy { found.pattern.counts[$0] == 0 || accepted.contains($0) })
+            compared += 1
+        }
+        #expect(compared == 120)
+    }
+
+    /// On fleets whose optimum is known by construction, the pattern model's bound never
+    /// exceeds it, and its plans pass the independent validator.
+    @Test(arguments: [("tiled", 3 as UInt64), ("tiled", 4), ("unique", 5), ("unique", 6)])
+    func theBoundNeverExceedsAKnownOptimum(kind: String, seed: UInt64) throws {
+        let n = 5 + Int(seed)
+        let inventory = kind == "tiled" ? try NeverAboveFFDTests.tiled(n, seed: seed) : try NeverAboveFFDTests.uniqueSizes(n, seed: seed)
+        let planner = BatchPlanner(inventory)
+        let options = PlanOptions(mode: .consolidate, timeLimit: 2, placement: .planned)
+        let sub = planner.buildSubProblem(zones: ["az1"], movers: Array(inventory.servers.indices), mustMove: false, evacuated: [],
+                                          excluded: [], options: options)
+        let model = try #require(ShapePatterns(sub, options: options, planner: planner))
+        let start = planner.heuristicPlan(sub, options: options).decisions
+        let found = try #require(model.solve(start: start, deadline: monotonicNow() + 2))
+        let bound = try #require(found.bound)
+        #expect(bound <= n, "\(kind) \(seed): bound \(bound), optimum \(n)")
+        #expect(found.value >= n)
+        // Its moves, put in waves, replay cleanly.
+        let waves = planner.orderWaves(planner.moves(of: found.decisions, in: sub), options: options)
+        #expect(waves.dropped.isEmpty)
+        #expect(PlanValidator.violations(of: waves.moves, on: inventory, options: Checker.Options(placement: .planned)).isEmpty)
+        let plan = try planner.plan(options)
+        #expect(plan.objectiveBound.map { $0 <= Double(n) } ?? true)
+        #expect(IndependentValidator.check(plan, inventory: inventory).isEmpty)
+    }
+}
