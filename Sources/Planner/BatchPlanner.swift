@@ -384,7 +384,8 @@ public struct BatchPlanner: Sendable {
         // Half of the limit at most for judging first-fit decreasing in waves (the models need the
         // rest), but a quarter second always: small plans are ordered in milliseconds.
         let (heuristic, heuristicSource) = heuristicPlan(
-            sub, options: options, deadline: started + max(timeLimit * 0.5, 0.25), lastResort: started + max(timeLimit * 0.9, 0.25))
+            sub, options: options, deadline: started + max(timeLimit * 0.5, 0.25), lastResort: started + max(timeLimit * 0.6, 0.25),
+            greedyDeadline: started + timeLimit * 0.25)
         let heuristicLevels = sub.levels(heuristic, objective: objective, inventory: inventory)
         if let patterns = PatternConsolidation(sub, options: options, inventory: inventory),
             let outcome = patterns.solve(timeLimit: timeLimit)
@@ -398,10 +399,12 @@ public struct BatchPlanner: Sendable {
                 slack: value - Double(outcome.lowerBound), seconds: outcome.seconds, variables: outcome.columns,
                 constraints: outcome.rows, notes: ["column generation: \(outcome.columns) patterns"])
         }
-        // The pattern model over host shapes: with up to 60 % of the limit; proven plans end
-        // here, others become the plan in hand for the per-host models, and its bound stays.
+        // The pattern model over host shapes: until 60 % of the limit (at least a fifth of it
+        // after the plan in hand, at most 90 %); proven plans end here, others become the plan
+        // in hand for the per-host models, and its bound stays.
+        let patternDeadline = min(started + timeLimit * 0.9, max(started + timeLimit * 0.6, monotonicNow() + timeLimit * 0.2))
         guard let shapes = ShapePatterns(sub, options: options, planner: self),
-            let found = shapes.solve(start: heuristic, deadline: started + timeLimit * 0.6)
+            let found = shapes.solve(start: heuristic, deadline: patternDeadline, searchPlans: options.placement == .planned)
         else {
             return solveAggregated(sub, options: options, timeLimit: timeLimit, started: started, heuristic: heuristic,
                                    source: heuristicSource)
@@ -433,6 +436,11 @@ public struct BatchPlanner: Sendable {
         _ sub: SubProblem, options: PlanOptions, timeLimit: Double, started: Double, heuristic: [[Decision]], source heuristicSource: String
     ) -> SubOutcome {
         let objective = options.effectiveObjective
+        // No time left for the models (building one at 10,000 hosts takes seconds): the plan in hand.
+        guard monotonicNow() < started + timeLimit * 0.9 else {
+            return SubOutcome(decisions: heuristic, slack: nil, seconds: monotonicNow() - started, variables: 0, constraints: 0,
+                              notes: ["no time left for the per-host models; the \(heuristicSource) plan is used"])
+        }
         let heuristicLevels = sub.levels(heuristic, objective: objective, inventory: inventory)
         let (built, scale) = aggregatedModel(sub, options: options, heuristic: heuristicLevels)
         var notes: [String] = []
@@ -972,7 +980,7 @@ public struct BatchPlanner: Sendable {
 
     /// A valid plan built with the fit function: first-fit-decreasing for forced moves, host
     /// emptying for consolidation, no moves for rebalancing.
-    func greedy(_ sub: SubProblem, options: PlanOptions) -> [[Decision]] {
+    func greedy(_ sub: SubProblem, options: PlanOptions, deadline: Double? = nil) -> [[Decision]] {
         var decisions = sub.classes.map { Array(repeating: Decision.stay, count: $0.count) }
         // Every candidate is judged by the rule pipeline (`Checker.evaluateHost`) on a placement
         // state that follows the greedy's own moves; the nodes it asks for are those the fit
@@ -1123,6 +1131,7 @@ public struct BatchPlanner: Sendable {
             let order = onHost.keys.filter { sub.fixed[$0].serverCount == 0 }
                 .sorted { (usage($0).usedTotal.vcpus, $0) < (usage($1).usedTotal.vcpus, $1) }
             for e in order {
+                if let deadline, monotonicNow() > deadline { break }  // the hosts emptied so far stand
                 let servers = onHost[e]!.sorted { (size($0), $1) > (size($1), $0) }
                 guard moves + servers.count <= budget else { continue }
                 var done: [(Int, Int, [Int])] = []

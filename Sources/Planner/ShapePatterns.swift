@@ -155,7 +155,12 @@ struct ShapePatterns {
 
     /// Column generation, then the integer master over the patterns found, until `deadline`
     /// (`monotonicNow()`). `start` is a plan to begin from (its patterns seed the master).
-    func solve(start: [[Decision]], deadline: Double) -> Outcome? {
+    ///
+    /// `searchPlans` false: the bound only (the root LP). Under `--cloud-placement any` a packing
+    /// tiled node by node is not what the cloud will build (it picks the nodes), and wave
+    /// ordering re-routes most of its moves; first-fit decreasing judged arrival by arrival is
+    /// the plan there.
+    func solve(start: [[Decision]], deadline: Double, searchPlans: Bool = true) -> Outcome? {
         var model = Model()
         let rows = demand.map { model.addGreaterOrEqual([], Double($0)) }
         let shapeRows = shapes.map { model.addLessOrEqual([], Double($0.hosts.count)) }
@@ -249,7 +254,7 @@ struct ShapePatterns {
                     lagrangian = root.lagrangian
                     coverable = artificial.allSatisfy { root.solution[$0] < 1e-9 }
                 }
-                guard coverable, !proven() else { return }
+                guard coverable, !proven(), searchPlans else { return }
                 // 2. A dive: take the pattern the LP uses most (its whole copies, at least one),
                 //    lower the demand and the shape's hosts, re-price the rest, repeat.
                 func dive(random: inout SplitMix64?) throws(GLPKError) -> [ShapePattern]? {
