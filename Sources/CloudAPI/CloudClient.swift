@@ -28,12 +28,18 @@ public struct RetryPolicy: Sendable {
     /// Seconds to keep retrying after `maxAttempts`, counted from the first attempt (0: stop at
     /// `maxAttempts`). A long run under throttling or a flaky network waits instead of aborting.
     public var patience: Double
+    /// Seconds a migrate request whose answer was lost may still reach the cloud (the request
+    /// timeout: a request cut off at the client may be carried out later, and a process killed
+    /// mid-request leaves one in flight). The action log is read for it only once this long
+    /// has passed since it was sent; before that, "no action" proves nothing.
+    public var settleWindow: Double
 
-    public init(maxAttempts: Int = 6, baseDelay: Double = 0.5, maxDelay: Double = 30, patience: Double = 0) {
+    public init(maxAttempts: Int = 6, baseDelay: Double = 0.5, maxDelay: Double = 30, patience: Double = 0, settleWindow: Double = 60) {
         self.maxAttempts = maxAttempts
         self.baseDelay = baseDelay
         self.maxDelay = maxDelay
         self.patience = patience
+        self.settleWindow = settleWindow
     }
 
     /// Whether to try again after `attempt` attempts that began at `started`.
@@ -337,6 +343,7 @@ public struct CloudClient: Sendable {
         let started = now()
         while true {
             var retryAfter: String?
+            let sentAt = now()
             do {
                 let response = try await send("POST", base: ecsEndpoint, path: path, body: body)
                 retryAfter = response.headers["retry-after"]
@@ -348,7 +355,10 @@ public struct CloudClient: Sendable {
                 await sleep(delay(attempt: attempt, retryAfter: retryAfter))
                 attempt += 1
                 if throttled { continue }
-                // The answer was lost or the service failed: did the request take effect?
+                // The answer was lost or the service failed: did the request take effect? Not
+                // before it can no longer arrive (a log without it proves nothing until then).
+                let quiet = sentAt.addingTimeInterval(retry.settleWindow).timeIntervalSince(now())
+                if quiet > 0 { await sleep(quiet) }
                 switch try await reconcile(serverID: serverID, target: target, source: source, baseline: baseline) {
                 case .inProgress(let status, let taskState): return .inProgress(status: status, taskState: taskState)
                 case .onTarget: return .alreadyOnTarget

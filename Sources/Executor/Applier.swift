@@ -18,13 +18,21 @@ public struct ApplyOptions: Sendable {
     /// On resume, try failed, timed-out and unknown-outcome moves again (after the cloud has
     /// shown that their earlier request is no longer running).
     public var retryFailed: Bool
+    /// Seconds a migrate request whose answer was never recorded may still reach the cloud (see
+    /// `RetryPolicy.settleWindow`): an earlier run's unanswered request is judged from the
+    /// action log only once this long has passed since it was sent.
+    public var settleWindow: Double
 
-    public init(maxParallel: Int = 4, keepGoing: Bool = false, jobTimeout: Double = 3600, pollInterval: Double = 5, retryFailed: Bool = false) {
+    public init(
+        maxParallel: Int = 4, keepGoing: Bool = false, jobTimeout: Double = 3600, pollInterval: Double = 5, retryFailed: Bool = false,
+        settleWindow: Double = 60
+    ) {
         self.maxParallel = maxParallel
         self.keepGoing = keepGoing
         self.jobTimeout = jobTimeout
         self.pollInterval = pollInterval
         self.retryFailed = retryFailed
+        self.settleWindow = settleWindow
     }
 }
 
@@ -58,6 +66,8 @@ struct MoveHistory: Sendable {
     var actionsBefore: Int?
     /// The job of the last accepted request.
     var jobID: String?
+    /// When the last request was sent (the `sending` record's time), when known.
+    var sentAt: Date?
 
     static func of(_ records: [JournalRecord]) -> [String: MoveHistory] {
         var out: [String: MoveHistory] = [:]
@@ -69,6 +79,7 @@ struct MoveHistory: Sendable {
                 h.sent = true
                 h.actionsBefore = record.actionsBefore
                 h.jobID = nil
+                h.sentAt = record.at.flatMap { Journal.date(from: $0) }
             case .accepted:
                 h.jobID = record.jobID ?? h.jobID
             default:
@@ -337,6 +348,14 @@ public struct Applier: Sendable {
                 return try await result(.failed, "TIMEOUT", "cannot read job \(job) within --job-timeout: \(error.message)", job)
             }
         }
+        // A request never answered may still be on its way: the log is read once it no longer can be.
+        if history.sent, history.jobID == nil, history.last.event == .sending, let sentAt = history.sentAt {
+            let quiet = min(sentAt.addingTimeInterval(options.settleWindow), deadline).timeIntervalSince(clock())
+            if quiet > 0 {
+                progress("\(move.serverID): an earlier migrate request was never answered; waiting \(Int(quiet.rounded(.up))) s until it can no longer arrive")
+                await sleep(quiet)
+            }
+        }
         let reconciled = await patiently(until: deadline) { () async throws(CloudError) -> Reconciliation in
             try await client.reconcile(serverID: move.serverID, target: move.to, source: move.from, baseline: history.actionsBefore)
         }
@@ -396,6 +415,7 @@ public struct Applier: Sendable {
                 baseline = actions?.count
             }
             try await journal.append(JournalRecord(.sending, serverID: move.serverID, target: move.to, actionsBefore: baseline))
+            let sentAt = clock()
             let outcome: MigrateOutcome
             do {
                 outcome = try await client.migrate(serverID: move.serverID, to: move.to, source: move.from, baseline: baseline)
@@ -408,7 +428,7 @@ public struct Applier: Sendable {
                 do {
                     let sent = MoveHistory(
                         last: JournalRecord(.sending, serverID: move.serverID, target: move.to, actionsBefore: baseline), sent: true,
-                        actionsBefore: baseline)
+                        actionsBefore: baseline, sentAt: sentAt)
                     if let settled = try await settle(move, history: sent, deadline: deadline, result: result, mayRetry: false) {
                         return settled
                     }

@@ -248,6 +248,13 @@ public actor Journal {
     }
 
     /// ISO 8601 in UTC with milliseconds.
+    /// The date of a `timestamp`, nil when it is not one.
+    public static func date(from text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text)
+    }
+
     public static func timestamp(_ date: Date) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]

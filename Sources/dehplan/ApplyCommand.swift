@@ -140,7 +140,8 @@ struct ApplyCommand: AsyncParsableCommand {
         let applier = Applier(
             client: client, inventory: inventory, journal: journalFile,
             options: ApplyOptions(
-                maxParallel: maxParallel, keepGoing: keepGoing, jobTimeout: jobTimeout, pollInterval: pollInterval, retryFailed: retryFailed),
+                maxParallel: maxParallel, keepGoing: keepGoing, jobTimeout: jobTimeout, pollInterval: pollInterval, retryFailed: retryFailed,
+                settleWindow: cloud.settleWindow),
             progress: plain, events: events, placement: cloudPlacement, topology: loaded.topology)
         let placement = cloudPlacement
         let topology = loaded.topology

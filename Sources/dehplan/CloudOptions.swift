@@ -36,12 +36,18 @@ struct CloudOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("First wait before retrying a throttled, failed or unanswered request; it doubles per retry up to 64 times this (at most 30 s), and a request is retried for up to 5 minutes.", valueName: "seconds"))
     var retryDelay: Double = 0.5
 
+    @Option(name: .long, help: ArgumentHelp("How long a migrate request whose answer was lost (or whose run was killed) may still reach the cloud; no second request goes out for that server before this has passed since the first.", valueName: "seconds"))
+    var settleWindow: Double = 60
+
     /// A client for the endpoint; with `trace`, every request and answer is traced on standard
     /// error (method, URL, status, time, X-Request-Id; never credentials).
     func client(trace verbose: Bool) async throws -> CloudClient {
         let env = ProcessInfo.processInfo.environment
         guard retryDelay.isFinite && retryDelay > 0 && retryDelay <= 60 else {
             throw CLIError.invalidInput("error: --retry-delay must be a number of seconds in (0, 60]")
+        }
+        guard settleWindow.isFinite && settleWindow >= 0 && settleWindow <= 3600 else {
+            throw CLIError.invalidInput("error: --settle-window must be a number of seconds in [0, 3600]")
         }
         guard let project = projectID ?? env["HUAWEICLOUD_SDK_PROJECT_ID"] ?? env["OS_PROJECT_ID"], !project.isEmpty else {
             throw CLIError.invalidInput("error: --project-id is required (or set HUAWEICLOUD_SDK_PROJECT_ID / OS_PROJECT_ID)")
@@ -85,7 +91,7 @@ struct CloudOptions: ParsableArguments {
         let made = Result { () throws(CloudError) -> CloudClient in
             try CloudClient(
                 ecsEndpoint: ecs, dehEndpoint: deh, projectID: project, credentials: credentials,
-                retry: RetryPolicy(maxAttempts: 6, baseDelay: retryDelay, maxDelay: min(30, retryDelay * 64), patience: 300), trace: trace)
+                retry: RetryPolicy(maxAttempts: 6, baseDelay: retryDelay, maxDelay: min(30, retryDelay * 64), patience: 300, settleWindow: settleWindow), trace: trace)
         }
         switch made {
         case .success(let client): return client

@@ -135,10 +135,14 @@ let serverJSON = #"""
             json(200, serverJSON),  // still SHUTOFF on deh-1, idle
             json(200, #"{"job_id": "job-9"}"#),
         ])
-        #expect(try await client(transport).migrate(serverID: "srv-1", to: "deh-2", baseline: 1) == .accepted(jobID: "job-9"))
+        let delays = Delays()
+        #expect(try await client(transport, delays: delays).migrate(serverID: "srv-1", to: "deh-2", baseline: 1) == .accepted(jobID: "job-9"))
         let sent = await transport.sent
         #expect(sent.map(\.method) == ["POST", "GET", "GET", "POST"])
         #expect(sent[1].url.path.hasSuffix("/v2.1/proj/servers/srv-1/os-instance-actions"))
+        // The log is read only once the lost request can no longer arrive: the settle window
+        // (60 s by default) after it was sent (this client's clock stands still).
+        #expect(delays.all.contains(60), "\(delays.all)")
     }
 
     /// A lost answer where the log has a migrate action beyond the baseline and the server is idle

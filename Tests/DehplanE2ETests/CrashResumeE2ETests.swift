@@ -43,7 +43,7 @@ import Glibc
         try #require(planned.count >= 15)
 
         let args = ["apply", planFile, "--endpoint", endpoint, "--project-id", "p", "--token", "t", "--poll-interval", "0.05",
-                    "--max-parallel", "3", "--allow-partial"]
+                    "--max-parallel", "3", "--allow-partial", "--settle-window", "3"]
         var state: UInt64 = 12345
         var kills = 0
         var first = true

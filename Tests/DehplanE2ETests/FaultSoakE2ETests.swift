@@ -42,7 +42,7 @@ import Glibc
         defer { fakeCloud.stop() }
         let endpoint = fakeCloud.endpoint
         let args = ["apply", planFile, "--endpoint", endpoint, "--project-id", "p", "--token", "t", "--poll-interval", "0.2",
-                    "--retry-delay", "0.05", "--max-parallel", "8", "--keep-going", "--allow-partial"]
+                    "--retry-delay", "0.05", "--max-parallel", "8", "--keep-going", "--allow-partial", "--settle-window", "1"]
 
         // Killed once in mid-run, then resumed to its end.
         let run = try await Binary.runAndKill(args, afterMicroseconds: UInt32(1_500_000 + seed * 300_000))

@@ -136,6 +136,44 @@ import Topology
         #expect(await cloud.succeededMigrationCounts() == ["app-big": 1])
     }
 
+    /// Killed while its migrate request was still on the way: the request reaches the cloud
+    /// five seconds after the resumed run starts. The resumed run does not trust an action log
+    /// without it until the settle window has passed, so it finds the request there and sends
+    /// nothing. (With a window of 0 it sends a second request: two jobs for one server, the
+    /// failure the full suite once produced under load.)
+    @Test(arguments: [60.0, 0.0])
+    func aRequestStillOnTheWayIsNotSentAgain(window: Double) async throws {
+        let inventory = try Inventory.load(path: Fixtures.sample("fragmented.json"))
+        let clock = TestClock()
+        let cloud = FakeCloud(inventory: inventory, configuration: .init(projectID: "proj", token: "t", jobSeconds: 6), now: { clock.now() })
+        let client = try CloudClient(
+            ecsEndpoint: URL(string: "http://127.0.0.1:1")!, projectID: "proj", credentials: .token("t"),
+            transport: FakeCloudTransport(cloud), retry: RetryPolicy(maxAttempts: 3), sleep: { _ in })
+        let move = Move(serverID: "app-big", from: "deh-src", to: "deh-frag-b", numaNodes: [0], wave: 1)
+        let baseline = try #require(try await client.migrateActions("app-big")).count
+        var sending = JournalRecord(.sending, serverID: "app-big", target: "deh-frag-b", actionsBefore: baseline)
+        sending.at = Journal.timestamp(clock.now())
+        let arrival = clock.now().addingTimeInterval(5)
+        let delivered = Flag()
+        let resumed = try await Applier(
+            client: client, inventory: inventory, journal: try Journal(path: Fixtures.temporaryFile("", name: "late.jsonl")),
+            options: ApplyOptions(maxParallel: 1, jobTimeout: 600, pollInterval: 1, settleWindow: window),
+            sleep: { seconds in
+                clock.advance(seconds)
+                if clock.now() >= arrival, delivered.set() {
+                    _ = try? await client.migrate(serverID: "app-big", to: "deh-frag-b")  // the request of the killed run
+                }
+            },
+            clock: { clock.now() }
+        ).apply([move], previous: [sending])
+        if window > 0 {
+            #expect(resumed.map(\.status) == [.succeeded])
+            #expect(await cloud.migrateRequestCounts() == ["app-big": 1], "sent again while the first request was on its way")
+        } else {
+            #expect(await cloud.migrateRequestCounts() == ["app-big": 2], "the race this window closes did not happen")
+        }
+    }
+
     /// Without a readable baseline the cloud cannot tell whether the request arrived: nothing
     /// is sent, the move is UNKNOWN_OUTCOME.
     @Test func withoutABaselineAnUnansweredRequestIsNeverResent() async throws {
@@ -301,4 +339,12 @@ import Topology
 actor Counter {
     private(set) var value = 0
     func add() { value += 1 }
+}
+
+/// Set once, from any task.
+final class Flag: @unchecked Sendable {
+    private let lock = NSLock()  // guards `value`
+    private var value = false
+    /// True for the caller that set it.
+    func set() -> Bool { lock.withLock { defer { value = true }; return !value } }
 }
