@@ -40,6 +40,7 @@ public actor FakeCloudServer {
         let host = self.host
         let log = self.log
         let address = try sockaddr_in.inet(ip4: host, port: requestedPort)
+        try Self.probe(address, host: host, port: requestedPort)
         let server = FlyingFox.HTTPServer(address: address, timeout: 30, logger: .disabled)
         await server.appendRoute("*") { request in
             let response = try await Self.answer(request, cloud: cloud, dice: dice, host: host)
@@ -54,6 +55,27 @@ public actor FakeCloudServer {
         }
         Self.disableNagle(onListenerAt: port)
         return port
+    }
+
+    /// Binds a socket to the address and lets it go, so that a port in use or an address this
+    /// machine does not have fails at once with the system's reason (FlyingFox reports it only
+    /// as a timeout of `waitUntilListening`, after 5 s).
+    static func probe(_ address: sockaddr_in, host: String, port: UInt16) throws {
+        #if os(Linux)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        var on: Int32 = 1
+        _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
+        var addr = address
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        if bound != 0 {
+            let reason = String(cString: strerror(errno))
+            throw CloudError(status: 0, code: nil, message: "cannot listen on \(host):\(port): \(reason.lowercased())")
+        }
+        #endif
     }
 
     /// FlyingFox writes a response's header and body in two writes; with Nagle's algorithm on,

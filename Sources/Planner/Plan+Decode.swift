@@ -10,7 +10,7 @@ extension Plan {
     }
 
     static func readJSON(_ path: String) throws(InventoryError) -> JSON {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let data = path == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: path) else {
             throw InventoryError(file: path, issues: [InventoryIssue(path: "", message: "cannot read the plan file")])
         }
         do {

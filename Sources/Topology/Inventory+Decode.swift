@@ -7,7 +7,8 @@ extension Inventory {
     public static func load(path: String) throws(InventoryError) -> Inventory {
         let data: Data
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
+            // "-": standard input, as operators pipe files (`... | dehplan check --inventory -`).
+            data = path == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
             let reason = FileManager.default.fileExists(atPath: path) ? "cannot read the file" : "no such file"
             throw InventoryError(file: path, issues: [InventoryIssue(path: "", message: reason)])

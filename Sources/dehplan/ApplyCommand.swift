@@ -63,7 +63,7 @@ struct ApplyCommand: AsyncParsableCommand {
         if loaded.placement != cloudPlacement && cloudPlacement == .any {
             console.info("note: the plan was made under --cloud-placement \(loaded.placement.rawValue); the live re-check enforces any, so moves that are safe only under \(loaded.placement.rawValue) are refused before sending")
         }
-        let client = try await cloud.client(trace: verbosity.verbose)
+        let client = try await cloud.client(trace: verbosity.verbose, patient: true)
         if dryRun {
             var requests: [JSON] = []
             for move in moves.sorted(by: { ($0.wave, $0.serverID) < ($1.wave, $1.serverID) }) {

@@ -36,6 +36,8 @@ struct CheckCommand: ParsableCommand {
     func run() throws {
         let console = verbosity.console
         let inventory = try source.load()
+        try KnownIDs.server(server, in: inventory)
+        if to != "pool" { try KnownIDs.host(to, in: inventory, option: "--to") }
         let checker = Checker(inventory)
         let target: MoveTarget = to == "pool" ? .pool : .host(to)
         let result = checker.check(serverID: server, target: target, options: fitOptions.checkerOptions)

@@ -33,7 +33,7 @@ struct CloudOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("IAM user domain (or OS_USER_DOMAIN_NAME; default: the user name).", valueName: "name"))
     var domain: String?
 
-    @Option(name: .long, help: ArgumentHelp("First wait before retrying a throttled, failed or unanswered request; it doubles per retry up to 64 times this (at most 30 s), and a request is retried for up to 5 minutes.", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("First wait before retrying a throttled, failed or unanswered request; it doubles per retry up to 64 times this (at most 30 s); apply retries a request for up to 5 minutes, other commands 6 times.", valueName: "seconds"))
     var retryDelay: Double = 0.5
 
     @Option(name: .long, help: ArgumentHelp("How long a migrate request whose answer was lost (or whose run was killed) may still reach the cloud; no second request goes out for that server before this has passed since the first.", valueName: "seconds"))
@@ -41,7 +41,11 @@ struct CloudOptions: ParsableArguments {
 
     /// A client for the endpoint; with `trace`, every request and answer is traced on standard
     /// error (method, URL, status, time, X-Request-Id; never credentials).
-    func client(trace verbose: Bool) async throws -> CloudClient {
+    ///
+    /// `patient`: keep retrying transient failures for up to 5 minutes per request (`apply`,
+    /// which must ride out throttling and outages mid-run); otherwise give up after the six
+    /// attempts (`inventory`: a wrong endpoint is reported in seconds, not after 5 minutes).
+    func client(trace verbose: Bool, patient: Bool = false) async throws -> CloudClient {
         let env = ProcessInfo.processInfo.environment
         guard retryDelay.isFinite && retryDelay > 0 && retryDelay <= 60 else {
             throw CLIError.invalidInput("error: --retry-delay must be a number of seconds in (0, 60]")
@@ -91,7 +95,8 @@ struct CloudOptions: ParsableArguments {
         let made = Result { () throws(CloudError) -> CloudClient in
             try CloudClient(
                 ecsEndpoint: ecs, dehEndpoint: deh, projectID: project, credentials: credentials,
-                retry: RetryPolicy(maxAttempts: 6, baseDelay: retryDelay, maxDelay: min(30, retryDelay * 64), patience: 300, settleWindow: settleWindow), trace: trace)
+                retry: RetryPolicy(maxAttempts: 6, baseDelay: retryDelay, maxDelay: min(30, retryDelay * 64), patience: patient ? 300 : 0, settleWindow: settleWindow),
+                trace: trace)
         }
         switch made {
         case .success(let client): return client

@@ -11,8 +11,13 @@ enum Entry {
     static func main() async {
         // A command-line run: keep freed memory for GLPK's next simplex call (see GLPKMemory).
         GLPKMemory.retainFreedMemory()
+        let arguments = ArgumentHints.normalized(Array(CommandLine.arguments.dropFirst()))
+        if let problem = ArgumentHints.problem(in: arguments, commands: Dehplan.configuration.subcommands) {
+            FileHandle.standardError.write(Data((problem + "\n").utf8))
+            exit(ExitStatus.usage)
+        }
         do {
-            var command = try Dehplan.parseAsRoot()
+            var command = try Dehplan.parseAsRoot(arguments)
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

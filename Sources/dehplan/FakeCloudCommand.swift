@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
 import ArgumentParser
+import CloudAPI
 import FakeCloud
 import Foundation
 import Topology
@@ -61,7 +62,12 @@ struct FakeCloudCommand: AsyncParsableCommand {
         } catch {
             throw CLIError.invalidInput("error: \(error)")
         }
-        let bound = try await server.start()
+        let bound: UInt16
+        do {
+            bound = try await server.start()
+        } catch let error as CloudError {
+            throw CLIError.runtime("error: \(error.message)\nnext: pick another --port, or 0 for a free one")
+        }
         // Written unbuffered, even with --quiet: scripts wait for this line to learn the port.
         let line: String
         switch format {

@@ -51,7 +51,15 @@ struct GenerateCommand: ParsableCommand {
             availabilityZones: zones.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) },
             unknownLayoutFraction: unknownLayout, shutoffFraction: shutoff, faultFraction: fault,
             antiAffinityGroups: groups, hostTypeNames: types, maxFill: maxFill)
+        if config.availabilityZones.contains(where: \.isEmpty) {
+            throw CLIError.invalidInput("error: --zones: expected availability zone names separated by commas, got \"\(zones)\"")
+        }
         let inventory = InventoryGenerator.generate(config)
         try emit(inventory, to: out, format: format, verbosity: verbosity)
+        if inventory.servers.count < servers {
+            // Said, not hidden: the file holds fewer servers than asked for.
+            FileHandle.standardError.write(Data(
+                "note: \(servers) servers asked for, \(inventory.servers.count) written: the hosts have no room for more at --max-fill \(maxFill) (raise --hosts or --max-fill)\n".utf8))
+        }
     }
 }

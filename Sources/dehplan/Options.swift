@@ -28,7 +28,7 @@ func validatePlacement(_ placement: CloudPlacement, _ policy: LayoutPolicy) thro
 
 /// `--inventory F`, loaded and validated.
 struct InventoryOption: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Inventory file (JSON; format in docs/INVENTORY.md).", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("Inventory file (JSON; format in docs/INVENTORY.md); '-' reads standard input.", valueName: "file"))
     var inventory: String
 
     /// Loads the inventory; invalid input becomes exit 2 with every problem listed.
@@ -38,7 +38,7 @@ struct InventoryOption: ParsableArguments {
         do {
             return try Inventory.load(path: path)
         } catch {
-            let unreadable = !FileManager.default.isReadableFile(atPath: path)
+            let unreadable = path != "-" && !FileManager.default.isReadableFile(atPath: path)
             let next = unreadable
                 ? "next: check the path; `dehplan inventory --out FILE` reads one from the cloud, `dehplan generate --out FILE` makes a synthetic one"
                 : "next: fix the fields listed (file: JSON path: problem); the format is in docs/INVENTORY.md"
@@ -79,5 +79,23 @@ func writeOutput(_ text: String, to out: String) throws {
         try Data(text.utf8).write(to: URL(fileURLWithPath: out))
     } catch {
         throw CLIError.runtime("error: cannot write \(out): \(error.localizedDescription)")
+    }
+}
+
+/// Server and host ids named on the command line must be in the inventory: an unknown id is
+/// invalid input (exit 2, with the closest id), never a "does not fit" (exit 3).
+enum KnownIDs {
+    static func server(_ id: String, in inventory: Inventory, option: String = "--server") throws {
+        guard inventory.server(id) == nil else { return }
+        var message = "error: \(option): no server \"\(id)\" in the inventory"
+        if let guess = closestMatch(to: id, in: inventory.servers.lazy.map(\.id)) { message += "; did you mean \"\(guess)\"?" }
+        throw CLIError.invalidInput(message)
+    }
+
+    static func host(_ id: String, in inventory: Inventory, option: String) throws {
+        guard inventory.hostIndex[id] == nil else { return }
+        var message = "error: \(option): no Dedicated Host \"\(id)\" in the inventory"
+        if let guess = closestMatch(to: id, in: inventory.hosts.lazy.map(\.id)) { message += "; did you mean \"\(guess)\"?" }
+        throw CLIError.invalidInput(message + " (or 'pool' for the public resource pool)")
     }
 }

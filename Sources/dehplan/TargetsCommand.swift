@@ -38,6 +38,7 @@ struct TargetsCommand: ParsableCommand {
     func run() throws {
         let console = verbosity.console
         let inventory = try source.load()
+        try KnownIDs.server(server, in: inventory)
         let checker = Checker(inventory)
         let list = checker.targets(serverID: server, limit: limit, options: fitOptions.checkerOptions)
         switch format {

@@ -70,13 +70,23 @@ import Topology
         #expect(run.stdout.contains("NOT FEASIBLE (2 reasons)"))
     }
 
-    @Test func unknownServerIsReportedWithASuggestion() throws {
+    /// An unknown id is invalid input (exit 2) with a suggestion, in JSON mode too; nothing on
+    /// standard output for a script to mistake for a verdict.
+    @Test func unknownServerIsInvalidInputWithASuggestion() throws {
         let run = try Binary.run(["check", "--inventory", fragmented, "--server", "app-bgi", "--to", "deh-frag-b", "--format", "json"])
-        #expect(run.status == 3)
-        let doc = try json(run.stdout)
-        guard case .array(let reasons)? = doc["reasons"] else { Issue.record("no reasons"); return }
-        #expect(reasons.first?["code"] == .string("SERVER_NOT_FOUND"))
-        #expect(run.stdout.contains(#"did you mean \"app-big\"?"#))
+        #expect(run.status == 2)
+        #expect(run.stdout.isEmpty)
+        #expect(run.stderr.contains(#"--server: no server "app-bgi" in the inventory; did you mean "app-big"?"#))
+    }
+
+    /// Operators' habits: `--format JSON` in capitals, and the inventory on standard input.
+    @Test func formatInAnyCaseAndInventoryFromStandardInput() throws {
+        let upper = try Binary.run(["check", "--inventory", fragmented, "--server", "app-big", "--to", "deh-frag-b", "--format", "JSON"])
+        #expect(upper.status == 0 || upper.status == 3)
+        #expect((try? json(upper.stdout)) != nil, "\(upper.stdout)\(upper.stderr)")
+        let piped = try Binary.runTool("/bin/sh", ["-c", "cat \(fragmented) | \(Binary.path) check --inventory - --server app-big --to deh-frag-b --format json"])
+        let direct = try Binary.run(["check", "--inventory", fragmented, "--server", "app-big", "--to", "deh-frag-b", "--format", "json"])
+        #expect(piped == direct.stdout)
     }
 
     @Test func targetsJSONShape() throws {

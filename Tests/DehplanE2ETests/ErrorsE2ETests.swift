@@ -3,6 +3,7 @@
 import Foundation
 import TestSupport
 import Testing
+import Topology
 
 /// Errors say what went wrong, where, and what to do next; unknown ids get a suggestion.
 @Suite struct ErrorsE2ETests {
@@ -11,9 +12,13 @@ import Testing
         (["check", "--inventory", "missing.json", "--server", "a", "--to", "b"], 2, ["missing.json", "no such file", "next: check the path"]),
         (["targets", "--inventory", "Tests/DehplanE2ETests/golden/plan-evacuate.json", "--server", "x"], 2,
          ["plan-evacuate.json: host_types: missing", "next: fix the fields listed", "docs/INVENTORY.md"]),
-        (["check", "--inventory", "samples/fragmented.json", "--server", "app-bg", "--to", "deh-frag-b"], 3, ["did you mean \"app-big\""]),
-        (["check", "--inventory", "samples/fragmented.json", "--server", "app-big", "--to", "deh-frag-c"], 3, ["did you mean \"deh-frag-"]),
-        (["targets", "--inventory", "samples/fragmented.json", "--server", "web-smal"], 3, ["did you mean \"web-small\""]),
+        (["check", "--inventory", "samples/fragmented.json", "--server", "app-bg", "--to", "deh-frag-b"], 2, ["--server", "did you mean \"app-big\""]),
+        (["check", "--inventory", "samples/fragmented.json", "--server", "app-big", "--to", "deh-frag-c"], 2, ["--to", "did you mean \"deh-frag-"]),
+        (["targets", "--inventory", "samples/fragmented.json", "--server", "web-smal"], 2, ["--server", "did you mean \"web-small\""]),
+        (["chek", "--inventory", "samples/fragmented.json"], 2, ["unknown command 'chek'", "did you mean 'check'?"]),
+        (["check", "--inventory", "samples/fragmented.json", "--server", "app-big", "--too", "deh-frag-b"], 2,
+         ["unknown option '--too'", "did you mean '--to'?"]),
+        (["plan", "--inventory", "samples/fragmented.json", "--consolidat"], 2, ["unknown option '--consolidat'", "'--consolidate'"]),
         (["plan", "--inventory", "samples/fragmented.json", "--evacuate", "deh-scr"], 2, ["--evacuate", "did you mean \"deh-src\""]),
         (["plan", "--inventory", "samples/fragmented.json", "--servers", "app-bigg"], 2, ["--servers", "did you mean \"app-big\""]),
         (["plan", "--inventory", "samples/fragmented.json", "--consolidate", "--exclude", "deh-ful"], 2, ["--exclude", "did you mean \"deh-full\""]),
@@ -87,5 +92,29 @@ import Testing
             #expect(run.status == 2, "\(arguments[0]): exit \(run.status): \(run.stderr)")
             #expect(run.stderr.contains(path) && run.stderr.contains(value), "\(arguments[0]): \(run.stderr)")
         }
+    }
+}
+
+/// Tools that must say what went wrong at once, and say when they did less than asked.
+@Suite struct SaysSoE2ETests {
+    /// A fake cloud on a port in use fails at once with the system's reason (it waited 5 s for
+    /// a "SocketError.timeout" before).
+    @Test func fakeCloudOnABusyPortSaysAddressInUse() throws {
+        let first = try FakeCloudProcess(["--inventory", "samples/fragmented.json", "--project-id", "p", "--token", "t"])
+        defer { first.stop() }
+        let second = try Binary.run(["fake-cloud", "--inventory", "samples/fragmented.json", "--project-id", "p", "--token", "t",
+                                     "--port", String(first.port)])
+        #expect(second.status == 1)
+        #expect(second.stderr.contains("cannot listen on 127.0.0.1:\(first.port): address already in use"), "\(second.stderr)")
+    }
+
+    /// `generate` says when the hosts had no room for every server asked for.
+    @Test func generateSaysWhenItWroteFewerServers() throws {
+        let out = Fixtures.temporaryFile("", name: "small.json")
+        let run = try Binary.run(["generate", "--hosts", "2", "--servers", "500", "--max-fill", "0.3", "--out", out])
+        #expect(run.status == 0)
+        let written = try Inventory.load(path: out).servers.count
+        #expect(written < 500)
+        #expect(run.stderr.contains("500 servers asked for, \(written) written"), "\(run.stderr)")
     }
 }
