@@ -106,17 +106,7 @@ extension SubProblem {
         let receiving = hosts.indices.filter { receives[$0] }
         /// The fewest of `candidates` whose free room covers `amount`, roomiest first.
         func fewest(_ candidates: [Int], _ amount: Resources) -> Int {
-            let free = candidates.map { room($0, policy: policy).total }
-            func count(_ want: Int, _ value: (Resources) -> Int) -> Int {
-                guard want > 0 else { return 0 }
-                var sum = 0
-                for (k, v) in free.map(value).sorted(by: >).enumerated() {
-                    sum += v
-                    if sum >= want { return k + 1 }
-                }
-                return free.count  // not enough room: every one of them would not do either
-            }
-            return max(count(amount.vcpus, \.vcpus), count(amount.memoryMiB, \.memoryMiB))
+            Self.fewestCovering(amount, with: candidates.map { room($0, policy: policy).total })
         }
         let overall = fewest(receiving, need)
         var byType: [String: [Int]] = [:]
@@ -150,16 +140,22 @@ extension SubProblem {
                 others.append(fixed[h].freeTotal)
             }
         }
+        return kept + Self.fewestCovering(need, with: others)
+    }
+
+    /// The fewest of `free` (rooms) that add up to `amount`, roomiest first, in vCPUs and,
+    /// separately, memory: the larger count (all of them when even all are not enough).
+    static func fewestCovering(_ amount: Resources, with free: [Resources]) -> Int {
         func count(_ want: Int, _ value: (Resources) -> Int) -> Int {
             guard want > 0 else { return 0 }
             var sum = 0
-            for (k, v) in others.map(value).sorted(by: >).enumerated() {
+            for (k, v) in free.map(value).sorted(by: >).enumerated() {
                 sum += v
                 if sum >= want { return k + 1 }
             }
-            return others.count
+            return free.count  // not enough room: every one of them would not do either
         }
-        return kept + max(count(need.vcpus, \.vcpus), count(need.memoryMiB, \.memoryMiB))
+        return max(count(amount.vcpus, \.vcpus), count(amount.memoryMiB, \.memoryMiB))
     }
 
     /// Each mover's origin, by inventory server index.

@@ -19,7 +19,27 @@ struct DemoCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("Folder with fragmented.json and evacuation.json.", valueName: "dir")) var samples: String = "samples"
+    @Option(help: ArgumentHelp(
+        "Folder with fragmented.json and evacuation.json (default: ./samples, else the samples folder of the checkout the binary was built in, so the demo runs from any directory).",
+        valueName: "dir"))
+    var samples: String?
+
+    /// `--samples`, else ./samples, else the first samples/ folder above the binary
+    /// (`.build/release/dehplan` sits three levels under the checkout).
+    static func samplesFolder(_ given: String?) throws -> String {
+        if let given { return given }
+        let fm = FileManager.default
+        if fm.fileExists(atPath: "samples/fragmented.json") { return "samples" }
+        if var dir = Bundle.main.executableURL?.resolvingSymlinksInPath().deletingLastPathComponent() {
+            for _ in 0..<5 {
+                let candidate = dir.appendingPathComponent("samples")
+                if fm.fileExists(atPath: candidate.appendingPathComponent("fragmented.json").path) { return candidate.path }
+                dir = dir.deletingLastPathComponent()
+            }
+        }
+        throw CLIError.invalidInput(
+            "error: no samples folder here or above the dehplan binary\nnext: pass --samples DIR (the folder with fragmented.json and evacuation.json)")
+    }
 
     @Option(help: ArgumentHelp("Also write the evacuation's HTML report here.", valueName: "file"))
     var report: String = FileManager.default.temporaryDirectory.appendingPathComponent("dehplan-demo-report.html").path
@@ -33,6 +53,7 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         let console = verbosity.console
+        let samples = try Self.samplesFolder(samples)
         let fragmented = try InventoryOption.load(path: samples + "/fragmented.json")
         let evacuation = try InventoryOption.load(path: samples + "/evacuation.json")
         let token = UUID().uuidString

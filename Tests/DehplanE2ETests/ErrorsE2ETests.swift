@@ -118,3 +118,26 @@ import Topology
         #expect(run.stderr.contains("500 servers asked for, \(written) written"), "\(run.stderr)")
     }
 }
+
+/// `dehplan demo` from a directory without samples/: it finds the checkout's samples above
+/// the binary.
+@Suite struct DemoAnywhereE2ETests {
+    @Test func demoRunsFromAnyDirectory() throws {
+        let elsewhere = FileManager.default.temporaryDirectory.appendingPathComponent("demo-elsewhere-\(getpid())")
+        try FileManager.default.createDirectory(at: elsewhere, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: elsewhere) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Binary.path)
+        process.arguments = ["demo", "--format", "json", "--report", elsewhere.appendingPathComponent("r.html").path]
+        process.currentDirectoryURL = elsewhere
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(String(decoding: data, as: UTF8.self).contains("\"documented_failure\""), "\(String(decoding: data, as: UTF8.self).prefix(300))")
+    }
+}

@@ -22,21 +22,10 @@ import TestSupport
         }
     }
 
-    /// Hosts a, b, c of 2 nodes; servers of flavor "s" (one per node at most of "big").
-    func inventory(_ build: (inout InventoryBuilder) -> Void) throws -> Inventory {
-        var b = InventoryBuilder()
-        b.flavor("s", vcpus: 4, memory: 16384)
-        b.flavor("big", vcpus: 16, memory: 65536)
-        b.hostType("t", nodes: 2, vcpus: 16, memory: 65536, flavors: ["s", "big"])
-        for h in ["a", "b", "c"] { b.host(h, type: "t") }
-        build(&b)
-        return try b.build()
-    }
+    /// Hosts a, b, c of 2 nodes × 16 vCPUs, flavors "s" and "big" (KeepHomeTests' fleet).
+    func inventory(_ build: (inout InventoryBuilder) -> Void) throws -> Inventory { try KeepHomeTests().inventory(build) }
 
-    func sub(_ inv: Inventory, planner: BatchPlanner) -> SubProblem {
-        planner.buildSubProblem(zones: ["az1"], movers: Array(inv.servers.indices), mustMove: false, evacuated: [], excluded: [],
-                                options: PlanOptions(mode: .consolidate))
-    }
+    func sub(_ inv: Inventory, planner: BatchPlanner) -> SubProblem { KeepHomeTests().sub(inv, planner: planner) }
 
     /// A packing that swaps the contents of two equal hosts, and moves a server to the other
     /// node of its own host, is the same packing with nothing moved.
