@@ -126,18 +126,8 @@ import Topology
         let elsewhere = FileManager.default.temporaryDirectory.appendingPathComponent("demo-elsewhere-\(getpid())")
         try FileManager.default.createDirectory(at: elsewhere, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: elsewhere) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Binary.path)
-        process.arguments = ["demo", "--format", "json", "--report", elsewhere.appendingPathComponent("r.html").path]
-        process.currentDirectoryURL = elsewhere
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        #expect(String(decoding: data, as: UTF8.self).contains("\"documented_failure\""), "\(String(decoding: data, as: UTF8.self).prefix(300))")
+        let run = try Binary.run(["demo", "--format", "json", "--report", elsewhere.appendingPathComponent("r.html").path], directory: elsewhere)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("\"documented_failure\""), "\(run.stdout.prefix(300))")
     }
 }

@@ -45,12 +45,13 @@ public enum Binary {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// Runs `dehplan` with arguments from the package root, with NO_COLOR set; waits for it to exit.
-    public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
+    /// Runs `dehplan` with arguments from the package root (or `directory`), with NO_COLOR set;
+    /// waits for it to exit.
+    public static func run(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) throws -> Run {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
-        process.currentDirectoryURL = Fixtures.packageRoot
+        process.currentDirectoryURL = directory ?? Fixtures.packageRoot
         var env = ProcessInfo.processInfo.environment
         env["NO_COLOR"] = "1"
         for (k, v) in environment { env[k] = v }
