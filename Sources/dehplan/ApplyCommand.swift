@@ -40,7 +40,31 @@ struct ApplyCommand: AsyncParsableCommand {
     @Flag(help: "Carry out a partial plan (one that leaves some servers unplaced).") var allowPartial = false
     @Flag(help: "When a wave is no longer safe on the live state (drift), plan the remaining moves again from live state instead of stopping.")
     var replan = false
+    @Flag(name: [.short, .long], help: "Do not ask before sending (apply asks only when standard input is a terminal).")
+    var yes = false
     @OptionGroup var verbosity: VerbosityOptions
+
+    /// On a terminal, before anything is sent: one screen of what is about to happen, and a
+    /// question (standard error, so that standard output stays the result). Anything but
+    /// "y"/"yes", or the end of input, ends the run with nothing sent (exit 1).
+    func confirm(_ moves: [Move], client: CloudClient) throws {
+        let waves = Set(moves.map(\.wave)).count
+        let sources = Set(moves.compactMap(\.from)), targets = Set(moves.compactMap(\.to))
+        var lines = [
+            "About to migrate \(moves.count) server(s) in \(waves) wave(s), from \(sources.count) host(s) to \(targets.count) host(s)\(moves.contains { $0.to == nil } ? " and the public pool" : ""),",
+            "on \(client.ecsEndpoint.absoluteString) (project \(client.projectID)), \(resume || retryFailed ? "resuming the journal" : "as a new run"):",
+        ]
+        for move in moves.sorted(by: { ($0.wave, $0.serverID) < ($1.wave, $1.serverID) }).prefix(12) {
+            lines.append("  wave \(move.wave): \(move.serverID)  \(move.from ?? "pool") -> \(move.to ?? "pool")")
+        }
+        if moves.count > 12 { lines.append("  ... and \(moves.count - 12) more (all of them: --dry-run)") }
+        lines.append("Proceed? [y/N] ")
+        FileHandle.standardError.write(Data(lines.joined(separator: "\n").utf8))
+        let answer = readLine()?.trimmingCharacters(in: .whitespaces).lowercased()
+        guard answer == "y" || answer == "yes" else {
+            throw CLIError.runtime("\naborted: nothing was sent (pass --yes to skip this question)")
+        }
+    }
 
     func validate() throws {
         if maxParallel < 1 { throw ValidationError("--max-parallel must be at least 1") }
@@ -77,6 +101,7 @@ struct ApplyCommand: AsyncParsableCommand {
             if format == .json { console.result(JSON.object([("dry_run", .bool(true)), ("requests", .array(requests))]).serialized()) }
             return
         }
+        if !yes && isatty(STDIN_FILENO) != 0 { try confirm(moves, client: client) }
         let journalPath = journal ?? plan + ".journal"
         let resuming = resume || retryFailed
         let planFingerprint = Journal.fingerprint(of: moves)

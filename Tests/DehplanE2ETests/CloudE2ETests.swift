@@ -104,8 +104,17 @@ import Topology
         if FileManager.default.isExecutableFile(atPath: "/usr/bin/script") {
             let journal = Fixtures.temporaryFile("", name: "tty.journal")
             try? FileManager.default.removeItem(atPath: journal)
+            // Without --yes apply asks first; at the end of input it sends nothing.
+            let asking = ([Binary.path, "apply", planFile, "--endpoint", endpoint, "--project-id", "proj", "--token", "tok",
+                           "--journal", journal + ".asked"]).joined(separator: " ")
+            let asked = try Binary.runTool("/usr/bin/script", ["-qc", asking, "/dev/null"])
+            #expect(asked.contains("About to migrate 8 server(s) in 1 wave(s)"), "\(asked)")
+            #expect(asked.contains("Proceed? [y/N]"))
+            #expect(asked.contains("aborted: nothing was sent"))
+            // Asked before the journal is even opened: no run was started.
+            #expect(!FileManager.default.fileExists(atPath: journal + ".asked"))
             let command = ([Binary.path, "apply", planFile, "--endpoint", endpoint, "--project-id", "proj", "--token", "tok",
-                            "--journal", journal, "--poll-interval", "0.1"]).joined(separator: " ")
+                            "--journal", journal, "--poll-interval", "0.1", "--yes"]).joined(separator: " ")
             let tty = try Binary.runTool("/usr/bin/script", ["-qc", command, "/dev/null"])
             #expect(tty.contains("[8/8] 8 done, 0 failed, 0 running"), "\(tty)")
         }
