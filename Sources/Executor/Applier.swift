@@ -93,7 +93,13 @@ struct MoveHistory: Sendable {
 
 /// What `apply` reports while it runs (for progress displays).
 public enum ApplyEvent: Sendable {
+    /// A wave begins with this many moves to run.
+    case wave(number: Int, moves: Int)
     case started(serverID: String)
+    /// The migrate request is about to go out (its `sending` record is journaled).
+    case sent(serverID: String)
+    /// The cloud accepted it with this job.
+    case accepted(serverID: String, jobID: String)
     case finished(MoveResult)
 }
 
@@ -207,6 +213,7 @@ public struct Applier: Sendable {
                 continue
             }
             firstWave = false
+            if !runnable.isEmpty { events?(.wave(number: wave, moves: runnable.count)) }
             // Every runnable move of the wave counts as a possible concurrent arrival on its target
             // until it has ended.
             await board.begin(runnable)
@@ -415,6 +422,7 @@ public struct Applier: Sendable {
                 baseline = actions?.count
             }
             try await journal.append(JournalRecord(.sending, serverID: move.serverID, target: move.to, actionsBefore: baseline))
+            events?(.sent(serverID: move.serverID))
             let sentAt = clock()
             let outcome: MigrateOutcome
             do {
@@ -444,6 +452,7 @@ public struct Applier: Sendable {
             switch outcome {
             case .accepted(let job):
                 try await journal.append(JournalRecord(.accepted, serverID: move.serverID, target: move.to, jobID: job))
+                events?(.accepted(serverID: move.serverID, jobID: job))
                 return try await follow(move, job: job, deadline: deadline, result: result)
             case .inProgress:
                 try await journal.append(JournalRecord(.inProgress, serverID: move.serverID, target: move.to))

@@ -159,9 +159,21 @@ struct ApplyCommand: AsyncParsableCommand {
         // On a terminal: one live line (done/total, running, failed, elapsed); elsewhere plain lines.
         let live = !quiet && isatty(STDOUT_FILENO) != 0
         let tracker = ProgressLine(total: moves.count)
-        let plain: @Sendable (String) -> Void = { line in if !quiet && !live { print(line) } }
+        let started = Date()
+        let stamp: @Sendable () -> String = { String(format: "[%6.1f s]", Date().timeIntervalSince(started)) }
+        let plain: @Sendable (String) -> Void = { line in if !quiet && !live { print("\(stamp()) \(line)") } }
         var events: (@Sendable (ApplyEvent) -> Void)?
-        if live { events = { @Sendable event in tracker.update(event) } }
+        if live {
+            events = { @Sendable event in tracker.update(event) }
+        } else if format == .json && !verbosity.quiet {
+            // JSON lines on standard error (standard output stays the one result document).
+            events = { @Sendable event in
+                let line = ApplyProgress.json(event, elapsed: Date().timeIntervalSince(started)).serialized(pretty: false) + "\n"
+                FileHandle.standardError.write(Data(line.utf8))
+            }
+        } else if !quiet {
+            events = { @Sendable event in if let text = ApplyProgress.text(event) { print("\(stamp()) \(text)") } }
+        }
         let applier = Applier(
             client: client, inventory: inventory, journal: journalFile,
             options: ApplyOptions(
@@ -179,31 +191,40 @@ struct ApplyCommand: AsyncParsableCommand {
         let results = try await applier.apply(moves, previous: previous, replan: replanner)
         if live { tracker.finish() }
         let failed = results.filter { $0.status == .failed }
+        let planned = Dictionary(moves.map { ($0.serverID, $0) }, uniquingKeysWith: { a, _ in a })
+        let emptied = ApplyProgress.emptied(results: results, moves: planned, inventory: inventory)
         switch format {
         case .json:
             console.result(JSON.object([
                 ("results", .array(results.map { r in
                     .object([
-                        ("server_id", .string(r.serverID)), ("to", .optionalString(r.target)), ("status", .string(r.status.rawValue)),
+                        ("server_id", .string(r.serverID)), ("from", .optionalString(planned[r.serverID]?.from)),
+                        ("to", .optionalString(r.target)), ("wave", planned[r.serverID].map { .int($0.wave) } ?? .null),
+                        ("status", .string(r.status.rawValue)),
                         ("code", .optionalString(r.code)), ("message", .optionalString(r.message)),
                         ("job_id", .optionalString(r.jobID)),
                     ])
                 })),
+                ("hosts_emptied", .array(emptied.map { .string($0) })),
                 ("journal", .string(journalPath)),
             ]).serialized())
         case .text:
             let style = console.style
             let done = results.filter { $0.status == .succeeded }.count
-            var table = TextTable(["SERVER", "TO", "STATUS", "CODE", "MESSAGE"])
-            for r in results.sorted(by: { $0.serverID < $1.serverID }) {
-                table.add([r.serverID, r.target ?? "pool", r.status.rawValue, r.code ?? "", r.message ?? ""])
+            var table = TextTable(["WAVE", "SERVER", "FROM", "TO", "STATUS", "JOB", "CODE", "MESSAGE"])
+            for r in results.sorted(by: { ((planned[$0.serverID]?.wave ?? 0), $0.serverID) < ((planned[$1.serverID]?.wave ?? 0), $1.serverID) }) {
+                table.add([planned[r.serverID].map { String($0.wave) } ?? "", r.serverID, planned[r.serverID]?.from ?? "pool",
+                           r.target ?? "pool", r.status.rawValue, r.jobID ?? "", r.code ?? "", r.message ?? ""])
             }
             table.colour = { column, text in
-                guard column == 2 else { return nil }
+                guard column == 4 else { return nil }
                 return text == "succeeded" ? .good : (text == "failed" ? .bad : .warn)
             }
             if !results.isEmpty { console.result(table.render(style: style)) }
-            let summary = "\(done) of \(moves.count) migrations succeeded, \(failed.count) failed, \(results.count - done - failed.count) skipped; journal \(journalPath)"
+            var codes: [String: Int] = [:]
+            for r in failed { codes[r.code ?? "FAILED", default: 0] += 1 }
+            let why = codes.isEmpty ? "" : " (" + codes.sorted { $0.key < $1.key }.map { "\($0.key) x\($0.value)" }.joined(separator: ", ") + ")"
+            let summary = "\(done) of \(moves.count) migrations succeeded, \(failed.count) failed\(why), \(results.count - done - failed.count) skipped, \(emptied.count) host(s) emptied\(emptied.isEmpty ? "" : " (" + emptied.prefix(8).joined(separator: ", ") + (emptied.count > 8 ? ", ..." : "") + ")"); journal \(journalPath)"
             console.result(failed.isEmpty ? style.good(summary) : style.bad(summary))
             if !failed.isEmpty {
                 console.result("Next: fix the cause above, then retry the failed moves (finished ones are not repeated, unfinished requests are settled with the cloud first):")
@@ -255,6 +276,45 @@ extension ApplyCommand {
     }
 }
 
+/// How `apply` tells what happens while it runs (off a terminal; on one, `ProgressLine`).
+enum ApplyProgress {
+    static func text(_ event: ApplyEvent) -> String? {
+        switch event {
+        case .wave(let n, let k): "== wave \(n): \(k) move(s)"
+        case .started: nil
+        case .sent(let s): "\(s): sent"
+        case .accepted(let s, let job): "\(s): accepted (job \(job)), running"
+        case .finished: nil  // the applier's own line says how it ended
+        }
+    }
+
+    static func json(_ event: ApplyEvent, elapsed: Double) -> JSON {
+        let t: (String, JSON) = ("elapsed_s", .number((elapsed * 10).rounded() / 10))
+        switch event {
+        case .wave(let n, let k): return .object([("event", .string("wave")), ("wave", .int(n)), ("moves", .int(k)), t])
+        case .started(let s): return .object([("event", .string("started")), ("server_id", .string(s)), t])
+        case .sent(let s): return .object([("event", .string("sent")), ("server_id", .string(s)), t])
+        case .accepted(let s, let job):
+            return .object([("event", .string("accepted")), ("server_id", .string(s)), ("job_id", .string(job)), t])
+        case .finished(let r):
+            return .object([
+                ("event", .string("finished")), ("server_id", .string(r.serverID)), ("status", .string(r.status.rawValue)),
+                ("code", .optionalString(r.code)), ("job_id", .optionalString(r.jobID)), t,
+            ])
+        }
+    }
+
+    /// Source hosts every server of which (in the live inventory read at the start) left
+    /// with a migration that succeeded.
+    static func emptied(results: [MoveResult], moves: [String: Move], inventory: Inventory) -> [String] {
+        let gone = Set(results.filter { $0.status == .succeeded }.map(\.serverID))
+        let sources = Set(results.filter { $0.status == .succeeded }.compactMap { moves[$0.serverID]?.from })
+        return sources.sorted().filter { host in
+            inventory.servers.allSatisfy { $0.dedicatedHostID != host || gone.contains($0.id) }
+        }
+    }
+}
+
 /// The live progress line of `apply` on a terminal.
 final class ProgressLine: @unchecked Sendable {
     private let lock = NSLock()
@@ -269,6 +329,7 @@ final class ProgressLine: @unchecked Sendable {
     func update(_ event: ApplyEvent) {
         lock.withLock {
             switch event {
+            case .wave, .sent, .accepted: return
             case .started: running += 1
             case .finished(let r):
                 running -= 1

@@ -80,6 +80,12 @@ import Topology
         ])
         #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
         #expect(apply.stdout.contains("8 of 8 migrations succeeded"))
+        // Progress as it happens: a header per wave, each move sent and accepted with its job,
+        // elapsed time on every line; the summary names the hosts emptied.
+        #expect(apply.stdout.contains("] == wave 1: 8 move(s)"), "\(apply.stdout)")
+        #expect(apply.stdout.contains("] srv-0009: sent"))
+        #expect(apply.stdout.contains("] srv-0009: accepted (job "))
+        #expect(apply.stdout.contains("1 host(s) emptied (deh-004)"))
 
         #expect(!apply.stdout.contains("\u{1B}[K"))  // not a terminal: plain lines, no live progress line
 
@@ -91,6 +97,18 @@ import Topology
             "apply", planFile, "--endpoint", endpoint, "--project-id", "proj", "--token", "tok", "--resume", "--format", "json",
         ])
         #expect(resumed.status == 0)
+        // JSON: results carry where from and in which wave; progress comes as JSON lines on
+        // standard error.
+        let resumedDoc = try JSON.parse(resumed.stdout)
+        guard case .array(let rows)? = resumedDoc["results"] else {
+            Issue.record("no results")
+            return
+        }
+        #expect(rows.allSatisfy { $0["from"] == .string("deh-004") && $0["wave"] == .number(1) })
+        #expect(resumedDoc["hosts_emptied"] == .array([.string("deh-004")]))
+        let progress = resumed.stderr.split(separator: "\n").compactMap { try? JSON.parse(String($0)) }
+        #expect(progress.filter { $0["event"] == .string("finished") }.count == 8, "\(resumed.stderr)")
+        #expect(progress.contains { $0["event"] == .string("wave") })
         let stats = try await URLSessionGet("\(endpoint)/_fake/stats")
         let counts = try JSON.parse(stats)
         guard case .object(let perServer)? = counts["migrations"] else {
