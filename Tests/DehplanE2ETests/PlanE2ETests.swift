@@ -112,4 +112,22 @@ import Topology
         }
         #expect(plans.count == 1, "\(plans.count) different plans from one inventory")
     }
+
+    /// A mixed fleet (2- and 4-node types, split flavors, groups): the pattern model's path,
+    /// with its shapes, assignment and slot filling, gives one plan too.
+    @Test func patternModelPlansAreTheSameInEveryProcess() throws {
+        let file = Fixtures.temporaryFile("", name: "mixed.json")
+        let gen = try Binary.run(["generate", "--seed", "7", "--hosts", "60", "--servers", "300", "--zones", "az1", "--host-types", "c6,m6,h4",
+                                  "--shutoff", "0.9", "--max-fill", "0.5", "--out", file])
+        #expect(gen.status == 0)
+        var plans = Set<String>()
+        for _ in 0..<4 {
+            let run = try Binary.run(["plan", "--inventory", file, "--consolidate", "--cloud-placement", "planned", "--time-limit", "10", "--format", "json"])
+            #expect(run.status == 0, "\(run.stderr)")
+            let doc = try JSON.parse(run.stdout)
+            #expect(doc["notes"].map { $0.serialized(pretty: false).contains("pattern model") } == true)
+            plans.insert(doc["moves"].map { $0.serialized(pretty: false) } ?? "")
+        }
+        #expect(plans.count == 1, "\(plans.count) different plans from one inventory")
+    }
 }
