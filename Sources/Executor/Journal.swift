@@ -156,10 +156,19 @@ public actor Journal {
         let lockFD = open(lockPath, O_RDWR | O_CREAT, 0o644)
         self.lockFD = lockFD
         if lockFD < 0 { throw ExecutorError("cannot open the journal lock \(lockPath): \(String(cString: strerror(errno)))") }
-        if flock(lockFD, LOCK_EX | LOCK_NB) != 0 {
+        // A Journal of this same process that is being released (an actor's deinit runs a moment
+        // after its last use, on another thread) is waited for, up to 2 s; another process's
+        // lock is reported at once.
+        var attempts = 0
+        while flock(lockFD, LOCK_EX | LOCK_NB) != 0 {
             let holder = (try? String(contentsOfFile: lockPath, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-            close(lockFD)
-            throw JournalLocked(path: path, pid: Int32(holder) ?? 0)
+            let ours = holder.isEmpty || holder == String(getpid())
+            attempts += 1
+            if !ours || attempts > 40 {
+                close(lockFD)
+                throw JournalLocked(path: path, pid: Int32(holder) ?? 0)
+            }
+            usleep(50_000)
         }
         let pid = Array("\(getpid())\n".utf8)
         _ = ftruncate(lockFD, 0)
