@@ -35,7 +35,7 @@ struct ApplyCommand: AsyncParsableCommand {
     @Flag(help: "Go on with independent moves after a failure.") var keepGoing = false
     @Option(help: "Seconds to wait for one job.") var jobTimeout: Double = 3600
     @Option(help: "First seconds between job polls (grows to 8 times this).") var pollInterval: Double = 5
-    @Option(help: "Output format: text or json (schema in docs/JSON.md).") var format: OutputFormat = .text
+    @Option(name: [.customShort("f"), .long], help: "Output format: text or json (schema in docs/JSON.md).") var format: OutputFormat = .text
     @Option(name: .long, help: cloudPlacementHelp) var cloudPlacement: CloudPlacement = .any
     @Flag(help: "Carry out a partial plan (one that leaves some servers unplaced).") var allowPartial = false
     @Flag(help: "When a wave is no longer safe on the live state (drift), plan the remaining moves again from live state instead of stopping.")

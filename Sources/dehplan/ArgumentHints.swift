@@ -6,16 +6,16 @@ import Topology
 
 /// What ArgumentParser does not say well, said before it parses: an unknown command or option
 /// named as such, with the closest known one (ArgumentParser reports `dehplan chek` as an
-/// "unexpected argument" and `check --too X` as a missing `--to`), and `--format` values
+/// "unexpected argument" and `check --too X` as a missing `--to`), and `--format`/`-f` values
 /// taken in any case (`--format JSON`).
 enum ArgumentHints {
-    /// The arguments with `--format` values lower-cased.
+    /// The arguments with `--format`/`-f` values lower-cased.
     static func normalized(_ arguments: [String]) -> [String] {
         var out = arguments
         var i = 0
         while i < out.count {
             if out[i] == "--" { break }
-            if out[i] == "--format", i + 1 < out.count {
+            if out[i] == "--format" || out[i] == "-f", i + 1 < out.count {
                 out[i + 1] = out[i + 1].lowercased()
                 i += 1
             } else if out[i].hasPrefix("--format=") {

@@ -49,7 +49,7 @@ struct CapacityCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Solver time limit in seconds (demand fit, and re-placing for --without).", valueName: "s"))
     var timeLimit: Double = 30
 
-    @Option(name: .long, help: "Output format: text or json (schema in docs/JSON.md).")
+    @Option(name: [.customShort("f"), .long], help: "Output format: text or json (schema in docs/JSON.md).")
     var format: OutputFormat = .text
 
     @OptionGroup var verbosity: VerbosityOptions

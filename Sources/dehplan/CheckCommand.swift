@@ -28,7 +28,7 @@ struct CheckCommand: ParsableCommand {
 
     @OptionGroup var fitOptions: FitOptions
 
-    @Option(name: .long, help: "Output format: text or json (schema in docs/JSON.md).")
+    @Option(name: [.customShort("f"), .long], help: "Output format: text or json (schema in docs/JSON.md).")
     var format: OutputFormat = .text
 
     @OptionGroup var verbosity: VerbosityOptions

@@ -44,7 +44,7 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Also write the evacuation's HTML report here.", valueName: "file"))
     var report: String = FileManager.default.temporaryDirectory.appendingPathComponent("dehplan-demo-report.html").path
 
-    @Option(help: "Output format: text (a narrated run) or json (a summary; schema in docs/JSON.md).")
+    @Option(name: [.customShort("f"), .long], help: "Output format: text (a narrated run) or json (a summary; schema in docs/JSON.md).")
     var format: OutputFormat = .text
 
     @OptionGroup var verbosity: VerbosityOptions

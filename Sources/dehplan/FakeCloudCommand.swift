@@ -33,7 +33,7 @@ struct FakeCloudCommand: AsyncParsableCommand {
     @Option(help: "Share of requests answered 500.") var errorRate: Double = 0
     @Option(help: "Share of requests executed whose answer is dropped.") var dropRate: Double = 0
     @Option(help: "Seed of the fault injection.") var seed: UInt64 = 1
-    @Option(help: "How to announce the listening address: text or json (schema in docs/JSON.md).") var format: OutputFormat = .text
+    @Option(name: [.customShort("f"), .long], help: "How to announce the listening address: text or json (schema in docs/JSON.md).") var format: OutputFormat = .text
     @OptionGroup var verbosity: VerbosityOptions
 
     func validate() throws {

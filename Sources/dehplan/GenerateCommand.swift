@@ -29,7 +29,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Host types to use, comma-separated (c6, m6, h4; default all).", valueName: "type,type"))
     var hostTypes: String = ""
     @Option(help: ArgumentHelp("Output file ('-' for standard output).", valueName: "file")) var out: String = "-"
-    @Option(help: "With --out FILE: how to report what was written, text or json (the inventory itself is always JSON).")
+    @Option(name: [.customShort("f"), .long], help: "With --out FILE: how to report what was written, text or json (the inventory itself is always JSON).")
     var format: OutputFormat = .text
     @OptionGroup var verbosity: VerbosityOptions
 

@@ -23,7 +23,7 @@ struct InventoryCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Output file ('-' for standard output).", valueName: "file"))
     var out: String = "-"
 
-    @Option(help: "With --out FILE: how to report what was written, text or json (the inventory itself is always JSON).")
+    @Option(name: [.customShort("f"), .long], help: "With --out FILE: how to report what was written, text or json (the inventory itself is always JSON).")
     var format: OutputFormat = .text
 
     @OptionGroup var verbosity: VerbosityOptions

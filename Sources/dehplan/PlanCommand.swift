@@ -75,7 +75,7 @@ struct PlanCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Also write the plan (JSON) to this file.", valueName: "file"))
     var out: String?
 
-    @Option(name: .long, help: "Output format: text or json (the plan file of docs/DESIGN.md; schema in docs/JSON.md).")
+    @Option(name: [.customShort("f"), .long], help: "Output format: text or json (the plan file of docs/DESIGN.md; schema in docs/JSON.md).")
     var format: OutputFormat = .text
 
     @OptionGroup var verbosity: VerbosityOptions

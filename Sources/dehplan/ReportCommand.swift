@@ -31,7 +31,7 @@ struct ReportCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Layout policy for headroom counts: certain (default) or possible.", valueName: "policy"))
     var layoutPolicy: LayoutPolicy = .certain
 
-    @Option(name: .long, help: "With --out FILE: how to report what was written, text (on standard error) or json (on standard output).")
+    @Option(name: [.customShort("f"), .long], help: "With --out FILE: how to report what was written, text (on standard error) or json (on standard output).")
     var format: OutputFormat = .text
 
     @OptionGroup var verbosity: VerbosityOptions

@@ -79,11 +79,15 @@ import Topology
         #expect(run.stderr.contains(#"--server: no server "app-bgi" in the inventory; did you mean "app-big"?"#))
     }
 
-    /// Operators' habits: `--format JSON` in capitals, and the inventory on standard input.
+    /// Operators' habits: `--format JSON` in capitals, `-f` for short, and the inventory on
+    /// standard input.
     @Test func formatInAnyCaseAndInventoryFromStandardInput() throws {
         let upper = try Binary.run(["check", "--inventory", fragmented, "--server", "app-big", "--to", "deh-frag-b", "--format", "JSON"])
         #expect(upper.status == 0 || upper.status == 3)
         #expect((try? json(upper.stdout)) != nil, "\(upper.stdout)\(upper.stderr)")
+        let short = try Binary.run(["targets", "--inventory", fragmented, "--server", "app-big", "-f", "Json"])
+        #expect(short.status == 0)
+        #expect((try? json(short.stdout)) != nil, "\(short.stdout)\(short.stderr)")
         let piped = try Binary.runTool("/bin/sh", ["-c", "cat \(fragmented) | \(Binary.path) check --inventory - --server app-big --to deh-frag-b --format json"])
         let direct = try Binary.run(["check", "--inventory", fragmented, "--server", "app-big", "--to", "deh-frag-b", "--format", "json"])
         #expect(piped == direct.stdout)
