@@ -54,9 +54,7 @@ extension BatchPlanner {
         for shape in groups.keys.sorted(by: { ($0.type, $0.zone) < ($1.type, $1.zone) }) {
             let hosts = groups[shape]!.sorted()
             guard hosts.count > 1 else { continue }
-            let k = shape.nodes.count
-            let symmetric = k <= 4 && shape.nodes.allSatisfy { $0 == shape.nodes[0] }
-            let perms = symmetric ? permutations(k) : [Array(0..<k)]
+            let perms = nodePermutations(shape.nodes)
             var position: [Int: Int] = [:]
             for (p, h) in hosts.enumerated() { position[h] = p }
             // weight[(bin, host)][perm]: servers that stay if bin goes to host with its nodes
@@ -75,38 +73,16 @@ extension BatchPlanner {
                     }
                 }
             }
-            func best(_ b: Int, _ o: Int) -> (w: Int, perm: Int) {
-                guard let ws = weight[b]?[o] else { return (0, 0) }
-                var bestP = 0
-                for p in ws.indices where ws[p] > ws[bestP] { bestP = p }
-                return (ws[bestP], bestP)
-            }
             let n = hosts.count
-            var assigned = Array(repeating: -1, count: n)  // bin -> host position
-            if n <= exactLimit {
-                var w = Array(repeating: Array(repeating: 0, count: n), count: n)
-                for (b, row) in weight { for o in row.keys { w[b][o] = best(b, o).w } }
-                assigned = maxWeightAssignment(w)
-            } else {
-                var edges: [(b: Int, o: Int, w: Int)] = []
-                for (b, row) in weight { for o in row.keys { edges.append((b, o, best(b, o).w)) } }
-                edges.sort { ($0.w, $1.b, $1.o) > ($1.w, $0.b, $0.o) }
-                var taken = Array(repeating: false, count: n)
-                for e in edges where e.w > 0 && assigned[e.b] < 0 && !taken[e.o] {
-                    assigned[e.b] = e.o
-                    taken[e.o] = true
+            guard let assigned = assignBins(n, hosts: n, exactLimit: exactLimit, edges: { b in
+                (weight[b] ?? [:]).map { o, ws in
+                    let p = ws.indices.max { (ws[$0], -$0) < (ws[$1], -$1) }!
+                    return (o: o, w: ws[p], perm: p)
                 }
-                // The rest: the first free host without a conflict (its own host always is one, unless taken).
-                var free = (0..<n).filter { !taken[$0] }
-                for b in 0..<n where assigned[b] < 0 {
-                    guard let k = free.firstIndex(where: { best(b, $0).w >= 0 }) else { return nil }
-                    assigned[b] = free.remove(at: k)
-                }
-            }
+            }) else { return nil }
             for b in 0..<n {
-                let o = assigned[b]
-                guard best(b, o).w >= 0 else { return nil }
-                let perm = perms[best(b, o).perm]
+                let (o, p) = assigned[b]
+                let perm = perms[p]
                 let to = hosts[o]
                 if o != b || perm != perms[0] { changed = true }
                 for e in bins[hosts[b]] {
@@ -151,6 +127,54 @@ extension BatchPlanner {
         }
         return true
     }
+}
+
+/// Each of `bins` bins (a host's contents) onto a distinct one of `hosts` host positions
+/// (bins <= hosts), with one of its node permutations, so that the summed weight is greatest:
+/// exact (Hungarian) up to `exactLimit` hosts, greedy by weight above, the bins left over onto
+/// the first free host they may go to. `edges(b)`: the bin's weights where they are not 0, as
+/// (host position, weight, permutation index); a negative weight is a pairing to avoid. Nil when
+/// a bin can only go where its weight is negative.
+func assignBins(
+    _ bins: Int, hosts n: Int, exactLimit: Int, edges: (Int) -> [(o: Int, w: Int, perm: Int)]
+) -> [(o: Int, perm: Int)]? {
+    let listed = (0..<bins).map { b in
+        Dictionary(edges(b).map { ($0.o, (w: $0.w, perm: $0.perm)) }, uniquingKeysWith: { a, _ in a })
+    }
+    func weight(_ b: Int, _ o: Int) -> (w: Int, perm: Int) { listed[b][o] ?? (0, 0) }
+    var assigned = Array(repeating: -1, count: bins)
+    if n <= exactLimit {
+        var w = Array(repeating: Array(repeating: 0, count: n), count: n)
+        for b in 0..<bins { for (o, e) in listed[b] { w[b][o] = e.w } }
+        let result = maxWeightAssignment(w)
+        for b in 0..<bins { assigned[b] = result[b] }
+    } else {
+        let heavy = (0..<bins).flatMap { b in listed[b].map { (b: b, o: $0.key, w: $0.value.w) } }.filter { $0.w > 0 }
+            .sorted { ($0.w, $1.b, $1.o) > ($1.w, $0.b, $0.o) }
+        var taken = Array(repeating: false, count: n)
+        for e in heavy where assigned[e.b] < 0 && !taken[e.o] {
+            assigned[e.b] = e.o
+            taken[e.o] = true
+        }
+        var free = (0..<n).filter { !taken[$0] }
+        for b in 0..<bins where assigned[b] < 0 {
+            guard let k = free.firstIndex(where: { weight(b, $0).w >= 0 }) else { return nil }
+            assigned[b] = free.remove(at: k)
+        }
+    }
+    var out: [(o: Int, perm: Int)] = []
+    for b in 0..<bins {
+        let e = weight(b, assigned[b])
+        guard e.w >= 0 else { return nil }
+        out.append((assigned[b], e.perm))
+    }
+    return out
+}
+
+/// The node permutations a host's contents may take: all of them where the nodes are equal
+/// (up to 4 nodes), else the identity only.
+func nodePermutations(_ nodes: [Resources]) -> [[Int]] {
+    nodes.count <= 4 && nodes.allSatisfy({ $0 == nodes[0] }) ? permutations(nodes.count) : [Array(0..<nodes.count)]
 }
 
 /// All permutations of `0..<k`, the identity first.

@@ -22,7 +22,7 @@ extension BatchPlanner {
         var best: (decisions: [[Decision]], source: String)?
         var bestLevels = Levels(unplaced: Int.max)
         for plan in firstFitDecreasingPlans(sub, options: options) {
-            guard sub.levels(plan.decisions, objective: objective, inventory: inventory) < bestLevels else { continue }
+            guard plan.levels < bestLevels else { continue }
             // The best packing gets until `lastResort` to be ordered: it is the plan in hand that
             // the models must beat (ordering 3,590 moves on 1,000 hosts takes 14 ms, but the
             // packings before it can leave the half limit spent).
@@ -31,7 +31,7 @@ extension BatchPlanner {
             guard let executable = plan.cycleFree
                 ? plan.decisions : ordered(plan.decisions, sub: sub, options: options, deadline: until)
             else { continue }
-            let levels = sub.levels(executable, objective: objective, inventory: inventory)
+            let levels = executable == plan.decisions ? plan.levels : sub.levels(executable, objective: objective, inventory: inventory)
             if levels < bestLevels {
                 best = (executable, plan.source)
                 bestLevels = levels
@@ -89,9 +89,15 @@ extension BatchPlanner {
 
     /// First-fit decreasing plans for a consolidation: the repacked one and, when it differs,
     /// the cycle-free one on a superset of its hosts.
-    func firstFitDecreasingPlans(_ sub: SubProblem, options: PlanOptions) -> [(decisions: [[Decision]], source: String, cycleFree: Bool)] {
+    func firstFitDecreasingPlans(_ sub: SubProblem, options: PlanOptions)
+        -> [(decisions: [[Decision]], source: String, cycleFree: Bool, levels: Levels)]
+    {
         guard let repacked = firstFitDecreasing(sub, options: options) else { return [] }
-        var out = [(repacked.decisions, "first-fit decreasing", false)]
+        let objective = options.effectiveObjective
+        func candidate(_ d: [[Decision]], _ source: String, cycleFree: Bool) -> (decisions: [[Decision]], source: String, cycleFree: Bool, levels: Levels) {
+            (d, source, cycleFree, sub.levels(d, objective: objective, inventory: inventory))
+        }
+        var out = [candidate(repacked.decisions, "first-fit decreasing", cycleFree: false)]
         // The same packing with the most servers left home, and a packing that does not favour
         // servers' own hosts (whose bins the assignment then maps home): on some fleets one,
         // on others the other packs into fewer hosts (1,000 hosts of three types: 271 against
@@ -101,12 +107,15 @@ extension BatchPlanner {
             packings.append(plain)
         }
         for packing in packings {
-            if let home = keepingServersHome(packing, sub: sub, options: options) { out.append((home, "first-fit decreasing", false)) }
+            if let home = keepingServersHome(packing, sub: sub, options: options) {
+                out.append(candidate(home, "first-fit decreasing", cycleFree: false))
+            }
         }
-        if packings.count > 1 { out.append((packings[1], "first-fit decreasing", false)) }
-        let objective = options.effectiveObjective
-        out.sort { sub.levels($0.0, objective: objective, inventory: inventory) < sub.levels($1.0, objective: objective, inventory: inventory) }
-        if let free = repacked.cycleFree, free != repacked.decisions { out.append((free, "first-fit decreasing (no cycles)", true)) }
+        if packings.count > 1 { out.append(candidate(packings[1], "first-fit decreasing", cycleFree: false)) }
+        out.sort { $0.levels < $1.levels }
+        if let free = repacked.cycleFree, free != repacked.decisions {
+            out.append(candidate(free, "first-fit decreasing (no cycles)", cycleFree: true))
+        }
         return out
     }
 

@@ -17,21 +17,22 @@ import Topology
 /// an assignment then maps patterns onto concrete hosts of their shape so that the most
 /// servers stay where they are (`realize`), and the rule pipeline judges the result.
 ///
-/// Applies to consolidations (fewest hosts in use) without move or per-host limits, servers in
-/// anti-affinity groups, or movers of unknown layout; nil otherwise.
+/// Applies to consolidations (fewest hosts in use) without move or per-host limits whose
+/// movers all sit on hosts; nil otherwise. Servers in anti-affinity groups join their flavor's
+/// class (`realize` keeps members apart); movers of unknown layout never count as staying.
 struct ShapePatterns {
     let sub: SubProblem
-    let inventory: Inventory
     let planner: BatchPlanner
+    var inventory: Inventory { planner.inventory }
     let options: PlanOptions
     /// Per model class (one per flavor): the flavor and how many movers.
     let flavors: [Flavor]
     let demand: [Int]
     /// Model class of each sub-problem class.
     let modelOf: [Int]
-    /// Per shape: host type, room per node, hosts (local indices), cost.
+    /// Per shape: room per node, hosts (local indices), cost, its host type's pricing, and the
+    /// ways split servers can lie on it.
     struct Shape {
-        let type: String
         let room: [Resources]
         var hosts: [Int]
         let cost: Double
@@ -52,7 +53,6 @@ struct ShapePatterns {
             guard cls.origins.keys.allSatisfy({ $0.host >= 0 }) else { return nil }
         }
         self.sub = sub
-        self.inventory = inventory
         self.planner = planner
         self.options = options
         // Model classes: one per flavor (servers in anti-affinity groups join their flavor's
@@ -107,7 +107,7 @@ struct ShapePatterns {
                 combos = [ShapePricing.Combo(servers: [], left: room)]  // split servers left out here
             }
             if !busy { shapeIndex[typeName, default: [:]][room] = shapes.count }
-            shapes.append(Shape(type: typeName, room: room, hosts: [h], cost: busy ? 0 : 1, pricing: p, combos: combos!))
+            shapes.append(Shape(room: room, hosts: [h], cost: busy ? 0 : 1, pricing: p, combos: combos!))
         }
         fixedHosts = fixed
         guard !shapes.isEmpty else { return nil }
@@ -128,24 +128,23 @@ struct ShapePatterns {
         var shapeOf: [Int: Int] = [:]
         for (s, shape) in shapes.enumerated() { for h in shape.hosts { shapeOf[h] = s } }
         var content: [Int: ShapePattern] = [:]
-        func put(_ cls: Int, host h: Int, nodes: [Int]) -> Bool {
+        /// Hosts outside every shape (not receiving) are left out: the artificial columns cover their servers.
+        func put(_ cls: Int, host h: Int, nodes: [Int]) {
             let c = modelOf[cls]
-            guard let s = shapeOf[h] else { return false }
+            guard let s = shapeOf[h] else { return }
             var p = content[h] ?? ShapePattern.empty(shape: s, nodes: shapes[s].room.count, classes: flavors.count)
             if nodes.count == 1 { p.addOneNode(c, node: nodes[0]) } else { p.addSplit(c, nodes: nodes) }
             content[h] = p
-            return true
         }
         for (c, cls) in sub.classes.enumerated() {
             var origin: [Int: Origin] = [:]
             for (o, servers) in cls.origins { for s in servers { origin[s] = o } }
             for (i, s) in cls.servers.enumerated() {
                 switch decisions[c][i] {
-                // Hosts outside every shape (not receiving) are left out: the artificial columns cover their servers.
                 case .stay:
-                    if let o = origin[s], let nodes = o.nodes { _ = put(c, host: o.host, nodes: nodes) }
+                    if let o = origin[s], let nodes = o.nodes { put(c, host: o.host, nodes: nodes) }
                 case .host(let h, let nodes):
-                    _ = put(c, host: h, nodes: nodes)
+                    put(c, host: h, nodes: nodes)
                 case .pool: continue
                 }
             }
@@ -390,9 +389,7 @@ struct ShapePatterns {
             let list = byShape[s]!
             let hosts = shapes[s].hosts
             guard list.count <= hosts.count else { return nil }
-            let k = shapes[s].room.count
-            let symmetric = k <= 4 && shapes[s].room.allSatisfy { $0 == shapes[s].room[0] }
-            let perms = symmetric ? permutations(k) : [Array(0..<k)]
+            let perms = nodePermutations(shapes[s].room)
             /// Servers that stay if pattern p goes to host h under perm.
             func stays(_ p: ShapePattern, _ h: Int, _ perm: [Int]) -> Int {
                 var total = 0
@@ -412,61 +409,27 @@ struct ShapePatterns {
                 }
                 return total
             }
-            // Hosts that hold movers of this shape's classes are the only ones worth weighing.
-            let n = hosts.count
-            var assigned = Array(repeating: -1, count: list.count)
-            var permOf = Array(repeating: 0, count: list.count)
-            if n <= 300 {
-                var w = Array(repeating: Array(repeating: 0, count: n), count: n)
-                var bestPerm = Array(repeating: Array(repeating: 0, count: n), count: n)
-                for (b, p) in list.enumerated() {
-                    for (o, h) in hosts.enumerated() {
-                        for (q, perm) in perms.enumerated() {
-                            let v = stays(p, h, perm)
-                            if v > w[b][o] {
-                                w[b][o] = v
-                                bestPerm[b][o] = q
-                            }
-                        }
+            // Only hosts that hold movers of a pattern's classes can keep any of them.
+            var position: [Int: Int] = [:]
+            for (o, h) in hosts.enumerated() { position[h] = o }
+            guard let assigned = assignBins(list.count, hosts: hosts.count, exactLimit: 300, edges: { b in
+                let p = list[b]
+                var candidates = Set<Int>()
+                for c in p.counts.indices where p.counts[c] > 0 {
+                    for origin in at[c].keys { if let o = position[origin.host] { candidates.insert(o) } }
+                }
+                return candidates.sorted().compactMap { o in
+                    var bw = 0, bq = 0
+                    for (q, perm) in perms.enumerated() {
+                        let v = stays(p, hosts[o], perm)
+                        if v > bw { bw = v; bq = q }
                     }
+                    return bw > 0 ? (o: o, w: bw, perm: bq) : nil
                 }
-                let result = maxWeightAssignment(w)
-                for b in list.indices {
-                    assigned[b] = result[b]
-                    permOf[b] = bestPerm[b][result[b]]
-                }
-            } else {
-                var edges: [(b: Int, o: Int, w: Int, q: Int)] = []
-                var origins: [Int: Int] = [:]
-                for (o, h) in hosts.enumerated() { origins[h] = o }
-                for (b, p) in list.enumerated() {
-                    var candidates = Set<Int>()
-                    for c in p.counts.indices where p.counts[c] > 0 {
-                        for origin in at[c].keys { if let o = origins[origin.host] { candidates.insert(o) } }
-                    }
-                    for o in candidates.sorted() {
-                        var bw = 0, bq = 0
-                        for (q, perm) in perms.enumerated() {
-                            let v = stays(p, hosts[o], perm)
-                            if v > bw { bw = v; bq = q }
-                        }
-                        if bw > 0 { edges.append((b, o, bw, bq)) }
-                    }
-                }
-                edges.sort { ($0.w, $1.b, $1.o) > ($1.w, $0.b, $0.o) }
-                var taken = Array(repeating: false, count: n)
-                for e in edges where assigned[e.b] < 0 && !taken[e.o] {
-                    assigned[e.b] = e.o
-                    permOf[e.b] = e.q
-                    taken[e.o] = true
-                }
-                var free = (0..<n).filter { !taken[$0] }.makeIterator()
-                for b in list.indices where assigned[b] < 0 { assigned[b] = free.next()! }
-            }
+            }) else { return nil }
             for (b, p) in list.enumerated() {
-                guard assigned[b] < n else { continue }
-                let h = hosts[assigned[b]]
-                let perm = perms[permOf[b]]
+                let h = hosts[assigned[b].o]
+                let perm = perms[assigned[b].perm]
                 for node in p.perNode.indices {
                     for c in p.perNode[node].indices where p.perNode[node][c] > 0 {
                         for _ in 0..<p.perNode[node][c] { slots.append((h, c, [perm[node]])) }

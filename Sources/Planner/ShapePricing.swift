@@ -118,7 +118,6 @@ struct ShapePricing {
     /// cells it improved, to read contents back.
     struct Table {
         let gridM: Int
-        let cells: Int
         var best: [Double]
         let pieces: [(cls: Int, copies: Int, v: Int, m: Int)]
         var improved: [[Bool]]
@@ -161,7 +160,7 @@ struct ShapePricing {
             }
             improved.append(bits)
         }
-        return Table(gridM: gridM, cells: cells, best: best, pieces: pieces, improved: improved)
+        return Table(gridM: gridM, best: best, pieces: pieces, improved: improved)
     }
 
     /// The one-node servers the table puts in a node of (v, m) units.
