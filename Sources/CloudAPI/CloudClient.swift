@@ -84,7 +84,8 @@ public struct CloudClient: Sendable {
     public let projectID: String
     let credentials: Credentials
     let transport: any HTTPTransport
-    let retry: RetryPolicy
+    /// How requests are retried (and how long a lost migrate request may still arrive).
+    public let retry: RetryPolicy
     let sleep: @Sendable (Double) async -> Void
     let random: @Sendable () -> Double
     let now: @Sendable () -> Date

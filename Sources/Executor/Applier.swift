@@ -18,21 +18,13 @@ public struct ApplyOptions: Sendable {
     /// On resume, try failed, timed-out and unknown-outcome moves again (after the cloud has
     /// shown that their earlier request is no longer running).
     public var retryFailed: Bool
-    /// Seconds a migrate request whose answer was never recorded may still reach the cloud (see
-    /// `RetryPolicy.settleWindow`): an earlier run's unanswered request is judged from the
-    /// action log only once this long has passed since it was sent.
-    public var settleWindow: Double
 
-    public init(
-        maxParallel: Int = 4, keepGoing: Bool = false, jobTimeout: Double = 3600, pollInterval: Double = 5, retryFailed: Bool = false,
-        settleWindow: Double = 60
-    ) {
+    public init(maxParallel: Int = 4, keepGoing: Bool = false, jobTimeout: Double = 3600, pollInterval: Double = 5, retryFailed: Bool = false) {
         self.maxParallel = maxParallel
         self.keepGoing = keepGoing
         self.jobTimeout = jobTimeout
         self.pollInterval = pollInterval
         self.retryFailed = retryFailed
-        self.settleWindow = settleWindow
     }
 }
 
@@ -355,9 +347,10 @@ public struct Applier: Sendable {
                 return try await result(.failed, "TIMEOUT", "cannot read job \(job) within --job-timeout: \(error.message)", job)
             }
         }
-        // A request never answered may still be on its way: the log is read once it no longer can be.
+        // A request never answered may still be on its way: the log is read once it no longer can
+        // be (the client's settle window, the same that its own lost answers wait out).
         if history.sent, history.jobID == nil, history.last.event == .sending, let sentAt = history.sentAt {
-            let quiet = min(sentAt.addingTimeInterval(options.settleWindow), deadline).timeIntervalSince(clock())
+            let quiet = min(sentAt.addingTimeInterval(client.retry.settleWindow), deadline).timeIntervalSince(clock())
             if quiet > 0 {
                 progress("\(move.serverID): an earlier migrate request was never answered; waiting \(Int(quiet.rounded(.up))) s until it can no longer arrive")
                 await sleep(quiet)

@@ -257,17 +257,15 @@ public actor Journal {
     }
 
     /// ISO 8601 in UTC with milliseconds.
-    /// The date of a `timestamp`, nil when it is not one.
-    public static func date(from text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: text)
-    }
+    public static func timestamp(_ date: Date) -> String { timestampFormat().string(from: date) }
 
-    public static func timestamp(_ date: Date) -> String {
+    /// The date of a `timestamp`, nil when it is not one.
+    public static func date(from text: String) -> Date? { timestampFormat().date(from: text) }
+
+    private static func timestampFormat() -> ISO8601DateFormatter {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
+        return formatter
     }
 }
 

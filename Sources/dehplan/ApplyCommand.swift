@@ -177,8 +177,7 @@ struct ApplyCommand: AsyncParsableCommand {
         let applier = Applier(
             client: client, inventory: inventory, journal: journalFile,
             options: ApplyOptions(
-                maxParallel: maxParallel, keepGoing: keepGoing, jobTimeout: jobTimeout, pollInterval: pollInterval, retryFailed: retryFailed,
-                settleWindow: cloud.settleWindow),
+                maxParallel: maxParallel, keepGoing: keepGoing, jobTimeout: jobTimeout, pollInterval: pollInterval, retryFailed: retryFailed),
             progress: plain, events: events, placement: cloudPlacement, topology: loaded.topology)
         let placement = cloudPlacement
         let topology = loaded.topology
@@ -307,8 +306,9 @@ enum ApplyProgress {
     /// Source hosts every server of which (in the live inventory read at the start) left
     /// with a migration that succeeded.
     static func emptied(results: [MoveResult], moves: [String: Move], inventory: Inventory) -> [String] {
-        let gone = Set(results.filter { $0.status == .succeeded }.map(\.serverID))
-        let sources = Set(results.filter { $0.status == .succeeded }.compactMap { moves[$0.serverID]?.from })
+        let succeeded = results.filter { $0.status == .succeeded }
+        let gone = Set(succeeded.map(\.serverID))
+        let sources = Set(succeeded.compactMap { moves[$0.serverID]?.from })
         return sources.sorted().filter { host in
             inventory.servers.allSatisfy { $0.dedicatedHostID != host || gone.contains($0.id) }
         }

@@ -148,7 +148,7 @@ import Topology
         let cloud = FakeCloud(inventory: inventory, configuration: .init(projectID: "proj", token: "t", jobSeconds: 6), now: { clock.now() })
         let client = try CloudClient(
             ecsEndpoint: URL(string: "http://127.0.0.1:1")!, projectID: "proj", credentials: .token("t"),
-            transport: FakeCloudTransport(cloud), retry: RetryPolicy(maxAttempts: 3), sleep: { _ in })
+            transport: FakeCloudTransport(cloud), retry: RetryPolicy(maxAttempts: 3, settleWindow: window), sleep: { _ in })
         let move = Move(serverID: "app-big", from: "deh-src", to: "deh-frag-b", numaNodes: [0], wave: 1)
         let baseline = try #require(try await client.migrateActions("app-big")).count
         var sending = JournalRecord(.sending, serverID: "app-big", target: "deh-frag-b", actionsBefore: baseline)
@@ -157,7 +157,7 @@ import Topology
         let delivered = Flag()
         let resumed = try await Applier(
             client: client, inventory: inventory, journal: try Journal(path: Fixtures.temporaryFile("", name: "late.jsonl")),
-            options: ApplyOptions(maxParallel: 1, jobTimeout: 600, pollInterval: 1, settleWindow: window),
+            options: ApplyOptions(maxParallel: 1, jobTimeout: 600, pollInterval: 1),
             sleep: { seconds in
                 clock.advance(seconds)
                 if clock.now() >= arrival, delivered.set() {
