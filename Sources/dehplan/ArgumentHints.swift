@@ -4,7 +4,7 @@ import ArgumentParser
 import Foundation
 import Topology
 
-/// What ArgumentParser does not say well, said before it parses: an unknown command or option
+/// What ArgumentParser does not say well, said when its parse fails: an unknown command or option
 /// named as such, with the closest known one (ArgumentParser reports `dehplan chek` as an
 /// "unexpected argument" and `check --too X` as a missing `--to`), and `--format`/`-f` values
 /// taken in any case (`--format JSON`).
@@ -34,7 +34,8 @@ enum ArgumentHints {
             guard !names.contains(first) else { return nil }
             var message = "error: unknown command '\(first)'"
             if let guess = closestMatch(to: first, in: names) { message += "; did you mean '\(guess)'?" }
-            return message + "\ncommands: " + names.filter { $0 != "help" }.joined(separator: ", ") + "\nsee 'dehplan --help'"
+            let shown = commands.filter { $0.configuration.shouldDisplay }.map { $0._commandName }
+            return message + "\ncommands: " + shown.joined(separator: ", ") + "\nsee 'dehplan --help'"
         }
         let known = longOptions(of: command)
         for argument in arguments.dropFirst() {

@@ -12,31 +12,45 @@ enum Entry {
         // A command-line run: keep freed memory for GLPK's next simplex call (see GLPKMemory).
         GLPKMemory.retainFreedMemory()
         let arguments = ArgumentHints.normalized(Array(CommandLine.arguments.dropFirst()))
-        if let problem = ArgumentHints.problem(in: arguments, commands: Dehplan.configuration.subcommands) {
-            FileHandle.standardError.write(Data((problem + "\n").utf8))
-            exit(ExitStatus.usage)
+        var command: any ParsableCommand
+        do {
+            command = try Dehplan.parseAsRoot(arguments)
+        } catch {
+            // Only a failed parse needs the hints: an unknown command or option named as such.
+            if Dehplan.exitCode(for: error) != .success,
+                let problem = ArgumentHints.problem(in: arguments, commands: Dehplan.configuration.subcommands)
+            {
+                FileHandle.standardError.write(Data((problem + "\n").utf8))
+                exit(ExitStatus.usage)
+            }
+            finish(error)
         }
         do {
-            var command = try Dehplan.parseAsRoot(arguments)
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
                 try command.run()
             }
-        } catch let error as CLIError {
+        } catch {
+            finish(error)
+        }
+    }
+
+    /// Ends the process for `error` with its message and exit code.
+    static func finish(_ error: any Error) -> Never {
+        if let error = error as? CLIError {
             if !error.message.isEmpty { FileHandle.standardError.write(Data((error.message + "\n").utf8)) }
             exit(error.code)
-        } catch {
-            let code = Dehplan.exitCode(for: error)
-            let message = Dehplan.fullMessage(for: error)
-            if code == .success {
-                if !message.isEmpty { print(message) }
-                exit(0)
-            }
-            if !message.isEmpty { FileHandle.standardError.write(Data((message + "\n").utf8)) }
-            // ArgumentParser uses 64 (EX_USAGE) for bad arguments; dehplan documents 2.
-            exit(code == .validationFailure ? ExitStatus.usage : (code.rawValue == 0 ? ExitStatus.runtime : code.rawValue))
         }
+        let code = Dehplan.exitCode(for: error)
+        let message = Dehplan.fullMessage(for: error)
+        if code == .success {
+            if !message.isEmpty { print(message) }
+            exit(0)
+        }
+        if !message.isEmpty { FileHandle.standardError.write(Data((message + "\n").utf8)) }
+        // ArgumentParser uses 64 (EX_USAGE) for bad arguments; dehplan documents 2.
+        exit(code == .validationFailure ? ExitStatus.usage : (code.rawValue == 0 ? ExitStatus.runtime : code.rawValue))
     }
 }
 
