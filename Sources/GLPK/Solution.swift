@@ -48,8 +48,9 @@ public struct Solution: Sendable {
         }
     }
 
-    /// The value of one variable.
-    public subscript(_ variable: Model.Variable) -> Double { values[variable.index] }
+    /// The value of one variable; 0 for a column added to a live LP after this solution was
+    /// taken (it was not in the model, so the solution holds it at 0).
+    public subscript(_ variable: Model.Variable) -> Double { variable.index < values.count ? values[variable.index] : 0 }
 
     /// True when there are values to read.
     public var hasSolution: Bool { !values.isEmpty }

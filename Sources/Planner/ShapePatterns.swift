@@ -38,6 +38,8 @@ struct ShapePatterns {
         let cost: Double
         let pricing: Int  // index into `pricings`
         var combos: [ShapePricing.Combo]
+        /// False when `combos` is not every way to lay split servers out.
+        var exact: Bool
     }
     var shapes: [Shape] = []
     var pricings: [ShapePricing] = []
@@ -102,12 +104,11 @@ struct ShapePatterns {
                 continue
             }
             let p = pricingOfType[typeName]!
-            var combos = pricings[p].combos(room: room)
-            if combos == nil {
-                combos = [ShapePricing.Combo(servers: [], left: room)]  // split servers left out here
-            }
+            let combos = pricings[p].combos(room: room)
             if !busy { shapeIndex[typeName, default: [:]][room] = shapes.count }
-            shapes.append(Shape(room: room, hosts: [h], cost: busy ? 0 : 1, pricing: p, combos: combos!))
+            // Too many ways to lay split servers out: they are left out here, and no bound holds.
+            shapes.append(Shape(room: room, hosts: [h], cost: busy ? 0 : 1, pricing: p,
+                                combos: combos ?? [ShapePricing.Combo(servers: [], left: room)], exact: combos != nil))
         }
         fixedHosts = fixed
         guard !shapes.isEmpty else { return nil }
@@ -160,183 +161,31 @@ struct ShapePatterns {
     /// ordering re-routes most of its moves; first-fit decreasing judged arrival by arrival is
     /// the plan there.
     func solve(start: [[Decision]], deadline: Double, searchPlans: Bool = true) -> Outcome? {
-        var model = Model()
-        let rows = demand.map { model.addGreaterOrEqual([], Double($0)) }
-        let shapeRows = shapes.map { model.addLessOrEqual([], Double($0.hosts.count)) }
-        var columns: [ShapePattern] = []
-        var variables: [Model.Variable] = []
-        var known = Set<ShapePattern>()
-        func terms(_ p: ShapePattern) -> [(Model.Constraint, Double)] {
-            var t: [(Model.Constraint, Double)] = p.counts.indices.compactMap { p.counts[$0] > 0 ? (rows[$0], Double(p.counts[$0])) : nil }
-            t.append((shapeRows[p.shape], 1))
-            return t
-        }
-        var lagrangian: Double?
-        var converged = false
-        var lpValue: Double?
-        var coverable = true
         var best = start
         var bestValue = value(of: start) ?? Int.max
-        var rounds = 0
         var how = "plan in hand"
-        /// Keeps a realized plan that beats the one in hand.
-        func consider(_ chosen: [ShapePattern], _ source: String) {
-            if let decisions = realize(chosen), let v = value(of: decisions), v < bestValue {
-                best = decisions
-                bestValue = v
-                how = source
-            }
-        }
-        func proven() -> Bool {
-            coverable && bound(lp: lpValue, lagrangian: lagrangian, converged: converged).map { bestValue <= $0 } == true
-        }
-        do {
-            try model.withLiveLP { lp throws(GLPKError) in
-                // Artificial columns keep the LP feasible from the start; their cost is prohibitive.
-                let artificial = try rows.map { row throws(GLPKError) in try lp.addVariable(objective: 1000, terms: [(row, 1)]) }
-                for p in patterns(of: start) where known.insert(p).inserted {
-                    columns.append(p)
-                    variables.append(try lp.addVariable(kind: .integer, objective: shapes[p.shape].cost, terms: terms(p)))
+        let master = PatternMaster(
+            demand: demand,
+            shapes: shapes.map { PatternMaster.Shape(room: $0.room, count: $0.hosts.count, cost: $0.cost, pricing: $0.pricing, combos: $0.combos, exact: $0.exact) },
+            pricings: pricings, artificialCost: 1000)
+        /// Hosts in use proven necessary from the master's raw bound.
+        func hosts(_ raw: Double?) -> Int? { raw.map { fixedHosts + max(0, Int(($0 - 1e-6).rounded(.up))) } }
+        let outcome = master.run(
+            start: patterns(of: start), deadline: deadline, searchPlans: searchPlans,
+            consider: { chosen, source in
+                // Keeps a realized plan that beats the one in hand.
+                if let decisions = realize(chosen), let v = value(of: decisions), v < bestValue {
+                    best = decisions
+                    bestValue = v
+                    how = source
                 }
-                /// Column generation on the LP as its bounds stand, until no pattern prices out or
-                /// `until`. Returns the last optimal solution, whether pricing was complete and
-                /// found nothing, and the Lagrangian bound of the last complete pricing.
-                func generate(demand: [Int], until: Double) throws(GLPKError) -> (solution: Solution, converged: Bool, lagrangian: Double?)? {
-                    var last: (solution: Solution, converged: Bool, lagrangian: Double?)?
-                    var lagrange: Double?
-                    while monotonicNow() < until {
-                        let solution = try lp.solve(timeLimit: max(0.01, until - monotonicNow()))
-                        guard solution.status == .optimal else { break }
-                        last = (solution, false, lagrange)
-                        let price = rows.map { max(0, solution.duals[$0.index]) }
-                        let mu = shapeRows.map { min(0, solution.duals[$0.index]) }
-                        var tables: [Int: ShapePricing.Table] = [:]
-                        var added = 0
-                        var improving = false
-                        // Lagrangian bound (cover rows relaxed at `price`): Σ π d + Σ_s n_s min(0, best reduced cost).
-                        var bound = zip(price, demand).reduce(0.0) { $0 + $1.0 * Double($1.1) }
-                        var complete = true
-                        for (s, shape) in shapes.enumerated() {
-                            if monotonicNow() > until {
-                                complete = false
-                                break
-                            }
-                            let table = tables[shape.pricing] ?? pricings[shape.pricing].table(price, limit: demand)
-                            tables[shape.pricing] = table
-                            let found = pricings[shape.pricing].best(shape: s, room: shape.room, combos: shape.combos, table: table, price: price)
-                            bound += Double(shape.hosts.count) * min(0, shape.cost - found.value)
-                            // Servers beyond the demand left are no use to an integer plan: trimmed.
-                            let pattern = found.pattern.trimmed(to: demand)
-                            let worth = pattern.counts.indices.reduce(0.0) { $0 + Double(pattern.counts[$1]) * price[$1] }
-                            if shape.cost - found.value - mu[s] < -1e-9 { improving = true }
-                            if shape.cost - worth - mu[s] < -1e-9, known.insert(pattern).inserted {
-                                columns.append(pattern)
-                                variables.append(try lp.addVariable(kind: .integer, objective: shape.cost, terms: terms(pattern)))
-                                added += 1
-                            }
-                        }
-                        if complete { lagrange = max(lagrange ?? -.infinity, bound) }
-                        last?.lagrangian = lagrange
-                        rounds += 1
-                        if added == 0 {
-                            // Converged only when no pattern at all prices out (before trimming).
-                            last?.converged = complete && !improving
-                            break
-                        }
-                    }
-                    return last
-                }
-                // 1. The root LP: its bound.
-                if let root = try generate(demand: demand, until: deadline) {
-                    lpValue = root.solution.objective
-                    converged = root.converged
-                    lagrangian = root.lagrangian
-                    coverable = artificial.allSatisfy { root.solution[$0] < 1e-9 }
-                }
-                guard coverable, !proven(), searchPlans else { return }
-                // 2. A dive: take the pattern the LP uses most (its whole copies, at least one),
-                //    lower the demand and the shape's hosts, re-price the rest, repeat.
-                func dive(random: inout SplitMix64?) throws(GLPKError) -> [ShapePattern]? {
-                    var residual = demand
-                    var hostsLeft = shapes.map(\.hosts.count)
-                    var chosen: [ShapePattern] = []
-                    defer {
-                        for c in demand.indices { try? lp.setBounds(rows[c], lower: Double(demand[c]), upper: nil) }
-                        for s in shapes.indices { try? lp.setBounds(shapeRows[s], lower: nil, upper: Double(shapes[s].hosts.count)) }
-                    }
-                    while residual.contains(where: { $0 > 0 }) {
-                        guard monotonicNow() < deadline else { return nil }
-                        for c in demand.indices { try lp.setBounds(rows[c], lower: Double(residual[c]), upper: nil) }
-                        for s in shapes.indices { try lp.setBounds(shapeRows[s], lower: nil, upper: Double(hostsLeft[s])) }
-                        guard let step = try generate(demand: residual, until: deadline),
-                            artificial.allSatisfy({ step.solution[$0] < 1e-9 })
-                        else { return nil }
-                        let lambda = variables.map { step.solution[$0] }
-                        /// Copies of pattern k that the demand left can fill.
-                        func fitting(_ k: Int) -> Int {
-                            columns[k].counts.indices.reduce(hostsLeft[columns[k].shape]) { m, c in
-                                columns[k].counts[c] == 0 ? m : min(m, residual[c] / columns[k].counts[c])
-                            }
-                        }
-                        let usable = lambda.indices.filter { lambda[$0] > 1e-9 && fitting($0) > 0 }
-                        guard let top = usable.max(by: { (lambda[$0], -$0) < (lambda[$1], -$1) }) else { return nil }
-                        var k = top
-                        if random != nil {
-                            let large = usable.filter { lambda[$0] >= 0.5 * lambda[top] }
-                            k = large[random!.below(large.count)]
-                        }
-                        let p = columns[k]
-                        let copies = min(fitting(k), max(1, Int((lambda[k] + 1e-6).rounded(.down))))
-                        guard copies > 0 else { return nil }
-                        chosen += Array(repeating: p, count: copies)
-                        hostsLeft[p.shape] -= copies
-                        let before = residual
-                        for c in residual.indices { residual[c] = max(0, residual[c] - copies * p.counts[c]) }
-                        if residual == before { return nil }  // the pattern covers nothing left
-                    }
-                    return chosen
-                }
-                var none: SplitMix64? = nil
-                if let chosen = try dive(random: &none) { consider(chosen, "pattern model (dive)") }
-                // 3. Price and branch: the integer master over the patterns generated, asked to
-                //    beat the plan in hand, stopping at the bound.
-                guard !proven(), monotonicNow() < deadline - 0.02 else { return }
-                var integer = lp.model
-                let improving = Double(bestValue == Int.max ? Int.max / 2 : bestValue - fixedHosts - 1)
-                integer.addLessOrEqual(variables.indices.map { (variables[$0], shapes[columns[$0].shape].cost) }, improving)
-                let target = Double(max(0, (self.bound(lp: lpValue, lagrangian: lagrangian, converged: converged) ?? 0) - fixedHosts))
-                let mipOptions = SolveOptions(timeLimit: max(0.05, (deadline - monotonicNow()) * 0.5),
-                                              stopWhen: { incumbent, _ in incumbent <= target + 1e-9 })
-                if let mip = try? integer.solve(mipOptions), mip.hasSolution, artificial.allSatisfy({ mip[$0] < 1e-9 }) {
-                    var picked: [ShapePattern] = []
-                    for (k, v) in variables.enumerated() { picked += Array(repeating: columns[k], count: Int(mip[v].rounded())) }
-                    consider(picked, "pattern model (integer master)")
-                }
-                // 4. Dives that pick at random among the patterns the LP uses much, until the
-                //    plan meets the bound or time runs out.
-                var rng: SplitMix64? = SplitMix64(seed: 1)
-                var attempts = 0
-                while !proven() && monotonicNow() < deadline && attempts < 500 {
-                    if let chosen = try dive(random: &rng) { consider(chosen, "pattern model (dive)") }
-                    attempts += 1
-                }
-            }
-        } catch {
-            // A GLPK failure ends the search; the plan in hand still holds.
-        }
+            },
+            proven: { raw in hosts(raw).map { bestValue <= $0 } == true },
+            integerCap: { Double(bestValue == Int.max ? Int.max / 2 : bestValue - fixedHosts - 1) },
+            integerTarget: { raw in Double(max(0, (hosts(raw) ?? 0) - fixedHosts)) })
         guard bestValue < Int.max else { return nil }
-        // An LP that needs the artificial columns bounds nothing about real plans.
-        let proven = coverable ? bound(lp: lpValue, lagrangian: lagrangian, converged: converged) : nil
-        return Outcome(decisions: best, value: bestValue, bound: proven, patterns: columns.count,
-                       note: "pattern model: \(columns.count) patterns over \(shapes.count) host shapes, \(rounds) pricing rounds\(converged ? ", LP converged" : ""); plan from the \(how)")
-    }
-
-    /// Hosts in use proven necessary: the LP optimum once converged, else the Lagrangian bound,
-    /// rounded up, plus the hosts in use whatever the plan.
-    func bound(lp: Double?, lagrangian: Double?, converged: Bool) -> Int? {
-        let raw = converged ? lp : lagrangian
-        guard let raw, raw.isFinite else { return nil }
-        return fixedHosts + max(0, Int((raw - 1e-6).rounded(.up)))
+        return Outcome(decisions: best, value: bestValue, bound: hosts(outcome.bound), patterns: outcome.columns,
+                       note: "pattern model: \(outcome.columns) patterns over \(shapes.count) host shapes, \(outcome.rounds) pricing rounds\(outcome.converged ? ", LP converged" : ""); plan from the \(how)")
     }
 
     /// Hosts in use after `decisions` (nil when some mover is unplaced).
@@ -356,19 +205,7 @@ struct ShapePatterns {
         var patterns: [ShapePattern] = []
         for p in chosen.sorted(by: { $0.counts.reduce(0, +) > $1.counts.reduce(0, +) }) {
             var q = p
-            for (k, s) in q.split.enumerated().reversed() where need[s.cls] == 0 {
-                q.split.remove(at: k)
-                q.counts[s.cls] -= 1
-            }
-            for s in q.split { need[s.cls] -= 1 }
-            for n in q.perNode.indices {
-                for c in q.perNode[n].indices where q.perNode[n][c] > 0 {
-                    let keep = min(q.perNode[n][c], need[c])
-                    q.counts[c] -= q.perNode[n][c] - keep
-                    q.perNode[n][c] = keep
-                    need[c] -= keep
-                }
-            }
+            q.keep(upTo: &need)
             if q.counts.contains(where: { $0 > 0 }) { patterns.append(q) }
         }
         guard need.allSatisfy({ $0 == 0 }) else { return nil }

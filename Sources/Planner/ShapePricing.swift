@@ -48,6 +48,29 @@ struct ShapePattern: Hashable {
         return p
     }
 
+    /// Keeps at most `need[c]` servers of each class c (split servers first, then one-node ones
+    /// node by node) and lowers `need` by what it keeps.
+    mutating func keep(upTo need: inout [Int]) {
+        var kept: [SplitServer] = []
+        for sp in split {
+            if need[sp.cls] > 0 {
+                kept.append(sp)
+                need[sp.cls] -= 1
+            } else {
+                counts[sp.cls] -= 1
+            }
+        }
+        split = kept
+        for n in perNode.indices {
+            for c in perNode[n].indices where perNode[n][c] > 0 {
+                let keep = min(perNode[n][c], need[c])
+                counts[c] -= perNode[n][c] - keep
+                perNode[n][c] = keep
+                need[c] -= keep
+            }
+        }
+    }
+
     mutating func addSplit(_ cls: Int, nodes: [Int]) {
         split.append(SplitServer(cls: cls, nodes: nodes.sorted()))
         counts[cls] += 1
