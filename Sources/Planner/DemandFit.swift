@@ -5,17 +5,19 @@ import Topology
 
 /// "Does this mix of new servers fit, and if not, how many hosts must be added?"
 ///
-/// One integer program over all demanded flavors at once: for every candidate host (available,
-/// in the zone, of a type that accepts the flavor), how many servers of each flavor go on each
-/// set of k distinct NUMA nodes, within each node's free vCPUs and memory. Hosts that may be
-/// added are empty hosts of the listed types, opened by binaries (identical hosts of one type are
-/// opened in order, which breaks their symmetry); the objective is lexicographic: servers left
-/// unplaced (only for flavors no addable type accepts), then added hosts, then their vCPUs.
+/// Answered for the whole mix at once by the pattern model over host shapes
+/// (`DemandPatterns`, on the shared `PatternMaster`): existing hosts grouped by type and free
+/// room per node cost 0, added empty hosts of the listed types cost 1 (plus a tiny share of
+/// their vCPUs), servers no addable type takes may be left unplaced at a cost above every
+/// added host. Exact pricing makes its LP bound a proof of "does not fit" and of the fewest
+/// hosts to add. First fit decreasing is the answer in hand; on small fleets the per-host
+/// integer program (`perHostAnswer`: per host and set of nodes, how many servers of each
+/// flavor) gets the time left while the count is unproven.
 ///
 /// Hosts with servers of unknown layout count with their worst-case room per node under the
 /// `certain` policy (each node minus every unknown server's per-node share: sound, may
-/// understate), and with the arrangement of those servers as further integer variables under
-/// `possible` (fits under some arrangement).
+/// understate); under `possible` their arrangement becomes part of the per-host program
+/// (fits under some arrangement), which then answers alone.
 public struct DemandFit: Sendable {
     /// One demanded flavor and how many servers of it.
     public struct Item: Hashable, Sendable {
@@ -34,11 +36,16 @@ public struct DemandFit: Sendable {
         public var addHostTypes: [String]?
         public var policy: LayoutPolicy
         public var timeLimit: Double
-        public init(zone: String? = nil, addHostTypes: [String]? = nil, policy: LayoutPolicy = .certain, timeLimit: Double = 30) {
+        /// Which model answers: `auto` (the pattern model over host shapes, then, on small
+        /// fleets while unproven, the per-host program), or one of them alone (to compare).
+        public enum Engine: String, Sendable { case auto, patterns, perHost = "per-host" }
+        public var engine: Engine
+        public init(zone: String? = nil, addHostTypes: [String]? = nil, policy: LayoutPolicy = .certain, timeLimit: Double = 30, engine: Engine = .auto) {
             self.zone = zone
             self.addHostTypes = addHostTypes
             self.policy = policy
             self.timeLimit = timeLimit
+            self.engine = engine
         }
     }
 
@@ -73,12 +80,24 @@ public struct DemandFit: Sendable {
 
     /// The answer.
     public struct Result: Sendable {
-        /// `optimal` (proven), `feasible` (time limit: best found, with a bound) or `greedy`
-        /// (the solver found nothing in time: a first-fit-decreasing answer).
+        /// `optimal` (proven: fewest unplaced, then fewest added hosts; among those, fewest
+        /// vCPUs as the pattern model found them), `feasible` (time limit: best found, with a
+        /// bound) or `greedy` (first fit decreasing, nothing better found in time).
         public enum Status: String, Sendable { case optimal, feasible, greedy }
         public let status: Status
-        /// True when the whole demand fits on the existing hosts.
+        /// True when the whole demand fits on the existing hosts: shown by the placement itself.
         public var fits: Bool { addedHosts == 0 && shortfall.isEmpty }
+        /// The answer to "does it fit on the existing hosts?": `fits` (a placement shows it),
+        /// `doesNotFit` (proven: no placement on the existing hosts exists) or `unknown` (none
+        /// was found in the time limit, and none was ruled out).
+        public enum Verdict: String, Sendable { case fits, doesNotFit = "does_not_fit", unknown }
+        public var verdict: Verdict {
+            if fits { return .fits }
+            if addedHostsBound > 0 || (!shortfall.isEmpty && unplacedProven) { return .doesNotFit }
+            return .unknown
+        }
+        /// Whether the number of added hosts is proven minimal (for the servers placed).
+        public var addedHostsProven: Bool { addedHostsBound == addedHosts && (shortfall.isEmpty || unplacedProven) }
         public let placements: [HostPlacement]
         /// Added hosts per type, in the order of the types.
         public let added: [(hostType: String, count: Int)]
@@ -92,6 +111,11 @@ public struct DemandFit: Sendable {
         public let seconds: Double
         public let variables: Int
         public let constraints: Int
+        /// `patterns` (the configuration model over host shapes) or `per-host` (one integer
+        /// program over every host and node: used when layouts are unknown under `possible`).
+        public let engine: String
+        /// Whether the servers left unplaced (`shortfall`) are proven the fewest possible.
+        public let unplacedProven: Bool
     }
 
     public let inventory: Inventory
@@ -150,7 +174,8 @@ public struct DemandFit: Sendable {
         if items.isEmpty {
             return Result(
                 status: .optimal, placements: [], added: [], addedVCPUs: 0, addedHostsBound: 0, shortfall: [],
-                zone: options.zone, policy: options.policy, seconds: monotonicNow() - start, variables: 0, constraints: 0)
+                zone: options.zone, policy: options.policy, seconds: monotonicNow() - start, variables: 0, constraints: 0,
+                engine: "none", unplacedProven: true)
         }
         let flavors = items.map { inventory.flavors[$0.flavor]! }
 
@@ -185,131 +210,46 @@ public struct DemandFit: Sendable {
             }
         }
 
-        // The model.
-        var model = Model()
-        let weightVCPU = 1.0
-        let totalNewVCPUs = newBins.reduce(0) { $0 + $1.count * $1.type.numaNodes.total.vcpus }
-        let weightHost = Double(totalNewVCPUs + 1) * weightVCPU
-        let weightUnplaced = weightHost * Double(newBins.reduce(0) { $0 + $1.count } + 1)
-        var placeTerms: [[(Model.Variable, Double)]] = Array(repeating: [], count: items.count)
-        var slotVars: [[(item: Int, nodes: [Int], v: Model.Variable)]] = Array(repeating: [], count: bins.count)
-        var openVars: [Model.Variable?] = Array(repeating: nil, count: bins.count)
-        var previousOpen: (type: String, v: Model.Variable)?
-        for (b, bin) in bins.enumerated() {
-            var terms: [[(Model.Variable, Double)]] = Array(repeating: [], count: bin.room.count * 2)
-            for (i, flavor) in flavors.enumerated() where bin.type.supports(flavor.name) {
-                let share = flavor.perNode
-                let most = min(items[i].count, Headroom.count(flavor, free: bin.room))
-                guard most > 0 else { continue }
-                for nodes in nodeSubsets(of: bin.room.count, size: flavor.numaNodes) where nodes.allSatisfy({ bin.room[$0].covers(share) }) {
-                    let x = model.addVariable(kind: .integer, lower: 0, upper: Double(most))
-                    slotVars[b].append((i, nodes, x))
-                    placeTerms[i].append((x, 1))
-                    for n in nodes {
-                        terms[2 * n].append((x, Double(share.vcpus)))
-                        terms[2 * n + 1].append((x, Double(share.memoryMiB)))
-                    }
-                }
+        // Every server placed greedily first: the answer in hand from the start.
+        let greedy = Self.greedy(bins: bins, items: items, flavors: flavors)
+        let deadline = start + options.timeLimit
+        var answer: Answer
+        if options.engine != .perHost, !bins.contains(where: { $0.unknown != nil }),
+            let patterns = DemandPatterns(bins: bins, items: items, flavors: flavors, addable: addableFlavors, newBins: newBins)
+        {
+            answer = patterns.solve(greedy: greedy, deadline: deadline)
+            // The pattern LP can leave a gap of one host on small fleets, and its vCPU tie-break
+            // is heuristic; there the per-host program (exact branch and bound) gets the time
+            // left, and the better plan and the stronger bound of the two stand: when the host
+            // count is unproven, or for the tie-break when the program is tiny.
+            let perHost = Self.perHostVariables(bins: bins, flavors: flavors)
+            if options.engine == .auto, deadline - monotonicNow() > 0.05,
+                (answer.status != .optimal && perHost <= Self.perHostLimit) || (!answer.exact && perHost <= Self.perHostTieBreakLimit)
+            {
+                let exact = try perHostAnswer(bins: bins, items: items, flavors: flavors, addable: addableFlavors, newBins: newBins,
+                                              greedy: (answer.slots, answer.unplaced), deadline: deadline)
+                answer = Self.better(answer, exact, bins: bins)
             }
-            if let usage = bin.unknown {
-                // The host's servers of unknown layout: each on some feasible set of nodes.
-                let groups = usage.unknownFlavors.sorted { $0.key.name < $1.key.name }.map { ($0.key, $0.value) }
-                LayoutVerdict.Arrangement.place(groups, room: bin.room, in: &model, terms: &terms)
-            }
-            var open: Model.Variable?
-            if bin.hostID == nil {
-                let v = model.addVariable(kind: .binary, objective: weightHost + weightVCPU * Double(bin.type.numaNodes.total.vcpus))
-                open = v
-                openVars[b] = v
-                if let previous = previousOpen, previous.type == bin.type.name {
-                    model.addGreaterOrEqual([(previous.v, 1), (v, -1)], 0)  // open new hosts of a type in order
-                }
-                previousOpen = (bin.type.name, v)
-            }
-            for n in bin.room.indices {
-                for (d, room) in [(0, bin.room[n].vcpus), (1, bin.room[n].memoryMiB)] where !terms[2 * n + d].isEmpty {
-                    if let open {
-                        model.addLessOrEqual(terms[2 * n + d] + [(open, -Double(room))], 0)
-                    } else {
-                        model.addLessOrEqual(terms[2 * n + d], Double(room))
-                    }
-                }
-            }
-        }
-        var unplacedVars: [Model.Variable?] = Array(repeating: nil, count: items.count)
-        for (i, item) in items.enumerated() {
-            var terms = placeTerms[i]
-            if !addableFlavors.contains(item.flavor) {
-                let u = model.addVariable(kind: .integer, lower: 0, upper: Double(item.count), objective: weightUnplaced)
-                unplacedVars[i] = u
-                terms.append((u, 1))
-            }
-            model.addEqual(terms, Double(item.count))
-        }
-
-        let remaining = max(0.05, options.timeLimit - (monotonicNow() - start))
-        let solution: Solution
-        do {
-            solution = try model.solve(SolveOptions(timeLimit: remaining))
-        } catch {
-            throw PlanError(message: "the solver failed on the demand model: \(error)")
-        }
-
-        var counts: [[Int]] = slotVars.map { $0.map { _ in 0 } }  // per bin, per slot
-        var opened = Array(repeating: false, count: bins.count)
-        var unplaced = Array(repeating: 0, count: items.count)
-        var status: Result.Status
-        if (solution.status == .optimal || solution.status == .feasible) && solution.hasSolution {
-            status = solution.status == .optimal ? .optimal : .feasible
-            for b in bins.indices {
-                for (s, slot) in slotVars[b].enumerated() { counts[b][s] = Int(solution[slot.v].rounded()) }
-                if let v = openVars[b] { opened[b] = solution[v] > 0.5 }
-            }
-            for i in items.indices { if let u = unplacedVars[i] { unplaced[i] = Int(solution[u].rounded()) } }
         } else {
-            // No solution in time: place greedily (largest first, first bin whose nodes take it).
-            status = .greedy
-            var free = bins.map(\.room)
-            let order = items.indices.sorted { Self.size(flavors[$0]) > Self.size(flavors[$1]) }
-            for i in order {
-                // Bins only fill: one that cannot take this flavor now never will, so the scan
-                // resumes where the previous server of the flavor stopped (linear in servers).
-                var b = 0
-                for _ in 0..<items[i].count {
-                    var placed = false
-                    while b < bins.count {
-                        if bins[b].unknown == nil && bins[b].type.supports(flavors[i].name),
-                            let fit = Fit.fit(flavors[i], free: free[b], capacity: bins[b].type.numaNodes),
-                            let s = slotVars[b].firstIndex(where: { $0.item == i && $0.nodes == fit.nodes })
-                        {
-                            for n in fit.nodes { free[b][n] -= flavors[i].perNode }
-                            counts[b][s] += 1
-                            if bins[b].hostID == nil { opened[b] = true }
-                            placed = true
-                            break
-                        }
-                        b += 1
-                    }
-                    if !placed { unplaced[i] += 1 }
-                }
-            }
+            answer = try perHostAnswer(bins: bins, items: items, flavors: flavors, addable: addableFlavors, newBins: newBins,
+                                       greedy: greedy, deadline: deadline)
         }
+        let status = answer.status
+        let unplaced = answer.unplaced
 
         // Check the answer independently of the model: node capacities, distinct nodes, types.
         var placements: [HostPlacement] = []
         for (b, bin) in bins.enumerated() {
             var used = Array(repeating: Resources.zero, count: bin.room.count)
             var slots: [Slot] = []
-            for (s, slot) in slotVars[b].enumerated() where counts[b][s] > 0 {
-                let flavor = flavors[slot.item]
-                guard bin.type.supports(flavor.name), Set(slot.nodes).count == flavor.numaNodes else {
+            for slot in answer.slots[b] where slot.count > 0 {
+                guard let flavor = inventory.flavors[slot.flavor], bin.type.supports(flavor.name), Set(slot.nodes).count == flavor.numaNodes,
+                    slot.nodes.allSatisfy({ bin.room.indices.contains($0) })
+                else {
                     throw PlanError(message: "internal error: demand placement on \(bin.hostID ?? bin.label ?? "?") breaks a constraint; please report")
                 }
-                for n in slot.nodes { used[n] += Resources(vcpus: flavor.perNode.vcpus * counts[b][s], memoryMiB: flavor.perNode.memoryMiB * counts[b][s]) }
-                slots.append(Slot(flavor: flavor.name, nodes: slot.nodes, count: counts[b][s]))
-            }
-            if bin.hostID == nil && !opened[b] && !slots.isEmpty {
-                throw PlanError(message: "internal error: servers placed on an added host that was not opened; please report")
+                for n in slot.nodes { used[n] += Resources(vcpus: flavor.perNode.vcpus * slot.count, memoryMiB: flavor.perNode.memoryMiB * slot.count) }
+                slots.append(slot)
             }
             if bin.unknown == nil {
                 for n in used.indices where !bin.room[n].covers(used[n]) {
@@ -337,20 +277,12 @@ public struct DemandFit: Sendable {
             addedVCPUs += n * nb.type.numaNodes.total.vcpus
         }
         let addedCount = added.reduce(0) { $0 + $1.count }
-        var bound = addedCount
-        if status != .optimal {
-            // objective = weightUnplaced·U + weightHost·H + V with V < weightHost.
-            let unplacedTotal = unplaced.reduce(0, +)
-            if let b = solution.bound, b.isFinite {
-                let hostPart = b - weightUnplaced * Double(unplacedTotal) - (weightHost - 1)
-                bound = max(0, min(addedCount, Int((hostPart / weightHost).rounded(.up))))
-            } else {
-                bound = 0
-            }
-        }
+        let bound = min(addedCount, answer.hostsBound)
         var shortfall: [Shortfall] = []
         for (i, item) in items.enumerated() where unplaced[i] > 0 {
-            let why = addTypes.isEmpty
+            let why = addableFlavors.contains(item.flavor)
+                ? "not placed in the time limit (the first-fit answer ran out of added hosts); a longer --time-limit may place them"
+                : addTypes.isEmpty
                 ? "no existing host has room left and no host type may be added"
                 : "no existing host has room left and no addable host type (\(addTypes.joined(separator: ", "))) accepts it"
             shortfall.append(Shortfall(flavor: item.flavor, count: unplaced[i], reason: why))
@@ -358,7 +290,7 @@ public struct DemandFit: Sendable {
         return Result(
             status: status, placements: placements, added: added, addedVCPUs: addedVCPUs, addedHostsBound: bound,
             shortfall: shortfall, zone: options.zone, policy: options.policy, seconds: monotonicNow() - start,
-            variables: model.variableCount, constraints: model.constraintCount)
+            variables: answer.variables, constraints: answer.constraints, engine: answer.engine, unplacedProven: answer.unplacedProven)
     }
 
     static func size(_ f: Flavor) -> Double { Double(f.resources.vcpus) + Double(f.resources.memoryMiB) / 4096 }

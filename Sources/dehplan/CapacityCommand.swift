@@ -13,15 +13,15 @@ struct CapacityCommand: ParsableCommand {
         discussion: """
             Headroom (default): for each flavor and availability zone, how many more servers of that flavor fit now on available hosts whose type accepts it (COUNT), next to the estimate from free totals alone, Σ per host ⌊min(free vCPUs / vCPUs, free memory / memory)⌋ over the same hosts (NAIVE), and the difference (LOSS: servers the totals promise that NUMA fragmentation rules out). For one flavor the count is exact by construction: per host, as many as fit on its nodes, split flavors on k distinct nodes included. On hosts with servers of unknown NUMA layout the count is what fits under every arrangement of them (--layout-policy certain, default) or under the best one (possible), computed with GLPK.
 
-            Demand (--demand "FLAVOR=N,FLAVOR=N"): decides with GLPK whether the whole mix fits at once (not flavor by flavor) and shows where it goes; when it does not, the fewest hosts to add, of the types --add-host-type allows (default: every host type of the inventory), then the fewest vCPUs, as a proven-optimal answer or with a bound. Under --layout-policy certain, hosts with servers of unknown layout offer only their worst-case room per node (sound, may understate).
+            Demand (--demand "FLAVOR=N,FLAVOR=N"): decides with GLPK whether the whole mix fits at once (not flavor by flavor) and shows where it goes; when it does not, the fewest hosts to add, of the types --add-host-type allows (default: every host type of the inventory), then the fewest vCPUs. A pattern model over host shapes proves its answers: FITS (a placement), DOES NOT FIT (proven; hosts to add proven minimal, or "at least M"), or NOT SHOWN TO FIT when the time limit ends with neither. Under --layout-policy certain, hosts with servers of unknown layout offer only their worst-case room per node (sound, may understate).
 
             What-if (--without DEH_ID...): answers either question as if those hosts were gone: their SHUTOFF servers are first re-placed with the planner's evacuation model; servers that could not be re-placed are listed.
 
-            Exit 0 (headroom; or the demand fits), 3 when the demand does not fit on existing hosts, 2 on invalid input.
+            Exit 0 (headroom; or the demand fits), 3 when no fit on existing hosts was shown (proven or not: JSON "verdict" tells), 2 on invalid input.
 
             Examples:
               dehplan capacity --inventory samples/region.json --az eu-de-01
-              dehplan capacity --inventory samples/region.json --demand "c7.2xlarge.4=20,m7.4xlarge.8=6" --az eu-de-02
+              dehplan capacity --inventory samples/region.json --demand "c6.2xlarge.4=20,m6.4xlarge.8=6" --az eu-de-02
               dehplan capacity --inventory samples/region.json --without deh-0001 deh-0002 --format json
             """
     )
@@ -170,12 +170,14 @@ enum CapacityOutput {
         .object([
             ("demand", .object([
                 ("fits", .bool(r.fits)),
+                ("verdict", .string(r.verdict.rawValue)),
                 ("status", .string(r.status.rawValue)),
                 ("availability_zone", .optionalString(r.zone)),
                 ("layout_policy", .string(r.policy.rawValue)),
                 ("requested", .array(demand.map { .object([("flavor", .string($0.flavor)), ("count", .int($0.count))]) })),
                 ("added_hosts", .int(r.addedHosts)),
                 ("added_hosts_bound", .int(r.addedHostsBound)),
+                ("added_hosts_proven", .bool(r.addedHostsProven)),
                 ("added_vcpus", .int(r.addedVCPUs)),
                 ("added", .array(r.added.map { .object([("host_type", .string($0.hostType)), ("count", .int($0.count))]) })),
                 ("placement", .array(r.placements.map { p in
@@ -191,7 +193,7 @@ enum CapacityOutput {
                     .object([("flavor", .string($0.flavor)), ("count", .int($0.count)), ("reason", .string($0.reason))])
                 })),
                 ("solver", .object([
-                    ("engine", .string("glpk")), ("seconds", .number((r.seconds * 1000).rounded() / 1000)),
+                    ("engine", .string("glpk")), ("model", .string(r.engine)), ("seconds", .number((r.seconds * 1000).rounded() / 1000)),
                     ("variables", .int(r.variables)), ("constraints", .int(r.constraints)),
                 ])),
             ])),
@@ -203,22 +205,24 @@ enum CapacityOutput {
         let total = demand.reduce(0) { $0 + $1.count }
         let mix = demand.map { "\($0.count) × \($0.flavor)" }.joined(separator: ", ")
         let scope = r.zone.map { "in \($0)" } ?? "in any availability zone"
-        if r.fits {
+        let kinds = r.added.map { "\($0.count) × \($0.hostType)" }.joined(separator: ", ")
+        switch r.verdict {
+        case .fits:
             lines.append(style.good("FITS") + ": all \(total) servers (\(mix)) fit at once on existing hosts \(scope) (layout policy \(r.policy.rawValue)).")
-        } else if r.shortfall.isEmpty {
-            let kinds = r.added.map { "\($0.count) × \($0.hostType)" }.joined(separator: ", ")
-            let proof: String
-            switch r.status {
-            case .optimal: proof = "proven minimal"
-            case .feasible: proof = "best found in the time limit; at least \(r.addedHostsBound) needed"
-            case .greedy: proof = "first-fit-decreasing answer (the solver found none in time); at least \(r.addedHostsBound) needed"
+        case .doesNotFit where r.shortfall.isEmpty:
+            if r.addedHostsProven {
+                lines.append(style.bad("DOES NOT FIT") + ": \(total) servers (\(mix)) \(scope) need \(r.addedHosts) more host(s): \(kinds), \(r.addedVCPUs) vCPUs (proven minimal).")
+            } else {
+                lines.append(style.bad("DOES NOT FIT") + ": \(total) servers (\(mix)) \(scope) need at least \(r.addedHostsBound) more host(s) (proven); the best found in the time limit adds \(r.addedHosts): \(kinds), \(r.addedVCPUs) vCPUs.")
             }
-            lines.append(style.bad("DOES NOT FIT") + ": \(total) servers (\(mix)) \(scope) need \(r.addedHosts) more host(s): \(kinds), \(r.addedVCPUs) vCPUs (\(proof)).")
-        } else {
-            lines.append(style.bad("DOES NOT FIT") + ": \(total) servers (\(mix)) \(scope); some cannot be placed even on added hosts:")
+        case .unknown where r.shortfall.isEmpty:
+            lines.append(style.bad("NOT SHOWN TO FIT") + ": no placement of all \(total) servers (\(mix)) on existing hosts \(scope) was found in the time limit, and none was ruled out. The best found adds at most \(r.addedHosts) host(s): \(kinds), \(r.addedVCPUs) vCPUs (no bound above 0; a longer --time-limit may decide it).")
+        default:
+            let head = r.verdict == .doesNotFit ? style.bad("DOES NOT FIT") : style.bad("NOT SHOWN TO FIT")
+            lines.append(head + ": \(total) servers (\(mix)) \(scope); \(r.unplacedProven ? "some cannot be placed even on added hosts" : "some were not placed in the time limit"):")
             for s in r.shortfall { lines.append("  \(s.count) × \(s.flavor): \(s.reason)") }
             if r.addedHosts > 0 {
-                lines.append("The rest needs \(r.addedHosts) more host(s): \(r.added.map { "\($0.count) × \($0.hostType)" }.joined(separator: ", ")).")
+                lines.append("The rest needs \(r.addedHostsProven ? "" : "at most ")\(r.addedHosts) more host(s): \(kinds).")
             }
         }
         if !r.placements.isEmpty {
@@ -236,7 +240,10 @@ enum CapacityOutput {
             }
         }
         lines.append("")
-        lines.append("Solver: GLPK, \(r.variables) variables, \(r.constraints) constraints, \(String(format: "%.2f", r.seconds)) s, \(r.status.rawValue).")
+        let model = r.engine == "patterns" ? "pattern model, \(r.variables) patterns, \(r.constraints) rows"
+            : r.engine == "per-host" ? "\(r.variables) variables, \(r.constraints) constraints"
+            : "pattern model then per-host model, \(r.variables) columns, \(r.constraints) rows"
+        lines.append("Solver: GLPK, \(model), \(String(format: "%.2f", r.seconds)) s, \(r.status.rawValue).")
         return lines.joined(separator: "\n")
     }
 }

@@ -62,6 +62,33 @@ import Topology
         #expect(text.stdout.contains("DOES NOT FIT"))
         #expect(text.stdout.contains("2 more host(s): 2 × c6"))
         #expect(text.stdout.contains("proven minimal"))
+        #expect(no["demand"]?["verdict"] == .string("does_not_fit"))
+        #expect(no["demand"]?["added_hosts_proven"] == .bool(true))
+        #expect(yes["demand"]?["verdict"] == .string("fits"))
+    }
+
+    /// A heuristic answer is never worded as a verdict: with no time for any model, the
+    /// first-fit answer adds hosts, and nothing rules out a fit, so it is "not shown to fit".
+    @Test func anUnprovenAnswerSaysSo() throws {
+        let args = ["capacity", "--inventory", "samples/region.json", "--demand", "c6.large.2=20000", "--time-limit", "0.000001"]
+        let json = try Binary.run(args + ["--format", "json"])
+        #expect(json.status == 3, "\(json.stderr)")
+        let doc = try JSON.parse(json.stdout)
+        #expect(doc["demand"]?["verdict"] == .string("unknown"))
+        #expect(doc["demand"]?["fits"] == .bool(false))
+        #expect(doc["demand"]?["added_hosts_bound"] == .number(0))
+        #expect(doc["demand"]?["added_hosts_proven"] == .bool(false))
+        #expect(doc["demand"]?["status"] == .string("greedy"))
+        let text = try Binary.run(args)
+        #expect(text.stdout.hasPrefix("NOT SHOWN TO FIT"))
+        #expect(!text.stdout.contains("DOES NOT FIT"))
+        #expect(!text.stdout.contains("proven"))
+        // With time, the same demand gets a proof: 408 empty h4 hosts (48 each) are the fewest.
+        let proven = try JSON.parse(try Binary.run(["capacity", "--inventory", "samples/region.json", "--demand", "c6.large.2=20000", "--format", "json"]).stdout)
+        #expect(proven["demand"]?["verdict"] == .string("does_not_fit"))
+        #expect(proven["demand"]?["added_hosts"] == .number(408))
+        #expect(proven["demand"]?["added_hosts_proven"] == .bool(true))
+        #expect(proven["demand"]?["solver"]?["model"] == .string("patterns"))
     }
 
     @Test func withoutReplacesTheShutoffServersFirst() throws {
