@@ -49,7 +49,10 @@ public actor FakeCloudServer {
         }
         self.server = server
         task = Task { try await server.run() }
-        try await server.waitUntilListening()
+        // The probe above has already failed fast on a busy port or a foreign address; what is
+        // left is waiting for the run loop, which a busy cooperative pool (2 vCPUs, CPU-bound
+        // tests beside it) can delay well past FlyingFox's default 5 s.
+        try await server.waitUntilListening(timeout: 60)
         guard case .ip4(_, let port)? = await server.listeningAddress else {
             throw CloudError(status: 0, code: nil, message: "the fake cloud did not report its port")
         }

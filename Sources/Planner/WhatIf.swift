@@ -18,9 +18,12 @@ public struct HostsRemoved: Sendable {
     public init(_ hostIDs: [String], from inventory: Inventory, policy: LayoutPolicy, timeLimit: Double) throws(PlanError) {
         var ids: [String] = []
         for id in hostIDs where !ids.contains(id) { ids.append(id) }
+        // Named here, as the option the user gave (the evacuation below would say --evacuate).
+        let planner = BatchPlanner(inventory)
+        for id in ids { _ = try planner.hostIndex(id, role: "--without") }
         // `possible` accepts uncertain fits, which only the planned model allows; `certain` plans
         // the evacuation as it would be carried out, under `any`.
-        let plan = try BatchPlanner(inventory).plan(PlanOptions(
+        let plan = try planner.plan(PlanOptions(
             mode: .evacuate(ids), timeLimit: timeLimit, layoutPolicy: policy, placement: policy == .possible ? .planned : .any))
         let moved = inventory.applying(plan.moves)
         let gone = Set(ids)

@@ -22,7 +22,7 @@ struct CapacityCommand: ParsableCommand {
             Examples:
               dehplan capacity --inventory samples/region.json --az eu-de-01
               dehplan capacity --inventory samples/region.json --demand "c6.2xlarge.4=20,m6.4xlarge.8=6" --az eu-de-02
-              dehplan capacity --inventory samples/region.json --without deh-0001 deh-0002 --format json
+              dehplan capacity --inventory samples/region.json --without deh-001 deh-002 --format json
             """
     )
 

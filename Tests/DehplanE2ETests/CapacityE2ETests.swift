@@ -116,6 +116,7 @@ import Topology
         let host = try Binary.run(["capacity", "--inventory", fragmented, "--without", "deh-srcc"])
         #expect(host.status == 2)
         #expect(host.stderr.contains("did you mean \"deh-src\""))
+        #expect(host.stderr.contains("--without: no Dedicated Host \"deh-srcc\""), "names the option given, not --evacuate")
         let type = try Binary.run(["capacity", "--inventory", fragmented, "--demand", "c6.large.2=1", "--add-host-type", "c7"])
         #expect(type.status == 2)
         #expect(type.stderr.contains("did you mean \"c6\""))
