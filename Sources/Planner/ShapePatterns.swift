@@ -17,8 +17,9 @@ import Topology
 /// an assignment then maps patterns onto concrete hosts of their shape so that the most
 /// servers stay where they are (`realize`), and the rule pipeline judges the result.
 ///
-/// Applies to consolidations (fewest hosts in use) without move or per-host limits whose
-/// movers all sit on hosts; nil otherwise. Servers in anti-affinity groups join their flavor's
+/// Applies to consolidations (fewest hosts in use) and evacuations (fewest hosts touched:
+/// every shape costs 1) without move or per-host limits whose movers all sit on hosts; nil
+/// otherwise. Servers in anti-affinity groups join their flavor's
 /// class (`realize` keeps members apart); movers of unknown layout never count as staying.
 struct ShapePatterns {
     let sub: SubProblem
@@ -48,8 +49,12 @@ struct ShapePatterns {
 
     init?(_ sub: SubProblem, options: PlanOptions, planner: BatchPlanner) {
         let inventory = planner.inventory
-        guard options.mode == .consolidate, options.effectiveObjective == .minHostsUsed, options.maxMoves == nil,
-            options.maxPerHost == nil, !sub.mustMove, !sub.hosts.isEmpty, !sub.classes.isEmpty
+        // Evacuations (every mover must leave; fewest hosts touched): every receiving host a
+        // pattern lands on counts, so all shapes cost 1 and hosts share shapes by room alone.
+        let evacuating = sub.mustMove && options.effectiveObjective == .minHostsTouched
+        let consolidating = options.mode == .consolidate && options.effectiveObjective == .minHostsUsed && !sub.mustMove
+        guard consolidating || evacuating, options.maxMoves == nil,
+            options.maxPerHost == nil, !sub.hosts.isEmpty, !sub.classes.isEmpty
         else { return nil }
         for cls in sub.classes {
             guard cls.origins.keys.allSatisfy({ $0.host >= 0 }) else { return nil }
@@ -81,7 +86,7 @@ struct ShapePatterns {
         var shapeIndex: [String: [[Resources]: Int]] = [:]
         var fixed = 0
         for h in sub.hosts.indices {
-            let busy = sub.fixed[h].serverCount > 0
+            let busy = !evacuating && sub.fixed[h].serverCount > 0
             if busy { fixed += 1 }
             // A host that cannot receive: its movers must go (they cannot stay in a pattern).
             guard sub.receives[h] else { continue }
@@ -188,9 +193,10 @@ struct ShapePatterns {
                        note: "pattern model: \(outcome.columns) patterns over \(shapes.count) host shapes, \(outcome.rounds) pricing rounds\(outcome.converged ? ", LP converged" : ""); plan from the \(how)")
     }
 
-    /// Hosts in use after `decisions` (nil when some mover is unplaced).
+    /// Hosts in use (consolidation) or touched (evacuation) after `decisions` (nil when some
+    /// mover is unplaced or sent to the pool).
     func value(of decisions: [[Decision]]) -> Int? {
-        let levels = sub.levels(decisions, objective: .minHostsUsed, inventory: inventory)
+        let levels = sub.levels(decisions, objective: options.effectiveObjective, inventory: inventory)
         guard levels.unplaced == 0, levels.pool == 0 else { return nil }
         return Int(levels.primary)
     }

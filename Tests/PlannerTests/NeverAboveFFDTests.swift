@@ -187,3 +187,28 @@ func referenceFirstFitDecreasing(_ inventory: Inventory) -> Int {
         }
     }
 }
+
+/// Evacuations run on the pattern model too (every receiving host costs 1): on generated
+/// mixed fleets, draining a tenth of the hosts, the plan is valid, every server of the drained
+/// hosts is accounted for, its bound never exceeds its value, and the pattern model took part.
+@Suite struct PatternEvacuationTests {
+    @Test(arguments: [UInt64(1), 2, 3])
+    func aTenthOfAMixedFleetIsDrainedWithAProvenBound(seed: UInt64) throws {
+        let inventory = InventoryGenerator.generate(.init(
+            seed: 950 + seed, hosts: 60, servers: 240, availabilityZones: ["az1"],
+            unknownLayoutFraction: 0, shutoffFraction: 1, faultFraction: 0, antiAffinityGroups: 2,
+            hostTypeNames: ["c6", "m6", "h4"], maxFill: 0.6))
+        let sources = inventory.hosts.indices.filter { $0 % 10 == 3 }.map { inventory.hosts[$0].id }
+        let planner = BatchPlanner(inventory)
+        let plan = try planner.plan(PlanOptions(mode: .evacuate(sources), timeLimit: 2, placement: .planned))
+        #expect(plan.notes.contains { $0.contains("pattern model") }, "\(plan.notes)")
+        let leaving = Set(inventory.servers.filter { sources.contains($0.dedicatedHostID ?? "") }.map(\.id))
+        #expect(Set(plan.moves.map(\.serverID)).union(plan.unplaced.map(\.serverID)) == leaving)
+        #expect(plan.moves.allSatisfy { $0.to.map { !sources.contains($0) } ?? false })
+        let touched = Set(plan.moves.compactMap(\.to)).count
+        #expect(Double(touched) == plan.objectiveValue)
+        if let bound = plan.objectiveBound { #expect(bound <= plan.objectiveValue + 1e-9) }
+        #expect(plan.objectiveBound != nil)
+        #expect(IndependentValidator.check(plan, inventory: inventory).isEmpty)
+    }
+}
