@@ -4,10 +4,11 @@ import Foundation
 
 /// The `dehplan apply` command lines that `apply` prints as next steps.
 public enum ApplyCommandLine {
-    /// `arguments` (this run's command line) with `--resume --retry-failed` and the journal
-    /// added, and secrets (`--token`, `--sk`, `--password`) left out: credentials come from the
-    /// environment as in this run, or are given again. Words are quoted for a POSIX shell.
-    public static func resume(_ arguments: [String], journal: String) -> String {
+    /// `arguments` (this run's command line) with `--resume` (and `--retry-failed` unless told
+    /// not to) and the journal added, and secrets (`--token`, `--sk`, `--password`) left out:
+    /// credentials come from the environment as in this run, or are given again. Words are
+    /// quoted for a POSIX shell.
+    public static func resume(_ arguments: [String], journal: String, retryFailed: Bool = true) -> String {
         let secret: Set<String> = ["--token", "--sk", "--password"]
         var out = ["dehplan"]
         var i = 1
@@ -28,7 +29,7 @@ public enum ApplyCommandLine {
             i += 1
         }
         if !hasJournal { out += ["--journal", journal] }
-        out += ["--resume", "--retry-failed"]
+        out += retryFailed ? ["--resume", "--retry-failed"] : ["--resume"]
         return out.map(shellQuote).joined(separator: " ")
     }
 

@@ -17,7 +17,9 @@ struct ApplyCommand: AsyncParsableCommand {
 
             Every step is appended to the journal (JSON lines, fsynced). After an interruption, even kill -9, run again with --resume: finished moves are not repeated, accepted jobs are followed, and a request whose answer was never recorded is reconciled from the server's state before anything is sent again.
 
-            Exit 0 when every move succeeded, 4 when one failed, 2 on invalid input, 1 on other errors.
+            Ctrl-C stops at once: it lists the requests in flight (the cloud goes on with them) and prints the --resume command line, which settles them with the cloud before sending anything. Progress lines are written as they happen, also into a pipe or file.
+
+            Exit 0 when every move succeeded, 4 when one failed, 130 on Ctrl-C, 2 on invalid input, 1 on other errors.
             """
     )
 
@@ -161,7 +163,14 @@ struct ApplyCommand: AsyncParsableCommand {
         let tracker = ProgressLine(total: moves.count)
         let started = Date()
         let stamp: @Sendable () -> String = { String(format: "[%6.1f s]", Date().timeIntervalSince(started)) }
-        let plain: @Sendable (String) -> Void = { line in if !quiet && !live { print("\(stamp()) \(line)") } }
+        // Progress lines go out as they happen, also into a pipe or file (`| tee apply.log`),
+        // where standard output is otherwise block-buffered until the end: fflush(nil) after each.
+        let plain: @Sendable (String) -> Void = { line in
+            if !quiet && !live {
+                print("\(stamp()) \(line)")
+                fflush(nil)
+            }
+        }
         var events: (@Sendable (ApplyEvent) -> Void)?
         if live {
             events = { @Sendable event in tracker.update(event) }
@@ -172,8 +181,29 @@ struct ApplyCommand: AsyncParsableCommand {
                 FileHandle.standardError.write(Data(line.utf8))
             }
         } else if !quiet {
-            events = { @Sendable event in if let text = ApplyProgress.text(event) { print("\(stamp()) \(text)") } }
+            events = { @Sendable event in
+                if let text = ApplyProgress.text(event) {
+                    print("\(stamp()) \(text)")
+                    fflush(nil)
+                }
+            }
         }
+        // Ctrl-C: say what is in flight and how to resume, then exit 130. Stopping at once is
+        // safe: every request is journaled before it goes out, and --resume settles unanswered
+        // ones with the cloud before sending anything.
+        let inFlight = InFlight(moves: moves)
+        let shown = events
+        events = { @Sendable event in
+            inFlight.update(event)
+            shown?(event)
+        }
+        let resumeLine = ApplyCommandLine.resume(CommandLine.arguments, journal: journalPath, retryFailed: false)
+        let interrupt = Interrupt.install {
+            if live { tracker.finish() }
+            FileHandle.standardError.write(Data((inFlight.report(journal: journalPath, resume: resumeLine) + "\n").utf8))
+            Foundation.exit(ExitStatus.interrupted)
+        }
+        defer { interrupt.cancel() }
         let applier = Applier(
             client: client, inventory: inventory, journal: journalFile,
             options: ApplyOptions(
@@ -342,4 +372,73 @@ final class ProgressLine: @unchecked Sendable {
     }
 
     func finish() { FileHandle.standardOutput.write(Data("\n".utf8)) }
+}
+
+/// What `apply` has in flight, for the message on Ctrl-C.
+final class InFlight: @unchecked Sendable {
+    // @unchecked: every field is read and written under `lock` only.
+    private let lock = NSLock()
+    private let targets: [String: String?]
+    private let total: Int
+    private var state: [String: String] = [:]  // server -> what is known of its request
+    private var order: [String] = []
+    private var done = 0
+    private var failed = 0
+
+    init(moves: [Move]) {
+        targets = Dictionary(moves.map { ($0.serverID, $0.to) }, uniquingKeysWith: { a, _ in a })
+        total = moves.count
+    }
+
+    func update(_ event: ApplyEvent) {
+        lock.withLock {
+            switch event {
+            case .wave: return
+            case .started(let s):
+                state[s] = "live re-check, nothing sent yet"
+                order.append(s)
+            case .sent(let s): state[s] = "migrate request sent, no answer recorded yet"
+            case .accepted(let s, let job): state[s] = "accepted as job \(job), running in the cloud"
+            case .finished(let r):
+                state[r.serverID] = nil
+                order.removeAll { $0 == r.serverID }
+                if r.status == .succeeded { done += 1 } else if r.status == .failed { failed += 1 }
+            }
+        }
+    }
+
+    /// The lines printed on Ctrl-C.
+    func report(journal: String, resume: String) -> String {
+        lock.withLock {
+            let sent = order.filter { state[$0]?.hasPrefix("live") == false }
+            var lines = ["", "interrupted: \(done) of \(total) migrations done, \(failed) failed; \(sent.count) request(s) in flight (the cloud goes on with them):"]
+            for s in order {
+                let target = (targets[s] ?? nil) ?? "pool"
+                lines.append("  \(s) -> \(target): \(state[s] ?? "")")
+            }
+            lines.append("Every step is in the journal \(journal). Resume with (credentials as in this run):")
+            lines.append("  \(resume)")
+            lines.append("It asks the cloud how the requests in flight ended before it sends anything; finished moves are not repeated.")
+            return lines.joined(separator: "\n")
+        }
+    }
+}
+
+/// SIGINT turned into a handler call on a Dispatch queue (the default action would end the
+/// process without a word).
+struct Interrupt {
+    let source: any DispatchSourceSignal
+
+    static func install(_ handler: @escaping @Sendable () -> Void) -> Interrupt {
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler(handler: handler)
+        source.resume()
+        return Interrupt(source: source)
+    }
+
+    func cancel() {
+        source.cancel()
+        signal(SIGINT, SIG_DFL)
+    }
 }

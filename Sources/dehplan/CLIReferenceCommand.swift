@@ -16,7 +16,7 @@ struct CLIReferenceCommand: ParsableCommand {
             Generated from each command's `--help` by `scripts/cli-docs` (which runs the hidden
             `dehplan cli-reference`); a test fails when this file is stale. Exit codes everywhere:
             0 success / feasible, 1 runtime error, 2 usage or invalid input, 3 infeasible,
-            4 a migration failed. JSON schemas: [JSON.md](JSON.md).
+            4 a migration failed, 130 `apply` stopped by Ctrl-C. JSON schemas: [JSON.md](JSON.md).
 
             ## Shell completion
 

@@ -61,6 +61,8 @@ enum ExitStatus {
     static let usage: Int32 = 2
     static let infeasible: Int32 = 3
     static let applyFailed: Int32 = 4
+    /// `apply` stopped by Ctrl-C (128 + SIGINT, as shells report it).
+    static let interrupted: Int32 = 130
 }
 
 /// An error that ends the program with a message and a specific exit code.
