@@ -41,6 +41,9 @@ public struct BatchPlanner: Sendable {
     /// 7,728); 2,500 hosts: 1,957 (the LP bound) with each, in 8.1 s with 3,000 and 18.7 s with
     /// 12,000. Evacuating 1,000 of 10,000 hosts: 596, 599 and 585 hosts touched (greedy 591).
     var chunkColumns = 3_000
+    /// Whether the pattern model over host shapes runs before the per-host models (a stored
+    /// property so tests can reach the per-host and chunked paths it would otherwise pre-empt).
+    var patternModel = true
 
     static func isMovable(_ server: Server, assumeStopped: Bool = false) -> Bool {
         assumeStopped || (server.isStopped && !server.locked && server.taskState == nil)
@@ -403,7 +406,7 @@ public struct BatchPlanner: Sendable {
         // after the plan in hand, at most 90 %); proven plans end here, others become the plan
         // in hand for the per-host models, and its bound stays.
         let patternDeadline = min(started + timeLimit * 0.9, max(started + timeLimit * 0.6, monotonicNow() + timeLimit * 0.2))
-        guard let shapes = ShapePatterns(sub, options: options, planner: self),
+        guard patternModel, let shapes = ShapePatterns(sub, options: options, planner: self),
             let found = shapes.solve(start: heuristic, deadline: patternDeadline, searchPlans: options.placement == .planned)
         else {
             return solveAggregated(sub, options: options, timeLimit: timeLimit, started: started, heuristic: heuristic,
