@@ -11,13 +11,20 @@ public struct Signer: Sendable, CustomStringConvertible, CustomDebugStringConver
     /// The secret key (used only as the HMAC key; never printed).
     private let secretKey: [UInt8]
 
-    public init(accessKey: String, secretKey: String) {
+    /// With temporary AK/SK: the security token, sent as `X-Security-Token` and signed like
+    /// every other header (never printed).
+    private let securityToken: String?
+
+    public init(accessKey: String, secretKey: String, securityToken: String? = nil) {
         self.accessKey = accessKey
         self.secretKey = Array(secretKey.utf8)
+        self.securityToken = securityToken
     }
 
-    /// Never shows the secret key.
-    public var description: String { "Signer(access key \(accessKey), secret key redacted)" }
+    /// Never shows the secret key or the security token.
+    public var description: String {
+        "Signer(access key \(accessKey), secret key redacted\(securityToken == nil ? "" : ", security token redacted"))"
+    }
     public var debugDescription: String { description }
 
     /// A request as it will be sent.
@@ -68,6 +75,7 @@ public struct Signer: Sendable, CustomStringConvertible, CustomDebugStringConver
     public func sign(_ request: Request, sdkDate: String) -> Signed {
         var headers = request.headers
         headers["X-Sdk-Date"] = sdkDate
+        if let securityToken { headers["X-Security-Token"] = securityToken }
         if !headers.keys.contains(where: { $0.lowercased() == "host" }) { headers["Host"] = request.host }
         // Signed headers: every header present, lowercased and sorted, except names with '_'.
         var canonicalHeaders: [(String, String)] = []

@@ -15,14 +15,23 @@ struct CloudOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Project id (or HUAWEICLOUD_SDK_PROJECT_ID / OS_PROJECT_ID).", valueName: "id"))
     var projectID: String?
 
-    @Option(name: .long, help: ArgumentHelp("IAM token (or OS_AUTH_TOKEN). Never printed.", valueName: "token"))
+    @Option(name: .long, help: ArgumentHelp("IAM token: only for a loopback endpoint (the fake cloud), since `ps` shows arguments; otherwise OS_AUTH_TOKEN or --token-file. Never printed.", valueName: "token"))
     var token: String?
+
+    @Option(name: .long, help: ArgumentHelp("File holding the IAM token (read once, surrounding whitespace dropped).", valueName: "file"))
+    var tokenFile: String?
 
     @Option(name: .long, help: ArgumentHelp("Access key for AK/SK signing (or HUAWEICLOUD_SDK_AK).", valueName: "ak"))
     var ak: String?
 
-    @Option(name: .long, help: ArgumentHelp("Secret key for AK/SK signing (or HUAWEICLOUD_SDK_SK). Never printed.", valueName: "sk"))
+    @Option(name: .long, help: ArgumentHelp("Secret key: only for a loopback endpoint (the fake cloud); otherwise HUAWEICLOUD_SDK_SK or --sk-file. Never printed.", valueName: "sk"))
     var sk: String?
+
+    @Option(name: .long, help: ArgumentHelp("File holding the secret key.", valueName: "file"))
+    var skFile: String?
+
+    @Option(name: .long, help: ArgumentHelp("File holding the security token of temporary AK/SK (or HUAWEICLOUD_SDK_SECURITY_TOKEN); sent as X-Security-Token and signed.", valueName: "file"))
+    var securityTokenFile: String?
 
     @Option(name: .long, help: ArgumentHelp("IAM endpoint for password authentication (or OS_AUTH_URL).", valueName: "url"))
     var iamEndpoint: String?
@@ -69,10 +78,34 @@ struct CloudOptions: ParsableArguments {
         }
         let ecs = try endpointURL(endpoint, flag: "--endpoint")
         let deh = try dehEndpoint.map { try endpointURL($0, flag: "--deh-endpoint") }
+        // Secrets as arguments are visible to every user of the machine (`ps`, shell history):
+        // accepted only where the endpoint is this machine's loopback (the fake cloud).
+        let local = [ecs, deh].compactMap { $0 }.allSatisfy { EndpointPolicy.isLoopback($0.host ?? "") }
+        for (flag, value, instead) in [("--token", token, "OS_AUTH_TOKEN or --token-file FILE"), ("--sk", sk, "HUAWEICLOUD_SDK_SK or --sk-file FILE")]
+        where value != nil && !local {
+            throw CLIError.invalidInput(
+                "error: \(flag): a secret on the command line is visible to every user of this machine (ps); use \(instead) (\(flag) is accepted only for a loopback endpoint such as the fake cloud)")
+        }
+        func secret(_ file: String?, flag: String) throws -> String? {
+            guard let file else { return nil }
+            let text: String
+            do {
+                text = try String(contentsOfFile: file, encoding: .utf8)
+            } catch {
+                throw CLIError.invalidInput("error: \(flag): cannot read \(file): \(error.localizedDescription)")
+            }
+            let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !value.isEmpty else { throw CLIError.invalidInput("error: \(flag): \(file) is empty") }
+            return value
+        }
+        // Flags (and their files) before the environment.
+        let tokenValue = try token ?? secret(tokenFile, flag: "--token-file") ?? env["OS_AUTH_TOKEN"]
+        let skValue = try sk ?? secret(skFile, flag: "--sk-file") ?? env["HUAWEICLOUD_SDK_SK"]
+        let securityToken = try secret(securityTokenFile, flag: "--security-token-file") ?? env["HUAWEICLOUD_SDK_SECURITY_TOKEN"]
         let credentials: Credentials
-        if let ak = ak ?? env["HUAWEICLOUD_SDK_AK"], let sk = sk ?? env["HUAWEICLOUD_SDK_SK"] {
-            credentials = .accessKey(Signer(accessKey: ak, secretKey: sk))
-        } else if let token = token ?? env["OS_AUTH_TOKEN"] {
+        if let ak = ak ?? env["HUAWEICLOUD_SDK_AK"], let sk = skValue {
+            credentials = .accessKey(Signer(accessKey: ak, secretKey: sk, securityToken: securityToken))
+        } else if let token = tokenValue {
             credentials = .token(token)
         } else if let iamText = iamEndpoint ?? env["OS_AUTH_URL"], let iam = Optional(try endpointURL(iamText, flag: "--iam-endpoint")),
             let user = user ?? env["OS_USERNAME"], let password = env["OS_PASSWORD"]
@@ -86,7 +119,7 @@ struct CloudOptions: ParsableArguments {
             }
         } else {
             throw CLIError.invalidInput(
-                "error: no credentials: pass --token (or OS_AUTH_TOKEN), or --ak and --sk (or HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK), or --iam-endpoint and --user with OS_PASSWORD")
+                "error: no credentials: set OS_AUTH_TOKEN (or --token-file), or --ak with HUAWEICLOUD_SDK_SK (or --sk-file; HUAWEICLOUD_SDK_AK for the key too), or --iam-endpoint and --user with OS_PASSWORD")
         }
         var trace: (@Sendable (String) -> Void)?
         if verbose {

@@ -62,4 +62,18 @@ import Testing
         #expect(Signer.canonicalQuery([("b", "2"), ("a", "x y"), ("a", "1")]) == "a=1&a=x%20y&b=2")
         #expect(Signer.sdkDate(Date(timeIntervalSince1970: 1_704_164_645)) == "20240102T030405Z")
     }
+
+    /// Temporary AK/SK: the security token is sent as X-Security-Token and signed (a request
+    /// without it, or with another one, has a different signature); it is never printed.
+    @Test func theSecurityTokenIsSentAndSigned() {
+        let request = Signer.Request(method: "GET", host: "ecs.example.com", path: "/v1/p/cloudservers/detail")
+        let plain = Signer(accessKey: "AK", secretKey: "SK").sign(request, sdkDate: "20261201T000000Z")
+        let withToken = Signer(accessKey: "AK", secretKey: "SK", securityToken: "STS1").sign(request, sdkDate: "20261201T000000Z")
+        let otherToken = Signer(accessKey: "AK", secretKey: "SK", securityToken: "STS2").sign(request, sdkDate: "20261201T000000Z")
+        #expect(plain.headers["X-Security-Token"] == nil)
+        #expect(withToken.headers["X-Security-Token"] == "STS1")
+        #expect(withToken.authorization.contains("SignedHeaders=host;x-sdk-date;x-security-token,"))
+        #expect(withToken.authorization != otherToken.authorization)
+        #expect(!"\(Signer(accessKey: "AK", secretKey: "SK", securityToken: "STS1"))".contains("STS1"))
+    }
 }
