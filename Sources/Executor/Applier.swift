@@ -65,6 +65,13 @@ struct MoveHistory: Sendable {
         var out: [String: MoveHistory] = [:]
         for record in records {
             var h = out[record.serverID] ?? MoveHistory(last: record)
+            // A move skipped after its request went out (a later run stopped before starting
+            // it) is still that request's move: the skip must not hide it, or the next run sees
+            // an unsent move and sends a second request while the first may have arrived.
+            if record.event == .skipped && h.sent && h.last.event != .skipped {
+                out[record.serverID] = h
+                continue
+            }
             h.last = record
             switch record.event {
             case .sending:

@@ -87,6 +87,13 @@ import Glibc
             return
         }
         #expect(jobs.allSatisfy { $0.1 == .number(1) }, "a second migrate job while killed and resumed: \(jobs.filter { $0.1 != .number(1) })")
+        for (server, count) in jobs where count != .number(1) {
+            // What each run recorded and what the cloud saw, for the record of the failure.
+            let journal = (try? String(contentsOfFile: planFile + ".journal", encoding: .utf8)) ?? ""
+            print("CRASH-RESUME journal of \(server):\n" + journal.split(separator: "\n").filter { $0.contains("\"\(server)\"") || $0.contains("header") || $0.contains("plan_fingerprint") }.joined(separator: "\n"))
+            let log = (try? await URLSessionGet("\(endpoint)/v2.1/p/servers/\(server)/os-instance-actions", token: "t")) ?? []
+            print("CRASH-RESUME action log of \(server): \(String(decoding: log, as: UTF8.self))")
+        }
         #expect(duringKills["failed_jobs"] != .object([]), "the injected failures must have hit some jobs")
 
         // Failures off, failed moves retried: every move lands, none twice.

@@ -136,6 +136,36 @@ import Topology
         #expect(await cloud.succeededMigrationCounts() == ["app-big": 1])
     }
 
+    /// A move sent in one run (killed before the answer was journaled) and skipped in the next
+    /// (another move failed first, so nothing new started) must not look unsent to the run
+    /// after: the skip record hid the request, the third run sent a second one, and the server
+    /// got two jobs (CrashResumeE2ETests, twice under load in full runs).
+    @Test func aSkipAfterASendDoesNotHideTheRequest() async throws {
+        let inventory = try Inventory.load(path: Fixtures.sample("fragmented.json"))
+        let clock = self.clock
+        let cloud = FakeCloud(
+            inventory: inventory, configuration: .init(projectID: "proj", token: "t", jobSeconds: 6, failRate: 1), now: { clock.now() })
+        let client = try CloudClient(
+            ecsEndpoint: URL(string: "http://127.0.0.1:1")!, projectID: "proj", credentials: .token("t"),
+            transport: FakeCloudTransport(cloud), retry: RetryPolicy(maxAttempts: 3), sleep: { _ in })
+        let move = Move(serverID: "app-big", from: "deh-src", to: "deh-frag-b", numaNodes: [0], wave: 1)
+        let journalPath = Fixtures.temporaryFile("", name: "skipped.jsonl")
+        let baseline = try #require(try await client.migrateActions("app-big")).count
+        do {
+            let journal = try Journal(path: journalPath)
+            try await journal.append(JournalRecord(.sending, serverID: "app-big", target: "deh-frag-b", actionsBefore: baseline))
+            _ = try await client.migrate(serverID: "app-big", to: "deh-frag-b")  // reached the cloud; then "kill -9"
+            // The next run: another move failed first, this one was skipped before it started.
+            try await journal.append(JournalRecord(.skipped, serverID: "app-big", target: "deh-frag-b", message: "an earlier migration failed"))
+        }
+        clock.advance(10)  // the job fails (fail rate 1): the server is back on its source, SHUTOFF
+        let resumed = try await applier(inventory, client, journal: journalPath)
+            .apply([move], previous: try Journal.read(path: journalPath).records)
+        #expect(await cloud.migrateRequestCounts() == ["app-big": 1], "sent again although the log shows it arrived")
+        #expect(resumed.map(\.status) == [.failed])
+        #expect(resumed.first?.code == "JOB_FAILED")
+    }
+
     /// Killed while its migrate request was still on the way: the request reaches the cloud
     /// five seconds after the resumed run starts. The resumed run does not trust an action log
     /// without it until the settle window has passed, so it finds the request there and sends
