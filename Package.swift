@@ -24,6 +24,8 @@ let package = Package(
         .library(name: "Planner", targets: ["Planner"]),
         .library(name: "GLPK", targets: ["GLPK"]),
         .library(name: "CloudAPI", targets: ["CloudAPI"]),
+        .library(name: "Executor", targets: ["Executor"]),
+        .library(name: "Report", targets: ["Report"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -127,6 +129,11 @@ let package = Package(
         .testTarget(
             name: "FakeCloudTests",
             dependencies: ["FakeCloud", "CloudAPI", "Executor", "Planner", "Topology", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LibraryExampleTests",
+            dependencies: ["Planner", "Topology", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -49,13 +49,15 @@ struct CapacityCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Solver time limit in seconds (demand fit, and re-placing for --without).", valueName: "s"))
     var timeLimit: Double = 30
 
-    @Option(name: [.customShort("f"), .long], help: "Output format: text or json (schema in docs/JSON.md).")
-    var format: OutputFormat = .text
+    @OptionGroup var output: ListingOptions
 
     @OptionGroup var verbosity: VerbosityOptions
 
     func validate() throws {
         if !(timeLimit.isFinite && timeLimit > 0) { throw ValidationError("--time-limit must be a positive number of seconds") }
+        if demand != nil && (output.format == .value || output.format == .table || !output.column.isEmpty) {
+            throw ValidationError("-f table/value and -c/--column list the headroom rows; with --demand use -f text, json or yaml")
+        }
         if demand != nil && !flavor.isEmpty {
             throw ValidationError("--flavor filters the headroom table; with --demand the flavors come from the demand")
         }
@@ -81,17 +83,27 @@ struct CapacityCommand: ParsableCommand {
                     zone: az, addHostTypes: addHostType.isEmpty ? nil : addHostType, policy: layoutPolicy,
                     timeLimit: removed == nil ? timeLimit : timeLimit / 2)
                 let result = try DemandFit(inventory).solve(items, options: options)
-                switch format {
+                switch output.format {
                 case .json: console.result(CapacityOutput.json(demand: items, result, removed: removed).serialized())
-                case .text: console.result(CapacityOutput.text(demand: items, result, removed: removed, style: style))
+                case .yaml: console.result(String(CapacityOutput.json(demand: items, result, removed: removed).yaml.dropLast()))
+                case .text, .table, .value: console.result(CapacityOutput.text(demand: items, result, removed: removed, style: style))
                 }
                 console.detail("demand model: \(result.variables) variables, \(result.constraints) constraints, GLPK \(result.status.rawValue) in \(String(format: "%.3f", result.seconds)) s")
                 if !result.fits { throw CLIError.infeasible }
             } else {
                 let report = try HeadroomReport(inventory, zone: az, flavors: flavor, policy: layoutPolicy)
-                switch format {
-                case .json: console.result(CapacityOutput.json(report, removed: removed).serialized())
-                case .text: console.result(CapacityOutput.text(report, removed: removed, style: style))
+                let listing = CapacityOutput.listing(report)
+                let picked: [Int]
+                switch listing.selected(output.column) {
+                case .success(let p): picked = p
+                case .failure(let e): throw CLIError.invalidInput("error: \(e.message)")
+                }
+                switch output.format {
+                case .json: console.result(CapacityOutput.json(report, removed: removed).keeping(output.column, inArray: "headroom").serialized())
+                case .yaml: console.result(String(CapacityOutput.json(report, removed: removed).keeping(output.column, inArray: "headroom").yaml.dropLast()))
+                case .value: if !listing.rows.isEmpty { console.result(listing.values(picked)) }
+                case .table: if !listing.rows.isEmpty { console.result(listing.table(picked).render(style: style)) }
+                case .text: console.result(CapacityOutput.text(report, removed: removed, picked: picked, style: style))
                 }
                 for row in report.rows where row.fragmentationLoss > 0 {
                     console.detail("\(row.availabilityZone) \(row.flavor): totals promise \(row.naiveCount), NUMA nodes take \(row.count) on \(row.hostsWithRoom) of \(row.hosts) hosts")
@@ -148,17 +160,34 @@ enum CapacityOutput {
         return lines
     }
 
-    static func text(_ report: HeadroomReport, removed: HostsRemoved?, style: Style = .plain) -> String {
+    /// The headroom rows (one per flavor and zone).
+    static func listing(_ report: HeadroomReport) -> Listing {
+        var listing = Listing(columns: [
+            .init(key: "flavor", header: "FLAVOR"), .init(key: "availability_zone", header: "AZ"),
+            .init(key: "count", header: "COUNT", right: true), .init(key: "naive_count", header: "NAIVE", right: true),
+            .init(key: "fragmentation_loss", header: "LOSS", right: true), .init(key: "hosts", header: "HOSTS", right: true),
+            .init(key: "hosts_with_room", header: "WITH ROOM", right: true),
+            .init(key: "hosts_with_unknown_layout", header: "UNKNOWN LAYOUT", right: true),
+        ])
+        for r in report.rows {
+            listing.rows.append([r.flavor, r.availabilityZone, String(r.count), String(r.naiveCount), String(r.fragmentationLoss),
+                                 String(r.hosts), String(r.hostsWithRoom), String(r.hostsWithUnknownLayout)])
+        }
+        return listing
+    }
+
+    /// One table per zone (the zone is the heading, not a column), with the `picked` columns.
+    static func text(_ report: HeadroomReport, removed: HostsRemoved?, picked: [Int]? = nil, style: Style = .plain) -> String {
         var lines = removedText(removed)
+        let listing = listing(report)
+        let shown = (picked ?? Array(listing.columns.indices)).filter { $0 != 1 }
         let zones = report.rows.reduce(into: [String]()) { if !$0.contains($1.availabilityZone) { $0.append($1.availabilityZone) } }
         for zone in zones {
-            let rows = report.rows.filter { $0.availabilityZone == zone }
             lines.append("Availability zone \(zone): additional servers that fit now (layout policy \(report.layoutPolicy.rawValue))")
-            var table = TextTable(["FLAVOR", "COUNT", "NAIVE", "LOSS", "HOSTS", "WITH ROOM", "UNKNOWN LAYOUT"], right: [1, 2, 3, 4, 5, 6])
-            table.colour = { column, text in column == 3 && text != "0" ? .warn : nil }
-            for r in rows {
-                table.add([r.flavor, String(r.count), String(r.naiveCount), String(r.fragmentationLoss), String(r.hosts), String(r.hostsWithRoom), String(r.hostsWithUnknownLayout)])
-            }
+            var zoneRows = listing
+            zoneRows.rows = listing.rows.filter { $0[1] == zone }
+            var table = zoneRows.table(shown)
+            table.colour = { column, text in shown[column] == 4 && text != "0" ? .warn : nil }
             lines.append(table.render(indent: "  ", style: style))
             lines.append("")
         }

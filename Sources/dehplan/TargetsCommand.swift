@@ -26,8 +26,7 @@ struct TargetsCommand: ParsableCommand {
 
     @OptionGroup var fitOptions: FitOptions
 
-    @Option(name: [.customShort("f"), .long], help: "Output format: text or json (schema in docs/JSON.md).")
-    var format: OutputFormat = .text
+    @OptionGroup var output: ListingOptions
 
     @OptionGroup var verbosity: VerbosityOptions
 
@@ -41,9 +40,18 @@ struct TargetsCommand: ParsableCommand {
         try KnownIDs.server(server, in: inventory)
         let checker = Checker(inventory)
         let list = checker.targets(serverID: server, limit: limit, options: fitOptions.checkerOptions)
-        switch format {
-        case .json: console.result(list.json.serialized())
-        case .text: console.result(render(list, inventory, style: console.style))
+        let listing = Self.listing(list, inventory)
+        let picked: [Int]
+        switch listing.selected(output.column) {
+        case .success(let p): picked = p
+        case .failure(let e): throw CLIError.invalidInput("error: \(e.message)")
+        }
+        switch output.format {
+        case .json: console.result(list.json.keeping(output.column, inArray: "targets").serialized())
+        case .yaml: console.result(String(list.json.keeping(output.column, inArray: "targets").yaml.dropLast()))
+        case .value: if !listing.rows.isEmpty { console.result(listing.values(picked)) }
+        case .table: if !listing.rows.isEmpty { console.result(listing.table(picked).render(style: console.style)) }
+        case .text: console.result(render(list, inventory, listing: listing, picked: picked, style: console.style))
         }
         if verbosity.verbose {
             // The first rejected hosts with their full explanation.
@@ -58,7 +66,26 @@ struct TargetsCommand: ParsableCommand {
         if list.fittingHosts == 0 { throw CLIError.infeasible }
     }
 
-    func render(_ list: Checker.TargetList, _ inventory: Inventory, style: Style = .plain) -> String {
+    /// The fitting DeHs as rows (the pool is not a row).
+    static func listing(_ list: Checker.TargetList, _ inventory: Inventory) -> Listing {
+        var listing = Listing(columns: [
+            .init(key: "rank", header: "#", right: true), .init(key: "dedicated_host_id", header: "DEDICATED HOST"),
+            .init(key: "name", header: "NAME"), .init(key: "numa_nodes", header: "NODES"),
+            .init(key: "leftover", header: "LEFTOVER (vCPUs/MiB)"), .init(key: "score", header: "SCORE", right: true),
+            .init(key: "layout", header: "LAYOUT"),
+        ])
+        for (i, c) in list.targets.filter({ $0.target != .pool }).enumerated() {
+            let id = c.target.hostID!
+            let layout = c.layoutKnown ? "known" : (c.verdict == .certain ? "unknown (fits any arrangement)" : "unknown (may fail)")
+            listing.rows.append([
+                String(i + 1), id, inventory.host(id)?.name ?? "", Describe.nodes(c.fit!.nodes),
+                Describe.leftover(c.fit!), Describe.score(c.fit!.score), layout,
+            ])
+        }
+        return listing
+    }
+
+    func render(_ list: Checker.TargetList, _ inventory: Inventory, listing: Listing, picked: [Int], style: Style = .plain) -> String {
         var lines: [String] = []
         if let s = inventory.server(list.serverID) { lines.append("Server: \(Describe.server(s, inventory))") }
         if !list.serverReasons.isEmpty {
@@ -75,16 +102,8 @@ struct TargetsCommand: ParsableCommand {
         } else {
             let shown = hosts.count < list.fittingHosts ? " (showing \(hosts.count))" : ""
             lines.append("\(list.fittingHosts) Dedicated Host\(list.fittingHosts == 1 ? "" : "s") fit\(list.fittingHosts == 1 ? "s" : "")\(shown), best first:")
-            var table = TextTable(["#", "DEDICATED HOST", "NAME", "NODES", "LEFTOVER (vCPUs/MiB)", "SCORE", "LAYOUT"], right: [0, 5])
-            table.colour = { column, text in column == 6 && text.contains("may fail") ? .warn : nil }
-            for (i, c) in hosts.enumerated() {
-                let id = c.target.hostID!
-                let layout = c.layoutKnown ? "known" : (c.verdict == .certain ? "unknown (fits any arrangement)" : "unknown (may fail)")
-                table.add([
-                    String(i + 1), id, inventory.host(id)?.name ?? "", Describe.nodes(c.fit!.nodes),
-                    Describe.leftover(c.fit!), Describe.score(c.fit!.score), layout,
-                ])
-            }
+            var table = listing.table(picked)
+            table.colour = { column, text in picked[column] == 6 && text.contains("may fail") ? .warn : nil }
             lines.append(table.render(indent: "  ", style: style))
         }
         if list.targets.contains(where: { $0.target == .pool }) {

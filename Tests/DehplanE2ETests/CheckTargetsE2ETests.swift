@@ -166,7 +166,7 @@ import Topology
     @Test func usageErrorsExitTwo() throws {
         #expect(try Binary.run(["check", "--inventory", fragmented, "--to", "pool"]).status == 2)
         #expect(try Binary.run(["targets", "--inventory", fragmented, "--server", "app-big", "--limit", "0"]).status == 2)
-        #expect(try Binary.run(["targets", "--inventory", fragmented, "--server", "app-big", "--format", "yaml"]).status == 2)
+        #expect(try Binary.run(["targets", "--inventory", fragmented, "--server", "app-big", "--format", "xml"]).status == 2)
         #expect(try Binary.run(["frobnicate"]).status == 2)
         let missing = try Binary.run(["check", "--inventory", "/nonexistent.json", "--server", "a", "--to", "pool"])
         #expect(missing.status == 2)
