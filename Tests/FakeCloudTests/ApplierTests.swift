@@ -95,7 +95,8 @@ import Topology
     /// Killed between `sending` and the answer while the job then failed: resuming finds the
     /// request in the server's action log (one more migrate action than the baseline) and
     /// does not send it again; `--retry-failed` sends it once more, and it lands.
-    @Test func aRequestThatArrivedAndFailedIsNotSentAgainUntilRetryFailed() async throws {
+    /// fragmented.json in a fake cloud whose every job fails, and the move app-big -> deh-frag-b.
+    func failingCloud() throws -> (Inventory, FakeCloud, CloudClient, Move) {
         let inventory = try Inventory.load(path: Fixtures.sample("fragmented.json"))
         let clock = self.clock
         let cloud = FakeCloud(
@@ -103,7 +104,11 @@ import Topology
         let client = try CloudClient(
             ecsEndpoint: URL(string: "http://127.0.0.1:1")!, projectID: "proj", credentials: .token("t"),
             transport: FakeCloudTransport(cloud), retry: RetryPolicy(maxAttempts: 3), sleep: { _ in })
-        let move = Move(serverID: "app-big", from: "deh-src", to: "deh-frag-b", numaNodes: [0], wave: 1)
+        return (inventory, cloud, client, Move(serverID: "app-big", from: "deh-src", to: "deh-frag-b", numaNodes: [0], wave: 1))
+    }
+
+    @Test func aRequestThatArrivedAndFailedIsNotSentAgainUntilRetryFailed() async throws {
+        let (inventory, cloud, client, move) = try failingCloud()
         let journalPath = Fixtures.temporaryFile("", name: "arrived.jsonl")
         let baseline = try #require(try await client.migrateActions("app-big")).count
         do {
@@ -141,14 +146,7 @@ import Topology
     /// after: the skip record hid the request, the third run sent a second one, and the server
     /// got two jobs (CrashResumeE2ETests, twice under load in full runs).
     @Test func aSkipAfterASendDoesNotHideTheRequest() async throws {
-        let inventory = try Inventory.load(path: Fixtures.sample("fragmented.json"))
-        let clock = self.clock
-        let cloud = FakeCloud(
-            inventory: inventory, configuration: .init(projectID: "proj", token: "t", jobSeconds: 6, failRate: 1), now: { clock.now() })
-        let client = try CloudClient(
-            ecsEndpoint: URL(string: "http://127.0.0.1:1")!, projectID: "proj", credentials: .token("t"),
-            transport: FakeCloudTransport(cloud), retry: RetryPolicy(maxAttempts: 3), sleep: { _ in })
-        let move = Move(serverID: "app-big", from: "deh-src", to: "deh-frag-b", numaNodes: [0], wave: 1)
+        let (inventory, cloud, client, move) = try failingCloud()
         let journalPath = Fixtures.temporaryFile("", name: "skipped.jsonl")
         let baseline = try #require(try await client.migrateActions("app-big")).count
         do {
