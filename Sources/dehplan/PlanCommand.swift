@@ -104,7 +104,9 @@ struct PlanCommand: ParsableCommand {
 
     func run() throws {
         let console = verbosity.console
+        let started = ProcessInfo.processInfo.systemUptime
         let inventory = try source.load()
+        let loaded = ProcessInfo.processInfo.systemUptime
         if !verbosity.quiet && isatty(STDERR_FILENO) != 0 && format == .text {
             console.info(console.style.dim("planning (time limit \(timeLimit) s) ..."))
         }
@@ -118,6 +120,7 @@ struct PlanCommand: ParsableCommand {
         } catch {
             throw CLIError.invalidInput("error: \(error.message)")
         }
+        let planned = ProcessInfo.processInfo.systemUptime
         let json = plan.json.serialized()
         if let out {
             do {
@@ -130,6 +133,8 @@ struct PlanCommand: ParsableCommand {
         case .json: console.result(json)
         case .text: console.result(PlanSummary(plan: plan, inventory: inventory).render(style: console.style))
         }
+        let end = ProcessInfo.processInfo.systemUptime
+        console.detail(String(format: "time: %.2f s reading the inventory, %.2f s planning, %.2f s writing", loaded - started, planned - loaded, end - planned))
         console.detail("solver: GLPK, \(plan.subproblems) sub-problem(s), \(plan.variables) variables, \(plan.constraints) constraints, \(String(format: "%.3f", plan.solverSeconds)) s")
         if let out { console.detail("plan written to \(out); run it with: dehplan apply \(out) --endpoint URL ... (try --dry-run first)") }
         if plan.status == .infeasible || plan.status == .partial { throw CLIError.infeasible }
