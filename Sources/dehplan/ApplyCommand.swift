@@ -163,11 +163,15 @@ struct ApplyCommand: AsyncParsableCommand {
         let tracker = ProgressLine(total: moves.count)
         let started = Date()
         let stamp: @Sendable () -> String = { String(format: "[%6.1f s]", Date().timeIntervalSince(started)) }
+        // What is in flight and how many moves have ended: for Ctrl-C, and the running count
+        // that ends each "succeeded:/failed:" line.
+        let inFlight = InFlight(moves: moves)
         // Progress lines go out as they happen, also into a pipe or file (`| tee apply.log`),
         // where standard output is otherwise block-buffered until the end: fflush(nil) after each.
         let plain: @Sendable (String) -> Void = { line in
             if !quiet && !live {
-                print("\(stamp()) \(line)")
+                let ended = ["succeeded:", "failed:", "skipped:"].contains { line.hasPrefix($0) }
+                print("\(stamp()) \(line)\(ended ? " " + inFlight.tally() : "")")
                 fflush(nil)
             }
         }
@@ -191,7 +195,6 @@ struct ApplyCommand: AsyncParsableCommand {
         // Ctrl-C: say what is in flight and how to resume, then exit 130. Stopping at once is
         // safe: every request is journaled before it goes out, and --resume settles unanswered
         // ones with the cloud before sending anything.
-        let inFlight = InFlight(moves: moves)
         let shown = events
         events = { @Sendable event in
             inFlight.update(event)
@@ -405,6 +408,11 @@ final class InFlight: @unchecked Sendable {
                 if r.status == .succeeded { done += 1 } else if r.status == .failed { failed += 1 }
             }
         }
+    }
+
+    /// `[3/8 done, 1 failed, 2 running]`.
+    func tally() -> String {
+        lock.withLock { "[\(done)/\(total) done, \(failed) failed, \(order.count) running]" }
     }
 
     /// The lines printed on Ctrl-C.

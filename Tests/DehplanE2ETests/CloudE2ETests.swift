@@ -86,6 +86,11 @@ import Topology
         #expect(apply.stdout.contains("] srv-0009: sent"))
         #expect(apply.stdout.contains("] srv-0009: accepted (job "))
         #expect(apply.stdout.contains("1 host(s) emptied (deh-004)"))
+        // A running count ends every line of a move that ended: the first says 1 of 8, the last 8.
+        let ended = apply.stdout.split(separator: "\n").filter { $0.contains("] succeeded: ") }
+        #expect(ended.count == 8)
+        #expect(ended.first?.contains("[1/8 done, 0 failed, ") == true, "\(ended)")
+        #expect(ended.last?.hasSuffix("[8/8 done, 0 failed, 0 running]") == true, "\(ended)")
 
         #expect(!apply.stdout.contains("\u{1B}[K"))  // not a terminal: plain lines, no live progress line
 
