@@ -160,12 +160,12 @@ struct ApplyCommand: AsyncParsableCommand {
         let quiet = format == .json || verbosity.quiet
         // On a terminal: one live line (done/total, running, failed, elapsed); elsewhere plain lines.
         let live = !quiet && isatty(STDOUT_FILENO) != 0
-        let tracker = ProgressLine(total: moves.count)
+        // What is in flight and how many moves have ended: for Ctrl-C, the live line, and the
+        // running count that ends each "succeeded:/failed:" line.
+        let inFlight = InFlight(moves: moves)
+        let tracker = ProgressLine(inFlight)
         let started = Date()
         let stamp: @Sendable () -> String = { String(format: "[%6.1f s]", Date().timeIntervalSince(started)) }
-        // What is in flight and how many moves have ended: for Ctrl-C, and the running count
-        // that ends each "succeeded:/failed:" line.
-        let inFlight = InFlight(moves: moves)
         // Progress lines go out as they happen, also into a pipe or file (`| tee apply.log`),
         // where standard output is otherwise block-buffered until the end: fflush(nil) after each.
         let plain: @Sendable (String) -> Void = { line in
@@ -348,28 +348,24 @@ enum ApplyProgress {
     }
 }
 
-/// The live progress line of `apply` on a terminal.
+/// The live progress line of `apply` on a terminal, drawn from the counts `InFlight` keeps.
 final class ProgressLine: @unchecked Sendable {
+    // @unchecked: the line is drawn under `lock` only, so lines never interleave.
     private let lock = NSLock()
-    private let total: Int
     private let start = Date()
-    private var done = 0
-    private var failed = 0
-    private var running = 0
+    private let counts: InFlight
 
-    init(total: Int) { self.total = total }
+    init(_ counts: InFlight) { self.counts = counts }
 
     func update(_ event: ApplyEvent) {
+        switch event {
+        case .wave, .sent, .accepted: return
+        case .started, .finished: break
+        }
         lock.withLock {
-            switch event {
-            case .wave, .sent, .accepted: return
-            case .started: running += 1
-            case .finished(let r):
-                running -= 1
-                if r.status == .succeeded { done += 1 } else { failed += 1 }
-            }
+            let c = counts.counts()
             let elapsed = Int(Date().timeIntervalSince(start))
-            let line = "\r\u{1B}[K[\(done + failed)/\(total)] \(done) done, \(failed) failed, \(running) running, \(elapsed) s"
+            let line = "\r\u{1B}[K[\(c.ended)/\(c.total)] \(c.succeeded) done, \(c.ended - c.succeeded) failed, \(c.running) running, \(elapsed) s"
             FileHandle.standardOutput.write(Data(line.utf8))
         }
     }
@@ -387,6 +383,7 @@ final class InFlight: @unchecked Sendable {
     private var order: [String] = []
     private var done = 0
     private var failed = 0
+    private var ended = 0  // every finished move, skipped ones too
 
     init(moves: [Move]) {
         targets = Dictionary(moves.map { ($0.serverID, $0.to) }, uniquingKeysWith: { a, _ in a })
@@ -405,9 +402,15 @@ final class InFlight: @unchecked Sendable {
             case .finished(let r):
                 state[r.serverID] = nil
                 order.removeAll { $0 == r.serverID }
+                ended += 1
                 if r.status == .succeeded { done += 1 } else if r.status == .failed { failed += 1 }
             }
         }
+    }
+
+    /// Moves finished (any way), succeeded, in flight, of all.
+    func counts() -> (ended: Int, succeeded: Int, running: Int, total: Int) {
+        lock.withLock { (ended, done, order.count, total) }
     }
 
     /// `[3/8 done, 1 failed, 2 running]`.
