@@ -93,17 +93,11 @@ struct CapacityCommand: ParsableCommand {
             } else {
                 let report = try HeadroomReport(inventory, zone: az, flavors: flavor, policy: layoutPolicy)
                 let listing = CapacityOutput.listing(report)
-                let picked: [Int]
-                switch listing.selected(output.column) {
-                case .success(let p): picked = p
-                case .failure(let e): throw CLIError.invalidInput("error: \(e.message)")
-                }
-                switch output.format {
-                case .json: console.result(CapacityOutput.json(report, removed: removed).keeping(output.column, inArray: "headroom").serialized())
-                case .yaml: console.result(String(CapacityOutput.json(report, removed: removed).keeping(output.column, inArray: "headroom").yaml.dropLast()))
-                case .value: if !listing.rows.isEmpty { console.result(listing.values(picked)) }
-                case .table: if !listing.rows.isEmpty { console.result(listing.table(picked).render(style: style)) }
-                case .text: console.result(CapacityOutput.text(report, removed: removed, picked: picked, style: style))
+                let document = CapacityOutput.json(report, removed: removed)
+                if let text = try output.output(listing, document: document, rowsKey: "headroom", style: style, text: { picked in
+                    CapacityOutput.text(report, listing: listing, removed: removed, picked: picked, style: style)
+                }) {
+                    console.result(text)
                 }
                 for row in report.rows where row.fragmentationLoss > 0 {
                     console.detail("\(row.availabilityZone) \(row.flavor): totals promise \(row.naiveCount), NUMA nodes take \(row.count) on \(row.hostsWithRoom) of \(row.hosts) hosts")
@@ -177,10 +171,9 @@ enum CapacityOutput {
     }
 
     /// One table per zone (the zone is the heading, not a column), with the `picked` columns.
-    static func text(_ report: HeadroomReport, removed: HostsRemoved?, picked: [Int]? = nil, style: Style = .plain) -> String {
+    static func text(_ report: HeadroomReport, listing: Listing, removed: HostsRemoved?, picked: [Int], style: Style = .plain) -> String {
         var lines = removedText(removed)
-        let listing = listing(report)
-        let shown = (picked ?? Array(listing.columns.indices)).filter { $0 != 1 }
+        let shown = picked.filter { $0 != 1 }
         let zones = report.rows.reduce(into: [String]()) { if !$0.contains($1.availabilityZone) { $0.append($1.availabilityZone) } }
         for zone in zones {
             lines.append("Availability zone \(zone): additional servers that fit now (layout policy \(report.layoutPolicy.rawValue))")

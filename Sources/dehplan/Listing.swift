@@ -22,6 +22,27 @@ struct ListingOptions: ParsableArguments {
     var column: [String] = []
 }
 
+extension ListingOptions {
+    /// What a listing command prints in the chosen format: the JSON `document` (rows under
+    /// `rowsKey`, reduced to the chosen columns) for json and yaml, the rows alone for table and
+    /// value (nil when there are none), else `text` with the chosen column indices. An unknown
+    /// column is invalid input.
+    func output(_ listing: Listing, document: JSON, rowsKey: String, style: Style, text: ([Int]) -> String) throws -> String? {
+        let picked: [Int]
+        switch listing.selected(column) {
+        case .success(let p): picked = p
+        case .failure(let e): throw CLIError.invalidInput("error: \(e.message)")
+        }
+        switch format {
+        case .json: return document.keeping(column, inArray: rowsKey).serialized()
+        case .yaml: return String(document.keeping(column, inArray: rowsKey).yaml.dropLast())
+        case .value: return listing.rows.isEmpty ? nil : listing.values(picked)
+        case .table: return listing.rows.isEmpty ? nil : listing.table(picked).render(style: style)
+        case .text: return text(picked)
+        }
+    }
+}
+
 /// Rows with named columns: JSON keys, table headers.
 struct Listing {
     struct Column {
@@ -32,7 +53,7 @@ struct Listing {
     let columns: [Column]
     var rows: [[String]] = []
 
-    /// Indices of the selected columns (all when none is named); nil with the unknown name.
+    /// Indices of the selected columns (all when none is named); a failure naming an unknown one.
     func selected(_ names: [String]) -> Result<[Int], ValidationError> {
         guard !names.isEmpty else { return .success(Array(columns.indices)) }
         var out: [Int] = []

@@ -41,17 +41,10 @@ struct TargetsCommand: ParsableCommand {
         let checker = Checker(inventory)
         let list = checker.targets(serverID: server, limit: limit, options: fitOptions.checkerOptions)
         let listing = Self.listing(list, inventory)
-        let picked: [Int]
-        switch listing.selected(output.column) {
-        case .success(let p): picked = p
-        case .failure(let e): throw CLIError.invalidInput("error: \(e.message)")
-        }
-        switch output.format {
-        case .json: console.result(list.json.keeping(output.column, inArray: "targets").serialized())
-        case .yaml: console.result(String(list.json.keeping(output.column, inArray: "targets").yaml.dropLast()))
-        case .value: if !listing.rows.isEmpty { console.result(listing.values(picked)) }
-        case .table: if !listing.rows.isEmpty { console.result(listing.table(picked).render(style: console.style)) }
-        case .text: console.result(render(list, inventory, listing: listing, picked: picked, style: console.style))
+        if let text = try output.output(listing, document: list.json, rowsKey: "targets", style: console.style, text: { picked in
+            render(list, inventory, listing: listing, picked: picked, style: console.style)
+        }) {
+            console.result(text)
         }
         if verbosity.verbose {
             // The first rejected hosts with their full explanation.
