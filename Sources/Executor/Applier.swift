@@ -68,7 +68,7 @@ struct MoveHistory: Sendable {
             // A move skipped after its request went out (a later run stopped before starting
             // it) is still that request's move: the skip must not hide it, or the next run sees
             // an unsent move and sends a second request while the first may have arrived.
-            if record.event == .skipped && h.sent && h.last.event != .skipped {
+            if record.event == .skipped && h.sent {
                 out[record.serverID] = h
                 continue
             }

@@ -269,11 +269,7 @@ struct DemandPatterns {
             shapes.append(PatternMaster.Shape(room: bin.room, count: 0, cost: cost, pricing: p,
                                               combos: combos ?? [ShapePricing.Combo(servers: [], left: bin.room)], exact: combos != nil))
         }
-        for s in shapes.indices {
-            let old = shapes[s]
-            shapes[s] = PatternMaster.Shape(room: old.room, count: binsOfShape[s].count, cost: old.cost, pricing: old.pricing,
-                                            combos: old.combos, exact: old.exact)
-        }
+        for s in shapes.indices { shapes[s].count = binsOfShape[s].count }
         for (i, item) in items.enumerated() where !addable.contains(item.flavor) {
             var p = ShapePattern.empty(shape: shapes.count, nodes: 1, classes: items.count)
             p.addOneNode(i, node: 0)

@@ -19,7 +19,7 @@ import Topology
 struct PatternMaster {
     struct Shape {
         let room: [Resources]
-        let count: Int
+        var count: Int
         let cost: Double
         /// Index into `pricings`; nil: the shape offers only `fixed`.
         let pricing: Int?
