@@ -52,7 +52,7 @@ extension BatchPlanner {
     /// `insertUnplaced` on a given state; `onlyTo` limits the targets.
     func insert(
         _ ids: [String], into state: inout Insertion, options: PlanOptions, evacuated: Set<Int>, excluded: Set<Int>,
-        onlyTo targets: Set<Int>? = nil
+        onlyTo targets: Set<Int>? = nil, deadline: Double? = nil
     ) -> Set<String> {
         var budget = options.maxMoves.map { $0 - state.moves.count } ?? Int.max
         let order = ids.compactMap { inventory.serverIndex[$0] }.sorted { a, b in
@@ -62,6 +62,7 @@ extension BatchPlanner {
         }
         var placed = Set<String>()
         for s in order where budget > 0 {
+            if let deadline, monotonicNow() > deadline { break }
             let server = inventory.servers[s]
             let candidates = inventory.hosts.indices.filter { h in
                 !evacuated.contains(h) && !excluded.contains(h) && inventory.hosts[h].id != server.dedicatedHostID
@@ -136,5 +137,97 @@ extension BatchPlanner {
     /// A server's size for "largest first": vCPUs plus memory in 4 GiB units.
     static func size(_ flavor: Flavor) -> Double {
         Double(flavor.resources.vcpus) + Double(flavor.resources.memoryMiB) / 4096
+    }
+}
+
+extension BatchPlanner {
+    /// Under `--cloud-placement any`: a plan of the pattern model (whose packings are tiled node
+    /// by node, which the cloud does not promise) made safe whatever nodes the cloud picks.
+    /// Every mover leaves its host first; then, target by target and largest first, each
+    /// arrival is kept when the exact verdict admits it with all the host's other arrivals
+    /// concurrent (the final state, judged more strictly than any wave order). The arrivals
+    /// refused are inserted again where the exact verdict admits them (`insert`): back on their
+    /// own host when it stays in use, then on hosts that stay in use, then on any host that may
+    /// receive. Nil when some mover finds no place. `orderWaves` puts the result in waves.
+    func anySafe(_ decisions: [[Decision]], sub: SubProblem, options: PlanOptions, deadline: Double) -> [[Decision]]? {
+        var replay = PlanReplay(inventory, options: options.checkerOptions)
+        var wishes = PlacementState(inventory)
+        var where_: [Int: Decision] = [:]  // inventory server index -> decision
+        var arrivals: [(s: Int, h: Int, nodes: [Int])] = []
+        var inUse = Set<Int>()  // local hosts that hold a server after the plan
+        for (c, cls) in sub.classes.enumerated() {
+            for (i, s) in cls.servers.enumerated() {
+                let server = inventory.servers[s]
+                let flavor = inventory.flavors[server.flavor]!
+                switch decisions[c][i] {
+                case .stay:
+                    where_[s] = .stay
+                    if let id = server.dedicatedHostID, let h = inventory.hostIndex[id], let l = sub.local[h] { inUse.insert(l) }
+                case .pool:
+                    where_[s] = .pool
+                    replay.complete(server: s, to: nil, nodes: nil)
+                    if let id = server.dedicatedHostID, let h = inventory.hostIndex[id] {
+                        wishes.remove(server, flavor: flavor, host: h, nodes: server.numaNodes, groups: [])
+                    }
+                case .host(let l, let nodes):
+                    replay.complete(server: s, to: nil, nodes: nil)
+                    if let id = server.dedicatedHostID, let h = inventory.hostIndex[id] {
+                        wishes.remove(server, flavor: flavor, host: h, nodes: server.numaNodes, groups: [])
+                    }
+                    arrivals.append((s, sub.hosts[l], nodes))
+                    inUse.insert(l)
+                }
+            }
+        }
+        for l in sub.hosts.indices where sub.fixed[l].serverCount > 0 { inUse.insert(l) }
+        arrivals.sort { a, b in
+            if a.h != b.h { return a.h < b.h }
+            let sa = Self.size(replay.flavor(of: a.s)), sb = Self.size(replay.flavor(of: b.s))
+            return sa != sb ? sa > sb : a.s < b.s
+        }
+        var state = Insertion(moves: [], replay: replay, wishes: wishes)
+        var refused: [Int] = []
+        for a in arrivals {
+            if monotonicNow() > deadline { return nil }
+            guard options.maxPerHost.map({ state.arrivals[a.h, default: 0] < $0 }) ?? true,
+                state.replay.blocker(server: a.s, to: a.h, nodes: nil) == nil
+            else {
+                refused.append(a.s)
+                continue
+            }
+            let server = inventory.servers[a.s]
+            state.replay.start(server: a.s, to: a.h, nodes: nil)
+            state.wishes.add(server, flavor: replay.flavor(of: a.s), host: a.h, nodes: a.nodes, groups: [])
+            state.arrivals[a.h, default: 0] += 1
+            where_[a.s] = .host(sub.local[a.h]!, a.nodes)
+        }
+        if !refused.isEmpty {
+            // Home first where home stays in use (the server then keeps its own nodes).
+            var rest: [String] = []
+            for s in refused {
+                let server = inventory.servers[s]
+                if let id = server.dedicatedHostID, let h = inventory.hostIndex[id], let l = sub.local[h], inUse.contains(l), sub.receives[l],
+                    state.replay.blocker(server: s, to: h, nodes: nil) == nil
+                {
+                    state.replay.start(server: s, to: h, nodes: nil)
+                    state.wishes.add(server, flavor: replay.flavor(of: s), host: h, nodes: server.numaNodes, groups: [])
+                    where_[s] = .stay
+                } else {
+                    rest.append(server.id)
+                }
+            }
+            let receiving = Set(sub.hosts.indices.filter { sub.receives[$0] }.map { sub.hosts[$0] })
+            let stayingInUse = Set(inUse.map { sub.hosts[$0] }).intersection(receiving)
+            var placed = insert(rest, into: &state, options: options, evacuated: [], excluded: [], onlyTo: stayingInUse, deadline: deadline)
+            let left = rest.filter { !placed.contains($0) }
+            placed.formUnion(insert(left, into: &state, options: options, evacuated: [], excluded: [], onlyTo: receiving, deadline: deadline))
+            guard placed.count == rest.count else { return nil }
+            for m in state.moves {
+                let s = inventory.serverIndex[m.serverID]!
+                guard let to = m.to, let h = inventory.hostIndex[to], let l = sub.local[h] else { return nil }
+                where_[s] = .host(l, m.numaNodes ?? [])
+            }
+        }
+        return sub.classes.map { cls in cls.servers.map { where_[$0] ?? .stay } }
     }
 }

@@ -420,14 +420,15 @@ public struct BatchPlanner: Sendable {
         // in hand for the per-host models, and its bound stays.
         let patternDeadline = min(started + timeLimit * 0.9, max(started + timeLimit * 0.6, monotonicNow() + timeLimit * 0.2))
         guard patternModel, let shapes = ShapePatterns(sub, options: options, planner: self),
-            let found = shapes.solve(start: heuristic, deadline: patternDeadline, searchPlans: options.placement == .planned)
+            let found = shapes.solve(start: heuristic, deadline: patternDeadline, searchPlans: true)
         else {
             return solveAggregated(sub, options: options, timeLimit: timeLimit, started: started, heuristic: heuristic,
                                    source: heuristicSource)
         }
         var plan = (decisions: heuristic, levels: heuristicLevels, source: heuristicSource)
         if found.decisions != heuristic,
-            let executable = ordered(found.decisions, sub: sub, options: options, deadline: started + timeLimit)
+            let safe = options.placement == .any ? anySafe(found.decisions, sub: sub, options: options, deadline: started + timeLimit * 0.9) : found.decisions,
+            let executable = ordered(safe, sub: sub, options: options, deadline: started + timeLimit)
         {
             let levels = sub.levels(executable, objective: objective, inventory: inventory)
             if levels < plan.levels { plan = (executable, levels, "pattern model") }
@@ -1253,17 +1254,41 @@ public struct BatchPlanner: Sendable {
                 for id in [move.from, move.to].compactMap({ $0 }) { perHost[id, default: 0] += 1 }
             }
             if started.isEmpty {
-                // Deadlock: every pending move waits for space another pending move frees.
-                let move = rest.removeFirst()
-                let s = inventory.serverIndex[move.serverID]!
+                // Deadlock: every pending move waits for space another pending move frees. One
+                // move goes elsewhere: the smallest of the waiting moves (up to 8 tried) that a
+                // host ending in use takes (it receives servers of the plan or keeps some of its
+                // own), else the first one wherever it fits best. Re-routing the first (largest
+                // under `any`) anywhere opened hosts: a pattern plan of 14 hosts ended at 17.
                 var arrivals: [String: Int] = [:]
-                for m in done + started + rest { if let to = m.to { arrivals[to, default: 0] += 1 } }
-                if let alternative = breakCycle(
-                    server: s, avoiding: move.to, replay: replay, options: options, arrivals: arrivals) {
-                    rest.insert(Move(serverID: move.serverID, from: move.from, to: alternative.to, numaNodes: alternative.nodes), at: 0)
+                var leaving: [String: Int] = [:]
+                for m in done + rest {
+                    if let to = m.to { arrivals[to, default: 0] += 1 }
+                }
+                for m in rest { if let from = m.from { leaving[from, default: 0] += 1 } }
+                let endsInUse = { (h: Int) -> Bool in
+                    let id = inventory.hosts[h].id
+                    return arrivals[id, default: 0] > 0 || replay.state.usage[h].serverCount > leaving[id, default: 0]
+                }
+                let size = { (m: Move) -> Double in Self.size(inventory.flavors[inventory.servers[inventory.serverIndex[m.serverID]!].flavor]!) }
+                var choice: (index: Int, to: String?, nodes: [Int]?)?
+                for i in rest.indices.sorted(by: { (size(rest[$0]), $0) < (size(rest[$1]), $1) }).prefix(8) {
+                    let s = inventory.serverIndex[rest[i].serverID]!
+                    if let alternative = breakCycle(
+                        server: s, avoiding: rest[i].to, replay: replay, options: options, arrivals: arrivals, onlyTo: endsInUse) {
+                        choice = (i, alternative.to, alternative.nodes)
+                        break
+                    }
+                }
+                if choice == nil, let alternative = breakCycle(
+                    server: inventory.serverIndex[rest[0].serverID]!, avoiding: rest[0].to, replay: replay, options: options, arrivals: arrivals) {
+                    choice = (0, alternative.to, alternative.nodes)
+                }
+                if let choice {
+                    let move = rest.remove(at: choice.index)
+                    rest.insert(Move(serverID: move.serverID, from: move.from, to: choice.to, numaNodes: choice.nodes), at: 0)
                     rerouted += 1
                 } else {
-                    dropped.append(move.serverID)
+                    dropped.append(rest.removeFirst().serverID)
                 }
                 pending = rest
                 continue
@@ -1282,23 +1307,28 @@ public struct BatchPlanner: Sendable {
     }
 
     func breakCycle(
-        server s: Int, avoiding: String?, replay: PlanReplay, options: PlanOptions, arrivals: [String: Int]
+        server s: Int, avoiding: String?, replay: PlanReplay, options: PlanOptions, arrivals: [String: Int],
+        onlyTo: ((Int) -> Bool)? = nil
     ) -> (to: String?, nodes: [Int]?)? {
         let server = inventory.servers[s]
         let flavor = inventory.flavors[server.flavor]!
-        var best: (String, [Int], Double)?
+        // Hosts that receive other servers of the plan first (they stay in use anyway; a host
+        // opened here is one more in use), then the best fit.
+        var best: (String, [Int], Double, Bool)?
         for (h, host) in inventory.hosts.enumerated() where host.id != avoiding && !options.exclude.contains(host.id) {
             if case .evacuate(let ids) = options.mode, ids.contains(host.id) { continue }
             if let cap = options.maxPerHost, arrivals[host.id, default: 0] >= cap { continue }
+            if let onlyTo, !onlyTo(h) { continue }
             let usage = replay.state.usage[h]
             let free = usage.free(under: options.layoutPolicy)
             guard let fit = Fit.fit(flavor, free: free, capacity: usage.capacity) else { continue }
             let nodes = replay.nodes(server: s, to: h, planned: fit.nodes)
             guard replay.blocker(server: s, to: h, nodes: nodes) == nil else { continue }
-            if best == nil || fit.score > best!.2 { best = (host.id, fit.nodes, fit.score) }
+            let receiving = arrivals[host.id, default: 0] > 0
+            if best == nil || (receiving ? 1 : 0, fit.score) > (best!.3 ? 1 : 0, best!.2) { best = (host.id, fit.nodes, fit.score, receiving) }
         }
         if let best { return (best.0, best.1) }
-        if options.allowPool && server.dedicatedHostID != nil { return (nil, nil) }
+        if onlyTo == nil && options.allowPool && server.dedicatedHostID != nil { return (nil, nil) }
         return nil
     }
 

@@ -162,9 +162,8 @@ struct ShapePatterns {
     /// (`monotonicNow()`). `start` is a plan to begin from (its patterns seed the master).
     ///
     /// `searchPlans` false: the bound only (the root LP). Under `--cloud-placement any` a packing
-    /// tiled node by node is not what the cloud will build (it picks the nodes), and wave
-    /// ordering re-routes most of its moves; first-fit decreasing judged arrival by arrival is
-    /// the plan there.
+    /// tiled node by node is not what the cloud will build (it picks the nodes): the caller
+    /// makes it safe first (`BatchPlanner.anySafe`).
     func solve(start: [[Decision]], deadline: Double, searchPlans: Bool = true) -> Outcome? {
         var best = start
         var bestValue = value(of: start) ?? Int.max
