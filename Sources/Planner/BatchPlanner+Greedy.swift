@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+// The greedy plan: empty the least loaded hosts onto hosts in use, all or nothing.
+
+import Topology
+
+extension BatchPlanner {
+    /// Sends every unit of `demand` from some supply with `forbidden(i, j)` false (max-flow with
+    /// breadth-first augmenting paths). Returns flow[i][j], or nil when demand cannot be met.
+    func matchAvoidingOwnHost(supply: [Int], demand: [Int], forbidden: (Int, Int) -> Bool) -> [[Int]]? {
+        let m = supply.count
+        let n = demand.count
+        var flow = Array(repeating: Array(repeating: 0, count: n), count: m)
+        var left = supply
+        var need = demand
+        let allowed = (0..<m).map { i in (0..<n).map { j in !forbidden(i, j) } }
+        while let j0 = need.indices.first(where: { need[$0] > 0 }) {
+            // BFS over demands: from j0 backwards through supplies. A path j0 <- i0 (allowed), and
+            // i0 may be "full" but can free a unit by moving one of its flows i0 -> j1 ... until a
+            // supply with spare units is found.
+            var prevOfSupply = Array(repeating: -1, count: m)  // demand index that reached supply i
+            var prevOfDemand = Array(repeating: -2, count: n)  // supply index that reached demand j
+            prevOfDemand[j0] = -1
+            var queue = [j0]
+            var end: Int?
+            var head = 0
+            search: while head < queue.count {
+                let j = queue[head]
+                head += 1
+                for i in 0..<m where allowed[i][j] && prevOfSupply[i] == -1 {
+                    prevOfSupply[i] = j
+                    if left[i] > 0 {
+                        end = i
+                        break search
+                    }
+                    // i is exhausted: it can serve j if one of its current units moves to j2.
+                    for j2 in 0..<n where flow[i][j2] > 0 && prevOfDemand[j2] == -2 {
+                        prevOfDemand[j2] = i
+                        queue.append(j2)
+                    }
+                }
+            }
+            guard var i = end else { return nil }
+            left[i] -= 1
+            // Walk back: i serves j = prevOfSupply[i]; if j was reached from supply k, k gives up a unit of j.
+            while true {
+                let j = prevOfSupply[i]
+                flow[i][j] += 1
+                let k = prevOfDemand[j]
+                if k == -1 {
+                    need[j] -= 1
+                    break
+                }
+                flow[k][j] -= 1
+                i = k
+            }
+        }
+        return flow
+    }
+
+    /// A valid plan built with the fit function: first-fit-decreasing for forced moves, host
+    /// emptying for consolidation, no moves for rebalancing.
+    func greedy(_ sub: SubProblem, options: PlanOptions, deadline: Double? = nil) -> [[Decision]] {
+        var decisions = sub.classes.map { Array(repeating: Decision.stay, count: $0.count) }
+        // Every candidate is judged by the rule pipeline (`Checker.evaluateHost`) on a placement
+        // state that follows the greedy's own moves; the nodes it asks for are those the fit
+        // function picks on the room the layout policy trusts (the worst case per node for
+        // servers of unknown layout, as in the models).
+        var checker = Checker(inventory)
+        let checkerOptions = options.checkerOptions
+        let trusted = checkerOptions.effectivePolicy
+        var arrivals = Array(repeating: 0, count: sub.hosts.count)
+        var moves = 0
+        var where_: [Int: (cls: Int, i: Int, origin: Origin)] = [:]
+        var context: [Int: Checker.ServerContext] = [:]
+        for (c, cls) in sub.classes.enumerated() {
+            var position: [Int: Int] = [:]
+            for (i, s) in cls.servers.enumerated() { position[s] = i }
+            for (origin, servers) in cls.origins {
+                for s in servers {
+                    where_[s] = (c, position[s]!, origin)
+                    var ctx = Checker.ServerContext(inventory.servers[s], index: checker.index, inventory: inventory)
+                    ctx.currentHost = origin.host >= 0 ? sub.hosts[origin.host] : -1
+                    context[s] = ctx
+                }
+            }
+        }
+        // The same usage per local host, kept alongside for the scan over every host (reading
+        // through the checker for each of them costs twice the whole plan at 10,000 hosts).
+        var local = sub.hosts.map { checker.state.usage[$0] }
+        func usage(_ h: Int) -> HostUsage { local[h] }
+        let objective = options.effectiveObjective
+
+        /// Hosts with room for `s` on the nodes the layout policy trusts, and those nodes (the
+        /// wish); the option filters (receiving hosts, per-host cap, hosts in use) apply here,
+        /// the move rules in `accepted`.
+        // Hosts whose type the pipeline's index says refuses a class are not scanned (the
+        // pipeline would refuse them anyway; this only saves the scan).
+        let typeAccepts: [[Bool]] = sub.classes.map { cls in
+            let f = checker.index.flavorIndex[cls.flavor.name] ?? -1
+            return sub.hosts.map { f >= 0 && checker.index.typeAccepts[checker.index.hostType[$0]][f] }
+        }
+        func candidates(_ s: Int, avoiding: Set<Int> = [], also excluded: Int = -1, onlyInUse: Bool = false) -> [(h: Int, fit: NodeFit)] {
+            let (c, _, origin) = where_[s]!
+            let flavor = sub.classes[c].flavor
+            var out: [(Int, NodeFit)] = []
+            for h in sub.hosts.indices where sub.receives[h] && typeAccepts[c][h] && h != origin.host && h != excluded {
+                if onlyInUse && usage(h).serverCount == 0 { continue }
+                if avoiding.contains(h) { continue }
+                if let cap = options.maxPerHost, arrivals[h] >= cap { continue }
+                let u = usage(h)
+                if let wish = Fit.fit(flavor, free: u.free(under: trusted), capacity: u.capacity) { out.append((h, wish)) }
+            }
+            return out
+        }
+        /// Whether the rule pipeline accepts `s` on local host `h` on the wished nodes.
+        func accepted(_ s: Int, _ h: Int, _ wish: NodeFit) -> Bool {
+            var sink = FirstCodeSink()
+            let judged = checker.evaluateHost(
+                context[s]!, hostIndex: sub.hosts[h], options: checkerOptions, arrival: Checker.Arrival(nodes: wish.nodes), sink: &sink)
+            return sink.first == nil && judged.fit != nil && (judged.verdict == .certain || trusted == .possible)
+        }
+        /// The best of `found` by `better` that the rule pipeline accepts (checked best first,
+        /// so the pipeline runs on few candidates).
+        func best(_ s: Int, _ found: [(h: Int, fit: NodeFit)], by better: ((h: Int, fit: NodeFit), (h: Int, fit: NodeFit)) -> Bool) -> (h: Int, fit: NodeFit)? {
+            var rest = found
+            while let top = rest.indices.max(by: { better(rest[$1], rest[$0]) }) {
+                if accepted(s, rest[top].h, rest[top].fit) { return rest[top] }
+                rest.swapAt(top, rest.count - 1)
+                rest.removeLast()
+            }
+            return nil
+        }
+        func apply(_ s: Int, to h: Int, nodes: [Int]) {
+            let (c, i, origin) = where_[s]!
+            let server = inventory.servers[s]
+            let flavor = sub.classes[c].flavor
+            let groups = inventory.groupsOfServer[server.id] ?? []
+            if origin.host >= 0 { checker.state.remove(server, flavor: flavor, host: sub.hosts[origin.host], nodes: origin.nodes, groups: groups) }
+            checker.state.add(server, flavor: flavor, host: sub.hosts[h], nodes: nodes, groups: groups)
+            if origin.host >= 0 { local[origin.host].remove(flavor, nodes: origin.nodes) }
+            local[h].add(flavor, nodes: nodes)
+            context[s]!.currentHost = sub.hosts[h]
+            arrivals[h] += 1
+            moves += 1
+            decisions[c][i] = .host(h, nodes)
+        }
+        func undo(_ s: Int, from h: Int, nodes: [Int]) {
+            let (c, i, origin) = where_[s]!
+            let server = inventory.servers[s]
+            let flavor = sub.classes[c].flavor
+            let groups = inventory.groupsOfServer[server.id] ?? []
+            checker.state.remove(server, flavor: flavor, host: sub.hosts[h], nodes: nodes, groups: groups)
+            if origin.host >= 0 { checker.state.add(server, flavor: flavor, host: sub.hosts[origin.host], nodes: origin.nodes, groups: groups) }
+            local[h].remove(flavor, nodes: nodes)
+            if origin.host >= 0 { local[origin.host].add(flavor, nodes: origin.nodes) }
+            context[s]!.currentHost = origin.host >= 0 ? sub.hosts[origin.host] : -1
+            arrivals[h] -= 1
+            moves -= 1
+            decisions[c][i] = .stay
+        }
+        let budget = options.maxMoves ?? Int.max
+        func size(_ s: Int) -> Double {
+            let f = sub.classes[where_[s]!.cls].flavor.resources
+            return Double(f.vcpus) * 4096 + Double(f.memoryMiB)
+        }
+
+        /// Free share of a host's vCPUs and memory, each normalised by its capacity.
+        func roomLeft(_ h: Int) -> Double {
+            let u = usage(h)
+            let cap = u.capacity.total
+            return Double(u.freeTotal.vcpus) / Double(max(cap.vcpus, 1)) + Double(u.freeTotal.memoryMiB) / Double(max(cap.memoryMiB, 1))
+        }
+
+        switch options.mode {
+        case .evacuate, .servers:
+            var touched = Set<Int>()
+            let order = where_.keys.sorted { (size($0), $1) > (size($1), $0) }
+            for s in order {
+                guard moves < budget else { break }
+                let found = candidates(s)
+                let pick: (h: Int, fit: NodeFit)?
+                if objective == .minHostsTouched, let found = best(s, found.filter({ touched.contains($0.h) }), by: { $0.fit.score > $1.fit.score }) {
+                    pick = found
+                } else if objective == .minHostsTouched {
+                    // Opening another target: take the one with the most room left, so that it
+                    // absorbs as many of the following servers as possible (the tightest fit
+                    // would fill at once and open yet another host).
+                    pick = best(s, found, by: { (roomLeft($0.h), -$0.h) > (roomLeft($1.h), -$1.h) })
+                } else {
+                    pick = best(s, found, by: { ($0.fit.score, -$0.h) > ($1.fit.score, -$1.h) })
+                }
+                if let pick {
+                    apply(s, to: pick.h, nodes: pick.fit.nodes)
+                    touched.insert(pick.h)
+                }
+            }
+            if options.allowPool {
+                for s in order where moves < budget {
+                    let (c, i, _) = where_[s]!
+                    if decisions[c][i] == .stay && inventory.servers[s].dedicatedHostID != nil {
+                        decisions[c][i] = .pool
+                        moves += 1
+                    }
+                }
+            }
+        case .consolidate where objective == .minHostsUsed || objective == .minHostsTouched:
+            // Empty the least loaded hosts first, onto hosts that stay in use.
+            var emptied = Set<Int>()
+            let onHost = Dictionary(grouping: where_.keys.filter { where_[$0]!.origin.host >= 0 }, by: { where_[$0]!.origin.host })
+            let order = onHost.keys.filter { sub.fixed[$0].serverCount == 0 }
+                .sorted { (usage($0).usedTotal.vcpus, $0) < (usage($1).usedTotal.vcpus, $1) }
+            for e in order {
+                if let deadline, monotonicNow() > deadline { break }  // the hosts emptied so far stand
+                let servers = onHost[e]!.sorted { (size($0), $1) > (size($1), $0) }
+                guard moves + servers.count <= budget else { continue }
+                var done: [(Int, Int, [Int])] = []
+                var ok = true
+                for s in servers {
+                    let inUse = candidates(s, avoiding: emptied, also: e, onlyInUse: true)
+                    guard let pick = best(s, inUse, by: { ($0.fit.score, -$0.h) > ($1.fit.score, -$1.h) }) else {
+                        ok = false
+                        break
+                    }
+                    apply(s, to: pick.h, nodes: pick.fit.nodes)
+                    done.append((s, pick.h, pick.fit.nodes))
+                }
+                if ok {
+                    emptied.insert(e)
+                } else {
+                    for (s, h, nodes) in done.reversed() { undo(s, from: h, nodes: nodes) }
+                }
+            }
+        default:
+            break  // no moves is a valid plan
+        }
+        return decisions
+    }
+}

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+// One sub-problem end to end: the plan in hand, the pattern model, the per-host models; then
+// servers whose moves are not needed stay home.
+
+import GLPK
+import Topology
+
+extension BatchPlanner {
+    /// The sub-problem solved within `timeLimit`; on consolidations the slack is also measured
+    /// against the volume bound (`hostsUsedVolumeBound`), which needs no LP and is what proves
+    /// tiled fleets optimal when the models have no time.
+    func solve(_ sub: SubProblem, options: PlanOptions, timeLimit: Double) -> SubOutcome {
+        var outcome = solveModels(sub, options: options, timeLimit: timeLimit)
+        let objective = options.effectiveObjective
+        guard objective == .minHostsUsed else { return outcome }
+        let levels = sub.levels(outcome.decisions, objective: objective, inventory: inventory)
+        guard levels.unplaced == 0, levels.pool == 0 else { return outcome }
+        let volume = max(0, levels.primary - Double(sub.hostsUsedVolumeBound()))
+        if outcome.slack.map({ volume < $0 }) ?? true {
+            outcome.slack = volume
+            if volume == 0 { outcome.notes.append("proven by volume: the servers need every host the plan keeps") }
+        }
+        return outcome
+    }
+
+    func solveModels(_ sub: SubProblem, options: PlanOptions, timeLimit: Double) -> SubOutcome {
+        let started = monotonicNow()
+        let objective = options.effectiveObjective
+        // Half of the limit at most for judging first-fit decreasing in waves (the models need the
+        // rest), but a quarter second always: small plans are ordered in milliseconds.
+        let (heuristic, heuristicSource) = heuristicPlan(
+            sub, options: options, deadline: started + max(timeLimit * 0.5, 0.25), lastResort: started + max(timeLimit * 0.6, 0.25),
+            greedyDeadline: started + timeLimit * 0.25)
+        let heuristicLevels = sub.levels(heuristic, objective: objective, inventory: inventory)
+        if let patterns = PatternConsolidation(sub, options: options, inventory: inventory),
+            let outcome = patterns.solve(timeLimit: timeLimit)
+        {
+            let levels = sub.levels(outcome.decisions, objective: objective, inventory: inventory)
+            let better = levels <= heuristicLevels
+            let decisions = better ? outcome.decisions : heuristic
+            let value = better ? levels.primary : heuristicLevels.primary
+            return SubOutcome(
+                decisions: decisions,
+                slack: value - Double(outcome.lowerBound), seconds: outcome.seconds, variables: outcome.columns,
+                constraints: outcome.rows, notes: ["column generation: \(outcome.columns) patterns"])
+        }
+        // The pattern model over host shapes: until 60 % of the limit (at least a fifth of it
+        // after the plan in hand, at most 90 %); proven plans end here, others become the plan
+        // in hand for the per-host models, and its bound stays.
+        let patternDeadline = min(started + timeLimit * 0.9, max(started + timeLimit * 0.6, monotonicNow() + timeLimit * 0.2))
+        guard patternModel, let shapes = ShapePatterns(sub, options: options, planner: self),
+            let found = shapes.solve(start: heuristic, deadline: patternDeadline, searchPlans: true)
+        else {
+            return solveAggregated(sub, options: options, timeLimit: timeLimit, started: started, heuristic: heuristic,
+                                   source: heuristicSource)
+        }
+        var plan = (decisions: heuristic, levels: heuristicLevels, source: heuristicSource)
+        if found.decisions != heuristic,
+            let safe = options.placement == .any ? anySafe(found.decisions, sub: sub, options: options, deadline: started + timeLimit * 0.9) : found.decisions,
+            let executable = ordered(safe, sub: sub, options: options, deadline: started + timeLimit)
+        {
+            let levels = sub.levels(executable, objective: objective, inventory: inventory)
+            if levels < plan.levels { plan = (executable, levels, "pattern model") }
+        }
+        let bound = found.bound.map(Double.init)
+        if let bound, plan.levels.primary <= bound + 1e-9 {
+            return SubOutcome(decisions: plan.decisions, slack: 0, seconds: monotonicNow() - started, variables: found.patterns,
+                              constraints: sub.classes.count + shapes.shapes.count, notes: [found.note])
+        }
+        var outcome = solveAggregated(sub, options: options, timeLimit: timeLimit, started: started, heuristic: plan.decisions,
+                                      source: plan.source)
+        outcome.notes.insert(found.note, at: 0)
+        if let bound {
+            let primary = sub.levels(outcome.decisions, objective: objective, inventory: inventory).primary
+            outcome.slack = min(outcome.slack ?? .infinity, max(0, primary - bound))
+        }
+        return outcome
+    }
+
+    /// Drops moves the plan does not need: a moving server whose own host stays in use and
+    /// still has room for it on its own nodes (after every other decision) stays home. Solver
+    /// plans proven optimal on hosts often carry such moves (the dive on the 4,000-server
+    /// consolidation: 915 moves where its LP needed 767), and each is a server stopped and
+    /// migrated for nothing. Only where servers may stay (not when evacuating or moving named
+    /// servers), not for balance (a move may lower the highest node), not for servers in
+    /// anti-affinity groups or of unknown layout. Returns the decisions, how many moves were
+    /// dropped and by how much the primary level fell.
+    func keepHome(_ sub: SubProblem, _ decisions: [[Decision]], options: PlanOptions)
+        -> (decisions: [[Decision]], cancelled: Int, primaryGain: Double)
+    {
+        let objective = options.effectiveObjective
+        guard !sub.mustMove, objective != .balance else { return (decisions, 0, 0) }
+        let policy = options.layoutPolicy
+        let originOf = sub.originOfMovers
+        var usage = sub.usage(after: decisions, origins: originOf)
+        var result = decisions
+        var cancelled = 0
+        for (c, cls) in sub.classes.enumerated() where !cls.singleton {
+            let share = cls.flavor.perNode
+            for (i, d) in result[c].enumerated() {
+                guard d != .stay, let o = originOf[cls.servers[i]], o.host >= 0, let home = o.nodes,
+                      usage[o.host].serverCount > 0
+                else { continue }
+                let free = usage[o.host].free(under: policy)
+                guard home.allSatisfy({ free[$0].covers(share) }) else { continue }
+                if case .host(let h, let nodes) = d { usage[h].remove(cls.flavor, nodes: nodes) }
+                usage[o.host].add(cls.flavor, nodes: home)
+                result[c][i] = .stay
+                cancelled += 1
+            }
+        }
+        guard cancelled > 0 else { return (decisions, 0, 0) }
+        let before = sub.levels(decisions, objective: objective, inventory: inventory)
+        let after = sub.levels(result, objective: objective, inventory: inventory)
+        guard after <= before else { return (decisions, 0, 0) }
+        return (result, cancelled, max(0, before.primary - after.primary))
+    }
+}
