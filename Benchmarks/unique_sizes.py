@@ -5,7 +5,8 @@ three servers that use all of both resources, every server a flavor of its own, 
 random over 3N hosts. Optimum N. Prints plain two-resource first-fit decreasing (a final
 state, ignoring migration order) and dehplan's consolidation at 1 s and 10 s.
 
-usage: python3 Benchmarks/unique_sizes.py .build/release/dehplan 20
+usage: python3 Benchmarks/unique_sizes.py .build/release/dehplan 20 [--write-only]
+(--write-only: write uniq-N.json in the current directory and print FFD, no dehplan run)
 """
 import json, random, subprocess, sys, time
 dehplan = sys.argv[1]
@@ -43,7 +44,7 @@ for c, m in order:
     else:
         bins.append([C - c, M - m])
 cells = []
-for limit in (1, 10):
+for limit in ([] if "--write-only" in sys.argv else [1, 10]):
     t = time.time()
     out = subprocess.run([dehplan, "plan", "--inventory", f"uniq-{N}.json", "--consolidate", "--cloud-placement", "planned", "--time-limit", str(limit), "--format", "json"], capture_output=True, text=True)
     o = json.loads(out.stdout)["objective"]
