@@ -5,19 +5,66 @@ import Foundation
 /// IAM password authentication: `POST {iam}/v3/auth/tokens` with a project scope; the token
 /// comes back in the `X-Subject-Token` header (201) and is valid for 24 hours.
 public enum IAM {
+    /// The project a token is scoped to: by id, or by name within the user's domain.
+    public enum Scope: Sendable {
+        case projectID(String)
+        case projectName(String)
+    }
+
+    /// What IAM answers: the token, the project it is scoped to, and the service catalogue.
+    public struct Session: Sendable {
+        public let token: String
+        public let projectID: String?
+        public let catalog: [CatalogEndpoint]
+
+        /// The public endpoint of service `type` (e.g. `ecs`, `deh`) in `region` (or the only
+        /// region offering it when nil), as scheme://host[:port]: the catalogue's URLs carry a
+        /// version and project path that dehplan adds itself.
+        public func endpoint(type: String, region: String?) -> URL? {
+            let offered = catalog.filter { $0.type == type && $0.interface == "public" && (region == nil || $0.region == region) }
+            guard let first = offered.first, region != nil || Set(offered.map(\.region)).count == 1,
+                var parts = URLComponents(url: first.url, resolvingAgainstBaseURL: false)
+            else { return nil }
+            parts.path = ""
+            parts.query = nil
+            return parts.url
+        }
+    }
+
+    public struct CatalogEndpoint: Sendable, Equatable {
+        public let type: String
+        public let region: String
+        public let interface: String
+        public let url: URL
+    }
+
     /// Obtains a token. The password is sent only in the request body, never logged.
     public static func token(
         endpoint: URL, user: String, password: String, domain: String, projectID: String,
         transport: any HTTPTransport = URLSessionTransport()
     ) async throws(CloudError) -> String {
+        try await authenticate(endpoint: endpoint, user: user, password: password, domain: domain, scope: .projectID(projectID),
+                               transport: transport).token
+    }
+
+    /// Password authentication scoped to a project; the answer's body gives the project id (a
+    /// scope by name needs it) and the catalogue of endpoints.
+    public static func authenticate(
+        endpoint: URL, user: String, password: String, domain: String, scope: Scope,
+        transport: any HTTPTransport = URLSessionTransport()
+    ) async throws(CloudError) -> Session {
         try EndpointPolicy.check(endpoint)
+        let project: [String: Any] = switch scope {
+        case .projectID(let id): ["id": id]
+        case .projectName(let name): ["name": name, "domain": ["name": domain]]
+        }
         let body: [String: Any] = [
             "auth": [
                 "identity": [
                     "methods": ["password"],
                     "password": ["user": ["name": user, "password": password, "domain": ["name": domain]]],
                 ],
-                "scope": ["project": ["id": projectID]],
+                "scope": ["project": project],
             ]
         ]
         guard let data = try? JSONSerialization.data(withJSONObject: body) else {
@@ -41,6 +88,20 @@ public enum IAM {
         guard response.status == 201, let token = response.headers["x-subject-token"], !token.isEmpty else {
             throw CloudError.from(status: response.status, body: response.body, requestID: response.headers["x-request-id"])
         }
-        return token
+        // The body: {"token": {"project": {"id", "name"}, "catalog": [{"type", "endpoints":
+        // [{"interface", "region" or "region_id", "url"}]}]}}; a body that says less gives less.
+        let doc = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
+        let tokenDoc = doc?["token"] as? [String: Any]
+        let projectID = (tokenDoc?["project"] as? [String: Any])?["id"] as? String
+        var catalog: [CatalogEndpoint] = []
+        for service in tokenDoc?["catalog"] as? [[String: Any]] ?? [] {
+            guard let type = service["type"] as? String else { continue }
+            for e in service["endpoints"] as? [[String: Any]] ?? [] {
+                guard let text = e["url"] as? String, let url = URL(string: text) else { continue }
+                let region = (e["region_id"] as? String) ?? (e["region"] as? String) ?? ""
+                catalog.append(CatalogEndpoint(type: type, region: region, interface: e["interface"] as? String ?? "public", url: url))
+            }
+        }
+        return Session(token: token, projectID: projectID, catalog: catalog)
     }
 }

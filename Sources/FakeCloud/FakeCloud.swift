@@ -31,6 +31,9 @@ public actor FakeCloud {
         public var seed: UInt64
         /// How the fake picks the NUMA nodes of an arriving server (the real cloud does not say).
         public var placement: Placement
+        /// The project's name (an IAM scope by name) and the region its catalogue names.
+        public var projectName = "eu-de"
+        public var region = "eu-de"
 
         public init(
             projectID: String, token: String? = nil, accessKey: String? = nil, secretKey: String? = nil, jobSeconds: Double = 2,
@@ -474,14 +477,36 @@ public actor FakeCloud {
 
     // MARK: Auth
 
-    /// IAM password authentication: 201 with `X-Subject-Token`, or 401.
+    /// IAM password authentication: 201 with `X-Subject-Token`, the project and a catalogue
+    /// whose ECS and DeH endpoints are this fake (as the request reached it); 401 for a wrong
+    /// user or password, 400 for a project scope (id or name) the fake does not serve.
     func issueToken(_ request: HTTPRequest) -> HTTPResponse {
         guard let doc = try? JSON.parse(request.body ?? []),
             case .string(let user)? = doc["auth"]?["identity"]?["password"]?["user"]?["name"],
             case .string(let password)? = doc["auth"]?["identity"]?["password"]?["user"]?["password"],
             let token = configuration.token, user == configuration.user, password == configuration.password
         else { return Self.error(401, "IAM.0004", "The username or password is incorrect.") }
-        var response = Self.json(201, #"{"token": {"methods": ["password"]}}"#)
+        let project = doc["auth"]?["scope"]?["project"]
+        if case .string(let id)? = project?["id"], id != configuration.projectID {
+            return Self.error(400, "IAM.0011", "Request parameter error: no project \(id).")
+        }
+        if case .string(let name)? = project?["name"], name != configuration.projectName {
+            return Self.error(400, "IAM.0011", "Request parameter error: no project named \(name).")
+        }
+        let host = request.headers.first { $0.key.lowercased() == "host" }?.value ?? request.url.host.map { h in request.url.port.map { "\(h):\($0)" } ?? h } ?? "127.0.0.1"
+        func service(_ type: String, _ path: String) -> JSON {
+            .object([("type", .string(type)), ("endpoints", .array([.object([
+                ("interface", .string("public")), ("region", .string(configuration.region)), ("region_id", .string(configuration.region)),
+                ("url", .string("http://\(host)\(path)")),
+            ])]))])
+        }
+        let body = JSON.object([("token", .object([
+            ("methods", .array([.string("password")])),
+            ("project", .object([("id", .string(configuration.projectID)), ("name", .string(configuration.projectName))])),
+            ("catalog", .array([service("ecs", "/v1/\(configuration.projectID)"), service("deh", "/v1.0/\(configuration.projectID)"),
+                                service("iam", "/v3")])),
+        ]))])
+        var response = Self.json(201, body.serialized())
         response.headers["x-subject-token"] = token
         return response
     }

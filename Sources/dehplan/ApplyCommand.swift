@@ -155,7 +155,7 @@ struct ApplyCommand: AsyncParsableCommand {
         do {
             inventory = try await LiveInventory.fetch(client)
         } catch {
-            throw cloudFailure("reading the live inventory from \(cloud.endpoint) failed", error)
+            throw cloudFailure("reading the live inventory from \(client.ecsEndpoint.absoluteString) failed", error)
         }
         let quiet = format == .json || verbosity.quiet
         // On a terminal: one live line (done/total, running, failed, elapsed); elsewhere plain lines.

@@ -25,6 +25,8 @@ struct FakeCloudCommand: AsyncParsableCommand {
     @Option(help: "Accepted secret key.") var sk: String?
     @Option(help: "IAM user accepted by POST /v3/auth/tokens (answered with --token).") var user: String?
     @Option(help: "IAM password of --user.") var password: String?
+    @Option(help: "Project name IAM accepts as a scope (its id is --project-id).") var projectName = "eu-de"
+    @Option(help: "Region the IAM catalogue names for this fake's ECS and DeH endpoints.") var region = "eu-de"
     @Option(help: "Seconds a migration job runs.") var jobSeconds: Double = 2
     @Option(help: "Share of migration jobs that fail.") var failRate: Double = 0
     @Option(help: ArgumentHelp("How the fake picks the NUMA nodes of an arriving server: best-fit (default), first-fit, spread, or adversarial (the fitting nodes that leave the least room for the largest flavor of the inventory).", valueName: "rule"))
@@ -52,6 +54,8 @@ struct FakeCloudCommand: AsyncParsableCommand {
             placement: placement)
         configuration.user = user
         configuration.password = password
+        configuration.projectName = projectName
+        configuration.region = region
         let cloud = FakeCloud(inventory: inventory, configuration: configuration)
         let server: FakeCloudServer
         do {

@@ -58,7 +58,7 @@ struct InventoryCommand: AsyncParsableCommand {
         do {
             inventory = try await LiveInventory.fetch(client, hostTypes: exact)
         } catch {
-            throw cloudFailure("reading the inventory from \(cloud.endpoint) failed", error)
+            throw cloudFailure("reading the inventory from \(client.ecsEndpoint.absoluteString) failed", error)
         }
         try emit(inventory, to: out, format: format, verbosity: verbosity)
     }

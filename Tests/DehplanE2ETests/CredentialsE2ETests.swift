@@ -63,3 +63,59 @@ import Testing
         }
     }
 }
+
+/// OpenStack conventions: `OS_CLOUD` with `clouds.yaml`, a project by name, and the endpoints
+/// from the IAM catalogue (the fake cloud's IAM names itself for ECS and DeH).
+@Suite struct CloudsYAMLE2ETests {
+    @Test func osCloudSignsInAndTheCatalogueGivesTheEndpoints() throws {
+        let fakeCloud = try FakeCloudProcess(["--inventory", Fixtures.sample("fragmented.json"), "--project-id", "proj-42", "--token", "TOK",
+                                              "--user", "planner", "--password", "pw#1: secret"])
+        defer { fakeCloud.stop() }
+        let yaml = """
+            clouds:
+              staging:
+                auth:
+                  auth_url: https://iam.example.com/v3
+                  username: someone-else
+              fake:
+                auth:
+                  auth_url: http://127.0.0.1:\(fakeCloud.port)/v3
+                  username: planner
+                  password: "pw#1: secret"   # quoted: it holds '#' and ': '
+                  user_domain_name: planner
+                  project_name: eu-de
+                region_name: eu-de
+            """
+        let file = Fixtures.temporaryFile(yaml, name: "clouds.yaml")
+        let out = Fixtures.temporaryFile("", name: "inv.json")
+        let environment = ["OS_CLIENT_CONFIG_FILE": file]
+
+        // No --endpoint, no --project-id: IAM gives the project's id and the endpoints.
+        let run = try Binary.run(["inventory", "--os-cloud", "fake", "--out", out, "--verbose"], environment: environment)
+        #expect(run.status == 0, "\(run.stderr)")
+        let written = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(written.contains("\"hosts\""))
+        #expect(run.stderr.contains("/v1/proj-42/"), "requests go to the project IAM named: \(run.stderr)")
+        #expect(!run.stderr.contains("pw#1") && !run.stdout.contains("pw#1"))
+
+        // OS_CLOUD in the environment; the environment beats the file (a wrong password from
+        // OS_PASSWORD is used, and refused).
+        let byEnv = try Binary.run(["inventory", "--out", out], environment: environment.merging(["OS_CLOUD": "fake"]) { $1 })
+        #expect(byEnv.status == 0, "\(byEnv.stderr)")
+        let wrong = try Binary.run(["inventory", "--out", out],
+                                   environment: environment.merging(["OS_CLOUD": "fake", "OS_PASSWORD": "nope"]) { $1 })
+        #expect(wrong.status == 1 && wrong.stderr.contains("IAM authentication at"), "\(wrong.stderr)")
+
+        // A region the catalogue does not list, an unknown project name, an unknown cloud.
+        let region = try Binary.run(["inventory", "--os-cloud", "fake", "--region", "xx-01", "--out", out], environment: environment)
+        #expect(region.status == 2 && region.stderr.contains("no public ECS endpoint in region xx-01"), "\(region.stderr)")
+        let project = try Binary.run(["inventory", "--os-cloud", "fake", "--project-name", "other", "--out", out], environment: environment)
+        #expect(project.status == 1 && project.stderr.contains("no project named other"), "\(project.stderr)")
+        let unknown = try Binary.run(["inventory", "--os-cloud", "prod", "--out", out], environment: environment)
+        #expect(unknown.status == 2 && unknown.stderr.contains(#"no cloud "prod" (the file defines: staging, fake)"#), "\(unknown.stderr)")
+
+        // Without password sign-in there is no catalogue: --endpoint is required, and says why.
+        let noEndpoint = try Binary.run(["inventory", "--project-id", "proj-42", "--out", out], environment: ["OS_AUTH_TOKEN": "TOK"])
+        #expect(noEndpoint.status == 2 && noEndpoint.stderr.contains("--endpoint is required"), "\(noEndpoint.stderr)")
+    }
+}
