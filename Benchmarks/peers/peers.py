@@ -121,7 +121,8 @@ for title, path, mode in instances:
                 cmd += ["--external-solver", external]
             status, out, err, wall, rss = time_v(cmd)
             if status not in (0, 3):
-                results.append({"status": "ERROR", "detail": err.strip().splitlines()[-1] if err.strip() else f"exit {status}"})
+                said = [line for line in err.strip().splitlines() if line.startswith("error:")]
+                results.append({"status": "ERROR", "detail": said[-1][len("error: "):] if said else f"exit {status}"})
                 continue
             plan = json.loads(out)
             notes = {n.split()[2]: float(n.split()[3]) for n in plan["notes"] if n.startswith("external solver ")}
