@@ -18,8 +18,12 @@ public struct Report {
     /// Shown in the header (e.g. the file names); plain text.
     public let title: String
     public let layoutPolicy: LayoutPolicy
-    /// At most this many hosts drawn in detail (touched hosts first).
-    public var detailedHostLimit = 200
+    /// At most this many hosts drawn in detail (touched hosts first): every host a plan of a
+    /// 1,000-host fleet touches.
+    public var detailedHostLimit = 2_000
+    /// Above this many moves, the moves of a wave are grouped by source -> target host pair,
+    /// each pair collapsible.
+    public var pairGroupingThreshold = 100
     /// Hosts per collapsible group in the compact list.
     public var groupSize = 100
 
@@ -118,11 +122,35 @@ public struct Report {
             out.card("Hosts in use", "\(usedBefore)", "no plan given")
         }
         let strandedBefore = Self.stranded(inventory)
-        out.card("Stranded free capacity", "\(strandedBefore.reduce(0) { $0 + $1.vcpus }) vCPUs", "\(strandedBefore.reduce(0) { $0 + $1.memoryMiB } / 1024) GiB on \(strandedBefore.count) hosts")
+        let strandedAfter = after.map(Self.stranded)
+        let rowsBefore = try? HeadroomReport(inventory, policy: layoutPolicy).rows
+        let rowsAfter = after.flatMap { try? HeadroomReport($0, policy: layoutPolicy).rows }
+        let vcpusBefore = strandedBefore.reduce(0) { $0 + $1.vcpus }, memoryBefore = strandedBefore.reduce(0) { $0 + $1.memoryMiB }
+        if let strandedAfter {
+            // Bad news first: stranded capacity that grows.
+            let vcpus = strandedAfter.reduce(0) { $0 + $1.vcpus }, memory = strandedAfter.reduce(0) { $0 + $1.memoryMiB }
+            let grows = vcpus > vcpusBefore || memory > memoryBefore
+            out.card("Stranded free capacity after the plan", "\(vcpus) vCPUs, \(gib(memory)) GiB",
+                     "\(grows ? "grows; " : "")before: \(vcpusBefore) vCPUs, \(gib(memoryBefore)) GiB on \(strandedBefore.count) hosts; after on \(strandedAfter.count)",
+                     cls: grows ? "warn" : "ok")
+        } else {
+            out.card("Stranded free capacity", "\(vcpusBefore) vCPUs", "\(gib(memoryBefore)) GiB on \(strandedBefore.count) hosts")
+        }
+        if let rowsBefore, let rowsAfter {
+            // And headroom that drops: flavors of which fewer servers fit after the plan.
+            let drops = zip(rowsBefore, rowsAfter).filter { $1.count < $0.count }
+            if let worst = drops.max(by: { $0.0.count - $0.1.count < $1.0.count - $1.1.count }) {
+                out.card("Headroom after the plan", "\(drops.count) flavor\(drops.count == 1 ? "" : "s") drop",
+                         "worst: \(worst.0.flavor) (\(worst.0.availabilityZone)) \(worst.0.count) → \(worst.1.count)", cls: "warn")
+            } else {
+                out.card("Headroom after the plan", "no drop", "every flavor fits at least as often", cls: "ok")
+            }
+        }
         out.raw("</div>\n")
         if let plan {
             if !released.isEmpty {
-                out.raw("<p><b>Released:</b> \(released.map { escape(inventory.hosts[$0].id) }.joined(separator: ", "))</p>\n")
+                let list = compactList(released.map { inventory.hosts[$0].id })
+                out.raw("<details\(released.count <= 30 ? " open" : "")><summary><b>Released (\(released.count))</b></summary><p class=\"ids\">\(escape(list))</p></details>\n")
             }
             for note in plan.notes { out.raw("<p class=\"note\">Note: \(escape(note))</p>\n") }
         }
@@ -130,13 +158,12 @@ public struct Report {
 
         // Headroom.
         out.raw("<section id=\"headroom\"><h2>Headroom</h2><p>Additional servers of each flavor that fit now, NUMA-aware (exact per flavor, layout policy \(layoutPolicy.rawValue)), next to the naive estimate from free totals; <i>loss</i> is what NUMA fragmentation takes away.\(after == nil ? "" : " Before and after the plan.")</p>\n")
-        if let rowsBefore = try? HeadroomReport(inventory, policy: layoutPolicy).rows {
-            let rowsAfter = after.flatMap { try? HeadroomReport($0, policy: layoutPolicy).rows }
+        if let rowsBefore {
             out.raw("<table class=\"grid\"><thead><tr><th>zone</th><th>flavor</th><th>count</th><th>naive</th><th>loss</th>\(rowsAfter == nil ? "" : "<th>count after</th><th>loss after</th>")</tr></thead><tbody>\n")
             for (i, r) in rowsBefore.enumerated() {
                 out.raw("<tr><td>\(escape(r.availabilityZone))</td><td>\(escape(r.flavor))</td><td class=\"n\">\(r.count)</td><td class=\"n\">\(r.naiveCount)</td><td class=\"n\(r.fragmentationLoss > 0 ? " loss" : "")\">\(r.fragmentationLoss)</td>")
                 if let rowsAfter, i < rowsAfter.count {
-                    out.raw("<td class=\"n\">\(rowsAfter[i].count)</td><td class=\"n\">\(rowsAfter[i].fragmentationLoss)</td>")
+                    out.raw("<td class=\"n\(rowsAfter[i].count < r.count ? " loss" : "")\">\(rowsAfter[i].count)</td><td class=\"n\">\(rowsAfter[i].fragmentationLoss)</td>")
                 }
                 out.raw("</tr>\n")
             }
@@ -146,18 +173,17 @@ public struct Report {
 
         // Fragmentation.
         out.raw("<section id=\"fragmentation\"><h2>Fragmentation</h2><p>Free capacity on NUMA nodes that no flavor in use on that host type can take (a flavor spanning k nodes needs k nodes with its share free).</p>\n")
-        let strandedAfter = after.map(Self.stranded)
         if strandedBefore.isEmpty {
             out.raw("<p>None: every free node can take some flavor in use.</p>\n")
         } else {
             let top = strandedBefore.sorted { ($0.vcpus, $0.memoryMiB) > ($1.vcpus, $1.memoryMiB) }.prefix(20)
-            out.raw("<table class=\"grid\"><thead><tr><th>host</th><th>stranded vCPUs</th><th>stranded MiB</th></tr></thead><tbody>\n")
-            for s in top { out.raw("<tr><td>\(escape(s.hostID))</td><td class=\"n\">\(s.vcpus)</td><td class=\"n\">\(s.memoryMiB)</td></tr>\n") }
+            out.raw("<table class=\"grid\"><thead><tr><th>host</th><th>stranded vCPUs</th><th>stranded GiB</th></tr></thead><tbody>\n")
+            for s in top { out.raw("<tr><td>\(escape(s.hostID))</td><td class=\"n\">\(s.vcpus)</td><td class=\"n\">\(gib(s.memoryMiB))</td></tr>\n") }
             out.raw("</tbody></table>\n")
             if strandedBefore.count > top.count { out.raw("<p>… and \(strandedBefore.count - top.count) more hosts.</p>\n") }
         }
         if let strandedAfter {
-            out.raw("<p>After the plan: \(strandedAfter.reduce(0) { $0 + $1.vcpus }) vCPUs / \(strandedAfter.reduce(0) { $0 + $1.memoryMiB }) MiB stranded on \(strandedAfter.count) hosts.</p>\n")
+            out.raw("<p>After the plan: \(strandedAfter.reduce(0) { $0 + $1.vcpus }) vCPUs / \(gib(strandedAfter.reduce(0) { $0 + $1.memoryMiB })) GiB stranded on \(strandedAfter.count) hosts.</p>\n")
         }
         out.raw("</section>\n")
 
@@ -167,14 +193,35 @@ public struct Report {
             out.raw("<p>Planned under cloud placement <b>\(plan.placement.rawValue)</b>: the NUMA nodes below are \(plan.placement.nodesMeaning). The migrate call names a host, never a node.</p>\n")
             if plan.moves.isEmpty { out.raw("<p>No moves.</p>\n") }
             let verdicts = moveVerdicts()
-            for (wave, items) in Dictionary(grouping: verdicts, by: \.move.wave).sorted(by: { $0.key < $1.key }) {
-                out.raw("<h3>Wave \(wave) <span class=\"sub\">(\(items.count) move\(items.count == 1 ? "" : "s"))</span></h3>\n")
-                out.raw("<table class=\"grid\"><thead><tr><th>server</th><th>flavor</th><th>from</th><th>to</th><th>NUMA nodes</th><th>verdict</th></tr></thead><tbody>\n")
+            let grouped = plan.moves.count > pairGroupingThreshold
+            if grouped {
+                out.raw("<p>\(plan.moves.count) moves: each wave lists its source → target host pairs; open a pair for its servers. Verdicts short of certain are counted on the pair.</p>\n")
+            }
+            func table(_ items: [MoveVerdict]) {
+                out.raw("<table class=\"grid\"><thead><tr><th>server</th><th>flavor</th><th>from</th><th>to</th><th>NUMA nodes (\(plan.placement.rawValue))</th><th>verdict</th></tr></thead><tbody>\n")
                 for v in items.sorted(by: { $0.move.serverID < $1.move.serverID }) {
                     let nodes = v.move.numaNodes.map { $0.map(String.init).joined(separator: ", ") } ?? "–"
                     out.raw("<tr><td>\(escape(v.move.serverID))</td><td>\(escape(v.flavor))</td><td>\(escape(v.move.from ?? "pool"))</td><td>\(escape(v.move.to ?? "pool"))</td><td>\(nodes)</td><td class=\"v-\(v.verdict.rawValue)\">\(v.verdict.rawValue)</td></tr>\n")
                 }
                 out.raw("</tbody></table>\n")
+            }
+            for (wave, items) in Dictionary(grouping: verdicts, by: \.move.wave).sorted(by: { $0.key < $1.key }) {
+                guard grouped else {
+                    out.raw("<h3>Wave \(wave) <span class=\"sub\">(\(items.count) move\(items.count == 1 ? "" : "s"))</span></h3>\n")
+                    table(items)
+                    continue
+                }
+                let pairs = Dictionary(grouping: items) { PairKey(from: $0.move.from ?? "pool", to: $0.move.to ?? "pool") }
+                    .sorted { ($0.key.from, $0.key.to) < ($1.key.from, $1.key.to) }
+                let unsure = items.filter { $0.verdict != .certain }.count
+                out.raw("<h3>Wave \(wave) <span class=\"sub\">(\(items.count) move\(items.count == 1 ? "" : "s") between \(pairs.count) host pair\(pairs.count == 1 ? "" : "s")\(unsure > 0 ? ", \(unsure) not certain" : ""))</span></h3>\n")
+                for (pair, list) in pairs {
+                    let flavors = Dictionary(grouping: list, by: \.flavor).sorted { $0.key < $1.key }.map { "\($0.value.count) × \($0.key)" }.joined(separator: ", ")
+                    let bad = list.filter { $0.verdict != .certain }.count
+                    out.raw("<details class=\"pair\"><summary>\(escape(pair.from)) → \(escape(pair.to)): \(escape(flavors))\(bad > 0 ? " <span class=\"tag bad\">\(bad) not certain</span>" : "")</summary>\n")
+                    table(list)
+                    out.raw("</details>\n")
+                }
             }
             if !plan.unplaced.isEmpty {
                 out.raw("<h3>Unplaced (\(plan.unplaced.count))</h3><table class=\"grid\"><thead><tr><th>server</th><th>reason</th></tr></thead><tbody>\n")
@@ -241,7 +288,7 @@ public struct Report {
     func hostSVG(_ h: Int, inventory: Inventory, servers: [Server], state: PlacementState, moved: Set<String>, view: View) -> String {
         let usage = state.usage[h]
         let host = inventory.hosts[h]
-        let width = 240.0, bar = 9.0, gap = 3.0, label = 26.0
+        let width = 240.0, bar = 9.0, gap = 3.0, label = 26.0, numbers = 92.0
         var blocks: [[(server: Server, share: Resources)]] = Array(repeating: [], count: usage.capacity.count)
         var unknown: [Server] = []
         for server in servers {
@@ -254,7 +301,7 @@ public struct Report {
         }
         let rows = usage.capacity.count + (unknown.isEmpty ? 0 : 1)
         let height = Double(rows) * (2 * bar + gap + 4) + 2
-        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width + label + 4))\" height=\"\(Int(height))\" role=\"img\" aria-label=\"\(escape(host.id)) NUMA nodes \(view == .before ? "before" : "after")\">"
+        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width + label + numbers + 4))\" height=\"\(Int(height))\" role=\"img\" aria-label=\"\(escape(host.id)) NUMA nodes \(view == .before ? "before" : "after")\">"
         func cls(_ server: Server) -> String {
             guard moved.contains(server.id) else { return "srv" }
             return view == .before ? "out" : "in"
@@ -276,6 +323,10 @@ public struct Report {
                     let w = min(width - (x - label), width * Double(d == 0 ? usage.unknownShare.vcpus : usage.unknownShare.memoryMiB) / total)
                     if w > 0 { s += "<rect x=\"\(fmt(x))\" y=\"\(fmt(yy))\" width=\"\(fmt(w))\" height=\"\(fmt(bar))\" class=\"unk\"><title>servers of unknown layout (worst case)</title></rect>" }
                 }
+                // The numbers: used (known plus the unknown servers' worst case) of capacity.
+                let used = usage.knownUsed[n] + (usage.hasUnknownLayout ? usage.unknownShare : .zero)
+                let text = d == 0 ? "\(min(used.vcpus, cap.vcpus))/\(cap.vcpus) vCPU" : "\(gib(min(used.memoryMiB, cap.memoryMiB)))/\(gib(cap.memoryMiB)) GiB"
+                s += "<text x=\"\(fmt(label + width + 4))\" y=\"\(fmt(yy + bar - 1))\" class=\"num\">\(text)</text>"
             }
         }
         if !unknown.isEmpty {
@@ -314,11 +365,12 @@ public struct Report {
         table.grid{border-collapse:collapse;background:#fff;margin:4px 0}table.grid th,table.grid td{border:1px solid var(--line);padding:3px 8px;text-align:left}
         table.grid th{background:#eef1f6}td.n{text-align:right;font-variant-numeric:tabular-nums}td.loss{color:#c0392b;font-weight:600}
         td.v-certain{color:var(--in)}td.v-possible{color:var(--out);font-weight:600}td.v-impossible{color:#c0392b;font-weight:600}
-        .hostgrid{display:grid;grid-template-columns:repeat(auto-fill,minmax(560px,1fr));gap:10px}.host{background:#fff;border:1px solid var(--line);border-radius:6px;padding:8px}
+        .hostgrid{display:grid;grid-template-columns:repeat(auto-fill,minmax(760px,1fr));gap:10px}.host{background:#fff;border:1px solid var(--line);border-radius:6px;padding:8px;content-visibility:auto;contain-intrinsic-size:auto 110px}
         .pair{display:flex;gap:14px;flex-wrap:wrap}figure{margin:0}figcaption{font-size:11px;color:var(--muted)}
         .tag{font-size:11px;padding:1px 6px;border-radius:8px;background:#e6f4ea;color:var(--in)}
         svg .cap{fill:var(--cap)}svg .srv{fill:var(--srv);stroke:#fff;stroke-width:.5}svg .in{fill:var(--in);stroke:#fff;stroke-width:.5}
-        svg .out{fill:var(--out);stroke:#fff;stroke-width:.5}svg .unk{fill:var(--unk);opacity:.55}svg .lbl{font-size:10px;fill:var(--muted)}
+        svg .out{fill:var(--out);stroke:#fff;stroke-width:.5}svg .unk{fill:var(--unk);opacity:.55}svg .lbl{font-size:10px;fill:var(--muted)}svg .num{font-size:9px;fill:var(--fg)}
+        .tag.bad{background:#fdecea;color:#c0392b}details.pair{padding:2px 8px}p.ids{font-size:12px;margin:4px 0}
         .legend .sw{display:inline-block;width:12px;height:12px;vertical-align:middle;margin:0 3px 0 10px;border-radius:2px}
         .sw.srv{background:var(--srv)}.sw.in{background:var(--in)}.sw.out{background:var(--out)}.sw.unk{background:var(--unk);opacity:.55}
         details{background:#fff;border:1px solid var(--line);border-radius:6px;margin:4px 0;padding:4px 8px}summary{cursor:pointer;color:var(--muted)}
@@ -326,6 +378,45 @@ public struct Report {
         """
 
     func percent(_ x: Double) -> String { "\(Int((x * 100).rounded())) %" }
+    /// MiB as GiB, one decimal at most ("144", "0.5").
+    func gib(_ mib: Int) -> String { fmt(Double(mib) / 1024) }
+
+    struct PairKey: Hashable {
+        let from: String
+        let to: String
+    }
+
+    /// Host ids with runs of consecutive numbers collapsed: "deh-0001–0004, deh-0007, other-3".
+    func compactList(_ ids: [String]) -> String {
+        func split(_ id: String) -> (prefix: String, digits: String)? {
+            let digits = String(id.reversed().prefix { $0.isNumber }.reversed())
+            guard !digits.isEmpty, digits.count < 18 else { return nil }
+            return (String(id.dropLast(digits.count)), digits)
+        }
+        var parts: [String] = []
+        var run: (prefix: String, width: Int, first: Int, last: Int, firstID: String)?
+        func flush() {
+            guard let r = run else { return }
+            let last = String(r.last)
+            parts.append(r.first == r.last ? r.firstID : r.firstID + "–" + String(repeating: "0", count: max(0, r.width - last.count)) + last)
+            run = nil
+        }
+        for id in ids.sorted() {
+            if let (prefix, digits) = split(id), let value = Int(digits) {
+                if let r = run, r.prefix == prefix, r.width == digits.count, value == r.last + 1 {
+                    run!.last = value
+                    continue
+                }
+                flush()
+                run = (prefix, digits.count, value, value, id)
+            } else {
+                flush()
+                parts.append(id)
+            }
+        }
+        flush()
+        return parts.joined(separator: ", ")
+    }
     func number(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : String((v * 1000).rounded() / 1000) }
     func fmt(_ v: Double) -> String { v == v.rounded() ? String(Int(v)) : String((v * 10).rounded() / 10) }
 }

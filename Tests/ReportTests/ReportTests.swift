@@ -2,7 +2,7 @@
 
 import Foundation
 import Planner
-import Report
+@testable import Report
 import TestSupport
 import Testing
 import Topology
@@ -88,6 +88,40 @@ import Topology
         let tricky = Report(inventory: inventory, plan: nil, title: "<b>&\"x\"</b>").html()
         #expect(tricky.contains("&lt;b&gt;&amp;&quot;x&quot;&lt;/b&gt;"))
         #expect(!tricky.contains("<b>&"))
+    }
+
+    /// Bad news in the summary (headroom that drops, stranded capacity that grows), numbers on
+    /// the bars in vCPUs and GiB, moves grouped by host pair once there are many.
+    @Test func theSummarySaysWhatGetsWorseAndTheBarsCarryNumbers() throws {
+        let inventory = try Self.inventory()
+        let plan = try BatchPlanner(inventory).plan(PlanOptions(mode: .evacuate(["src"])))
+        var report = Report(inventory: inventory, plan: plan, title: "t")
+        let html = report.html()
+        let before = try HeadroomReport(inventory, policy: .certain).rows
+        let after = try HeadroomReport(inventory.applying(plan.moves), policy: .certain).rows
+        let drops = zip(before, after).filter { $1.count < $0.count }
+        #expect(html.contains("Headroom after the plan"))
+        #expect(html.contains(drops.isEmpty ? "no drop" : "\(drops.count) flavor\(drops.count == 1 ? "" : "s") drop"))
+        let strandedBefore = Report.stranded(inventory).reduce(0) { $0 + $1.memoryMiB }
+        let strandedAfter = Report.stranded(inventory.applying(plan.moves)).reduce(0) { $0 + $1.memoryMiB }
+        #expect(html.contains("Stranded free capacity after the plan"))
+        #expect(html.contains("grows;") == (strandedAfter > strandedBefore))
+        // Per node: used of capacity, vCPUs and GiB (dst's unknown m8 counts at worst: 8 of 16).
+        #expect(html.contains("/16 vCPU</text>") && html.contains("/64 GiB</text>"))
+        #expect(!html.contains("MiB"))
+        #expect(!html.contains("host pair"))  // one move: a plain table
+        report.pairGroupingThreshold = 0
+        let grouped = report.html()
+        #expect(grouped.contains("host pair"))
+        let move = try #require(plan.moves.first)
+        #expect(grouped.contains("<details class=\"pair\"><summary>src → \(move.to ?? "pool"): 1 × s4"))
+    }
+
+    @Test func releasedHostsAreListedAsRanges() {
+        let report = Report(inventory: try! Self.inventory(), plan: nil, title: "t")
+        #expect(report.compactList(["deh-0003", "deh-0001", "deh-0002", "deh-0007", "other-1", "x", "h9", "h10"])
+            == "deh-0001–0003, deh-0007, h10, h9, other-1, x")
+        #expect(report.compactList(["n-098", "n-099", "n-100", "n-101"]) == "n-098–101")
     }
 
     @Test func largeInventoriesStayCompact() throws {
