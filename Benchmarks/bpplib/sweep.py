@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Known-optima sweep: runs `dehplan plan --consolidate` on every BPPLIB instance listed in
-../shared/benchmarks/MANIFEST.csv and prints one Markdown table (instance, n, C, optimum,
+instances/MANIFEST.csv (beside this script) and prints one Markdown table (instance, n, C, optimum,
 status, value, bound, hit, bound-ok, seconds). Usage:
     Benchmarks/bpplib/sweep.py DEHPLAN_BINARY [--time-limit S] [--filter SUBSTRING]"""
 import argparse
@@ -16,7 +16,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 from to_inventory import convert  # noqa: E402
 
-root = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "benchmarks")
+root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "instances")
 parser = argparse.ArgumentParser()
 parser.add_argument("binary")
 parser.add_argument("--time-limit", type=float, default=10)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Turn a BPPLIB one-dimensional instance into a dehplan inventory (the mapping of
-../shared/benchmarks/README.md): each bin is an empty host with one NUMA node of C vCPUs
+instances/README.md): each bin is an empty host with one NUMA node of C vCPUs
 and ample memory, each item a SHUTOFF server of that many vCPUs. Items start one per host
 (a valid placement), so `dehplan plan --consolidate` answers the bin-packing question."""
 import json

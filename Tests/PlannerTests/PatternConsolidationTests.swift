@@ -54,18 +54,17 @@ func fewestBins(_ sizes: [Int], capacity: Int) -> Int {
         }
     }
 
-    static let shared = Fixtures.packageRoot.deletingLastPathComponent().appendingPathComponent("shared/benchmarks/1d_bpplib")
+    static let instances = Fixtures.packageRoot.appendingPathComponent("Benchmarks/bpplib/instances/1d_bpplib")
 
     static func instance(_ path: String) throws -> (sizes: [Int], capacity: Int) {
-        let numbers = try String(contentsOf: shared.appendingPathComponent(path), encoding: .utf8)
+        let numbers = try String(contentsOf: instances.appendingPathComponent(path), encoding: .utf8)
             .split(whereSeparator: \.isWhitespace).compactMap { Int($0) }
         return (Array(numbers.dropFirst(2)), numbers[1])
     }
 
     /// Published instances with proven optima (BPPLIB): the plan must be optimal with exactly that
-    /// many hosts. Needs ../shared/benchmarks (present in CI and in a checkout beside shared/).
+    /// many hosts (Benchmarks/bpplib/instances).
     @Test(
-        .enabled(if: FileManager.default.fileExists(atPath: shared.path)),
         arguments: [
             ("falkenauer_u120/Falkenauer_u120_00.txt", 48), ("falkenauer_t60/Falkenauer_t60_00.txt", 20),
             ("schwerin1/Schwerin1_BPP1.txt", 18), ("scholl1/N2C1W1_A.txt", 48),
