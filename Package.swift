@@ -69,6 +69,12 @@ let package = Package(
             dependencies: ["Topology", "GLPK"],
             swiftSettings: swiftSettings
         ),
+        // Seeded synthetic inventories (`dehplan generate`, tests, benchmarks).
+        .target(
+            name: "Generator",
+            dependencies: ["Topology", "Planner"],
+            swiftSettings: swiftSettings
+        ),
 
         // MARK: Command-line tool
         .target(
@@ -86,6 +92,7 @@ let package = Package(
                 "CloudAPI",
                 "Executor",
                 "FakeCloud",
+                "Generator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -111,14 +118,14 @@ let package = Package(
         .testTarget(
             name: "PlannerTests",
             dependencies: [
-                "Planner", "Topology", "TestSupport", "GLPK",
+                "Planner", "Topology", "TestSupport", "GLPK", "Generator",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ReportTests",
-            dependencies: ["Report", "Planner", "Topology", "TestSupport"],
+            dependencies: ["Report", "Planner", "Topology", "TestSupport", "Generator"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -128,7 +135,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FakeCloudTests",
-            dependencies: ["FakeCloud", "CloudAPI", "Executor", "Planner", "Topology", "TestSupport"],
+            dependencies: ["FakeCloud", "CloudAPI", "Executor", "Planner", "Topology", "TestSupport", "Generator"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -155,7 +162,7 @@ if ProcessInfo.processInfo.environment["ENABLE_BENCHMARKS"] != nil {
         .executableTarget(
             name: "DehplanBenchmarks",
             dependencies: [
-                "Topology", "Planner", "GLPK", "TestSupport",
+                "Topology", "Planner", "GLPK", "TestSupport", "Generator",
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/DehplanBenchmarks",

@@ -4,6 +4,7 @@
 
 import Benchmark
 import GLPK
+import Generator
 import Planner
 import TestSupport
 import Topology

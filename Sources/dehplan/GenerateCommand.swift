@@ -2,6 +2,7 @@
 
 import ArgumentParser
 import Foundation
+import Generator
 import Planner
 import Topology
 

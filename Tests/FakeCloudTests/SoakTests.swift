@@ -4,6 +4,7 @@ import CloudAPI
 import Executor
 import FakeCloud
 import Foundation
+import Generator
 import Planner
 import TestSupport
 import Testing

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
 import Foundation
+import Generator
 import Planner
 import PropertyBased
 import TestSupport

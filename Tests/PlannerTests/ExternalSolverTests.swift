@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
 import GLPK
+import Generator
 import Synchronization
 import Planner
 import TestSupport

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
+import Generator
 import Testing
 import Topology
 import TestSupport
@@ -234,3 +235,4 @@ func referenceFirstFitDecreasing(_ inventory: Inventory) -> Int {
         #expect(IndependentValidator.check(plan, inventory: inventory).isEmpty)
     }
 }
+

@@ -3,6 +3,7 @@
 @testable import Planner
 import PropertyBased
 import Testing
+import Topology
 
 /// A random pricing problem: capacity 20...419, `classes` server sizes up to it, between
 /// `minDemand` and `minDemand + 3` servers per class, prices in [0, 1).
