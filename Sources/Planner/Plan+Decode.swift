@@ -23,7 +23,12 @@ extension Plan {
     /// Reads a whole plan file: status, objective, moves, unplaced servers and notes (solver
     /// statistics are kept when present). Errors name the JSON path.
     public static func load(fromFile path: String) throws(InventoryError) -> Plan {
-        let json = try readJSON(path)
+        try decode(readJSON(path), file: path)
+    }
+
+    /// A plan from its JSON (the plan file's format), checked like a plan file; errors name the
+    /// JSON path.
+    public static func decode(_ json: JSON, file path: String = "plan") throws(InventoryError) -> Plan {
         let moves = try moves(in: json, file: path)
         var issues: [InventoryIssue] = []
         var status = Status.feasible

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
+import Foundation
 import Generator
 import Testing
 import Topology
@@ -236,3 +237,25 @@ func referenceFirstFitDecreasing(_ inventory: Inventory) -> Int {
     }
 }
 
+/// A plan through `Codable`: the plan file's format, checked like a plan file.
+@Suite struct PlanCodableTests {
+    @Test func aPlanRoundTripsAndABadMoveIsRefusedWithItsPath() throws {
+        let inventory = InventoryGenerator.generate(.init(seed: 3, hosts: 20, servers: 60, availabilityZones: ["az1"]))
+        let plan = try BatchPlanner(inventory).plan(PlanOptions(mode: .consolidate, timeLimit: 1))
+        let data = try JSONEncoder().encode(plan)
+        let decoded = try JSONDecoder().decode(Plan.self, from: data)
+        #expect(decoded.moves == plan.moves)
+        #expect(decoded.status == plan.status && decoded.objectiveValue == plan.objectiveValue && decoded.placement == plan.placement)
+        #expect(decoded.fingerprint == inventory.fingerprint)
+        #expect(try JSONDecoder().decode([Move].self, from: JSONEncoder().encode(plan.moves)) == plan.moves)
+        // A move of a server the plan's topology does not hold: the plan file's check, by path.
+        var text = String(decoding: data, as: UTF8.self)
+        let first = try #require(plan.moves.first)
+        text = text.replacingOccurrences(of: "\"server_id\":\"\(first.serverID)\"", with: "\"server_id\":\"nobody\"")
+        #expect {
+            try JSONDecoder().decode(Plan.self, from: Data(text.utf8))
+        } throws: { error in
+            (error as? InventoryError)?.issues.contains { $0.path.hasSuffix(".server_id") && $0.message.contains("nobody") } ?? false
+        }
+    }
+}
