@@ -171,7 +171,9 @@ struct ApplyCommand: AsyncParsableCommand {
         let plain: @Sendable (String) -> Void = { line in
             if !quiet && !live {
                 let ended = ["succeeded:", "failed:", "skipped:"].contains { line.hasPrefix($0) }
-                print("\(stamp()) \(line)\(ended ? " " + inFlight.tally() : "")")
+                // "succeeded: SERVER -> TARGET": the count as it stood when that move ended.
+                let server = line.split(separator: " ").dropFirst().first.map(String.init) ?? ""
+                print("\(stamp()) \(line)\(ended ? " " + inFlight.tally(endedBy: server) : "")")
                 fflush(nil)
             }
         }
@@ -384,6 +386,9 @@ final class InFlight: @unchecked Sendable {
     private var done = 0
     private var failed = 0
     private var ended = 0  // every finished move, skipped ones too
+    /// The tally as it stood when each move finished: the applier prints a move's line after
+    /// its end is recorded here, and two moves ending together must not both read "2/8".
+    private var tallyAtEnd: [String: String] = [:]
 
     init(moves: [Move]) {
         targets = Dictionary(moves.map { ($0.serverID, $0.to) }, uniquingKeysWith: { a, _ in a })
@@ -404,6 +409,7 @@ final class InFlight: @unchecked Sendable {
                 order.removeAll { $0 == r.serverID }
                 ended += 1
                 if r.status == .succeeded { done += 1 } else if r.status == .failed { failed += 1 }
+                tallyAtEnd[r.serverID] = currentTally
             }
         }
     }
@@ -413,9 +419,12 @@ final class InFlight: @unchecked Sendable {
         lock.withLock { (ended, done, order.count, total) }
     }
 
-    /// `[3/8 done, 1 failed, 2 running]`.
-    func tally() -> String {
-        lock.withLock { "[\(done)/\(total) done, \(failed) failed, \(order.count) running]" }
+    /// `[3/8 done, 1 failed, 2 running]` (under `lock`).
+    private var currentTally: String { "[\(done)/\(total) done, \(failed) failed, \(order.count) running]" }
+
+    /// The tally when `server`'s move ended (now, if its end was not recorded).
+    func tally(endedBy server: String) -> String {
+        lock.withLock { tallyAtEnd[server] ?? currentTally }
     }
 
     /// The lines printed on Ctrl-C.
