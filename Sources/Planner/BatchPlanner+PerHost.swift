@@ -351,7 +351,7 @@ extension BatchPlanner {
 
     /// `solve` with another solver on the same aggregated model (no column generation, no greedy fallback).
     func solveExternally(
-        _ sub: SubProblem, number: Int, options: PlanOptions, timeLimit: Double, solver: ExternalSolver
+        _ sub: SubProblem, number: Int, options: PlanOptions, timeLimit: Double, solver: any ExternalModelSolver
     ) throws(PlanError) -> SubOutcome {
         let objective = options.effectiveObjective
         let heuristic = heuristicPlan(sub, options: options).decisions
@@ -359,7 +359,10 @@ extension BatchPlanner {
             sub, options: options, heuristic: sub.levels(heuristic, objective: objective, inventory: inventory))
         let solution: Solution
         do {
-            solution = try solver(number, built.model, timeLimit)
+            let answer = try solver.solve(subproblem: number, model: ExternalModel(model: built.model), timeLimit: timeLimit)
+            solution = try Solution(
+                external: answer.values, status: Solution.Status(rawValue: answer.status.rawValue) ?? .noSolution, bound: answer.bound,
+                seconds: answer.seconds, notes: answer.notes, for: built.model)
         } catch {
             throw PlanError(message: "external solver, sub-problem \(number): \(error)")
         }

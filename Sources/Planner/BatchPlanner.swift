@@ -58,14 +58,10 @@ public struct BatchPlanner: Sendable {
         return h
     }
 
-    /// Solves one sub-problem's aggregated model elsewhere: given the sub-problem's number (from
-    /// 0), the model and the time left, returns a solution (checked against the model before use).
-    public typealias ExternalSolver = @Sendable (_ subproblem: Int, _ model: Model, _ timeLimit: Double) throws -> Solution
-
     /// Makes a plan. With `externalSolver`, every sub-problem's aggregated model goes to it instead
     /// of GLPK (for side-by-side comparisons); its plan is extracted, ordered and validated exactly
     /// like GLPK's, and never replaced by the greedy plan.
-    public func plan(_ options: PlanOptions, externalSolver: ExternalSolver? = nil) throws(PlanError) -> Plan {
+    public func plan(_ options: PlanOptions, externalSolver: (any ExternalModelSolver)? = nil) throws(PlanError) -> Plan {
         let start = monotonicNow()
         // First, so that the time limit counts it: 0.3 s for 10,000 hosts (it serializes the
         // whole inventory).

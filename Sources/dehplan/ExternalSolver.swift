@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
 import Foundation
-import GLPK
 import Planner
 
 /// Runs another solver on the planner's aggregated model, for side-by-side comparisons
@@ -20,32 +19,31 @@ import Planner
 ///
 /// The values are checked against the model, then extracted, ordered into waves and validated
 /// exactly like GLPK's.
-enum ExternalSolverRunner {
-    static func make(command: String) -> BatchPlanner.ExternalSolver {
+struct ExternalCommandSolver: ExternalModelSolver {
+    let command: String
+
+    func solve(subproblem number: Int, model: ExternalModel, timeLimit: Double) throws -> ExternalAnswer {
         let words = command.split(separator: " ").map(String.init)
-        return { number, model, timeLimit in
-            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dehplan-external-\(getpid())-\(number)")
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(at: dir) }
-            let mps = dir.appendingPathComponent("model.mps")
-            let out = dir.appendingPathComponent("solution.txt")
-            try Data(model.mps.utf8).write(to: mps)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = words + [mps.path, out.path, String(timeLimit)]
-            // Solver chatter must not end up in dehplan's output (the plan JSON).
-            process.standardOutput = FileHandle.standardError
-            try process.run()
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else {
-                throw CLIError.runtime("error: external solver \"\(command)\" exited with status \(process.terminationStatus)")
-            }
-            return try parse(String(decoding: try Data(contentsOf: out), as: UTF8.self), model: model, path: out.path)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dehplan-external-\(getpid())-\(number)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let mps = dir.appendingPathComponent("model.mps")
+        let out = dir.appendingPathComponent("solution.txt")
+        try Data(model.mps.utf8).write(to: mps)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = words + [mps.path, out.path, String(timeLimit)]
+        process.standardOutput = FileHandle.standardError
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw CLIError.runtime("error: external solver \"\(command)\" exited with status \(process.terminationStatus)")
         }
+        return try Self.parse(String(decoding: try Data(contentsOf: out), as: UTF8.self), path: out.path)
     }
 
-    static func parse(_ text: String, model: Model, path: String) throws -> Solution {
-        var status: Solution.Status?
+    static func parse(_ text: String, path: String) throws -> ExternalAnswer {
+        var status: ExternalAnswer.Status?
         var bound: Double?
         var seconds = 0.0
         var values: [Double] = []
@@ -62,7 +60,7 @@ enum ExternalSolverRunner {
             let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
             switch parts[0] {
             case "status":
-                guard parts.count == 2, let s = Solution.Status(rawValue: parts[1]) else {
+                guard parts.count == 2, let s = ExternalAnswer.Status(rawValue: parts[1]) else {
                     throw CLIError.runtime("error: \(path):\(i + 1): status must be optimal, feasible, infeasible or no-solution")
                 }
                 status = s
@@ -74,6 +72,6 @@ enum ExternalSolverRunner {
             }
         }
         guard let status else { throw CLIError.runtime("error: \(path): no status line") }
-        return try Solution(external: values, status: status, bound: bound, seconds: seconds, notes: notes, for: model)
+        return ExternalAnswer(status: status, values: values, bound: bound, seconds: seconds, notes: notes)
     }
 }

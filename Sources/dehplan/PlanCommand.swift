@@ -120,7 +120,7 @@ struct PlanCommand: ParsableCommand {
             maxParallel: maxParallel, maxPerHostParallel: maxPerHostParallel, placement: cloudPlacement, assumeStopped: assumeStopped)
         let plan: Plan
         do {
-            plan = try planner.plan(options, externalSolver: externalSolver.map(ExternalSolverRunner.make))
+            plan = try planner.plan(options, externalSolver: externalSolver.map { ExternalCommandSolver(command: $0) })
         } catch {
             throw CLIError.invalidInput("error: \(error.message)")
         }

@@ -3,7 +3,7 @@
 import GLPK
 import Generator
 import Synchronization
-import Planner
+@testable import Planner
 import TestSupport
 import Testing
 import Topology
@@ -17,18 +17,32 @@ import Topology
             shutoffFraction: 1, faultFraction: 0, antiAffinityGroups: 1, hostTypeNames: ["c6", "m6"], maxFill: 0.6))
     }
 
+    /// GLPK itself behind the protocol (the model as the planner hands it out).
+    struct GLPKBehindTheProtocol: ExternalModelSolver {
+        let seen = Counter()
+        func solve(subproblem: Int, model: ExternalModel, timeLimit: Double) throws -> ExternalAnswer {
+            seen.add(subproblem)
+            #expect(timeLimit > 0)
+            #expect(model.mps.contains("ROWS") && model.columnCount > 0)
+            let solution = try model.model.solve(SolveOptions(timeLimit: timeLimit))
+            return ExternalAnswer(status: ExternalAnswer.Status(rawValue: solution.status.rawValue)!, values: solution.values,
+                                  bound: solution.bound, seconds: solution.seconds)
+        }
+    }
+
+    /// Answers fixed in advance, whatever the model.
+    struct Canned: ExternalModelSolver {
+        let answer: @Sendable (ExternalModel) -> ExternalAnswer
+        func solve(subproblem: Int, model: ExternalModel, timeLimit: Double) throws -> ExternalAnswer { answer(model) }
+    }
+
     @Test func glpkAsAnExternalSolverGivesTheSameOptimum() throws {
         let inventory = Self.inventory()
         let options = PlanOptions(mode: .evacuate([inventory.hosts[0].id, inventory.hosts[7].id]), timeLimit: 20)
         let own = try BatchPlanner(inventory).plan(options)
-        let seen = Counter()
-        let external = try BatchPlanner(inventory).plan(options) { number, model, limit in
-            seen.add(number)
-            #expect(limit > 0)
-            let solution = try model.solve(SolveOptions(timeLimit: limit))
-            return try Solution(external: solution.values, status: solution.status, bound: solution.bound, seconds: solution.seconds, for: model)
-        }
-        #expect(seen.values == Array(0..<own.subproblems))
+        let solver = GLPKBehindTheProtocol()
+        let external = try BatchPlanner(inventory).plan(options, externalSolver: solver)
+        #expect(solver.seen.values == Array(0..<own.subproblems))
         #expect(own.status == .optimal)
         #expect(external.status == .optimal)
         #expect(external.objectiveValue == own.objectiveValue)
@@ -38,17 +52,13 @@ import Topology
     @Test func answersThatDoNotFitTheModelAreErrors() throws {
         let inventory = Self.inventory()
         let options = PlanOptions(mode: .consolidate, timeLimit: 20)
-        #expect(throws: PlanError.self) {
-            try BatchPlanner(inventory).plan(options) { _, model, _ in
-                // All zeros breaks the rows that place every server somewhere.
-                try Solution(external: Array(repeating: 0, count: model.variableCount), status: .feasible, bound: nil, seconds: 0, for: model)
-            }
-        }
-        #expect(throws: PlanError.self) {
-            try BatchPlanner(inventory).plan(options) { _, model, _ in
-                try Solution(external: [], status: .noSolution, bound: nil, seconds: 0, for: model)
-            }
-        }
+        // All zeros breaks the rows that place every server somewhere.
+        let zeros = Canned { ExternalAnswer(status: .feasible, values: Array(repeating: 0, count: $0.columnCount)) }
+        #expect(throws: PlanError.self) { try BatchPlanner(inventory).plan(options, externalSolver: zeros) }
+        let none = Canned { _ in ExternalAnswer(status: .noSolution, values: []) }
+        #expect(throws: PlanError.self) { try BatchPlanner(inventory).plan(options, externalSolver: none) }
+        let short = Canned { ExternalAnswer(status: .feasible, values: Array(repeating: 1, count: $0.columnCount - 1)) }
+        #expect(throws: PlanError.self) { try BatchPlanner(inventory).plan(options, externalSolver: short) }
     }
 }
 
