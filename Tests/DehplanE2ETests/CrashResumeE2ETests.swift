@@ -15,7 +15,7 @@ import Glibc
 /// answer was never journaled is settled from the action log, never sent again), and after
 /// `--resume --retry-failed` with the failures switched off every server is on its target and
 /// none was migrated twice.
-@Suite struct CrashResumeE2ETests {
+@Suite(.tags(.slow), .skippedWhenFast) struct CrashResumeE2ETests {
     @Test func killAtRandomPointsAndResume() async throws {
         // Fake cloud with short jobs.
         let inventoryFile = Fixtures.temporaryFile("", name: "inv.json")

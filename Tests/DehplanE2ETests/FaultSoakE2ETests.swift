@@ -16,7 +16,7 @@ import Glibc
 /// (never a signal, never exit 1), no server gets a second migrate job while the faults last,
 /// and after `--resume --retry-failed` with the faults off every planned move is on its target.
 /// (Benchmarks/fault_soak.py runs the same scenario at 2,000 moves; docs/RELIABILITY.md.)
-@Suite struct FaultSoakE2ETests {
+@Suite(.tags(.slow), .skippedWhenFast) struct FaultSoakE2ETests {
     @Test(arguments: [3, 4]) func applyUnderFaults(seed: Int) async throws {
         let inventoryFile = Fixtures.temporaryFile("", name: "soak-\(seed).json")
         let gen = try await Binary.runOffPool([

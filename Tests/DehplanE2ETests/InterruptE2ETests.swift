@@ -11,7 +11,7 @@ import Glibc
 
 /// Ctrl-C during `apply`: exit 130 with the moves in flight and the command that resumes; the
 /// resumed run settles them with the cloud and sends no second request for any server.
-@Suite struct InterruptE2ETests {
+@Suite(.tags(.slow), .skippedWhenFast) struct InterruptE2ETests {
     @Test func ctrlCSaysWhatIsInFlightAndHowToResume() async throws {
         let fakeCloud = try FakeCloudProcess([
             "--inventory", Fixtures.sample("evacuation.json"), "--project-id", "p", "--token", "t", "--job-seconds", "3",

@@ -11,7 +11,7 @@ import Topology
 
 /// Plans made under `--cloud-placement any` survive a cloud that places arrivals as badly as it
 /// can: the fake cloud's `adversarial` placement, applied in-process with a virtual clock.
-@Suite struct PlacementSafetyTests {
+@Suite(.tags(.slow), .skippedWhenFast) struct PlacementSafetyTests {
     /// A random fleet of 2- and 4-node hosts with one- and two-node flavors (2 and 4 GiB per
     /// vCPU). Servers are placed node by node with the fit function (the truth, which the fake
     /// cloud keeps); the planner's copy forgets the layout of a random share of them, as a live

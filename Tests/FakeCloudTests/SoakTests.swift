@@ -15,7 +15,7 @@ import Topology
 /// No run aborts, no transient fault becomes a move's final state, no server gets a second
 /// migrate job, every reported state is what the cloud shows, and after `--retry-failed` with
 /// the faults off every move lands.
-@Suite struct SoakTests {
+@Suite(.tags(.slow), .skippedWhenFast) struct SoakTests {
     @Test(arguments: [77, 78] as [UInt64]) func faultsAreWeatherAndNothingIsSentTwice(seed: UInt64) async throws {
         let inventory = InventoryGenerator.generate(.init(
             seed: seed, hosts: 60, servers: 300, availabilityZones: ["az1"], unknownLayoutFraction: 0, shutoffFraction: 1,
