@@ -352,7 +352,9 @@ func describeReturnCode(_ rc: Int32) -> String {
     }
 }
 
-func monotonicSeconds() -> Double {
+/// The project's one monotonic clock (CLOCK_MONOTONIC), in seconds from an arbitrary origin:
+/// every time limit, deadline and elapsed time is measured on it, never on the wall clock.
+public func monotonicSeconds() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
+import GLPK
 import Topology
 
 extension BatchPlanner {
@@ -11,7 +12,7 @@ extension BatchPlanner {
     /// (at 10,000 hosts ordering costs seconds); the cycle-free plan, whose targets only
     /// receive, like the greedy plan's, needs no re-routing and is compared as it stands.
     ///
-    /// Ordering stops at `deadline` (`monotonicNow()`); a repacked plan not ordered by then is
+    /// Ordering stops at `deadline` (`monotonicSeconds()`); a repacked plan not ordered by then is
     /// not used (measured: 17 s of a 20 s limit at 10,000 hosts, before this bound).
     func heuristicPlan(
         _ sub: SubProblem, options: PlanOptions, deadline: Double? = nil, lastResort: Double? = nil, greedyDeadline: Double? = nil

@@ -2,6 +2,7 @@
 
 // The greedy plan: empty the least loaded hosts onto hosts in use, all or nothing.
 
+import GLPK
 import Topology
 
 extension BatchPlanner {
@@ -211,7 +212,7 @@ extension BatchPlanner {
             let order = onHost.keys.filter { sub.fixed[$0].serverCount == 0 }
                 .sorted { (usage($0).usedTotal.vcpus, $0) < (usage($1).usedTotal.vcpus, $1) }
             for e in order {
-                if let deadline, monotonicNow() > deadline { break }  // the hosts emptied so far stand
+                if let deadline, monotonicSeconds() > deadline { break }  // the hosts emptied so far stand
                 let servers = onHost[e]!.sorted { (size($0), $1) > (size($1), $0) }
                 guard moves + servers.count <= budget else { continue }
                 var done: [(Int, Int, [Int])] = []

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
+import GLPK
 import Topology
 
 extension BatchPlanner {
@@ -62,7 +63,7 @@ extension BatchPlanner {
         }
         var placed = Set<String>()
         for s in order where budget > 0 {
-            if let deadline, monotonicNow() > deadline { break }
+            if let deadline, monotonicSeconds() > deadline { break }
             let server = inventory.servers[s]
             let candidates = inventory.hosts.indices.filter { h in
                 !evacuated.contains(h) && !excluded.contains(h) && inventory.hosts[h].id != server.dedicatedHostID
@@ -117,7 +118,7 @@ extension BatchPlanner {
             let ub = on[b].reduce(0) { $0 + (inventory.flavors[$1.flavor]?.resources.vcpus ?? 0) }
             return ua != ub ? ua < ub : inventory.hosts[a].id < inventory.hosts[b].id
         }
-        for h in candidates where monotonicNow() < deadline {
+        for h in candidates where monotonicSeconds() < deadline {
             let servers = on[h]
             // Only hosts whose servers all started there and may move (arrivals stay put).
             guard !servers.isEmpty, servers.allSatisfy({ $0.dedicatedHostID == inventory.hosts[h].id && Self.isMovable($0, assumeStopped: options.assumeStopped) })
@@ -188,7 +189,7 @@ extension BatchPlanner {
         var state = Insertion(moves: [], replay: replay, wishes: wishes)
         var refused: [Int] = []
         for a in arrivals {
-            if monotonicNow() > deadline { return nil }
+            if monotonicSeconds() > deadline { return nil }
             guard options.maxPerHost.map({ state.arrivals[a.h, default: 0] < $0 }) ?? true,
                 state.replay.blocker(server: a.s, to: a.h, nodes: nil) == nil
             else {

@@ -13,8 +13,8 @@ extension BatchPlanner {
     ) -> SubOutcome {
         let objective = options.effectiveObjective
         // No time left for the models (building one at 10,000 hosts takes seconds): the plan in hand.
-        guard monotonicNow() < started + timeLimit * 0.9 else {
-            return SubOutcome(decisions: heuristic, slack: nil, seconds: monotonicNow() - started, variables: 0, constraints: 0,
+        guard monotonicSeconds() < started + timeLimit * 0.9 else {
+            return SubOutcome(decisions: heuristic, slack: nil, seconds: monotonicSeconds() - started, variables: 0, constraints: 0,
                               notes: ["no time left for the per-host models; the \(heuristicSource) plan is used"])
         }
         let heuristicLevels = sub.levels(heuristic, objective: objective, inventory: inventory)
@@ -45,7 +45,7 @@ extension BatchPlanner {
         /// The plan in hand, with its slack against the bound (0: proven optimal).
         func outcome(slack: Double?) -> SubOutcome {
             SubOutcome(
-                decisions: chosen, slack: slack, seconds: monotonicNow() - started,
+                decisions: chosen, slack: slack, seconds: monotonicSeconds() - started,
                 variables: built.model.variableCount, constraints: built.model.constraintCount, notes: notes)
         }
         if built.model.variableCount > branchAndCutLimit {
@@ -66,7 +66,7 @@ extension BatchPlanner {
             {
                 // The dive does not finish at this size (35,000 columns in 30 s): take the LP bound
                 // with up to half the limit, then solve the hosts in chunks with the rest.
-                let lpLimit = max(0.05, timeLimit * 0.5 - (monotonicNow() - started))
+                let lpLimit = max(0.05, timeLimit * 0.5 - (monotonicSeconds() - started))
                 if let lp = try? built.model.relaxed.solve(SolveOptions(timeLimit: lpLimit)), lp.status == .optimal {
                     bound = lp.objective
                 }
@@ -82,7 +82,7 @@ extension BatchPlanner {
                 bound = dived.bound
                 if let found = dived.solution { _ = consider(found) }
             } else {
-                let left = max(0.05, timeLimit - (monotonicNow() - started))
+                let left = max(0.05, timeLimit - (monotonicSeconds() - started))
                 let lp = try? built.model.relaxed.solve(SolveOptions(timeLimit: left))
                 bound = lp?.status == .optimal ? lp?.objective : nil
             }
@@ -128,7 +128,7 @@ extension BatchPlanner {
             // levels (moves) cannot change the primary answer.
             let stop: @Sendable (Double, Double) -> Bool = { incumbent, bound in scale.proves(incumbent, bound: bound) }
             // The heuristic and the model's construction count against the limit too.
-            let left = max(0.05, timeLimit - (monotonicNow() - started))
+            let left = max(0.05, timeLimit - (monotonicSeconds() - started))
             var solveOptions = SolveOptions(timeLimit: left, stopWhen: stop)
             // And once the bound proves the plan in hand (the restricted search's, say), even
             // before branch-and-cut has a plan of its own.
@@ -234,7 +234,7 @@ extension BatchPlanner {
                 if !part.servers.isEmpty { piece.classes.append(part) }
             }
             guard !piece.classes.isEmpty else { continue }
-            let left = deadline - monotonicNow()
+            let left = deadline - monotonicSeconds()
             guard left > 0.05 else { break }  // the chunks left keep their servers where they are
             let share = left * Double(piece.totalMovers) / Double(max(moversLeft, 1))
             moversLeft -= piece.totalMovers
@@ -278,7 +278,7 @@ extension BatchPlanner {
         share: Double
     ) -> RestrictedOutcome? {
         let objective = options.effectiveObjective
-        let start = monotonicNow()
+        let start = monotonicSeconds()
         let budgetEnd = start + max(0.05, (deadline - start) * share)
         var open = Set<Int>()  // the hosts the plan in hand touches, and those the LP opens
         for decision in current.joined() {
@@ -297,7 +297,7 @@ extension BatchPlanner {
         var restricted = sub
         for h in sub.hosts.indices where !open.contains(h) { restricted.receives[h] = false }
         let (small, smallScale) = aggregatedModel(restricted, options: options, heuristic: best)
-        let left = budgetEnd - monotonicNow()
+        let left = budgetEnd - monotonicSeconds()
         guard left > 0.01 else {
             return RestrictedOutcome(found: nil, lpBound: lpBound, note: "restricted search (\(source)): no time left")
         }
@@ -337,7 +337,7 @@ extension BatchPlanner {
     /// - Parameter share: the part of the time left until `deadline` the dive may use.
     func lpDive(_ built: SubModel, scale: PrimaryScale, objective: PlanObjective, deadline: Double, share: Double) -> DiveOutcome? {
         guard objective == .minHostsUsed || objective == .minHostsTouched else { return nil }
-        let budget = max(0.05, (deadline - monotonicNow()) * share)
+        let budget = max(0.05, (deadline - monotonicSeconds()) * share)
         guard let dive = try? built.model.dive(DiveOptions(timeLimit: budget)) else { return nil }
         let detail = dive.notes.map { $0.hasPrefix("dive: ") ? String($0.dropFirst(6)) : $0 }.joined(separator: "; ")
         guard dive.hasSolution, let value = dive.objective, let bound = dive.bound else {

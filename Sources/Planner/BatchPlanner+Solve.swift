@@ -25,7 +25,7 @@ extension BatchPlanner {
     }
 
     func solveModels(_ sub: SubProblem, options: PlanOptions, timeLimit: Double) -> SubOutcome {
-        let started = monotonicNow()
+        let started = monotonicSeconds()
         let objective = options.effectiveObjective
         // Half of the limit at most for judging first-fit decreasing in waves (the models need the
         // rest), but a quarter second always: small plans are ordered in milliseconds.
@@ -48,7 +48,7 @@ extension BatchPlanner {
         // The pattern model over host shapes: until 60 % of the limit (at least a fifth of it
         // after the plan in hand, at most 90 %); proven plans end here, others become the plan
         // in hand for the per-host models, and its bound stays.
-        let patternDeadline = min(started + timeLimit * 0.9, max(started + timeLimit * 0.6, monotonicNow() + timeLimit * 0.2))
+        let patternDeadline = min(started + timeLimit * 0.9, max(started + timeLimit * 0.6, monotonicSeconds() + timeLimit * 0.2))
         guard patternModel, let shapes = ShapePatterns(sub, options: options, planner: self),
             let found = shapes.solve(start: heuristic, deadline: patternDeadline, searchPlans: searchesPatternPlans(options))
         else {
@@ -65,7 +65,7 @@ extension BatchPlanner {
         }
         let bound = found.bound.map(Double.init)
         if let bound, plan.levels.primary <= bound + 1e-9 {
-            return SubOutcome(decisions: plan.decisions, slack: 0, seconds: monotonicNow() - started, variables: found.patterns,
+            return SubOutcome(decisions: plan.decisions, slack: 0, seconds: monotonicSeconds() - started, variables: found.patterns,
                               constraints: sub.classes.count + shapes.shapes.count, notes: [found.note])
         }
         var outcome = solveAggregated(sub, options: options, timeLimit: timeLimit, started: started, heuristic: plan.decisions,

@@ -3,6 +3,7 @@
 // Wave ordering: moves numbered so that running the waves in order never needs room that is not
 // free yet; dependency cycles broken by re-routing.
 
+import GLPK
 import Topology
 
 extension BatchPlanner {
@@ -13,7 +14,7 @@ extension BatchPlanner {
         orderWaves(moves, options: options, deadline: nil)!
     }
 
-    /// `orderWaves`, given up (nil) once `deadline` (`monotonicNow()`) has passed: breaking many
+    /// `orderWaves`, given up (nil) once `deadline` (`monotonicSeconds()`) has passed: breaking many
     /// cycles costs seconds at 10,000 hosts, too much for judging a candidate plan.
     func orderWaves(_ moves: [Move], options: PlanOptions, deadline: Double?) -> (moves: [Move], dropped: [String], rerouted: Int)? {
         var replay = PlanReplay(inventory, options: options.checkerOptions)
@@ -39,7 +40,7 @@ extension BatchPlanner {
         var version = [Int](repeating: 0, count: inventory.hosts.count)
         var refusedAt: [String: (host: Int, version: Int)] = [:]
         while !pending.isEmpty {
-            if let deadline, monotonicNow() > deadline { return nil }
+            if let deadline, monotonicSeconds() > deadline { return nil }
             var started: [Move] = []
             var perHost: [String: Int] = [:]
             var rest: [Move] = []

@@ -3,12 +3,6 @@
 import GLPK
 import Topology
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Why a plan could not be made at all (bad ids or options; never "infeasible", which is a plan).
 public struct PlanError: Error, CustomStringConvertible, Sendable {
     public let message: String
@@ -62,7 +56,7 @@ public struct BatchPlanner: Sendable {
     /// of GLPK (for side-by-side comparisons); its plan is extracted, ordered and validated exactly
     /// like GLPK's, and never replaced by the greedy plan.
     public func plan(_ options: PlanOptions, externalSolver: (any ExternalModelSolver)? = nil) throws(PlanError) -> Plan {
-        let start = monotonicNow()
+        let start = monotonicSeconds()
         // First, so that the time limit counts it: 0.3 s for 10,000 hosts (it serializes the
         // whole inventory).
         let fingerprint = inventory.fingerprint
@@ -155,7 +149,7 @@ public struct BatchPlanner: Sendable {
         var boundKnown = true
         var remainingMovers = movers.count
         for sub in subs {
-            let elapsed = monotonicNow() - start
+            let elapsed = monotonicSeconds() - start
             let remaining = max(0.05, solveBudget - elapsed)
             let share = remaining * Double(sub.totalMovers) / Double(max(remainingMovers, 1))
             remainingMovers -= sub.totalMovers
@@ -240,7 +234,7 @@ public struct BatchPlanner: Sendable {
             // emptied again); half the time left each; the plan that keeps fewer hosts in use.
             let before = objectiveValue(moves, objective: .minHostsUsed)
             var best: (moves: [Move], value: Double)?
-            let now = monotonicNow()
+            let now = monotonicSeconds()
             let end = start + options.timeLimit - reserve
             for (base, deadline) in [(moves, now + (end - now) / 2), ([], end)] {
                 let more = emptyMoreHosts(base, options: options, excluded: excluded, deadline: deadline)
@@ -279,12 +273,6 @@ public struct BatchPlanner: Sendable {
             subproblems: subs.count, notes: notes, placement: options.placement,
             topology: inventory.topology(for: moves), fingerprint: fingerprint)
     }
-}
-
-func monotonicNow() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 
 /// Tells a branch-and-cut callback when its incumbent has stopped improving: no better value

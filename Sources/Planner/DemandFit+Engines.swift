@@ -176,7 +176,7 @@ extension DemandFit {
         }
         let solution: Solution
         do {
-            solution = try model.solve(SolveOptions(timeLimit: max(0.05, deadline - monotonicNow())))
+            solution = try model.solve(SolveOptions(timeLimit: max(0.05, deadline - monotonicSeconds())))
         } catch {
             throw PlanError(message: "the solver failed on the demand model: \(error)")
         }

@@ -159,7 +159,7 @@ public struct DemandFit: Sendable {
 
     /// Decides whether `demand` fits and, if not, the fewest hosts to add.
     public func solve(_ demand: [Item], options: Options) throws(PlanError) -> Result {
-        let start = monotonicNow()
+        let start = monotonicSeconds()
         if !(options.timeLimit.isFinite && options.timeLimit > 0) {
             throw PlanError(message: "--time-limit must be a positive number of seconds")
         }
@@ -174,7 +174,7 @@ public struct DemandFit: Sendable {
         if items.isEmpty {
             return Result(
                 status: .optimal, placements: [], added: [], addedVCPUs: 0, addedHostsBound: 0, shortfall: [],
-                zone: options.zone, policy: options.policy, seconds: monotonicNow() - start, variables: 0, constraints: 0,
+                zone: options.zone, policy: options.policy, seconds: monotonicSeconds() - start, variables: 0, constraints: 0,
                 engine: "none", unplacedProven: true)
         }
         let flavors = items.map { inventory.flavors[$0.flavor]! }
@@ -223,7 +223,7 @@ public struct DemandFit: Sendable {
             // left, and the better plan and the stronger bound of the two stand: when the host
             // count is unproven, or for the tie-break when the program is tiny.
             let perHost = Self.perHostVariables(bins: bins, flavors: flavors)
-            if options.engine == .auto, deadline - monotonicNow() > 0.05,
+            if options.engine == .auto, deadline - monotonicSeconds() > 0.05,
                 (answer.status != .optimal && perHost <= Self.perHostLimit) || (!answer.exact && perHost <= Self.perHostTieBreakLimit)
             {
                 let exact = try perHostAnswer(bins: bins, items: items, flavors: flavors, addable: addableFlavors, newBins: newBins,
@@ -289,7 +289,7 @@ public struct DemandFit: Sendable {
         }
         return Result(
             status: status, placements: placements, added: added, addedVCPUs: addedVCPUs, addedHostsBound: bound,
-            shortfall: shortfall, zone: options.zone, policy: options.policy, seconds: monotonicNow() - start,
+            shortfall: shortfall, zone: options.zone, policy: options.policy, seconds: monotonicSeconds() - start,
             variables: answer.variables, constraints: answer.constraints, engine: answer.engine, unplacedProven: answer.unplacedProven)
     }
 

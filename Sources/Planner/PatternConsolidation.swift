@@ -340,7 +340,7 @@ struct PatternConsolidation {
         var bound: Double?
         let alpha = 0.5  // weight of the best duals (0.5 and 0.7 measured alike on the BPPLIB sweep)
         while true {
-            let left = deadline - monotonicNow()
+            let left = deadline - monotonicSeconds()
             guard left > 0 else { return nil }
             let solution = try lp.solve(timeLimit: left)
             guard solution.status == .optimal, let value = solution.objective else { return nil }
@@ -351,7 +351,7 @@ struct PatternConsolidation {
             }
             let quick = priceQuick(duals, demand: demand, keep: 8, above: 1 + 1e-9, nodes: 5_000)
             var added = 0
-            if monotonicNow() < deadline {
+            if monotonicSeconds() < deadline {
                 for pattern in quick.patterns where try add(pattern, to: &master, in: lp) { added += 1 }
             }
             if added > 0 { continue }
@@ -381,12 +381,12 @@ struct PatternConsolidation {
             if rounded >= Int((value - 1e-6).rounded(.up)) || enough.map({ rounded >= $0 }) == true {
                 return relaxation(converged: false)
             }
-            if added == 0 || monotonicNow() > deadline { return relaxation(converged: false) }
+            if added == 0 || monotonicSeconds() > deadline { return relaxation(converged: false) }
         }
     }
 
     func solve(timeLimit: Double) -> Outcome? {
-        let start = monotonicNow()
+        let start = monotonicSeconds()
         let ffd = firstFitDecreasing()
         var columns: [[Int]] = ffd
         for c in demand.indices {
@@ -409,7 +409,7 @@ struct PatternConsolidation {
         guard bins.count <= sub.hosts.count else { return nil }
         return Outcome(
             decisions: assign(bins), value: bins.count, lowerBound: min(lowerBound, bins.count),
-            seconds: monotonicNow() - start, columns: master.patterns.count, rows: demand.count)
+            seconds: monotonicSeconds() - start, columns: master.patterns.count, rows: demand.count)
     }
 
     /// The search on the live master: root column generation (the bound), the integer master
@@ -429,7 +429,7 @@ struct PatternConsolidation {
         if bins.count > lowerBound {
             var model = lp.model
             model.addLessOrEqual(master.patternVariables.map { ($0, 1.0) }, Double(bins.count - 1))
-            let remaining = max(0.05, min(deadline - monotonicNow(), timeLimit * 0.25))
+            let remaining = max(0.05, min(deadline - monotonicSeconds(), timeLimit * 0.25))
             if let mip = try? model.solve(SolveOptions(timeLimit: remaining)), mip.hasSolution {
                 var chosen: [[Int]] = []
                 for (p, v) in master.patternVariables.enumerated() {
@@ -443,7 +443,7 @@ struct PatternConsolidation {
         //    dive takes the largest; later dives pick at random among the large ones.
         var rng = SplitMix64(seed: 1)
         var attempt = 0
-        while bins.count > lowerBound && monotonicNow() < deadline && attempt < 200 {
+        while bins.count > lowerBound && monotonicSeconds() < deadline && attempt < 200 {
             if let dived = try dive(lp, &master, deadline: deadline, random: attempt == 0 ? nil : rng),
                 dived.count < bins.count
             {

@@ -53,7 +53,7 @@ struct PatternMaster {
         }
     }
 
-    /// Column generation from `start`'s patterns until `deadline` (`monotonicNow()`), then, when
+    /// Column generation from `start`'s patterns until `deadline` (`monotonicSeconds()`), then, when
     /// `searchPlans`, integer choices handed to `consider` until `proven(bound)` or the deadline.
     /// `integerCap`: the cost the integer master must not exceed (to beat the plan in hand);
     /// `integerTarget`: the cost at which it may stop.
@@ -93,8 +93,8 @@ struct PatternMaster {
                 func generate(demand: [Int], until: Double, wholePatterns: Bool = false) throws(GLPKError) -> (solution: Solution, converged: Bool, lagrangian: Double?)? {
                     var last: (solution: Solution, converged: Bool, lagrangian: Double?)?
                     var lagrange: Double?
-                    while monotonicNow() < until {
-                        let solution = try lp.solve(timeLimit: max(0.01, until - monotonicNow()))
+                    while monotonicSeconds() < until {
+                        let solution = try lp.solve(timeLimit: max(0.01, until - monotonicSeconds()))
                         guard solution.status == .optimal else { break }
                         last = (solution, false, lagrange)
                         let price = rows.map { max(0, solution.duals[$0.index]) }
@@ -106,7 +106,7 @@ struct PatternMaster {
                         var bound = zip(price, demand).reduce(0.0) { $0 + $1.0 * Double($1.1) }
                         var complete = true
                         for (s, shape) in shapes.enumerated() {
-                            if monotonicNow() > until {
+                            if monotonicSeconds() > until {
                                 complete = false
                                 break
                             }
@@ -171,7 +171,7 @@ struct PatternMaster {
                         for s in shapes.indices { try? lp.setBounds(shapeRows[s], lower: nil, upper: Double(shapes[s].count)) }
                     }
                     while residual.contains(where: { $0 > 0 }) {
-                        guard monotonicNow() < deadline else { return nil }
+                        guard monotonicSeconds() < deadline else { return nil }
                         for c in demand.indices { try lp.setBounds(rows[c], lower: Double(residual[c]), upper: nil) }
                         for s in shapes.indices { try lp.setBounds(shapeRows[s], lower: nil, upper: Double(hostsLeft[s])) }
                         guard let step = try generate(demand: residual, until: deadline),
@@ -215,13 +215,13 @@ struct PatternMaster {
                 if let chosen = try dive(random: &none) { consider(chosen, "pattern model (dive)") }
                 // 3. Price and branch: the integer master over the patterns generated, asked to
                 //    beat the plan in hand, stopping at the bound.
-                guard !proven(outcome.bound), monotonicNow() < deadline - 0.02 else { return }
+                guard !proven(outcome.bound), monotonicSeconds() < deadline - 0.02 else { return }
                 var integer = lp.model
                 if let cap = integerCap() {
                     integer.addLessOrEqual(variables.indices.map { (variables[$0], shapes[columns[$0].shape].cost) }, cap)
                 }
                 let target = integerTarget(outcome.bound)
-                let mipOptions = SolveOptions(timeLimit: max(0.05, (deadline - monotonicNow()) * 0.5),
+                let mipOptions = SolveOptions(timeLimit: max(0.05, (deadline - monotonicSeconds()) * 0.5),
                                               stopWhen: { incumbent, _ in incumbent <= target + 1e-9 })
                 if let mip = try? integer.solve(mipOptions), mip.hasSolution, artificial.allSatisfy({ mip[$0] < 1e-9 }) {
                     var picked: [ShapePattern] = []
@@ -232,7 +232,7 @@ struct PatternMaster {
                 //    plan meets the bound or time runs out.
                 var rng: SplitMix64? = SplitMix64(seed: 1)
                 var attempts = 0
-                while !proven(outcome.bound) && monotonicNow() < deadline && attempts < 500 {
+                while !proven(outcome.bound) && monotonicSeconds() < deadline && attempts < 500 {
                     if let chosen = try dive(random: &rng) { consider(chosen, "pattern model (dive)") }
                     attempts += 1
                 }

@@ -159,7 +159,7 @@ struct ShapePatterns {
     }
 
     /// Column generation, then the integer master over the patterns found, until `deadline`
-    /// (`monotonicNow()`). `start` is a plan to begin from (its patterns seed the master).
+    /// (`monotonicSeconds()`). `start` is a plan to begin from (its patterns seed the master).
     ///
     /// `searchPlans` false: the bound only (the root LP). Under `--cloud-placement any` a packing
     /// tiled node by node is not what the cloud will build (it picks the nodes): the caller

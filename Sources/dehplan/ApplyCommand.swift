@@ -4,6 +4,7 @@ import ArgumentParser
 import CloudAPI
 import Executor
 import Foundation
+import GLPK
 import Planner
 import Topology
 
@@ -164,8 +165,8 @@ struct ApplyCommand: AsyncParsableCommand {
         // running count that ends each "succeeded:/failed:" line.
         let inFlight = InFlight(moves: moves)
         let tracker = ProgressLine(inFlight)
-        let started = Date()
-        let stamp: @Sendable () -> String = { String(format: "[%6.1f s]", Date().timeIntervalSince(started)) }
+        let started = monotonicSeconds()
+        let stamp: @Sendable () -> String = { String(format: "[%6.1f s]", monotonicSeconds() - started) }
         // Progress lines go out as they happen, also into a pipe or file (`| tee apply.log`),
         // where standard output is otherwise block-buffered until the end: fflush(nil) after each.
         let plain: @Sendable (String) -> Void = { line in
@@ -183,7 +184,7 @@ struct ApplyCommand: AsyncParsableCommand {
         } else if format == .json && !verbosity.quiet {
             // JSON lines on standard error (standard output stays the one result document).
             events = { @Sendable event in
-                let line = ApplyProgress.json(event, elapsed: Date().timeIntervalSince(started)).serialized(pretty: false) + "\n"
+                let line = ApplyProgress.json(event, elapsed: monotonicSeconds() - started).serialized(pretty: false) + "\n"
                 FileHandle.standardError.write(Data(line.utf8))
             }
         } else if !quiet {
@@ -354,7 +355,7 @@ enum ApplyProgress {
 final class ProgressLine: @unchecked Sendable {
     // @unchecked: the line is drawn under `lock` only, so lines never interleave.
     private let lock = NSLock()
-    private let start = Date()
+    private let start = monotonicSeconds()
     private let counts: InFlight
 
     init(_ counts: InFlight) { self.counts = counts }
@@ -366,7 +367,7 @@ final class ProgressLine: @unchecked Sendable {
         }
         lock.withLock {
             let c = counts.counts()
-            let elapsed = Int(Date().timeIntervalSince(start))
+            let elapsed = Int(monotonicSeconds() - start)
             let line = "\r\u{1B}[K[\(c.ended)/\(c.total)] \(c.succeeded) done, \(c.ended - c.succeeded) failed, \(c.running) running, \(elapsed) s"
             FileHandle.standardOutput.write(Data(line.utf8))
         }

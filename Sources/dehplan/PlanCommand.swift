@@ -2,6 +2,7 @@
 
 import ArgumentParser
 import Foundation
+import GLPK
 import Planner
 import Topology
 
@@ -104,16 +105,16 @@ struct PlanCommand: ParsableCommand {
 
     func run() throws {
         let console = verbosity.console
-        let started = ProcessInfo.processInfo.systemUptime
+        let started = monotonicSeconds()
         let inventory = try source.load()
-        let loaded = ProcessInfo.processInfo.systemUptime
+        let loaded = monotonicSeconds()
         if !verbosity.quiet && isatty(STDERR_FILENO) != 0 && format == .text {
             console.info(console.style.dim("planning (time limit \(timeLimit) s) ..."))
         }
         let planner = BatchPlanner(inventory)
         // The limit covers reading the inventory and preparing the planner too (0.3 s at 10,000
         // hosts), never less than half of it for the plan itself.
-        let prepared = ProcessInfo.processInfo.systemUptime
+        let prepared = monotonicSeconds()
         let options = PlanOptions(
             mode: mode, objective: objective, exclude: Set(exclude), maxPerHost: maxPerHost, allowPool: allowPool,
             maxMoves: maxMoves, timeLimit: max(timeLimit / 2, timeLimit - (prepared - started)), layoutPolicy: layoutPolicy,
@@ -124,7 +125,7 @@ struct PlanCommand: ParsableCommand {
         } catch {
             throw CLIError.invalidInput("error: \(error.message)")
         }
-        let planned = ProcessInfo.processInfo.systemUptime
+        let planned = monotonicSeconds()
         let json = plan.json.serialized()
         if let out {
             do {
@@ -137,7 +138,7 @@ struct PlanCommand: ParsableCommand {
         case .json: console.result(json)
         case .text: console.result(PlanSummary(plan: plan, inventory: inventory).render(style: console.style))
         }
-        let end = ProcessInfo.processInfo.systemUptime
+        let end = monotonicSeconds()
         console.detail(String(format: "time: %.2f s reading the inventory, %.2f s planning, %.2f s writing", loaded - started, planned - loaded, end - planned))
         console.detail("solver: GLPK, \(plan.subproblems) sub-problem(s), \(plan.variables) variables, \(plan.constraints) constraints, \(String(format: "%.3f", plan.solverSeconds)) s")
         if let out { console.detail("plan written to \(out); run it with: dehplan apply \(out) --endpoint URL ... (try --dry-run first)") }

@@ -236,7 +236,7 @@ import Topology
             let levels = sub.levels(greedy, objective: .minHostsTouched, inventory: inv)
             let (built, scale) = planner.aggregatedModel(sub, options: options, heuristic: levels)
             let outcome = try #require(planner.restrictedSearch(sub, built, options: options, current: greedy, best: levels,
-                                                                deadline: monotonicNow() + 10, share: 0.5))
+                                                                deadline: monotonicSeconds() + 10, share: 0.5))
             let bound = try #require(outcome.lpBound)
             #expect(scale.bound(bound) <= Double(optimum), "seed \(seed)")
             guard let decisions = outcome.found?.decisions else { continue }
@@ -354,7 +354,7 @@ import Topology
         let greedy = planner.greedy(sub, options: options)
         let greedyLevels = sub.levels(greedy, objective: .minHostsUsed, inventory: inventory)
         let columns = planner.aggregatedModel(sub, options: options, heuristic: greedyLevels).0.model.variableCount
-        guard let result = planner.chunked(sub, options: options, columns: columns, deadline: monotonicNow() + 5) else {
+        guard let result = planner.chunked(sub, options: options, columns: columns, deadline: monotonicSeconds() + 5) else {
             #expect(planner.chunkCount(columns: columns) <= 1)
             return wasChunked
         }
