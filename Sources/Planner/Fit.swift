@@ -33,6 +33,7 @@ public enum Fit {
     /// the exact maximum count.
     ///
     /// - Parameters:
+    ///   - flavor: the server's flavor (its size, and how many nodes it spans).
     ///   - free: free capacity per node (capacity minus servers placed on that node).
     ///   - capacity: size of each node, for normalising leftovers.
     ///   - freeTotal: free capacity of the whole host when it differs from the sum of `free`
