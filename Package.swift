@@ -107,7 +107,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GLPKTests",
-            dependencies: ["GLPK", "CGLPK"],
+            dependencies: ["GLPK", "CGLPK", "CGLPKSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

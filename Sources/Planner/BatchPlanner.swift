@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
 import GLPK
+import Synchronization
 import Topology
 
 /// Why a plan could not be made at all (bad ids or options; never "infeasible", which is a plan).
@@ -282,11 +283,14 @@ public struct BatchPlanner: Sendable {
 /// 2,500-host evacuation: the restricted search found 147, 145 and 144 hosts at its 1st,
 /// 2,157th and 3,558th call (1.3, 2.0 and 2.3 s; about 1,500 calls a second); a window of
 /// 0.5 s had stopped it at 147. Used from one solve's callback, on one thread.
-final class StallWatch: @unchecked Sendable {
+final class StallWatch: Sendable {
+    private struct State {
+        var calls = 0
+        var best = Double.infinity
+        var improvedAt = 0
+    }
     private let minimum: Int
-    private var calls = 0
-    private var best = Double.infinity
-    private var improvedAt = 0
+    private let state = Mutex(State())
 
     init(minimum: Int = 5_000) {
         self.minimum = minimum
@@ -294,13 +298,15 @@ final class StallWatch: @unchecked Sendable {
 
     /// Called once per callback with the incumbent's objective (minimisation).
     func stalled(_ incumbent: Double) -> Bool {
-        calls += 1
-        if incumbent < best - 1e-9 {
-            best = incumbent
-            improvedAt = calls
-            return false
+        state.withLock { s in
+            s.calls += 1
+            if incumbent < s.best - 1e-9 {
+                s.best = incumbent
+                s.improvedAt = s.calls
+                return false
+            }
+            return s.calls - s.improvedAt > max(minimum, s.calls / 2)
         }
-        return calls - improvedAt > max(minimum, calls / 2)
     }
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
 import GLPK
+import Synchronization
 import Topology
 
 /// Exact fit verdicts on a host whose servers partly have unknown NUMA layout.
@@ -153,15 +154,17 @@ public enum LayoutVerdict {
 }
 
 /// Counts solver callbacks against a limit. Used from one solve's callback, on one thread.
-final class CallBudget: @unchecked Sendable {
+final class CallBudget: Sendable {
     private let limit: Int
-    private var calls = 0
+    private let calls = Mutex(0)
 
     init(limit: Int) { self.limit = limit }
 
     /// Spends one call; true once the limit is passed.
     func spend() -> Bool {
-        calls += 1
-        return calls > limit
+        calls.withLock { n in
+            n += 1
+            return n > limit
+        }
     }
 }

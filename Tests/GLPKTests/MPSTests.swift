@@ -12,7 +12,7 @@ import Testing
     /// Reads MPS text with GLPK's reader and solves it (integer optimum, or LP optimum).
     static func solveWithGLPKReader(_ text: String) -> Double? {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("dehplan-mps-\(UUID().uuidString).mps").path
-        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8)) else { return nil }
         defer { try? FileManager.default.removeItem(atPath: path) }
         glp_term_out(GLP_OFF)
         defer { glp_free_env() }
