@@ -229,9 +229,9 @@ let serverJSON = #"""
             try CloudClient(ecsEndpoint: URL(string: "http://ecs.example.com")!, projectID: "p", credentials: .token("t"))
         }
         #expect(throws: Never.self) {
-            try CloudClient(ecsEndpoint: URL(string: "https://ecs.example.com")!, projectID: "p", credentials: .token("t"))
-            try CloudClient(ecsEndpoint: URL(string: "http://localhost:8080")!, projectID: "p", credentials: .token("t"))
-            try CloudClient(ecsEndpoint: URL(string: "http://[::1]:8080")!, projectID: "p", credentials: .token("t"))
+            _ = try CloudClient(ecsEndpoint: URL(string: "https://ecs.example.com")!, projectID: "p", credentials: .token("t"))
+            _ = try CloudClient(ecsEndpoint: URL(string: "http://localhost:8080")!, projectID: "p", credentials: .token("t"))
+            _ = try CloudClient(ecsEndpoint: URL(string: "http://[::1]:8080")!, projectID: "p", credentials: .token("t"))
         }
     }
 }

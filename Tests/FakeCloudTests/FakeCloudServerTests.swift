@@ -32,7 +32,9 @@ import Topology
             return
         }
         var status = ""
-        for _ in 0..<50 {
+        // Polls until the job ends (it runs 0.2 s); bounded only so that a broken fake cannot
+        // hang CI, not as a time limit on the job (it was 2.5 s, tight on a loaded machine).
+        for _ in 0..<1200 {
             status = try await client.job(job).status
             if status == "SUCCESS" || status == "FAIL" { break }
             try await Task.sleep(nanoseconds: 50_000_000)
