@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
 import Foundation
+import Topology
 
 /// How the client proves who it is.
 public enum Credentials: Sendable, CustomStringConvertible {
@@ -337,8 +338,14 @@ public struct CloudClient: Sendable {
     /// action log against `baseline`, the count of migrate actions before the first send) and
     /// the request is sent again only when the log shows it never arrived. When the cloud cannot
     /// tell, `UNKNOWN_OUTCOME` is thrown and nothing more is sent.
+    /// The migrate request's body, written the way the official SDK writes it (`", "` and
+    /// `": "` separators), with the host id encoded as a JSON string (never pasted in raw).
+    public static func migrateBody(to target: String?) -> String {
+        target.map { #"{"migrate": {"dedicated_host_id": "# + JSON.string($0).serialized(pretty: false) + "}}" } ?? #"{"migrate": null}"#
+    }
+
     public func migrate(serverID: String, to target: String?, source: String? = nil, baseline: Int? = nil) async throws(CloudError) -> MigrateOutcome {
-        let body: [UInt8] = target.map { Array(#"{"migrate": {"dedicated_host_id": "\#($0)"}}"#.utf8) } ?? Array(#"{"migrate": null}"#.utf8)
+        let body = Array(Self.migrateBody(to: target).utf8)
         let path = "/v1/\(projectID)/cloudservers/\(serverID)/migrate"
         var attempt = 1
         let started = now()

@@ -349,7 +349,7 @@ public actor FakeCloud {
             start_time: started, user_id: "fake-user",
             events: [.init(event: "compute_prep_resize", result: nil, start_time: started, finish_time: nil)]))
         setServer(server, status: "RESIZE", taskState: "resize_prep")
-        return Self.json(200, #"{"job_id": "\#(id)"}"#)
+        return Self.json(200, JSON.object([("job_id", .string(id))]).serialized(pretty: false))
     }
 
     // MARK: Listing

@@ -94,7 +94,7 @@ struct ApplyCommand: AsyncParsableCommand {
         if dryRun {
             var requests: [JSON] = []
             for move in moves.sorted(by: { ($0.wave, $0.serverID) < ($1.wave, $1.serverID) }) {
-                let body = move.to.map { #"{"migrate": {"dedicated_host_id": "\#($0)"}}"# } ?? #"{"migrate": null}"#
+                let body = CloudClient.migrateBody(to: move.to)
                 let url = "\(client.ecsEndpoint.absoluteString)/v1/\(client.projectID)/cloudservers/\(move.serverID)/migrate"
                 if format == .text { console.result("wave \(move.wave): POST \(url) \(body)") }
                 requests.append(.object([

@@ -3,6 +3,7 @@
 import CloudAPI
 import Foundation
 import Testing
+import Topology
 
 /// A transport that answers from a script and records what was sent.
 actor ScriptedTransport: HTTPTransport {
@@ -279,5 +280,23 @@ let serverJSON = #"""
     func onlyLoopbackMayUsePlainHTTP(url: String, allowed: Bool) {
         let accepted = (try? EndpointPolicy.check(URL(string: url)!)) != nil
         #expect(accepted == allowed, "\(url)")
+    }
+}
+
+/// The migrate body keeps the official SDK's spacing and encodes the host id: an id with a
+/// quote or a backslash cannot break the JSON or add fields.
+@Suite struct MigrateBodyTests {
+    @Test(arguments: ["d465d0ae-1e8b-4f1c-9a2e-000000000001", #"deh", "x": "1"#, #"back\slash"#])
+    func theHostIDIsEncoded(id: String) throws {
+        let body = CloudClient.migrateBody(to: id)
+        #expect(body.hasPrefix(#"{"migrate": {"dedicated_host_id": ""#))
+        let doc = try JSON.parse(Array(body.utf8))
+        guard case .object(let top) = doc, case .object(let inner)? = doc["migrate"] else {
+            Issue.record("not an object: \(body)")
+            return
+        }
+        #expect(top.count == 1 && inner.count == 1)  // no field added by the id
+        #expect(doc["migrate"]?["dedicated_host_id"] == .string(id))
+        #expect(CloudClient.migrateBody(to: nil) == #"{"migrate": null}"#)
     }
 }
