@@ -477,6 +477,13 @@ public actor FakeCloud {
 
     // MARK: Auth
 
+    /// The host a request was sent to, as its signature covers it: the `Host` header when there
+    /// is one, else the URL's host and port.
+    static func host(of request: HTTPRequest) -> String? {
+        if let header = request.headers.first(where: { $0.key.lowercased() == "host" }) { return header.value }
+        return request.url.host.map { h in request.url.port.map { "\(h):\($0)" } ?? h }
+    }
+
     /// IAM password authentication: 201 with `X-Subject-Token`, the project and a catalogue
     /// whose ECS and DeH endpoints are this fake (as the request reached it); 401 for a wrong
     /// user or password, 400 for a project scope (id or name) the fake does not serve.
@@ -493,7 +500,7 @@ public actor FakeCloud {
         if case .string(let name)? = project?["name"], name != configuration.projectName {
             return Self.error(400, "IAM.0011", "Request parameter error: no project named \(name).")
         }
-        let host = request.headers.first { $0.key.lowercased() == "host" }?.value ?? request.url.host.map { h in request.url.port.map { "\(h):\($0)" } ?? h } ?? "127.0.0.1"
+        let host = Self.host(of: request) ?? "127.0.0.1"
         func service(_ type: String, _ path: String) -> JSON {
             .object([("type", .string(type)), ("endpoints", .array([.object([
                 ("interface", .string("public")), ("region", .string(configuration.region)), ("region_id", .string(configuration.region)),
@@ -543,9 +550,7 @@ public actor FakeCloud {
         for name in signedList.split(separator: ";").map(String.init) where name != "x-sdk-date" && name != "host" {
             signedHeaders[name] = headers[name] ?? ""
         }
-        var host = request.url.host ?? ""
-        if let port = request.url.port { host += ":\(port)" }
-        if let explicit = headers["host"] { host = explicit }
+        let host = Self.host(of: request) ?? ""
         let components = URLComponents(url: request.url, resolvingAgainstBaseURL: false)
         let query = (components?.percentEncodedQueryItems ?? []).map {
             ($0.name.removingPercentEncoding ?? $0.name, ($0.value ?? "").removingPercentEncoding ?? "")

@@ -159,24 +159,21 @@ extension BatchPlanner {
         for (c, cls) in sub.classes.enumerated() {
             for (i, s) in cls.servers.enumerated() {
                 let server = inventory.servers[s]
-                let flavor = inventory.flavors[server.flavor]!
-                switch decisions[c][i] {
-                case .stay:
+                let home = server.dedicatedHostID.flatMap { inventory.hostIndex[$0] }
+                let decision = decisions[c][i]
+                if decision == .stay {
                     where_[s] = .stay
-                    if let id = server.dedicatedHostID, let h = inventory.hostIndex[id], let l = sub.local[h] { inUse.insert(l) }
-                case .pool:
-                    where_[s] = .pool
-                    replay.complete(server: s, to: nil, nodes: nil)
-                    if let id = server.dedicatedHostID, let h = inventory.hostIndex[id] {
-                        wishes.remove(server, flavor: flavor, host: h, nodes: server.numaNodes, groups: [])
-                    }
-                case .host(let l, let nodes):
-                    replay.complete(server: s, to: nil, nodes: nil)
-                    if let id = server.dedicatedHostID, let h = inventory.hostIndex[id] {
-                        wishes.remove(server, flavor: flavor, host: h, nodes: server.numaNodes, groups: [])
-                    }
+                    if let h = home, let l = sub.local[h] { inUse.insert(l) }
+                    continue
+                }
+                // A mover (to the pool or a host) leaves its host before any arrival is judged.
+                replay.complete(server: s, to: nil, nodes: nil)
+                if let h = home { wishes.remove(server, flavor: inventory.flavors[server.flavor]!, host: h, nodes: server.numaNodes, groups: []) }
+                if case .host(let l, let nodes) = decision {
                     arrivals.append((s, sub.hosts[l], nodes))
                     inUse.insert(l)
+                } else {
+                    where_[s] = .pool
                 }
             }
         }

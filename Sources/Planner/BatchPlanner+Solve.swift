@@ -120,7 +120,7 @@ extension BatchPlanner {
     /// Whether the pattern model looks for plans too, not only for its bound. Under `any` only
     /// for consolidations, whose pattern plans are then made safe (`anySafe`): on the
     /// 10,000-host evacuation (a tenth of the hosts drained) the search and its repair took the
-    /// time of the per-host chunks and ended at 523 hosts touched where the chunks reach 489.
+    /// time of the per-host chunks and ended at 523 hosts touched where the chunks reach 478.
     func searchesPatternPlans(_ options: PlanOptions) -> Bool {
         options.placement != .any || options.effectiveObjective == .minHostsUsed
     }

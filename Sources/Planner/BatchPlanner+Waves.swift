@@ -19,10 +19,10 @@ extension BatchPlanner {
     func orderWaves(_ moves: [Move], options: PlanOptions, deadline: Double?) -> (moves: [Move], dropped: [String], rerouted: Int)? {
         var replay = PlanReplay(inventory, options: options.checkerOptions)
         var pending = moves.sorted { ($0.to ?? "", $0.serverID) < ($1.to ?? "", $1.serverID) }
+        let size = { (m: Move) -> Double in Self.size(inventory.flavors[inventory.servers[inventory.serverIndex[m.serverID]!].flavor]!) }
         if options.placement == .any {
             // Larger arrivals first: once they are in, smaller ones fit whatever nodes the cloud
             // picks far more often than the other way round.
-            let size = { (m: Move) -> Double in Self.size(inventory.flavors[inventory.servers[inventory.serverIndex[m.serverID]!].flavor]!) }
             pending.sort { a, b in
                 let sa = size(a), sb = size(b)
                 return sa != sb ? sa > sb : ((a.to ?? "", a.serverID) < (b.to ?? "", b.serverID))
@@ -98,7 +98,6 @@ extension BatchPlanner {
                     let id = inventory.hosts[h].id
                     return arrivals[id, default: 0] > 0 || replay.state.usage[h].serverCount > leaving[id, default: 0]
                 }
-                let size = { (m: Move) -> Double in Self.size(inventory.flavors[inventory.servers[inventory.serverIndex[m.serverID]!].flavor]!) }
                 var choice: (index: Int, to: String?, nodes: [Int]?)?
                 for i in rest.indices.sorted(by: { (size(rest[$0]), $0) < (size(rest[$1]), $1) }).prefix(8) {
                     let s = inventory.serverIndex[rest[i].serverID]!
