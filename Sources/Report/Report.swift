@@ -11,7 +11,8 @@ import Topology
 /// fragmentation (free capacity no flavor in use can take), the moves grouped by wave with their
 /// verdicts, and every host's NUMA nodes before and after the plan with servers as blocks (moved
 /// ones highlighted). Hosts the plan touches are drawn in detail; the others are listed compactly
-/// in collapsible groups, so the page stays readable at thousands of hosts.
+/// in collapsible groups. At scale (`pairsShownOpen`, `tileThreshold`) certain host pairs and the
+/// drawings sit in closed blocks under an overview of tiles, so the page opens short.
 public struct Report {
     public let inventory: Inventory
     public let plan: Plan?
@@ -24,8 +25,15 @@ public struct Report {
     /// Above this many moves, the moves of a wave are grouped by source -> target host pair,
     /// each pair collapsible.
     public var pairGroupingThreshold = 100
-    /// Hosts per collapsible group in the compact list.
+    /// Hosts per collapsible group in the compact list and in the detailed drawings.
     public var groupSize = 100
+    /// A wave's host pairs whose verdicts are all certain are listed in view up to this many;
+    /// beyond, they sit in one closed block.
+    public var pairsShownOpen = 30
+    /// Above this many touched hosts, the detailed drawings sit in closed groups of `groupSize`
+    /// under an overview that draws every touched host as a small tile (per node, vCPUs and
+    /// memory before and after).
+    public var tileThreshold = 100
 
     public init(inventory: Inventory, plan: Plan?, title: String, layoutPolicy: LayoutPolicy = .certain) {
         self.inventory = inventory
@@ -215,12 +223,23 @@ public struct Report {
                     .sorted { ($0.key.from, $0.key.to) < ($1.key.from, $1.key.to) }
                 let unsure = items.filter { $0.verdict != .certain }.count
                 out.raw("<h3>Wave \(wave) <span class=\"sub\">(\(items.count) move\(items.count == 1 ? "" : "s") between \(pairs.count) host pair\(pairs.count == 1 ? "" : "s")\(unsure > 0 ? ", \(unsure) not certain" : ""))</span></h3>\n")
-                for (pair, list) in pairs {
+                func pairBlock(_ pair: PairKey, _ list: [MoveVerdict]) {
                     let flavors = Dictionary(grouping: list, by: \.flavor).sorted { $0.key < $1.key }.map { "\($0.value.count) × \($0.key)" }.joined(separator: ", ")
                     let bad = list.filter { $0.verdict != .certain }.count
                     out.raw("<details class=\"pair\"><summary>\(escape(pair.from)) → \(escape(pair.to)): \(escape(flavors))\(bad > 0 ? " <span class=\"tag bad\">\(bad) not certain</span>" : "")</summary>\n")
                     table(list)
                     out.raw("</details>\n")
+                }
+                // Pairs with a verdict short of certain stay in view; a wave's other pairs sit in
+                // one closed block, so a page of thousands of moves opens short (and fast).
+                let (doubtful, sure) = (pairs.filter { $0.value.contains { $0.verdict != .certain } }, pairs.filter { !$0.value.contains { $0.verdict != .certain } })
+                for (pair, list) in doubtful { pairBlock(pair, list) }
+                if sure.count > pairsShownOpen {
+                    out.raw("<details class=\"wave\"><summary>\(sure.count) host pair\(sure.count == 1 ? "" : "s") with \(sure.reduce(0) { $0 + $1.value.count }) moves, all certain</summary>\n")
+                    for (pair, list) in sure { pairBlock(pair, list) }
+                    out.raw("</details>\n")
+                } else {
+                    for (pair, list) in sure { pairBlock(pair, list) }
                 }
             }
             if !plan.unplaced.isEmpty {
@@ -246,10 +265,11 @@ public struct Report {
         let serversAfter = after.map { a in Dictionary(grouping: a.servers.filter { $0.dedicatedHostID != nil }) { $0.dedicatedHostID! } } ?? [:]
         let detailed = order.prefix(detailedHostLimit).filter { touched.contains(inventory.hosts[$0].id) || touched.isEmpty && inventory.hosts.count <= 50 }
         if !detailed.isEmpty {
-            out.raw("<h3>\(touched.isEmpty ? "All hosts" : "Hosts the plan touches") (\(detailed.count)\(touched.count > detailed.count ? " of \(touched.count)" : ""))</h3>\n<div class=\"hostgrid\">\n")
-            for h in detailed {
+            out.raw("<h3>\(touched.isEmpty ? "All hosts" : "Hosts the plan touches") (\(detailed.count)\(touched.count > detailed.count ? " of \(touched.count)" : ""))</h3>\n")
+            let releasedSet = Set(released)
+            func drawing(_ h: Int) {
                 let host = inventory.hosts[h]
-                let mark = released.contains(h) ? " <span class=\"tag ok\">released</span>" : ""
+                let mark = releasedSet.contains(h) ? " <span class=\"tag ok\">released</span>" : ""
                 out.raw("<div class=\"host\"><h4>\(escape(host.id)) <span class=\"sub\">\(escape(host.hostType)), \(escape(host.availabilityZone)), \(host.state.rawValue)</span>\(mark)</h4>\n")
                 out.raw("<div class=\"pair\"><figure><figcaption>before</figcaption>\(hostSVG(h, inventory: inventory, servers: serversBefore[host.id] ?? [], state: before, moved: moved, view: .before))</figure>")
                 if let after, let afterState {
@@ -257,7 +277,28 @@ public struct Report {
                 }
                 out.raw("</div></div>\n")
             }
-            out.raw("</div>\n")
+            if detailed.count <= tileThreshold {
+                out.raw("<div class=\"hostgrid\">\n")
+                detailed.forEach(drawing)
+                out.raw("</div>\n")
+            } else {
+                // Every touched host as a tile first (one screen for hundreds of hosts), then the
+                // drawings in closed groups: the page opens short whatever the fleet's size.
+                out.raw("<p class=\"legend\">Each tile: per NUMA node, vCPUs (upper) and memory (lower) in use before (left) and after (right); <span class=\"sw in\"></span> released hosts framed green. Hover for the numbers; the drawings follow in groups of \(groupSize).</p>\n<div class=\"tiles\">")
+                for h in detailed {
+                    out.raw(tileSVG(h, before: before.usage[h], after: afterState?.usage[h], released: releasedSet.contains(h)))
+                }
+                out.raw("</div>\n")
+                var start = 0
+                while start < detailed.count {
+                    let chunk = detailed[start..<min(start + groupSize, detailed.count)]
+                    let first = inventory.hosts[chunk.first!].id, last = inventory.hosts[chunk.last!].id
+                    out.raw("<details><summary>Drawings: \(escape(first)) … \(escape(last)) (\(chunk.count) hosts)</summary><div class=\"hostgrid\">\n")
+                    chunk.forEach(drawing)
+                    out.raw("</div></details>\n")
+                    start += groupSize
+                }
+            }
         }
         let detailedSet = Set(detailed)
         let rest = order.filter { !detailedSet.contains($0) }
@@ -338,6 +379,33 @@ public struct Report {
         return s + "</svg>"
     }
 
+    /// One touched host as a small tile: its id, and per node a vCPU and a memory bar before
+    /// (left) and after (right) the plan; the numbers in the tooltip.
+    func tileSVG(_ h: Int, before: HostUsage, after: HostUsage?, released: Bool) -> String {
+        let id = inventory.hosts[h].id
+        let w = 62.0, bar = 3.0, row = 9.0, top = 13.0
+        let height = top + Double(before.capacity.count) * row + 1
+        func used(_ u: HostUsage, _ n: Int) -> Resources { u.knownUsed[n] + (u.hasUnknownLayout ? u.unknownShare : .zero) }
+        var tip = id
+        var s = ""
+        for (n, cap) in before.capacity.enumerated() {
+            let y = top + Double(n) * row
+            for (column, usage) in [(0, Optional(before)), (1, after)] {
+                guard let usage else { continue }
+                let x = 2 + Double(column) * (w + 6)
+                let u = used(usage, n)
+                for (d, frac) in [(0, Double(u.vcpus) / Double(max(cap.vcpus, 1))), (1, Double(u.memoryMiB) / Double(max(cap.memoryMiB, 1)))] {
+                    let yy = y + Double(d) * (bar + 1)
+                    s += "<rect x=\"\(fmt(x))\" y=\"\(fmt(yy))\" width=\"\(fmt(w))\" height=\"\(fmt(bar))\" class=\"cap\"/>"
+                    if frac > 0 { s += "<rect x=\"\(fmt(x))\" y=\"\(fmt(yy))\" width=\"\(fmt(max(0.5, w * min(1, frac))))\" height=\"\(fmt(bar))\" class=\"\(usage.hasUnknownLayout ? "unk" : "srv")\"/>" }
+                }
+                tip += "\nn\(n) \(column == 0 ? "before" : "after"): \(min(u.vcpus, cap.vcpus))/\(cap.vcpus) vCPU, \(gib(min(u.memoryMiB, cap.memoryMiB)))/\(gib(cap.memoryMiB)) GiB"
+            }
+        }
+        if released { tip += "\nreleased" }
+        return "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(2 * w + 10))\" height=\"\(Int(height))\" class=\"tile\(released ? " rel" : "")\"><title>\(escape(tip))</title><text x=\"2\" y=\"10\" class=\"lbl\">\(escape(id))</text>\(s)</svg>"
+    }
+
     /// A small per-node utilisation strip (vCPUs) for the compact host list.
     func compactSVG(_ usage: HostUsage) -> String {
         let w = 50.0, h = 8.0
@@ -370,6 +438,7 @@ public struct Report {
         .tag{font-size:11px;padding:1px 6px;border-radius:8px;background:#e6f4ea;color:var(--in)}
         svg .cap{fill:var(--cap)}svg .srv{fill:var(--srv);stroke:#fff;stroke-width:.5}svg .in{fill:var(--in);stroke:#fff;stroke-width:.5}
         svg .out{fill:var(--out);stroke:#fff;stroke-width:.5}svg .unk{fill:var(--unk);opacity:.55}svg .lbl{font-size:10px;fill:var(--muted)}svg .num{font-size:9px;fill:var(--fg)}
+        .tiles{display:flex;flex-wrap:wrap;gap:4px}svg.tile{background:#fff;border:1px solid var(--line);border-radius:4px}svg.tile.rel{border:2px solid var(--in)}
         .tag.bad{background:#fdecea;color:#c0392b}details.pair{padding:2px 8px}p.ids{font-size:12px;margin:4px 0}
         .legend .sw{display:inline-block;width:12px;height:12px;vertical-align:middle;margin:0 3px 0 10px;border-radius:2px}
         .sw.srv{background:var(--srv)}.sw.in{background:var(--in)}.sw.out{background:var(--out)}.sw.unk{background:var(--unk);opacity:.55}

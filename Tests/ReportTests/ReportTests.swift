@@ -118,6 +118,32 @@ import Topology
         #expect(grouped.contains("<details class=\"pair\"><summary>src → \(move.to ?? "pool"): 1 × s4"))
     }
 
+    /// At scale the page opens short: a wave's certain host pairs sit in one closed block, and
+    /// touched hosts are tiles (every one of them) with their drawings in closed groups.
+    @Test func atScaleTheDetailSitsInClosedBlocks() throws {
+        let inventory = try Self.inventory()
+        let plan = try BatchPlanner(inventory).plan(PlanOptions(mode: .evacuate(["src"])))
+        let touched = Set(plan.moves.flatMap { [$0.from, $0.to].compactMap { $0 } })
+        var report = Report(inventory: inventory, plan: plan, title: "t")
+        report.pairGroupingThreshold = 0
+        let open = report.html()
+        #expect(!open.contains("all certain</summary>") && !open.contains("class=\"tiles\""))
+        #expect(open.components(separatedBy: "<div class=\"host\">").count - 1 == touched.count)
+        report.pairsShownOpen = 0
+        report.tileThreshold = 0
+        report.groupSize = 1
+        let html = report.html()
+        #expect(html.contains("<details class=\"wave\"><summary>\(plan.moves.count) host pair\(plan.moves.count == 1 ? "" : "s") with \(plan.moves.count) moves, all certain</summary>"))
+        // Every touched host: one tile (with its numbers in the tooltip) and one drawing, the
+        // drawings each in a closed group of one.
+        #expect(html.components(separatedBy: "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"134\"").count - 1 == touched.count)
+        for id in touched {
+            #expect(html.contains("<title>\(id)\nn0 before: "), "no tile for \(id)")
+            #expect(html.contains("<details><summary>Drawings: \(id) … \(id) (1 hosts)</summary><div class=\"hostgrid\">\n<div class=\"host\"><h4>\(id) "))
+        }
+        #expect(html.contains("class=\"tile rel\"") == inventory.applying(plan.moves).servers.allSatisfy { $0.dedicatedHostID != "src" })
+    }
+
     @Test func releasedHostsAreListedAsRanges() {
         let report = Report(inventory: try! Self.inventory(), plan: nil, title: "t")
         #expect(report.compactList(["deh-0003", "deh-0001", "deh-0002", "deh-0007", "other-1", "x", "h9", "h10"])
