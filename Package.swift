@@ -17,7 +17,8 @@ let swiftSettings: [SwiftSetting] = [
 
 let package = Package(
     name: "dehplan",
-    platforms: [.macOS(.v14)],
+    // macOS 15: Synchronization.Mutex (the planner and the verdict counters lock with it).
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "dehplan", targets: ["dehplan"]),
         .library(name: "Topology", targets: ["Topology"]),

@@ -54,20 +54,11 @@ public enum IAM {
         transport: any HTTPTransport = URLSessionTransport()
     ) async throws(CloudError) -> Session {
         try EndpointPolicy.check(endpoint)
-        let project: [String: Any] = switch scope {
-        case .projectID(let id): ["id": id]
-        case .projectName(let name): ["name": name, "domain": ["name": domain]]
+        let request = switch scope {
+        case .projectID(let id): WireTokenRequest(user: user, password: password, domain: domain, projectID: id, projectName: nil)
+        case .projectName(let name): WireTokenRequest(user: user, password: password, domain: domain, projectID: nil, projectName: name)
         }
-        let body: [String: Any] = [
-            "auth": [
-                "identity": [
-                    "methods": ["password"],
-                    "password": ["user": ["name": user, "password": password, "domain": ["name": domain]]],
-                ],
-                "scope": ["project": project],
-            ]
-        ]
-        guard let data = try? JSONSerialization.data(withJSONObject: body) else {
+        guard let data = try? JSONEncoder().encode(request) else {
             throw CloudError(status: 0, code: nil, message: "cannot encode the IAM request")
         }
         var base = endpoint.absoluteString
@@ -90,16 +81,14 @@ public enum IAM {
         }
         // The body: {"token": {"project": {"id", "name"}, "catalog": [{"type", "endpoints":
         // [{"interface", "region" or "region_id", "url"}]}]}}; a body that says less gives less.
-        let doc = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
-        let tokenDoc = doc?["token"] as? [String: Any]
-        let projectID = (tokenDoc?["project"] as? [String: Any])?["id"] as? String
+        let answer = (try? JSONDecoder().decode(WireTokenResponse.self, from: Data(response.body)))?.token
+        let projectID = answer?.project?.id
         var catalog: [CatalogEndpoint] = []
-        for service in tokenDoc?["catalog"] as? [[String: Any]] ?? [] {
-            guard let type = service["type"] as? String else { continue }
-            for e in service["endpoints"] as? [[String: Any]] ?? [] {
-                guard let text = e["url"] as? String, let url = URL(string: text) else { continue }
-                let region = (e["region_id"] as? String) ?? (e["region"] as? String) ?? ""
-                catalog.append(CatalogEndpoint(type: type, region: region, interface: e["interface"] as? String ?? "public", url: url))
+        for service in answer?.catalog ?? [] {
+            guard let type = service.type else { continue }
+            for e in service.endpoints ?? [] {
+                guard let text = e.url, let url = URL(string: text) else { continue }
+                catalog.append(CatalogEndpoint(type: type, region: e.region_id ?? e.region ?? "", interface: e.interface ?? "public", url: url))
             }
         }
         return Session(token: token, projectID: projectID, catalog: catalog)

@@ -263,13 +263,15 @@ public actor FakeCloud {
             return listHosts(query)
         case ("GET", 4) where parts[0] == "v1.0" && parts[1] == project && parts[2] == "dedicated-hosts":
             guard let host = inventory.host(parts[3]) else { return Self.error(404, "DEH.0404", "dedicated host \(parts[3]) not found") }
-            return Self.json(200, JSON.object([("dedicated_host", hostJSON(host, details: true))]).serialized())
+            return Self.encode(WireDedicatedHostDetail(dedicated_host: wireHost(host, details: true)))
         case ("GET", 5) where parts[0] == "v1.0" && parts[1] == project && parts[2] == "dedicated-hosts" && parts[4] == "servers":
             guard inventory.host(parts[3]) != nil else { return Self.error(404, "DEH.0404", "dedicated host \(parts[3]) not found") }
             var servers = inventory.servers.filter { $0.dedicatedHostID == parts[3] }
             if let marker = query["marker"], let i = servers.firstIndex(where: { $0.id == marker }) { servers = Array(servers[(i + 1)...]) }
             let page = servers.prefix(max(0, Int(query["limit"] ?? "") ?? 1000))
-            return Self.json(200, JSON.object([("servers", .array(page.map { serverJSON($0, full: false) }))]).serialized())
+            return Self.encode(WireHostServerList(servers: page.map {
+                WireHostServer(id: $0.id, name: $0.name, status: $0.status, flavor: .init(id: $0.flavor))
+            }))
         case ("GET", 4) where parts[0] == "v1" && parts[1] == project && parts[2] == "cloudservers" && parts[3] == "detail":
             return listServers(query)
         case ("GET", 4) where parts[0] == "v1" && parts[1] == project && parts[2] == "cloudservers" && parts[3] == "os-server-groups":
@@ -280,17 +282,16 @@ public actor FakeCloud {
             }
             return Self.encode(["server_group": Self.wire(group)])
         case ("GET", 4) where parts[0] == "v1" && parts[1] == project && parts[2] == "cloudservers" && parts[3] == "flavors":
+            // As the API spells it: vcpus a string, ram a number.
             let flavors = inventory.flavorOrder.compactMap { inventory.flavors[$0] }.map { f in
-                JSON.object([
-                    ("id", .string(f.name)), ("name", .string(f.name)), ("vcpus", .string(String(f.resources.vcpus))),
-                    ("ram", .int(f.resources.memoryMiB)),
-                    ("os_extra_specs", .object(f.numaNodes > 1 ? [("hw:numa_nodes", .string(String(f.numaNodes)))] : [])),
-                ])
+                WireFlavor(
+                    id: f.name, name: f.name, vcpus: LenientInt(f.resources.vcpus, quoted: true), ram: LenientInt(f.resources.memoryMiB),
+                    os_extra_specs: f.numaNodes > 1 ? ["hw:numa_nodes": String(f.numaNodes)] : [:])
             }
-            return Self.json(200, JSON.object([("flavors", .array(flavors))]).serialized())
+            return Self.encode(WireFlavorList(flavors: flavors))
         case ("GET", 4) where parts[0] == "v1" && parts[1] == project && parts[2] == "cloudservers":
             guard let server = inventory.server(parts[3]) else { return Self.error(404, "Ecs.0114", "Instance \(parts[3]) could not be found.") }
-            return Self.json(200, JSON.object([("server", serverJSON(server, full: true))]).serialized())
+            return Self.encode(WireServerDetail(server: wireServer(server)))
         case ("POST", 5) where parts[0] == "v1" && parts[1] == project && parts[2] == "cloudservers" && parts[4] == "migrate":
             migrateRequests[parts[3], default: 0] += 1
             return migrate(parts[3], body: request.body ?? [])
@@ -309,7 +310,7 @@ public actor FakeCloud {
             return Self.encode(WireInstanceActionDetail(instanceAction: action))
         case ("GET", 4) where parts[0] == "v1" && parts[1] == project && parts[2] == "jobs":
             guard let job = jobs[parts[3]] else { return Self.error(400, "Common.0011", "Query job failed: unknown job \(parts[3]).") }
-            return Self.json(200, jobJSON(job).serialized())
+            return Self.encode(wireJob(job))
         default:
             return Self.error(404, "APIGW.0101", "The API does not exist or has not been published in the environment.")
         }
@@ -349,7 +350,7 @@ public actor FakeCloud {
             start_time: started, user_id: "fake-user",
             events: [.init(event: "compute_prep_resize", result: nil, start_time: started, finish_time: nil)]))
         setServer(server, status: "RESIZE", taskState: "resize_prep")
-        return Self.json(200, JSON.object([("job_id", .string(id))]).serialized(pretty: false))
+        return Self.encode(WireJobID(job_id: id))
     }
 
     // MARK: Listing
@@ -359,9 +360,7 @@ public actor FakeCloud {
         if let marker = query["marker"], let i = hosts.firstIndex(where: { $0.id == marker }) { hosts = Array(hosts[(i + 1)...]) }
         let limit = Int(query["limit"] ?? "") ?? 1000
         let page = hosts.prefix(max(0, limit))
-        return Self.json(200, JSON.object([
-            ("dedicated_hosts", .array(page.map { hostJSON($0, details: false) })), ("total", .int(inventory.hosts.count)),
-        ]).serialized())
+        return Self.encode(WireDedicatedHostList(dedicated_hosts: page.map { wireHost($0, details: false) }, total: inventory.hosts.count))
     }
 
     static func wire(_ group: ServerGroup) -> WireServerGroup {
@@ -378,85 +377,63 @@ public actor FakeCloud {
             server_groups: page.map(Self.wire), page_info: WireServerGroupList.PageInfo(next_marker: next)))
     }
 
-    /// Answers 200 with a CloudAPI wire type, encoded (not written by hand).
-    static func encode(_ value: some Encodable) -> HTTPResponse {
+    /// Answers with a CloudAPI wire type, encoded (not written by hand), 200 unless told.
+    static func encode(_ value: some Encodable, status: Int = 200) -> HTTPResponse {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         guard let data = try? encoder.encode(value), let text = String(data: data, encoding: .utf8) else {
-            return error(500, "Common.0001", "encoding failed")
+            return json(500, #"{"error": {"code": "Common.0001", "message": "encoding failed"}}"#)
         }
-        return json(200, text)
+        return json(status, text)
     }
 
     func listServers(_ query: [String: String]) -> HTTPResponse {
         let limit = max(1, min(1000, Int(query["limit"] ?? "") ?? 25))
         let page = max(1, Int(query["offset"] ?? "") ?? 1)
         let slice = inventory.servers.dropFirst((page - 1) * limit).prefix(limit)
-        return Self.json(200, JSON.object([
-            ("count", .int(inventory.servers.count)), ("servers", .array(slice.map { serverJSON($0, full: true) })),
-        ]).serialized())
+        return Self.encode(WireServerList(count: inventory.servers.count, servers: slice.map(wireServer)))
     }
 
-    // MARK: JSON
+    // MARK: Wire types
 
-    func hostJSON(_ host: Topology.Host, details: Bool) -> JSON {
+    func wireHost(_ host: Topology.Host, details: Bool) -> WireDedicatedHost {
         let capacity = inventory.capacity(of: host).total
         let used = inventory.servers.filter { $0.dedicatedHostID == host.id }
         let usedTotal = used.reduce(Resources.zero) { $0 + (inventory.flavors[$1.flavor]?.resources ?? .zero) }
         let type = inventory.hostTypes[host.hostType]
-        var pairs: [(String, JSON)] = [
-            ("dedicated_host_id", .string(host.id)), ("name", .string(host.name)), ("auto_placement", .string("off")),
-            ("availability_zone", .string(host.availabilityZone)),
-            ("host_properties", .object([
-                ("host_type", .string(host.hostType)), ("host_type_name", .string(host.hostType)),
-                ("vcpus", .int(capacity.vcpus)), ("sockets", .int(inventory.capacity(of: host).count)),
-                ("memory", .int(capacity.memoryMiB)),
-                ("available_instance_capacities", .array((type?.flavors ?? []).map { .object([("flavor", .string($0))]) })),
-            ])),
-            ("state", .string(host.state.rawValue)), ("project_id", .string(configuration.projectID)),
-            ("available_vcpus", .int(capacity.vcpus - usedTotal.vcpus)),
-            ("available_memory", .int(capacity.memoryMiB - usedTotal.memoryMiB)), ("instance_total", .int(used.count)),
-        ]
-        if details { pairs.append(("instance_uuids", .array(used.map { .string($0.id) }))) }
-        return .object(pairs)
+        return WireDedicatedHost(
+            dedicated_host_id: host.id, name: host.name, auto_placement: "off", availability_zone: host.availabilityZone,
+            host_properties: .init(
+                host_type: host.hostType, host_type_name: host.hostType, vcpus: capacity.vcpus, sockets: inventory.capacity(of: host).count,
+                memory: capacity.memoryMiB, available_instance_capacities: (type?.flavors ?? []).map { .init(flavor: $0) }),
+            state: host.state.rawValue, project_id: configuration.projectID, available_vcpus: capacity.vcpus - usedTotal.vcpus,
+            available_memory: capacity.memoryMiB - usedTotal.memoryMiB, instance_total: used.count,
+            instance_uuids: details ? used.map(\.id) : nil)
     }
 
-    func serverJSON(_ server: Server, full: Bool) -> JSON {
-        guard full, let flavor = inventory.flavors[server.flavor] else {
-            return .object([
-                ("id", .string(server.id)), ("name", .string(server.name)), ("status", .string(server.status)),
-                ("flavor", .object([("id", .string(server.flavor))])),
-            ])
-        }
-        let groups = (inventory.groupsOfServer[server.id] ?? []).map { JSON.string(inventory.serverGroups[$0].id) }
-        var hintPairs: [(String, JSON)] = []
-        if let host = server.dedicatedHostID {
-            hintPairs = [("dedicated_host_id", .array([.string(host)])), ("tenancy", .array([.string("dedicated")]))]
-        }
-        if !groups.isEmpty { hintPairs.append(("group", .array(groups))) }
-        let hints = JSON.object(hintPairs)
-        return .object([
-            ("id", .string(server.id)), ("name", .string(server.name)), ("status", .string(server.status)),
-            ("OS-EXT-STS:vm_state", .string(server.status == "SHUTOFF" ? "stopped" : server.status == "RESIZE" ? "stopped" : "active")),
-            ("OS-EXT-STS:task_state", .optionalString(server.taskState)), ("locked", .bool(server.locked)),
-            ("flavor", .object([
-                ("id", .string(flavor.name)), ("name", .string(flavor.name)), ("vcpus", .string(String(flavor.resources.vcpus))),
-                ("ram", .string(String(flavor.resources.memoryMiB))), ("disk", .string("0")),
-            ])),
-            ("OS-EXT-AZ:availability_zone", .string(server.availabilityZone)),
-            ("OS-EXT-SRV-ATTR:host", .optionalString(server.dedicatedHostID)),
-            ("os:scheduler_hints", hints), ("metadata", .object([("charging_mode", .string("0"))])),
-        ])
+    /// A server as the ECS API details it: flavor numbers as strings, hints as arrays, the
+    /// groups in the hints.
+    func wireServer(_ server: Server) -> WireServer {
+        let flavor = inventory.flavors[server.flavor]
+        let groups = (inventory.groupsOfServer[server.id] ?? []).map { inventory.serverGroups[$0].id }
+        let host = server.dedicatedHostID
+        let hints = WireServer.SchedulerHints(
+            dedicated_host_id: host.map { [$0] }, tenancy: host == nil ? nil : ["dedicated"], group: groups.isEmpty ? nil : groups)
+        return WireServer(
+            id: server.id, name: server.name, status: server.status,
+            vmState: server.status == "SHUTOFF" || server.status == "RESIZE" ? "stopped" : "active", taskState: server.taskState,
+            locked: server.locked,
+            flavor: .init(
+                id: server.flavor, name: server.flavor, vcpus: flavor.map { LenientInt($0.resources.vcpus, quoted: true) },
+                ram: flavor.map { LenientInt($0.resources.memoryMiB, quoted: true) }, disk: LenientInt(0, quoted: true)),
+            availabilityZone: server.availabilityZone, hypervisorHost: host, schedulerHints: hints, metadata: ["charging_mode": "0"])
     }
 
-    func jobJSON(_ job: Job) -> JSON {
-        func time(_ d: Date?) -> JSON { d.map { .string(ISO8601DateFormatter().string(from: $0)) } ?? .null }
-        return .object([
-            ("status", .string(job.status)), ("job_id", .string(job.id)), ("job_type", .string("coldMigrateServer")),
-            ("begin_time", time(job.begin)), ("end_time", time(job.end)), ("error_code", .optionalString(job.errorCode)),
-            ("fail_reason", .optionalString(job.failReason)),
-            ("entities", .object([("server_id", .string(job.serverID)), ("sub_jobs_total", .int(0)), ("sub_jobs", .array([]))])),
-        ])
+    func wireJob(_ job: Job) -> WireJob {
+        func time(_ d: Date?) -> String? { d.map { ISO8601DateFormatter().string(from: $0) } }
+        return WireJob(
+            status: job.status, job_id: job.id, job_type: "coldMigrateServer", begin_time: time(job.begin), end_time: time(job.end),
+            error_code: job.errorCode, fail_reason: job.failReason, entities: .init(server_id: job.serverID, sub_jobs_total: 0, sub_jobs: []))
     }
 
     static func json(_ status: Int, _ text: String) -> HTTPResponse {
@@ -466,7 +443,7 @@ public actor FakeCloud {
     }
 
     static func error(_ status: Int, _ code: String, _ message: String) -> HTTPResponse {
-        json(status, JSON.object([("error", .object([("message", .string(message)), ("code", .string(code))]))]).serialized())
+        encode(WireErrorBody(code: code, message: message), status: status)
     }
 
     static func queryItems(_ url: URL) -> [String: String] {
@@ -488,32 +465,25 @@ public actor FakeCloud {
     /// whose ECS and DeH endpoints are this fake (as the request reached it); 401 for a wrong
     /// user or password, 400 for a project scope (id or name) the fake does not serve.
     func issueToken(_ request: HTTPRequest) -> HTTPResponse {
-        guard let doc = try? JSON.parse(request.body ?? []),
-            case .string(let user)? = doc["auth"]?["identity"]?["password"]?["user"]?["name"],
-            case .string(let password)? = doc["auth"]?["identity"]?["password"]?["user"]?["password"],
+        guard let auth = (try? JSONDecoder().decode(WireTokenRequest.self, from: Data(request.body ?? [])))?.auth,
+            let user = auth.identity?.password?.user?.name, let password = auth.identity?.password?.user?.password,
             let token = configuration.token, user == configuration.user, password == configuration.password
         else { return Self.error(401, "IAM.0004", "The username or password is incorrect.") }
-        let project = doc["auth"]?["scope"]?["project"]
-        if case .string(let id)? = project?["id"], id != configuration.projectID {
+        let project = auth.scope?.project
+        if let id = project?.id, id != configuration.projectID {
             return Self.error(400, "IAM.0011", "Request parameter error: no project \(id).")
         }
-        if case .string(let name)? = project?["name"], name != configuration.projectName {
+        if let name = project?.name, name != configuration.projectName {
             return Self.error(400, "IAM.0011", "Request parameter error: no project named \(name).")
         }
         let host = Self.host(of: request) ?? "127.0.0.1"
-        func service(_ type: String, _ path: String) -> JSON {
-            .object([("type", .string(type)), ("endpoints", .array([.object([
-                ("interface", .string("public")), ("region", .string(configuration.region)), ("region_id", .string(configuration.region)),
-                ("url", .string("http://\(host)\(path)")),
-            ])]))])
+        func service(_ type: String, _ path: String) -> WireTokenResponse.Service {
+            .init(type: type, endpoints: [.init(interface: "public", region: configuration.region, region_id: configuration.region, url: "http://\(host)\(path)")])
         }
-        let body = JSON.object([("token", .object([
-            ("methods", .array([.string("password")])),
-            ("project", .object([("id", .string(configuration.projectID)), ("name", .string(configuration.projectName))])),
-            ("catalog", .array([service("ecs", "/v1/\(configuration.projectID)"), service("deh", "/v1.0/\(configuration.projectID)"),
-                                service("iam", "/v3")])),
-        ]))])
-        var response = Self.json(201, body.serialized())
+        let body = WireTokenResponse(token: .init(
+            methods: ["password"], project: .init(id: configuration.projectID, name: configuration.projectName),
+            catalog: [service("ecs", "/v1/\(configuration.projectID)"), service("deh", "/v1.0/\(configuration.projectID)"), service("iam", "/v3")]))
+        var response = Self.encode(body, status: 201)
         response.headers["x-subject-token"] = token
         return response
     }

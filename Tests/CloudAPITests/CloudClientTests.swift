@@ -300,3 +300,52 @@ let serverJSON = #"""
         #expect(CloudClient.migrateBody(to: nil) == #"{"migrate": null}"#)
     }
 }
+
+/// The wire types both the client and the fake cloud encode: the spellings the API uses survive
+/// a round trip, and the IAM request names the scope as IAM expects it.
+@Suite struct WireTypeTests {
+    @Test func quotedNumbersStayQuoted() throws {
+        let decoded = try JSONDecoder().decode([LenientInt].self, from: Data(#"["2", 4]"#.utf8))
+        #expect(decoded == [LenientInt(2), LenientInt(4)])
+        #expect(decoded.map(\.quoted) == [true, false])
+        #expect(String(decoding: try JSONEncoder().encode(decoded), as: UTF8.self) == #"["2",4]"#)
+    }
+
+    @Test func emptyTaskStateAndJobTimesAreNullNotAbsent() throws {
+        let server = WireServer(
+            id: "s", name: nil, status: "SHUTOFF", vmState: "stopped", taskState: nil, locked: false,
+            flavor: .init(id: "f", name: nil, vcpus: nil, ram: nil, disk: nil), availabilityZone: nil, hypervisorHost: nil,
+            schedulerHints: nil)
+        let text = String(decoding: try JSONEncoder().encode(server), as: UTF8.self)
+        #expect(text.contains(#""OS-EXT-STS:task_state":null"#) && text.contains(#""OS-EXT-SRV-ATTR:host":null"#))
+        #expect(!text.contains("metadata") && !text.contains("\"name\""))
+        let job = WireJob(status: "RUNNING", job_id: "j", job_type: nil, begin_time: "t", end_time: nil, error_code: nil, fail_reason: nil, entities: nil)
+        let jobText = String(decoding: try JSONEncoder().encode(job), as: UTF8.self)
+        #expect(jobText.contains(#""end_time":null"#) && jobText.contains(#""fail_reason":null"#))
+        #expect(try JSONDecoder().decode(WireJob.self, from: Data(jobText.utf8)) == job)
+    }
+
+    @Test(arguments: [(id: "p1" as String?, name: nil as String?), (id: nil, name: "prod")])
+    func tokenRequestsScopeAsIAMExpects(scope: (id: String?, name: String?)) throws {
+        let request = WireTokenRequest(user: "u", password: "pw", domain: "acme", projectID: scope.id, projectName: scope.name)
+        let doc = try JSONSerialization.jsonObject(with: JSONEncoder().encode(request)) as? [String: Any]
+        let auth = doc?["auth"] as? [String: Any]
+        let identity = auth?["identity"] as? [String: Any]
+        #expect(identity?["methods"] as? [String] == ["password"])
+        let user = (identity?["password"] as? [String: Any])?["user"] as? [String: Any]
+        #expect(user?["name"] as? String == "u" && user?["password"] as? String == "pw")
+        #expect((user?["domain"] as? [String: Any])?["name"] as? String == "acme")
+        let project = (auth?["scope"] as? [String: Any])?["project"] as? [String: Any]
+        #expect(project?["id"] as? String == scope.id && project?["name"] as? String == scope.name)
+        // A project named (not numbered) is looked up within the domain.
+        #expect(((project?["domain"] as? [String: Any])?["name"] as? String) == (scope.name == nil ? nil : "acme"))
+    }
+
+    @Test func aTokenAnswerThatSaysLessGivesLess() throws {
+        let empty = try JSONDecoder().decode(WireTokenResponse.self, from: Data(#"{"token": {}}"#.utf8))
+        #expect(empty.token?.catalog == nil && empty.token?.project == nil)
+        let partial = try JSONDecoder().decode(
+            WireTokenResponse.self, from: Data(#"{"token": {"catalog": [{"type": "ecs", "endpoints": [{"url": "https://e", "region": "r"}]}]}}"#.utf8))
+        #expect(partial.token?.catalog?.first?.endpoints?.first == .init(interface: nil, region: "r", region_id: nil, url: "https://e"))
+    }
+}

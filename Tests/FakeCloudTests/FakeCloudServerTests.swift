@@ -101,12 +101,25 @@ import Topology
         #expect(try await call("GET", "/v1.0/proj/dedicated-hosts/nope").0 == 404)
         let (_, onHost) = try await call("GET", "/v1.0/proj/dedicated-hosts/deh-frag-a/servers?limit=4&marker=a-big-0")
         if case .array(let servers)? = onHost?["servers"] { #expect(servers.count == 4) } else { Issue.record("no servers") }
-        #expect(try await call("GET", "/v1/proj/cloudservers/app-big").0 == 200)
+        // The API's spellings, kept by the wire types the fake encodes: flavor numbers as
+        // strings in a server, an empty task state as null (present), hints as arrays.
+        let (detailStatus, detail) = try await call("GET", "/v1/proj/cloudservers/app-big")
+        #expect(detailStatus == 200)
+        #expect(detail?["server"]?["flavor"]?["vcpus"] == .string("16"))
+        #expect(detail?["server"]?["OS-EXT-STS:task_state"] == .null)
+        #expect(detail?["server"]?["os:scheduler_hints"]?["dedicated_host_id"] == .array([.string("deh-src")]))
         let (missingStatus, missing) = try await call("GET", "/v1/proj/cloudservers/nope")
         #expect(missingStatus == 404 && code(missing) == "Ecs.0114")
         let (_, page) = try await call("GET", "/v1/proj/cloudservers/detail?offset=2&limit=10")
         #expect(page?["count"] == .number(23))
-        #expect(try await call("GET", "/v1/proj/cloudservers/flavors?availability_zone=eu-de-01").0 == 200)
+        let (flavorStatus, flavors) = try await call("GET", "/v1/proj/cloudservers/flavors?availability_zone=eu-de-01")
+        #expect(flavorStatus == 200)
+        if case .array(let all)? = flavors?["flavors"], let first = all.first {
+            if case .string(let v)? = first["vcpus"] { #expect(Int(v) != nil) } else { Issue.record("flavor vcpus not a string: \(first)") }
+            if case .number? = first["ram"] {} else { Issue.record("flavor ram not a number: \(first)") }
+        } else {
+            Issue.record("no flavors")
+        }
 
         #expect(code(try await call("POST", "/v1/proj/cloudservers/nope/migrate", to("deh-frag-b")).1) == "Ecs.0114")
         #expect(code(try await call("POST", "/v1/proj/cloudservers/db-split/migrate", to("deh-far")).1) == "Ecs.0100")
@@ -123,6 +136,7 @@ import Topology
         }
         let (_, jobDoc) = try await call("GET", "/v1/proj/jobs/\(jobID)")
         #expect(jobDoc?["status"] == .string("INIT"))
+        #expect(jobDoc?["end_time"] == .null && jobDoc?["fail_reason"] == .null)
         #expect(code(try await call("GET", "/v1/proj/jobs/nope").1) == "Common.0011")
         #expect(try await call("GET", "/v2/whatever").0 == 404)
         #expect(try await call("GET", "/_fake/inventory", token: nil).0 == 401, "the test endpoints need the token too")
