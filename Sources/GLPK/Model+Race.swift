@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
 import Foundation
+import Synchronization
 
 extension Model {
     /// Solves the model with several option sets at once, one thread each: a portfolio, since
@@ -72,49 +73,50 @@ extension Model {
 /// callbacks than a runner that finished; it cannot have won. Nobody waits for anybody, and the
 /// true winner is never stopped (no finisher has fewer callbacks), so the outcome does not
 /// depend on thread timing.
-private final class Referee: @unchecked Sendable {
-    private let lock = NSLock()
-    private var ticks: [Int]
-    private var finishedAt: [Int?]
+private final class Referee: Sendable {
+    private struct State {
+        var ticks: [Int]
+        var finishedAt: [Int?]
+
+        /// The runner that finished after the fewest callbacks (ties: lowest index).
+        func winner() -> Int? {
+            var best: (index: Int, at: Int)?
+            for (i, at) in finishedAt.enumerated() {
+                guard let at else { continue }
+                if best == nil || at < best!.at { best = (i, at) }
+            }
+            return best?.index
+        }
+    }
+    private let state: Mutex<State>
 
     init(runners: Int) {
-        ticks = Array(repeating: 0, count: runners)
-        finishedAt = Array(repeating: nil, count: runners)
+        state = Mutex(State(ticks: Array(repeating: 0, count: runners), finishedAt: Array(repeating: nil, count: runners)))
     }
 
     /// The runner that finished after the fewest callbacks (ties: lowest index).
-    var winner: Int? { lock.withLock { currentWinner() } }
-
-    private func currentWinner() -> Int? {
-        var best: (index: Int, at: Int)?
-        for (i, at) in finishedAt.enumerated() {
-            guard let at else { continue }
-            if best == nil || at < best!.at { best = (i, at) }
-        }
-        return best?.index
-    }
+    var winner: Int? { state.withLock { $0.winner() } }
 
     /// Runner i reached a callback. Returns true when it has lost and must stop.
     func tick(_ i: Int) -> Bool {
-        lock.withLock {
-            ticks[i] += 1
-            guard let w = currentWinner(), w != i, let at = finishedAt[w] else { return false }
-            return at < ticks[i] || (at == ticks[i] && w < i)
+        state.withLock { s in
+            s.ticks[i] += 1
+            guard let w = s.winner(), w != i, let at = s.finishedAt[w] else { return false }
+            return at < s.ticks[i] || (at == s.ticks[i] && w < i)
         }
     }
 
     /// Runner i returned; `conclusive` when its search ran to its end.
     func finish(_ i: Int, conclusive: Bool) {
-        lock.withLock {
-            if conclusive { finishedAt[i] = ticks[i] }
+        state.withLock { s in
+            if conclusive { s.finishedAt[i] = s.ticks[i] }
         }
     }
 }
 
-private final class ResultSlots: @unchecked Sendable {
-    private let lock = NSLock()
-    private var slots: [Result<Solution, GLPKError>?]
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ r: Result<Solution, GLPKError>) { lock.withLock { slots[i] = r } }
-    func all() -> [Result<Solution, GLPKError>?] { lock.withLock { slots } }
+private final class ResultSlots: Sendable {
+    private let slots: Mutex<[Result<Solution, GLPKError>?]>
+    init(count: Int) { slots = Mutex(Array(repeating: nil, count: count)) }
+    func set(_ i: Int, _ r: Result<Solution, GLPKError>) { slots.withLock { $0[i] = r } }
+    func all() -> [Result<Solution, GLPKError>?] { slots.withLock { $0 } }
 }
