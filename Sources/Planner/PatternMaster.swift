@@ -35,6 +35,13 @@ struct PatternMaster {
     /// Cost per unit of the artificial columns that keep the LP feasible from the start; an LP
     /// that still uses them covers nothing (`coverable` false). Above any real plan's cost.
     let artificialCost: Double
+    /// Share of the time left after the root LP spent on pricing at perturbed duals (1b).
+    var enrichment = 0.15
+    /// A perturbed pattern joins when its reduced cost at the true duals is at most this share
+    /// of its shape's cost.
+    var enrichmentSlack = 0.02
+    /// Share of the time left after the first dive given to the node recombination (3).
+    var recombination = 0.3
 
     struct Outcome {
         var lp: Double?
@@ -153,7 +160,8 @@ struct PatternMaster {
                     return last
                 }
                 // 1. The root LP: its bound.
-                if let root = try generate(demand: demand, until: deadline, wholePatterns: true) {
+                let root = try generate(demand: demand, until: deadline, wholePatterns: true)
+                if let root {
                     outcome.lp = root.solution.objective
                     outcome.converged = root.converged
                     outcome.lagrangian = root.lagrangian
@@ -213,8 +221,63 @@ struct PatternMaster {
                 }
                 var none: SplitMix64? = nil
                 if let chosen = try dive(random: &none) { consider(chosen, "pattern model (dive)") }
+                // 2b. Unless a dive met the bound: more patterns the LP optimum could use.
+                //     Pricing at randomly perturbed duals finds other patterns of (near) zero
+                //     reduced cost at the true ones (on a fleet that tiles, other exact fills),
+                //     which the node recombination (3) can combine; pricing returns one pattern
+                //     per shape and dual vector, so the pool otherwise holds one of many equally
+                //     good fills. Multi-node shapes only: on one-node hosts the extra patterns
+                //     only slow the dives (unique sizes, 100 hosts: 110 instead of 101).
+                let multiNode = shapes.contains { $0.room.count > 1 }
+                /// 2b: pricing at perturbed duals for `enrichment` of the time left.
+                func enrich(seed: UInt64) throws(GLPKError) {
+                    guard let root else { return }
+                    let price = rows.map { max(0, root.solution.duals[$0.index]) }
+                    let mu = shapeRows.map { min(0, root.solution.duals[$0.index]) }
+                    let until = monotonicSeconds() + max(0, deadline - monotonicSeconds()) * enrichment
+                    var rng = SplitMix64(seed: seed)
+                    var idle = 0
+                    let cap = columns.count + 300
+                    // Prices drawn within ±50 %; it stops after 150 rounds in a row without a new
+                    // pattern (±20 % and 40 rounds left one of four tiled test fleets above its
+                    // optimum after 10 s), or after 300 new patterns, so that the recombined
+                    // master (whose root LP GLPK's time limit does not cover) stays small.
+                    while idle < 150, columns.count < cap, monotonicSeconds() < until {
+                        let noisy = price.map { $0 * (0.5 + Double(rng.below(1 << 20)) / Double(1 << 20)) }
+                        var tables: [Int: ShapePricing.Table] = [:]
+                        var added = false
+                        for (s, shape) in shapes.enumerated() {
+                            guard let p = shape.pricing else { continue }
+                            let table = tables[p] ?? pricings[p].table(noisy, limit: demand)
+                            tables[p] = table
+                            let pattern = pricings[p].best(shape: s, room: shape.room, combos: shape.combos, table: table, price: noisy)
+                                .pattern.trimmed(to: demand)
+                            guard shape.cost - Self.worth(pattern, price) - mu[s] <= enrichmentSlack * shape.cost, known.insert(pattern).inserted
+                            else { continue }
+                            columns.append(pattern)
+                            variables.append(try lp.addVariable(kind: .integer, objective: shape.cost, terms: terms(pattern)))
+                            added = true
+                        }
+                        idle = added ? 0 : idle + 1
+                    }
+                }
                 // 3. Price and branch: the integer master over the patterns generated, asked to
-                //    beat the plan in hand, stopping at the bound.
+                //    beat the plan in hand, stopping at the bound. On multi-node shapes, first
+                //    over node fills recombined (`recombined`; every host pattern is one of its
+                //    solutions, so it can only do better, but its model is larger) for
+                //    `recombination` of the time left, up to three rounds of 2b and 3 while the
+                //    plan is not proven (GLPK's search within a time limit is not always lucky),
+                //    then the host-pattern master with half of the rest.
+                if multiNode, enrichment > 0 || recombination > 0 {
+                    for round in 0..<3 where !proven(outcome.bound) && monotonicSeconds() < deadline - 0.02 {
+                        if enrichment > 0 { try enrich(seed: 7 + UInt64(round)) }
+                        guard recombination > 0, !proven(outcome.bound), monotonicSeconds() < deadline - 0.02 else { break }
+                        if let picked = recombined(columns, cap: integerCap(), target: integerTarget(outcome.bound),
+                                                   timeLimit: (deadline - monotonicSeconds()) * recombination) {
+                            consider(picked, "pattern model (node recombination)")
+                        }
+                    }
+                }
                 guard !proven(outcome.bound), monotonicSeconds() < deadline - 0.02 else { return }
                 var integer = lp.model
                 if let cap = integerCap() {

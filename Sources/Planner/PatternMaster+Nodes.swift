@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import GLPK
+import Topology
+
+extension PatternMaster {
+    /// The integer master over **node** patterns: the host patterns generated, taken apart into
+    /// their split servers and one fill per node, may be recombined: any fill seen on a node
+    /// of a host type with some room left after the split servers may go on any node of that
+    /// type with the same room left. With P fills of a node the pool then offers P² two-node
+    /// hosts instead of the P it generated; on fleets that tile exactly, an exact cover is a
+    /// combination of fills that no single generated host pattern holds.
+    ///
+    /// Variables: per priced shape and split-server list seen, the hosts of that shape using
+    /// it (cost: the shape's); per (host type, room left) and fill seen, how many nodes take it.
+    /// Rows: demand per class (at least), hosts per shape (at most), and per (host type, room)
+    /// the fills at most the nodes with that room in the hosts chosen (an unfilled node is
+    /// empty). Shapes without pricing keep their whole patterns as columns. Every integer
+    /// solution is a list of host patterns (nil when none was found in time).
+    func recombined(_ pool: [ShapePattern], cap: Double?, target: Double, timeLimit: Double) -> [ShapePattern]? {
+        guard let flavors = pricings.first?.flavors else { return nil }
+        struct NodeKey: Hashable {
+            let pricing: Int
+            let room: Resources
+        }
+        struct HostKey: Hashable {
+            let shape: Int
+            let split: [ShapePattern.SplitServer]
+        }
+        func sortedSplit(_ split: [ShapePattern.SplitServer]) -> [ShapePattern.SplitServer] {
+            split.sorted { $0.cls != $1.cls ? $0.cls < $1.cls : $0.nodes.lexicographicallyPrecedes($1.nodes) }
+        }
+        /// Room per node left by the split servers of a host of shape s.
+        func left(_ s: Int, _ split: [ShapePattern.SplitServer]) -> [Resources] {
+            var room = shapes[s].room
+            for sp in split {
+                for n in sp.nodes where n < room.count { room[n] = room[n] - flavors[sp.cls].perNode }
+            }
+            return room
+        }
+        var hostKeys: [HostKey] = []
+        var hostIndex: [HostKey: Int] = [:]
+        var fills: [NodeKey: [[Int]]] = [:]
+        var fillIndex: [NodeKey: [[Int]: Int]] = [:]
+        var whole: [ShapePattern] = []
+        for p in pool {
+            guard let pricing = shapes[p.shape].pricing else {
+                whole.append(p)
+                continue
+            }
+            let key = HostKey(shape: p.shape, split: sortedSplit(p.split))
+            if hostIndex[key] == nil {
+                hostIndex[key] = hostKeys.count
+                hostKeys.append(key)
+            }
+            let room = left(p.shape, key.split)
+            for n in p.perNode.indices where p.perNode[n].contains(where: { $0 > 0 }) {
+                let node = NodeKey(pricing: pricing, room: room[n])
+                if fillIndex[node]?[p.perNode[n]] == nil {
+                    fillIndex[node, default: [:]][p.perNode[n]] = fills[node, default: []].count
+                    fills[node, default: []].append(p.perNode[n])
+                }
+            }
+        }
+        // Fills fit any node of their key; hosts whose nodes have no fill seen stay usable empty.
+        var model = Model()
+        let classes = demand.count
+        var cover: [[(Model.Variable, Double)]] = Array(repeating: [], count: classes)
+        var perShape: [[(Model.Variable, Double)]] = Array(repeating: [], count: shapes.count)
+        var costTerms: [(Model.Variable, Double)] = []
+        var nodeLinks: [NodeKey: [(Model.Variable, Double)]] = [:]
+        var hostVariables: [Model.Variable] = []
+        for key in hostKeys {
+            let v = model.addVariable(kind: .integer, upper: Double(shapes[key.shape].count), objective: shapes[key.shape].cost)
+            hostVariables.append(v)
+            perShape[key.shape].append((v, 1))
+            costTerms.append((v, shapes[key.shape].cost))
+            var splitCounts = Array(repeating: 0, count: classes)
+            for sp in key.split { splitCounts[sp.cls] += 1 }
+            for c in 0..<classes where splitCounts[c] > 0 { cover[c].append((v, Double(splitCounts[c]))) }
+            let pricing = shapes[key.shape].pricing!
+            var nodesOf: [NodeKey: Int] = [:]
+            for r in left(key.shape, key.split) { nodesOf[NodeKey(pricing: pricing, room: r), default: 0] += 1 }
+            for (node, count) in nodesOf where fills[node] != nil { nodeLinks[node, default: []].append((v, -Double(count))) }
+        }
+        var fillVariables: [NodeKey: [Model.Variable]] = [:]
+        for (node, list) in fills {
+            for fill in list {
+                let v = model.addVariable(kind: .integer)
+                fillVariables[node, default: []].append(v)
+                for c in 0..<classes where fill[c] > 0 { cover[c].append((v, Double(fill[c]))) }
+                nodeLinks[node, default: []].append((v, 1))
+            }
+        }
+        var wholeVariables: [Model.Variable] = []
+        for p in whole {
+            let v = model.addVariable(kind: .integer, upper: Double(shapes[p.shape].count), objective: shapes[p.shape].cost)
+            wholeVariables.append(v)
+            perShape[p.shape].append((v, 1))
+            costTerms.append((v, shapes[p.shape].cost))
+            for c in 0..<classes where p.counts[c] > 0 { cover[c].append((v, Double(p.counts[c]))) }
+        }
+        for c in 0..<classes where demand[c] > 0 { model.addGreaterOrEqual(cover[c], Double(demand[c])) }
+        for s in shapes.indices where !perShape[s].isEmpty { model.addLessOrEqual(perShape[s], Double(shapes[s].count)) }
+        for (_, terms) in nodeLinks { model.addLessOrEqual(terms, 0) }
+        if let cap { model.addLessOrEqual(costTerms, cap) }
+        let options = SolveOptions(timeLimit: max(0.05, timeLimit), stopWhen: { incumbent, _ in incumbent <= target + 1e-9 })
+        guard let solution = try? model.solve(options), solution.hasSolution else { return nil }
+        // Back to host patterns: each chosen host takes, node by node, a fill chosen for its key.
+        var available: [NodeKey: [Int]] = fillVariables.mapValues { $0.map { Int(solution[$0].rounded()) } }
+        var out: [ShapePattern] = []
+        for (k, key) in hostKeys.enumerated() {
+            let copies = Int(solution[hostVariables[k]].rounded())
+            guard copies > 0 else { continue }
+            let pricing = shapes[key.shape].pricing!
+            let room = left(key.shape, key.split)
+            for _ in 0..<copies {
+                var p = ShapePattern.empty(shape: key.shape, nodes: room.count, classes: classes)
+                for sp in key.split { p.addSplit(sp.cls, nodes: sp.nodes) }
+                for n in room.indices {
+                    let node = NodeKey(pricing: pricing, room: room[n])
+                    guard let i = available[node]?.firstIndex(where: { $0 > 0 }) else { continue }
+                    available[node]![i] -= 1
+                    let fill = fills[node]![i]
+                    for c in 0..<classes where fill[c] > 0 {
+                        p.perNode[n][c] += fill[c]
+                        p.counts[c] += fill[c]
+                    }
+                }
+                out.append(p)
+            }
+        }
+        for (i, p) in whole.enumerated() { out += Array(repeating: p, count: Int(solution[wholeVariables[i]].rounded())) }
+        return out
+    }
+}
