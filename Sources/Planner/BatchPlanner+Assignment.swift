@@ -136,24 +136,33 @@ extension BatchPlanner {
 /// (host position, weight, permutation index); a negative weight is a pairing to avoid. Nil when
 /// a bin can only go where its weight is negative.
 func assignBins(
-    _ bins: Int, hosts n: Int, exactLimit: Int, edges: (Int) -> [(o: Int, w: Int, perm: Int)]
+    _ bins: Int, hosts n: Int, exactLimit: Int, kinds: [Int]? = nil, edges: (Int) -> [(o: Int, w: Int, perm: Int)]
 ) -> [(o: Int, perm: Int)]? {
-    let listed = (0..<bins).map { b in
-        Dictionary(edges(b).map { ($0.o, (w: $0.w, perm: $0.perm)) }, uniquingKeysWith: { a, _ in a })
-    }
-    func weight(_ b: Int, _ o: Int) -> (w: Int, perm: Int) { listed[b][o] ?? (0, 0) }
+    // Bins of one kind are interchangeable: their edges are asked for once (a pattern plan of
+    // 2,000 hosts has a few dozen distinct patterns, and its edges reach most of 8,000 hosts).
+    let kindOf = kinds ?? Array(0..<bins)
+    var firstOf: [Int: Int] = [:]
+    for b in 0..<bins where firstOf[kindOf[b]] == nil { firstOf[kindOf[b]] = b }
+    var listed: [Int: [Int: (w: Int, perm: Int)]] = [:]
+    for (k, b) in firstOf { listed[k] = Dictionary(edges(b).map { ($0.o, (w: $0.w, perm: $0.perm)) }, uniquingKeysWith: { a, _ in a }) }
+    func weight(_ b: Int, _ o: Int) -> (w: Int, perm: Int) { listed[kindOf[b]]![o] ?? (0, 0) }
     var assigned = Array(repeating: -1, count: bins)
     if n <= exactLimit {
         var w = Array(repeating: Array(repeating: 0, count: n), count: n)
-        for b in 0..<bins { for (o, e) in listed[b] { w[b][o] = e.w } }
+        for b in 0..<bins { for (o, e) in listed[kindOf[b]]! { w[b][o] = e.w } }
         let result = maxWeightAssignment(w)
         for b in 0..<bins { assigned[b] = result[b] }
     } else {
-        let heavy = (0..<bins).flatMap { b in listed[b].map { (b: b, o: $0.key, w: $0.value.w) } }.filter { $0.w > 0 }
-            .sorted { ($0.w, $1.b, $1.o) > ($1.w, $0.b, $0.o) }
+        // Greedy by weight: the heaviest (kind, host) pairs first, each taking the lowest bin of
+        // its kind still unassigned.
+        var waiting: [Int: [Int]] = [:]
+        for b in stride(from: bins - 1, through: 0, by: -1) { waiting[kindOf[b], default: []].append(b) }
+        let heavy = listed.flatMap { k, l in l.map { (k: k, o: $0.key, w: $0.value.w) } }.filter { $0.w > 0 }
+            .sorted { ($0.w, $1.k, $1.o) > ($1.w, $0.k, $0.o) }
         var taken = Array(repeating: false, count: n)
-        for e in heavy where assigned[e.b] < 0 && !taken[e.o] {
-            assigned[e.b] = e.o
+        for e in heavy where !taken[e.o] {
+            guard let b = waiting[e.k]?.popLast() else { continue }
+            assigned[b] = e.o
             taken[e.o] = true
         }
         var free = (0..<n).filter { !taken[$0] }

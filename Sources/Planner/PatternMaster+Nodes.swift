@@ -41,6 +41,7 @@ extension PatternMaster {
         var hostKeys: [HostKey] = []
         var hostIndex: [HostKey: Int] = [:]
         var fills: [NodeKey: [[Int]]] = [:]
+        var nodeOrder: [NodeKey] = []  // first seen first: the model (and so the plan) does not depend on hashing
         var fillIndex: [NodeKey: [[Int]: Int]] = [:]
         var whole: [ShapePattern] = []
         for p in pool {
@@ -56,6 +57,7 @@ extension PatternMaster {
             let room = left(p.shape, key.split)
             for n in p.perNode.indices where p.perNode[n].contains(where: { $0 > 0 }) {
                 let node = NodeKey(pricing: pricing, room: room[n])
+                if fills[node] == nil { nodeOrder.append(node) }
                 if fillIndex[node]?[p.perNode[n]] == nil {
                     fillIndex[node, default: [:]][p.perNode[n]] = fills[node, default: []].count
                     fills[node, default: []].append(p.perNode[n])
@@ -69,40 +71,38 @@ extension PatternMaster {
         var perShape: [[(Model.Variable, Double)]] = Array(repeating: [], count: shapes.count)
         var costTerms: [(Model.Variable, Double)] = []
         var nodeLinks: [NodeKey: [(Model.Variable, Double)]] = [:]
+        /// A whole host of shape s holding `counts`: its cost, its shape's host count, its cover.
+        func hostColumn(_ s: Int, _ counts: [Int]) -> Model.Variable {
+            let v = model.addVariable(kind: .integer, upper: Double(shapes[s].count), objective: shapes[s].cost)
+            perShape[s].append((v, 1))
+            costTerms.append((v, shapes[s].cost))
+            for c in 0..<classes where counts[c] > 0 { cover[c].append((v, Double(counts[c]))) }
+            return v
+        }
         var hostVariables: [Model.Variable] = []
         for key in hostKeys {
-            let v = model.addVariable(kind: .integer, upper: Double(shapes[key.shape].count), objective: shapes[key.shape].cost)
-            hostVariables.append(v)
-            perShape[key.shape].append((v, 1))
-            costTerms.append((v, shapes[key.shape].cost))
             var splitCounts = Array(repeating: 0, count: classes)
             for sp in key.split { splitCounts[sp.cls] += 1 }
-            for c in 0..<classes where splitCounts[c] > 0 { cover[c].append((v, Double(splitCounts[c]))) }
+            let v = hostColumn(key.shape, splitCounts)
+            hostVariables.append(v)
             let pricing = shapes[key.shape].pricing!
             var nodesOf: [NodeKey: Int] = [:]
             for r in left(key.shape, key.split) { nodesOf[NodeKey(pricing: pricing, room: r), default: 0] += 1 }
-            for (node, count) in nodesOf where fills[node] != nil { nodeLinks[node, default: []].append((v, -Double(count))) }
+            for node in nodeOrder where nodesOf[node] != nil { nodeLinks[node, default: []].append((v, -Double(nodesOf[node]!))) }
         }
         var fillVariables: [NodeKey: [Model.Variable]] = [:]
-        for (node, list) in fills {
-            for fill in list {
+        for node in nodeOrder {
+            for fill in fills[node]! {
                 let v = model.addVariable(kind: .integer)
                 fillVariables[node, default: []].append(v)
                 for c in 0..<classes where fill[c] > 0 { cover[c].append((v, Double(fill[c]))) }
                 nodeLinks[node, default: []].append((v, 1))
             }
         }
-        var wholeVariables: [Model.Variable] = []
-        for p in whole {
-            let v = model.addVariable(kind: .integer, upper: Double(shapes[p.shape].count), objective: shapes[p.shape].cost)
-            wholeVariables.append(v)
-            perShape[p.shape].append((v, 1))
-            costTerms.append((v, shapes[p.shape].cost))
-            for c in 0..<classes where p.counts[c] > 0 { cover[c].append((v, Double(p.counts[c]))) }
-        }
+        let wholeVariables = whole.map { hostColumn($0.shape, $0.counts) }
         for c in 0..<classes where demand[c] > 0 { model.addGreaterOrEqual(cover[c], Double(demand[c])) }
         for s in shapes.indices where !perShape[s].isEmpty { model.addLessOrEqual(perShape[s], Double(shapes[s].count)) }
-        for (_, terms) in nodeLinks { model.addLessOrEqual(terms, 0) }
+        for node in nodeOrder { model.addLessOrEqual(nodeLinks[node]!, 0) }
         if let cap { model.addLessOrEqual(costTerms, cap) }
         let options = SolveOptions(timeLimit: max(0.05, timeLimit), stopWhen: { incumbent, _ in incumbent <= target + 1e-9 })
         guard let solution = try? model.solve(options), solution.hasSolution else { return nil }

@@ -254,7 +254,9 @@ struct ShapePatterns {
             // Only hosts that hold movers of a pattern's classes can keep any of them.
             var position: [Int: Int] = [:]
             for (o, h) in hosts.enumerated() { position[h] = o }
-            guard let assigned = assignBins(list.count, hosts: hosts.count, exactLimit: 300, edges: { b in
+            var kindOf: [ShapePattern: Int] = [:]
+            let kinds = list.map { p in kindOf[p] ?? { kindOf[p] = kindOf.count; return kindOf.count - 1 }() }
+            guard let assigned = assignBins(list.count, hosts: hosts.count, exactLimit: 300, kinds: kinds, edges: { b in
                 let p = list[b]
                 var candidates = Set<Int>()
                 for c in p.counts.indices where p.counts[c] > 0 {

@@ -22,6 +22,48 @@ import TestSupport
         }
     }
 
+    /// Bins of one kind (the same pattern) share their edges, asked for once per kind; the
+    /// assignment is as heavy as with every bin asked apart, exact or greedy. Weights are
+    /// distinct per (kind, host), so greedy ties arise only between bins of one kind.
+    @Test(arguments: [0, 100])
+    func binsOfOneKindShareTheirEdges(exactLimit: Int) {
+        var rng = SplitMix64(seed: 7)
+        for trial in 0..<60 {
+            let hosts = 4 + trial % 9
+            let bins = 1 + rng.below(hosts)
+            let kindCount = 1 + rng.below(min(3, bins))
+            let kinds = (0..<bins).map { _ in rng.below(kindCount) }
+            var weights: [[Int]] = []
+            var used = Set<Int>()
+            for _ in 0..<kindCount {
+                weights.append((0..<hosts).map { _ in
+                    guard rng.below(3) != 0 else { return 0 }
+                    var w = 1 + rng.below(1000)
+                    while used.contains(w) { w = 1 + rng.below(1000) }
+                    used.insert(w)
+                    return w
+                })
+            }
+            func edges(_ b: Int) -> [(o: Int, w: Int, perm: Int)] {
+                weights[kinds[b]].enumerated().compactMap { $0.element > 0 ? (o: $0.offset, w: $0.element, perm: 0) : nil }
+            }
+            var asked = 0
+            let shared = assignBins(bins, hosts: hosts, exactLimit: exactLimit, kinds: kinds) { b in
+                asked += 1
+                return edges(b)
+            }
+            let apart = assignBins(bins, hosts: hosts, exactLimit: exactLimit, edges: edges)
+            guard let shared, let apart else {
+                Issue.record("no assignment")
+                continue
+            }
+            #expect(asked == Set(kinds).count, "edges once per kind")
+            #expect(Set(shared.map(\.o)).count == bins, "distinct hosts")
+            func total(_ a: [(o: Int, perm: Int)]) -> Int { a.enumerated().reduce(0) { $0 + weights[kinds[$1.offset]][$1.element.o] } }
+            #expect(total(shared) == total(apart), "trial \(trial): kinds \(kinds)")
+        }
+    }
+
     /// Hosts a, b, c of 2 nodes × 16 vCPUs, flavors "s" and "big" (KeepHomeTests' fleet).
     func inventory(_ build: (inout InventoryBuilder) -> Void) throws -> Inventory { try KeepHomeTests().inventory(build) }
 
