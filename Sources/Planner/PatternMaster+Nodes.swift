@@ -38,11 +38,13 @@ extension PatternMaster {
             }
             return room
         }
+        // Kept in the order first seen, so that the model (and so the plan) does not depend on
+        // hashing; the sets only say what was seen.
         var hostKeys: [HostKey] = []
-        var hostIndex: [HostKey: Int] = [:]
+        var roomLeft: [HostKey: [Resources]] = [:]
         var fills: [NodeKey: [[Int]]] = [:]
-        var nodeOrder: [NodeKey] = []  // first seen first: the model (and so the plan) does not depend on hashing
-        var fillIndex: [NodeKey: [[Int]: Int]] = [:]
+        var nodeOrder: [NodeKey] = []
+        var seenFills: [NodeKey: Set<[Int]>] = [:]
         var whole: [ShapePattern] = []
         for p in pool {
             guard let pricing = shapes[p.shape].pricing else {
@@ -50,18 +52,15 @@ extension PatternMaster {
                 continue
             }
             let key = HostKey(shape: p.shape, split: sortedSplit(p.split))
-            if hostIndex[key] == nil {
-                hostIndex[key] = hostKeys.count
+            if roomLeft[key] == nil {
+                roomLeft[key] = left(p.shape, key.split)
                 hostKeys.append(key)
             }
-            let room = left(p.shape, key.split)
+            let room = roomLeft[key]!
             for n in p.perNode.indices where p.perNode[n].contains(where: { $0 > 0 }) {
                 let node = NodeKey(pricing: pricing, room: room[n])
                 if fills[node] == nil { nodeOrder.append(node) }
-                if fillIndex[node]?[p.perNode[n]] == nil {
-                    fillIndex[node, default: [:]][p.perNode[n]] = fills[node, default: []].count
-                    fills[node, default: []].append(p.perNode[n])
-                }
+                if seenFills[node, default: []].insert(p.perNode[n]).inserted { fills[node, default: []].append(p.perNode[n]) }
             }
         }
         // Fills fit any node of their key; hosts whose nodes have no fill seen stay usable empty.
@@ -87,7 +86,7 @@ extension PatternMaster {
             hostVariables.append(v)
             let pricing = shapes[key.shape].pricing!
             var nodesOf: [NodeKey: Int] = [:]
-            for r in left(key.shape, key.split) { nodesOf[NodeKey(pricing: pricing, room: r), default: 0] += 1 }
+            for r in roomLeft[key]! { nodesOf[NodeKey(pricing: pricing, room: r), default: 0] += 1 }
             for node in nodeOrder where nodesOf[node] != nil { nodeLinks[node, default: []].append((v, -Double(nodesOf[node]!))) }
         }
         var fillVariables: [NodeKey: [Model.Variable]] = [:]
@@ -113,7 +112,7 @@ extension PatternMaster {
             let copies = Int(solution[hostVariables[k]].rounded())
             guard copies > 0 else { continue }
             let pricing = shapes[key.shape].pricing!
-            let room = left(key.shape, key.split)
+            let room = roomLeft[key]!
             for _ in 0..<copies {
                 var p = ShapePattern.empty(shape: key.shape, nodes: room.count, classes: classes)
                 for sp in key.split { p.addSplit(sp.cls, nodes: sp.nodes) }

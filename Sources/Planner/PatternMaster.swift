@@ -35,7 +35,7 @@ struct PatternMaster {
     /// Cost per unit of the artificial columns that keep the LP feasible from the start; an LP
     /// that still uses them covers nothing (`coverable` false). Above any real plan's cost.
     let artificialCost: Double
-    /// Share of the time left after the root LP spent on pricing at perturbed duals (1b).
+    /// Share of the time left after the first dive spent on pricing at perturbed duals (2b).
     var enrichment = 0.15
     /// A perturbed pattern joins when its reduced cost at the true duals is at most this share
     /// of its shape's cost.
@@ -87,11 +87,15 @@ struct PatternMaster {
         do {
             try model.withLiveLP { lp throws(GLPKError) in
                 let artificial = try rows.map { row throws(GLPKError) in try lp.addVariable(objective: artificialCost, terms: [(row, 1)]) }
-                let seeds = start + shapes.flatMap(\.fixed)
-                for p in seeds where known.insert(p).inserted {
+                /// Adds `p` as a column of the live LP; false when it is already one.
+                @discardableResult
+                func addColumn(_ p: ShapePattern) throws(GLPKError) -> Bool {
+                    guard known.insert(p).inserted else { return false }
                     columns.append(p)
                     variables.append(try lp.addVariable(kind: .integer, objective: shapes[p.shape].cost, terms: terms(p)))
+                    return true
                 }
+                for p in start + shapes.flatMap(\.fixed) { try addColumn(p) }
                 /// Column generation on the LP as its bounds stand, until no pattern prices out or
                 /// `until`. Returns the last optimal solution, whether pricing was complete and
                 /// found nothing, and the Lagrangian bound of the last complete pricing.
@@ -141,12 +145,7 @@ struct PatternMaster {
                             } else if prices, wholePatterns, !known.contains(found.pattern) {
                                 pattern = found.pattern
                             }
-                            if let pattern {
-                                known.insert(pattern)
-                                columns.append(pattern)
-                                variables.append(try lp.addVariable(kind: .integer, objective: shape.cost, terms: terms(pattern)))
-                                added += 1
-                            }
+                            if let pattern, try addColumn(pattern) { added += 1 }
                         }
                         if complete { lagrange = max(lagrange ?? -.infinity, bound) }
                         last?.lagrangian = lagrange
@@ -252,11 +251,9 @@ struct PatternMaster {
                             tables[p] = table
                             let pattern = pricings[p].best(shape: s, room: shape.room, combos: shape.combos, table: table, price: noisy)
                                 .pattern.trimmed(to: demand)
-                            guard shape.cost - Self.worth(pattern, price) - mu[s] <= enrichmentSlack * shape.cost, known.insert(pattern).inserted
-                            else { continue }
-                            columns.append(pattern)
-                            variables.append(try lp.addVariable(kind: .integer, objective: shape.cost, terms: terms(pattern)))
-                            added = true
+                            if shape.cost - Self.worth(pattern, price) - mu[s] <= enrichmentSlack * shape.cost, try addColumn(pattern) {
+                                added = true
+                            }
                         }
                         idle = added ? 0 : idle + 1
                     }
