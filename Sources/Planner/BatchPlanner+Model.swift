@@ -529,7 +529,7 @@ extension Array where Element == HostUsage {
             for (n, cap) in u.capacity.enumerated() {
                 // Servers of unknown layout count on every node they could be on, but no
                 // arrangement fills a node beyond its size: the worst case is capped at full.
-                let used = u.knownUsed[n] + u.unknownShare
+                let used = u.usedWorst(node: n)
                 let v = Swift.min(Double(used.vcpus), Double(Swift.max(cap.vcpus, u.knownUsed[n].vcpus))) / Double(cap.vcpus)
                 let m = Swift.min(Double(used.memoryMiB), Double(Swift.max(cap.memoryMiB, u.knownUsed[n].memoryMiB))) / Double(cap.memoryMiB)
                 z = Swift.max(z, v, m)

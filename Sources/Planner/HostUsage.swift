@@ -35,6 +35,10 @@ public struct HostUsage: Hashable, Sendable {
         zip(capacity, knownUsed).map { ($0 - $1 - unknownShare).clampedAtZero }
     }
 
+    /// Used on node `n` under the worst arrangement of the servers of unknown layout (each
+    /// counted on it; `unknownShare` is zero when every layout is known). It may exceed the node.
+    public func usedWorst(node n: Int) -> Resources { knownUsed[n] + unknownShare }
+
     /// Free per node as a layout policy sees it: the worst arrangement of the servers of unknown
     /// layout under `certain`, the known layouts alone under `possible`. Allocates only when the
     /// two differ (some server of unknown layout, policy `certain`).

@@ -289,14 +289,10 @@ public struct Report {
                     out.raw(tileSVG(h, before: before.usage[h], after: afterState?.usage[h], released: releasedSet.contains(h)))
                 }
                 out.raw("</div>\n")
-                var start = 0
-                while start < detailed.count {
-                    let chunk = detailed[start..<min(start + groupSize, detailed.count)]
-                    let first = inventory.hosts[chunk.first!].id, last = inventory.hosts[chunk.last!].id
-                    out.raw("<details><summary>Drawings: \(escape(first)) … \(escape(last)) (\(chunk.count) hosts)</summary><div class=\"hostgrid\">\n")
+                for (chunk, label) in groups(detailed) {
+                    out.raw("<details><summary>Drawings: \(label)</summary><div class=\"hostgrid\">\n")
                     chunk.forEach(drawing)
                     out.raw("</div></details>\n")
-                    start += groupSize
                 }
             }
         }
@@ -305,17 +301,13 @@ public struct Report {
         if !rest.isEmpty {
             out.raw("<h3>\(detailed.isEmpty ? "All hosts" : "Other hosts") (\(rest.count)), per NUMA node use \(after == nil ? "" : "after the plan")</h3>\n")
             let shownState = afterState ?? before
-            var start = 0
-            while start < rest.count {
-                let chunk = rest[start..<min(start + groupSize, rest.count)]
-                let first = inventory.hosts[chunk.first!].id, last = inventory.hosts[chunk.last!].id
-                out.raw("<details\(rest.count <= groupSize ? " open" : "")><summary>\(escape(first)) … \(escape(last)) (\(chunk.count) hosts)</summary><table class=\"compact\"><tbody>\n")
+            for (chunk, label) in groups(rest) {
+                out.raw("<details\(rest.count <= groupSize ? " open" : "")><summary>\(label)</summary><table class=\"compact\"><tbody>\n")
                 for h in chunk {
                     let host = inventory.hosts[h]
                     out.raw("<tr><td>\(escape(host.id))</td><td class=\"sub\">\(escape(host.hostType)) · \(escape(host.availabilityZone))\(host.state == .available ? "" : " · \(host.state.rawValue)")</td><td>\(compactSVG(shownState.usage[h]))</td><td class=\"n\">\(shownState.usage[h].serverCount) servers</td></tr>\n")
                 }
                 out.raw("</tbody></table></details>\n")
-                start += groupSize
             }
         }
         out.raw("</section>\n</main>\n<footer>dehplan · GPL-3.0-or-later · generated offline: no script, no network resources.</footer>\n</body>\n</html>\n")
@@ -323,6 +315,16 @@ public struct Report {
     }
 
     enum View { case before, after }
+
+    /// Host indices in runs of `groupSize`, each with its label: "first … last (n hosts)",
+    /// escaped.
+    func groups(_ hosts: [Int]) -> [(hosts: ArraySlice<Int>, label: String)] {
+        stride(from: 0, to: hosts.count, by: max(1, groupSize)).map { start in
+            let chunk = hosts[start..<min(start + max(1, groupSize), hosts.count)]
+            let first = inventory.hosts[chunk.first!].id, last = inventory.hosts[chunk.last!].id
+            return (chunk, "\(escape(first)) … \(escape(last)) (\(chunk.count) hosts)")
+        }
+    }
 
     /// One host: per node a vCPU bar and a memory bar with a block per server of known layout,
     /// plus one bar for the servers of unknown layout.
@@ -365,7 +367,7 @@ public struct Report {
                     if w > 0 { s += "<rect x=\"\(fmt(x))\" y=\"\(fmt(yy))\" width=\"\(fmt(w))\" height=\"\(fmt(bar))\" class=\"unk\"><title>servers of unknown layout (worst case)</title></rect>" }
                 }
                 // The numbers: used (known plus the unknown servers' worst case) of capacity.
-                let used = usage.knownUsed[n] + (usage.hasUnknownLayout ? usage.unknownShare : .zero)
+                let used = usage.usedWorst(node: n)
                 let text = d == 0 ? "\(min(used.vcpus, cap.vcpus))/\(cap.vcpus) vCPU" : "\(gib(min(used.memoryMiB, cap.memoryMiB)))/\(gib(cap.memoryMiB)) GiB"
                 s += "<text x=\"\(fmt(label + width + 4))\" y=\"\(fmt(yy + bar - 1))\" class=\"num\">\(text)</text>"
             }
@@ -385,7 +387,6 @@ public struct Report {
         let id = inventory.hosts[h].id
         let w = 62.0, bar = 3.0, row = 9.0, top = 13.0
         let height = top + Double(before.capacity.count) * row + 1
-        func used(_ u: HostUsage, _ n: Int) -> Resources { u.knownUsed[n] + (u.hasUnknownLayout ? u.unknownShare : .zero) }
         var tip = id
         var s = ""
         for (n, cap) in before.capacity.enumerated() {
@@ -393,7 +394,7 @@ public struct Report {
             for (column, usage) in [(0, Optional(before)), (1, after)] {
                 guard let usage else { continue }
                 let x = 2 + Double(column) * (w + 6)
-                let u = used(usage, n)
+                let u = usage.usedWorst(node: n)
                 for (d, frac) in [(0, Double(u.vcpus) / Double(max(cap.vcpus, 1))), (1, Double(u.memoryMiB) / Double(max(cap.memoryMiB, 1)))] {
                     let yy = y + Double(d) * (bar + 1)
                     s += "<rect x=\"\(fmt(x))\" y=\"\(fmt(yy))\" width=\"\(fmt(w))\" height=\"\(fmt(bar))\" class=\"cap\"/>"
@@ -412,7 +413,7 @@ public struct Report {
         var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(Double(usage.capacity.count) * (w + 4)))\" height=\"\(Int(2 * h + 2))\">"
         for (n, cap) in usage.capacity.enumerated() {
             let x = Double(n) * (w + 4)
-            let used = usage.knownUsed[n] + usage.unknownShare
+            let used = usage.usedWorst(node: n)
             for (d, frac) in [(0, Double(used.vcpus) / Double(max(cap.vcpus, 1))), (1, Double(used.memoryMiB) / Double(max(cap.memoryMiB, 1)))] {
                 let y = Double(d) * (h + 1)
                 s += "<rect x=\"\(fmt(x))\" y=\"\(fmt(y))\" width=\"\(fmt(w))\" height=\"\(fmt(h))\" class=\"cap\"/>"
