@@ -23,9 +23,15 @@ extension BatchPlanner {
         if options.placement == .any {
             // Larger arrivals first: once they are in, smaller ones fit whatever nodes the cloud
             // picks far more often than the other way round.
+            // At equal size, servers spanning more nodes first: their node set is forced.
+            let spans = { (m: Move) -> Int in
+                inventory.flavors[inventory.servers[inventory.serverIndex[m.serverID]!].flavor]!.numaNodes
+            }
             pending.sort { a, b in
                 let sa = size(a), sb = size(b)
-                return sa != sb ? sa > sb : ((a.to ?? "", a.serverID) < (b.to ?? "", b.serverID))
+                if sa != sb { return sa > sb }
+                let na = spans(a), nb = spans(b)
+                return na != nb ? na > nb : ((a.to ?? "", a.serverID) < (b.to ?? "", b.serverID))
             }
         }
         var done: [Move] = []
@@ -44,32 +50,36 @@ extension BatchPlanner {
             var started: [Move] = []
             var perHost: [String: Int] = [:]
             var rest: [Move] = []
-            for move in pending {
-                if let cap = options.maxParallel, started.count >= cap {
-                    rest.append(move)
-                    continue
-                }
+            // Later pending moves per target host, by flavor (one of each is enough to judge
+            // what an earlier arrival does to them).
+            var laterByHost: [Int: [Int]] = [:]
+            for (i, move) in pending.enumerated() {
+                guard let to = move.to, let h = inventory.hostIndex[to] else { continue }
+                laterByHost[h, default: []].append(i)
+            }
+            var taken = [Bool](repeating: false, count: pending.count)
+            let flavorOf = { (m: Move) -> Flavor in
+                inventory.flavors[inventory.servers[inventory.serverIndex[m.serverID]!].flavor]!
+            }
+            // Starts `pending[i]` in this wave if the caps and the rule pipeline let it; false
+            // when it must wait.
+            func tryStart(_ i: Int) -> Bool {
+                let move = pending[i]
+                if let cap = options.maxParallel, started.count >= cap { return false }
                 if let cap = options.maxPerHostParallel {
                     let hosts = [move.from, move.to].compactMap { $0 }
-                    if hosts.contains(where: { perHost[$0, default: 0] >= cap }) {
-                        rest.append(move)
-                        continue
-                    }
+                    if hosts.contains(where: { perHost[$0, default: 0] >= cap }) { return false }
                 }
                 let s = inventory.serverIndex[move.serverID]!
                 var target: Int?
                 var nodes = move.numaNodes
                 if let to = move.to {
                     let h = inventory.hostIndex[to]!
-                    if let refused = refusedAt[move.serverID], refused == (h, version[h]) {
-                        rest.append(move)
-                        continue
-                    }
+                    if let refused = refusedAt[move.serverID], refused == (h, version[h]) { return false }
                     nodes = replay.nodes(server: s, to: h, planned: move.numaNodes)
                     if replay.blocker(server: s, to: h, nodes: nodes) != nil {
                         refusedAt[move.serverID] = (h, version[h])
-                        rest.append(move)
-                        continue
+                        return false
                     }
                     target = h
                     version[h] += 1
@@ -81,6 +91,52 @@ extension BatchPlanner {
                 m.wave = wave
                 started.append(m)
                 for id in [move.from, move.to].compactMap({ $0 }) { perHost[id, default: 0] += 1 }
+                return true
+            }
+            // Order matters between two arrivals on one host when the first, placed where the
+            // cloud likes, leaves no room for the second, while the other order works (a
+            // one-node server landing on the node a two-node server needs). Returns a later
+            // pending move to the same host that should go first. Not under `planned`, where
+            // every arrival takes its planned nodes.
+            func goesFirst(before i: Int) -> Int? {
+                guard options.placement != .planned else { return nil }
+                let move = pending[i]
+                guard let to = move.to, let h = inventory.hostIndex[to], let later = laterByHost[h], later.last! > i
+                else { return nil }
+                if let cap = options.maxParallel, started.count >= cap { return nil }
+                if let refused = refusedAt[move.serverID], refused == (h, version[h]) { return nil }
+                let s = inventory.serverIndex[move.serverID]!
+                var seen: Set<Flavor> = [flavorOf(move)]
+                var nodes: [Int]?
+                var canStart = false
+                for j in later where j > i && !taken[j] {
+                    let other = pending[j]
+                    guard seen.insert(flavorOf(other)).inserted else { continue }
+                    if seen.count > 8 { break }
+                    let o = inventory.serverIndex[other.serverID]!
+                    let otherNodes = replay.nodes(server: o, to: h, planned: other.numaNodes)
+                    guard replay.blocker(server: o, to: h, nodes: otherNodes) == nil else { continue }
+                    if !canStart {
+                        // This move must be able to start now, or there is nothing to order.
+                        nodes = replay.nodes(server: s, to: h, planned: move.numaNodes)
+                        guard replay.blocker(server: s, to: h, nodes: nodes) == nil else { return nil }
+                        canStart = true
+                    }
+                    replay.land(server: s, on: h, nodes: nodes)
+                    let blocks = replay.blocker(server: o, to: h, nodes: replay.nodes(server: o, to: h, planned: other.numaNodes)) != nil
+                    replay.unland(server: s, on: h, nodes: nodes)
+                    guard blocks else { continue }
+                    replay.land(server: o, on: h, nodes: otherNodes)
+                    let fitsAfter = replay.blocker(server: s, to: h, nodes: replay.nodes(server: s, to: h, planned: move.numaNodes)) == nil
+                    replay.unland(server: o, on: h, nodes: otherNodes)
+                    if fitsAfter { return j }
+                }
+                return nil
+            }
+            for i in pending.indices where !taken[i] {
+                taken[i] = true
+                if let j = goesFirst(before: i), tryStart(j) { taken[j] = true }
+                if !tryStart(i) { rest.append(pending[i]) }
             }
             if started.isEmpty {
                 // Deadlock: every pending move waits for space another pending move frees. One

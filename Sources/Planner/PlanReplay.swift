@@ -106,6 +106,22 @@ struct PlanReplay {
         }
     }
 
+    /// Puts the server on host `h` as if its move had completed there (without leaving its
+    /// source): under `any` with a layout only the cloud knows. For judging, with `unland`,
+    /// what one arrival leaves for a later one.
+    mutating func land(server s: Int, on h: Int, nodes: [Int]?) {
+        let server = inventory.servers[s]
+        checker.state.add(server, flavor: flavor(of: s), host: h, nodes: placement == .any ? nil : nodes,
+                          groups: inventory.groupsOfServer[server.id] ?? [])
+    }
+
+    /// Undoes `land`.
+    mutating func unland(server s: Int, on h: Int, nodes: [Int]?) {
+        let server = inventory.servers[s]
+        checker.state.remove(server, flavor: flavor(of: s), host: h, nodes: placement == .any ? nil : nodes,
+                             groups: inventory.groupsOfServer[server.id] ?? [])
+    }
+
     /// Frees the source (the move completed) and records the new location. Under `any` the
     /// server is now on its target with a layout only the cloud knows.
     mutating func complete(server s: Int, to h: Int?, nodes: [Int]?) {

@@ -14,7 +14,7 @@ import Topology
     /// bound no larger than its objective.
     @Test func plansAreAlwaysValid() async {
         await propertyCheck(
-            count: Int(ProcessInfo.processInfo.environment["DEHPLAN_PROPERTY_COUNT"] ?? "") ?? 40,
+            count: propertyCount(40),
             input: Gen.int(in: 0...1_000_000), Gen.int(in: 4...12), Gen.int(in: 0...3), Gen.int(in: 0...7), Gen.bool
         ) { seed, hostCount, modeIndex, knobs, allowPool in
             let inventory = InventoryGenerator.generate(.init(
@@ -162,7 +162,7 @@ import Topology
     /// Consolidation: an `optimal` claim equals the brute-force minimum of hosts in use, and no
     /// plan beats it.
     @Test func consolidationOptimumMatchesExhaustiveSearch() async {
-        await propertyCheck(count: 25, input: Gen.int(in: 0...1_000_000), Gen.int(in: 2...4), Gen.int(in: 1...4)) { seed, hosts, movers in
+        await propertyCheck(count: propertyCount(25), input: Gen.int(in: 0...1_000_000), Gen.int(in: 2...4), Gen.int(in: 1...4)) { seed, hosts, movers in
             guard let tiny = try? Self.tiny(seed: UInt64(seed), hosts: hosts, movers: movers) else { return }
             let inv = tiny.inventory
             let fixedHosts = Set(inv.servers.filter { !$0.isStopped }.compactMap(\.dedicatedHostID))
@@ -181,7 +181,7 @@ import Topology
     /// Two host-type families that share no flavor: the planner solves them as separate
     /// sub-problems, and the combined plan still meets the brute-force optimum of the whole.
     @Test func independentFamiliesAreSplitWithoutLoss() async {
-        await propertyCheck(count: 25, input: Gen.int(in: 0...1_000_000), Gen.int(in: 4...5), Gen.int(in: 2...4)) { seed, hosts, movers in
+        await propertyCheck(count: propertyCount(25), input: Gen.int(in: 0...1_000_000), Gen.int(in: 4...5), Gen.int(in: 2...4)) { seed, hosts, movers in
             guard let tiny = try? Self.tiny(seed: UInt64(seed), hosts: hosts, movers: movers, twoFamilies: true) else { return }
             let inv = tiny.inventory
             let fixedHosts = Set(inv.servers.filter { !$0.isStopped }.compactMap(\.dedicatedHostID))
@@ -198,7 +198,7 @@ import Topology
 
     /// Evacuation: an `optimal` claim equals the brute-force minimum of distinct target hosts.
     @Test func evacuationOptimumMatchesExhaustiveSearch() async {
-        await propertyCheck(count: 25, input: Gen.int(in: 0...1_000_000), Gen.int(in: 3...4), Gen.int(in: 1...4)) { seed, hosts, movers in
+        await propertyCheck(count: propertyCount(25), input: Gen.int(in: 0...1_000_000), Gen.int(in: 3...4), Gen.int(in: 1...4)) { seed, hosts, movers in
             guard let tiny = try? Self.tiny(seed: UInt64(seed), hosts: hosts, movers: movers) else { return }
             let inv = tiny.inventory
             guard let source = tiny.movers.first?.dedicatedHostID else { return }

@@ -28,7 +28,7 @@ import Topology
     }
 
     @Test func closedFormAgreesWithBruteForce() async {
-        await propertyCheck(count: 300, input: Gen.int(in: 1...4), Gen.int(in: 1...4), Gen.int(in: 0...1_000_000)) { nodes, k, seed in
+        await propertyCheck(count: propertyCount(300), input: Gen.int(in: 1...4), Gen.int(in: 1...4), Gen.int(in: 0...1_000_000)) { nodes, k, seed in
             var rng = SplitMix64(seed: UInt64(seed))
             let shares = (0..<nodes).map { _ in rng.below(5) }
             #expect(Headroom.count(k: k, shares: shares) == Self.bruteForce(k: k, shares: shares), "k \(k) shares \(shares)")
@@ -38,7 +38,7 @@ import Topology
     /// Placing servers of one flavor one by one with the fit function reaches the exact count,
     /// and then no further server fits.
     @Test func oneByOneWithTheFitFunctionReachesTheCount() async {
-        await propertyCheck(count: 300, input: Gen.int(in: 1...4), Gen.int(in: 1...4), Gen.int(in: 0...1_000_000)) { nodes, k, seed in
+        await propertyCheck(count: propertyCount(300), input: Gen.int(in: 1...4), Gen.int(in: 1...4), Gen.int(in: 0...1_000_000)) { nodes, k, seed in
             var rng = SplitMix64(seed: UInt64(seed))
             let cap = Resources(vcpus: 64, memoryMiB: 262_144)
             var free = (0..<nodes).map { _ in Resources(vcpus: rng.below(65), memoryMiB: 4096 * rng.below(65)) }
@@ -91,7 +91,7 @@ import Topology
     /// Certain = the fewest over every arrangement of the unknown servers, possible = the most,
     /// checked by enumerating the arrangements on hosts of 2 to 4 nodes.
     @Test func unknownLayoutCountsAgreeWithEnumeration() async {
-        await propertyCheck(count: 150, input: Gen.int(in: 0...1_000_000), Gen.int(in: 2...4), Gen.int(in: 1...4)) { seed, nodes, unknownCount in
+        await propertyCheck(count: propertyCount(150), input: Gen.int(in: 0...1_000_000), Gen.int(in: 2...4), Gen.int(in: 1...4)) { seed, nodes, unknownCount in
             var rng = SplitMix64(seed: UInt64(seed))
             let known = (0..<nodes).map { _ in 2 * rng.below(12) }
             let unknown = (0..<unknownCount).map { _ in Self.flavor(2 * (1 + rng.below(5)), 1 + rng.below(min(2, nodes))) }
@@ -178,7 +178,7 @@ import Topology
     /// count never exceeds naive_count; with known layouts, placing `count` servers of the flavor
     /// one by one with `targets` succeeds and one more finds no host.
     @Test func countIsReachableWithTargetsAndNeverAboveNaive() async throws {
-        await propertyCheck(count: 25, input: Gen.int(in: 0...1_000_000), Gen.int(in: 2...6), Gen.int(in: 0...50)) { seed, hostCount, pick in
+        await propertyCheck(count: propertyCount(25), input: Gen.int(in: 0...1_000_000), Gen.int(in: 2...6), Gen.int(in: 0...50)) { seed, hostCount, pick in
             let withUnknown = Self.randomInventory(seed: seed, hosts: hostCount, unknown: 0.3)
             for policy in LayoutPolicy.allCases {
                 let report = try! HeadroomReport(withUnknown, policy: policy)
@@ -275,7 +275,7 @@ import Topology
 
     /// The fit/no-fit answer and the fewest added hosts (then vCPUs) agree with exhaustive search.
     @Test func agreesWithExhaustiveSearch() async throws {
-        await propertyCheck(count: 60, input: Gen.int(in: 0...1_000_000)) { seed in
+        await propertyCheck(count: propertyCount(60), input: Gen.int(in: 0...1_000_000)) { seed in
             let (inventory, demand) = Self.tiny(seed: seed)
             let result = try! DemandFit(inventory).solve(demand, options: .init(timeLimit: 20))
             #expect(result.status == .optimal)
@@ -314,7 +314,7 @@ import Topology
     /// fewest. (Its LP may leave a gap of one host on such tiny fleets; `auto` closes it.)
     @Test func thePatternModelAloneIsSound() async throws {
         var proven = 0
-        await propertyCheck(count: 60, input: Gen.int(in: 0...1_000_000)) { seed in
+        await propertyCheck(count: propertyCount(60), input: Gen.int(in: 0...1_000_000)) { seed in
             let (inventory, demand) = Self.tiny(seed: seed)
             let result = try! DemandFit(inventory).solve(demand, options: .init(timeLimit: 20, engine: .patterns))
             #expect(result.engine == (demand.allSatisfy { $0.count == 0 } ? "none" : "patterns"))

@@ -45,7 +45,7 @@ import Topology
 
     /// Agrees with enumerating every arrangement on hosts of 2 to 4 nodes.
     @Test func agreesWithEnumeration() async {
-        await propertyCheck(count: 200, input: Gen.int(in: 0...1_000_000), Gen.int(in: 2...4), Gen.int(in: 1...4)) { seed, nodes, unknownCount in
+        await propertyCheck(count: propertyCount(200), input: Gen.int(in: 0...1_000_000), Gen.int(in: 2...4), Gen.int(in: 1...4)) { seed, nodes, unknownCount in
             var rng = SplitMix64(seed: UInt64(seed))
             let known = (0..<nodes).map { _ in Resources(vcpus: 4 * rng.below(6), memoryMiB: 4096 * rng.below(20)) }
             let unknown = (0..<unknownCount).map { _ in Self.flavor(2 * (1 + rng.below(5)), 1 + rng.below(min(2, nodes))) }

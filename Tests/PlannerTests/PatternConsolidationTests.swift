@@ -40,7 +40,7 @@ func fewestBins(_ sizes: [Int], capacity: Int) -> Int {
 
 @Suite struct PatternConsolidationTests {
     @Test func tinyBinPackingAgreesWithExhaustiveSearch() async {
-        await propertyCheck(count: 60, input: Gen.int(in: 0...1_000_000), Gen.int(in: 2...9)) { seed, n in
+        await propertyCheck(count: propertyCount(60), input: Gen.int(in: 0...1_000_000), Gen.int(in: 2...9)) { seed, n in
             var rng = SplitMix64(seed: UInt64(seed))
             let capacity = 10 + rng.below(30)
             let sizes = (0..<n).map { _ in 1 + rng.below(capacity) }

@@ -2,6 +2,7 @@
 
 @testable import Planner
 import PropertyBased
+import TestSupport
 import Testing
 import Topology
 
@@ -21,7 +22,7 @@ func randomPricing(_ rng: inout SplitMix64, classes: Int, minDemand: Int)
 /// both return patterns that fit and respect the counts.
 @Suite struct PricingTests {
     @Test func dynamicProgrammingAndBranchAndBoundAgree() async {
-        await propertyCheck(count: 300, input: Gen.int(in: 0...1_000_000), Gen.int(in: 1...12)) { seed, classes in
+        await propertyCheck(count: propertyCount(300), input: Gen.int(in: 0...1_000_000), Gen.int(in: 1...12)) { seed, classes in
             var rng = SplitMix64(seed: UInt64(seed))
             let (p, capacity, sizes, demand, prices) = randomPricing(&rng, classes: classes, minDemand: 1)
             let dp = p.priceDP(prices, demand: demand)
@@ -41,7 +42,7 @@ func randomPricing(_ rng: inout SplitMix64, classes: Int, minDemand: Int)
     /// fits, respects the counts, beats the threshold, and differs from the others, best first.
     /// Quick pricing's patterns beat the threshold and fit too, and never beat the optimum.
     @Test func exactAndQuickPricingReturnImprovingPatterns() async {
-        await propertyCheck(count: 200, input: Gen.int(in: 0...1_000_000), Gen.int(in: 1...12)) { seed, classes in
+        await propertyCheck(count: propertyCount(200), input: Gen.int(in: 0...1_000_000), Gen.int(in: 1...12)) { seed, classes in
             var rng = SplitMix64(seed: UInt64(seed))
             let (p, capacity, sizes, demand, prices) = randomPricing(&rng, classes: classes, minDemand: 0)
             let optimum = p.priceDP(prices, demand: demand).value
@@ -56,7 +57,9 @@ func randomPricing(_ rng: inout SplitMix64, classes: Int, minDemand: Int)
             for result in [exact, quick] {
                 #expect(result.patterns.count <= 5)
                 let values = result.patterns.map(value)
-                #expect(values == values.sorted(by: >), "best first")
+                // Best first, up to rounding: equal worths summed in another order may differ
+                // in the last bit.
+                #expect(zip(values, values.dropFirst()).allSatisfy { $0 >= $1 - 1e-9 }, "best first: \(values)")
                 for pattern in result.patterns {
                     #expect(zip(pattern, sizes).reduce(0) { $0 + $1.0 * $1.1 } <= capacity)
                     #expect(zip(pattern, demand).allSatisfy { $0 <= $1 })
@@ -73,7 +76,7 @@ func randomPricing(_ rng: inout SplitMix64, classes: Int, minDemand: Int)
     /// (Hall's condition for these nested sizes); each bin then holds no more vCPUs than its
     /// pattern, and placed plus left over is the demand.
     @Test func realizeFillsSlotsOfLargerClasses() async {
-        await propertyCheck(count: 300, input: Gen.int(in: 0...1_000_000), Gen.int(in: 1...7)) { seed, classes in
+        await propertyCheck(count: propertyCount(300), input: Gen.int(in: 0...1_000_000), Gen.int(in: 1...7)) { seed, classes in
             Self.checkRealize(seed: seed, classes: classes)
         }
     }

@@ -188,34 +188,32 @@ public enum IndependentValidator {
 
     /// Why `flavor` may find no room (nil: it always does). Enumerates, per flavor, how many of
     /// its servers sit on each node set (every count for `unknown`, any number up to the count for
-    /// `optional`), never overcommitting a node; gives up past two million arrangements.
-    static func blocks(_ flavor: Flavor, free: [Resources], unknown: [Flavor], optional: [Flavor]) -> String? {
+    /// `optional`), never overcommitting a node. Between flavors the states reached are kept as a
+    /// set of sorted free vectors (nodes of one host are interchangeable: the fit test and the
+    /// node sets tried are the same under any renumbering), so equal states are expanded once;
+    /// gives up past two million states or leaves.
+    public static func blocks(_ flavor: Flavor, free: [Resources], unknown: [Flavor], optional: [Flavor]) -> String? {
         func fits(_ left: [Resources]) -> Bool { left.filter { $0.covers(flavor.perNode) }.count >= flavor.numaNodes }
         let worst = (unknown + optional).reduce(free) { left, f in left.map { $0 - f.perNode } }
         if fits(worst) { return nil }
+        func canonical(_ left: [Resources]) -> [Resources] {
+            left.sorted { ($0.vcpus, $0.memoryMiB) < ($1.vcpus, $1.memoryMiB) }
+        }
         var groups: [(flavor: Flavor, count: Int, exact: Bool)] = []
         for (list, exact) in [(unknown, true), (optional, false)] {
             for f in Set(list).sorted(by: { $0.name < $1.name }) {
                 groups.append((f, list.filter { $0 == f }.count, exact))
             }
         }
-        var leaves = 0
-        var blocked = false
-        var aborted = false
-        func place(_ g: Int, _ left: [Resources]) {
-            if blocked || aborted { return }
-            if g == groups.count {
-                leaves += 1
-                if leaves > 2_000_000 { aborted = true }
-                if !fits(left) { blocked = true }
-                return
-            }
-            let (f, count, exact) = groups[g]
-            let sets = subsets(left.count, f.numaNodes)
+        var states: Set<[Resources]> = [canonical(free)]
+        var work = 0
+        for (f, count, exact) in groups {
+            var next: Set<[Resources]> = []
+            let sets = subsets(free.count, f.numaNodes)
             func spread(_ i: Int, _ remaining: Int, _ left: [Resources]) {
-                if blocked || aborted { return }
+                work += 1
                 if i == sets.count {
-                    if remaining == 0 || !exact { place(g + 1, left) }
+                    if remaining == 0 || !exact { next.insert(canonical(left)) }
                     return
                 }
                 var l = left
@@ -227,10 +225,15 @@ public enum IndependentValidator {
                     t += 1
                 }
             }
-            spread(0, count, left)
+            for state in states {
+                spread(0, count, state)
+                if work > 2_000_000 || next.count > 2_000_000 {
+                    return "cannot be confirmed (too many arrangements to enumerate)"
+                }
+            }
+            states = next
         }
-        place(0, free)
-        if blocked { return "can find no room under some arrangement the cloud may pick" }
-        return aborted ? "cannot be confirmed (too many arrangements to enumerate)" : nil
+        if states.contains(where: { !fits($0) }) { return "can find no room under some arrangement the cloud may pick" }
+        return nil
     }
 }

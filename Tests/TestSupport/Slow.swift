@@ -16,3 +16,10 @@ extension Trait where Self == ConditionTrait {
         .enabled(if: ProcessInfo.processInfo.environment["DEHPLAN_FAST"] == nil, "DEHPLAN_FAST is set: slow suite skipped")
     }
 }
+
+/// How many cases a property test runs: `base`, times `DEHPLAN_PROPERTY_SCALE` when set (a
+/// longer local soak, e.g. `DEHPLAN_PROPERTY_SCALE=20 swift test --filter PropertyTests`).
+/// Cases are drawn afresh on every run; a failure prints the seed to replay it.
+public func propertyCount(_ base: Int) -> Int {
+    base * max(1, Int(ProcessInfo.processInfo.environment["DEHPLAN_PROPERTY_SCALE"] ?? "") ?? 1)
+}

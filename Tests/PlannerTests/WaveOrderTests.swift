@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import Planner
+import TestSupport
+import Testing
+import Topology
+
+/// Wave ordering when the order of two arrivals on one host decides whether both fit: the cloud
+/// may put a one-node server on the node a two-node server needs.
+@Suite struct WaveOrderTests {
+    /// Host `dst` (2 nodes x 8 vCPUs) has `busy` vCPUs taken on node 0 by an ACTIVE server; `one`
+    /// (one node) and `two` (two nodes) must both arrive. `one` first may land on node 0 and leave
+    /// `two` no room there; `two` first forces `one` onto node 1.
+    static func inventory(busy: Int, one: Int, two: Int) throws -> Inventory {
+        var b = InventoryBuilder()
+        b.flavor("one", vcpus: one, memory: one * 1024)
+        b.flavor("two", vcpus: 2 * two, memory: 2 * two * 1024, nodes: 2)
+        b.flavor("busy", vcpus: busy, memory: busy * 1024)
+        b.hostType("t", nodes: 2, vcpus: 8, memory: 16384, flavors: ["one", "two", "busy"])
+        for h in ["src", "dst"] { b.host(h, type: "t") }
+        b.server("k", flavor: "busy", on: "dst", nodes: [0], status: "ACTIVE")
+        b.server("o", flavor: "one", on: "src", nodes: [0])
+        b.server("w", flavor: "two", on: "src", nodes: [0, 1])
+        return try b.build()
+    }
+
+    /// Equal sizes (the tie the size order cannot break) and a smaller two-node server (the size
+    /// order puts it second): under every cloud that picks nodes itself, both moves stay, the
+    /// two-node one goes first, and the waves replay cleanly under that placement.
+    @Test(arguments: [(4, 4, 2), (5, 3, 1)], [CloudPlacement.any, .firstFit])
+    func theServerWithForcedNodesArrivesFirst(shape: (Int, Int, Int), placement: CloudPlacement) throws {
+        let inv = try Self.inventory(busy: shape.0, one: shape.1, two: shape.2)
+        let planner = BatchPlanner(inv)
+        let options = PlanOptions(mode: .evacuate(["src"]), timeLimit: 2, placement: placement)
+        let moves = [Move(serverID: "o", from: "src", to: "dst", numaNodes: [1]),
+                     Move(serverID: "w", from: "src", to: "dst", numaNodes: [0, 1])]
+        let ordered = planner.orderWaves(moves, options: options)
+        #expect(ordered.dropped.isEmpty, "\(shape) \(placement)")
+        // Under `any` the two never share a wave (the cloud may run them in either order); a
+        // first-fit cloud is simulated in the plan's order, so `w` comes first in it.
+        let position = Dictionary(uniqueKeysWithValues: ordered.moves.enumerated().map { ($1.serverID, ($1.wave, $0)) })
+        let w = try #require(position["w"]), o = try #require(position["o"])
+        #expect(w < o, "\(shape) \(placement)")
+        if placement == .any { #expect(w.0 < o.0) }
+        #expect(PlanValidator.violations(of: ordered.moves, on: inv, options: options.checkerOptions) == [])
+        // The whole planner reaches the same: the source is emptied onto one host.
+        let plan = try planner.plan(options)
+        #expect(plan.status == .optimal, "\(shape) \(placement)")
+        #expect(Set(plan.moves.map(\.serverID)) == ["o", "w"])
+        #expect(Set(plan.moves.compactMap(\.to)) == ["dst"])
+    }
+}
+
+/// The test oracle for `any` plans catches unsafe orders, and its arrangement count agrees with
+/// brute force (it must be able to fail, and not only time out).
+@Suite struct IndependentValidatorTests {
+    @Test func itRefusesTheOrdersTheCloudCanBreak() throws {
+        let inv = try WaveOrderTests.inventory(busy: 5, one: 3, two: 1)
+        let planned = try BatchPlanner(inv).plan(PlanOptions(mode: .evacuate(["src"]), timeLimit: 2, placement: .any))
+        func plan(_ waves: [(String, Int)]) -> Plan {
+            var plan = planned
+            plan.moves = waves.map { id, wave in
+                var m = Move(serverID: id, from: "src", to: "dst", numaNodes: nil)
+                m.wave = wave
+                return m
+            }
+            return plan
+        }
+        #expect(IndependentValidator.check(plan([("w", 1), ("o", 2)]), inventory: inv) == [])
+        for unsafe in [[("o", 1), ("w", 2)], [("o", 1), ("w", 1)]] {
+            let problems = IndependentValidator.check(plan(unsafe), inventory: inv)
+            #expect(problems.contains { $0.contains("two arriving on dst can find no room") }, "\(unsafe): \(problems)")
+        }
+    }
+
+    @Test func blocksAgreesWithBruteForce() {
+        var rng = SplitMix64(seed: 2026)
+        let flavors = [1, 2, 3].flatMap { v in [1, 2].map { k in Flavor(name: "f\(v)x\(k)", resources: Resources(vcpus: v * k, memoryMiB: v * k * 1024), numaNodes: k) } }
+        var disagreements: [String] = []
+        var blocked = 0
+        for trial in 0..<400 {
+            let nodes = [2, 4][rng.below(2)]
+            let free = Array(repeating: Resources(vcpus: 4 + rng.below(5), memoryMiB: 8 * 1024), count: nodes)
+            let unknown = (0..<rng.below(6)).map { _ in flavors[rng.below(flavors.count)] }
+            let probe = flavors[rng.below(flavors.count)]
+            var anyArrangement = false
+            var truth = false
+            forEachArrangement(of: unknown, on: free) { left in
+                anyArrangement = true
+                if left.filter({ $0.covers(probe.perNode) }).count < probe.numaNodes { truth = true }
+            }
+            guard anyArrangement else { continue }
+            let verdict = IndependentValidator.blocks(probe, free: free, unknown: unknown, optional: [])
+            if truth { blocked += 1 }
+            if (verdict != nil) != truth { disagreements.append("trial \(trial): \(verdict ?? "fits") vs brute force \(truth)") }
+        }
+        #expect(disagreements.isEmpty, "\(disagreements)")
+        #expect(blocked > 20, "the trials must include blocked cases (\(blocked))")
+    }
+}
