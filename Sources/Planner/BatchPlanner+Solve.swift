@@ -29,7 +29,7 @@ extension BatchPlanner {
         let objective = options.effectiveObjective
         // Half of the limit at most for judging first-fit decreasing in waves (the models need the
         // rest), but a quarter second always: small plans are ordered in milliseconds.
-        let (heuristic, heuristicSource) = heuristicPlan(
+        let (heuristic, heuristicSource, heuristicWaves) = heuristicPlan(
             sub, options: options, deadline: started + max(timeLimit * 0.5, 0.25), lastResort: started + max(timeLimit * 0.6, 0.25),
             greedyDeadline: started + timeLimit * 0.25)
         let heuristicLevels = sub.levels(heuristic, objective: objective, inventory: inventory)
@@ -43,7 +43,8 @@ extension BatchPlanner {
             return SubOutcome(
                 decisions: decisions,
                 slack: value - Double(outcome.lowerBound), seconds: outcome.seconds, variables: outcome.columns,
-                constraints: outcome.rows, notes: ["column generation: \(outcome.columns) patterns"])
+                constraints: outcome.rows, notes: ["column generation: \(outcome.columns) patterns"],
+                waves: better ? nil : heuristicWaves)
         }
         // The pattern model over host shapes: until 60 % of the limit (at least a fifth of it
         // after the plan in hand, at most 90 %); proven plans end here, others become the plan
@@ -52,25 +53,28 @@ extension BatchPlanner {
         guard patternModel, let shapes = ShapePatterns(sub, options: options, planner: self),
             let found = shapes.solve(start: heuristic, deadline: patternDeadline, searchPlans: searchesPatternPlans(options))
         else {
-            return solveAggregated(sub, options: options, timeLimit: timeLimit, started: started, heuristic: heuristic,
-                                   source: heuristicSource)
+            var outcome = solveAggregated(sub, options: options, timeLimit: timeLimit, started: started, heuristic: heuristic,
+                                          source: heuristicSource)
+            if outcome.decisions == heuristic { outcome.waves = heuristicWaves }
+            return outcome
         }
-        var plan = (decisions: heuristic, levels: heuristicLevels, source: heuristicSource)
+        var plan = (decisions: heuristic, levels: heuristicLevels, source: heuristicSource, waves: heuristicWaves)
         if found.decisions != heuristic,
             let safe = options.placement == .any ? anySafe(found.decisions, sub: sub, options: options, deadline: started + timeLimit * 0.9) : found.decisions,
-            let executable = ordered(safe, sub: sub, options: options, deadline: started + timeLimit)
+            let executable = orderedWaves(safe, sub: sub, options: options, deadline: started + timeLimit)
         {
-            let levels = sub.levels(executable, objective: objective, inventory: inventory)
-            if levels < plan.levels { plan = (executable, levels, "pattern model") }
+            let levels = sub.levels(executable.decisions, objective: objective, inventory: inventory)
+            if levels < plan.levels { plan = (executable.decisions, levels, "pattern model", executable.waves) }
         }
         let bound = found.bound.map(Double.init)
         if let bound, plan.levels.primary <= bound + 1e-9 {
             return SubOutcome(decisions: plan.decisions, slack: 0, seconds: monotonicSeconds() - started, variables: found.patterns,
-                              constraints: sub.classes.count + shapes.shapes.count, notes: [found.note])
+                              constraints: sub.classes.count + shapes.shapes.count, notes: [found.note], waves: plan.waves)
         }
         var outcome = solveAggregated(sub, options: options, timeLimit: timeLimit, started: started, heuristic: plan.decisions,
                                       source: plan.source)
         outcome.notes.insert(found.note, at: 0)
+        if outcome.decisions == plan.decisions { outcome.waves = plan.waves }
         if let bound {
             let primary = sub.levels(outcome.decisions, objective: objective, inventory: inventory).primary
             outcome.slack = min(outcome.slack ?? .infinity, max(0, primary - bound))

@@ -94,5 +94,8 @@ extension BatchPlanner {
         var variables: Int
         var constraints: Int
         var notes: [String]
+        /// `decisions` already put in waves (`orderWaves`), when the sub-problem did it: the
+        /// plan reuses them instead of ordering the same moves again.
+        var waves: [Move]? = nil
     }
 }

@@ -16,24 +16,50 @@ extension BatchPlanner {
 
     /// `orderWaves`, given up (nil) once `deadline` (`monotonicSeconds()`) has passed: breaking many
     /// cycles costs seconds at 10,000 hosts, too much for judging a candidate plan.
+    ///
+    /// Works on indices: every move's server, hosts, flavor and size are looked up once, and the
+    /// counts the cycle breaker needs (arrivals per host, departures still pending) are kept up
+    /// to date instead of being recounted over every move at every deadlock (tiled 2,000 under
+    /// `any`: 825 deadlocks over 18,388 moves).
     func orderWaves(_ moves: [Move], options: PlanOptions, deadline: Double?) -> (moves: [Move], dropped: [String], rerouted: Int)? {
         var replay = PlanReplay(inventory, options: options.checkerOptions)
-        var pending = moves.sorted { ($0.to ?? "", $0.serverID) < ($1.to ?? "", $1.serverID) }
-        let size = { (m: Move) -> Double in Self.size(inventory.flavors[inventory.servers[inventory.serverIndex[m.serverID]!].flavor]!) }
+        struct Item {
+            var move: Move
+            let server: Int
+            var to: Int?
+            let from: Int?
+            let flavor: Flavor
+            let size: Double
+        }
+        var items: [Item] = moves.map { m in
+            let s = inventory.serverIndex[m.serverID]!
+            let flavor = inventory.flavors[inventory.servers[s].flavor]!
+            return Item(move: m, server: s, to: m.to.map { inventory.hostIndex[$0]! }, from: m.from.flatMap { inventory.hostIndex[$0] },
+                        flavor: flavor, size: Self.size(flavor))
+        }
+        var pending = Array(items.indices)
+        pending.sort { a, b in (items[a].move.to ?? "", items[a].move.serverID) < (items[b].move.to ?? "", items[b].move.serverID) }
         if options.placement == .any {
             // Larger arrivals first: once they are in, smaller ones fit whatever nodes the cloud
-            // picks far more often than the other way round.
-            // At equal size, servers spanning more nodes first: their node set is forced.
-            let spans = { (m: Move) -> Int in
-                inventory.flavors[inventory.servers[inventory.serverIndex[m.serverID]!].flavor]!.numaNodes
-            }
+            // picks far more often than the other way round. At equal size, servers spanning
+            // more nodes first: their node set is forced.
             pending.sort { a, b in
-                let sa = size(a), sb = size(b)
-                if sa != sb { return sa > sb }
-                let na = spans(a), nb = spans(b)
-                return na != nb ? na > nb : ((a.to ?? "", a.serverID) < (b.to ?? "", b.serverID))
+                let x = items[a], y = items[b]
+                if x.size != y.size { return x.size > y.size }
+                if x.flavor.numaNodes != y.flavor.numaNodes { return x.flavor.numaNodes > y.flavor.numaNodes }
+                return (x.move.to ?? "", x.move.serverID) < (y.move.to ?? "", y.move.serverID)
             }
         }
+        let hostCount = inventory.hosts.count
+        // Arrivals per host over the moves kept (started or pending), departures per host over
+        // the moves still pending.
+        var arrivals = [Int](repeating: 0, count: hostCount)
+        var leaving = [Int](repeating: 0, count: hostCount)
+        for item in items {
+            if let to = item.to { arrivals[to] += 1 }
+            if let from = item.from { leaving[from] += 1 }
+        }
+        let receivable = mayReceive(options)
         var done: [Move] = []
         var dropped: [String] = []
         var rerouted = 0
@@ -43,100 +69,96 @@ extension BatchPlanner {
         // host's version counts the changes to it; a move refused at a version is not judged
         // again at the same one. Without this, every broken cycle re-judged every pending move:
         // 213 passes over 4,527 moves took 2.7 s of a 10 s limit (tiled 500 under `any`).
-        var version = [Int](repeating: 0, count: inventory.hosts.count)
-        var refusedAt: [String: (host: Int, version: Int)] = [:]
+        var version = [Int](repeating: 0, count: hostCount)
+        var refusedAt = [(host: Int, version: Int)](repeating: (-1, 0), count: items.count)
         while !pending.isEmpty {
             if let deadline, monotonicSeconds() > deadline { return nil }
-            var started: [Move] = []
-            var perHost: [String: Int] = [:]
-            var rest: [Move] = []
-            // Later pending moves per target host, by flavor (one of each is enough to judge
-            // what an earlier arrival does to them).
+            var started: [Int] = []
+            var perHost: [Int: Int] = [:]
+            var rest: [Int] = []
+            // Later pending moves per target host (to judge what an earlier arrival does to them).
             var laterByHost: [Int: [Int]] = [:]
-            for (i, move) in pending.enumerated() {
-                guard let to = move.to, let h = inventory.hostIndex[to] else { continue }
-                laterByHost[h, default: []].append(i)
+            for (position, i) in pending.enumerated() {
+                if let h = items[i].to { laterByHost[h, default: []].append(position) }
             }
             var taken = [Bool](repeating: false, count: pending.count)
-            let flavorOf = { (m: Move) -> Flavor in
-                inventory.flavors[inventory.servers[inventory.serverIndex[m.serverID]!].flavor]!
-            }
-            // Starts `pending[i]` in this wave if the caps and the rule pipeline let it; false
-            // when it must wait.
-            func tryStart(_ i: Int) -> Bool {
-                let move = pending[i]
+            // Starts the move at `position` in this wave if the caps and the rule pipeline let
+            // it; false when it must wait.
+            func tryStart(_ position: Int) -> Bool {
+                let i = pending[position]
+                let item = items[i]
                 if let cap = options.maxParallel, started.count >= cap { return false }
                 if let cap = options.maxPerHostParallel {
-                    let hosts = [move.from, move.to].compactMap { $0 }
-                    if hosts.contains(where: { perHost[$0, default: 0] >= cap }) { return false }
+                    if [item.from, item.to].contains(where: { $0.map { perHost[$0, default: 0] >= cap } ?? false }) { return false }
                 }
-                let s = inventory.serverIndex[move.serverID]!
-                var target: Int?
-                var nodes = move.numaNodes
-                if let to = move.to {
-                    let h = inventory.hostIndex[to]!
-                    if let refused = refusedAt[move.serverID], refused == (h, version[h]) { return false }
-                    nodes = replay.nodes(server: s, to: h, planned: move.numaNodes)
-                    if replay.blocker(server: s, to: h, nodes: nodes) != nil {
-                        refusedAt[move.serverID] = (h, version[h])
+                var nodes = item.move.numaNodes
+                if let h = item.to {
+                    if refusedAt[i] == (h, version[h]) { return false }
+                    nodes = replay.nodes(server: item.server, to: h, planned: item.move.numaNodes)
+                    if replay.blocker(server: item.server, to: h, nodes: nodes) != nil {
+                        refusedAt[i] = (h, version[h])
                         return false
                     }
-                    target = h
                     version[h] += 1
                 }
-                replay.start(server: s, to: target, nodes: nodes)
+                replay.start(server: item.server, to: item.to, nodes: nodes)
                 // Under a deterministic policy the move carries the predicted nodes.
-                var m = options.placement.rule == nil
-                    ? move : Move(serverID: move.serverID, from: move.from, to: move.to, numaNodes: nodes)
-                m.wave = wave
-                started.append(m)
-                for id in [move.from, move.to].compactMap({ $0 }) { perHost[id, default: 0] += 1 }
+                if options.placement.rule != nil {
+                    items[i].move = Move(serverID: item.move.serverID, from: item.move.from, to: item.move.to, numaNodes: nodes)
+                }
+                items[i].move.wave = wave
+                started.append(i)
+                if let from = item.from {
+                    perHost[from, default: 0] += 1
+                    leaving[from] -= 1
+                }
+                if let to = item.to { perHost[to, default: 0] += 1 }
                 return true
             }
             // Order matters between two arrivals on one host when the first, placed where the
             // cloud likes, leaves no room for the second, while the other order works (a
-            // one-node server landing on the node a two-node server needs). Returns a later
-            // pending move to the same host that should go first. Not under `planned`, where
-            // every arrival takes its planned nodes.
-            func goesFirst(before i: Int) -> Int? {
+            // one-node server landing on the node a two-node server needs). Returns the position
+            // of a later pending move to the same host that should go first. Not under
+            // `planned`, where every arrival takes its planned nodes.
+            func goesFirst(before position: Int) -> Int? {
                 guard options.placement != .planned else { return nil }
-                let move = pending[i]
-                guard let to = move.to, let h = inventory.hostIndex[to], let later = laterByHost[h], later.last! > i
-                else { return nil }
+                let i = pending[position]
+                let item = items[i]
+                guard let h = item.to, let later = laterByHost[h], later.last! > position else { return nil }
                 if let cap = options.maxParallel, started.count >= cap { return nil }
-                if let refused = refusedAt[move.serverID], refused == (h, version[h]) { return nil }
-                let s = inventory.serverIndex[move.serverID]!
-                var seen: Set<Flavor> = [flavorOf(move)]
+                if refusedAt[i] == (h, version[h]) { return nil }
+                var seen: Set<Flavor> = [item.flavor]
                 var nodes: [Int]?
                 var canStart = false
-                for j in later where j > i && !taken[j] {
-                    let other = pending[j]
-                    guard seen.insert(flavorOf(other)).inserted else { continue }
+                for q in later where q > position && !taken[q] {
+                    let other = items[pending[q]]
+                    guard seen.insert(other.flavor).inserted else { continue }
                     if seen.count > 8 { break }
-                    let o = inventory.serverIndex[other.serverID]!
-                    let otherNodes = replay.nodes(server: o, to: h, planned: other.numaNodes)
+                    let o = other.server
+                    let otherNodes = replay.nodes(server: o, to: h, planned: other.move.numaNodes)
                     guard replay.blocker(server: o, to: h, nodes: otherNodes) == nil else { continue }
                     if !canStart {
                         // This move must be able to start now, or there is nothing to order.
-                        nodes = replay.nodes(server: s, to: h, planned: move.numaNodes)
-                        guard replay.blocker(server: s, to: h, nodes: nodes) == nil else { return nil }
+                        nodes = replay.nodes(server: item.server, to: h, planned: item.move.numaNodes)
+                        guard replay.blocker(server: item.server, to: h, nodes: nodes) == nil else { return nil }
                         canStart = true
                     }
-                    replay.land(server: s, on: h, nodes: nodes)
-                    let blocks = replay.blocker(server: o, to: h, nodes: replay.nodes(server: o, to: h, planned: other.numaNodes)) != nil
-                    replay.unland(server: s, on: h, nodes: nodes)
+                    replay.land(server: item.server, on: h, nodes: nodes)
+                    let blocks = replay.blocker(server: o, to: h, nodes: replay.nodes(server: o, to: h, planned: other.move.numaNodes)) != nil
+                    replay.unland(server: item.server, on: h, nodes: nodes)
                     guard blocks else { continue }
                     replay.land(server: o, on: h, nodes: otherNodes)
-                    let fitsAfter = replay.blocker(server: s, to: h, nodes: replay.nodes(server: s, to: h, planned: move.numaNodes)) == nil
+                    let fitsAfter = replay.blocker(
+                        server: item.server, to: h, nodes: replay.nodes(server: item.server, to: h, planned: item.move.numaNodes)) == nil
                     replay.unland(server: o, on: h, nodes: otherNodes)
-                    if fitsAfter { return j }
+                    if fitsAfter { return q }
                 }
                 return nil
             }
-            for i in pending.indices where !taken[i] {
-                taken[i] = true
-                if let j = goesFirst(before: i), tryStart(j) { taken[j] = true }
-                if !tryStart(i) { rest.append(pending[i]) }
+            for position in pending.indices where !taken[position] {
+                taken[position] = true
+                if let q = goesFirst(before: position), tryStart(q) { taken[q] = true }
+                if !tryStart(position) { rest.append(pending[position]) }
             }
             if started.isEmpty {
                 // Deadlock: every pending move waits for space another pending move frees. One
@@ -144,74 +166,91 @@ extension BatchPlanner {
                 // host ending in use takes (it receives servers of the plan or keeps some of its
                 // own), else the first one wherever it fits best. Re-routing the first (largest
                 // under `any`) anywhere opened hosts: a pattern plan of 14 hosts ended at 17.
-                var arrivals: [String: Int] = [:]
-                var leaving: [String: Int] = [:]
-                for m in done + rest {
-                    if let to = m.to { arrivals[to, default: 0] += 1 }
-                }
-                for m in rest { if let from = m.from { leaving[from, default: 0] += 1 } }
-                let endsInUse = { (h: Int) -> Bool in
-                    let id = inventory.hosts[h].id
-                    return arrivals[id, default: 0] > 0 || replay.state.usage[h].serverCount > leaving[id, default: 0]
-                }
-                var choice: (index: Int, to: String?, nodes: [Int]?)?
-                for i in rest.indices.sorted(by: { (size(rest[$0]), $0) < (size(rest[$1]), $1) }).prefix(8) {
-                    let s = inventory.serverIndex[rest[i].serverID]!
+                let endsInUse = { (h: Int) -> Bool in arrivals[h] > 0 || replay.state.usage[h].serverCount > leaving[h] }
+                var choice: (position: Int, to: Int?, nodes: [Int]?)?
+                let smallest = rest.indices.sorted { (items[rest[$0]].size, $0) < (items[rest[$1]].size, $1) }.prefix(8)
+                for position in smallest {
+                    let item = items[rest[position]]
                     if let alternative = breakCycle(
-                        server: s, avoiding: rest[i].to, replay: replay, options: options, arrivals: arrivals, onlyTo: endsInUse) {
-                        choice = (i, alternative.to, alternative.nodes)
+                        server: item.server, avoiding: item.to, replay: replay, options: options, receivable: receivable,
+                        arrivals: arrivals, onlyTo: endsInUse)
+                    {
+                        choice = (position, alternative.to, alternative.nodes)
                         break
                     }
                 }
                 if choice == nil, let alternative = breakCycle(
-                    server: inventory.serverIndex[rest[0].serverID]!, avoiding: rest[0].to, replay: replay, options: options, arrivals: arrivals) {
+                    server: items[rest[0]].server, avoiding: items[rest[0]].to, replay: replay, options: options,
+                    receivable: receivable, arrivals: arrivals)
+                {
                     choice = (0, alternative.to, alternative.nodes)
                 }
                 if let choice {
-                    let move = rest.remove(at: choice.index)
-                    rest.insert(Move(serverID: move.serverID, from: move.from, to: choice.to, numaNodes: choice.nodes), at: 0)
+                    let i = rest.remove(at: choice.position)
+                    let m = items[i].move
+                    if let to = items[i].to { arrivals[to] -= 1 }
+                    if let to = choice.to { arrivals[to] += 1 }
+                    items[i].move = Move(serverID: m.serverID, from: m.from, to: choice.to.map { inventory.hosts[$0].id }, numaNodes: choice.nodes)
+                    items[i].to = choice.to
+                    rest.insert(i, at: 0)
                     rerouted += 1
                 } else {
-                    dropped.append(rest.removeFirst().serverID)
+                    let i = rest.removeFirst()
+                    if let to = items[i].to { arrivals[to] -= 1 }
+                    if let from = items[i].from { leaving[from] -= 1 }
+                    dropped.append(items[i].move.serverID)
                 }
                 pending = rest
                 continue
             }
-            for m in started {
-                let s = inventory.serverIndex[m.serverID]!
-                let h = m.to.flatMap { inventory.hostIndex[$0] }
-                for changed in [replay.currentHost(of: s), h].compactMap({ $0 }) { version[changed] += 1 }
-                replay.complete(server: s, to: h, nodes: options.placement == .any ? nil : m.numaNodes)
+            for i in started {
+                let item = items[i]
+                for changed in [replay.currentHost(of: item.server), item.to].compactMap({ $0 }) { version[changed] += 1 }
+                replay.complete(server: item.server, to: item.to, nodes: options.placement == .any ? nil : item.move.numaNodes)
             }
-            done += started
+            done += started.map { items[$0].move }
             pending = rest
             wave += 1
         }
         return (done, dropped, rerouted)
     }
 
+    /// Hosts that may receive servers under `options`: not excluded, not being evacuated.
+    func mayReceive(_ options: PlanOptions) -> [Bool] {
+        var receivable = [Bool](repeating: true, count: inventory.hosts.count)
+        for id in options.exclude { if let h = inventory.hostIndex[id] { receivable[h] = false } }
+        if case .evacuate(let ids) = options.mode {
+            for id in ids { if let h = inventory.hostIndex[id] { receivable[h] = false } }
+        }
+        return receivable
+    }
+
+    /// Where a server caught in a dependency cycle may go instead of `avoiding`: a host that
+    /// takes it now by the rule pipeline (hosts receiving servers of the plan first, then the
+    /// best fit), else the pool when allowed. `arrivals` counts the plan's arrivals per host.
     func breakCycle(
-        server s: Int, avoiding: String?, replay: PlanReplay, options: PlanOptions, arrivals: [String: Int],
+        server s: Int, avoiding: Int?, replay: PlanReplay, options: PlanOptions, receivable: [Bool], arrivals: [Int],
         onlyTo: ((Int) -> Bool)? = nil
-    ) -> (to: String?, nodes: [Int]?)? {
+    ) -> (to: Int?, nodes: [Int]?)? {
         let server = inventory.servers[s]
         let flavor = inventory.flavors[server.flavor]!
         // Hosts that receive other servers of the plan first (they stay in use anyway; a host
         // opened here is one more in use), then the best fit.
-        var best: (String, [Int], Double, Bool)?
-        for (h, host) in inventory.hosts.enumerated() where host.id != avoiding && !options.exclude.contains(host.id) {
-            if case .evacuate(let ids) = options.mode, ids.contains(host.id) { continue }
-            if let cap = options.maxPerHost, arrivals[host.id, default: 0] >= cap { continue }
+        var best: (host: Int, nodes: [Int], score: Double, receiving: Bool)?
+        for h in inventory.hosts.indices where h != avoiding && receivable[h] {
+            if let cap = options.maxPerHost, arrivals[h] >= cap { continue }
             if let onlyTo, !onlyTo(h) { continue }
-            let usage = replay.state.usage[h]
-            let free = usage.free(under: options.layoutPolicy)
-            guard let fit = Fit.fit(flavor, free: free, capacity: usage.capacity) else { continue }
+            guard let fit = Fit.fit(flavor, free: replay.state.usage[h].free(under: options.layoutPolicy),
+                                    capacity: replay.state.usage[h].capacity)
+            else { continue }
             let nodes = replay.nodes(server: s, to: h, planned: fit.nodes)
             guard replay.blocker(server: s, to: h, nodes: nodes) == nil else { continue }
-            let receiving = arrivals[host.id, default: 0] > 0
-            if best == nil || (receiving ? 1 : 0, fit.score) > (best!.3 ? 1 : 0, best!.2) { best = (host.id, fit.nodes, fit.score, receiving) }
+            let receiving = arrivals[h] > 0
+            if best == nil || (receiving ? 1 : 0, fit.score) > (best!.receiving ? 1 : 0, best!.score) {
+                best = (h, fit.nodes, fit.score, receiving)
+            }
         }
-        if let best { return (best.0, best.1) }
+        if let best { return (best.host, best.nodes) }
         if onlyTo == nil && options.allowPool && server.dedicatedHostID != nil { return (nil, nil) }
         return nil
     }

@@ -149,6 +149,7 @@ public struct BatchPlanner: Sendable {
         var boundSlack = 0.0  // Σ (sub value - sub bound), for the global bound
         var boundKnown = true
         var remainingMovers = movers.count
+        var subWaves: [[Move]?] = []
         for sub in subs {
             let elapsed = monotonicSeconds() - start
             let remaining = max(0.05, solveBudget - elapsed)
@@ -161,6 +162,7 @@ public struct BatchPlanner: Sendable {
             }
             let trimmed = keepHome(sub, outcome.decisions, options: options)
             decisions.append((sub, trimmed.decisions))
+            subWaves.append(trimmed.cancelled == 0 ? outcome.waves : nil)
             solverSeconds += outcome.seconds
             variables += outcome.variables
             constraints += outcome.constraints
@@ -191,7 +193,14 @@ public struct BatchPlanner: Sendable {
         // The solver's bound holds for any plan with the same final-state constraints, so it
         // survives re-routing; the value is recomputed from the moves actually kept.
         let solverValue = objectiveValue(moves, objective: options.effectiveObjective)
-        let ordered = orderWaves(moves, options: options)
+        // A single sub-problem whose plan it already put in waves: those waves, not a second
+        // ordering of the same moves (4.5 s for 18,388 moves under `any` on tiled 2,000).
+        var reused: [Move]?
+        if subs.count == 1, let waves = subWaves[0], waves.count == moves.count {
+            let planned = Dictionary(uniqueKeysWithValues: moves.map { ($0.serverID, $0.to) })
+            if waves.allSatisfy({ planned[$0.serverID] == .some($0.to) }) { reused = waves }
+        }
+        let ordered = reused.map { (moves: $0, dropped: [String](), rerouted: 0) } ?? orderWaves(moves, options: options)
         moves = ordered.moves
         if !ordered.dropped.isEmpty {
             notes.append("\(ordered.dropped.count) move(s) dropped: they depend on each other in a cycle and no host or pool could break it")

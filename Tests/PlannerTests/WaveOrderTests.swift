@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
-import Planner
+@testable import Planner
 import TestSupport
 import Testing
 import Topology
@@ -96,5 +96,36 @@ import Topology
         }
         #expect(disagreements.isEmpty, "\(disagreements)")
         #expect(blocked > 20, "the trials must include blocked cases (\(blocked))")
+    }
+}
+
+/// The plan in hand is judged by what it comes to in waves: where the cloud picks the nodes,
+/// first-fit decreasing's cycle-free plan is ordered like the others (arrivals it stacks on one
+/// host may wait for each other and be re-routed onto more hosts), and the waves are handed on
+/// so that the plan is not ordered twice.
+@Suite struct PlanInHandWavesTests {
+    @Test(arguments: [CloudPlacement.any, .firstFit, .planned], [3 as UInt64, 4, 5])
+    func thePlanInHandComesWithItsWaves(placement: CloudPlacement, seed: UInt64) throws {
+        let inventory = try NeverAboveFFDTests.tiled(8, seed: seed)
+        let planner = BatchPlanner(inventory)
+        let options = PlanOptions(mode: .consolidate, timeLimit: 2, placement: placement)
+        let sub = planner.buildSubProblem(zones: ["az1"], movers: Array(inventory.servers.indices), mustMove: false, evacuated: [],
+                                          excluded: [], options: options)
+        let plan = planner.heuristicPlan(sub, options: options)
+        let moves = planner.moves(of: plan.decisions, in: sub)
+        guard let waves = plan.waves else {
+            // Only a cycle-free plan under `planned` goes without: its planned nodes are taken.
+            #expect(placement == .planned, "\(placement) \(seed): \(plan.source) without waves")
+            #expect(planner.orderWaves(moves, options: options).rerouted == 0)
+            return
+        }
+        // The waves move exactly the servers the decisions move, where they say, and replay cleanly.
+        let waved: [String: String?] = Dictionary(uniqueKeysWithValues: waves.map { ($0.serverID, $0.to) })
+        let decided: [String: String?] = Dictionary(uniqueKeysWithValues: moves.map { ($0.serverID, $0.to) })
+        #expect(waved == decided)
+        #expect(PlanValidator.violations(of: waves, on: inventory, options: options.checkerOptions) == [])
+        // The whole plan reuses them when it keeps the plan in hand unchanged, and is valid.
+        let full = try planner.plan(options)
+        #expect(IndependentValidator.check(full, inventory: inventory) == [], "\(placement) \(seed)")
     }
 }
