@@ -12,6 +12,26 @@ import Topology
         return pairs.map(\.0)
     }
 
+    /// A time limit the run could not keep is said in the plan's notes (and only then).
+    @Test func aLimitNotKeptIsSaid() throws {
+        let inventory = Fixtures.temporaryFile("", name: "limit-inventory.json")
+        let generated = try Binary.run([
+            "generate", "--seed", "7", "--hosts", "300", "--servers", "1500", "--zones", "az1", "--shutoff", "0.9", "--out", inventory,
+        ])
+        #expect(generated.status == 0, "\(generated.stderr)")
+        func notes(_ arguments: [String]) throws -> [String] {
+            let run = try Binary.run(["plan", "--format", "json"] + arguments)
+            #expect(run.status == 0, "\(run.stderr)")
+            guard case .array(let notes)? = try JSON.parse(run.stdout)["notes"] else { return [] }
+            return notes.compactMap { if case .string(let s) = $0 { s } else { nil } }
+        }
+        let short = try notes(["--inventory", inventory, "--consolidate", "--time-limit", "0.001"])
+        #expect(short.contains { $0.hasPrefix("reading and planning took ") && $0.contains("more than --time-limit 0.001 s") }, "\(short)")
+        // Proven in well under the default 30 s.
+        let kept = try notes(["--inventory", "samples/evacuation.json", "--evacuate", "deh-004"])
+        #expect(!kept.contains { $0.contains("more than --time-limit") }, "\(kept)")
+    }
+
     @Test func evacuationPlanFileHasTheDocumentedShape() throws {
         let out = Fixtures.temporaryFile("", name: "plan.json")
         let run = try Binary.run([
