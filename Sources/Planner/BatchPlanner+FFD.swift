@@ -328,6 +328,10 @@ extension BatchPlanner {
             return inventory.servers[a.s].id < inventory.servers[b.s].id
         }
         let targets = order.filter { kept.contains($0) && sub.receives[$0] }
+        // Targets only fill up here (sources are never targets), so a host too full for a class
+        // stays too full: each class starts past the run of such hosts at the front. On tiled
+        // 2,000 (8,000 hosts) this scan was half of a 1 s plan.
+        var firstOpen = [Int](repeating: 0, count: sub.classes.count)
         for m in leaving {
             let server = inventory.servers[m.s]
             let flavor = sub.classes[m.c].flavor
@@ -335,10 +339,23 @@ extension BatchPlanner {
             var context = Checker.ServerContext(server, index: checker.index, inventory: inventory)
             context.currentHost = sub.hosts[m.origin.host]
             var placed = false
-            for h in targets {
-                if let cap = options.maxPerHost, arrivals[h] >= cap { continue }
-                let usage = checker.state.usage[sub.hosts[h]]
-                guard let wish = Fit.fit(flavor, free: usage.free(under: trusted), capacity: usage.capacity) else { continue }
+            var advancing = true
+            for k in firstOpen[m.c]..<targets.count {
+                let h = targets[k]
+                if let cap = options.maxPerHost, arrivals[h] >= cap {
+                    advancing = false
+                    continue
+                }
+                // The rule pipeline refuses a host whose free room in total does not cover the
+                // flavor; checked first, it spares copying the host's usage.
+                guard checker.state.usage[sub.hosts[h]].freeTotal.covers(flavor.resources),
+                    let wish = Fit.fit(flavor, free: checker.state.usage[sub.hosts[h]].free(under: trusted),
+                                       capacity: checker.state.usage[sub.hosts[h]].capacity)
+                else {
+                    if advancing { firstOpen[m.c] = k + 1 }
+                    continue
+                }
+                advancing = false
                 var sink = FirstCodeSink()
                 let judged = checker.evaluateHost(
                     context, hostIndex: sub.hosts[h], options: options.checkerOptions, arrival: Checker.Arrival(nodes: wish.nodes),
