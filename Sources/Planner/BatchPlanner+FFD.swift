@@ -67,13 +67,9 @@ extension BatchPlanner {
         return best!
     }
 
-    /// `decisions` as `orderWaves` leaves them: re-routed moves go where it sent them, dropped
-    /// ones stay.
-    func ordered(_ decisions: [[Decision]], sub: SubProblem, options: PlanOptions, deadline: Double? = nil) -> [[Decision]]? {
-        orderedWaves(decisions, sub: sub, options: options, deadline: deadline)?.decisions
-    }
-
-    /// `ordered`, with the waves it made (whose moves are those of the decisions returned).
+    /// `decisions` as `orderWaves` leaves them (re-routed moves go where it sent them, dropped
+    /// ones stay), with the waves it made, whose moves are those of the decisions returned. Nil
+    /// when the deadline passes, or a move was re-routed out of the sub-problem.
     func orderedWaves(_ decisions: [[Decision]], sub: SubProblem, options: PlanOptions, deadline: Double? = nil)
         -> (decisions: [[Decision]], waves: [Move])?
     {

@@ -37,18 +37,15 @@ extension BatchPlanner {
             return Item(move: m, server: s, to: m.to.map { inventory.hostIndex[$0]! }, from: m.from.flatMap { inventory.hostIndex[$0] },
                         flavor: flavor, size: Self.size(flavor))
         }
-        var pending = Array(items.indices)
-        pending.sort { a, b in (items[a].move.to ?? "", items[a].move.serverID) < (items[b].move.to ?? "", items[b].move.serverID) }
-        if options.placement == .any {
-            // Larger arrivals first: once they are in, smaller ones fit whatever nodes the cloud
-            // picks far more often than the other way round. At equal size, servers spanning
-            // more nodes first: their node set is forced.
-            pending.sort { a, b in
-                let x = items[a], y = items[b]
-                if x.size != y.size { return x.size > y.size }
-                if x.flavor.numaNodes != y.flavor.numaNodes { return x.flavor.numaNodes > y.flavor.numaNodes }
-                return (x.move.to ?? "", x.move.serverID) < (y.move.to ?? "", y.move.serverID)
-            }
+        // By target and server; under `any`, larger arrivals first: once they are in, smaller
+        // ones fit whatever nodes the cloud picks far more often than the other way round. At
+        // equal size, servers spanning more nodes first: their node set is forced.
+        let bySize = options.placement == .any
+        var pending = items.indices.sorted { a, b in
+            let x = items[a], y = items[b]
+            if bySize && x.size != y.size { return x.size > y.size }
+            if bySize && x.flavor.numaNodes != y.flavor.numaNodes { return x.flavor.numaNodes > y.flavor.numaNodes }
+            return (x.move.to ?? "", x.move.serverID) < (y.move.to ?? "", y.move.serverID)
         }
         let hostCount = inventory.hosts.count
         // Arrivals per host over the moves kept (started or pending), departures per host over
@@ -76,10 +73,19 @@ extension BatchPlanner {
             var started: [Int] = []
             var perHost: [Int: Int] = [:]
             var rest: [Int] = []
-            // Later pending moves per target host (to judge what an earlier arrival does to them).
-            var laterByHost: [Int: [Int]] = [:]
-            for (position, i) in pending.enumerated() {
-                if let h = items[i].to { laterByHost[h, default: []].append(position) }
+            // Positions of the pending moves per target host, to judge what an earlier arrival
+            // does to later ones; built on first use (never under `planned`, and not in the
+            // passes of a deadlock where every move is refused from the cache).
+            var positionsByHost: [Int: [Int]]?
+            func positions(on h: Int) -> [Int]? {
+                if positionsByHost == nil {
+                    var byHost: [Int: [Int]] = [:]
+                    for (position, i) in pending.enumerated() {
+                        if let to = items[i].to { byHost[to, default: []].append(position) }
+                    }
+                    positionsByHost = byHost
+                }
+                return positionsByHost![h]
             }
             var taken = [Bool](repeating: false, count: pending.count)
             // Starts the move at `position` in this wave if the caps and the rule pipeline let
@@ -124,9 +130,10 @@ extension BatchPlanner {
                 guard options.placement != .planned else { return nil }
                 let i = pending[position]
                 let item = items[i]
-                guard let h = item.to, let later = laterByHost[h], later.last! > position else { return nil }
+                guard let h = item.to else { return nil }
                 if let cap = options.maxParallel, started.count >= cap { return nil }
                 if refusedAt[i] == (h, version[h]) { return nil }
+                guard let later = positions(on: h), later.last! > position else { return nil }
                 var seen: Set<Flavor> = [item.flavor]
                 var nodes: [Int]?
                 var canStart = false

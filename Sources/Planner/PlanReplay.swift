@@ -102,13 +102,14 @@ struct PlanReplay {
             waveArrivals[h, default: [:]][flavor(of: s), default: 0] += 1
             checker.state.addGroups(of: inventory.groupsOfServer[server.id] ?? [], host: h)
         } else {
-            checker.state.add(server, flavor: flavor(of: s), host: h, nodes: nodes, groups: inventory.groupsOfServer[server.id] ?? [])
+            land(server: s, on: h, nodes: nodes)
         }
     }
 
     /// Puts the server on host `h` as if its move had completed there (without leaving its
-    /// source): under `any` with a layout only the cloud knows. For judging, with `unland`,
-    /// what one arrival leaves for a later one.
+    /// source): under `any` with a layout only the cloud knows. What `start` does under the
+    /// other models and `complete` under `any`; with `unland`, for judging what one arrival
+    /// leaves for a later one.
     mutating func land(server s: Int, on h: Int, nodes: [Int]?) {
         let server = inventory.servers[s]
         checker.state.add(server, flavor: flavor(of: s), host: h, nodes: placement == .any ? nil : nodes,
@@ -136,7 +137,7 @@ struct PlanReplay {
             if waveArrivals[h]?[f] == 0 { waveArrivals[h]?[f] = nil }
             if waveArrivals[h]?.isEmpty == true { waveArrivals[h] = nil }
             checker.state.removeGroups(of: groups, host: h)
-            checker.state.add(server, flavor: f, host: h, nodes: nil, groups: groups)
+            land(server: s, on: h, nodes: nil)
             location[s] = (h, nil)
         } else {
             location[s] = (h, nodes)

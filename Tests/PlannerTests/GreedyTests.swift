@@ -129,7 +129,7 @@ extension Array {
                     zones: zones, hostTypes: family.types, movers: family.movers, mustMove: false, evacuated: [], excluded: [], options: options)
                 var best: (value: Double, moves: [Move])?
                 for candidate in planner.firstFitDecreasingPlans(sub, options: options).map(\.decisions) {
-                    let executable = try #require(planner.ordered(candidate, sub: sub, options: options))
+                    let executable = try #require(planner.orderedWaves(candidate, sub: sub, options: options)?.decisions)
                     let moves = planner.moves(of: executable, in: sub)
                     let value = sub.levels(executable, objective: .minHostsUsed, inventory: inventory).primary
                     if best == nil || value < best!.value { best = (value, moves) }
