@@ -150,6 +150,12 @@ public struct BatchPlanner: Sendable {
         var boundKnown = true
         var remainingMovers = movers.count
         var subWaves: [[Move]?] = []
+        // The models' decisions before `keepHome`, with their waves: a server kept home holds
+        // room an arrival may have needed before the end, which can close a dependency cycle the
+        // models' plan did not have (its ordering then re-routes a move and opens a host).
+        var untrimmed: [(SubProblem, [[Decision]])] = []
+        var untrimmedWaves: [[Move]?] = []
+        var keptHome = 0
         for sub in subs {
             let elapsed = monotonicSeconds() - start
             let remaining = max(0.05, solveBudget - elapsed)
@@ -162,46 +168,30 @@ public struct BatchPlanner: Sendable {
             }
             let trimmed = keepHome(sub, outcome.decisions, options: options)
             decisions.append((sub, trimmed.decisions))
+            untrimmed.append((sub, outcome.decisions))
+            untrimmedWaves.append(outcome.waves)
+            keptHome += trimmed.cancelled
             subWaves.append(trimmed.cancelled == 0 ? outcome.waves : nil)
             solverSeconds += outcome.seconds
             variables += outcome.variables
             constraints += outcome.constraints
             notes += outcome.notes
-            if trimmed.cancelled > 0 { notes.append("\(trimmed.cancelled) move(s) dropped: those servers fit where they are") }
             // Dropping moves never raises the primary level; where it lowers it, the plan is
             // closer to the same bound.
             if let slack = outcome.slack { boundSlack += max(0, slack - trimmed.primaryGain) } else { boundKnown = false }
         }
 
         // Concrete moves, then waves (which re-check every move with the fit function).
-        var moves: [Move] = []
-        var unplacedIDs: [String] = []
-        for (sub, subDecisions) in decisions {
-            for (c, cls) in sub.classes.enumerated() {
-                for (i, d) in subDecisions[c].enumerated() {
-                    let server = inventory.servers[cls.servers[i]]
-                    switch d {
-                    case .stay: if sub.mustMove { unplacedIDs.append(server.id) }
-                    case .pool: moves.append(Move(serverID: server.id, from: server.dedicatedHostID, to: nil, numaNodes: nil))
-                    case .host(let h, let nodes):
-                        moves.append(Move(
-                            serverID: server.id, from: server.dedicatedHostID, to: inventory.hosts[sub.hosts[h]].id, numaNodes: nodes))
-                    }
-                }
-            }
-        }
         // The solver's bound holds for any plan with the same final-state constraints, so it
         // survives re-routing; the value is recomputed from the moves actually kept.
-        let solverValue = objectiveValue(moves, objective: options.effectiveObjective)
-        // A single sub-problem whose plan it already put in waves: those waves, not a second
-        // ordering of the same moves (4.5 s for 18,388 moves under `any` on tiled 2,000).
-        var reused: [Move]?
-        if subs.count == 1, let waves = subWaves[0], waves.count == moves.count {
-            let planned = Dictionary(uniqueKeysWithValues: moves.map { ($0.serverID, $0.to) })
-            if waves.allSatisfy({ planned[$0.serverID] == .some($0.to) }) { reused = waves }
-        }
-        let ordered = reused.map { (moves: $0, dropped: [String](), rerouted: 0) } ?? orderWaves(moves, options: options)
-        moves = ordered.moves
+        let solverValue = objectiveValue(concreteMoves(decisions).moves, objective: options.effectiveObjective)
+        let final = finalWaves(decisions, waves: subWaves, untrimmed: untrimmed, untrimmedWaves: untrimmedWaves,
+                               keptHome: keptHome, options: options)
+        let ordered = final.ordered
+        var unplacedIDs = final.unplaced
+        keptHome = final.keptHome
+        if keptHome > 0 { notes.append("\(keptHome) move(s) dropped: those servers fit where they are") }
+        var moves = ordered.moves
         if !ordered.dropped.isEmpty {
             notes.append("\(ordered.dropped.count) move(s) dropped: they depend on each other in a cycle and no host or pool could break it")
             unplacedIDs += ordered.dropped

@@ -380,3 +380,63 @@ import Topology
         return wasChunked
     }
 }
+
+/// A server kept home can close a dependency cycle the models' plan did not have; the final
+/// ordering then keeps the models' own moves rather than re-route or drop one.
+@Suite struct KeepHomeCycleTests {
+    /// One-node hosts of 10 vCPUs / 10 GiB. The models' plan: s H→X, u H→Y, w Y→Z, v Z→H.
+    /// Moved first, s frees H for v, then Z takes w and Y takes u. Kept home (its host H is in
+    /// use and has room for it at the end), s leaves H full in memory until u leaves; u waits
+    /// for w, w for v, v for u: a cycle. X has room for s only; E is empty.
+    static func inventory() throws -> Inventory {
+        var b = InventoryBuilder()
+        b.flavor("c", vcpus: 4, memory: 2048)
+        b.flavor("m", vcpus: 2, memory: 8192)
+        b.flavor("y", vcpus: 6, memory: 8192)
+        b.flavor("x", vcpus: 7, memory: 2048)
+        b.hostType("t", nodes: 1, vcpus: 10, memory: 10240, flavors: ["c", "m", "y", "x"])
+        for h in ["H", "Y", "Z", "X", "E"] { b.host(h, type: "t") }
+        b.server("s", flavor: "m", on: "H", nodes: [0])
+        b.server("u", flavor: "c", on: "H", nodes: [0])
+        b.server("w", flavor: "c", on: "Y", nodes: [0])
+        b.server("k", flavor: "y", on: "Y", nodes: [0], status: "ACTIVE")
+        b.server("v", flavor: "c", on: "Z", nodes: [0])
+        b.server("m", flavor: "y", on: "Z", nodes: [0], status: "ACTIVE")
+        b.server("n", flavor: "x", on: "X", nodes: [0], status: "ACTIVE")
+        return try b.build()
+    }
+
+    @Test(arguments: [CloudPlacement.any, .planned])
+    func theModelsMovesAreKeptWhenKeepingHomeClosesACycle(placement: CloudPlacement) throws {
+        let inv = try Self.inventory()
+        let planner = BatchPlanner(inv)
+        let options = PlanOptions(mode: .consolidate, placement: placement)
+        let movers = inv.servers.indices.filter { inv.servers[$0].isStopped }
+        let sub = planner.buildSubProblem(zones: ["az1"], movers: movers, mustMove: false, evacuated: [], excluded: [], options: options)
+        let target = ["s": "X", "u": "Y", "w": "Z", "v": "H"]
+        let decisions: [[Decision]] = sub.classes.map { cls in
+            cls.servers.map { s in
+                let to = inv.hosts.firstIndex { $0.id == target[inv.servers[s].id]! }!
+                return .host(sub.hosts.firstIndex(of: to)!, [0])
+            }
+        }
+        let kept = planner.keepHome(sub, decisions, options: options)
+        #expect(kept.cancelled == 1)
+        // The kept plan alone does not order: a move is re-routed (onto E) or dropped.
+        let alone = planner.orderWaves(planner.concreteMoves([(sub, kept.decisions)]).moves, options: options)
+        #expect(alone.rerouted > 0 || !alone.dropped.isEmpty)
+        let final = planner.finalWaves([(sub, kept.decisions)], waves: [nil], untrimmed: [(sub, decisions)], untrimmedWaves: [nil],
+                                       keptHome: kept.cancelled, options: options)
+        #expect(final.keptHome == 0)
+        #expect(final.ordered.rerouted == 0 && final.ordered.dropped.isEmpty)
+        #expect(Dictionary(uniqueKeysWithValues: final.ordered.moves.map { ($0.serverID, $0.to) }) == target)
+        #expect(PlanValidator.violations(of: final.ordered.moves, on: inv, options: options.checkerOptions) == [])
+        // s goes first: it is what frees H.
+        let wave = Dictionary(uniqueKeysWithValues: final.ordered.moves.map { ($0.serverID, $0.wave) })
+        #expect(try #require(wave["s"]) < #require(wave["v"]))
+        // The whole planner never ends with more hosts in use than the models' plan (4 here).
+        let plan = try planner.plan(PlanOptions(mode: .consolidate, timeLimit: 2, placement: placement))
+        #expect(plan.objectiveValue <= 4)
+        #expect(!plan.notes.contains { $0.contains("re-routed") })
+    }
+}
