@@ -26,17 +26,19 @@ extension Model {
     /// fail, the most recent roundings are undone (up to `backtracks` times).
     ///
     /// Returns `feasible` with values that satisfy the model (checked here, not trusted from
-    /// GLPK), or `noSolution` when the dive failed or ran out of time, or `infeasible` when the
-    /// LP relaxation itself is infeasible. The bound is the LP relaxation's optimum: a dive
-    /// proves nothing beyond it. Like `solve`, everything happens on the calling thread.
+    /// GLPK), or `noSolution` when the dive failed or ran out of time (then with
+    /// `hitTimeLimit`), or `infeasible` when the LP relaxation itself is infeasible. The bound is
+    /// the LP relaxation's optimum: a dive proves nothing beyond it. Like `solve`, everything happens on the calling thread.
     public func dive(_ options: DiveOptions = DiveOptions()) throws(GLPKError) -> Solution {
         try checkLoadable()
         try validateTimeLimit(options.timeLimit)
         let start = monotonicSeconds()
         let deadline = options.timeLimit.map { start + $0 }
-        func none(_ status: Solution.Status, bound: Double? = nil, _ note: String) -> Solution {
-            Solution(status: status, objective: nil, bound: bound, values: [], seconds: monotonicSeconds() - start,
-                     incumbentAccepted: false, notes: [note])
+        func none(_ status: Solution.Status, bound: Double? = nil, _ note: String, timedOut: Bool = false) -> Solution {
+            var solution = Solution(status: status, objective: nil, bound: bound, values: [], seconds: monotonicSeconds() - start,
+                                    incumbentAccepted: false, notes: [note])
+            solution.hitTimeLimit = timedOut
+            return solution
         }
         guard !variableSpecs.isEmpty else { return try solve(SolveOptions(timeLimit: options.timeLimit)) }
 
@@ -78,7 +80,7 @@ extension Model {
             let status = glp_get_status(problem)
             if lastRC == GLP_ENOPFS || status == GLP_NOFEAS { return none(.infeasible, "LP relaxation infeasible") }
             if lastRC == GLP_ENODFS || status == GLP_UNBND { return none(.unbounded, "LP relaxation unbounded") }
-            return none(.noSolution, "LP relaxation not solved in time")
+            return none(.noSolution, "LP relaxation not solved in time", timedOut: true)
         }
         let lpBound = glp_get_obj_val(problem)
         let integers = variableSpecs.indices.filter { variableSpecs[$0].kind != .continuous }.map { Int32($0 + 1) }
@@ -119,7 +121,7 @@ extension Model {
         }
 
         while true {
-            if outOfTime { return none(.noSolution, bound: lpBound, "dive: time limit") }
+            if outOfTime { return none(.noSolution, bound: lpBound, "dive: time limit", timedOut: true) }
             // Structural decisions first: the fractional binary nearest to 0 or 1, rounded there.
             // Then counts: the fractional integer closest to its ceiling, rounded up (rounding a
             // count down mostly shifts the fraction to a twin variable; rounding up commits).
@@ -156,7 +158,7 @@ extension Model {
             apply(step)
             path.append(step)
             if try resolve(dual: true) { continue }
-            if outOfTime { return none(.noSolution, bound: lpBound, "dive: time limit") }
+            if outOfTime { return none(.noSolution, bound: lpBound, "dive: time limit", timedOut: true) }
             // Both failed: undo roundings until one whose other direction is untried, and take it.
             var recovered = false
             while let last = path.popLast() {
@@ -175,7 +177,7 @@ extension Model {
                     break
                 }
             }
-            if outOfTime { return none(.noSolution, bound: lpBound, "dive: time limit") }
+            if outOfTime { return none(.noSolution, bound: lpBound, "dive: time limit", timedOut: true) }
             if !recovered { return none(.noSolution, bound: lpBound, "dive: every rounding direction made the LP infeasible") }
         }
 

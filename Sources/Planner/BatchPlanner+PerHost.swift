@@ -351,7 +351,7 @@ extension BatchPlanner {
         let detail = dive.notes.map { $0.hasPrefix("dive: ") ? String($0.dropFirst(6)) : $0 }.joined(separator: "; ")
         guard dive.hasSolution, let value = dive.objective, let bound = dive.bound else {
             return DiveOutcome(solution: nil, bound: dive.bound, proven: false, note: "LP dive: no plan (\(detail))",
-                               timedOut: dive.notes.contains { $0.contains("time limit") || $0.contains("not solved in time") })
+                               timedOut: dive.hitTimeLimit)
         }
         let proven = scale.proves(value, bound: bound)
         return DiveOutcome(

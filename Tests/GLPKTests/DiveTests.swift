@@ -59,7 +59,9 @@ import Testing
         var model = Model()
         let x = model.addVariable(kind: .integer, upper: 3, objective: 1)
         model.addGreaterOrEqual([(x, 1)], 5)
-        #expect(try model.dive().status == .infeasible)
+        let infeasible = try model.dive()
+        #expect(infeasible.status == .infeasible)
+        #expect(!infeasible.hitTimeLimit)
         #expect(throws: GLPKError.self) { try model.dive(DiveOptions(timeLimit: -1)) }
         var broken = Model()
         broken.addLessOrEqual([(Model.Variable(index: 3), 1)], 1)
@@ -111,6 +113,7 @@ extension DiveTests {
         let dive = try model.dive(DiveOptions(timeLimit: 0))
         #expect(dive.status == .noSolution)
         #expect(dive.notes.contains { $0.contains("time") })
+        #expect(dive.hitTimeLimit)
     }
 }
 
