@@ -284,11 +284,13 @@ extension BatchPlanner {
         return (moves, unplaced)
     }
 
-    /// The plan's moves in waves. A single sub-problem whose plan it already put in waves keeps
-    /// those waves, not a second ordering of the same moves (4.5 s for 18,388 moves under `any`
-    /// on tiled 2,000).
+    /// The plan's moves in waves. A single sub-problem whose plan it already put in waves
+    /// (`waves`, one per sub-problem, made for its `untrimmed` decisions) keeps those waves when
+    /// they hold the same moves, not a second ordering of them (4.5 s for 18,388 moves under
+    /// `any` on tiled 2,000).
     ///
-    /// `decisions` are after `keepHome` (`keptHome` servers kept home), `untrimmed` before it. A
+    /// `kept` are the moves after `keepHome` (`keptHome` servers kept home), `untrimmed` the
+    /// decisions before it. A
     /// server kept home holds room that an arrival on its host may need before the end, which
     /// can close a dependency cycle the models' plan did not have; breaking it re-routes a move
     /// and may open a host (120 servers of unique sizes: 42 hosts instead of 41). So when the
@@ -296,21 +298,20 @@ extension BatchPlanner {
     /// the better of the two is kept (fewer dropped, then the objective); `keptHome` is 0 when it
     /// is the models'.
     func finalWaves(
-        _ decisions: [(SubProblem, [[Decision]])], waves: [[Move]?], untrimmed: [(SubProblem, [[Decision]])],
-        untrimmedWaves: [[Move]?], keptHome: Int, options: PlanOptions
+        _ kept: (moves: [Move], unplaced: [String]), waves: [[Move]?], untrimmed: [(SubProblem, [[Decision]])],
+        keptHome: Int, options: PlanOptions
     ) -> (ordered: (moves: [Move], dropped: [String], rerouted: Int), unplaced: [String], keptHome: Int) {
-        func inWaves(_ moves: [Move], _ waves: [[Move]?]) -> (moves: [Move], dropped: [String], rerouted: Int) {
+        func inWaves(_ moves: [Move]) -> (moves: [Move], dropped: [String], rerouted: Int) {
             if waves.count == 1, let waves = waves[0], waves.count == moves.count {
                 let planned = Dictionary(uniqueKeysWithValues: moves.map { ($0.serverID, $0.to) })
                 if waves.allSatisfy({ planned[$0.serverID] == .some($0.to) }) { return (waves, [], 0) }
             }
             return orderWaves(moves, options: options)
         }
-        let kept = concreteMoves(decisions)
-        let ordered = inWaves(kept.moves, waves)
+        let ordered = inWaves(kept.moves)
         guard keptHome > 0, ordered.rerouted > 0 || !ordered.dropped.isEmpty else { return (ordered, kept.unplaced, keptHome) }
         let whole = concreteMoves(untrimmed)
-        let other = inWaves(whole.moves, untrimmedWaves)
+        let other = inWaves(whole.moves)
         let objective = options.effectiveObjective
         if (other.dropped.count, objectiveValue(other.moves, objective: objective))
             < (ordered.dropped.count, objectiveValue(ordered.moves, objective: objective)) {

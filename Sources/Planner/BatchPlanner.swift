@@ -149,12 +149,11 @@ public struct BatchPlanner: Sendable {
         var boundSlack = 0.0  // Σ (sub value - sub bound), for the global bound
         var boundKnown = true
         var remainingMovers = movers.count
-        var subWaves: [[Move]?] = []
         // The models' decisions before `keepHome`, with their waves: a server kept home holds
         // room an arrival may have needed before the end, which can close a dependency cycle the
         // models' plan did not have (its ordering then re-routes a move and opens a host).
         var untrimmed: [(SubProblem, [[Decision]])] = []
-        var untrimmedWaves: [[Move]?] = []
+        var subWaves: [[Move]?] = []
         var keptHome = 0
         for sub in subs {
             let elapsed = monotonicSeconds() - start
@@ -169,9 +168,8 @@ public struct BatchPlanner: Sendable {
             let trimmed = keepHome(sub, outcome.decisions, options: options)
             decisions.append((sub, trimmed.decisions))
             untrimmed.append((sub, outcome.decisions))
-            untrimmedWaves.append(outcome.waves)
+            subWaves.append(outcome.waves)
             keptHome += trimmed.cancelled
-            subWaves.append(trimmed.cancelled == 0 ? outcome.waves : nil)
             solverSeconds += outcome.seconds
             variables += outcome.variables
             constraints += outcome.constraints
@@ -184,9 +182,9 @@ public struct BatchPlanner: Sendable {
         // Concrete moves, then waves (which re-check every move with the fit function).
         // The solver's bound holds for any plan with the same final-state constraints, so it
         // survives re-routing; the value is recomputed from the moves actually kept.
-        let solverValue = objectiveValue(concreteMoves(decisions).moves, objective: options.effectiveObjective)
-        let final = finalWaves(decisions, waves: subWaves, untrimmed: untrimmed, untrimmedWaves: untrimmedWaves,
-                               keptHome: keptHome, options: options)
+        let kept = concreteMoves(decisions)
+        let solverValue = objectiveValue(kept.moves, objective: options.effectiveObjective)
+        let final = finalWaves(kept, waves: subWaves, untrimmed: untrimmed, keptHome: keptHome, options: options)
         let ordered = final.ordered
         var unplacedIDs = final.unplaced
         keptHome = final.keptHome

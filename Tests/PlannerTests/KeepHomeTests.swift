@@ -425,7 +425,7 @@ import Topology
         // The kept plan alone does not order: a move is re-routed (onto E) or dropped.
         let alone = planner.orderWaves(planner.concreteMoves([(sub, kept.decisions)]).moves, options: options)
         #expect(alone.rerouted > 0 || !alone.dropped.isEmpty)
-        let final = planner.finalWaves([(sub, kept.decisions)], waves: [nil], untrimmed: [(sub, decisions)], untrimmedWaves: [nil],
+        let final = planner.finalWaves(planner.concreteMoves([(sub, kept.decisions)]), waves: [nil], untrimmed: [(sub, decisions)],
                                        keptHome: kept.cancelled, options: options)
         #expect(final.keptHome == 0)
         #expect(final.ordered.rerouted == 0 && final.ordered.dropped.isEmpty)
