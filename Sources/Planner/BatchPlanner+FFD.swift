@@ -46,14 +46,16 @@ extension BatchPlanner {
             if !trusted { triedOrdering = true }
             var executable = plan.decisions
             var waves: [Move]?
+            var source = plan.source
             if !trusted {
                 guard let done = orderedWaves(plan.decisions, sub: sub, options: options, deadline: plan.cycleFree ? nil : until)
                 else { continue }
                 (executable, waves) = (done.decisions, done.waves)
+                if let note = done.note { source += "; \(note)" }
             }
             let levels = executable == plan.decisions ? plan.levels : sub.levels(executable, objective: objective, inventory: inventory)
             if levels < bestLevels {
-                best = (executable, plan.source, waves)
+                best = (executable, source, waves)
                 bestLevels = levels
             }
         }
@@ -68,31 +70,43 @@ extension BatchPlanner {
     }
 
     /// `decisions` as `orderWaves` leaves them (re-routed moves go where it sent them, dropped
-    /// ones stay), with the waves it made, whose moves are those of the decisions returned. Nil
-    /// when the deadline passes, or a move was re-routed out of the sub-problem.
+    /// ones stay, servers of relocated hosts go with their host's content), with the waves it
+    /// made, whose moves are those of the decisions returned, and what relocation added (a note,
+    /// nil when nothing). Nil when the deadline passes, or a move was re-routed out of the
+    /// sub-problem.
     func orderedWaves(_ decisions: [[Decision]], sub: SubProblem, options: PlanOptions, deadline: Double? = nil)
-        -> (decisions: [[Decision]], waves: [Move])?
+        -> (decisions: [[Decision]], waves: [Move], note: String?)?
     {
         guard let waves = orderWaves(moves(of: decisions, in: sub), options: options, deadline: deadline) else { return nil }
-        guard waves.rerouted > 0 || !waves.dropped.isEmpty else { return (decisions, waves.moves) }
+        let note = waves.relocationNote
+        guard waves.rerouted > 0 || !waves.dropped.isEmpty || waves.relocatedHosts > 0 else { return (decisions, waves.moves, note) }
         var target: [String: Move] = [:]
         for m in waves.moves { target[m.serverID] = m }
         var out = decisions
         var consistent = true
         for (c, cls) in sub.classes.enumerated() {
             for (i, s) in cls.servers.enumerated() {
-                guard case .host = decisions[c][i] else { continue }
-                if let m = target[inventory.servers[s].id], let to = m.to, let h = inventory.hostIndex[to], let local = sub.local[h] {
-                    out[c][i] = .host(local, m.numaNodes ?? [])
-                } else if let m = target[inventory.servers[s].id], m.to == nil {
-                    out[c][i] = .pool
-                } else {
-                    if target[inventory.servers[s].id] != nil { consistent = false }  // re-routed out of the sub-problem
-                    out[c][i] = .stay
+                if let m = target[inventory.servers[s].id] {
+                    if let to = m.to {
+                        if let h = inventory.hostIndex[to], let local = sub.local[h] {
+                            out[c][i] = .host(local, m.numaNodes ?? [])
+                        } else {
+                            consistent = false  // re-routed out of the sub-problem
+                        }
+                    } else {
+                        out[c][i] = .pool
+                    }
+                } else if case .host = decisions[c][i] {
+                    out[c][i] = .stay  // dropped
                 }
             }
         }
-        return consistent ? (out, waves.moves) : nil
+        // Every move must be one of the sub-problem's movers.
+        if consistent && waves.relocatedHosts > 0 {
+            let movers = Set(sub.classes.flatMap { $0.servers.map { inventory.servers[$0].id } })
+            consistent = waves.moves.allSatisfy { movers.contains($0.serverID) }
+        }
+        return consistent ? (out, waves.moves, note) : nil
     }
 
     /// The moves `decisions` make (to hosts and to the pool), wave 1.

@@ -59,22 +59,28 @@ extension BatchPlanner {
             return outcome
         }
         var plan = (decisions: heuristic, levels: heuristicLevels, source: heuristicSource, waves: heuristicWaves)
+        var orderingNote: String?  // what ordering the pattern plan changed, when it is the plan
         if found.decisions != heuristic,
             let safe = options.placement == .any ? anySafe(found.decisions, sub: sub, options: options, deadline: started + timeLimit * 0.9) : found.decisions,
             let executable = orderedWaves(safe, sub: sub, options: options, deadline: started + timeLimit)
         {
             let levels = sub.levels(executable.decisions, objective: objective, inventory: inventory)
-            if levels < plan.levels { plan = (executable.decisions, levels, "pattern model", executable.waves) }
+            if levels < plan.levels {
+                plan = (executable.decisions, levels, "pattern model", executable.waves)
+                orderingNote = executable.note
+            }
         }
         let bound = found.bound.map(Double.init)
         if let bound, plan.levels.primary <= bound + 1e-9 {
             return SubOutcome(decisions: plan.decisions, slack: 0, seconds: monotonicSeconds() - started, variables: found.patterns,
-                              constraints: sub.classes.count + shapes.shapes.count, notes: [found.note], waves: plan.waves)
+                              constraints: sub.classes.count + shapes.shapes.count,
+                              notes: [found.note] + [orderingNote].compactMap { $0 }, waves: plan.waves)
         }
         var outcome = solveAggregated(sub, options: options, timeLimit: timeLimit, started: started, heuristic: plan.decisions,
                                       source: plan.source)
-        outcome.notes.insert(found.note, at: 0)
-        if outcome.decisions == plan.decisions { outcome.waves = plan.waves }
+        let kept = outcome.decisions == plan.decisions
+        outcome.notes.insert(contentsOf: [found.note] + (kept ? [orderingNote].compactMap { $0 } : []), at: 0)
+        if kept { outcome.waves = plan.waves }
         if let bound {
             let primary = sub.levels(outcome.decisions, objective: objective, inventory: inventory).primary
             outcome.slack = min(outcome.slack ?? .infinity, max(0, primary - bound))

@@ -1,16 +1,17 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
 // Wave ordering: moves numbered so that running the waves in order never needs room that is not
-// free yet; dependency cycles broken by re-routing.
+// free yet; dependency cycles broken by re-routing a move or relocating a host.
 
 import GLPK
 import Topology
 
 extension BatchPlanner {
     /// Numbers waves so that executing them in order never needs capacity that is not free yet.
-    /// Cycles are broken through a host with room now (or the pool when allowed); what cannot
-    /// be broken is dropped and reported.
-    public func orderWaves(_ moves: [Move], options: PlanOptions) -> (moves: [Move], dropped: [String], rerouted: Int) {
+    /// Cycles are broken through a host with room now (or the pool when allowed) or, in
+    /// consolidations, by moving a host's whole content to an empty host of its type; what
+    /// cannot be broken is dropped and reported.
+    public func orderWaves(_ moves: [Move], options: PlanOptions) -> Waves {
         orderWaves(moves, options: options, deadline: nil)!
     }
 
@@ -21,7 +22,7 @@ extension BatchPlanner {
     /// counts the cycle breaker needs (arrivals per host, departures still pending) are kept up
     /// to date instead of being recounted over every move at every deadlock (tiled 2,000 under
     /// `any`: 825 deadlocks over 18,388 moves).
-    func orderWaves(_ moves: [Move], options: PlanOptions, deadline: Double?) -> (moves: [Move], dropped: [String], rerouted: Int)? {
+    func orderWaves(_ moves: [Move], options: PlanOptions, deadline: Double?) -> Waves? {
         var replay = PlanReplay(inventory, options: options.checkerOptions)
         struct Item {
             var move: Move
@@ -60,6 +61,10 @@ extension BatchPlanner {
         var done: [Move] = []
         var dropped: [String] = []
         var rerouted = 0
+        var relocation = Relocation(inventory, items: items.map(\.server), options: options)
+        // The state at the end of the plan as it stands, for re-routing onto hosts that keep room
+        // for the server at the end (built at the first deadlock, kept up to date after).
+        var finalState: PlanReplay?
         var wave = 1
         // A move refused on a host stays refused until that host changes: the rule pipeline
         // judges a move by its server and its target's state alone (`PlanReplay.judge`). Each
@@ -168,24 +173,77 @@ extension BatchPlanner {
                 if !tryStart(position) { rest.append(pending[position]) }
             }
             if started.isEmpty {
-                // Deadlock: every pending move waits for space another pending move frees. One
-                // move goes elsewhere: the smallest of the waiting moves (up to 8 tried) that a
-                // host ending in use takes (it receives servers of the plan or keeps some of its
-                // own), else the first one wherever it fits best. Re-routing the first (largest
-                // under `any`) anywhere opened hosts: a pattern plan of 14 hosts ended at 17.
+                // Deadlock: every pending move waits for space another pending move frees. In
+                // this order, the first that works:
+                // 1. the smallest of the waiting moves (up to 8 tried) goes to a host that ends
+                //    in use (it receives servers of the plan or keeps some of its own), takes it
+                //    now and still has room for it at the end;
+                // 2. a host's whole final content goes to an empty host of its type (`Relocation`);
+                // 3. as 1, without room at the end (that host's own arrivals may then wait);
+                // 4. the first waiting move goes wherever it fits best, or is dropped.
+                // Re-routing the first (largest under `any`) anywhere opened hosts (a pattern
+                // plan of 14 hosts ended at 17); re-routing onto hosts that end full cascaded (8
+                // re-routings took a perfect packing of 12 hosts to 14).
                 let endsInUse = { (h: Int) -> Bool in arrivals[h] > 0 || replay.state.usage[h].serverCount > leaving[h] }
+                // Nodes a server was put on in `finalState` at its target.
+                let arrived = { (nodes: [Int]?) -> [Int]? in options.placement == .any ? nil : nodes }
+                if finalState == nil {
+                    var end = replay
+                    for i in rest {
+                        let s = items[i].server
+                        end.shift(server: s, from: items[i].from, fromNodes: replay.currentNodes(of: s), to: items[i].to,
+                                  toNodes: items[i].move.numaNodes)
+                    }
+                    finalState = end
+                }
                 var choice: (position: Int, to: Int?, nodes: [Int]?)?
                 let smallest = rest.indices.sorted { (items[rest[$0]].size, $0) < (items[rest[$1]].size, $1) }.prefix(8)
-                for position in smallest {
-                    let item = items[rest[position]]
-                    if let alternative = breakCycle(
-                        server: item.server, avoiding: item.to, replay: replay, options: options, receivable: receivable,
-                        arrivals: arrivals, onlyTo: endsInUse)
-                    {
-                        choice = (position, alternative.to, alternative.nodes)
-                        break
+                func reRoute(roomAtEnd: PlanReplay?) {
+                    for position in smallest {
+                        let item = items[rest[position]]
+                        if let alternative = breakCycle(
+                            server: item.server, avoiding: item.to, replay: replay, options: options, receivable: receivable,
+                            arrivals: arrivals, onlyTo: endsInUse, roomAtEnd: roomAtEnd)
+                        {
+                            choice = (position, alternative.to, alternative.nodes)
+                            return
+                        }
                     }
                 }
+                reRoute(roomAtEnd: finalState)
+                if choice == nil, let r = relocation.find(rest: rest.map { (items[$0].server, items[$0].to, items[$0].move.numaNodes) },
+                                                          done: done.count, arrivals: arrivals, replay: &replay, receivable: receivable)
+                {
+                    var front: [Int] = []
+                    for i in rest where items[i].to == r.from {
+                        let m = items[i].move
+                        finalState!.shift(server: items[i].server, from: r.from, fromNodes: arrived(m.numaNodes), to: r.to,
+                                          toNodes: m.numaNodes)
+                        items[i].move = Move(serverID: m.serverID, from: m.from, to: inventory.hosts[r.to].id, numaNodes: m.numaNodes)
+                        items[i].to = r.to
+                        refusedAt[i] = (-1, 0)
+                        front.append(i)
+                    }
+                    for s in r.stays {
+                        let server = inventory.servers[s]
+                        let flavor = inventory.flavors[server.flavor]!
+                        let nodes = replay.currentNodes(of: s)
+                        finalState!.shift(server: s, from: r.from, fromNodes: nodes, to: r.to, toNodes: nodes)
+                        items.append(Item(
+                            move: Move(serverID: server.id, from: server.dedicatedHostID, to: inventory.hosts[r.to].id, numaNodes: nodes),
+                            server: s, to: r.to, from: r.from, flavor: flavor, size: Self.size(flavor)))
+                        refusedAt.append((-1, 0))
+                        leaving[r.from] += 1
+                        front.append(items.count - 1)
+                    }
+                    arrivals[r.to] += arrivals[r.from] + r.stays.count
+                    arrivals[r.from] = 0
+                    version[r.from] += 1
+                    version[r.to] += 1
+                    pending = front + rest.filter { items[$0].to != r.to }
+                    continue
+                }
+                if choice == nil { reRoute(roomAtEnd: nil) }
                 if choice == nil, let alternative = breakCycle(
                     server: items[rest[0]].server, avoiding: items[rest[0]].to, replay: replay, options: options,
                     receivable: receivable, arrivals: arrivals)
@@ -197,6 +255,8 @@ extension BatchPlanner {
                     let m = items[i].move
                     if let to = items[i].to { arrivals[to] -= 1 }
                     if let to = choice.to { arrivals[to] += 1 }
+                    finalState!.shift(server: items[i].server, from: items[i].to, fromNodes: arrived(m.numaNodes), to: choice.to,
+                                      toNodes: choice.nodes)
                     items[i].move = Move(serverID: m.serverID, from: m.from, to: choice.to.map { inventory.hosts[$0].id }, numaNodes: choice.nodes)
                     items[i].to = choice.to
                     rest.insert(i, at: 0)
@@ -205,6 +265,8 @@ extension BatchPlanner {
                     let i = rest.removeFirst()
                     if let to = items[i].to { arrivals[to] -= 1 }
                     if let from = items[i].from { leaving[from] -= 1 }
+                    finalState!.shift(server: items[i].server, from: items[i].to, fromNodes: arrived(items[i].move.numaNodes),
+                                      to: items[i].from, toNodes: replay.currentNodes(of: items[i].server))
                     dropped.append(items[i].move.serverID)
                 }
                 pending = rest
@@ -219,7 +281,8 @@ extension BatchPlanner {
             pending = rest
             wave += 1
         }
-        return (done, dropped, rerouted)
+        return Waves(moves: done, dropped: dropped, rerouted: rerouted, relocatedHosts: relocation.hosts,
+                     relocationMoves: relocation.moves)
     }
 
     /// Hosts that may receive servers under `options`: not excluded, not being evacuated.
@@ -234,10 +297,12 @@ extension BatchPlanner {
 
     /// Where a server caught in a dependency cycle may go instead of `avoiding`: a host that
     /// takes it now by the rule pipeline (hosts receiving servers of the plan first, then the
-    /// best fit), else the pool when allowed. `arrivals` counts the plan's arrivals per host.
+    /// best fit), else the pool when allowed. `arrivals` counts the plan's arrivals per host;
+    /// with `roomAtEnd` (the state at the end of the plan) only hosts that still have room for
+    /// the server there.
     func breakCycle(
         server s: Int, avoiding: Int?, replay: PlanReplay, options: PlanOptions, receivable: [Bool], arrivals: [Int],
-        onlyTo: ((Int) -> Bool)? = nil
+        onlyTo: ((Int) -> Bool)? = nil, roomAtEnd: PlanReplay? = nil
     ) -> (to: Int?, nodes: [Int]?)? {
         let server = inventory.servers[s]
         let flavor = inventory.flavors[server.flavor]!
@@ -252,6 +317,7 @@ extension BatchPlanner {
             else { continue }
             let nodes = replay.nodes(server: s, to: h, planned: fit.nodes)
             guard replay.blocker(server: s, to: h, nodes: nodes) == nil else { continue }
+            if let end = roomAtEnd, end.blocker(server: s, to: h, nodes: end.nodes(server: s, to: h, planned: fit.nodes)) != nil { continue }
             let receiving = arrivals[h] > 0
             if best == nil || (receiving ? 1 : 0, fit.score) > (best!.receiving ? 1 : 0, best!.score) {
                 best = (h, fit.nodes, fit.score, receiving)
@@ -293,30 +359,148 @@ extension BatchPlanner {
     /// decisions before it. A
     /// server kept home holds room that an arrival on its host may need before the end, which
     /// can close a dependency cycle the models' plan did not have; breaking it re-routes a move
-    /// and may open a host (120 servers of unique sizes: 42 hosts instead of 41). So when the
-    /// kept plan's ordering re-routes or drops moves, the models' own moves are ordered too, and
-    /// the better of the two is kept (fewer dropped, then the objective); `keptHome` is 0 when it
-    /// is the models'.
+    /// and may open a host (120 servers of unique sizes: 42 hosts instead of 41), or relocates a
+    /// host at the price of moves. So when the kept plan's ordering re-routes, relocates or drops
+    /// moves, the models' own moves are ordered too, and the better of the two is kept (fewer
+    /// dropped, then the objective, then fewer moves); `keptHome` is 0 when it is the models'.
     func finalWaves(
         _ kept: (moves: [Move], unplaced: [String]), waves: [[Move]?], untrimmed: [(SubProblem, [[Decision]])],
         keptHome: Int, options: PlanOptions
-    ) -> (ordered: (moves: [Move], dropped: [String], rerouted: Int), unplaced: [String], keptHome: Int) {
-        func inWaves(_ moves: [Move]) -> (moves: [Move], dropped: [String], rerouted: Int) {
+    ) -> (ordered: Waves, unplaced: [String], keptHome: Int) {
+        func inWaves(_ moves: [Move]) -> Waves {
             if waves.count == 1, let waves = waves[0], waves.count == moves.count {
                 let planned = Dictionary(uniqueKeysWithValues: moves.map { ($0.serverID, $0.to) })
-                if waves.allSatisfy({ planned[$0.serverID] == .some($0.to) }) { return (waves, [], 0) }
+                if waves.allSatisfy({ planned[$0.serverID] == .some($0.to) }) { return Waves(moves: waves) }
             }
             return orderWaves(moves, options: options)
         }
         let ordered = inWaves(kept.moves)
-        guard keptHome > 0, ordered.rerouted > 0 || !ordered.dropped.isEmpty else { return (ordered, kept.unplaced, keptHome) }
+        guard keptHome > 0, ordered.rerouted > 0 || !ordered.dropped.isEmpty || ordered.relocatedHosts > 0 else {
+            return (ordered, kept.unplaced, keptHome)
+        }
         let whole = concreteMoves(untrimmed)
         let other = inWaves(whole.moves)
         let objective = options.effectiveObjective
-        if (other.dropped.count, objectiveValue(other.moves, objective: objective))
-            < (ordered.dropped.count, objectiveValue(ordered.moves, objective: objective)) {
+        // Then fewer moves: relocating a host to break the cycle can cost more moves than
+        // keeping servers home saved; on a tie the models' plan, which needed no repair.
+        let models = (other.dropped.count, objectiveValue(other.moves, objective: objective), other.moves.count)
+        let trimmed = (ordered.dropped.count, objectiveValue(ordered.moves, objective: objective), ordered.moves.count)
+        if models < trimmed || (models == trimmed && other.relocatedHosts + other.rerouted == 0) {
             return (other, whole.unplaced, 0)
         }
         return (ordered, kept.unplaced, keptHome)
+    }
+}
+
+/// A plan's moves numbered in waves (`BatchPlanner.orderWaves`), and what ordering them changed.
+public struct Waves: Sendable {
+    public var moves: [Move]
+    /// Servers whose moves waited on each other in a cycle that nothing could break.
+    public var dropped: [String] = []
+    /// Moves sent to another target than planned, to break cycles.
+    public var rerouted = 0
+    /// Hosts whose whole final content went to an empty host of their type to break a cycle
+    /// (`Relocation`), and the moves that added (servers that were to stay on them).
+    public var relocatedHosts = 0
+    public var relocationMoves = 0
+
+    /// What relocation did, for the plan's notes (nil when nothing).
+    var relocationNote: String? {
+        guard relocatedHosts > 0 else { return nil }
+        return "\(relocatedHosts) host(s) with dependency cycles had their servers moved whole to an empty host of their type (\(relocationMoves) more move(s), no host more in use)"
+    }
+}
+
+/// Breaks a dependency cycle of a consolidation without opening a host: everything a host `h`
+/// was to end with (its arrivals, none started yet, and the servers that stay on it) goes
+/// instead to an empty host `e` of the same type and zone that receives nothing. `h` then
+/// empties, the moves that waited for its room start at once, and hosts in use stay as many;
+/// it costs one more move per server that was to stay. Breaking the cycle by re-routing one
+/// move opens a host when every host ending in use ends full (a perfect packing of 40 hosts
+/// ended at 41). Every server is judged on `e` by the rule pipeline first, one after another;
+/// each host takes part once, as `h` or as `e`, so the ordering still ends.
+struct Relocation {
+    let inventory: Inventory
+    let enabled: Bool
+    let assumeStopped: Bool
+    let maxMoves: Int?
+    let maxPerHost: Int?
+    let anyPlacement: Bool
+    /// Servers with a move in the plan (those added here included).
+    private var hasMove: [Bool]
+    private var used = Set<Int>()
+    /// The inventory's servers per host, and the hosts that were empty and received nothing at
+    /// the first deadlock, per type and zone; built on first use.
+    private var serversOn: [Int: [Int]] = [:]
+    private var empty: [String: [Int]]?
+    private(set) var hosts = 0
+    private(set) var moves = 0
+
+    init(_ inventory: Inventory, items: [Int], options: PlanOptions) {
+        self.inventory = inventory
+        enabled = options.mode == .consolidate && options.effectiveObjective == .minHostsUsed
+        assumeStopped = options.assumeStopped
+        maxMoves = options.maxMoves
+        maxPerHost = options.maxPerHost
+        anyPlacement = options.placement == .any
+        hasMove = [Bool](repeating: false, count: enabled ? inventory.servers.count : 0)
+        if enabled { for s in items { hasMove[s] = true } }
+    }
+
+    private func key(_ h: Int) -> String { "\(inventory.hosts[h].hostType)\u{1F}\(inventory.hosts[h].availabilityZone)" }
+
+    /// A host of the waiting moves' targets to relocate, where to, and the servers that were to
+    /// stay on it (which now move too); nil when none qualifies. `rest` are the waiting moves
+    /// (server, target, planned nodes), `done` how many moves have started, `arrivals` the
+    /// plan's arrivals per host.
+    mutating func find(
+        rest: [(server: Int, to: Int?, nodes: [Int]?)], done: Int, arrivals: [Int], replay: inout PlanReplay, receivable: [Bool]
+    ) -> (from: Int, to: Int, stays: [Int])? {
+        guard enabled else { return nil }
+        if empty == nil {
+            var byKey: [String: [Int]] = [:]
+            for h in inventory.hosts.indices where receivable[h] && arrivals[h] == 0 && replay.state.usage[h].serverCount == 0 {
+                byKey[key(h), default: []].append(h)
+            }
+            empty = byKey
+            for (s, server) in inventory.servers.enumerated() {
+                if let id = server.dedicatedHostID, let h = inventory.hostIndex[id] { serversOn[h, default: []].append(s) }
+            }
+        }
+        var waiting: [Int: [(server: Int, nodes: [Int]?)]] = [:]
+        for r in rest { if let to = r.to { waiting[to, default: []].append((r.server, r.nodes)) } }
+        var candidates: [(h: Int, stays: [Int])] = []
+        for (h, arriving) in waiting where !used.contains(h) && arriving.count == arrivals[h] && empty![key(h)] != nil {
+            let stays = (serversOn[h] ?? []).filter { !hasMove[$0] }
+            // Servers that move must be movable and, where the plan names nodes, of known layout.
+            guard stays.allSatisfy({ BatchPlanner.isMovable(inventory.servers[$0], assumeStopped: assumeStopped)
+                && (anyPlacement || replay.currentNodes(of: $0) != nil) })
+            else { continue }
+            if let cap = maxPerHost, arriving.count + stays.count > cap { continue }
+            if let cap = maxMoves, done + rest.count + stays.count > cap { continue }
+            candidates.append((h, stays))
+        }
+        candidates.sort { ($0.stays.count, $0.h) < ($1.stays.count, $1.h) }
+        for c in candidates.prefix(16) {
+            let ending = c.stays.map { ($0, replay.currentNodes(of: $0)) } + waiting[c.h]!.map { ($0.server, $0.nodes) }
+            for e in empty![key(c.h)]! where e != c.h && !used.contains(e) && arrivals[e] == 0 && replay.state.usage[e].serverCount == 0 {
+                var landed: [(Int, [Int]?)] = []
+                for (s, planned) in ending {
+                    let nodes = replay.nodes(server: s, to: e, planned: planned)
+                    guard replay.blocker(server: s, to: e, nodes: nodes) == nil else { break }
+                    replay.land(server: s, on: e, nodes: nodes)
+                    landed.append((s, nodes))
+                }
+                for (s, nodes) in landed.reversed() { replay.unland(server: s, on: e, nodes: nodes) }
+                guard landed.count == ending.count else { continue }
+                used.insert(c.h)
+                used.insert(e)
+                for s in c.stays { hasMove[s] = true }
+                hosts += 1
+                moves += c.stays.count
+                return (c.h, e, c.stays)
+            }
+        }
+        return nil
     }
 }

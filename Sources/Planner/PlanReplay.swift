@@ -123,6 +123,16 @@ struct PlanReplay {
                              groups: inventory.groupsOfServer[server.id] ?? [])
     }
 
+    /// Takes the server off host `from` (on `fromNodes`, as it was put there) and puts it on
+    /// `to` (on `toNodes`; under `any` with a layout only the cloud knows), outside any wave:
+    /// for a state that stands for the end of a plan, kept up to date as moves change.
+    mutating func shift(server s: Int, from: Int?, fromNodes: [Int]?, to: Int?, toNodes: [Int]?) {
+        let server = inventory.servers[s]
+        let groups = inventory.groupsOfServer[server.id] ?? []
+        if let from { checker.state.remove(server, flavor: flavor(of: s), host: from, nodes: fromNodes, groups: groups) }
+        if let to { checker.state.add(server, flavor: flavor(of: s), host: to, nodes: placement == .any ? nil : toNodes, groups: groups) }
+    }
+
     /// Frees the source (the move completed) and records the new location. Under `any` the
     /// server is now on its target with a layout only the cloud knows.
     mutating func complete(server s: Int, to h: Int?, nodes: [Int]?) {
