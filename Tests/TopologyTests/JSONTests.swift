@@ -23,6 +23,22 @@ import Topology
         #expect(try JSON.parse(value.serialized()) == value)
     }
 
+    /// Strings are written whole when nothing in them needs an escape, and escaped exactly
+    /// otherwise (the inventory fingerprint hashes these bytes).
+    @Test(arguments: [
+        ("deh-01", #""deh-01""#),
+        ("节点 é 😀", #""节点 é 😀""#),
+        ("a\"b", #""a\"b""#),
+        ("back\\slash", #""back\\slash""#),
+        ("line\nfeed\r\ttab", #""line\nfeed\r\ttab""#),
+        ("bell\u{07}", #""bell\u0007""#),
+        ("", "\"\""),
+    ])
+    func stringsAreWrittenExactly(text: String, written: String) throws {
+        #expect(JSON.string(text).serialized(pretty: false) == written)
+        #expect(try JSON.parse(written) == .string(text))
+    }
+
     @Test(arguments: [
         ("{\"a\": 1,", 1, 9, "unexpected end of file inside an object; the JSON is truncated"),
         ("{\n  \"a\": [1, 2\n", 3, 1, "unexpected end of file inside an array; the JSON is truncated"),
