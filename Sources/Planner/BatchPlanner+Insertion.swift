@@ -17,7 +17,7 @@ extension BatchPlanner {
 
     /// The insertion state of `moves`.
     func insertion(of moves: [Move], options: PlanOptions) -> Insertion {
-        var state = Insertion(moves: moves, replay: PlanReplay(inventory, options: options.checkerOptions), wishes: PlacementState(inventory))
+        var state = Insertion(moves: moves, replay: PlanReplay(inventory, options: options.checkerOptions, checker: checker), wishes: checker.state)
         for move in moves {
             guard let s = inventory.serverIndex[move.serverID] else { continue }
             let h = move.to.flatMap { inventory.hostIndex[$0] }
@@ -151,8 +151,8 @@ extension BatchPlanner {
     /// own host when it stays in use, then on hosts that stay in use, then on any host that may
     /// receive. Nil when some mover finds no place. `orderWaves` puts the result in waves.
     func anySafe(_ decisions: [[Decision]], sub: SubProblem, options: PlanOptions, deadline: Double) -> [[Decision]]? {
-        var replay = PlanReplay(inventory, options: options.checkerOptions)
-        var wishes = PlacementState(inventory)
+        var replay = PlanReplay(inventory, options: options.checkerOptions, checker: checker)
+        var wishes = checker.state
         var where_: [Int: Decision] = [:]  // inventory server index -> decision
         var arrivals: [(s: Int, h: Int, nodes: [Int])] = []
         var inUse = Set<Int>()  // local hosts that hold a server after the plan

@@ -23,7 +23,7 @@ extension BatchPlanner {
     /// to date instead of being recounted over every move at every deadlock (tiled 2,000 under
     /// `any`: 825 deadlocks over 18,388 moves).
     func orderWaves(_ moves: [Move], options: PlanOptions, deadline: Double?) -> Waves? {
-        var replay = PlanReplay(inventory, options: options.checkerOptions)
+        var replay = PlanReplay(inventory, options: options.checkerOptions, checker: checker)
         struct Item {
             var move: Move
             let server: Int
@@ -38,15 +38,21 @@ extension BatchPlanner {
             return Item(move: m, server: s, to: m.to.map { inventory.hostIndex[$0]! }, from: m.from.flatMap { inventory.hostIndex[$0] },
                         flavor: flavor, size: Self.size(flavor))
         }
-        // By target and server; under `any`, larger arrivals first: once they are in, smaller
+        // Under `any`, larger arrivals first: once they are in, smaller
         // ones fit whatever nodes the cloud picks far more often than the other way round. At
         // equal size, servers spanning more nodes first: their node set is forced.
+        // Then by target and server in inventory order (the pool first), on integer keys:
+        // comparing the items' ids as strings took a tenth of a 1 s plan of 8,000 hosts (18,388
+        // moves).
         let bySize = options.placement == .any
+        let toRank = items.map { $0.to ?? -1 }
+        let serverRank = items.map(\.server)
+        let sizes = items.map(\.size)
+        let spans = items.map(\.flavor.numaNodes)
         var pending = items.indices.sorted { a, b in
-            let x = items[a], y = items[b]
-            if bySize && x.size != y.size { return x.size > y.size }
-            if bySize && x.flavor.numaNodes != y.flavor.numaNodes { return x.flavor.numaNodes > y.flavor.numaNodes }
-            return (x.move.to ?? "", x.move.serverID) < (y.move.to ?? "", y.move.serverID)
+            if bySize && sizes[a] != sizes[b] { return sizes[a] > sizes[b] }
+            if bySize && spans[a] != spans[b] { return spans[a] > spans[b] }
+            return (toRank[a], serverRank[a]) < (toRank[b], serverRank[b])
         }
         let hostCount = inventory.hosts.count
         // Arrivals per host over the moves kept (started or pending), departures per host over

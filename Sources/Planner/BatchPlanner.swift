@@ -247,7 +247,7 @@ public struct BatchPlanner: Sendable {
                 notes.append("\(Int(before - best.value)) more host(s) emptied by the exact unknown-layout verdict (safe whatever nodes the cloud picks)")
             }
         }
-        let problems = PlanValidator.violations(of: moves, on: inventory, options: options.checkerOptions)
+        let problems = PlanValidator.violations(of: moves, on: inventory, options: options.checkerOptions, checker: checker)
         if !problems.isEmpty {
             throw PlanError(message: "internal error: the plan failed its own validation (a bug; please report it):\n"
                 + problems.prefix(10).joined(separator: "\n"))

@@ -21,10 +21,12 @@ struct PlanReplay {
     /// Under `any`: flavors of the arrivals of the current wave per target host.
     private(set) var waveArrivals: [Int: [Flavor: Int]] = [:]
 
-    init(_ inventory: Inventory, options: Checker.Options) {
+    /// `checker`: one already made for `inventory` as it stands (its index and state are built
+    /// once per planner, not once per replay: 0.1 s a replay at 8,000 hosts and 29,000 servers).
+    init(_ inventory: Inventory, options: Checker.Options, checker: Checker? = nil) {
         self.inventory = inventory
         self.options = options
-        self.checker = Checker(inventory)
+        self.checker = checker ?? Checker(inventory)
     }
 
     var placement: CloudPlacement { options.placement }
@@ -162,8 +164,13 @@ public enum PlanValidator {
     public static func violations(
         of moves: [Move], on inventory: Inventory, options: Checker.Options = Checker.Options(placement: .planned)
     ) -> [String] {
+        violations(of: moves, on: inventory, options: options, checker: nil)
+    }
+
+    /// `violations`, from a checker already made for `inventory` as it stands.
+    static func violations(of moves: [Move], on inventory: Inventory, options: Checker.Options, checker: Checker?) -> [String] {
         var problems: [String] = []
-        var replay = PlanReplay(inventory, options: options)
+        var replay = PlanReplay(inventory, options: options, checker: checker)
         var seen = Set<String>()
         let waves = Dictionary(grouping: moves, by: \.wave).sorted { $0.key < $1.key }
         for (wave, group) in waves {
