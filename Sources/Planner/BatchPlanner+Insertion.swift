@@ -93,12 +93,13 @@ extension BatchPlanner {
         return placed
     }
 
-    /// Consolidation under `any` with servers of unknown layout: empties further hosts of the
-    /// plan, least loaded first, by inserting all their servers onto other hosts that stay in
-    /// use wherever the exact verdict finds them safe (`insert`, every arrival on a host
-    /// concurrent with every other). The models see such hosts through the worst case per node
-    /// and keep far more of them in use. A host is emptied only when every one of its servers
-    /// finds a place; stops at `deadline`.
+    /// Consolidation under `any`: empties further hosts of the plan, least loaded first, by
+    /// inserting all their servers onto other hosts that stay in use wherever the exact verdict
+    /// finds them safe (`insert`, every arrival on a host concurrent with every other). The
+    /// models see hosts with servers of unknown layout through the worst case per node and keep
+    /// far more of them in use; where every layout is known, the models' plans made safe still
+    /// leave hosts to empty. A host is emptied only when every one of its servers finds a
+    /// place; stops at `deadline`.
     func emptyMoreHosts(_ moves: [Move], options: PlanOptions, excluded: Set<Int>, deadline: Double) -> (moves: [Move], emptied: Int) {
         var state = insertion(of: moves, options: options)
         var emptied = Set<Int>()
