@@ -69,7 +69,9 @@ extension BatchPlanner {
         var rerouted = 0
         var relocation = Relocation(inventory, items: items.map(\.server), options: options)
         // The state at the end of the plan as it stands, for re-routing onto hosts that keep room
-        // for the server at the end (built at the first deadlock, kept up to date after).
+        // for the server at the end (built at the first deadlock, kept up to date after). Not
+        // under `any`, where the end state holds arrivals of unknown layout, whose worst case
+        // refuses hosts that have room (tiled 30: 38 hosts became 39 with that step).
         var finalState: PlanReplay?
         var wave = 1
         // A move refused on a host stays refused until that host changes: the rule pipeline
@@ -191,9 +193,7 @@ extension BatchPlanner {
                 // plan of 14 hosts ended at 17); re-routing onto hosts that end full cascaded (8
                 // re-routings took a perfect packing of 12 hosts to 14).
                 let endsInUse = { (h: Int) -> Bool in arrivals[h] > 0 || replay.state.usage[h].serverCount > leaving[h] }
-                // Nodes a server was put on in `finalState` at its target.
-                let arrived = { (nodes: [Int]?) -> [Int]? in options.placement == .any ? nil : nodes }
-                if finalState == nil {
+                if finalState == nil && options.placement != .any {
                     var end = replay
                     for i in rest {
                         let s = items[i].server
@@ -216,17 +216,14 @@ extension BatchPlanner {
                         }
                     }
                 }
-                // Under `any` the end state holds arrivals of unknown layout, whose worst case
-                // refuses hosts that have room (tiled 30: 38 hosts became 39 with this step).
-                if options.placement != .any { reRoute(roomAtEnd: finalState) }
+                if let finalState { reRoute(roomAtEnd: finalState) }
                 if choice == nil, let r = relocation.find(rest: rest.map { (items[$0].server, items[$0].to, items[$0].move.numaNodes) },
                                                           done: done.count, arrivals: arrivals, replay: &replay, receivable: receivable)
                 {
                     var front: [Int] = []
                     for i in rest where items[i].to == r.from {
                         let m = items[i].move
-                        finalState!.shift(server: items[i].server, from: r.from, fromNodes: arrived(m.numaNodes), to: r.to,
-                                          toNodes: m.numaNodes)
+                        finalState?.shift(server: items[i].server, from: r.from, fromNodes: m.numaNodes, to: r.to, toNodes: m.numaNodes)
                         items[i].move = Move(serverID: m.serverID, from: m.from, to: inventory.hosts[r.to].id, numaNodes: m.numaNodes)
                         items[i].to = r.to
                         refusedAt[i] = (-1, 0)
@@ -236,7 +233,7 @@ extension BatchPlanner {
                         let server = inventory.servers[s]
                         let flavor = inventory.flavors[server.flavor]!
                         let nodes = replay.currentNodes(of: s)
-                        finalState!.shift(server: s, from: r.from, fromNodes: nodes, to: r.to, toNodes: nodes)
+                        finalState?.shift(server: s, from: r.from, fromNodes: nodes, to: r.to, toNodes: nodes)
                         items.append(Item(
                             move: Move(serverID: server.id, from: server.dedicatedHostID, to: inventory.hosts[r.to].id, numaNodes: nodes),
                             server: s, to: r.to, from: r.from, flavor: flavor, size: Self.size(flavor)))
@@ -263,8 +260,7 @@ extension BatchPlanner {
                     let m = items[i].move
                     if let to = items[i].to { arrivals[to] -= 1 }
                     if let to = choice.to { arrivals[to] += 1 }
-                    finalState!.shift(server: items[i].server, from: items[i].to, fromNodes: arrived(m.numaNodes), to: choice.to,
-                                      toNodes: choice.nodes)
+                    finalState?.shift(server: items[i].server, from: items[i].to, fromNodes: m.numaNodes, to: choice.to, toNodes: choice.nodes)
                     items[i].move = Move(serverID: m.serverID, from: m.from, to: choice.to.map { inventory.hosts[$0].id }, numaNodes: choice.nodes)
                     items[i].to = choice.to
                     rest.insert(i, at: 0)
@@ -273,7 +269,7 @@ extension BatchPlanner {
                     let i = rest.removeFirst()
                     if let to = items[i].to { arrivals[to] -= 1 }
                     if let from = items[i].from { leaving[from] -= 1 }
-                    finalState!.shift(server: items[i].server, from: items[i].to, fromNodes: arrived(items[i].move.numaNodes),
+                    finalState?.shift(server: items[i].server, from: items[i].to, fromNodes: items[i].move.numaNodes,
                                       to: items[i].from, toNodes: replay.currentNodes(of: items[i].server))
                     dropped.append(items[i].move.serverID)
                 }
@@ -440,7 +436,7 @@ struct Relocation {
     /// The inventory's servers per host, and the hosts that were empty and received nothing at
     /// the first deadlock, per type and zone; built on first use.
     private var serversOn: [Int: [Int]] = [:]
-    private var empty: [String: [Int]]?
+    private var empty: [Key: [Int]]?
     private(set) var hosts = 0
     private(set) var moves = 0
 
@@ -455,7 +451,12 @@ struct Relocation {
         if enabled { for s in items { hasMove[s] = true } }
     }
 
-    private func key(_ h: Int) -> String { "\(inventory.hosts[h].hostType)\u{1F}\(inventory.hosts[h].availabilityZone)" }
+    private struct Key: Hashable {
+        let type: Int
+        let zone: Int
+    }
+
+    private func key(_ h: Int, _ index: InventoryIndex) -> Key { Key(type: index.hostType[h], zone: index.hostZone[h]) }
 
     /// A host of the waiting moves' targets to relocate, where to, and the servers that were to
     /// stay on it (which now move too); nil when none qualifies. `rest` are the waiting moves
@@ -465,10 +466,11 @@ struct Relocation {
         rest: [(server: Int, to: Int?, nodes: [Int]?)], done: Int, arrivals: [Int], replay: inout PlanReplay, receivable: [Bool]
     ) -> (from: Int, to: Int, stays: [Int])? {
         guard enabled else { return nil }
+        let index = replay.checker.index
         if empty == nil {
-            var byKey: [String: [Int]] = [:]
+            var byKey: [Key: [Int]] = [:]
             for h in inventory.hosts.indices where receivable[h] && arrivals[h] == 0 && replay.state.usage[h].serverCount == 0 {
-                byKey[key(h), default: []].append(h)
+                byKey[key(h, index), default: []].append(h)
             }
             empty = byKey
             for (s, server) in inventory.servers.enumerated() {
@@ -478,7 +480,7 @@ struct Relocation {
         var waiting: [Int: [(server: Int, nodes: [Int]?)]] = [:]
         for r in rest { if let to = r.to { waiting[to, default: []].append((r.server, r.nodes)) } }
         var candidates: [(h: Int, stays: [Int])] = []
-        for (h, arriving) in waiting where !used.contains(h) && arriving.count == arrivals[h] && empty![key(h)] != nil {
+        for (h, arriving) in waiting where !used.contains(h) && arriving.count == arrivals[h] && empty![key(h, index)] != nil {
             let stays = (serversOn[h] ?? []).filter { !hasMove[$0] }
             // Servers that move must be movable and, where the plan names nodes, of known layout.
             guard stays.allSatisfy({ BatchPlanner.isMovable(inventory.servers[$0], assumeStopped: assumeStopped)
@@ -495,7 +497,7 @@ struct Relocation {
             // on three is not tried on the others (under `any` every empty host of a type refused
             // the same content: 8 s of a 1 s limit on 8,000 hosts).
             var tried = 0
-            for e in empty![key(c.h)]! where e != c.h && !used.contains(e) && arrivals[e] == 0 && replay.state.usage[e].serverCount == 0 {
+            for e in empty![key(c.h, index)]! where e != c.h && !used.contains(e) && arrivals[e] == 0 && replay.state.usage[e].serverCount == 0 {
                 if tried == 3 { break }
                 tried += 1
                 var landed: [(Int, [Int]?)] = []

@@ -125,14 +125,13 @@ struct PlanReplay {
                              groups: inventory.groupsOfServer[server.id] ?? [])
     }
 
-    /// Takes the server off host `from` (on `fromNodes`, as it was put there) and puts it on
-    /// `to` (on `toNodes`; under `any` with a layout only the cloud knows), outside any wave:
-    /// for a state that stands for the end of a plan, kept up to date as moves change.
+    /// Takes the server off host `from` (on `fromNodes`) and puts it on `to` (on `toNodes`),
+    /// outside any wave: for a state that stands for the end of a plan, kept up to date as
+    /// moves change. Where the plan's nodes are taken only: under `any` a source's servers have
+    /// known nodes that `unland` would not take off.
     mutating func shift(server s: Int, from: Int?, fromNodes: [Int]?, to: Int?, toNodes: [Int]?) {
-        let server = inventory.servers[s]
-        let groups = inventory.groupsOfServer[server.id] ?? []
-        if let from { checker.state.remove(server, flavor: flavor(of: s), host: from, nodes: fromNodes, groups: groups) }
-        if let to { checker.state.add(server, flavor: flavor(of: s), host: to, nodes: placement == .any ? nil : toNodes, groups: groups) }
+        if let from { unland(server: s, on: from, nodes: fromNodes) }
+        if let to { land(server: s, on: to, nodes: toNodes) }
     }
 
     /// Frees the source (the move completed) and records the new location. Under `any` the
