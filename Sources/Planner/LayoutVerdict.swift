@@ -26,12 +26,7 @@ public enum LayoutVerdict {
         }
         if !usage.freeTotal.covers(flavor.resources) { return .impossible }
         // Fast paths: the worst case already fits; or it fails even with the unknown servers ignored.
-        var worst = usage.freeWorst
-        if !concurrent.isEmpty {
-            let extra = concurrent.reduce(Resources.zero) { sum, e in sum + e.key.perNode * e.value }
-            worst = worst.map { ($0 - extra).clampedAtZero }
-        }
-        if Fit.fit(flavor, free: worst, capacity: usage.capacity) != nil { return .certain }
+        if fitsWorstCase(flavor, on: usage, concurrent: concurrent) { return .certain }
         if Fit.fit(flavor, free: usage.freeKnown, capacity: usage.capacity) == nil { return .impossible }
         switch arrangementExists(usage, adding: flavor) {
         case false?: return .impossible
@@ -40,6 +35,17 @@ public enum LayoutVerdict {
         }
         guard let blocking = blockingArrangementExists(usage, against: flavor, concurrent: concurrent) else { return .possible }
         return blocking ? .possible : .certain
+    }
+
+    /// Whether `flavor` fits with every server of unknown layout and every concurrent arrival
+    /// counted on every node at once: a sufficient condition for `certain` that needs no solver.
+    static func fitsWorstCase(_ flavor: Flavor, on usage: HostUsage, concurrent: [Flavor: Int] = [:]) -> Bool {
+        var worst = usage.freeWorst
+        if !concurrent.isEmpty {
+            let extra = concurrent.reduce(Resources.zero) { sum, e in sum + e.key.perNode * e.value }
+            worst = worst.map { ($0 - extra).clampedAtZero }
+        }
+        return Fit.fit(flavor, free: worst, capacity: usage.capacity) != nil
     }
 
     /// Counts of unknown servers per (flavor, node set), with their per-node capacity rows.
