@@ -453,7 +453,9 @@ extension BatchPlanner {
                         return m
                     }
                     if PlanValidator.violations(of: renumbered, on: inventory, options: options.checkerOptions, checker: checker).isEmpty {
-                        return Waves(moves: renumbered)
+                        var reused = Waves(moves: renumbered)
+                        reused.validated = true
+                        return reused
                     }
                 }
             }
@@ -488,6 +490,9 @@ public struct Waves: Sendable {
     /// (`Relocation`), and the moves that added (servers that were to stay on them).
     public var relocatedHosts = 0
     public var relocationMoves = 0
+    /// Whether `moves` already passed `PlanValidator` (the final validation need not replay them
+    /// a second time).
+    var validated = false
 
     /// What relocation did, for the plan's notes (nil when nothing).
     var relocationNote: String? {
