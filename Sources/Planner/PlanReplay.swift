@@ -134,14 +134,30 @@ struct PlanReplay {
         if let to { land(server: s, on: to, nodes: toNodes) }
     }
 
+    /// Takes the server off its current host (on its own nodes) without recording where it
+    /// went; `unlift` puts it back. `complete` frees sources this way; with `unlift`, for judging
+    /// what a host holds once its departures are done.
+    mutating func lift(server s: Int) {
+        let server = inventory.servers[s]
+        guard let from = currentHost(of: s) else { return }
+        checker.state.remove(server, flavor: flavor(of: s), host: from, nodes: currentNodes(of: s),
+                             groups: inventory.groupsOfServer[server.id] ?? [])
+    }
+
+    /// Undoes `lift`.
+    mutating func unlift(server s: Int) {
+        let server = inventory.servers[s]
+        guard let from = currentHost(of: s) else { return }
+        checker.state.add(server, flavor: flavor(of: s), host: from, nodes: currentNodes(of: s),
+                          groups: inventory.groupsOfServer[server.id] ?? [])
+    }
+
     /// Frees the source (the move completed) and records the new location. Under `any` the
     /// server is now on its target with a layout only the cloud knows.
     mutating func complete(server s: Int, to h: Int?, nodes: [Int]?) {
         let server = inventory.servers[s]
         let groups = inventory.groupsOfServer[server.id] ?? []
-        if let from = currentHost(of: s) {
-            checker.state.remove(server, flavor: flavor(of: s), host: from, nodes: currentNodes(of: s), groups: groups)
-        }
+        lift(server: s)
         if placement == .any, let h {
             let f = flavor(of: s)
             waveArrivals[h]?[f, default: 0] -= 1

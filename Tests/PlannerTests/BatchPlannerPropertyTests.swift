@@ -179,7 +179,13 @@ import Topology
     }
 
     /// Two host-type families that share no flavor: the planner solves them as separate
-    /// sub-problems, and the combined plan still meets the brute-force optimum of the whole.
+    /// sub-problems, and the combined plan still meets the brute-force optimum of the whole
+    /// where the cloud takes the planned nodes. The brute force knows final states only; where
+    /// the cloud picks the nodes (`any`, the default) a server that arrived has an unknown
+    /// layout for every later judgement, so the optimum can be out of reach (seed 583015: the
+    /// only order that empties a host lands a server where a later two-node arrival needs the
+    /// room in the worst case). There the plan is never below the optimum and claims it only
+    /// when it has it.
     @Test func independentFamiliesAreSplitWithoutLoss() async {
         await propertyCheck(count: propertyCount(25), input: Gen.int(in: 0...1_000_000), Gen.int(in: 4...5), Gen.int(in: 2...4)) { seed, hosts, movers in
             guard let tiny = try? Self.tiny(seed: UInt64(seed), hosts: hosts, movers: movers, twoFamilies: true) else { return }
@@ -187,12 +193,19 @@ import Topology
             let fixedHosts = Set(inv.servers.filter { !$0.isStopped }.compactMap(\.dedicatedHostID))
             guard let optimum = Self.bruteForce(tiny, mayStay: true, forbidden: [], score: { fixedHosts.union($0.values).count })
             else { return }
-            let plan = try BatchPlanner(inv).plan(PlanOptions(mode: .consolidate, timeLimit: 5))
-            #expect(IndependentValidator.check(plan, inventory: inv) == [])
             let families = Set(tiny.movers.map { $0.flavor == "s" })
-            #expect(plan.subproblems == families.count, "seed \(seed)")
-            #expect(plan.status == .optimal, "seed \(seed)")
-            #expect(Int(plan.objectiveValue) == optimum, "seed \(seed)")
+            for placement in [CloudPlacement.planned, .any] {
+                let plan = try BatchPlanner(inv).plan(PlanOptions(mode: .consolidate, timeLimit: 5, placement: placement))
+                #expect(IndependentValidator.check(plan, inventory: inv) == [], "seed \(seed) \(placement)")
+                #expect(plan.subproblems == families.count, "seed \(seed) \(placement)")
+                if placement == .planned {
+                    #expect(plan.status == .optimal, "seed \(seed)")
+                    #expect(Int(plan.objectiveValue) == optimum, "seed \(seed)")
+                } else {
+                    #expect(Int(plan.objectiveValue) >= optimum, "seed \(seed)")
+                    if plan.status == .optimal { #expect(Int(plan.objectiveValue) == optimum, "seed \(seed)") }
+                }
+            }
         }
     }
 
