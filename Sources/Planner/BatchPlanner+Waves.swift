@@ -81,10 +81,10 @@ extension BatchPlanner {
         // 213 passes over 4,527 moves took 2.7 s of a 10 s limit (tiled 500 under `any`).
         var version = [Int](repeating: 0, count: hostCount)
         var refusedAt = [(host: Int, version: Int)](repeating: (-1, 0), count: items.count)
-        // The moves leaving each host, and whether each has left (completed) or been dropped, for
-        // judging what a host holds once its departures are done.
-        var departures: [Int: [Int]] = [:]
-        for (i, item) in items.enumerated() { if let from = item.from { departures[from, default: []].append(i) } }
+        // The moves leaving each host (built on first use; never under `planned`), and whether
+        // each has left (completed) or been dropped, for judging what a host holds once its
+        // departures are done.
+        var departuresByHost: [Int: [Int]]?
         var gone = [Bool](repeating: false, count: items.count)
         while !pending.isEmpty {
             if let deadline, monotonicSeconds() > deadline { return nil }
@@ -203,7 +203,12 @@ extension BatchPlanner {
                 let item = items[pending[position]]
                 guard let h = item.to, let on = positions(on: h), on.first! < position else { return false }
                 let waiting = on.prefix { $0 < position }.filter { refusedAt[pending[$0]] == (h, version[h]) }
-                let leaving = (departures[h] ?? []).filter { !gone[$0] }
+                if departuresByHost == nil {
+                    var byHost: [Int: [Int]] = [:]
+                    for (i, item) in items.enumerated() { if let from = item.from { byHost[from, default: []].append(i) } }
+                    departuresByHost = byHost
+                }
+                let leaving = (departuresByHost![h] ?? []).filter { !gone[$0] }
                 guard !waiting.isEmpty, !leaving.isEmpty else { return false }
                 let left = leaving.map { items[$0].server }
                 for s in left { replay.lift(server: s) }
@@ -334,7 +339,7 @@ extension BatchPlanner {
                             server: s, to: r.to, from: r.from, flavor: flavor, size: Self.size(flavor)))
                         refusedAt.append((-1, 0))
                         gone.append(false)
-                        departures[r.from, default: []].append(items.count - 1)
+                        departuresByHost?[r.from, default: []].append(items.count - 1)
                         leaving[r.from] += 1
                         front.append(items.count - 1)
                     }
