@@ -86,6 +86,24 @@ extension BatchPlanner {
         // departures are done.
         var departuresByHost: [Int: [Int]]?
         var gone = [Bool](repeating: false, count: items.count)
+        // Sends the move of item `i` to `to` (nil: the pool) on `nodes` instead, to break a cycle.
+        func sendElsewhere(_ i: Int, to: Int?, nodes: [Int]?) {
+            let m = items[i].move
+            if let old = items[i].to { arrivals[old] -= 1 }
+            if let to { arrivals[to] += 1 }
+            finalState?.shift(server: items[i].server, from: items[i].to, fromNodes: m.numaNodes, to: to, toNodes: nodes)
+            items[i].move = Move(serverID: m.serverID, from: m.from, to: to.map { inventory.hosts[$0].id }, numaNodes: nodes)
+            items[i].to = to
+            refusedAt[i] = (-1, 0)
+            rerouted += 1
+        }
+        // Whether `first`, landed on host `h` (on `nodes`: none under `any`, wherever the cloud
+        // likes), leaves `later` no room there by the rule pipeline.
+        func landingBlocks(_ first: Item, nodes: [Int]?, on h: Int, _ later: Item) -> Bool {
+            replay.land(server: first.server, on: h, nodes: nodes)
+            defer { replay.unland(server: first.server, on: h, nodes: nodes) }
+            return replay.blocker(server: later.server, to: h, nodes: replay.nodes(server: later.server, to: h, planned: later.move.numaNodes)) != nil
+        }
         while !pending.isEmpty {
             if let deadline, monotonicSeconds() > deadline { return nil }
             var started: [Int] = []
@@ -106,6 +124,12 @@ extension BatchPlanner {
                 return positionsByHost![h]
             }
             var taken = [Bool](repeating: false, count: pending.count)
+            // Whether host `h` ends in use (it receives servers of the plan or keeps some of its
+            // own). Servers that left a host in this wave still count on it until the wave ends.
+            var leftNow: [Int: Int] = [:]
+            let endsInUse = { (h: Int) -> Bool in
+                arrivals[h] > 0 || replay.state.usage[h].serverCount - leftNow[h, default: 0] > leaving[h]
+            }
             // Starts the move at `position` in this wave if the caps and the rule pipeline let
             // it; false when it must wait.
             func tryStart(_ position: Int) -> Bool {
@@ -181,10 +205,7 @@ extension BatchPlanner {
                         guard replay.blocker(server: item.server, to: h, nodes: nodes) == nil else { return nil }
                         canStart = true
                     }
-                    replay.land(server: item.server, on: h, nodes: nodes)
-                    let blocks = replay.blocker(server: o, to: h, nodes: replay.nodes(server: o, to: h, planned: other.move.numaNodes)) != nil
-                    replay.unland(server: item.server, on: h, nodes: nodes)
-                    guard blocks else { continue }
+                    guard landingBlocks(item, nodes: nodes, on: h, other) else { continue }
                     replay.land(server: o, on: h, nodes: otherNodes)
                     let fitsAfter = replay.blocker(
                         server: item.server, to: h, nodes: replay.nodes(server: item.server, to: h, planned: item.move.numaNodes)) == nil
@@ -225,11 +246,9 @@ extension BatchPlanner {
                     if seen.count > 8 { break }
                     guard replay.blocker(server: w.server, to: h, nodes: replay.nodes(server: w.server, to: h, planned: w.move.numaNodes)) == nil
                     else { continue }  // it waits for more than these departures
-                    let nodes = replay.nodes(server: item.server, to: h, planned: item.move.numaNodes)
-                    replay.land(server: item.server, on: h, nodes: nodes)
-                    let blocks = replay.blocker(server: w.server, to: h, nodes: replay.nodes(server: w.server, to: h, planned: w.move.numaNodes)) != nil
-                    replay.unland(server: item.server, on: h, nodes: nodes)
-                    if blocks { return true }
+                    if landingBlocks(item, nodes: replay.nodes(server: item.server, to: h, planned: item.move.numaNodes), on: h, w) {
+                        return true
+                    }
                 }
                 return false
             }
@@ -244,11 +263,6 @@ extension BatchPlanner {
                 // They are re-routed together and start in this wave, judged with each other as
                 // concurrent arrivals. One at a time, each took a deadlock of its own and a wave
                 // of one move (tiled 2,000 at 1 s: 825 waves, 1.3 s).
-                // Servers that left a host in this wave still count on it until the wave ends.
-                var leftNow: [Int: Int] = [:]
-                let endsInUse = { (h: Int) -> Bool in
-                    arrivals[h] > 0 || replay.state.usage[h].serverCount - leftNow[h, default: 0] > leaving[h]
-                }
                 let stuck = pending.indices.filter { position in
                     let i = pending[position]
                     guard let h = items[i].to else { return false }
@@ -270,13 +284,7 @@ extension BatchPlanner {
                             server: item.server, avoiding: item.to, replay: replay, options: options, receivable: receivable,
                             arrivals: arrivals, onlyTo: { endsInUse($0) && alone($0) })
                         else { continue }
-                        if let to = item.to { arrivals[to] -= 1 }
-                        if let to = alternative.to { arrivals[to] += 1 }
-                        items[i].move = Move(serverID: item.move.serverID, from: item.move.from,
-                                             to: alternative.to.map { inventory.hosts[$0].id }, numaNodes: alternative.nodes)
-                        items[i].to = alternative.to
-                        refusedAt[i] = (-1, 0)
-                        rerouted += 1
+                        sendElsewhere(i, to: alternative.to, nodes: alternative.nodes)
                         if tryStart(position), let from = item.from { leftNow[from, default: 0] += 1 }
                     }
                     if !started.isEmpty {
@@ -297,7 +305,6 @@ extension BatchPlanner {
                 // Re-routing the first (largest under `any`) anywhere opened hosts (a pattern
                 // plan of 14 hosts ended at 17); re-routing onto hosts that end full cascaded (8
                 // re-routings took a perfect packing of 12 hosts to 14).
-                let endsInUse = { (h: Int) -> Bool in arrivals[h] > 0 || replay.state.usage[h].serverCount > leaving[h] }
                 if finalState == nil && options.placement != .any {
                     var end = replay
                     for i in rest {
@@ -364,14 +371,8 @@ extension BatchPlanner {
                 }
                 if let choice {
                     let i = rest.remove(at: choice.position)
-                    let m = items[i].move
-                    if let to = items[i].to { arrivals[to] -= 1 }
-                    if let to = choice.to { arrivals[to] += 1 }
-                    finalState?.shift(server: items[i].server, from: items[i].to, fromNodes: m.numaNodes, to: choice.to, toNodes: choice.nodes)
-                    items[i].move = Move(serverID: m.serverID, from: m.from, to: choice.to.map { inventory.hosts[$0].id }, numaNodes: choice.nodes)
-                    items[i].to = choice.to
+                    sendElsewhere(i, to: choice.to, nodes: choice.nodes)
                     rest.insert(i, at: 0)
-                    rerouted += 1
                 } else {
                     let i = rest.removeFirst()
                     if let to = items[i].to { arrivals[to] -= 1 }

@@ -232,7 +232,7 @@ public struct BatchPlanner: Sendable {
                 unplacedIDs = best.unplaced
             }
         }
-        // Consolidating under `any` where layouts are unknown: empty more hosts by the exact verdict.
+        // Consolidating under `any`: empty more hosts by the exact verdict.
         if emptyPhase && monotonicSeconds() < start + options.timeLimit - reserve {
             // From the models' plan, and from no move at all (hosts the models filled are not
             // emptied again); half the time left each; the plan that keeps fewer hosts in use.
