@@ -100,13 +100,18 @@ extension SubProblem {
     /// disjoint, so the fewest hosts each type needs for its own servers add up. The larger of
     /// the two counts is the bound. Valid for any plan that places every mover; it needs no
     /// LP, so a plan too large for the LP relaxation still ends with a proven gap.
-    func hostsTouchedVolumeBound(policy: LayoutPolicy, inventory: Inventory) -> Int {
+    ///
+    /// `policy` nil: rooms are the hosts' exact free totals, which servers of unknown layout
+    /// take in full wherever they lie, so the bound holds whatever those layouts are and
+    /// whoever picks the nodes (under `certain` the worst case per node is counted, which can
+    /// be less than the host really has free).
+    func hostsTouchedVolumeBound(policy: LayoutPolicy?, inventory: Inventory) -> Int {
         let need = classes.reduce(Resources.zero) { $0 + $1.flavor.resources * $1.count }
         guard need.vcpus > 0 || need.memoryMiB > 0 else { return 0 }
         let receiving = hosts.indices.filter { receives[$0] }
         /// The fewest of `candidates` whose free room covers `amount`, roomiest first.
         func fewest(_ candidates: [Int], _ amount: Resources) -> Int {
-            Self.fewestCovering(amount, with: candidates.map { room($0, policy: policy).total })
+            Self.fewestCovering(amount, with: candidates.map { h in policy.map { room(h, policy: $0).total } ?? fixed[h].freeTotal })
         }
         let overall = fewest(receiving, need)
         var byType: [String: [Int]] = [:]

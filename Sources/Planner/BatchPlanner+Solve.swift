@@ -10,13 +10,39 @@ extension BatchPlanner {
     /// The sub-problem solved within `timeLimit`; on consolidations the slack is also measured
     /// against the volume bound (`hostsUsedVolumeBound`), which needs no LP and is what proves
     /// tiled fleets optimal when the models have no time.
+    ///
+    /// Under `--cloud-placement any` the outcome also carries `layoutFreeSlack`: the volume
+    /// bounds on exact free totals, and the pattern model's bound where it ran on rooms that
+    /// count only known layouts (evacuations), hold whatever nodes the cloud picks.
     func solve(_ sub: SubProblem, options: PlanOptions, timeLimit: Double) -> SubOutcome {
-        var outcome = solveModels(sub, options: options, timeLimit: timeLimit)
+        let started = monotonicSeconds()
         let objective = options.effectiveObjective
-        guard objective == .minHostsUsed else { return outcome }
+        // Consolidating under `any` onto hosts with servers of unknown layout: the models' bound
+        // counts those servers on every node they might use, which the exact verdict can beat;
+        // a bound-only pass on rooms of known layouts alone holds (15 % of the limit at most).
+        var layoutFreeBound: Int?
+        if patternModel, options.placement == .any, objective == .minHostsUsed, !sub.mustMove,
+            sub.hosts.indices.contains(where: { sub.receives[$0] && sub.fixed[$0].hasUnknownLayout }),
+            let shapes = ShapePatterns(sub, options: options, planner: self, layoutFree: true)
+        {
+            let stay = sub.classes.map { [Decision](repeating: .stay, count: $0.count) }
+            layoutFreeBound = shapes.solve(start: stay, deadline: started + timeLimit * 0.15, searchPlans: false)?.bound
+        }
+        var outcome = solveModels(sub, options: options, timeLimit: max(0.05, timeLimit - (monotonicSeconds() - started)))
+        guard objective == .minHostsUsed || (objective == .minHostsTouched && sub.mustMove) else { return outcome }
         let levels = sub.levels(outcome.decisions, objective: objective, inventory: inventory)
-        guard levels.unplaced == 0, levels.pool == 0 else { return outcome }
-        let volume = max(0, levels.primary - Double(sub.hostsUsedVolumeBound()))
+        guard levels.unplaced == 0, levels.pool == 0, !options.allowPool || objective == .minHostsUsed else {
+            outcome.layoutFreeSlack = nil
+            return outcome
+        }
+        let volumeBound = objective == .minHostsUsed
+            ? sub.hostsUsedVolumeBound() : sub.hostsTouchedVolumeBound(policy: nil, inventory: inventory)
+        let volume = max(0, levels.primary - Double(volumeBound))
+        if options.placement == .any {
+            let model = layoutFreeBound.map { max(0, levels.primary - Double($0)) } ?? .infinity
+            outcome.layoutFreeSlack = min(outcome.layoutFreeSlack ?? .infinity, volume, model)
+        }
+        guard objective == .minHostsUsed else { return outcome }
         if outcome.slack.map({ volume < $0 }) ?? true {
             outcome.slack = volume
             if volume == 0 { outcome.notes.append("proven by volume: the servers need every host the plan keeps") }
@@ -50,8 +76,9 @@ extension BatchPlanner {
         // after the plan in hand, at most 90 %); proven plans end here, others become the plan
         // in hand for the per-host models, and its bound stays.
         let patternDeadline = min(started + timeLimit * 0.9, max(started + timeLimit * 0.6, monotonicSeconds() + timeLimit * 0.2))
-        guard patternModel, let shapes = ShapePatterns(sub, options: options, planner: self),
-            let found = shapes.solve(start: heuristic, deadline: patternDeadline, searchPlans: searchesPatternPlans(options))
+        let searchPlans = searchesPatternPlans(options)
+        guard patternModel, let shapes = ShapePatterns(sub, options: options, planner: self, layoutFree: !searchPlans && options.placement == .any),
+            let found = shapes.solve(start: heuristic, deadline: patternDeadline, searchPlans: searchPlans)
         else {
             var outcome = solveAggregated(sub, options: options, timeLimit: timeLimit, started: started, heuristic: heuristic,
                                           source: heuristicSource)
@@ -74,7 +101,8 @@ extension BatchPlanner {
         if let bound, plan.levels.primary <= bound + 1e-9 {
             return SubOutcome(decisions: plan.decisions, slack: 0, seconds: monotonicSeconds() - started, variables: found.patterns,
                               constraints: sub.classes.count + shapes.shapes.count,
-                              notes: [found.note] + [orderingNote].compactMap { $0 }, waves: plan.waves)
+                              notes: [found.note] + [orderingNote].compactMap { $0 }, waves: plan.waves,
+                              layoutFreeSlack: shapes.layoutFree ? 0 : nil)
         }
         var outcome = solveAggregated(sub, options: options, timeLimit: timeLimit, started: started, heuristic: plan.decisions,
                                       source: plan.source)
@@ -84,6 +112,7 @@ extension BatchPlanner {
         if let bound {
             let primary = sub.levels(outcome.decisions, objective: objective, inventory: inventory).primary
             outcome.slack = min(outcome.slack ?? .infinity, max(0, primary - bound))
+            if shapes.layoutFree { outcome.layoutFreeSlack = max(0, primary - bound) }
         }
         return outcome
     }

@@ -97,5 +97,11 @@ extension BatchPlanner {
         /// `decisions` already put in waves (`orderWaves`), when the sub-problem did it: the
         /// plan reuses them instead of ordering the same moves again.
         var waves: [Move]? = nil
+        /// value - bound, against a bound that holds whatever nodes the cloud picks and whatever
+        /// the layouts of servers of unknown layout (volume on exact totals; the pattern model on
+        /// rooms that count only known layouts per node). Set under `--cloud-placement any`,
+        /// where `slack` may not hold: the exact verdict admits more than the worst case per
+        /// node on hosts with servers of unknown layout. Nil: none.
+        var layoutFreeSlack: Double? = nil
     }
 }

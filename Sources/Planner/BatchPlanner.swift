@@ -152,6 +152,7 @@ public struct BatchPlanner: Sendable {
         var notes: [String] = []
         var boundSlack = 0.0  // Σ (sub value - sub bound), for the global bound
         var boundKnown = true
+        var layoutFreeSlack: Double? = 0  // the same, against bounds that hold under `any` whatever the layouts (nil: none)
         var remainingMovers = movers.count
         // The models' decisions before `keepHome`, with their waves: a server kept home holds
         // room an arrival may have needed before the end, which can close a dependency cycle the
@@ -181,6 +182,7 @@ public struct BatchPlanner: Sendable {
             // Dropping moves never raises the primary level; where it lowers it, the plan is
             // closer to the same bound.
             if let slack = outcome.slack { boundSlack += max(0, slack - trimmed.primaryGain) } else { boundKnown = false }
+            layoutFreeSlack = layoutFreeSlack.flatMap { sum in outcome.layoutFreeSlack.map { sum + max(0, $0 - trimmed.primaryGain) } }
         }
 
         // Concrete moves, then waves (which re-check every move with the fit function).
@@ -210,7 +212,11 @@ public struct BatchPlanner: Sendable {
             inventory.hosts[h].state == .available && !evacuated.contains(h) && !excluded.contains(h)
                 && checker.state.usage[h].hasUnknownLayout
         })
-        if !boundHolds { notes.append("no bound from the models: hosts with servers of unknown NUMA layout may take more than their worst case per node") }
+        if !boundHolds {
+            notes.append(layoutFreeSlack == nil
+                ? "no bound from the models: hosts with servers of unknown NUMA layout may take more than their worst case per node"
+                : "bound from volume and models that count only known NUMA layouts per node: hosts with servers of unknown layout may take more than their worst case per node")
+        }
         // Under `any`, servers the models could not place go where the exact verdict finds them safe.
         if options.placement == .any && mustMove && !unplacedIDs.isEmpty {
             // Two candidates: the models' plan with the rest inserted, and every mover inserted
@@ -267,7 +273,8 @@ public struct BatchPlanner: Sendable {
         }
         let value = objectiveValue(moves, objective: options.effectiveObjective)
         var bound: Double? = boundKnown && boundHolds ? solverValue - boundSlack : nil
-        if !boundHolds && options.effectiveObjective == .minHostsTouched && !options.allowPool && moves.contains(where: { $0.to != nil }) {
+        if !boundHolds, let slack = layoutFreeSlack { bound = solverValue - slack }
+        if bound == nil && !boundHolds && options.effectiveObjective == .minHostsTouched && !options.allowPool && moves.contains(where: { $0.to != nil }) {
             bound = 1  // what is left to claim: servers that must reach a DeH touch at least one
         }
         if let b = bound { bound = min(value, max(0, b)) }

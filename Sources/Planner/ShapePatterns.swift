@@ -47,7 +47,15 @@ struct ShapePatterns {
     /// Hosts in use whatever the plan (servers that cannot move).
     let fixedHosts: Int
 
-    init?(_ sub: SubProblem, options: PlanOptions, planner: BatchPlanner) {
+    /// True when rooms count only servers of known layout per node (`layoutFree` at init):
+    /// the bound then holds whatever the layouts of the others and whoever picks the nodes.
+    let layoutFree: Bool
+
+    /// `layoutFree`: rooms per node count only servers of known layout (a relaxation: the
+    /// others lie somewhere, so no real placement has more room on any node). For the bound
+    /// under `--cloud-placement any`, where the exact verdict admits more than the worst case
+    /// per node; such rooms may admit patterns no move can build, so not for plans.
+    init?(_ sub: SubProblem, options: PlanOptions, planner: BatchPlanner, layoutFree: Bool = false) {
         let inventory = planner.inventory
         // Evacuations (every mover must leave; fewest hosts touched): every receiving host a
         // pattern lands on counts, so all shapes cost 1 and hosts share shapes by room alone.
@@ -81,7 +89,8 @@ struct ShapePatterns {
         self.flavors = flavors
         self.demand = demand
         self.modelOf = modelOf
-        let policy = options.checkerOptions.effectivePolicy
+        self.layoutFree = layoutFree
+        let policy = layoutFree ? LayoutPolicy.possible : options.checkerOptions.effectivePolicy
         var pricingOfType: [String: Int] = [:]
         var shapeIndex: [String: [[Resources]: Int]] = [:]
         var fixed = 0
