@@ -28,6 +28,19 @@ public enum LayoutVerdict {
         // Fast paths: the worst case already fits; or it fails even with the unknown servers ignored.
         if fitsWorstCase(flavor, on: usage, concurrent: concurrent) { return .certain }
         if Fit.fit(flavor, free: usage.freeKnown, capacity: usage.capacity) == nil { return .impossible }
+        let key = SolvedKey(flavor: flavor, capacity: usage.capacity, knownUsed: usage.knownUsed,
+                            unknown: usage.unknownFlavors, concurrent: concurrent)
+        if let known = solved.withLock({ $0[key] }) { return known }
+        let answer = solverVerdict(flavor, on: usage, concurrent: concurrent)
+        solved.withLock { cache in
+            if cache.count >= solvedLimit { cache.removeAll(keepingCapacity: true) }
+            cache[key] = answer
+        }
+        return answer
+    }
+
+    /// The verdict past the fast paths: two small integer programs.
+    private static func solverVerdict(_ flavor: Flavor, on usage: HostUsage, concurrent: [Flavor: Int]) -> FitVerdict {
         switch arrangementExists(usage, adding: flavor) {
         case false?: return .impossible
         case nil: return .possible  // solver trouble: claim neither certainty nor impossibility
@@ -36,6 +49,25 @@ public enum LayoutVerdict {
         guard let blocking = blockingArrangementExists(usage, against: flavor, concurrent: concurrent) else { return .possible }
         return blocking ? .possible : .certain
     }
+
+    /// Everything a solver-backed verdict depends on: the flavor, the host's node sizes, its use
+    /// per node by servers of known layout, its servers of unknown layout and the concurrent
+    /// arrivals.
+    private struct SolvedKey: Hashable, Sendable {
+        let flavor: Flavor
+        let capacity: [Resources]
+        let knownUsed: [Resources]
+        let unknown: [Flavor: Int]
+        let concurrent: [Flavor: Int]
+    }
+
+    /// Solver-backed verdicts already reached. A verdict is a pure function of its key and the
+    /// same on every machine (budgets are counted, not timed), so a repeated question gets the
+    /// earlier answer without its two integer programs: ordering the plan of the 1,000-host
+    /// mixed benchmark fleet under `any` asked 6,974 such questions, 2,372 of them distinct,
+    /// and they took 2.8 of its 3.3 s. Emptied when full, so it stays bounded.
+    private static let solved = Mutex<[SolvedKey: FitVerdict]>([:])
+    private static let solvedLimit = 200_000
 
     /// Whether `flavor` fits with every server of unknown layout and every concurrent arrival
     /// counted on every node at once: a sufficient condition for `certain` that needs no solver.

@@ -43,6 +43,38 @@ import Topology
         #expect(LayoutVerdict.verdict(Self.flavor(4), on: u) == .certain)
     }
 
+    /// Solver-backed verdicts are remembered by everything they depend on: questions that
+    /// differ in one thing only (known use, servers of unknown layout, concurrent arrivals, node
+    /// sizes) each get their own answer, asked right after the other.
+    @Test func rememberedVerdictsKeepEveryDependency() {
+        let base = Self.usage(
+            known: [Resources(vcpus: 16, memoryMiB: 16384), Resources(vcpus: 8, memoryMiB: 8192)],
+            unknown: [Self.flavor(8), Self.flavor(8)])
+        let target = Self.flavor(16)
+        // Each twice: the second answer comes from memory.
+        for _ in 0..<2 {
+            #expect(LayoutVerdict.verdict(target, on: base) == .certain)
+            // Known use only: both nodes at 16 free; the two unknown servers may take 8 of each.
+            let moreKnown = Self.usage(
+                known: [Resources(vcpus: 16, memoryMiB: 16384), Resources(vcpus: 16, memoryMiB: 16384)],
+                unknown: [Self.flavor(8), Self.flavor(8)])
+            #expect(LayoutVerdict.verdict(target, on: moreKnown) == .possible)
+            // Concurrent arrivals only: one more 8-vCPU server may land first.
+            #expect(LayoutVerdict.verdict(target, on: base, concurrent: [Self.flavor(8): 1]) == .possible)
+            // Servers of unknown layout only: a third one.
+            let moreUnknown = Self.usage(
+                known: [Resources(vcpus: 16, memoryMiB: 16384), Resources(vcpus: 8, memoryMiB: 8192)],
+                unknown: [Self.flavor(8), Self.flavor(8), Self.flavor(8)])
+            #expect(LayoutVerdict.verdict(target, on: moreUnknown) == .possible)
+            // Node sizes only: 24-vCPU nodes leave 8 and 16, and the unknown servers never leave 16.
+            var smaller = HostUsage(capacity: Array(repeating: Resources(vcpus: 24, memoryMiB: 131072), count: 2))
+            smaller.add(Flavor(name: "known-0", resources: Resources(vcpus: 16, memoryMiB: 16384)), nodes: [0])
+            smaller.add(Flavor(name: "known-1", resources: Resources(vcpus: 8, memoryMiB: 8192)), nodes: [1])
+            for _ in 0..<2 { smaller.add(Self.flavor(8), nodes: nil) }
+            #expect(LayoutVerdict.verdict(target, on: smaller) == .impossible)
+        }
+    }
+
     /// Agrees with enumerating every arrangement on hosts of 2 to 4 nodes.
     @Test func agreesWithEnumeration() async {
         await propertyCheck(count: propertyCount(200), input: Gen.int(in: 0...1_000_000), Gen.int(in: 2...4), Gen.int(in: 1...4)) { seed, nodes, unknownCount in
