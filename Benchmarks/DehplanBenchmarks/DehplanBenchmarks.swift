@@ -35,8 +35,20 @@ let verdictAndWaveBenchmarks: @Sendable () -> Void = {
         configuration: .init(metrics: metrics, maxDuration: .seconds(10), maxIterations: 200)
     ) { benchmark in
         for _ in benchmark.scaledIterations {
+            blackHole(LayoutVerdict.verdict(probe, on: usage, remembered: false))
+        }
+    }
+
+    Benchmark(
+        "unknown-layout verdict: the same question again (remembered answer)",
+        configuration: .init(metrics: metrics, maxDuration: .seconds(10), maxIterations: 200)
+    ) { benchmark in
+        _ = LayoutVerdict.verdict(probe, on: usage)
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
             blackHole(LayoutVerdict.verdict(probe, on: usage))
         }
+        benchmark.stopMeasurement()
     }
 
     // 1,000 moves: evacuate hosts of a generated region until 1,000 servers must leave.

@@ -20,7 +20,12 @@ public enum LayoutVerdict {
     /// order): `certain` then means the flavor fits after every arrangement of the servers of
     /// unknown layout together with every subset of the concurrent arrivals. Any feasible
     /// arrangement is one a cloud placing servers one by one can reach, so this is exact.
-    public static func verdict(_ flavor: Flavor, on usage: HostUsage, concurrent: [Flavor: Int] = [:]) -> FitVerdict {
+    ///
+    /// Answers that needed the solver are remembered (`solved`); `remembered` false solves
+    /// again anyway (the answer is the same; for measuring the solver).
+    public static func verdict(
+        _ flavor: Flavor, on usage: HostUsage, concurrent: [Flavor: Int] = [:], remembered: Bool = true
+    ) -> FitVerdict {
         if !usage.hasUnknownLayout && concurrent.isEmpty {
             return Fit.fit(flavor, free: usage.freeKnown, capacity: usage.capacity) == nil ? .impossible : .certain
         }
@@ -28,6 +33,7 @@ public enum LayoutVerdict {
         // Fast paths: the worst case already fits; or it fails even with the unknown servers ignored.
         if fitsWorstCase(flavor, on: usage, concurrent: concurrent) { return .certain }
         if Fit.fit(flavor, free: usage.freeKnown, capacity: usage.capacity) == nil { return .impossible }
+        guard remembered else { return solverVerdict(flavor, on: usage, concurrent: concurrent) }
         let key = SolvedKey(flavor: flavor, capacity: usage.capacity, knownUsed: usage.knownUsed,
                             unknown: usage.unknownFlavors, concurrent: concurrent)
         if let known = solved.withLock({ $0[key] }) { return known }
