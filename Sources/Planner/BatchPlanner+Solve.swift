@@ -29,7 +29,9 @@ extension BatchPlanner {
             layoutFreeBound = shapes.solve(start: stay, deadline: started + timeLimit * 0.15, searchPlans: false)?.bound
         }
         var outcome = solveModels(sub, options: options, timeLimit: max(0.05, timeLimit - (monotonicSeconds() - started)))
-        guard objective == .minHostsUsed || (objective == .minHostsTouched && sub.mustMove) else { return outcome }
+        // Evacuations have a volume bound of their own only for `layoutFreeSlack`.
+        let evacuatingUnderAny = objective == .minHostsTouched && sub.mustMove && options.placement == .any
+        guard objective == .minHostsUsed || evacuatingUnderAny else { return outcome }
         let levels = sub.levels(outcome.decisions, objective: objective, inventory: inventory)
         guard levels.unplaced == 0, levels.pool == 0, !options.allowPool || objective == .minHostsUsed else {
             outcome.layoutFreeSlack = nil
@@ -77,7 +79,8 @@ extension BatchPlanner {
         // in hand for the per-host models, and its bound stays.
         let patternDeadline = min(started + timeLimit * 0.9, max(started + timeLimit * 0.6, monotonicSeconds() + timeLimit * 0.2))
         let searchPlans = searchesPatternPlans(options)
-        guard patternModel, let shapes = ShapePatterns(sub, options: options, planner: self, layoutFree: !searchPlans && options.placement == .any),
+        // Bound only (evacuations under `any`): on rooms that hold whatever the unknown layouts.
+        guard patternModel, let shapes = ShapePatterns(sub, options: options, planner: self, layoutFree: !searchPlans),
             let found = shapes.solve(start: heuristic, deadline: patternDeadline, searchPlans: searchPlans)
         else {
             var outcome = solveAggregated(sub, options: options, timeLimit: timeLimit, started: started, heuristic: heuristic,
