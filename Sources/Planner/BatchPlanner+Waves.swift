@@ -494,8 +494,10 @@ extension BatchPlanner {
                 let planned = Dictionary(uniqueKeysWithValues: moves.map { ($0.serverID, $0.to) })
                 let same = waves.filter { planned[$0.serverID] == .some($0.to) }
                 if same.count == moves.count {
-                    if same.count == waves.count { return Waves(moves: waves) }
-                    // Under `any`, the sub-problem's waves less the moves kept home, when they
+                    // Outside `any`, ordered waves are the sub-problem's own; the plan replays them
+                    // once more before it is printed.
+                    if same.count == waves.count && options.placement != .any { return Waves(moves: waves) }
+                    // Under `any`, the sub-problem's waves (less the moves kept home), when they
                     // still replay cleanly by the rule pipeline: a server kept home holds room
                     // that a later arrival on its host may need, which the replay finds. Ordering
                     // anew by the exact verdict took 1.4 s of a 1 s plan on tiled 2,000; the

@@ -388,6 +388,8 @@ public struct Checker: Sendable {
 protocol ReasonSink {
     /// True when no further reason is wanted.
     var done: Bool { get }
+    /// True when no reason was added.
+    var isEmpty: Bool { get }
     mutating func add(_ code: ReasonCode, _ message: @autoclosure () -> String)
 }
 
@@ -395,6 +397,7 @@ protocol ReasonSink {
 struct ExplainingSink: ReasonSink {
     var reasons: [Reason] = []
     var done: Bool { false }
+    var isEmpty: Bool { reasons.isEmpty }
     mutating func add(_ code: ReasonCode, _ message: @autoclosure () -> String) {
         reasons.append(Reason(code, message()))
     }
@@ -404,6 +407,7 @@ struct ExplainingSink: ReasonSink {
 struct FirstCodeSink: ReasonSink {
     var first: ReasonCode?
     var done: Bool { first != nil }
+    var isEmpty: Bool { first == nil }
     mutating func add(_ code: ReasonCode, _ message: @autoclosure () -> String) {
         if first == nil { first = code }
     }

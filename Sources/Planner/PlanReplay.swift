@@ -66,20 +66,43 @@ struct PlanReplay {
 
     /// The rule pipeline on one move, once: its verdict and, when it may not start now, why.
     func judge(server s: Int, to h: Int, nodes: [Int]?) -> (verdict: FitVerdict, refusal: String?) {
-        var context = Checker.ServerContext(inventory.servers[s], index: checker.index, inventory: inventory)
-        context.currentHost = currentHost(of: s) ?? -1
-        let flavor = self.flavor(of: s)
-        let concurrent = waveArrivals[h] ?? [:]
         var sink = ExplainingSink()
-        let arrival = Checker.Arrival(nodes: placement == .any ? nil : nodes, concurrent: concurrent)
-        let outcome = checker.evaluateHost(context, hostIndex: h, options: options, arrival: arrival, sink: &sink)
+        let outcome = evaluate(server: s, to: h, nodes: nodes, sink: &sink)
         // Under the certain policy a fit short of certain is refused in the sink already
         // (NUMA_LAYOUT_UNKNOWN, or a capacity code when impossible).
         if let first = sink.reasons.first {
             return (first.code == .numaLayoutUnknown ? .possible : .impossible, "\(first.code.rawValue): \(first.message)")
         }
-        // Under `any` the arrivals already admitted to this wave must stay safe with this one
-        // added: each distinct flavor among them is checked against all the others.
+        if let other = outcome.leftUnsure {
+            return (.impossible, "\(ReasonCode.insufficientNUMACapacity.rawValue): with \(flavor(of: s).name) arriving in the same wave, an arrival of \(other.name) on \(inventory.hosts[h].id) could find no room, whatever order the cloud runs them in")
+        }
+        return (outcome.verdict, nil)
+    }
+
+    /// `judge` without building any message, for callers that ask it of many hosts: the
+    /// verdict and the code of the first refusal (nil: the move may start now).
+    func quickJudge(server s: Int, to h: Int, nodes: [Int]?) -> (verdict: FitVerdict, refusal: ReasonCode?) {
+        var sink = FirstCodeSink()
+        let outcome = evaluate(server: s, to: h, nodes: nodes, sink: &sink)
+        if let code = sink.first { return (code == .numaLayoutUnknown ? .possible : .impossible, code) }
+        if outcome.leftUnsure != nil { return (.impossible, .insufficientNUMACapacity) }
+        return (outcome.verdict, nil)
+    }
+
+    /// What `judge` and `quickJudge` share: the rule pipeline into `sink`, then, under `any`
+    /// when the sink took no reason, whether an arrival already admitted to this wave on the
+    /// host would be left unsure with this one added (`leftUnsure`: its flavor). Each distinct
+    /// flavor among them is checked against all the others.
+    private func evaluate<Sink: ReasonSink>(server s: Int, to h: Int, nodes: [Int]?, sink: inout Sink)
+        -> (verdict: FitVerdict, leftUnsure: Flavor?)
+    {
+        var context = Checker.ServerContext(inventory.servers[s], index: checker.index, inventory: inventory)
+        context.currentHost = currentHost(of: s) ?? -1
+        let flavor = self.flavor(of: s)
+        let concurrent = waveArrivals[h] ?? [:]
+        let arrival = Checker.Arrival(nodes: placement == .any ? nil : nodes, concurrent: concurrent)
+        let outcome = checker.evaluateHost(context, hostIndex: h, options: options, arrival: arrival, sink: &sink)
+        guard sink.isEmpty else { return (outcome.verdict, nil) }
         if placement == .any && !concurrent.isEmpty {
             var all = concurrent
             all[flavor, default: 0] += 1
@@ -87,9 +110,7 @@ struct PlanReplay {
                 var rest = all
                 rest[other, default: 0] -= 1
                 if rest[other] == 0 { rest[other] = nil }
-                if LayoutVerdict.verdict(other, on: state.usage[h], concurrent: rest) != .certain {
-                    return (.impossible, "\(ReasonCode.insufficientNUMACapacity.rawValue): with \(flavor.name) arriving in the same wave, an arrival of \(other.name) on \(inventory.hosts[h].id) could find no room, whatever order the cloud runs them in")
-                }
+                if LayoutVerdict.verdict(other, on: state.usage[h], concurrent: rest) != .certain { return (outcome.verdict, other) }
             }
         }
         return (outcome.verdict, nil)
@@ -150,6 +171,22 @@ struct PlanReplay {
         guard let from = currentHost(of: s) else { return }
         checker.state.add(server, flavor: flavor(of: s), host: from, nodes: currentNodes(of: s),
                           groups: inventory.groupsOfServer[server.id] ?? [])
+    }
+
+    /// Under `any`: `servers`, arrivals of the current wave on host `h`, land there with layouts
+    /// only the cloud knows, as if their wave had completed on `h`, while their sources keep
+    /// them (what `complete` does to a target, not to a source). Arrivals started after this
+    /// are judged as coming after them, not with them.
+    mutating func settle(_ servers: [Int], on h: Int) {
+        guard placement == .any else { return }
+        for s in servers {
+            let f = flavor(of: s)
+            waveArrivals[h]?[f, default: 0] -= 1
+            if waveArrivals[h]?[f] == 0 { waveArrivals[h]?[f] = nil }
+            if waveArrivals[h]?.isEmpty == true { waveArrivals[h] = nil }
+            checker.state.removeGroups(of: inventory.groupsOfServer[inventory.servers[s].id] ?? [], host: h)
+            land(server: s, on: h, nodes: nil)
+        }
     }
 
     /// Frees the source (the move completed) and records the new location. Under `any` the

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import Generator
+@testable import Planner
+import TestSupport
+import Testing
+import Topology
+
+/// Under `any`, the cycle-free first-fit decreasing packing (servers of the hosts it empties
+/// go onto the hosts it keeps, nothing else moves) is judged as it will run: each kept host's
+/// arrivals in the order they are placed, with the host's latest wave when every arrival of
+/// that wave stays safe whatever nodes the cloud picks, else in a wave of their own after it.
+/// The packing then comes in waves that need no ordering; judged on its wished nodes, it
+/// stacked arrivals that could wait for each other for ever (tiled 2,000: 825 such moves,
+/// re-routed by the wave ordering in most of a 3 s plan).
+@Suite struct CycleFreeWavesTests {
+    /// Generated fleets of 2- and 4-node host types, with and without unknown layouts and
+    /// anti-affinity groups, some with a per-host cap: the packing's waves replay cleanly by the
+    /// rule pipeline under `any`, and they carry exactly the packing's moves.
+    @Test func theCycleFreePackingsWavesReplayUnderAny() throws {
+        var checked = 0
+        var severalWaves = 0
+        var concurrent = 0
+        for seed in 0..<24 as Range<UInt64> {
+            let inventory = InventoryGenerator.generate(.init(
+                seed: 900 + seed, hosts: 20 + Int(seed % 4) * 10, servers: 100 + Int(seed % 3) * 40, availabilityZones: ["az1"],
+                unknownLayoutFraction: seed % 2 == 0 ? 0 : 0.3, shutoffFraction: 0.8, faultFraction: 0.05,
+                antiAffinityGroups: Int(seed % 3), hostTypeNames: ["c6", "m6", "h4"], maxFill: 0.5))
+            let options = PlanOptions(mode: .consolidate, maxPerHost: seed % 5 == 0 ? 3 : nil, timeLimit: 1, placement: .any)
+            let planner = BatchPlanner(inventory)
+            let movers = inventory.servers.indices.filter {
+                inventory.servers[$0].dedicatedHostID != nil && BatchPlanner.isMovable(inventory.servers[$0], assumeStopped: false)
+            }
+            for family in planner.hostTypeFamilies(of: movers) {
+                let sub = planner.buildSubProblem(
+                    zones: ["az1"], hostTypes: family.types, movers: family.movers, mustMove: false, evacuated: [], excluded: [],
+                    options: options)
+                let candidates = planner.firstFitDecreasingPlans(sub, options: options)
+                guard let free = candidates.first(where: { $0.cycleFree }) else { continue }
+                let waves = try #require(free.waves, "seed \(seed): the cycle-free packing has no waves under any")
+                let packed = planner.moves(of: free.decisions, in: sub)
+                #expect(Dictionary(uniqueKeysWithValues: waves.map { ($0.serverID, $0.to) })
+                    == Dictionary(uniqueKeysWithValues: packed.map { ($0.serverID, $0.to) }), "seed \(seed)")
+                let problems = PlanValidator.violations(of: waves, on: inventory, options: options.checkerOptions)
+                #expect(problems.isEmpty, "seed \(seed): \(problems.prefix(3))")
+                checked += 1
+                if (waves.map(\.wave).max() ?? 0) > 1 { severalWaves += 1 }
+                let perWaveAndHost = Dictionary(grouping: waves.filter { $0.to != nil }, by: { "\($0.wave) \($0.to!)" })
+                if perWaveAndHost.values.contains(where: { $0.count > 1 }) { concurrent += 1 }
+            }
+        }
+        #expect(checked >= 20)
+        // The property has teeth: hosts take arrivals together, and in later waves.
+        #expect(severalWaves > 0 && concurrent > 0, "\(severalWaves) packings in several waves, \(concurrent) with concurrent arrivals")
+    }
+
+    /// With caps on moves per wave, the waves are left to the wave ordering (which keeps them).
+    @Test func capsOnWavesLeaveTheOrderingToTheOrdering() throws {
+        let inventory = InventoryGenerator.generate(.init(
+            seed: 905, hosts: 30, servers: 140, availabilityZones: ["az1"], unknownLayoutFraction: 0, shutoffFraction: 0.8,
+            faultFraction: 0, antiAffinityGroups: 0, hostTypeNames: ["c6", "m6", "h4"], maxFill: 0.5))
+        for (parallel, perHost) in [(2, nil), (nil, 1)] as [(Int?, Int?)] {
+            let options = PlanOptions(mode: .consolidate, timeLimit: 1, maxParallel: parallel, maxPerHostParallel: perHost, placement: .any)
+            let planner = BatchPlanner(inventory)
+            let movers = inventory.servers.indices.filter {
+                inventory.servers[$0].dedicatedHostID != nil && BatchPlanner.isMovable(inventory.servers[$0], assumeStopped: false)
+            }
+            let sub = planner.buildSubProblem(zones: ["az1"], movers: movers, mustMove: false, evacuated: [], excluded: [], options: options)
+            let candidates = planner.firstFitDecreasingPlans(sub, options: options)
+            let free = try #require(candidates.first { $0.cycleFree })
+            #expect(free.waves == nil)
+            let plan = try planner.plan(options)
+            let perWave = Dictionary(grouping: plan.moves, by: \.wave)
+            if let parallel { #expect(perWave.values.allSatisfy { $0.count <= parallel }) }
+            if let perHost {
+                for group in perWave.values {
+                    let touches = Dictionary(grouping: group.flatMap { [$0.from, $0.to].compactMap { $0 } }, by: { $0 })
+                    #expect(touches.values.allSatisfy { $0.count <= perHost })
+                }
+            }
+        }
+    }
+}
