@@ -171,11 +171,7 @@ struct ApplyCommand: AsyncParsableCommand {
         // where standard output is otherwise block-buffered until the end: fflush(nil) after each.
         let plain: @Sendable (String) -> Void = { line in
             if !quiet && !live {
-                let ended = ["succeeded:", "failed:", "skipped:"].contains { line.hasPrefix($0) }
-                // "succeeded: SERVER -> TARGET": the count as it stood when that move ended.
-                let server = line.split(separator: " ").dropFirst().first.map(String.init) ?? ""
-                print("\(stamp()) \(line)\(ended ? " " + inFlight.tally(endedBy: server) : "")")
-                fflush(nil)
+                inFlight.printLine(line, ended: ["succeeded:", "failed:", "skipped:"].first { line.hasPrefix($0) }, stamp: stamp)
             }
         }
         var events: (@Sendable (ApplyEvent) -> Void)?
@@ -387,9 +383,10 @@ final class InFlight: @unchecked Sendable {
     private var done = 0
     private var failed = 0
     private var ended = 0  // every finished move, skipped ones too
-    /// The tally as it stood when each move finished: the applier prints a move's line after
-    /// its end is recorded here, and two moves ending together must not both read "2/8".
-    private var tallyAtEnd: [String: String] = [:]
+    /// Moves whose "succeeded:" and "failed:" lines are printed: the running count that ends
+    /// those lines counts in the order they go out.
+    private var printedDone = 0
+    private var printedFailed = 0
 
     init(moves: [Move]) {
         targets = Dictionary(moves.map { ($0.serverID, $0.to) }, uniquingKeysWith: { a, _ in a })
@@ -410,7 +407,6 @@ final class InFlight: @unchecked Sendable {
                 order.removeAll { $0 == r.serverID }
                 ended += 1
                 if r.status == .succeeded { done += 1 } else if r.status == .failed { failed += 1 }
-                tallyAtEnd[r.serverID] = currentTally
             }
         }
     }
@@ -420,12 +416,20 @@ final class InFlight: @unchecked Sendable {
         lock.withLock { (ended, done, order.count, total) }
     }
 
-    /// `[3/8 done, 1 failed, 2 running]` (under `lock`).
-    private var currentTally: String { "[\(done)/\(total) done, \(failed) failed, \(order.count) running]" }
-
-    /// The tally when `server`'s move ended (now, if its end was not recorded).
-    func tally(endedBy server: String) -> String {
-        lock.withLock { tallyAtEnd[server] ?? currentTally }
+    /// Prints a progress line, one at a time; a line that ends a move (`ended`: its first word,
+    /// "succeeded:", "failed:" or "skipped:") ends with the running count, e.g. `[3/8 done, 1
+    /// failed, 2 running]`. The count is taken in the order the lines are printed, so it only
+    /// grows down the output: taken when each move ended, two moves ending together were printed
+    /// "8/8" before "7/8"; taken at printing time without the order, both read "8/8".
+    func printLine(_ line: String, ended: String?, stamp: () -> String, output: (String) -> Void = { print($0); fflush(nil) }) {
+        lock.withLock {
+            var text = "\(stamp()) \(line)"
+            if let ended {
+                if ended == "succeeded:" { printedDone += 1 } else if ended == "failed:" { printedFailed += 1 }
+                text += " [\(printedDone)/\(total) done, \(printedFailed) failed, \(order.count) running]"
+            }
+            output(text)
+        }
     }
 
     /// The lines printed on Ctrl-C.
