@@ -348,7 +348,15 @@ extension BatchPlanner {
         // Judged on their wished nodes instead, the packing stacked arrivals that could wait
         // for each other for ever: tiled 2,000 had 825 such moves, and re-routing them was most
         // of its 3 s of wave ordering.
-        var replay = options.placement == .any ? PlanReplay(inventory, options: options.checkerOptions, checker: checker) : nil
+        //
+        // Only where every layout in the sub-problem is known. Where some are not (a live
+        // inventory has none), the exact verdict refused so much that the packing kept far more
+        // hosts, and the wished-node packing ordered afterwards did better: tiled 30 read back
+        // from the adversarial fake cloud kept 44 hosts in 49 waves this way, 40 in 3 waves before.
+        let layoutsKnown = !sub.fixed.contains { $0.hasUnknownLayout }
+            && !sub.classes.contains { $0.origins.keys.contains { $0.host >= 0 && $0.nodes == nil } }
+        var replay = options.placement == .any && layoutsKnown
+            ? PlanReplay(inventory, options: options.checkerOptions, checker: checker) : nil
         var decisions = sub.classes.map { Array(repeating: Decision.stay, count: $0.count) }
         var arrivals = Array(repeating: 0, count: sub.hosts.count)
         let leaving = movers.filter { $0.origin.host >= 0 && !kept.contains($0.origin.host) }.sorted { a, b in

@@ -14,9 +14,10 @@ import Topology
 /// stacked arrivals that could wait for each other for ever (tiled 2,000: 825 such moves,
 /// re-routed by the wave ordering in most of a 3 s plan).
 @Suite struct CycleFreeWavesTests {
-    /// Generated fleets of 2- and 4-node host types, with and without unknown layouts and
-    /// anti-affinity groups, some with a per-host cap: the packing's waves replay cleanly by the
-    /// rule pipeline under `any`, and they carry exactly the packing's moves.
+    /// Generated fleets of 2- and 4-node host types with anti-affinity groups, some with a
+    /// per-host cap: where every layout is known, the packing's waves replay cleanly by the
+    /// rule pipeline under `any` and carry exactly the packing's moves; where 30 % are unknown,
+    /// the packing has no waves of its own (the wave ordering makes them).
     @Test func theCycleFreePackingsWavesReplayUnderAny() throws {
         var checked = 0
         var severalWaves = 0
@@ -37,6 +38,12 @@ import Topology
                     options: options)
                 let candidates = planner.firstFitDecreasingPlans(sub, options: options)
                 guard let free = candidates.first(where: { $0.cycleFree }) else { continue }
+                // Judged as it will run only where every layout is known (live inventories have
+                // none; there the packing on wished nodes, ordered afterwards, did better).
+                guard seed % 2 == 0 else {
+                    #expect(free.waves == nil, "seed \(seed)")
+                    continue
+                }
                 let waves = try #require(free.waves, "seed \(seed): the cycle-free packing has no waves under any")
                 let packed = planner.moves(of: free.decisions, in: sub)
                 #expect(Dictionary(uniqueKeysWithValues: waves.map { ($0.serverID, $0.to) })
@@ -49,7 +56,7 @@ import Topology
                 if perWaveAndHost.values.contains(where: { $0.count > 1 }) { concurrent += 1 }
             }
         }
-        #expect(checked >= 20)
+        #expect(checked >= 10)
         // The property has teeth: hosts take arrivals together, and in later waves.
         #expect(severalWaves > 0 && concurrent > 0, "\(severalWaves) packings in several waves, \(concurrent) with concurrent arrivals")
     }
