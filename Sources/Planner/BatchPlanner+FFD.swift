@@ -230,10 +230,7 @@ extension BatchPlanner {
         var rank = Array(repeating: 0, count: sub.hosts.count)
         for (k, h) in order.enumerated() { rank[h] = k }
         // Hosts whose type the pipeline's index refuses for a class are not scanned.
-        let typeAccepts: [[Bool]] = sub.classes.map { cls in
-            let f = checker.index.flavorIndex[cls.flavor.name] ?? -1
-            return sub.hosts.map { f >= 0 && checker.index.typeAccepts[checker.index.hostType[$0]][f] }
-        }
+        let typeAccepts = typeAccepts(sub, index: checker.index)
         var decisions = sub.classes.map { Array(repeating: Decision.stay, count: $0.count) }
         var arrivals = Array(repeating: 0, count: sub.hosts.count)
         // Per class, hosts before this position in `order` cannot take it any more (hosts only fill).
@@ -319,7 +316,7 @@ extension BatchPlanner {
         let all = self.movers(of: sub)
         var cycleFree: (decisions: [[Decision]], waves: [Move]?)?
         for _ in 0..<sub.hosts.count {
-            switch emptyOnto(kept, sub: sub, options: options, order: order, movers: all) {
+            switch emptyOnto(kept, sub: sub, options: options, order: order, rank: rank, typeAccepts: typeAccepts, movers: all) {
             case .success(let d):
                 cycleFree = d
             case .failure(let stuck):
@@ -337,7 +334,8 @@ extension BatchPlanner {
     /// kept from then on and the packing comes with its waves (nil when the options cap the
     /// moves per wave: the wave ordering keeps those caps).
     func emptyOnto(
-        _ kept: Set<Int>, sub: SubProblem, options: PlanOptions, order: [Int], movers: [(s: Int, c: Int, i: Int, origin: Origin)]
+        _ kept: Set<Int>, sub: SubProblem, options: PlanOptions, order: [Int], rank: [Int], typeAccepts: [[Bool]],
+        movers: [(s: Int, c: Int, i: Int, origin: Origin)]
     ) -> Result<(decisions: [[Decision]], waves: [Move]?), StuckHost> {
         let trusted = options.checkerOptions.effectivePolicy
         var checker = Checker(inventory)
@@ -365,10 +363,6 @@ extension BatchPlanner {
             return inventory.servers[a.s].id < inventory.servers[b.s].id
         }
         var targets = order.filter { kept.contains($0) && sub.receives[$0] }
-        let typeAccepts: [[Bool]] = sub.classes.map { cls in
-            let f = checker.index.flavorIndex[cls.flavor.name] ?? -1
-            return sub.hosts.map { f >= 0 && checker.index.typeAccepts[checker.index.hostType[$0]][f] }
-        }
         // Under `any`, a mover that finds no place keeps its host in use at once (it stays, and
         // so do its host's later movers; the host takes arrivals from then on) instead of
         // starting over with the host kept: judged whatever nodes the cloud picks, tiled 2,000
@@ -379,7 +373,6 @@ extension BatchPlanner {
         var waves: [Int: Int] = [:]
         var waveOfHost = [Int](repeating: 0, count: sub.hosts.count)
         var openWave = [[Int]](repeating: [], count: sub.hosts.count)
-        let rankInOrder = replay == nil ? [:] : Dictionary(uniqueKeysWithValues: order.enumerated().map { ($1, $0) })
         // Targets only fill up here (sources are never targets), so a host too full for a class
         // stays too full: each class starts past the run of such hosts at the front. On tiled
         // 2,000 (8,000 hosts) this scan was half of a 1 s plan.
@@ -463,7 +456,7 @@ extension BatchPlanner {
                 late.insert(h)
                 guard sub.receives[h] else { continue }
                 // Its place in the order; classes whose open run had passed it start there again.
-                let position = targets.firstIndex { rankInOrder[$0]! > rankInOrder[h]! } ?? targets.count
+                let position = targets.firstIndex { rank[$0] > rank[h] } ?? targets.count
                 targets.insert(h, at: position)
                 for c in firstOpen.indices where firstOpen[c] >= position { firstOpen[c] = position }
             }

@@ -97,10 +97,7 @@ extension BatchPlanner {
         /// the move rules in `accepted`.
         // Hosts whose type the pipeline's index says refuses a class are not scanned (the
         // pipeline would refuse them anyway; this only saves the scan).
-        let typeAccepts: [[Bool]] = sub.classes.map { cls in
-            let f = checker.index.flavorIndex[cls.flavor.name] ?? -1
-            return sub.hosts.map { f >= 0 && checker.index.typeAccepts[checker.index.hostType[$0]][f] }
-        }
+        let typeAccepts = typeAccepts(sub, index: checker.index)
         func candidates(_ s: Int, avoiding: Set<Int> = [], also excluded: Int = -1, onlyInUse: Bool = false) -> [(h: Int, fit: NodeFit)] {
             let (c, _, origin) = where_[s]!
             let flavor = sub.classes[c].flavor

@@ -86,6 +86,15 @@ extension BatchPlanner {
         return sub
     }
 
+    /// Per class and local host, whether the pipeline's index accepts the class's flavor on the
+    /// host's type: hosts it refuses need not be scanned (the pipeline would refuse them).
+    func typeAccepts(_ sub: SubProblem, index: InventoryIndex) -> [[Bool]] {
+        sub.classes.map { cls in
+            let f = index.flavorIndex[cls.flavor.name] ?? -1
+            return sub.hosts.map { f >= 0 && index.typeAccepts[index.hostType[$0]][f] }
+        }
+    }
+
     struct SubOutcome {
         var decisions: [[Decision]]
         /// value - bound of this sub-problem's primary objective (nil: unknown).

@@ -192,16 +192,9 @@ struct PlanReplay {
     /// Frees the source (the move completed) and records the new location. Under `any` the
     /// server is now on its target with a layout only the cloud knows.
     mutating func complete(server s: Int, to h: Int?, nodes: [Int]?) {
-        let server = inventory.servers[s]
-        let groups = inventory.groupsOfServer[server.id] ?? []
         lift(server: s)
         if placement == .any, let h {
-            let f = flavor(of: s)
-            waveArrivals[h]?[f, default: 0] -= 1
-            if waveArrivals[h]?[f] == 0 { waveArrivals[h]?[f] = nil }
-            if waveArrivals[h]?.isEmpty == true { waveArrivals[h] = nil }
-            checker.state.removeGroups(of: groups, host: h)
-            land(server: s, on: h, nodes: nil)
+            settle([s], on: h)
             location[s] = (h, nil)
         } else {
             location[s] = (h, nodes)

@@ -171,7 +171,7 @@ struct ApplyCommand: AsyncParsableCommand {
         // where standard output is otherwise block-buffered until the end: fflush(nil) after each.
         let plain: @Sendable (String) -> Void = { line in
             if !quiet && !live {
-                inFlight.printLine(line, ended: ["succeeded:", "failed:", "skipped:"].first { line.hasPrefix($0) }, stamp: stamp)
+                inFlight.printLine(line, stamp: stamp)
             }
         }
         var events: (@Sendable (ApplyEvent) -> Void)?
@@ -416,16 +416,16 @@ final class InFlight: @unchecked Sendable {
         lock.withLock { (ended, done, order.count, total) }
     }
 
-    /// Prints a progress line, one at a time; a line that ends a move (`ended`: its first word,
+    /// Prints a progress line, one at a time; a line that ends a move (it starts with
     /// "succeeded:", "failed:" or "skipped:") ends with the running count, e.g. `[3/8 done, 1
     /// failed, 2 running]`. The count is taken in the order the lines are printed, so it only
     /// grows down the output: taken when each move ended, two moves ending together were printed
     /// "8/8" before "7/8"; taken at printing time without the order, both read "8/8".
-    func printLine(_ line: String, ended: String?, stamp: () -> String, output: (String) -> Void = { print($0); fflush(nil) }) {
+    func printLine(_ line: String, stamp: () -> String, output: (String) -> Void = { print($0); fflush(nil) }) {
         lock.withLock {
             var text = "\(stamp()) \(line)"
-            if let ended {
-                if ended == "succeeded:" { printedDone += 1 } else if ended == "failed:" { printedFailed += 1 }
+            if ["succeeded:", "failed:", "skipped:"].contains(where: { line.hasPrefix($0) }) {
+                if line.hasPrefix("succeeded:") { printedDone += 1 } else if line.hasPrefix("failed:") { printedFailed += 1 }
                 text += " [\(printedDone)/\(total) done, \(printedFailed) failed, \(order.count) running]"
             }
             output(text)

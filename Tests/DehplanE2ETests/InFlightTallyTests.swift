@@ -14,10 +14,7 @@ import Testing
         let moves = ["a", "b", "c"].map { Move(serverID: $0, from: "h1", to: "h2", numaNodes: nil) }
         let inFlight = InFlight(moves: moves)
         var printed: [String] = []
-        func show(_ line: String) {
-            let kind = ["succeeded:", "failed:", "skipped:"].first { line.hasPrefix($0) }
-            inFlight.printLine(line, ended: kind, stamp: { "[t]" }, output: { printed.append($0) })
-        }
+        func show(_ line: String) { inFlight.printLine(line, stamp: { "[t]" }, output: { printed.append($0) }) }
         for m in moves { inFlight.update(.started(serverID: m.serverID)) }
         show("a: sent")
         inFlight.update(.finished(MoveResult(serverID: "a", target: "h2", status: .succeeded, code: nil, message: nil)))
