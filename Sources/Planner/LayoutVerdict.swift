@@ -9,8 +9,9 @@ import Topology
 /// An *arrangement* puts each server of unknown layout on as many distinct nodes as its flavor
 /// spans, without overcommitting any node (counting the servers of known layout). A flavor is
 /// `certain` on the host when it fits under every arrangement, `possible` when it fits under
-/// some, `impossible` when under none. Both questions are small integer programs over counts
-/// of unknown servers per (flavor, node set), solved with GLPK.
+/// some, `impossible` when under none. Both questions are answered by a search over the
+/// arrangements (`searchedVerdict`), and where that runs past its budget by small integer
+/// programs over counts of unknown servers per (flavor, node set), solved with GLPK.
 public enum LayoutVerdict {
     /// The verdict for `flavor` on a host with this usage. Without unknown layouts it is the fit
     /// function's answer.
@@ -45,8 +46,15 @@ public enum LayoutVerdict {
         return answer
     }
 
-    /// The verdict past the fast paths: two small integer programs.
+    /// The verdict past the fast paths: the search over arrangements (`searchedVerdict`), or
+    /// where it runs past its budget, the two integer programs.
     private static func solverVerdict(_ flavor: Flavor, on usage: HostUsage, concurrent: [Flavor: Int]) -> FitVerdict {
+        searchedVerdict(flavor, on: usage, concurrent: concurrent) ?? integerProgramVerdict(flavor, on: usage, concurrent: concurrent)
+    }
+
+    /// The verdict by two small integer programs (GLPK): is there an arrangement that leaves room
+    /// for the flavor, and one (with any subset of the concurrent arrivals) that does not.
+    static func integerProgramVerdict(_ flavor: Flavor, on usage: HostUsage, concurrent: [Flavor: Int]) -> FitVerdict {
         switch arrangementExists(usage, adding: flavor) {
         case false?: return .impossible
         case nil: return .possible  // solver trouble: claim neither certainty nor impossibility

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+@testable import Planner
+import PropertyBased
+import TestSupport
+import Testing
+import Topology
+
+/// The search over arrangements (`LayoutVerdict.searchedVerdict`) decides whether a move is safe
+/// whatever nodes the cloud picks; it must give the integer programs' answer, and that of
+/// enumerating every arrangement, on every host it answers for.
+@Suite struct VerdictSearchTests {
+    /// A random host: node sizes, use of known layout, servers of unknown layout, concurrent
+    /// arrivals and a target, with 2, 4 and 8 GiB per vCPU and one- and two-node flavors.
+    struct Case: CustomStringConvertible {
+        var usage: HostUsage
+        var unknown: [Flavor]
+        var concurrent: [Flavor: Int]
+        var target: Flavor
+        var description: String {
+            "free \(usage.freeKnown.map { "\($0.vcpus)/\($0.memoryMiB)" }) unknown \(unknown.map(\.name)) "
+                + "concurrent \(concurrent.map { "\($0.key.name)x\($0.value)" }.sorted()) target \(target.name)"
+        }
+    }
+
+    static func flavor(_ rng: inout SplitMix64, nodes: Int, maxVcpus: Int) -> Flavor {
+        let k = 1 + rng.below(min(2, nodes))
+        let v = 1 + rng.below(maxVcpus)
+        let gib = [2, 4, 8][rng.below(3)]
+        return Flavor(name: "v\(v)x\(k)m\(gib)", resources: Resources(vcpus: v * k, memoryMiB: v * k * gib * 1024), numaNodes: k)
+    }
+
+    static func randomCase(seed: Int, nodes: Int, unknownCount: Int, concurrentCount: Int) -> Case {
+        var rng = SplitMix64(seed: UInt64(seed))
+        let node = Resources(vcpus: 16 + 8 * rng.below(3), memoryMiB: (64 + 32 * rng.below(3)) * 1024)
+        var usage = HostUsage(capacity: Array(repeating: node, count: nodes))
+        for n in 0..<nodes where rng.below(2) == 0 {
+            // Known use on some nodes, as one server of known layout each.
+            let v = 2 * rng.below(4)
+            usage.add(Flavor(name: "known-\(n)", resources: Resources(vcpus: v, memoryMiB: v * 4096)), nodes: [n])
+        }
+        var unknown: [Flavor] = []
+        // Few distinct flavors, so that interchangeable servers occur.
+        let palette = (0..<3).map { _ in Self.flavor(&rng, nodes: nodes, maxVcpus: 6) }
+        for _ in 0..<unknownCount {
+            let f = palette[rng.below(palette.count)]
+            unknown.append(f)
+            usage.add(f, nodes: nil)
+        }
+        var concurrent: [Flavor: Int] = [:]
+        for _ in 0..<concurrentCount { concurrent[palette[rng.below(palette.count)], default: 0] += 1 }
+        let target = Self.flavor(&rng, nodes: nodes, maxVcpus: 10)
+        return Case(usage: usage, unknown: unknown, concurrent: concurrent, target: target)
+    }
+
+    /// Every arrangement of the servers of unknown layout, then each concurrent arrival absent
+    /// or on a node set with room: `impossible` when no arrangement of the unknown ones leaves
+    /// room for the target, `certain` when every state (with any subset of the arrivals) does.
+    static func enumerated(_ c: Case) -> FitVerdict? {
+        let free = c.usage.freeKnown
+        var fitsSome = false
+        var fitsAll = true
+        var anyValid = false
+        let optional = c.concurrent.sorted { $0.key.name < $1.key.name }.flatMap { Array(repeating: $0.key, count: $0.value) }
+        func fits(_ left: [Resources]) -> Bool {
+            left.filter { $0.covers(c.target.perNode) }.count >= c.target.numaNodes
+        }
+        forEachArrangement(of: c.unknown, on: free) { left in
+            anyValid = true
+            if fits(left) { fitsSome = true }
+            var state = left
+            func go(_ i: Int) {
+                if !fits(state) { fitsAll = false }
+                guard fitsAll, i < optional.count else { return }
+                go(i + 1)  // absent
+                let f = optional[i]
+                for set in subsets(state.count, f.numaNodes) where set.allSatisfy({ state[$0].covers(f.perNode) }) {
+                    for n in set { state[n] -= f.perNode }
+                    go(i + 1)
+                    for n in set { state[n] += f.perNode }
+                }
+            }
+            go(0)
+        }
+        guard anyValid else { return nil }
+        return !fitsSome ? .impossible : (fitsAll ? .certain : .possible)
+    }
+
+    @Test func searchAgreesWithEnumeration() async {
+        await propertyCheck(
+            count: propertyCount(300),
+            input: Gen.int(in: 0...1_000_000), Gen.int(in: 2...4), Gen.int(in: 0...4), Gen.int(in: 0...3)
+        ) { seed, nodes, unknownCount, concurrentCount in
+            let c = Self.randomCase(seed: seed, nodes: nodes, unknownCount: unknownCount, concurrentCount: concurrentCount)
+            guard c.usage.freeTotal.covers(c.target.resources), let expected = Self.enumerated(c) else { return }
+            let searched = LayoutVerdict.searchedVerdict(c.target, on: c.usage, concurrent: c.concurrent)
+            #expect(searched == expected, "seed \(seed): \(c)")
+        }
+    }
+
+    /// On larger hosts (up to 12 servers of unknown layout, 16 concurrent arrivals, 8 nodes)
+    /// full enumeration is out of reach: the reference is the integer programs, where they
+    /// decide within their budget (on about 95 % of these hosts).
+    @Test func searchAgreesWithTheIntegerPrograms() async {
+        var answered = 0
+        var cases = 0
+        var byIntegerPrograms = 0
+        for seed in 0..<propertyCount(300) {
+            var rng = SplitMix64(seed: UInt64(seed) &* 7919)
+            let nodes = [2, 4, 4, 8][rng.below(4)]
+            let c = Self.randomCase(seed: seed, nodes: nodes, unknownCount: rng.below(13), concurrentCount: rng.below(17))
+            guard c.usage.freeTotal.covers(c.target.resources) else { continue }
+            cases += 1
+            guard let searched = LayoutVerdict.searchedVerdict(c.target, on: c.usage, concurrent: c.concurrent) else { continue }
+            answered += 1
+            // Where both integer programs decide (past their budget they answer "possible", to be safe).
+            var reference: FitVerdict?
+            if let exists = LayoutVerdict.arrangementExists(c.usage, adding: c.target) {
+                if !exists {
+                    reference = .impossible
+                } else if let blocking = LayoutVerdict.blockingArrangementExists(c.usage, against: c.target, concurrent: c.concurrent) {
+                    reference = blocking ? .possible : .certain
+                }
+            }
+            guard let reference else { continue }
+            byIntegerPrograms += 1
+            #expect(searched == reference, "seed \(seed): \(c)")
+        }
+        // The search answers nearly everything itself (the integer programs are its fallback),
+        // and the integer programs check most of it.
+        #expect(answered * 10 >= cases * 9, "\(answered) of \(cases) answered by the search")
+        #expect(byIntegerPrograms * 10 >= cases * 9, "\(cases) cases, \(byIntegerPrograms) checked by the integer programs")
+    }
+
+    /// Past its budget the search gives up (nil), and the verdict is the integer programs'.
+    @Test func overBudgetFallsBackToTheIntegerPrograms() {
+        let (usage, probe) = sixtyServersOfUnknownLayout()
+        #expect(LayoutVerdict.searchedVerdict(probe, on: usage, concurrent: [:], budget: 10) == nil)
+        #expect(LayoutVerdict.verdict(probe, on: usage, remembered: false) == LayoutVerdict.integerProgramVerdict(probe, on: usage, concurrent: [:]))
+    }
+}
