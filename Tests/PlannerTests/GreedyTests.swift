@@ -144,4 +144,27 @@ extension Array {
         }
         #expect(compared == 16)
     }
+
+    /// Past the deadline only the repacked plan and the cycle-free one are made (a short limit
+    /// on a large fleet cannot spare the variants' time); the repacked plan is the same.
+    @Test func variantsAreLeftOutPastTheDeadline() throws {
+        let inventory = InventoryGenerator.generate(.init(
+            seed: 7, hosts: 60, servers: 300, availabilityZones: ["az1"], shutoffFraction: 0.9,
+            hostTypeNames: ["c6", "m6", "h4"], maxFill: 0.5))
+        let options = PlanOptions(mode: .consolidate, timeLimit: 1)
+        let planner = BatchPlanner(inventory)
+        let movers = inventory.servers.indices.filter { inventory.servers[$0].dedicatedHostID != nil && BatchPlanner.isMovable(inventory.servers[$0]) }
+        var withVariants = 0
+        for family in planner.hostTypeFamilies(of: movers) {
+            let sub = planner.buildSubProblem(
+                zones: ["az1"], hostTypes: family.types, movers: family.movers, mustMove: false, evacuated: [], excluded: [], options: options)
+            let all = planner.firstFitDecreasingPlans(sub, options: options)
+            let late = planner.firstFitDecreasingPlans(sub, options: options, deadline: 0)
+            let repacked = try #require(planner.firstFitDecreasing(sub, options: options))
+            #expect(late.filter { !$0.cycleFree }.map(\.decisions) == [repacked.decisions])
+            #expect(late.filter(\.cycleFree).count == all.filter(\.cycleFree).count)
+            if all.count > late.count { withVariants += 1 }
+        }
+        #expect(withVariants > 0, "no sub-problem had variants: the test shows nothing")
+    }
 }
