@@ -45,6 +45,23 @@ import Topology
         #expect(out.primaryGain == 0)  // a and b stay in use either way
     }
 
+    /// `anySafe`: a mover that no host can take safely stays on its own host when the plan
+    /// sends nothing there, instead of the whole plan being dropped.
+    @Test func anySafeKeepsAServerHomeWhereNothingElseCanTakeIt() throws {
+        let inv = try inventory { b in
+            for h in ["b", "c"] {
+                b.server("full-\(h)0", flavor: "big", on: h, nodes: [0], status: "ACTIVE")
+                b.server("full-\(h)1", flavor: "big", on: h, nodes: [1], status: "ACTIVE")
+            }
+            b.server("mover", flavor: "s", on: "a", nodes: [0])
+        }
+        let planner = BatchPlanner(inv)
+        let problem = sub(inv, planner: planner)
+        let options = PlanOptions(mode: .consolidate)
+        let safe = try #require(planner.anySafe(sendAll(problem, to: 1), sub: problem, options: options, deadline: .infinity))
+        #expect(safe.flatMap { $0 } == [.stay])
+    }
+
     @Test func dropsAMoveThatOpenedAHost() throws {
         // The mover was sent to the empty host c: staying home on a (in use anyway) frees c.
         let inv = try inventory { b in
