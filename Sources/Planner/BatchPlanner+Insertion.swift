@@ -62,11 +62,17 @@ extension BatchPlanner {
             return sa != sb ? sa > sb : inventory.servers[a].id < inventory.servers[b].id
         }
         var placed = Set<String>()
+        // Hosts that refused a flavor for want of room: arrivals only add up here (no source is
+        // freed), so they refuse it again; not asked twice.
+        var full: [String: Set<Int>] = [:]
         for s in order where budget > 0 {
             if let deadline, monotonicSeconds() > deadline { break }
             let server = inventory.servers[s]
+            let flavor = inventory.flavors[server.flavor]!
+            let refusing = full[flavor.name] ?? []
             let candidates = inventory.hosts.indices.filter { h in
                 !evacuated.contains(h) && !excluded.contains(h) && inventory.hosts[h].id != server.dedicatedHostID
+                    && !refusing.contains(h)
                     && targets.map { $0.contains(h) } ?? true
                     && options.maxPerHost.map { state.arrivals[h, default: 0] < $0 } ?? true
             }.sorted { a, b in
@@ -76,10 +82,13 @@ extension BatchPlanner {
                 if fa.vcpus != fb.vcpus { return fa.vcpus > fb.vcpus }
                 return inventory.hosts[a].id < inventory.hosts[b].id
             }
-            for h in candidates where state.replay.blocker(server: s, to: h, nodes: nil) == nil {
+            for h in candidates {
+                if let code = state.replay.quickJudge(server: s, to: h, nodes: nil).refusal {
+                    if Self.isRoomRefusal(code) { full[flavor.name, default: []].insert(h) }
+                    continue
+                }
                 // The nodes are a wish only (the cloud picks): where the fit function would put it
                 // on the layouts known.
-                let flavor = inventory.flavors[server.flavor]!
                 let wish = Fit.fit(flavor, free: state.wishes.usage[h].freeKnown, capacity: state.wishes.usage[h].capacity)?.nodes
                 if let wish { state.wishes.add(server, flavor: flavor, host: h, nodes: wish, groups: []) }
                 state.replay.start(server: s, to: h, nodes: nil)
@@ -134,6 +143,14 @@ extension BatchPlanner {
             on = after()
         }
         return (state.moves, emptied.count)
+    }
+
+    /// A refusal for want of room on the target, which more arrivals on it never lift.
+    static func isRoomRefusal(_ code: ReasonCode) -> Bool {
+        switch code {
+        case .insufficientCapacity, .insufficientNUMACapacity, .numaLayoutUnknown: true
+        default: false
+        }
     }
 
     /// A server's size for "largest first": vCPUs plus memory in 4 GiB units.

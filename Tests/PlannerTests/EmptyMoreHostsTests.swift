@@ -46,4 +46,30 @@ import Topology
         #expect(RelocationTests.hostsInUse(after: ordered.moves, on: inventory).count == 3 - more.emptied)
         #expect(PlanValidator.violations(of: ordered.moves, on: inventory, options: options.checkerOptions) == [])
     }
+
+    /// The insertion asks a host again about a flavor it refused for a reason of one server
+    /// (here anti-affinity), never about one it refused for want of room: `x1` may not join its
+    /// group's `y` on A and goes to B, which then has no room for `x2`, which A takes.
+    @Test func insertionRemembersOnlyRefusalsForRoom() throws {
+        var b = InventoryBuilder()
+        b.flavor("s", vcpus: 2, memory: 2048)
+        b.flavor("l", vcpus: 4, memory: 4096)
+        b.hostType("t", nodes: 2, vcpus: 4, memory: 4096, flavors: ["s", "l"])
+        for h in ["A", "B", "C"] { b.host(h, type: "t") }
+        b.server("y", flavor: "s", on: "A", nodes: [0])
+        b.server("z", flavor: "l", on: "B", nodes: [0])
+        b.server("w", flavor: "s", on: "B", nodes: [1])
+        b.server("x1", flavor: "s", on: "C", nodes: [0])
+        b.server("x2", flavor: "s", on: "C", nodes: [1])
+        b.groups = [ServerGroup(id: "g", members: ["x1", "y"])]
+        let inventory = try b.build()
+        for placement in [CloudPlacement.planned, .any] {
+            let options = PlanOptions(mode: .consolidate, timeLimit: 2, placement: placement)
+            let c = inventory.hostIndex["C"]!
+            let out = BatchPlanner(inventory).insertUnplaced(["x1", "x2"], into: [], options: options, evacuated: [c], excluded: [])
+            #expect(out.placed == ["x1", "x2"], "\(placement)")
+            #expect(Dictionary(uniqueKeysWithValues: out.moves.map { ($0.serverID, $0.to) }) == ["x1": "B", "x2": "A"], "\(placement)")
+            #expect(PlanValidator.violations(of: out.moves, on: inventory, options: options.checkerOptions) == [])
+        }
+    }
 }
