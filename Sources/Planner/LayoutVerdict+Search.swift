@@ -67,6 +67,12 @@ struct ArrangementSearch {
     // Blocking thresholds: node i is blocked when useV[i] >= tV[i] or useM[i] >= tM[i].
     private var tV: [Int] = [], tM: [Int] = []
     private var needBlocked = 0
+    /// Items before this index are mandatory, the rest optional.
+    private let mandatoryCount: Int
+    /// Per item index: the volume still to place from there on, per flavor (vCPUs and memory
+    /// over all its nodes), most vCPUs per memory first; and that memory in total.
+    private var volumes: [[(v: Int, m: Int)]] = []
+    private var volumeM: [Int] = []
 
     init(room: [Resources], mandatory: [(Flavor, Int)], optional: [(Flavor, Int)], budget: Int) {
         n = room.count
@@ -91,6 +97,7 @@ struct ArrangementSearch {
             }
         }
         self.items = items
+        mandatoryCount = items.firstIndex(where: \.optional) ?? items.count
         var classes: [[Int]] = []
         var seen = [Bool](repeating: false, count: room.count)
         for i in room.indices where !seen[i] {
@@ -118,13 +125,13 @@ struct ArrangementSearch {
                 stepV[i] = k > 0 ? gcd(stepV[i + 1], items[i].v) : stepV[i + 1]
                 stepM[i] = k > 0 ? gcd(stepM[i + 1], items[i].m) : stepM[i + 1]
             }
+            volumes = (0...items.count).map { volumesFrom($0) }
+            volumeM = volumes.map { $0.reduce(0) { $0 + $1.m } }
         } else {
             needBlocked = 0
         }
         return search(0, from: 0)
     }
-
-    private var mandatoryCount: Int { items.firstIndex(where: \.optional) ?? items.count }
 
     /// Blocked nodes now.
     private func blockedCount() -> Int {
@@ -152,24 +159,9 @@ struct ArrangementSearch {
         let need = needBlocked - blocked
         if need <= 0 { return true }
         if open.count < need { return false }
-        // The volume still to place, per flavor, most vCPUs per memory first: whatever blocks
-        // nodes by vCPUs takes the vCPU-richest volume, and only what is left of the memory can
-        // block the others (fractionally: a relaxation).
-        var volumes: [(v: Int, m: Int)] = []
-        var j = i
-        while j < items.count {
-            let kind = items[j].kind
-            let k = items[j].subsets.first?.count ?? 0
-            var v = 0, m = 0
-            while j < items.count && items[j].kind == kind {
-                v += items[j].v * k
-                m += items[j].m * k
-                j += 1
-            }
-            if v > 0 || m > 0 { volumes.append((v, m)) }
-        }
-        volumes.sort { a, b in a.v * b.m > b.v * a.m }  // ratio v/m, descending (m 0 first)
-        let totalM = volumes.reduce(0) { $0 + $1.m }
+        // Whatever blocks nodes by vCPUs takes the vCPU-richest volume, and only what is left
+        // of the memory can block the others (fractionally: a relaxation).
+        let volumes = self.volumes[i], totalM = volumeM[i]
         // Every split of the open nodes into those blocked by vCPUs (a subset) and the cheapest
         // in memory of the rest.
         for mask in 0..<(1 << open.count) where mask.nonzeroBitCount <= need {
@@ -193,6 +185,25 @@ struct ArrangementSearch {
         return false
     }
 
+    /// The volume still to place from item `i` on, per flavor, most vCPUs per memory first.
+    private func volumesFrom(_ i: Int) -> [(v: Int, m: Int)] {
+        var volumes: [(v: Int, m: Int)] = []
+        var j = i
+        while j < items.count {
+            let kind = items[j].kind
+            let k = items[j].subsets.first?.count ?? 0
+            var v = 0, m = 0
+            while j < items.count && items[j].kind == kind {
+                v += items[j].v * k
+                m += items[j].m * k
+                j += 1
+            }
+            if v > 0 || m > 0 { volumes.append((v, m)) }
+        }
+        volumes.sort { a, b in a.v * b.m > b.v * a.m }  // ratio v/m, descending (m 0 first)
+        return volumes
+    }
+
     private func gcd(_ a: Int, _ b: Int) -> Int {
         var (a, b) = (abs(a), abs(b))
         while b != 0 { (a, b) = (b, a % b) }
@@ -214,7 +225,7 @@ struct ArrangementSearch {
     }
 
     /// Items from `i` on; `from` is the first node set item `i` may take (servers of one flavor
-    /// take them in ascending order; `subsets.count` means "not placed" for optional ones).
+    /// take them in ascending order).
     private mutating func search(_ i: Int, from: Int) -> Bool? {
         steps += 1
         if steps > budget { return nil }
@@ -238,7 +249,7 @@ struct ArrangementSearch {
             guard let found else { return nil }
             if found { return true }
         }
-        if item.optional && from <= item.subsets.count {
+        if item.optional {
             // Not placed (nor, then, any later server of its flavor: they are interchangeable).
             var next = i + 1
             while next < items.count && items[next].kind == item.kind { next += 1 }
