@@ -370,7 +370,10 @@ extension BatchPlanner {
         // Under `any`, a mover that finds no place keeps its host in use at once (it stays, and
         // so do its host's later movers; the host takes arrivals from then on) instead of
         // starting over with the host kept: judged whatever nodes the cloud picks, tiled 2,000
-        // had hundreds of such hosts, and starting over for each took 19 s.
+        // had hundreds of such hosts, and starting over for each took 19 s. Also where layouts
+        // are unknown (judged on wished nodes): the live mixed 1,000-host fleet started over 177
+        // times, 1.4-2.7 s of a 1 s share. The host's arrivals wait only for its own departures,
+        // which go to hosts that only receive: still no cycle.
         var late = Set<Int>()
         // Under `any`, the waves: each target's arrivals in the order they were placed, those
         // safe together in one wave (`openWave`: the servers of the host's latest wave).
@@ -455,7 +458,7 @@ extension BatchPlanner {
                 break
             }
             if !placed {
-                guard replay != nil else { return .failure(StuckHost(m.origin.host)) }
+                guard replay != nil || options.placement == .any else { return .failure(StuckHost(m.origin.host)) }
                 let h = m.origin.host
                 late.insert(h)
                 guard sub.receives[h] else { continue }
