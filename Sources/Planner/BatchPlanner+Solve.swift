@@ -14,7 +14,10 @@ extension BatchPlanner {
     /// Under `--cloud-placement any` the outcome also carries `layoutFreeSlack`: the volume
     /// bounds on exact free totals, and the pattern model's bound where it ran on rooms that
     /// count only known layouts (evacuations), hold whatever nodes the cloud picks.
-    func solve(_ sub: SubProblem, options: PlanOptions, timeLimit: Double) -> SubOutcome {
+    ///
+    /// `grace`: seconds past the limit that making the pattern model's plan safe and putting it
+    /// in waves may take, when that plan is found (the time the caller keeps for later phases).
+    func solve(_ sub: SubProblem, options: PlanOptions, timeLimit: Double, grace: Double = 0) -> SubOutcome {
         let started = monotonicSeconds()
         let objective = options.effectiveObjective
         // Consolidating under `any` onto hosts with servers of unknown layout: the models' bound
@@ -28,7 +31,7 @@ extension BatchPlanner {
             let stay = sub.classes.map { [Decision](repeating: .stay, count: $0.count) }
             layoutFreeBound = shapes.solve(start: stay, deadline: started + timeLimit * 0.15, searchPlans: false)?.bound
         }
-        var outcome = solveModels(sub, options: options, timeLimit: max(0.05, timeLimit - (monotonicSeconds() - started)))
+        var outcome = solveModels(sub, options: options, timeLimit: max(0.05, timeLimit - (monotonicSeconds() - started)), grace: grace)
         // Evacuations have a volume bound of their own only for `layoutFreeSlack`.
         let evacuatingUnderAny = objective == .minHostsTouched && sub.mustMove && options.placement == .any
         guard objective == .minHostsUsed || evacuatingUnderAny else { return outcome }
@@ -52,7 +55,7 @@ extension BatchPlanner {
         return outcome
     }
 
-    func solveModels(_ sub: SubProblem, options: PlanOptions, timeLimit: Double) -> SubOutcome {
+    func solveModels(_ sub: SubProblem, options: PlanOptions, timeLimit: Double, grace: Double = 0) -> SubOutcome {
         let started = monotonicSeconds()
         let objective = options.effectiveObjective
         // Half of the limit at most for judging first-fit decreasing in waves (the models need the
@@ -91,8 +94,9 @@ extension BatchPlanner {
         var plan = (decisions: heuristic, levels: heuristicLevels, source: heuristicSource, waves: heuristicWaves)
         var orderingNote: String?  // what ordering the pattern plan changed, when it is the plan
         if found.decisions != heuristic,
-            let safe = options.placement == .any ? anySafe(found.decisions, sub: sub, options: options, deadline: started + timeLimit * 0.9) : found.decisions,
-            let executable = orderedWaves(safe, sub: sub, options: options, deadline: started + timeLimit)
+            let safe = options.placement == .any
+                ? anySafe(found.decisions, sub: sub, options: options, deadline: started + timeLimit * 0.9 + grace) : found.decisions,
+            let executable = orderedWaves(safe, sub: sub, options: options, deadline: started + timeLimit + grace)
         {
             let levels = sub.levels(executable.decisions, objective: objective, inventory: inventory)
             if levels < plan.levels {
@@ -117,6 +121,7 @@ extension BatchPlanner {
             outcome.slack = min(outcome.slack ?? .infinity, max(0, primary - bound))
             if shapes.layoutFree { outcome.layoutFreeSlack = max(0, primary - bound) }
         }
+        if outcome.decisions != heuristic { outcome.alternative = heuristic }
         return outcome
     }
 
