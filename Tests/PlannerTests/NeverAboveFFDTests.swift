@@ -182,8 +182,11 @@ func referenceFirstFitDecreasing(_ inventory: Inventory) -> Int {
     func onOneNodeHostsPlansUnderAnyAreAsGoodAsPlanned(seed: UInt64) throws {
         let inventory = try Self.uniqueSizes(10 + Int(seed) * 2, seed: 170 + seed)
         let planner = BatchPlanner(inventory)
-        let planned = try planner.plan(PlanOptions(mode: .consolidate, timeLimit: 2, placement: .planned))
-        let any = try planner.plan(PlanOptions(mode: .consolidate, timeLimit: 2, placement: .any))
+        // 10 s, not 2: with three busy loops beside it (as in a CI run's parallel tests), 2 s
+        // left the pattern model too little under `any` in 2 runs of 3 (13 hosts against 12).
+        // A plan proven optimal ends early.
+        let planned = try planner.plan(PlanOptions(mode: .consolidate, timeLimit: 10, placement: .planned))
+        let any = try planner.plan(PlanOptions(mode: .consolidate, timeLimit: 10, placement: .any))
         #expect(any.objectiveValue <= planned.objectiveValue, "seed \(seed): \(any.notes) vs \(planned.notes)")
         #expect(PlanValidator.violations(of: any.moves, on: inventory, options: Checker.Options(placement: .any)).isEmpty)
         #expect(IndependentValidator.check(any, inventory: inventory).isEmpty)
