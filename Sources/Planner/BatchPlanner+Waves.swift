@@ -315,7 +315,18 @@ extension BatchPlanner {
                     finalState = end
                 }
                 var choice: (position: Int, to: Int?, nodes: [Int]?)?
-                let smallest = rest.indices.sorted { (items[rest[$0]].size, $0) < (items[rest[$1]].size, $1) }.prefix(8)
+                // Moves leaving a host that another waiting move goes to come first: re-routing
+                // one frees room that move waits for. The smallest waiting move was often one
+                // leaving a host nobody waits for, which frees nothing: on the live tiled 120-host
+                // fleet the deadlock came back at once, 146 times, each a wave of one move.
+                var awaited = Set<Int>()
+                for i in rest { if let to = items[i].to { awaited.insert(to) } }
+                let smallest = rest.indices.sorted { a, b in
+                    let wa = items[rest[a]].from.map { awaited.contains($0) } ?? false
+                    let wb = items[rest[b]].from.map { awaited.contains($0) } ?? false
+                    if wa != wb { return wa }
+                    return (items[rest[a]].size, a) < (items[rest[b]].size, b)
+                }.prefix(8)
                 func reRoute(roomAtEnd: PlanReplay?) {
                     for position in smallest {
                         let item = items[rest[position]]

@@ -179,3 +179,38 @@ import Topology
         #expect(IndependentValidator.check(plan, inventory: inv) == [])
     }
 }
+
+/// A deadlock is broken by re-routing a move whose host another waiting move goes to, not the
+/// smallest waiting move when its own host is awaited by nobody: re-routing that one frees
+/// nothing, and the deadlock comes back.
+@Suite struct DeadlockBreakingTests {
+    /// One-node hosts of 8 vCPUs. `a` (3) leaves A for B, `b` (2) leaves B for A, and `c` (1)
+    /// leaves S for A; A and B are full, so all three wait. E (an ACTIVE server of 5) has room
+    /// for `b` or `c` now and at the end. Re-routing `b` to E lets `a`, then `c`, go where
+    /// planned: one re-routing. Re-routing the smallest, `c`, first left the cycle in place and
+    /// took a second re-routing.
+    @Test func theMoveReRoutedFreesRoomAnotherMoveWaitsFor() throws {
+        var builder = InventoryBuilder()
+        for v in [1, 2, 3, 5] { builder.flavor("f\(v)", vcpus: v, memory: v * 2048) }
+        builder.hostType("t", nodes: 1, vcpus: 8, memory: 16384, flavors: ["f1", "f2", "f3", "f5"])
+        for h in ["A", "B", "E", "S"] { builder.host(h, type: "t") }
+        builder.server("a", flavor: "f3", on: "A", nodes: [0])
+        builder.server("xa", flavor: "f5", on: "A", nodes: [0], status: "ACTIVE")
+        builder.server("b", flavor: "f2", on: "B", nodes: [0])
+        builder.server("xb", flavor: "f5", on: "B", nodes: [0], status: "ACTIVE")
+        builder.server("c", flavor: "f1", on: "S", nodes: [0])
+        builder.server("e", flavor: "f5", on: "E", nodes: [0], status: "ACTIVE")
+        let inventory = try builder.build()
+        let moves = [
+            Move(serverID: "a", from: "A", to: "B", numaNodes: [0]),
+            Move(serverID: "b", from: "B", to: "A", numaNodes: [0]),
+            Move(serverID: "c", from: "S", to: "A", numaNodes: [0]),
+        ]
+        let options = PlanOptions(mode: .consolidate, timeLimit: 1, placement: .planned)
+        let waves = BatchPlanner(inventory).orderWaves(moves, options: options)
+        #expect(waves.rerouted == 1 && waves.dropped.isEmpty)
+        let target = Dictionary(uniqueKeysWithValues: waves.moves.map { ($0.serverID, $0.to) })
+        #expect(target == ["a": "B", "b": "E", "c": "A"])
+        #expect(PlanValidator.violations(of: waves.moves, on: inventory, options: options.checkerOptions) == [])
+    }
+}
