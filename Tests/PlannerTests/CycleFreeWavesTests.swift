@@ -14,6 +14,23 @@ import Topology
 /// stacked arrivals that could wait for each other for ever (tiled 2,000: 825 such moves,
 /// re-routed by the wave ordering in most of a 3 s plan).
 @Suite struct CycleFreeWavesTests {
+    /// Per host-type family of the movable servers (zone az1): the sub-problem and first-fit
+    /// decreasing's cycle-free packing, where there is one.
+    static func cycleFreePackings(_ planner: BatchPlanner, options: PlanOptions)
+        -> [(sub: SubProblem, free: (decisions: [[Decision]], source: String, cycleFree: Bool, levels: Levels, waves: [Move]?))]
+    {
+        let inventory = planner.inventory
+        let movers = inventory.servers.indices.filter {
+            inventory.servers[$0].dedicatedHostID != nil && BatchPlanner.isMovable(inventory.servers[$0], assumeStopped: false)
+        }
+        return planner.hostTypeFamilies(of: movers).compactMap { family in
+            let sub = planner.buildSubProblem(
+                zones: ["az1"], hostTypes: family.types, movers: family.movers, mustMove: false, evacuated: [], excluded: [],
+                options: options)
+            return planner.firstFitDecreasingPlans(sub, options: options).first(where: \.cycleFree).map { (sub, $0) }
+        }
+    }
+
     /// Generated fleets of 2- and 4-node host types with anti-affinity groups, some with a
     /// per-host cap: where every layout is known, the packing's waves replay cleanly by the
     /// rule pipeline under `any` and carry exactly the packing's moves; where 30 % are unknown,
@@ -29,15 +46,7 @@ import Topology
                 antiAffinityGroups: Int(seed % 3), hostTypeNames: ["c6", "m6", "h4"], maxFill: 0.5))
             let options = PlanOptions(mode: .consolidate, maxPerHost: seed % 5 == 0 ? 3 : nil, timeLimit: 1, placement: .any)
             let planner = BatchPlanner(inventory)
-            let movers = inventory.servers.indices.filter {
-                inventory.servers[$0].dedicatedHostID != nil && BatchPlanner.isMovable(inventory.servers[$0], assumeStopped: false)
-            }
-            for family in planner.hostTypeFamilies(of: movers) {
-                let sub = planner.buildSubProblem(
-                    zones: ["az1"], hostTypes: family.types, movers: family.movers, mustMove: false, evacuated: [], excluded: [],
-                    options: options)
-                let candidates = planner.firstFitDecreasingPlans(sub, options: options)
-                guard let free = candidates.first(where: { $0.cycleFree }) else { continue }
+            for (sub, free) in Self.cycleFreePackings(planner, options: options) {
                 // Judged as it will run only where every layout is known (live inventories have
                 // none; there the packing on wished nodes, ordered afterwards, did better).
                 guard seed % 2 == 0 else {
@@ -104,14 +113,7 @@ import Topology
                 hostTypeNames: ["c6", "m6", "h4"], maxFill: 0.5))
             let options = PlanOptions(mode: .consolidate, timeLimit: 1, placement: .any)
             let planner = BatchPlanner(inventory)
-            let movers = inventory.servers.indices.filter {
-                inventory.servers[$0].dedicatedHostID != nil && BatchPlanner.isMovable(inventory.servers[$0], assumeStopped: false)
-            }
-            for family in planner.hostTypeFamilies(of: movers) {
-                let sub = planner.buildSubProblem(
-                    zones: ["az1"], hostTypes: family.types, movers: family.movers, mustMove: false, evacuated: [], excluded: [],
-                    options: options)
-                guard let free = planner.firstFitDecreasingPlans(sub, options: options).first(where: \.cycleFree) else { continue }
+            for (sub, free) in Self.cycleFreePackings(planner, options: options) {
                 let moves = planner.moves(of: free.decisions, in: sub)
                 let senders = Set(moves.compactMap(\.from)), receivers = Set(moves.compactMap(\.to))
                 if !senders.isDisjoint(with: receivers) { sendingAndReceiving += 1 }
