@@ -421,7 +421,7 @@ extension BatchPlanner {
                     func admits() -> (ok: Bool, capacity: Bool) {
                         let judged = replay!.quickJudge(server: m.s, to: target, nodes: nil)
                         let ok = judged.refusal == nil && judged.verdict == .certain
-                        let capacity = judged.refusal.map { [.insufficientCapacity, .insufficientNUMACapacity, .numaLayoutUnknown].contains($0) } ?? true
+                        let capacity = judged.refusal.map(BatchPlanner.isRoomRefusal) ?? true
                         return (ok, capacity)
                     }
                     if !openWave[h].isEmpty, admits().ok {

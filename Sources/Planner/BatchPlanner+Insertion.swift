@@ -207,7 +207,7 @@ extension BatchPlanner {
         for a in arrivals {
             if monotonicSeconds() > deadline { return nil }
             guard options.maxPerHost.map({ state.arrivals[a.h, default: 0] < $0 }) ?? true,
-                state.replay.blocker(server: a.s, to: a.h, nodes: nil) == nil
+                state.replay.quickJudge(server: a.s, to: a.h, nodes: nil).refusal == nil
             else {
                 refused.append(a.s)
                 continue
@@ -224,7 +224,7 @@ extension BatchPlanner {
             for s in refused {
                 let server = inventory.servers[s]
                 if let id = server.dedicatedHostID, let h = inventory.hostIndex[id], let l = sub.local[h], inUse.contains(l), sub.receives[l],
-                    state.replay.blocker(server: s, to: h, nodes: nil) == nil
+                    state.replay.quickJudge(server: s, to: h, nodes: nil).refusal == nil
                 {
                     state.replay.start(server: s, to: h, nodes: nil)
                     state.wishes.add(server, flavor: replay.flavor(of: s), host: h, nodes: server.numaNodes, groups: [])
@@ -245,7 +245,7 @@ extension BatchPlanner {
             for id in rest where !placed.contains(id) {
                 guard let s = inventory.serverIndex[id], let home = inventory.servers[s].dedicatedHostID.flatMap({ inventory.hostIndex[$0] }),
                     let l = sub.local[home], state.arrivals[home, default: 0] == 0,
-                    state.replay.blocker(server: s, to: home, nodes: inventory.servers[s].numaNodes) == nil
+                    state.replay.quickJudge(server: s, to: home, nodes: inventory.servers[s].numaNodes).refusal == nil
                 else { return nil }
                 let server = inventory.servers[s]
                 state.replay.start(server: s, to: home, nodes: server.numaNodes)
