@@ -39,10 +39,27 @@ extension BatchPlanner {
         switch objective {
         case .minMoves: return Double(moves.count)
         case .minHostsTouched: return Double(Set(moves.compactMap(\.to)).count)
-        case .minHostsUsed, .balance:
-            let state = PlacementState(inventory.applying(moves))
-            if objective == .minHostsUsed { return Double(state.usage.filter { $0.serverCount > 0 }.count) }
-            return state.usage.highestNodeUtilisation
+        case .minHostsUsed: return Double(hostsInUse(after: moves))
+        case .balance: return PlacementState(inventory.applying(moves)).usage.highestNodeUtilisation
         }
+    }
+
+    /// How many hosts hold a server after `moves`, counting servers as `PlacementState` does
+    /// (on a host of the inventory, of a known flavor), without building the moved inventory
+    /// and its usage: that took 0.17 s a call on 8,000 hosts and 29,000 moves, and the plan
+    /// asks after every phase.
+    func hostsInUse(after moves: [Move]) -> Int {
+        var target: [Int: Int] = [:]  // server index -> host index after the moves, -1 for none
+        target.reserveCapacity(moves.count)
+        for m in moves {
+            guard let s = inventory.serverIndex[m.serverID] else { continue }
+            target[s] = m.to.flatMap { inventory.hostIndex[$0] } ?? -1
+        }
+        var count = Array(repeating: 0, count: inventory.hosts.count)
+        for (s, server) in inventory.servers.enumerated() where inventory.flavors[server.flavor] != nil {
+            let h = target[s] ?? server.dedicatedHostID.flatMap { inventory.hostIndex[$0] } ?? -1
+            if h >= 0 { count[h] += 1 }
+        }
+        return count.reduce(0) { $0 + ($1 > 0 ? 1 : 0) }
     }
 }

@@ -27,9 +27,14 @@ extension BatchPlanner {
             if ra != rb { parent[max(ra, rb)] = min(ra, rb) }
         }
         var anchor: [Int: String] = [:]
+        var supporting: [String: [String]] = [:]  // per flavor (0.13 s at 29,000 movers when asked per server)
         for s in movers {
             let server = inventory.servers[s]
-            var types = typeNames.filter { inventory.hostTypes[$0]?.supports(server.flavor) ?? false }
+            var types = supporting[server.flavor] ?? {
+                let found = typeNames.filter { inventory.hostTypes[$0]?.supports(server.flavor) ?? false }
+                supporting[server.flavor] = found
+                return found
+            }()
             if let id = server.dedicatedHostID, let h = inventory.hostIndex[id] { types.append(inventory.hosts[h].hostType) }
             guard let first = types.first, parent[first] != nil else { return [(nil, movers)] }
             for t in types.dropFirst() where parent[t] != nil { union(first, t) }

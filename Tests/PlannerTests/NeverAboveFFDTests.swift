@@ -262,3 +262,27 @@ func referenceFirstFitDecreasing(_ inventory: Inventory) -> Int {
         }
     }
 }
+
+/// The count of hosts in use after a plan's moves (`hostsInUse`, what every consolidation's
+/// value is) against the placement state of the moved inventory, which it stands in for:
+/// moves between hosts, to the pool, of servers off any host, on generated fleets.
+@Suite struct HostsInUseTests {
+    @Test(arguments: 0..<8)
+    func theCountAgreesWithThePlacementStateOfTheMovedInventory(seed: UInt64) {
+        let inventory = InventoryGenerator.generate(.init(
+            seed: 300 + seed, hosts: 12 + Int(seed) * 3, servers: 40 + Int(seed) * 10, availabilityZones: ["az1", "az2"],
+            unknownLayoutFraction: 0.2, shutoffFraction: 0.8, faultFraction: 0.1, antiAffinityGroups: 1))
+        let planner = BatchPlanner(inventory)
+        var rng = SplitMix64(seed: seed)
+        for _ in 0..<10 {
+            var moves: [Move] = []
+            for server in inventory.servers where rng.below(3) == 0 {
+                let to = rng.below(5) == 0 ? nil : inventory.hosts[rng.below(inventory.hosts.count)].id
+                moves.append(Move(serverID: server.id, from: server.dedicatedHostID, to: to, numaNodes: nil))
+            }
+            let expected = PlacementState(inventory.applying(moves)).usage.filter { $0.serverCount > 0 }.count
+            #expect(planner.hostsInUse(after: moves) == expected)
+            #expect(planner.objectiveValue(moves, objective: .minHostsUsed) == Double(expected))
+        }
+    }
+}
