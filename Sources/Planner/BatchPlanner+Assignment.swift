@@ -73,6 +73,9 @@ extension BatchPlanner {
                     }
                 }
             }
+            // No server of these bins could stay home on any of these hosts (where layouts are
+            // unknown, none can): nothing to gain, and the assignment of 300 hosts took 0.1 s.
+            guard !weight.isEmpty else { continue }
             let n = hosts.count
             guard let assigned = assignBins(n, hosts: n, exactLimit: exactLimit, edges: { b in
                 (weight[b] ?? [:]).map { o, ws in

@@ -65,24 +65,30 @@ extension BatchPlanner {
         // Hosts that refused a flavor for want of room: arrivals only add up here (no source is
         // freed), so they refuse it again; not asked twice.
         var full: [String: Set<Int>] = [:]
+        // Hosts by id once: the order below compared ids and read each host's usage inside the
+        // sort, half of the insertion's time (live mixed 1,000 hosts, 515 servers inserted).
+        var idRank = Array(repeating: 0, count: inventory.hosts.count)
+        for (k, h) in inventory.hosts.indices.sorted(by: { inventory.hosts[$0].id < inventory.hosts[$1].id }).enumerated() { idRank[h] = k }
         for s in order where budget > 0 {
             if let deadline, monotonicSeconds() > deadline { break }
             let server = inventory.servers[s]
             let flavor = inventory.flavors[server.flavor]!
             let refusing = full[flavor.name] ?? []
-            let candidates = inventory.hosts.indices.filter { h in
-                !evacuated.contains(h) && !excluded.contains(h) && inventory.hosts[h].id != server.dedicatedHostID
-                    && !refusing.contains(h)
-                    && targets.map { $0.contains(h) } ?? true
-                    && options.maxPerHost.map { state.arrivals[h, default: 0] < $0 } ?? true
-            }.sorted { a, b in
-                let ta = state.arrivals[a, default: 0] > 0, tb = state.arrivals[b, default: 0] > 0
-                if ta != tb { return ta }
-                let fa = state.replay.state.usage[a].freeTotal, fb = state.replay.state.usage[b].freeTotal
-                if fa.vcpus != fb.vcpus { return fa.vcpus > fb.vcpus }
-                return inventory.hosts[a].id < inventory.hosts[b].id
+            let home = server.dedicatedHostID.flatMap { inventory.hostIndex[$0] } ?? -1
+            var keyed: [(touched: Bool, free: Int, rank: Int, h: Int)] = []
+            for h in inventory.hosts.indices where h != home && !evacuated.contains(h) && !excluded.contains(h) && !refusing.contains(h)
+                && targets.map({ $0.contains(h) }) ?? true
+            {
+                let arrived = state.arrivals[h, default: 0]
+                if let cap = options.maxPerHost, arrived >= cap { continue }
+                keyed.append((arrived > 0, state.replay.state.usage[h].freeTotal.vcpus, idRank[h], h))
             }
-            for h in candidates {
+            // Hosts already receiving first (fewest hosts touched), then the most free vCPUs.
+            keyed.sort { a, b in
+                if a.touched != b.touched { return a.touched }
+                return a.free != b.free ? a.free > b.free : a.rank < b.rank
+            }
+            for h in keyed.lazy.map(\.h) {
                 if let code = state.replay.quickJudge(server: s, to: h, nodes: nil).refusal {
                     if Self.isRoomRefusal(code) { full[flavor.name, default: []].insert(h) }
                     continue
@@ -138,9 +144,15 @@ extension BatchPlanner {
             let placed = insert(
                 servers.map(\.id), into: &trial, options: options, evacuated: emptied.union([h]), excluded: excluded, onlyTo: inUse)
             guard placed.count == servers.count else { continue }
+            // Only appended moves, each of a server of `h`: `on` follows them (rebuilding it
+            // after every host emptied was an eighth of a 3 s plan on the live 1,000-host fleet).
+            for m in trial.moves[state.moves.count...] {
+                guard let to = m.to, let t = inventory.hostIndex[to], let s = inventory.serverIndex[m.serverID] else { continue }
+                on[t].append(inventory.servers[s])
+            }
+            on[h] = []
             state = trial
             emptied.insert(h)
-            on = after()
         }
         return (state.moves, emptied.count)
     }
