@@ -61,7 +61,7 @@ extension BatchPlanner {
                 // not ordered within 3 s; made safe, it keeps 386 hosts, ordered in 0.25 s.
                 var packing = plan.decisions
                 if options.placement == .any && !plan.cycleFree {
-                    guard let safe = anySafe(packing, sub: sub, options: options, deadline: until ?? .infinity) else { continue }
+                    guard let safe = anySafe(packing, sub: sub, options: options, deadline: until ?? .infinity, giveUpEarly: true) else { continue }
                     packing = safe
                     guard sub.levels(safe, objective: objective, inventory: inventory) < bestLevels else { continue }
                 }

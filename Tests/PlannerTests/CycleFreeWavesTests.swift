@@ -164,4 +164,37 @@ import Topology
         #expect(checked >= 6)
         #expect(better >= checked / 2, "the repacked packing beat the cycle-free one on \(better) of \(checked)")
     }
+
+    /// The insertion says when it stopped for time (what `anySafe` gives up on when told to
+    /// give up early): past its deadline it places nothing and says so; with time it places
+    /// servers and does not. (The pace check and `anySafe`'s use of the flag are timing
+    /// matters: measured, not tested here.)
+    @Test func theInsertionSaysWhenItStoppedForTime() throws {
+        var checked = 0
+        for seed in 0..<4 as Range<UInt64> {
+            let inventory = InventoryGenerator.generate(.init(
+                seed: 930 + seed, hosts: 30, servers: 140, availabilityZones: ["az1"],
+                unknownLayoutFraction: 1, shutoffFraction: 0.9, faultFraction: 0, antiAffinityGroups: 0,
+                hostTypeNames: ["c6", "m6", "h4"], maxFill: 0.5))
+            let options = PlanOptions(mode: .consolidate, timeLimit: 1, placement: .any)
+            let planner = BatchPlanner(inventory)
+            // The servers of the least loaded host in use, onto the others.
+            let used = inventory.hosts.indices.filter { h in inventory.servers.contains { $0.dedicatedHostID == inventory.hosts[h].id } }
+            let source = try #require(used.min { a, b in
+                inventory.servers.filter { $0.dedicatedHostID == inventory.hosts[a].id }.count
+                    < inventory.servers.filter { $0.dedicatedHostID == inventory.hosts[b].id }.count
+            })
+            let ids = inventory.servers.filter { $0.dedicatedHostID == inventory.hosts[source].id }.map(\.id)
+            var late = planner.insertion(of: [], options: options)
+            let stopped = planner.insert(ids, into: &late, options: options, evacuated: [source], excluded: [], onlyTo: nil,
+                                         deadline: monotonicSeconds() - 1, giveUpEarly: true)
+            #expect(stopped.stopped && stopped.placed.isEmpty && late.moves.isEmpty, "seed \(seed)")
+            var timely = planner.insertion(of: [], options: options)
+            let done = planner.insert(ids, into: &timely, options: options, evacuated: [source], excluded: [], onlyTo: nil,
+                                      deadline: .infinity, giveUpEarly: true)
+            #expect(!done.stopped && !done.placed.isEmpty, "seed \(seed)")
+            checked += 1
+        }
+        #expect(checked == 4)
+    }
 }
