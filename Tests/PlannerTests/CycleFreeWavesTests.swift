@@ -32,6 +32,31 @@ import Topology
         }
     }
 
+    /// A generated fleet of 2- and 4-node host types with every layout unknown, as an inventory
+    /// read through the API is: by default 30-50 hosts, 140-230 servers, anti-affinity groups
+    /// on odd seeds.
+    static func liveFleet(_ seed: UInt64, hosts: Int? = nil, servers: Int? = nil, groups: Int? = nil) -> Inventory {
+        InventoryGenerator.generate(.init(
+            seed: 930 + seed, hosts: hosts ?? 30 + Int(seed % 3) * 10, servers: servers ?? 140 + Int(seed % 4) * 30,
+            availabilityZones: ["az1"], unknownLayoutFraction: 1, shutoffFraction: 0.9, faultFraction: 0,
+            antiAffinityGroups: groups ?? Int(seed % 2), hostTypeNames: ["c6", "m6", "h4"], maxFill: 0.5))
+    }
+
+    /// `body` on each sub-problem of the live fleets of `seeds` (`liveFleet`) and its cycle-free
+    /// packing, consolidating under `any` at a 1 s limit.
+    static func forEachLivePacking(
+        _ seeds: Range<UInt64>,
+        _ body: (UInt64, Inventory, BatchPlanner, PlanOptions, SubProblem,
+                 (decisions: [[Decision]], source: String, cycleFree: Bool, levels: Levels, waves: [Move]?)) throws -> Void
+    ) rethrows {
+        for seed in seeds {
+            let inventory = liveFleet(seed)
+            let options = PlanOptions(mode: .consolidate, timeLimit: 1, placement: .any)
+            let planner = BatchPlanner(inventory)
+            for (sub, free) in cycleFreePackings(planner, options: options) { try body(seed, inventory, planner, options, sub, free) }
+        }
+    }
+
     /// Generated fleets of 2- and 4-node host types with anti-affinity groups, some with a
     /// per-host cap: where every layout is known, the packing's waves replay cleanly by the
     /// rule pipeline under `any` and carry exactly the packing's moves; where 30 % are unknown,
@@ -107,23 +132,15 @@ import Topology
     @Test func unknownLayoutsPackInOnePassWithoutCycles() throws {
         var sendingAndReceiving = 0
         var checked = 0
-        for seed in 0..<12 as Range<UInt64> {
-            let inventory = InventoryGenerator.generate(.init(
-                seed: 930 + seed, hosts: 30 + Int(seed % 3) * 10, servers: 140 + Int(seed % 4) * 30, availabilityZones: ["az1"],
-                unknownLayoutFraction: 1, shutoffFraction: 0.9, faultFraction: 0, antiAffinityGroups: Int(seed % 2),
-                hostTypeNames: ["c6", "m6", "h4"], maxFill: 0.5))
-            let options = PlanOptions(mode: .consolidate, timeLimit: 1, placement: .any)
-            let planner = BatchPlanner(inventory)
-            for (sub, free) in Self.cycleFreePackings(planner, options: options) {
-                let moves = planner.moves(of: free.decisions, in: sub)
-                let senders = Set(moves.compactMap(\.from)), receivers = Set(moves.compactMap(\.to))
-                if !senders.isDisjoint(with: receivers) { sendingAndReceiving += 1 }
-                let ordered = planner.orderWaves(moves, options: options)
-                #expect(ordered.rerouted == 0 && ordered.dropped.isEmpty && ordered.relocatedHosts == 0, "seed \(seed)")
-                #expect(ordered.moves.count == moves.count, "seed \(seed)")
-                #expect(PlanValidator.violations(of: ordered.moves, on: inventory, options: options.checkerOptions) == [], "seed \(seed)")
-                checked += 1
-            }
+        Self.forEachLivePacking(0..<12) { seed, inventory, planner, options, sub, free in
+            let moves = planner.moves(of: free.decisions, in: sub)
+            let senders = Set(moves.compactMap(\.from)), receivers = Set(moves.compactMap(\.to))
+            if !senders.isDisjoint(with: receivers) { sendingAndReceiving += 1 }
+            let ordered = planner.orderWaves(moves, options: options)
+            #expect(ordered.rerouted == 0 && ordered.dropped.isEmpty && ordered.relocatedHosts == 0, "seed \(seed)")
+            #expect(ordered.moves.count == moves.count, "seed \(seed)")
+            #expect(PlanValidator.violations(of: ordered.moves, on: inventory, options: options.checkerOptions) == [], "seed \(seed)")
+            checked += 1
         }
         #expect(checked >= 8)
         #expect(sendingAndReceiving > 0, "no packing kept a host it had started to empty: the test shows nothing")
@@ -140,26 +157,18 @@ import Topology
     @Test func theRepackedPackingIsMadeSafeAndOrderedAfterTheCycleFreeOne() throws {
         var better = 0
         var checked = 0
-        for seed in 0..<8 as Range<UInt64> {
-            let inventory = InventoryGenerator.generate(.init(
-                seed: 930 + seed, hosts: 30 + Int(seed % 3) * 10, servers: 140 + Int(seed % 4) * 30, availabilityZones: ["az1"],
-                unknownLayoutFraction: 1, shutoffFraction: 0.9, faultFraction: 0, antiAffinityGroups: Int(seed % 2),
-                hostTypeNames: ["c6", "m6", "h4"], maxFill: 0.5))
-            let options = PlanOptions(mode: .consolidate, timeLimit: 1, placement: .any)
-            let planner = BatchPlanner(inventory)
-            for (sub, free) in Self.cycleFreePackings(planner, options: options) {
-                let now = monotonicSeconds()
-                let plan = planner.heuristicPlan(sub, options: options, deadline: now - 1, lastResort: now + 60)
-                let levels = sub.levels(plan.decisions, objective: .minHostsUsed, inventory: inventory)
-                #expect(levels <= free.levels, "seed \(seed)")
-                if levels < free.levels {
-                    better += 1
-                    #expect(!plan.source.contains("no cycles"), "seed \(seed): \(plan.source)")
-                }
-                let waves = try #require(plan.waves, "seed \(seed): the plan in hand has no waves")
-                #expect(PlanValidator.violations(of: waves, on: inventory, options: options.checkerOptions) == [], "seed \(seed)")
-                checked += 1
+        try Self.forEachLivePacking(0..<8) { seed, inventory, planner, options, sub, free in
+            let now = monotonicSeconds()
+            let plan = planner.heuristicPlan(sub, options: options, deadline: now - 1, lastResort: now + 60)
+            let levels = sub.levels(plan.decisions, objective: .minHostsUsed, inventory: inventory)
+            #expect(levels <= free.levels, "seed \(seed)")
+            if levels < free.levels {
+                better += 1
+                #expect(!plan.source.contains("no cycles"), "seed \(seed): \(plan.source)")
             }
+            let waves = try #require(plan.waves, "seed \(seed): the plan in hand has no waves")
+            #expect(PlanValidator.violations(of: waves, on: inventory, options: options.checkerOptions) == [], "seed \(seed)")
+            checked += 1
         }
         #expect(checked >= 6)
         #expect(better >= checked / 2, "the repacked packing beat the cycle-free one on \(better) of \(checked)")
@@ -172,10 +181,7 @@ import Topology
     @Test func theInsertionSaysWhenItStoppedForTime() throws {
         var checked = 0
         for seed in 0..<4 as Range<UInt64> {
-            let inventory = InventoryGenerator.generate(.init(
-                seed: 930 + seed, hosts: 30, servers: 140, availabilityZones: ["az1"],
-                unknownLayoutFraction: 1, shutoffFraction: 0.9, faultFraction: 0, antiAffinityGroups: 0,
-                hostTypeNames: ["c6", "m6", "h4"], maxFill: 0.5))
+            let inventory = Self.liveFleet(seed, hosts: 30, servers: 140, groups: 0)
             let options = PlanOptions(mode: .consolidate, timeLimit: 1, placement: .any)
             let planner = BatchPlanner(inventory)
             // The servers of the least loaded host in use, onto the others.
