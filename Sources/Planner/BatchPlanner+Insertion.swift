@@ -204,7 +204,7 @@ extension BatchPlanner {
     /// `giveUpEarly`: nil as soon as the insertion's pace says it will not be done by the
     /// deadline. On the live mixed 1,000-host fleet at `--time-limit 1` the repacked packing
     /// spent its whole share and was not made safe; stopped early, the time went to emptying
-    /// more hosts of the plan in hand (500-511 hosts where 517-519 were kept).
+    /// more hosts of the plan in hand (503 and 508 hosts in two runs, where 517-519 were kept).
     func anySafe(_ decisions: [[Decision]], sub: SubProblem, options: PlanOptions, deadline: Double, giveUpEarly: Bool = false) -> [[Decision]]? {
         var replay = PlanReplay(inventory, options: options.checkerOptions, checker: checker)
         var wishes = checker.state
