@@ -47,6 +47,7 @@ extension BatchPlanner {
             // to the end anyway: the next one gets `lastResort`.
             if !trusted && plan.waves == nil && !plan.cycleFree { triedOrdering = true }
             var executable = plan.decisions
+            var (packing, packingLevels) = (plan.decisions, plan.levels)  // what is ordered, and its levels
             var waves: [Move]?
             var source = plan.source
             if let made = plan.waves {
@@ -59,18 +60,18 @@ extension BatchPlanner {
                 // wished onto nodes of hosts with servers of unknown layout were re-routed one
                 // cycle at a time and the live mixed 1,000-host fleet (357 hosts packed) was
                 // not ordered within 3 s; made safe, it keeps 386 hosts, ordered in 0.25 s.
-                var packing = plan.decisions
                 if options.placement == .any && !plan.cycleFree {
-                    guard let safe = anySafe(packing, sub: sub, options: options, deadline: until ?? .infinity, giveUpEarly: true) else { continue }
-                    packing = safe
-                    guard sub.levels(safe, objective: objective, inventory: inventory) < bestLevels else { continue }
+                    guard let safe = anySafe(plan.decisions, sub: sub, options: options, deadline: until ?? .infinity, giveUpEarly: true)
+                    else { continue }
+                    (packing, packingLevels) = (safe, sub.levels(safe, objective: objective, inventory: inventory))
+                    guard packingLevels < bestLevels else { continue }
                 }
                 guard let done = orderedWaves(packing, sub: sub, options: options, deadline: plan.cycleFree ? nil : until)
                 else { continue }
                 (executable, waves) = (done.decisions, done.waves)
                 if let note = done.note { source += "; \(note)" }
             }
-            let levels = executable == plan.decisions ? plan.levels : sub.levels(executable, objective: objective, inventory: inventory)
+            let levels = executable == packing ? packingLevels : sub.levels(executable, objective: objective, inventory: inventory)
             if levels < bestLevels {
                 best = (executable, source, waves)
                 bestLevels = levels
