@@ -84,9 +84,9 @@ extension BatchPlanner {
         // context per server) took 0.26 s at 8,000 hosts.
         let cutoff = best == nil ? nil : greedyDeadline ?? deadline
         if let best, let cutoff, monotonicSeconds() >= cutoff { return best }
-        let greedy = greedy(sub, options: options, deadline: cutoff)
-        if best == nil || sub.levels(greedy, objective: objective, inventory: inventory) < bestLevels {
-            best = (greedy, "greedy", nil)
+        let greedy = greedyPlan(sub, options: options, deadline: cutoff)
+        if best == nil || sub.levels(greedy.decisions, objective: objective, inventory: inventory) < bestLevels {
+            best = (greedy.decisions, "greedy", greedy.waves)
         }
         return best!
     }
@@ -374,8 +374,8 @@ extension BatchPlanner {
         // from the adversarial fake cloud kept 44 hosts in 49 waves this way, 40 in 3 waves before.
         let layoutsKnown = !sub.fixed.contains { $0.hasUnknownLayout }
             && !sub.classes.contains { $0.origins.keys.contains { $0.host >= 0 && $0.nodes == nil } }
-        var replay = options.placement == .any && layoutsKnown
-            ? PlanReplay(inventory, options: options.checkerOptions, checker: checker) : nil
+        var sequenced = options.placement == .any && layoutsKnown
+            ? SequencedArrivals(PlanReplay(inventory, options: options.checkerOptions, checker: checker)) : nil
         var decisions = sub.classes.map { Array(repeating: Decision.stay, count: $0.count) }
         var arrivals = Array(repeating: 0, count: sub.hosts.count)
         let leaving = movers.filter { $0.origin.host >= 0 && !kept.contains($0.origin.host) }.sorted { a, b in
@@ -392,11 +392,6 @@ extension BatchPlanner {
         // times, 1.4-2.7 s of a 1 s share. The host's arrivals wait only for its own departures,
         // which go to hosts that only receive: still no cycle.
         var late = Set<Int>()
-        // Under `any`, the waves: each target's arrivals in the order they were placed, those
-        // safe together in one wave (`openWave`: the servers of the host's latest wave).
-        var waves: [Int: Int] = [:]
-        var waveOfHost = [Int](repeating: 0, count: sub.hosts.count)
-        var openWave = [[Int]](repeating: [], count: sub.hosts.count)
         // Targets only fill up here (sources are never targets), so a host too full for a class
         // stays too full: each class starts past the run of such hosts at the front. On tiled
         // 2,000 (8,000 hosts) this scan was half of a 1 s plan.
@@ -432,34 +427,17 @@ extension BatchPlanner {
                     if advancing { firstOpen[m.c] = k + 1 }
                     continue
                 }
-                if replay != nil {
+                if sequenced != nil {
                     // With the host's open wave if every arrival of it stays safe, else in a
                     // wave of its own after them.
-                    let target = sub.hosts[h]
-                    func admits() -> (ok: Bool, capacity: Bool) {
-                        let judged = replay!.quickJudge(server: m.s, to: target, nodes: nil)
-                        let ok = judged.refusal == nil && judged.verdict == .certain
-                        let capacity = judged.refusal.map(BatchPlanner.isRoomRefusal) ?? true
-                        return (ok, capacity)
-                    }
-                    if !openWave[h].isEmpty, admits().ok {
-                        openWave[h].append(m.s)
-                    } else {
-                        replay!.settle(openWave[h], on: target)
-                        openWave[h] = []
-                        let after = admits()
-                        guard after.ok else {
-                            // Arrivals only add to a target here, so a host short of room for
-                            // the class stays short: the class's open run moves past it.
-                            if advancing && after.capacity { firstOpen[m.c] = k + 1 } else { advancing = false }
-                            continue
-                        }
-                        waveOfHost[h] += 1
-                        openWave[h] = [m.s]
+                    let judged = sequenced!.place(m.s, on: sub.hosts[h])
+                    guard judged.placed else {
+                        // Arrivals only add to a target here, so a host short of room for
+                        // the class stays short: the class's open run moves past it.
+                        if advancing && judged.roomRefusal { firstOpen[m.c] = k + 1 } else { advancing = false }
+                        continue
                     }
                     advancing = false
-                    replay!.start(server: m.s, to: target, nodes: nil)
-                    waves[m.s] = waveOfHost[h]
                 } else {
                     advancing = false
                     if context == nil {
@@ -480,7 +458,7 @@ extension BatchPlanner {
                 break
             }
             if !placed {
-                guard replay != nil || options.placement == .any else { return .failure(StuckHost(m.origin.host)) }
+                guard sequenced != nil || options.placement == .any else { return .failure(StuckHost(m.origin.host)) }
                 let h = m.origin.host
                 late.insert(h)
                 guard sub.receives[h] else { continue }
@@ -491,13 +469,8 @@ extension BatchPlanner {
             }
         }
         // Caps on moves per wave are the wave ordering's to keep.
-        guard replay != nil, options.maxParallel == nil, options.maxPerHostParallel == nil else { return .success((decisions, nil)) }
-        let moves = self.moves(of: decisions, in: sub).map { move in
-            var move = move
-            move.wave = waves[inventory.serverIndex[move.serverID]!] ?? 1
-            return move
-        }
-        return .success((decisions, moves.sorted { ($0.wave, $0.serverID) < ($1.wave, $1.serverID) }))
+        guard let sequenced, options.maxParallel == nil, options.maxPerHostParallel == nil else { return .success((decisions, nil)) }
+        return .success((decisions, sequenced.numbered(moves(of: decisions, in: sub), inventory: inventory)))
     }
 }
 
