@@ -91,7 +91,12 @@ extension BatchPlanner {
         else {
             var outcome = solveAggregated(sub, options: options, timeLimit: timeLimit, started: started, heuristic: heuristic,
                                           source: heuristicSource)
-            if outcome.decisions == heuristic { outcome.waves = heuristicWaves }
+            if outcome.decisions == heuristic {
+                outcome.waves = heuristicWaves
+            } else {
+                drainInSequence(&outcome, inHand: (heuristic, heuristicLevels, heuristicSource, heuristicWaves), sub: sub, options: options,
+                                deadline: started + timeLimit + grace)
+            }
             return outcome
         }
         var plan = (decisions: heuristic, levels: heuristicLevels, source: heuristicSource, waves: heuristicWaves)
@@ -119,6 +124,10 @@ extension BatchPlanner {
         let kept = outcome.decisions == plan.decisions
         outcome.notes.insert(contentsOf: [found.note] + (kept ? [orderingNote].compactMap { $0 } : []), at: 0)
         if kept { outcome.waves = plan.waves }
+        if !kept {
+            drainInSequence(&outcome, inHand: (plan.decisions, plan.levels, plan.source, plan.waves), sub: sub, options: options,
+                            deadline: started + timeLimit + grace)
+        }
         if let bound {
             let primary = sub.levels(outcome.decisions, objective: objective, inventory: inventory).primary
             outcome.slack = min(outcome.slack ?? .infinity, max(0, primary - bound))
@@ -126,6 +135,34 @@ extension BatchPlanner {
         }
         if outcome.decisions != heuristic { outcome.alternative = heuristic }
         return outcome
+    }
+
+    /// Draining hosts or moving named servers under `any`, when the per-host models replaced the
+    /// plan in hand: they pack on wished nodes, so their plan is judged as its waves will run
+    /// (`sequencedDrain`: arrivals the cloud's choice of nodes could block go elsewhere) and
+    /// comes in those waves; the plan in hand (the greedy's, already so judged) stays when that
+    /// is no better. Unchanged when `sequencedDrain` gives nothing (the wave ordering then
+    /// re-routes what it must).
+    func drainInSequence(
+        _ outcome: inout SubOutcome, inHand: (decisions: [[Decision]], levels: Levels, source: String, waves: [Move]?), sub: SubProblem,
+        options: PlanOptions, deadline: Double
+    ) {
+        guard sub.mustMove, options.placement == .any, outcome.waves == nil,
+            let drained = sequencedDrain(outcome.decisions, sub: sub, options: options, deadline: deadline)
+        else { return }
+        let objective = options.effectiveObjective
+        let before = sub.levels(outcome.decisions, objective: objective, inventory: inventory).primary
+        let levels = sub.levels(drained.decisions, objective: objective, inventory: inventory)
+        if levels <= inHand.levels {
+            (outcome.decisions, outcome.waves) = (drained.decisions, drained.waves)
+        } else {
+            (outcome.decisions, outcome.waves) = (inHand.decisions, inHand.waves)
+            outcome.notes.append("the models' plan, judged whatever nodes the cloud picks, is no better: the \(inHand.source) plan is used")
+        }
+        // The slacks were measured on the models' plan: the bound stays, the value moved.
+        let change = (levels <= inHand.levels ? levels.primary : inHand.levels.primary) - before
+        outcome.slack = outcome.slack.map { max(0, $0 + change) }
+        outcome.layoutFreeSlack = outcome.layoutFreeSlack.map { max(0, $0 + change) }
     }
 
     /// Drops moves the plan does not need: a moving server whose own host stays in use and

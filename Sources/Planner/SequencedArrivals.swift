@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
+import GLPK
 import Topology
 
 /// Arrivals judged as a plan will run them where the cloud picks the nodes (`any`), for
@@ -52,5 +53,78 @@ struct SequencedArrivals {
             move.wave = inventory.serverIndex[move.serverID].flatMap { wave[$0] } ?? 1
             return move
         }.sorted { ($0.wave, $0.serverID) < ($1.wave, $1.serverID) }
+    }
+}
+
+extension BatchPlanner {
+    /// Draining hosts or moving named servers under `any`: a models' plan, packed on wished
+    /// nodes, judged as its waves will run (`SequencedArrivals`), each host's arrivals largest
+    /// first. An arrival the cloud's choice of nodes could block goes elsewhere, also judged so:
+    /// to the touched host with the most free vCPUs that admits it, else to the receiving host
+    /// with the most room left. The plan comes in those waves. Nil past `deadline`, when an
+    /// arrival finds no place, or under caps on moves per wave (the wave ordering's to keep).
+    ///
+    /// Ordered as they stood instead, the per-host chunks' plan for a tenth of 10,000 hosts
+    /// (473 hosts touched on wished nodes) had 19 moves re-routed one at a time: 478 hosts.
+    func sequencedDrain(_ decisions: [[Decision]], sub: SubProblem, options: PlanOptions, deadline: Double)
+        -> (decisions: [[Decision]], waves: [Move])?
+    {
+        guard sub.mustMove, options.placement == .any, options.maxParallel == nil, options.maxPerHostParallel == nil else { return nil }
+        var sequenced = SequencedArrivals(PlanReplay(inventory, options: options.checkerOptions, checker: checker))
+        var result = decisions
+        var arrivals: [(c: Int, i: Int, s: Int, l: Int)] = []
+        for (c, cls) in sub.classes.enumerated() {
+            for (i, s) in cls.servers.enumerated() {
+                if case .host(let l, _) = decisions[c][i] { arrivals.append((c, i, s, l)) }
+            }
+        }
+        func larger(_ a: (c: Int, i: Int, s: Int, l: Int), _ b: (c: Int, i: Int, s: Int, l: Int)) -> Bool {
+            let sa = Self.size(sub.classes[a.c].flavor), sb = Self.size(sub.classes[b.c].flavor)
+            return sa != sb ? sa > sb : a.s < b.s
+        }
+        arrivals.sort { a, b in a.l != b.l ? a.l < b.l : larger(a, b) }
+        var onHost = [Int](repeating: 0, count: sub.hosts.count)
+        var refused: [(c: Int, i: Int, s: Int, l: Int)] = []
+        for a in arrivals {
+            if monotonicSeconds() > deadline { return nil }
+            if options.maxPerHost.map({ onHost[a.l] < $0 }) ?? true, sequenced.place(a.s, on: sub.hosts[a.l]).placed {
+                onHost[a.l] += 1
+            } else {
+                refused.append(a)
+            }
+        }
+        if !refused.isEmpty {
+            let receiving = sub.hosts.indices.filter { sub.receives[$0] }
+            // Hosts not touched yet keep their room (nothing lands there): ranked once.
+            func roomLeft(_ l: Int) -> Double {
+                let u = checker.state.usage[sub.hosts[l]]
+                let cap = u.capacity.total
+                return Double(u.freeTotal.vcpus) / Double(max(cap.vcpus, 1)) + Double(u.freeTotal.memoryMiB) / Double(max(cap.memoryMiB, 1))
+            }
+            let byRoom = receiving.map { ($0, roomLeft($0)) }.sorted { ($0.1, -$0.0) > ($1.1, -$1.0) }.map(\.0)
+            for a in refused.sorted(by: larger) {
+                let home = inventory.servers[a.s].dedicatedHostID.flatMap { inventory.hostIndex[$0] }
+                let touched = receiving.filter { onHost[$0] > 0 }.map { l in (l, sequenced.replay.state.usage[sub.hosts[l]].freeTotal.vcpus) }
+                    .sorted { ($0.1, -$0.0) > ($1.1, -$1.0) }.map(\.0)
+                var found: Int?
+                for l in touched + byRoom.filter({ onHost[$0] == 0 }) where sub.hosts[l] != home {
+                    if monotonicSeconds() > deadline { return nil }
+                    if let cap = options.maxPerHost, onHost[l] >= cap { continue }
+                    if sequenced.place(a.s, on: sub.hosts[l]).placed {
+                        found = l
+                        break
+                    }
+                }
+                guard let l = found else { return nil }
+                onHost[l] += 1
+                // The nodes are a wish only (the cloud picks): the first the fit function finds
+                // on the host's known layouts.
+                let flavor = sub.classes[a.c].flavor
+                let usage = checker.state.usage[sub.hosts[l]]
+                let wish = Fit.fit(flavor, free: usage.freeKnown, capacity: usage.capacity)?.nodes ?? Array(0..<flavor.numaNodes)
+                result[a.c][a.i] = .host(l, wish)
+            }
+        }
+        return (result, sequenced.numbered(moves(of: result, in: sub), inventory: inventory))
     }
 }
