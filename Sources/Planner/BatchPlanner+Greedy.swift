@@ -197,7 +197,14 @@ extension BatchPlanner {
         switch options.mode {
         case .evacuate, .servers:
             var touched: [Int] = []  // ascending, the order the scan over every host met them in
-            let order = where_.keys.sorted { (size($0), $1) > (size($1), $0) }
+            // Judged in sequence, servers that span more NUMA nodes come first: a one-node server
+            // landed first may take a node they need (`SequencedArrivals.comesFirst`).
+            let order = where_.keys.sorted { a, b in
+                if sequenced != nil, let first = SequencedArrivals.comesFirst(sub.classes[where_[a]!.cls].flavor, sub.classes[where_[b]!.cls].flavor) {
+                    return first
+                }
+                return (size(a), b) > (size(b), a)
+            }
             // When draining hosts, the hosts that receive lose no server, so those not yet touched
             // keep their room: ranked once, most room left first, for opening targets.
             // Scanning every host for every server took 15 s of a 5 s limit when draining a

@@ -45,6 +45,18 @@ struct SequencedArrivals {
         return (true, false)
     }
 
+    /// The order arrivals are best judged in: servers that span more NUMA nodes first (a
+    /// one-node server landed first may take a node they need, and nothing forces the cloud to
+    /// put it elsewhere), then the larger (`BatchPlanner.size`); nil when neither comes first.
+    /// Largest first alone put a one-node server of 4 vCPUs before a two-node server of 2 + 2
+    /// on a host with 4 and 8 vCPUs free per node: the one-node server could take the first
+    /// node whole, and the two-node one found no place.
+    static func comesFirst(_ a: Flavor, _ b: Flavor) -> Bool? {
+        if a.numaNodes != b.numaNodes { return a.numaNodes > b.numaNodes }
+        let sa = BatchPlanner.size(a), sb = BatchPlanner.size(b)
+        return sa != sb ? sa > sb : nil
+    }
+
     /// `moves` numbered by the waves their servers were placed in (1 for a server not placed
     /// here), in wave order.
     func numbered(_ moves: [Move], inventory: Inventory) -> [Move] {
@@ -58,8 +70,8 @@ struct SequencedArrivals {
 
 extension BatchPlanner {
     /// Draining hosts or moving named servers under `any`: a models' plan, packed on wished
-    /// nodes, judged as its waves will run (`SequencedArrivals`), each host's arrivals largest
-    /// first. An arrival the cloud's choice of nodes could block goes elsewhere, also judged so:
+    /// nodes, judged as its waves will run (`SequencedArrivals`), each host's arrivals in the
+    /// order `SequencedArrivals.comesFirst` gives. An arrival the cloud's choice of nodes could block goes elsewhere, also judged so:
     /// to the touched host with the most free vCPUs that admits it, else to the receiving host
     /// with the most room left. The plan comes in those waves. Nil past `deadline`, when an
     /// arrival finds no place, or under caps on moves per wave (the wave ordering's to keep).
@@ -79,8 +91,7 @@ extension BatchPlanner {
             }
         }
         func larger(_ a: (c: Int, i: Int, s: Int, l: Int), _ b: (c: Int, i: Int, s: Int, l: Int)) -> Bool {
-            let sa = Self.size(sub.classes[a.c].flavor), sb = Self.size(sub.classes[b.c].flavor)
-            return sa != sb ? sa > sb : a.s < b.s
+            SequencedArrivals.comesFirst(sub.classes[a.c].flavor, sub.classes[b.c].flavor) ?? (a.s < b.s)
         }
         arrivals.sort { a, b in a.l != b.l ? a.l < b.l : larger(a, b) }
         var onHost = [Int](repeating: 0, count: sub.hosts.count)
