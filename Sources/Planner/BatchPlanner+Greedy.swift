@@ -188,11 +188,7 @@ extension BatchPlanner {
         }
 
         /// Free share of a host's vCPUs and memory, each normalised by its capacity.
-        func roomLeft(_ h: Int) -> Double {
-            let u = usage(h)
-            let cap = u.capacity.total
-            return Double(u.freeTotal.vcpus) / Double(max(cap.vcpus, 1)) + Double(u.freeTotal.memoryMiB) / Double(max(cap.memoryMiB, 1))
-        }
+        func roomLeft(_ h: Int) -> Double { usage(h).roomLeft }
 
         switch options.mode {
         case .evacuate, .servers:
@@ -210,10 +206,7 @@ extension BatchPlanner {
             // Scanning every host for every server took 15 s of a 5 s limit when draining a
             // tenth of 10,000 hosts (4,305 servers); the touched hosts are few.
             var untouchedByRoom: [Int]?
-            if objective == .minHostsTouched, case .evacuate = options.mode {
-                untouchedByRoom = sub.hosts.indices.filter { sub.receives[$0] }.map { ($0, roomLeft($0)) }
-                    .sorted { ($0.1, -$0.0) > ($1.1, -$1.0) }.map(\.0)
-            }
+            if objective == .minHostsTouched, case .evacuate = options.mode { untouchedByRoom = receivingByRoom(sub) }
             var opened = 0  // the hosts of `untouchedByRoom` before this position are all touched
             for s in order {
                 guard moves < budget else { break }
@@ -287,6 +280,16 @@ extension BatchPlanner {
         // Caps on moves per wave are the wave ordering's to keep.
         guard let sequenced, options.maxParallel == nil, options.maxPerHostParallel == nil else { return (decisions, nil) }
         return (decisions, sequenced.numbered(self.moves(of: decisions, in: sub), inventory: inventory))
+    }
+}
+
+extension BatchPlanner {
+    /// The sub-problem's hosts that may receive, most room left first (`HostUsage.roomLeft`,
+    /// ties by local index), as they stand before any move: the order in which drains open
+    /// targets (the greedy plan, `sequencedDrain`).
+    func receivingByRoom(_ sub: SubProblem) -> [Int] {
+        sub.hosts.indices.filter { sub.receives[$0] }.map { ($0, checker.state.usage[sub.hosts[$0]].roomLeft) }
+            .sorted { ($0.1, -$0.0) > ($1.1, -$1.0) }.map(\.0)
     }
 }
 

@@ -24,12 +24,9 @@ extension BatchPlanner {
         // counts those servers on every node they might use, which the exact verdict can beat;
         // a bound-only pass on rooms of known layouts alone holds (15 % of the limit at most).
         var layoutFreeBound: Int?
-        if patternModel, options.placement == .any, objective == .minHostsUsed, !sub.mustMove,
-            sub.hosts.indices.contains(where: { sub.receives[$0] && sub.fixed[$0].hasUnknownLayout }),
-            let shapes = ShapePatterns(sub, options: options, planner: self, layoutFree: true)
-        {
+        if objective == .minHostsUsed, !sub.mustMove {
             let stay = sub.classes.map { [Decision](repeating: .stay, count: $0.count) }
-            layoutFreeBound = shapes.solve(start: stay, deadline: started + timeLimit * 0.15, searchPlans: false)?.bound
+            layoutFreeBound = layoutFreeModelBound(sub, options: options, start: stay, deadline: started + timeLimit * 0.15)
         }
         var outcome = solveModels(sub, options: options, timeLimit: max(0.05, timeLimit - (monotonicSeconds() - started)), grace: grace)
         // Evacuations have a volume bound of their own only for `layoutFreeSlack`.
@@ -125,12 +122,10 @@ extension BatchPlanner {
         // (a fifth of the limit at most, and not when volume alone proves the plan).
         var layoutFreeBound: Int?
         if options.placement == .any, sub.mustMove, objective == .minHostsTouched,
-            sub.hosts.indices.contains(where: { sub.receives[$0] && sub.fixed[$0].hasUnknownLayout }),
-            plan.levels.primary > Double(sub.hostsTouchedVolumeBound(policy: nil, inventory: inventory)),
-            let free = ShapePatterns(sub, options: options, planner: self, layoutFree: true)
+            plan.levels.primary > Double(sub.hostsTouchedVolumeBound(policy: nil, inventory: inventory))
         {
-            let deadline = min(started + timeLimit * 0.9, monotonicSeconds() + timeLimit * 0.2)
-            layoutFreeBound = free.solve(start: plan.decisions, deadline: deadline, searchPlans: false)?.bound
+            layoutFreeBound = layoutFreeModelBound(sub, options: options, start: plan.decisions,
+                                                   deadline: min(started + timeLimit * 0.9, monotonicSeconds() + timeLimit * 0.2))
         }
         let bound = found.bound.map(Double.init)
         if let bound, plan.levels.primary <= bound + 1e-9 {
@@ -154,6 +149,20 @@ extension BatchPlanner {
         if let layoutFreeBound { outcome.layoutFreeSlack = max(0, primary - Double(layoutFreeBound)) }
         if outcome.decisions != heuristic { outcome.alternative = heuristic }
         return outcome
+    }
+
+    /// Under `any`, where hosts that may receive hold servers of unknown layout: the pattern
+    /// model's bound on rooms that count only known layouts per node, which holds whatever those
+    /// layouts and whatever nodes the cloud picks (the models' own rooms count such servers on
+    /// every node they might use, which the exact verdict can beat). Nil where no such host
+    /// receives, or when nothing is proven by `deadline`. `start`: a plan in hand placing every
+    /// mover (the model gives nothing without one).
+    func layoutFreeModelBound(_ sub: SubProblem, options: PlanOptions, start: [[Decision]], deadline: Double) -> Int? {
+        guard patternModel, options.placement == .any,
+            sub.hosts.indices.contains(where: { sub.receives[$0] && sub.fixed[$0].hasUnknownLayout }),
+            let shapes = ShapePatterns(sub, options: options, planner: self, layoutFree: true)
+        else { return nil }
+        return shapes.solve(start: start, deadline: deadline, searchPlans: false)?.bound
     }
 
     /// Draining hosts or moving named servers under `any`, when the per-host models replaced the

@@ -52,6 +52,12 @@ public struct HostUsage: Hashable, Sendable {
     /// Used capacity in total.
     public var usedTotal: Resources { knownUsed.total + unknownUsed }
 
+    /// Free share of the host's vCPUs and memory, each normalised by its capacity (0 to 2).
+    var roomLeft: Double {
+        let cap = capacity.total
+        return Double(freeTotal.vcpus) / Double(max(cap.vcpus, 1)) + Double(freeTotal.memoryMiB) / Double(max(cap.memoryMiB, 1))
+    }
+
     /// True when some server on the host has no known layout.
     public var hasUnknownLayout: Bool { unknownCount > 0 }
 

@@ -107,12 +107,7 @@ extension BatchPlanner {
         if !refused.isEmpty {
             let receiving = sub.hosts.indices.filter { sub.receives[$0] }
             // Hosts not touched yet keep their room (nothing lands there): ranked once.
-            func roomLeft(_ l: Int) -> Double {
-                let u = checker.state.usage[sub.hosts[l]]
-                let cap = u.capacity.total
-                return Double(u.freeTotal.vcpus) / Double(max(cap.vcpus, 1)) + Double(u.freeTotal.memoryMiB) / Double(max(cap.memoryMiB, 1))
-            }
-            let byRoom = receiving.map { ($0, roomLeft($0)) }.sorted { ($0.1, -$0.0) > ($1.1, -$1.0) }.map(\.0)
+            let byRoom = receivingByRoom(sub)
             for a in refused.sorted(by: larger) {
                 let home = inventory.servers[a.s].dedicatedHostID.flatMap { inventory.hostIndex[$0] }
                 let touched = receiving.filter { onHost[$0] > 0 }.map { l in (l, sequenced.replay.state.usage[sub.hosts[l]].freeTotal.vcpus) }
