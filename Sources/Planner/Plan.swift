@@ -205,7 +205,7 @@ extension Inventory {
     /// measure.
     public var fingerprint: String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in json().serialized().utf8 {
+        for byte in json().serializedUTF8() {
             hash ^= UInt64(byte)
             hash = hash &* 0x100_0000_01b3
         }

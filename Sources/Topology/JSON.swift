@@ -360,81 +360,99 @@ private struct JSONParser {
 extension JSON {
     /// Serialises the value. `pretty` indents by two spaces; keys keep their order.
     public func serialized(pretty: Bool = true) -> String {
-        var out = ""
+        String(decoding: serializedUTF8(pretty: pretty), as: UTF8.self)
+    }
+
+    /// The same text as `serialized`, as UTF-8 bytes. Written byte by byte rather than by
+    /// appending strings: a plan of 8,000 hosts is 10 MB of JSON, and writing it as strings
+    /// took 0.26-0.37 s of a 1 s plan.
+    public func serializedUTF8(pretty: Bool = true) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(4096)
         write(to: &out, indent: pretty ? 0 : nil)
         return out
     }
 
-    private func write(to out: inout String, indent: Int?) {
+    private static func append(_ text: StaticString, to out: inout [UInt8]) {
+        text.withUTF8Buffer { out.append(contentsOf: $0) }
+    }
+
+    private static func indent(_ level: Int, to out: inout [UInt8]) {
+        out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: 2 * level))
+    }
+
+    private func write(to out: inout [UInt8], indent: Int?) {
         switch self {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .number(let n): out += JSON.format(n)
+        case .null: JSON.append("null", to: &out)
+        case .bool(let b): JSON.append(b ? "true" : "false", to: &out)
+        case .number(let n): JSON.writeNumber(n, to: &out)
         case .string(let s): JSON.writeString(s, to: &out)
         case .array(let items):
             if items.isEmpty {
-                out += "[]"
+                JSON.append("[]", to: &out)
                 return
             }
             // Short arrays of scalars stay on one line: node lists read better that way.
             let scalarOnly = items.allSatisfy(\.isScalar)
             if indent == nil || (scalarOnly && items.count <= 16) {
-                out += "["
+                out.append(UInt8(ascii: "["))
                 for (i, item) in items.enumerated() {
-                    if i > 0 { out += indent == nil ? "," : ", " }
+                    if i > 0 { JSON.append(indent == nil ? "," : ", ", to: &out) }
                     item.write(to: &out, indent: nil)
                 }
-                out += "]"
+                out.append(UInt8(ascii: "]"))
                 return
             }
             let level = indent!
-            out += "[\n"
+            JSON.append("[\n", to: &out)
             for (i, item) in items.enumerated() {
-                out += String(repeating: "  ", count: level + 1)
+                JSON.indent(level + 1, to: &out)
                 item.write(to: &out, indent: level + 1)
-                out += i + 1 < items.count ? ",\n" : "\n"
+                JSON.append(i + 1 < items.count ? ",\n" : "\n", to: &out)
             }
-            out += String(repeating: "  ", count: level) + "]"
+            JSON.indent(level, to: &out)
+            out.append(UInt8(ascii: "]"))
         case .object(let pairs):
             if pairs.isEmpty {
-                out += "{}"
+                JSON.append("{}", to: &out)
                 return
             }
             guard let level = indent else {
-                out += "{"
+                out.append(UInt8(ascii: "{"))
                 for (i, (key, value)) in pairs.enumerated() {
-                    if i > 0 { out += "," }
+                    if i > 0 { out.append(UInt8(ascii: ",")) }
                     JSON.writeString(key, to: &out)
-                    out += ":"
+                    out.append(UInt8(ascii: ":"))
                     value.write(to: &out, indent: nil)
                 }
-                out += "}"
+                out.append(UInt8(ascii: "}"))
                 return
             }
             if pairs.allSatisfy({ $0.1.isScalar }) {
                 // Small flat objects ({"node": 0, "vcpus": 8, ...}) read better on one line.
-                var line = "{"
+                let mark = out.count
+                out.append(UInt8(ascii: "{"))
                 for (i, (key, value)) in pairs.enumerated() {
-                    if i > 0 { line += ", " }
-                    JSON.writeString(key, to: &line)
-                    line += ": "
-                    value.write(to: &line, indent: nil)
+                    if i > 0 { JSON.append(", ", to: &out) }
+                    JSON.writeString(key, to: &out)
+                    JSON.append(": ", to: &out)
+                    value.write(to: &out, indent: nil)
                 }
-                line += "}"
-                if line.utf8.count <= 72 || line.count <= 72 {  // the byte count bounds the character count
-                    out += line
-                    return
-                }
+                out.append(UInt8(ascii: "}"))
+                // At most 72 characters (the byte count bounds the character count).
+                if out.count - mark <= 72 || String(decoding: out[mark...], as: UTF8.self).count <= 72 { return }
+                out.removeSubrange(mark...)
             }
-            out += "{\n"
+            JSON.append("{\n", to: &out)
             for (i, (key, value)) in pairs.enumerated() {
-                out += String(repeating: "  ", count: level + 1)
+                JSON.indent(level + 1, to: &out)
                 JSON.writeString(key, to: &out)
-                out += ": "
+                JSON.append(": ", to: &out)
                 value.write(to: &out, indent: level + 1)
-                out += i + 1 < pairs.count ? ",\n" : "\n"
+                JSON.append(i + 1 < pairs.count ? ",\n" : "\n", to: &out)
             }
-            out += String(repeating: "  ", count: level) + "}"
+            JSON.indent(level, to: &out)
+            out.append(UInt8(ascii: "}"))
         }
     }
 
@@ -458,29 +476,64 @@ extension JSON {
         return s
     }
 
-    static func writeString(_ s: String, to out: inout String) {
-        out += "\""
+    /// Integers as digits without a fraction (written directly: ids and sizes make most of
+    /// a plan's numbers), others as `format` gives them.
+    static func writeNumber(_ n: Double, to out: inout [UInt8]) {
+        guard n.isFinite, n == n.rounded(), abs(n) < 1e15 else {
+            out.append(contentsOf: format(n).utf8)
+            return
+        }
+        var v = Int64(n)
+        if v == 0 {
+            out.append(UInt8(ascii: "0"))
+            return
+        }
+        if v < 0 {
+            out.append(UInt8(ascii: "-"))
+            v = -v
+        }
+        let first = out.count
+        while v > 0 {
+            out.append(UInt8(ascii: "0") + UInt8(v % 10))
+            v /= 10
+        }
+        out[first...].reverse()
+    }
+
+    static func writeString(_ s: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
         // Most strings (ids, names) need no escape: appended whole, not scalar by scalar (the
         // inventory's fingerprint serializes every id: 0.2 s of a 1 s plan of 8,000 hosts).
         // Bytes of multi-byte UTF-8 sequences are all 0x80 or more.
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            out += s
-            out += "\""
+        func plain(_ bytes: some Sequence<UInt8>) -> Bool {
+            !bytes.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+        }
+        let done: Bool? = s.utf8.withContiguousStorageIfAvailable { bytes in
+            guard plain(bytes) else { return false }
+            out.append(contentsOf: bytes)
+            return true
+        }
+        if done ?? {
+            guard plain(s.utf8) else { return false }
+            out.append(contentsOf: s.utf8)
+            return true
+        }() {
+            out.append(UInt8(ascii: "\""))
             return
         }
         for scalar in s.unicodeScalars {
             switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
+            case "\"": append("\\\"", to: &out)
+            case "\\": append("\\\\", to: &out)
+            case "\n": append("\\n", to: &out)
+            case "\r": append("\\r", to: &out)
+            case "\t": append("\\t", to: &out)
             case let c where c.value < 0x20:
                 let hex = String(c.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
+                out.append(contentsOf: ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).utf8)
+            default: out.append(contentsOf: String(scalar).utf8)
             }
         }
-        out += "\""
+        out.append(UInt8(ascii: "\""))
     }
 }

@@ -134,16 +134,16 @@ struct PlanCommand: ParsableCommand {
                 format: "reading and planning took %.2f s, more than --time-limit %g s: reading, wave ordering and validation are not cut short",
                 planned - started, timeLimit))
         }
-        let json = plan.json.serialized()
+        let json = plan.json.serializedUTF8()
         if let out {
             do {
-                try Data((json + "\n").utf8).write(to: URL(fileURLWithPath: out))
+                try Data(json + [UInt8(ascii: "\n")]).write(to: URL(fileURLWithPath: out))
             } catch {
                 throw CLIError.runtime("error: cannot write the plan to \(out): \(error.localizedDescription)")
             }
         }
         switch format {
-        case .json: console.result(json)
+        case .json: console.result(String(decoding: json, as: UTF8.self))
         case .text: console.result(PlanSummary(plan: plan, inventory: inventory).render(style: console.style))
         }
         let end = monotonicSeconds()

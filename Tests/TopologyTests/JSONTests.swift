@@ -39,6 +39,55 @@ import Topology
         #expect(try JSON.parse(written) == .string(text))
     }
 
+    /// Numbers: integers as digits (written directly, not through `String`), others as
+    /// `format` gives them.
+    @Test(arguments: [
+        (0.0, "0"), (-0.0, "0"), (7, "7"), (-12, "-12"), (1_048_576, "1048576"), (999_999_999_999_999, "999999999999999"),
+        (-999_999_999_999_999, "-999999999999999"), (2.5, "2.5"), (-0.25, "-0.25"), (0.1 + 0.2, "0.3"), (1e15, "1000000000000000.0"), (1e16, "1e+16"),
+        (.infinity, "null"),
+    ] as [(Double, String)])
+    func numbersAreWrittenExactly(value: Double, written: String) {
+        #expect(JSON.number(value).serialized(pretty: false) == written)
+        #expect(JSON.number(value).serialized() == written)
+    }
+
+    /// The pretty layout: nested values indented by two spaces, short scalar arrays and flat
+    /// objects of at most 72 characters on one line (characters, not bytes).
+    @Test func prettyLayoutIsExact() {
+        let wide = String(repeating: "é", count: 40)  // 80 bytes, 40 characters
+        let value = JSON.object([
+            ("moves", .array([
+                .object([("server_id", .string("s1")), ("numa_nodes", .array([.number(0), .number(1)])), ("wave", .number(1))]),
+                .object([("server_id", .string("s2")), ("to", .null), ("wave", .number(2))]),
+            ])),
+            ("name", .object([("text", .string(wide)), ("ok", .bool(true))])),
+            ("long", .object([("a", .string(String(repeating: "x", count: 70))), ("b", .number(1))])),
+            ("empty", .array([])),
+            ("none", .object([])),
+        ])
+        let expected = """
+            {
+              "moves": [
+                {
+                  "server_id": "s1",
+                  "numa_nodes": [0, 1],
+                  "wave": 1
+                },
+                {"server_id": "s2", "to": null, "wave": 2}
+              ],
+              "name": {"text": "\(wide)", "ok": true},
+              "long": {
+                "a": "\(String(repeating: "x", count: 70))",
+                "b": 1
+              },
+              "empty": [],
+              "none": {}
+            }
+            """
+        #expect(value.serialized() == expected)
+        #expect(value.serializedUTF8() == Array(expected.utf8))
+    }
+
     @Test(arguments: [
         ("{\"a\": 1,", 1, 9, "unexpected end of file inside an object; the JSON is truncated"),
         ("{\n  \"a\": [1, 2\n", 3, 1, "unexpected end of file inside an array; the JSON is truncated"),
