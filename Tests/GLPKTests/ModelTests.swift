@@ -89,6 +89,24 @@ import Testing
         #expect(try model.solve(SolveOptions(presolve: false)).status == .unbounded)
     }
 
+    /// Without the presolver the LP relaxation is solved first and counts against the limit:
+    /// when it leaves less time than it took, branch-and-cut does not start (its first steps do
+    /// not look at the clock) and the LP's bound is returned.
+    @Test func anLPThatSpendsTheLimitEndsTheSolve() throws {
+        var model = Model()
+        model.direction = .maximize
+        let x = model.addVariable(kind: .integer, objective: 1)
+        let y = model.addVariable(kind: .integer, objective: 1)
+        model.addLessOrEqual([(x, 2), (y, 2)], 5)
+        let cut = try model.solve(SolveOptions(timeLimit: 1e-6, presolve: false))
+        #expect(cut.status == .noSolution)
+        #expect(cut.hitTimeLimit)
+        #expect(cut.bound == 2.5)
+        let whole = try model.solve(SolveOptions(timeLimit: 10, presolve: false))
+        #expect(whole.status == .optimal)
+        #expect(whole.objective == 2)
+    }
+
     @Test func duplicateVariablesInARowAreSummed() throws {
         // GLPK aborts on a repeated column index in one row; the wrapper merges them.
         var model = Model()
