@@ -37,6 +37,10 @@ public struct BatchPlanner: Sendable {
     /// 7,728); 2,500 hosts: 1,957 (the LP bound) with each, in 8.1 s with 3,000 and 18.7 s with
     /// 12,000. Evacuating 1,000 of 10,000 hosts: 596, 599 and 585 hosts touched (greedy 591).
     var chunkColumns = 3_000
+    /// Drains and named moves with at most this many (class, receiving host) pairs run the
+    /// per-host models before the pattern model (`solveModels`); a stored property so tests can
+    /// reach either order.
+    var smallPerHostModel = 1_000
     /// Whether the pattern model over host shapes runs before the per-host models (a stored
     /// property so tests can reach the per-host and chunked paths it would otherwise pre-empt).
     var patternModel = true
