@@ -51,6 +51,28 @@ let verdictAndWaveBenchmarks: @Sendable () -> Void = {
         benchmark.stopMeasurement()
     }
 
+    // The same kind of question on an 8-node host (48 vCPUs and 192 GiB a node, two thirds in
+    // use by 40 servers of unknown layout: one-, two- and four-node flavors), with and without
+    // three concurrent arrivals: the search over arrangements grows with the nodes.
+    var eight = HostUsage(capacity: Array(repeating: Resources(vcpus: 48, memoryMiB: 196_608), count: 8))
+    let one = Flavor(name: "s", resources: Resources(vcpus: 4, memoryMiB: 16384))
+    let two = Flavor(name: "w", resources: Resources(vcpus: 8, memoryMiB: 32768), numaNodes: 2)
+    let four = Flavor(name: "q", resources: Resources(vcpus: 16, memoryMiB: 65536), numaNodes: 4)
+    for _ in 0..<24 { eight.add(one, nodes: nil) }
+    for _ in 0..<12 { eight.add(two, nodes: nil) }
+    for _ in 0..<4 { eight.add(four, nodes: nil) }
+    let eightProbe = Flavor(name: "probe", resources: Resources(vcpus: 24, memoryMiB: 98304))
+    for concurrent in [[:], [two: 3]] as [[Flavor: Int]] {
+        Benchmark(
+            "unknown-layout verdict: 8-node host, 40 servers of unknown layout, \(concurrent.isEmpty ? "no" : "3") concurrent arrivals",
+            configuration: .init(metrics: metrics, maxDuration: .seconds(10), maxIterations: 200)
+        ) { benchmark in
+            for _ in benchmark.scaledIterations {
+                blackHole(LayoutVerdict.verdict(eightProbe, on: eight, concurrent: concurrent, remembered: false))
+            }
+        }
+    }
+
     // 1,000 moves: evacuate hosts of a generated region until 1,000 servers must leave.
     let region = InventoryGenerator.generate(.init(
         seed: 1000, hosts: 700, servers: 2800, availabilityZones: ["az1"], unknownLayoutFraction: 0, shutoffFraction: 1,
