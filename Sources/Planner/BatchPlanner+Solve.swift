@@ -64,6 +64,7 @@ extension BatchPlanner {
             sub, options: options, deadline: started + max(timeLimit * 0.5, 0.25), lastResort: started + max(timeLimit * 0.6, 0.25) + grace,
             greedyDeadline: started + timeLimit * 0.25)
         let heuristicLevels = sub.levels(heuristic, objective: objective, inventory: inventory)
+        let inHand = (decisions: heuristic, levels: heuristicLevels, source: heuristicSource, waves: heuristicWaves)
         // Small drains and named moves: the per-host models first, with up to 30 % of the limit.
         // At this size they prove the optimum in a fraction of a second, where the pattern
         // model's search for a plan below the one in hand could not end before its share: 43
@@ -79,12 +80,7 @@ extension BatchPlanner {
             var early = solveAggregated(sub, options: options, timeLimit: timeLimit * 0.3, started: monotonicSeconds(),
                                         heuristic: heuristic, source: heuristicSource)
             if early.slack == 0 {
-                if early.decisions == heuristic {
-                    early.waves = heuristicWaves
-                } else {
-                    drainInSequence(&early, inHand: (heuristic, heuristicLevels, heuristicSource, heuristicWaves), sub: sub,
-                                    options: options, deadline: started + timeLimit + grace)
-                }
+                takeWaves(&early, inHand: inHand, sub: sub, options: options, deadline: started + timeLimit + grace)
                 if early.slack == 0 {
                     early.notes.insert("per-host models first (a small sub-problem)", at: 0)
                     return early
@@ -113,15 +109,10 @@ extension BatchPlanner {
         else {
             var outcome = solveAggregated(sub, options: options, timeLimit: timeLimit, started: started, heuristic: heuristic,
                                           source: heuristicSource)
-            if outcome.decisions == heuristic {
-                outcome.waves = heuristicWaves
-            } else {
-                drainInSequence(&outcome, inHand: (heuristic, heuristicLevels, heuristicSource, heuristicWaves), sub: sub, options: options,
-                                deadline: started + timeLimit + grace)
-            }
+            takeWaves(&outcome, inHand: inHand, sub: sub, options: options, deadline: started + timeLimit + grace)
             return outcome
         }
-        var plan = (decisions: heuristic, levels: heuristicLevels, source: heuristicSource, waves: heuristicWaves)
+        var plan = inHand
         var orderingNote: String?  // what ordering the pattern plan changed, when it is the plan
         if found.decisions != heuristic, options.placement == .any, sub.mustMove {
             // Draining under `any`: judged as its waves will run (`sequencedDrain`). Made safe
@@ -165,12 +156,7 @@ extension BatchPlanner {
                                       source: plan.source)
         let kept = outcome.decisions == plan.decisions
         outcome.notes.insert(contentsOf: [found.note] + (kept ? [orderingNote].compactMap { $0 } : []), at: 0)
-        if kept {
-            outcome.waves = plan.waves
-        } else {
-            drainInSequence(&outcome, inHand: (plan.decisions, plan.levels, plan.source, plan.waves), sub: sub, options: options,
-                            deadline: started + timeLimit + grace)
-        }
+        takeWaves(&outcome, inHand: plan, sub: sub, options: options, deadline: started + timeLimit + grace)
         let primary = sub.levels(outcome.decisions, objective: objective, inventory: inventory).primary
         if let bound { outcome.slack = min(outcome.slack ?? .infinity, max(0, primary - bound)) }
         if let layoutFreeBound { outcome.layoutFreeSlack = max(0, primary - Double(layoutFreeBound)) }
@@ -192,16 +178,21 @@ extension BatchPlanner {
         return shapes.solve(start: start, deadline: deadline, searchPlans: false)?.bound
     }
 
-    /// Draining hosts or moving named servers under `any`, when the per-host models replaced the
-    /// plan in hand: they pack on wished nodes, so their plan is judged as its waves will run
-    /// (`sequencedDrain`: arrivals the cloud's choice of nodes could block go elsewhere) and
-    /// comes in those waves; the plan in hand (the greedy's, already so judged) stays when that
-    /// is no better. Unchanged when `sequencedDrain` gives nothing (the wave ordering then
-    /// re-routes what it must).
-    func drainInSequence(
+    /// The per-host models' outcome with its waves, against the plan in hand they started from.
+    /// When they kept that plan, its waves. When they replaced it while draining hosts or moving
+    /// named servers under `any`: they pack on wished nodes, so their plan is judged as its
+    /// waves will run (`sequencedDrain`: arrivals the cloud's choice of nodes could block go
+    /// elsewhere) and comes in those waves; the plan in hand (already so judged) stays when that
+    /// is no better. Otherwise unchanged, as when `sequencedDrain` gives nothing (the wave
+    /// ordering then re-routes what it must).
+    func takeWaves(
         _ outcome: inout SubOutcome, inHand: (decisions: [[Decision]], levels: Levels, source: String, waves: [Move]?), sub: SubProblem,
         options: PlanOptions, deadline: Double
     ) {
+        if outcome.decisions == inHand.decisions {
+            outcome.waves = inHand.waves
+            return
+        }
         guard sub.mustMove, options.placement == .any, outcome.waves == nil,
             let drained = sequencedDrain(outcome.decisions, sub: sub, options: options, deadline: deadline)
         else { return }

@@ -508,16 +508,8 @@ extension JSON {
         func plain(_ bytes: some Sequence<UInt8>) -> Bool {
             !bytes.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
         }
-        let done: Bool? = s.utf8.withContiguousStorageIfAvailable { bytes in
-            guard plain(bytes) else { return false }
-            out.append(contentsOf: bytes)
-            return true
-        }
-        if done ?? {
-            guard plain(s.utf8) else { return false }
+        if s.utf8.withContiguousStorageIfAvailable(plain) ?? plain(s.utf8) {
             out.append(contentsOf: s.utf8)
-            return true
-        }() {
             out.append(UInt8(ascii: "\""))
             return
         }
