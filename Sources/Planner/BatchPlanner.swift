@@ -41,6 +41,9 @@ public struct BatchPlanner: Sendable {
     /// per-host models before the pattern model (`solveModels`); a stored property so tests can
     /// reach either order.
     var smallPerHostModel = 1_000
+    /// Branch-and-cut on drains and named moves keeps GLPK's MIP presolver up to this many
+    /// model columns; above, its root LP (solved with no time limit) could overrun the limit.
+    let presolveColumns = 2_000
     /// Whether the pattern model over host shapes runs before the per-host models (a stored
     /// property so tests can reach the per-host and chunked paths it would otherwise pre-empt).
     var patternModel = true
