@@ -138,18 +138,27 @@ struct ShapePricing {
     /// The one-node table for `price`: best value within each (vCPUs, memory) of a node, with
     /// at most `limit[c]` servers of class c on the node (a bounded knapsack: each class's
     /// count split into pieces of 1, 2, 4, ... servers, taken at most once), and per piece the
-    /// cells it improved, to read contents back.
+    /// cells it improved (a bit each), to read contents back.
     struct Table {
         let gridM: Int
         var best: [Double]
         let pieces: [(cls: Int, copies: Int, v: Int, m: Int)]
-        var improved: [[Bool]]
+        /// Piece p improved cell (v, m): bit m & 63 of word p × `words` + v × `rowWords` + m >> 6
+        /// (`took`).
+        var improved: [UInt64]
+        let words: Int
+        let rowWords: Int
         func value(_ v: Int, _ m: Int) -> Double { best[v * (gridM + 1) + m] }
+        func took(_ p: Int, v: Int, m: Int) -> Bool {
+            improved[p * words + v * rowWords + m >> 6] & (1 << UInt64(m & 63)) != 0
+        }
     }
 
     func table(_ price: [Double], limit: [Int]) -> Table {
         let w = gridM + 1
         let cells = (gridV + 1) * w
+        let rowWords = (w + 63) / 64
+        let words = (gridV + 1) * rowWords
         var pieces: [(cls: Int, copies: Int, v: Int, m: Int)] = []
         for c in oneNode where price[c] > 1e-12 && limit[c] > 0 {
             let fit = min(sizeV[c] > 0 ? gridV / sizeV[c] : Int.max / 4, sizeM[c] > 0 ? gridM / sizeM[c] : Int.max / 4)
@@ -163,35 +172,79 @@ struct ShapePricing {
             }
         }
         var best = [Double](repeating: 0, count: cells)
-        var improved: [[Bool]] = []
-        improved.reserveCapacity(pieces.count)
-        for piece in pieces {
-            var bits = [Bool](repeating: false, count: cells)
-            let value = price[piece.cls] * Double(piece.copies)
-            var v = gridV
-            while v >= piece.v {
-                var m = gridM
-                while m >= piece.m {
-                    let candidate = best[(v - piece.v) * w + (m - piece.m)] + value
-                    if candidate > best[v * w + m] + 1e-12 {
-                        best[v * w + m] = candidate
-                        bits[v * w + m] = true
+        var improved = [UInt64](repeating: 0, count: pieces.count * words)
+        // The pricing of every round: on 300 servers of unique sizes (300 pieces over 101 × 101
+        // cells) it was half of a consolidation's time with a [Bool] per piece, checked
+        // subscripts and a branch per cell (6.6 ms a table; 2.1 ms this way, in a stand-alone
+        // timing of the two). Rows are visited from the top so that each piece is taken at most
+        // once. A piece that uses vCPUs reads only lower rows, so a row's cells do not depend
+        // on each other: eight at a time, with the eight bits of `improved` set at once.
+        let gridV = gridV, gridM = gridM
+        let weights = SIMD8<UInt64>(1, 2, 4, 8, 16, 32, 64, 128)
+        let epsilon = SIMD8<Double>(repeating: 1e-12)
+        best.withUnsafeMutableBufferPointer { best in
+            improved.withUnsafeMutableBufferPointer { bits in
+                guard let cellsStart = best.baseAddress else { return }
+                let raw = UnsafeMutableRawPointer(cellsStart)
+                let stride = MemoryLayout<Double>.stride
+                /// One cell the plain way: piece value `value` from cell `source` into `cell`.
+                func relax(_ cell: Int, from source: Int, value: Double, bit: Int) {
+                    let candidate = best[source] + value
+                    if candidate > best[cell] + 1e-12 {
+                        best[cell] = candidate
+                        bits[bit >> 6] |= 1 << UInt64(bit & 63)
                     }
-                    m -= 1
                 }
-                v -= 1
+                for (p, piece) in pieces.enumerated() {
+                    let value = price[piece.cls] * Double(piece.copies)
+                    let values = SIMD8<Double>(repeating: value)
+                    var v = gridV
+                    while v >= piece.v {
+                        let row = v * w
+                        let from = (v - piece.v) * w - piece.m  // cell k of the row reads from + k
+                        let rowBits = (p * words + v * rowWords) * 64  // bit of cell m: rowBits + m
+                        if piece.v == 0 {
+                            // Reads its own row: from the right, a cell at a time.
+                            var k = gridM
+                            while k >= piece.m {
+                                relax(row + k, from: from + k, value: value, bit: rowBits + k)
+                                k -= 1
+                            }
+                        } else {
+                            var k = piece.m
+                            while k + 8 <= w {
+                                let candidate = raw.loadUnaligned(fromByteOffset: (from + k) * stride, as: SIMD8<Double>.self) + values
+                                let old = raw.loadUnaligned(fromByteOffset: (row + k) * stride, as: SIMD8<Double>.self)
+                                let better = candidate .> old + epsilon
+                                if any(better) {
+                                    raw.storeBytes(of: old.replacing(with: candidate, where: better), toByteOffset: (row + k) * stride,
+                                                   as: SIMD8<Double>.self)
+                                    let eight = SIMD8<UInt64>(repeating: 0).replacing(with: weights, where: better).wrappedSum()
+                                    let bit = rowBits + k
+                                    bits[bit >> 6] |= eight << UInt64(bit & 63)
+                                    // The eight bits may run into the next word (still in this row).
+                                    if bit & 63 > 56 { bits[bit >> 6 + 1] |= eight >> UInt64(64 - bit & 63) }
+                                }
+                                k += 8
+                            }
+                            while k <= gridM {
+                                relax(row + k, from: from + k, value: value, bit: rowBits + k)
+                                k += 1
+                            }
+                        }
+                        v -= 1
+                    }
+                }
             }
-            improved.append(bits)
         }
-        return Table(gridM: gridM, best: best, pieces: pieces, improved: improved)
+        return Table(gridM: gridM, best: best, pieces: pieces, improved: improved, words: words, rowWords: rowWords)
     }
 
     /// The one-node servers the table puts in a node of (v, m) units.
     func read(_ t: Table, v: Int, m: Int) -> [Int] {
         var out: [Int] = []
         var (v, m) = (v, m)
-        let w = gridM + 1
-        for p in stride(from: t.pieces.count - 1, through: 0, by: -1) where t.improved[p][v * w + m] {
+        for p in stride(from: t.pieces.count - 1, through: 0, by: -1) where t.took(p, v: v, m: m) {
             out += Array(repeating: t.pieces[p].cls, count: t.pieces[p].copies)
             v -= t.pieces[p].v
             m -= t.pieces[p].m

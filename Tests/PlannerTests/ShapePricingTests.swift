@@ -86,6 +86,43 @@ import TestSupport
         #expect(compared == 120)
     }
 
+    /// On grids of about 100 × 100 cells (the unique-size fleets' one-node hosts), where the
+    /// table updates eight cells at a time: the same value as a plain bounded knapsack, and a
+    /// pattern read back that fits and is worth it.
+    @Test func pricingMatchesAPlainKnapsackOnLargeGrids() throws {
+        var rng = SplitMix64(seed: 11)
+        for trial in 0..<12 {
+            let flavors = (0..<(20 + rng.below(40))).map { i in
+                Flavor(name: "f\(i)", resources: Resources(vcpus: 1 + rng.below(45), memoryMiB: 1024 * (1 + rng.below(45))))
+            }
+            let node = Resources(vcpus: 97 + rng.below(8), memoryMiB: 1024 * (97 + rng.below(8)))
+            let price = flavors.map { _ in Double(1 + rng.below(1000)) / 97 }
+            let limit = flavors.map { _ in 1 + rng.below(3) }
+            let pricing = try #require(ShapePricing(flavors: flavors, accepted: Array(flavors.indices), largestNode: node))
+            try #require(pricing.gridV >= 90 && pricing.gridM >= 90, "trial \(trial): grid \(pricing.gridV) × \(pricing.gridM)")
+            let found = pricing.best(shape: 0, room: [node], combos: try #require(pricing.combos(room: [node])),
+                                     table: pricing.table(price, limit: limit), price: price)
+            // Plain bounded knapsack: every copy an item of its own, cells from the top.
+            let gv = node.vcpus, gm = node.memoryMiB / 1024
+            var plain = [[Double]](repeating: [Double](repeating: 0, count: gm + 1), count: gv + 1)
+            for (c, f) in flavors.enumerated() {
+                for _ in 0..<limit[c] {
+                    let (fv, fm) = (f.resources.vcpus, f.resources.memoryMiB / 1024)
+                    guard fv <= gv, fm <= gm else { continue }
+                    for v in stride(from: gv, through: fv, by: -1) {
+                        for m in stride(from: gm, through: fm, by: -1) { plain[v][m] = max(plain[v][m], plain[v - fv][m - fm] + price[c]) }
+                    }
+                }
+            }
+            #expect(abs(found.value - plain[gv][gm]) < 1e-6, "trial \(trial): priced \(found.value), plain \(plain[gv][gm])")
+            let used = found.pattern.perNode[0].indices.reduce(Resources.zero) { $0 + flavors[$1].resources * found.pattern.perNode[0][$1] }
+            #expect(used.vcpus <= node.vcpus && used.memoryMiB <= node.memoryMiB, "trial \(trial): \(used) in \(node)")
+            #expect(found.pattern.counts.indices.allSatisfy { found.pattern.counts[$0] <= limit[$0] })
+            let worth = found.pattern.counts.indices.reduce(0.0) { $0 + Double(found.pattern.counts[$1]) * price[$1] }
+            #expect(abs(worth - found.value) < 1e-6, "trial \(trial): pattern worth \(worth), priced \(found.value)")
+        }
+    }
+
     /// On fleets whose optimum is known by construction, the pattern model's bound never
     /// exceeds it, and its plans pass the independent validator.
     @Test(arguments: [("tiled", 3 as UInt64), ("tiled", 4), ("unique", 5), ("unique", 6)])
