@@ -100,17 +100,7 @@ extension BatchPlanner {
                 constraints: outcome.rows, notes: ["column generation: \(outcome.columns) patterns"],
                 waves: better ? nil : heuristicWaves)
         }
-        // The pattern model over host shapes: until 60 % of the limit (at least a fifth of it
-        // after the plan in hand, at most 90 %); proven plans end here, others become the plan
-        // in hand for the per-host models, and its bound stays. Up to 90 % where the per-host
-        // model of a consolidation will be beyond branch-and-cut: it is then solved in chunks of
-        // hosts, which on 300 servers of unique sizes (90,900 columns) ended at 131 hosts where
-        // the pattern model had 110, and the plan came at 7 s of a 10 s limit; with the time
-        // left the pattern model's dives find 101.
-        let chunkedNext = objective == .minHostsUsed && options.maxMoves == nil
-            && perHostColumnsAtLeast(sub) > branchAndCutLimit
-        let patternDeadline = chunkedNext ? started + timeLimit * 0.9
-            : min(started + timeLimit * 0.9, max(started + timeLimit * 0.6, monotonicSeconds() + timeLimit * 0.2))
+        let patternDeadline = patternModelDeadline(sub, options: options, started: started, timeLimit: timeLimit)
         guard patternModel, let shapes = ShapePatterns(sub, options: options, planner: self),
             let found = shapes.solve(start: heuristic, deadline: patternDeadline)
         else {
@@ -185,9 +175,24 @@ extension BatchPlanner {
         return shapes.solve(start: start, deadline: deadline, searchPlans: false)?.bound
     }
 
-    /// A lower estimate of the per-host model's columns (`aggregatedModel`): one per class and
-    /// receiving host whose type takes it (the model has one per set of nodes that fits).
-    func perHostColumnsAtLeast(_ sub: SubProblem) -> Int {
+    /// Until when the pattern model over host shapes runs (`monotonicSeconds()`): until 60 % of
+    /// the limit (at least a fifth of it after the plan in hand, at most 90 %); proven plans end
+    /// there, others become the plan in hand for the per-host models, and its bound stays. Up
+    /// to 90 % where the per-host model of a consolidation will be beyond branch-and-cut: it is
+    /// then solved in chunks of hosts, which on 300 servers of unique sizes (90,900 columns)
+    /// ended at 131 hosts where the pattern model had 110, and the plan came at 7 s of a 10 s
+    /// limit; with the time left the pattern model's dives find 101.
+    func patternModelDeadline(_ sub: SubProblem, options: PlanOptions, started: Double, timeLimit: Double) -> Double {
+        if options.effectiveObjective == .minHostsUsed, options.maxMoves == nil, perHostColumnsEstimate(sub) > branchAndCutLimit {
+            return started + timeLimit * 0.9
+        }
+        return min(started + timeLimit * 0.9, max(started + timeLimit * 0.6, monotonicSeconds() + timeLimit * 0.2))
+    }
+
+    /// The per-host model's columns (`aggregatedModel`), estimated: one per class and receiving
+    /// host whose type takes it. The model has one per set of nodes that fits, and none on hosts
+    /// too full for the class or holding servers of its anti-affinity group.
+    func perHostColumnsEstimate(_ sub: SubProblem) -> Int {
         typeAccepts(sub, index: checker.index).reduce(0) { sum, accepts in
             sum + accepts.indices.reduce(0) { $0 + (accepts[$1] && sub.receives[$1] ? 1 : 0) }
         }

@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import GLPK
+import Testing
+import Topology
+@testable import Planner
+
+/// How long the pattern model runs before the per-host models (`patternModelDeadline`).
+@Suite struct PatternDeadlineTests {
+    /// A consolidation whose per-host model will be solved in chunks (beyond branch-and-cut)
+    /// leaves the pattern model 90 % of the limit; with branch-and-cut to follow, 60 %; a drain
+    /// never more than the usual share.
+    @Test func chunkedPerHostModelsLeaveThePatternModelMoreTime() throws {
+        let inventory = try NeverAboveFFDTests.uniqueSizes(8, seed: 5)
+        var planner = BatchPlanner(inventory)
+        let options = PlanOptions(mode: .consolidate, timeLimit: 10, placement: .planned)
+        let sub = planner.buildSubProblem(zones: ["az1"], movers: Array(inventory.servers.indices), mustMove: false, evacuated: [],
+                                          excluded: [], options: options)
+        // The estimate counts what the model has at least here: every server moves, every host is
+        // empty of servers that stay, and each class fits any host on its one node.
+        let estimate = planner.perHostColumnsEstimate(sub)
+        let levels = sub.levels(sub.classes.map { Array(repeating: Decision.stay, count: $0.count) },
+                                objective: .minHostsUsed, inventory: inventory)
+        let (built, _) = planner.aggregatedModel(sub, options: options, heuristic: levels)
+        #expect(estimate == sub.classes.count * sub.hosts.count)
+        #expect(estimate <= built.model.variableCount)
+
+        planner.branchAndCutLimit = estimate - 1  // chunks would follow
+        var started = monotonicSeconds()
+        #expect(abs(planner.patternModelDeadline(sub, options: options, started: started, timeLimit: 10) - (started + 9)) < 1e-9)
+
+        planner.branchAndCutLimit = built.model.variableCount  // branch-and-cut would follow
+        started = monotonicSeconds()
+        #expect(abs(planner.patternModelDeadline(sub, options: options, started: started, timeLimit: 10) - (started + 6)) < 1e-9)
+
+        planner.branchAndCutLimit = estimate - 1
+        let drain = PlanOptions(mode: .evacuate([inventory.hosts[0].id]), timeLimit: 10, placement: .planned)
+        started = monotonicSeconds()
+        #expect(abs(planner.patternModelDeadline(sub, options: drain, started: started, timeLimit: 10) - (started + 6)) < 1e-9)
+    }
+}
