@@ -181,16 +181,17 @@ struct ShapePricing {
         // on each other: eight at a time, with the eight bits of `improved` set at once.
         let gridV = gridV, gridM = gridM
         let weights = SIMD8<UInt64>(1, 2, 4, 8, 16, 32, 64, 128)
-        let epsilon = SIMD8<Double>(repeating: 1e-12)
+        let tolerance = 1e-12  // a cell improves by more than this, on both paths
+        let tolerances = SIMD8<Double>(repeating: tolerance)
         best.withUnsafeMutableBufferPointer { best in
             improved.withUnsafeMutableBufferPointer { bits in
                 guard let cellsStart = best.baseAddress else { return }
                 let raw = UnsafeMutableRawPointer(cellsStart)
-                let stride = MemoryLayout<Double>.stride
+                let cellBytes = MemoryLayout<Double>.stride
                 /// One cell the plain way: piece value `value` from cell `source` into `cell`.
                 func relax(_ cell: Int, from source: Int, value: Double, bit: Int) {
                     let candidate = best[source] + value
-                    if candidate > best[cell] + 1e-12 {
+                    if candidate > best[cell] + tolerance {
                         best[cell] = candidate
                         bits[bit >> 6] |= 1 << UInt64(bit & 63)
                     }
@@ -213,11 +214,11 @@ struct ShapePricing {
                         } else {
                             var k = piece.m
                             while k + 8 <= w {
-                                let candidate = raw.loadUnaligned(fromByteOffset: (from + k) * stride, as: SIMD8<Double>.self) + values
-                                let old = raw.loadUnaligned(fromByteOffset: (row + k) * stride, as: SIMD8<Double>.self)
-                                let better = candidate .> old + epsilon
+                                let candidate = raw.loadUnaligned(fromByteOffset: (from + k) * cellBytes, as: SIMD8<Double>.self) + values
+                                let old = raw.loadUnaligned(fromByteOffset: (row + k) * cellBytes, as: SIMD8<Double>.self)
+                                let better = candidate .> old + tolerances
                                 if any(better) {
-                                    raw.storeBytes(of: old.replacing(with: candidate, where: better), toByteOffset: (row + k) * stride,
+                                    raw.storeBytes(of: old.replacing(with: candidate, where: better), toByteOffset: (row + k) * cellBytes,
                                                    as: SIMD8<Double>.self)
                                     let eight = SIMD8<UInt64>(repeating: 0).replacing(with: weights, where: better).wrappedSum()
                                     let bit = rowBits + k
