@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Consolidation plans of two dehplan binaries on generated fleets of random shape: a check on
+instance classes no benchmark was tuned on. Fleet k comes from `dehplan generate --seed S+k`
+with sizes, host types (c6, m6, h4), fill, one or two zones, unknown layouts (0 or 5 %),
+anti-affinity groups (0 or 3) and SHUTOFF share drawn from Random(S+k). Each binary runs
+`plan --consolidate --time-limit T` with its default placement (`any`) unless --placement says
+otherwise; a row shows (hosts in use, moves, waves) for each, and BETTER / WORSE when the
+second binary keeps fewer / more hosts.
+
+usage: python3 Benchmarks/generated_sweep.py OLD_BIN NEW_BIN [--count 25] [--seed 7100]
+       [--time-limit 2] [--placement any] [--dir /tmp]
+"""
+import argparse, json, os, random, subprocess
+
+p = argparse.ArgumentParser()
+p.add_argument("old"); p.add_argument("new")
+p.add_argument("--count", type=int, default=25); p.add_argument("--seed", type=int, default=7100)
+p.add_argument("--time-limit", default="2"); p.add_argument("--placement", default="any")
+p.add_argument("--dir", default="/tmp")
+a = p.parse_args()
+
+def plan(binary, path):
+    r = subprocess.run([binary, "plan", "--inventory", path, "--consolidate", "--time-limit", a.time_limit,
+                        "--cloud-placement", a.placement, "--format", "json"], capture_output=True, text=True)
+    try:
+        d = json.loads(r.stdout)
+    except ValueError:
+        return ("exit %d" % r.returncode,)
+    return (d["objective"]["value"], len(d["moves"]), max([m["wave"] for m in d["moves"]] or [0]))
+
+better = worse = 0
+for k in range(a.count):
+    seed = a.seed + k
+    rnd = random.Random(seed)
+    hosts = rnd.choice([20, 40, 80, 150, 300])
+    servers = int(hosts * rnd.uniform(2, 7))
+    types = ",".join(sorted(rnd.sample(["c6", "m6", "h4"], rnd.randint(1, 3))))
+    fill = round(rnd.uniform(0.4, 0.95), 2)
+    zones = ",".join(["az1", "az2", "az3"][:rnd.randint(1, 2)])
+    unknown, groups = rnd.choice(["0", "0", "0.05"]), rnd.choice(["0", "0", "3"])
+    path = os.path.join(a.dir, "sweep-%d.json" % seed)
+    subprocess.run([a.old, "generate", "--seed", str(seed), "--hosts", str(hosts), "--servers", str(servers), "--zones", zones,
+                    "--unknown-layout", unknown, "--groups", groups, "--shutoff", str(round(rnd.uniform(0.5, 1), 2)),
+                    "--fault", "0.02", "--host-types", types, "--max-fill", str(fill), "--out", path, "-q"], check=True)
+    old, new = plan(a.old, path), plan(a.new, path)
+    mark = ""
+    if isinstance(old[0], (int, float)) and isinstance(new[0], (int, float)) and old[0] != new[0]:
+        mark = " BETTER" if new[0] < old[0] else " WORSE"
+        better += new[0] < old[0]; worse += new[0] > old[0]
+    print("seed %d: %d hosts, %d servers, %s, fill %s, zones %s, unknown %s, groups %s: old %s new %s%s"
+          % (seed, hosts, servers, types, fill, zones, unknown, groups, old, new, mark), flush=True)
+print("%d fleets: %d better, %d worse (hosts in use)" % (a.count, better, worse))
