@@ -5,11 +5,12 @@ instance classes no benchmark was tuned on. Fleet k comes from `dehplan generate
 with sizes, host types (c6, m6, h4), fill, one or two zones, unknown layouts (0 or 5 %),
 anti-affinity groups (0 or 3) and SHUTOFF share drawn from Random(S+k). Each binary runs
 `plan --consolidate --time-limit T` with its default placement (`any`) unless --placement says
-otherwise; a row shows (hosts in use, moves, waves) for each, and BETTER / WORSE when the
-second binary keeps fewer / more hosts.
+otherwise; a row shows (objective value, moves, waves) for each, and BETTER / WORSE when the
+second binary's value is lower / higher. `--mode evacuate` drains every tenth host instead
+(`plan --evacuate`, hosts touched).
 
 usage: python3 Benchmarks/generated_sweep.py OLD_BIN NEW_BIN [--count 25] [--seed 7100]
-       [--time-limit 2] [--placement any] [--dir /tmp]
+       [--time-limit 2] [--placement any] [--mode consolidate|evacuate] [--dir /tmp]
 """
 import argparse, json, os, random, subprocess
 
@@ -17,11 +18,16 @@ p = argparse.ArgumentParser()
 p.add_argument("old"); p.add_argument("new")
 p.add_argument("--count", type=int, default=25); p.add_argument("--seed", type=int, default=7100)
 p.add_argument("--time-limit", default="2"); p.add_argument("--placement", default="any")
+p.add_argument("--mode", choices=["consolidate", "evacuate"], default="consolidate")
 p.add_argument("--dir", default="/tmp")
 a = p.parse_args()
 
 def plan(binary, path):
-    r = subprocess.run([binary, "plan", "--inventory", path, "--consolidate", "--time-limit", a.time_limit,
+    if a.mode == "consolidate":
+        mode = ["--consolidate"]
+    else:
+        mode = ["--evacuate"] + [h["id"] for h in json.load(open(path))["hosts"][::10]]
+    r = subprocess.run([binary, "plan", "--inventory", path, *mode, "--time-limit", a.time_limit,
                         "--cloud-placement", a.placement, "--format", "json"], capture_output=True, text=True)
     try:
         d = json.loads(r.stdout)
@@ -50,4 +56,4 @@ for k in range(a.count):
         better += new[0] < old[0]; worse += new[0] > old[0]
     print("seed %d: %d hosts, %d servers, %s, fill %s, zones %s, unknown %s, groups %s: old %s new %s%s"
           % (seed, hosts, servers, types, fill, zones, unknown, groups, old, new, mark), flush=True)
-print("%d fleets: %d better, %d worse (hosts in use)" % (a.count, better, worse))
+print("%d fleets: %d better, %d worse" % (a.count, better, worse))
