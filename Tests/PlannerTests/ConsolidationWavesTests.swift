@@ -46,6 +46,55 @@ import Topology
         let packedLevels = sub.levels(packed, objective: .minHostsUsed, inventory: inventory)
         #expect(outcome.slack == max(0, levels.primary - packedLevels.primary))
     }
+
+    /// `executableWaves` takes the better of a packing made safe first and the same packing
+    /// ordered as it stands: never worse than either route alone, and each route wins somewhere
+    /// (made safe first on first-fit decreasing's packings, as it stands on the pattern
+    /// model's, which before were only made safe first).
+    @Test func theBetterOfSafeFirstAndAsItStands() throws {
+        var safeWins = 0, asItStandsWins = 0
+        for seed in UInt64(7000)..<7030 {
+            let inventory = InventoryGenerator.generate(.init(
+                seed: seed, hosts: 40, servers: 170, availabilityZones: ["az1"], unknownLayoutFraction: 0, shutoffFraction: 0.8,
+                faultFraction: 0, antiAffinityGroups: 0, hostTypeNames: ["c6", "m6", "h4"], maxFill: 0.7))
+            let options = PlanOptions(mode: .consolidate, timeLimit: 10, placement: .any)
+            let planner = BatchPlanner(inventory)
+            let movers = inventory.servers.indices.filter {
+                inventory.servers[$0].dedicatedHostID != nil && BatchPlanner.isMovable(inventory.servers[$0], assumeStopped: false)
+            }
+            let sub = planner.buildSubProblem(zones: ["az1"], movers: movers, mustMove: false, evacuated: [], excluded: [], options: options)
+            // Packings on wished nodes, as the planner hands them over: first-fit decreasing
+            // repacked, and the pattern model's plan.
+            let inHand = planner.heuristicPlan(sub, options: options).decisions
+            var packings: [[[Decision]]] = []
+            if let ffd = planner.firstFitDecreasing(sub, options: options)?.decisions { packings.append(ffd) }
+            if let shapes = ShapePatterns(sub, options: options, planner: planner),
+                let found = shapes.solve(start: inHand, deadline: monotonicSeconds() + 10)?.decisions, found != inHand
+            {
+                packings.append(found)
+            }
+            for packed in packings {
+                func levels(_ d: [[Decision]]?) -> Levels? {
+                    d.flatMap { planner.orderedWaves($0, sub: sub, options: options) }
+                        .map { sub.levels($0.decisions, objective: .minHostsUsed, inventory: inventory) }
+                }
+                let asItStands = levels(packed)
+                let safeFirst = levels(planner.anySafe(packed, sub: sub, options: options, deadline: .infinity))
+                let far = monotonicSeconds() + 60
+                let both = try #require(planner.executableWaves(packed, sub: sub, options: options, against: Levels(unplaced: Int.max),
+                                                                safeDeadline: far, deadline: far))
+                #expect(both.levels == sub.levels(both.decisions, objective: .minHostsUsed, inventory: inventory))
+                for route in [asItStands, safeFirst].compactMap({ $0 }) { #expect(!(route < both.levels), "seed \(seed)") }
+                #expect(PlanValidator.violations(of: both.waves, on: inventory, options: options.checkerOptions).isEmpty, "seed \(seed)")
+                if let a = asItStands, let s = safeFirst {
+                    if a.primary < s.primary { asItStandsWins += 1 }
+                    if s.primary < a.primary { safeWins += 1 }
+                }
+            }
+        }
+        #expect(safeWins > 0, "safe first wins \(safeWins), as it stands \(asItStandsWins)")
+        #expect(asItStandsWins > 0, "safe first wins \(safeWins), as it stands \(asItStandsWins)")
+    }
 }
 
 /// Availability zones are planned as separate sub-problems on disjoint hosts. Under `any`
