@@ -13,17 +13,26 @@ import Topology
 /// end, where breaking its cycles re-routed moves: on a generated 80-host fleet one sub-problem
 /// kept 26 hosts where its plan in hand kept 25.
 @Suite struct ConsolidationWavesTests {
-    @Test(arguments: [UInt64(7009), 7010, 7011, 7012])
-    func theModelsPackingComesInSafeWavesNoWorseThanThePlanInHand(seed: UInt64) throws {
+    /// A generated one-zone fleet of 2- and 4-node hosts, every layout known, no groups, and its
+    /// consolidation's sub-problem under `any`.
+    static func consolidation(seed: UInt64, hosts: Int, servers: Int, maxFill: Double)
+        -> (Inventory, BatchPlanner, PlanOptions, SubProblem)
+    {
         let inventory = InventoryGenerator.generate(.init(
-            seed: seed, hosts: 60, servers: 260, availabilityZones: ["az1"], unknownLayoutFraction: 0, shutoffFraction: 0.8,
-            faultFraction: 0, antiAffinityGroups: 0, hostTypeNames: ["c6", "m6", "h4"], maxFill: 0.78))
+            seed: seed, hosts: hosts, servers: servers, availabilityZones: ["az1"], unknownLayoutFraction: 0, shutoffFraction: 0.8,
+            faultFraction: 0, antiAffinityGroups: 0, hostTypeNames: ["c6", "m6", "h4"], maxFill: maxFill))
         let options = PlanOptions(mode: .consolidate, timeLimit: 10, placement: .any)
         let planner = BatchPlanner(inventory)
         let movers = inventory.servers.indices.filter {
             inventory.servers[$0].dedicatedHostID != nil && BatchPlanner.isMovable(inventory.servers[$0], assumeStopped: false)
         }
         let sub = planner.buildSubProblem(zones: ["az1"], movers: movers, mustMove: false, evacuated: [], excluded: [], options: options)
+        return (inventory, planner, options, sub)
+    }
+
+    @Test(arguments: [UInt64(7009), 7010, 7011, 7012])
+    func theModelsPackingComesInSafeWavesNoWorseThanThePlanInHand(seed: UInt64) throws {
+        let (inventory, planner, options, sub) = Self.consolidation(seed: seed, hosts: 60, servers: 260, maxFill: 0.78)
         let inHand = planner.heuristicPlan(sub, options: options)
         let inHandLevels = sub.levels(inHand.decisions, objective: .minHostsUsed, inventory: inventory)
         // The repacked first fit stands in for the models' plan: packed on wished nodes, in no waves.
@@ -54,15 +63,7 @@ import Topology
     @Test func theBetterOfSafeFirstAndAsItStands() throws {
         var safeWins = 0, asItStandsWins = 0
         for seed in UInt64(7000)..<7030 {
-            let inventory = InventoryGenerator.generate(.init(
-                seed: seed, hosts: 40, servers: 170, availabilityZones: ["az1"], unknownLayoutFraction: 0, shutoffFraction: 0.8,
-                faultFraction: 0, antiAffinityGroups: 0, hostTypeNames: ["c6", "m6", "h4"], maxFill: 0.7))
-            let options = PlanOptions(mode: .consolidate, timeLimit: 10, placement: .any)
-            let planner = BatchPlanner(inventory)
-            let movers = inventory.servers.indices.filter {
-                inventory.servers[$0].dedicatedHostID != nil && BatchPlanner.isMovable(inventory.servers[$0], assumeStopped: false)
-            }
-            let sub = planner.buildSubProblem(zones: ["az1"], movers: movers, mustMove: false, evacuated: [], excluded: [], options: options)
+            let (inventory, planner, options, sub) = Self.consolidation(seed: seed, hosts: 40, servers: 170, maxFill: 0.7)
             // Packings on wished nodes, as the planner hands them over: first-fit decreasing
             // repacked, and the pattern model's plan.
             let inHand = planner.heuristicPlan(sub, options: options).decisions
