@@ -121,8 +121,8 @@ extension BatchPlanner {
                 if levels < plan.levels { plan = (drained.decisions, levels, "pattern model", drained.waves) }
             }
         } else if found.decisions != heuristic,
-            let executable = executableWaves(found.decisions, sub: sub, options: options, against: plan.levels,
-                                             safeDeadline: started + timeLimit * 0.9 + grace, deadline: started + timeLimit + grace)
+            let executable = executableWaves(found.decisions, sub: sub, options: options, safeDeadline: started + timeLimit * 0.9 + grace,
+                                             deadline: started + timeLimit + grace)
         {
             if executable.levels < plan.levels {
                 plan = (executable.decisions, executable.levels, "pattern model", executable.waves)
@@ -214,22 +214,22 @@ extension BatchPlanner {
             return
         }
         guard options.placement == .any, outcome.waves == nil else { return }
-        let made: (decisions: [[Decision]], waves: [Move])?
-        var note: String?  // what ordering changed, when its plan is taken
-        if sub.mustMove {
-            made = sequencedDrain(outcome.decisions, sub: sub, options: options, deadline: deadline)
-        } else {
-            let best = executableWaves(outcome.decisions, sub: sub, options: options, against: inHand.levels, safeDeadline: deadline,
-                                       deadline: deadline, giveUpEarly: true)
-            (made, note) = (best.map { ($0.decisions, $0.waves) }, best?.note)
-        }
-        guard let drained = made else { return }
         let objective = options.effectiveObjective
+        let made: (decisions: [[Decision]], waves: [Move], note: String?, levels: Levels)?
+        if sub.mustMove {
+            made = sequencedDrain(outcome.decisions, sub: sub, options: options, deadline: deadline).map {
+                ($0.decisions, $0.waves, nil, sub.levels($0.decisions, objective: objective, inventory: inventory))
+            }
+        } else {
+            made = executableWaves(outcome.decisions, sub: sub, options: options, safeDeadline: deadline, deadline: deadline,
+                                   giveUpEarly: true)
+        }
+        guard let made else { return }
         let before = sub.levels(outcome.decisions, objective: objective, inventory: inventory).primary
-        let levels = sub.levels(drained.decisions, objective: objective, inventory: inventory)
+        let levels = made.levels
         if levels <= inHand.levels {
-            (outcome.decisions, outcome.waves) = (drained.decisions, drained.waves)
-            if let note { outcome.notes.append(note) }
+            (outcome.decisions, outcome.waves) = (made.decisions, made.waves)
+            if let note = made.note { outcome.notes.append(note) }
         } else {
             (outcome.decisions, outcome.waves) = (inHand.decisions, inHand.waves)
             outcome.notes.append("the models' plan, judged whatever nodes the cloud picks, is no better: the \(inHand.source) plan is used")
@@ -243,15 +243,15 @@ extension BatchPlanner {
     /// A consolidation's plan packed on wished nodes (the pattern model's, the per-host
     /// models'), in waves by the exact verdict (`orderedWaves`, by `deadline`), with its levels.
     /// Under `any`: made safe whatever nodes the cloud picks first (`anySafe`, by
-    /// `safeDeadline`), and where that is no better than `target` (the plan in hand), also as
-    /// it stands, the ordering re-routing what the cloud's choice could block; the better of
-    /// the two. Either can win: on a generated 60-host fleet a per-host dive's plan kept 15
-    /// hosts as it stands and none better than the plan in hand's 16 made safe first; on the
-    /// live mixed 1,000-host fleet a packing was not ordered as it stood within 3 s, and made
-    /// safe first took 0.25 s. Elsewhere as it stands. Nil when neither comes in time.
+    /// `safeDeadline`), then, while time is left, also as it stands, the ordering re-routing
+    /// what the cloud's choice could block; the better of the two. Either can win: on a
+    /// generated 60-host fleet a per-host dive's plan kept 15 hosts as it stands and none better
+    /// than the plan in hand's 16 made safe first; on the live mixed 1,000-host fleet a packing
+    /// was not ordered as it stood within 3 s, and made safe first took 0.25 s. Elsewhere as it
+    /// stands. Nil when neither comes in time.
     func executableWaves(
-        _ decisions: [[Decision]], sub: SubProblem, options: PlanOptions, against target: Levels, safeDeadline: Double,
-        deadline: Double, giveUpEarly: Bool = false
+        _ decisions: [[Decision]], sub: SubProblem, options: PlanOptions, safeDeadline: Double, deadline: Double,
+        giveUpEarly: Bool = false
     ) -> (decisions: [[Decision]], waves: [Move], note: String?, levels: Levels)? {
         var best: (decisions: [[Decision]], waves: [Move], note: String?, levels: Levels)?
         func consider(_ decisions: [[Decision]]?) {

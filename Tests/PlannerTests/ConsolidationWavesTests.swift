@@ -82,8 +82,7 @@ import Topology
                 let asItStands = levels(packed)
                 let safeFirst = levels(planner.anySafe(packed, sub: sub, options: options, deadline: .infinity))
                 let far = monotonicSeconds() + 60
-                let both = try #require(planner.executableWaves(packed, sub: sub, options: options, against: Levels(unplaced: Int.max),
-                                                                safeDeadline: far, deadline: far))
+                let both = try #require(planner.executableWaves(packed, sub: sub, options: options, safeDeadline: far, deadline: far))
                 #expect(both.levels == sub.levels(both.decisions, objective: .minHostsUsed, inventory: inventory))
                 for route in [asItStands, safeFirst].compactMap({ $0 }) { #expect(!(route < both.levels), "seed \(seed)") }
                 #expect(PlanValidator.violations(of: both.waves, on: inventory, options: options.checkerOptions).isEmpty, "seed \(seed)")
