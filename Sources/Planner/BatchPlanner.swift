@@ -71,6 +71,14 @@ public struct BatchPlanner: Sendable {
         let fingerprint = Fingerprinting(inventory)
         var options = options
         if options.placement == .any { options.layoutPolicy = .certain }  // only certain fits are safe
+        // Where every host has one NUMA node the cloud has no node to pick: `any` admits exactly
+        // what `planned` admits, and the plan is made on the cheaper path (no arrival judged
+        // against every arrangement, no share kept for emptying hosts by the exact verdict). The
+        // plan still records `any`, and `apply` re-checks under it.
+        let placement = options.placement
+        if placement == .any && inventory.hosts.allSatisfy({ inventory.capacity(of: $0).count <= 1 }) {
+            options.placement = .planned
+        }
         if !(options.timeLimit.isFinite && options.timeLimit > 0) {
             throw PlanError(message: "--time-limit must be a positive number of seconds")
         }
@@ -314,7 +322,7 @@ public struct BatchPlanner: Sendable {
         return Plan(
             status: status, objectiveName: options.effectiveObjective.rawValue, objectiveValue: value, objectiveBound: bound,
             moves: moves, unplaced: unplaced, solverSeconds: solverSeconds, variables: variables, constraints: constraints,
-            subproblems: subs.count, notes: notes, placement: options.placement,
+            subproblems: subs.count, notes: notes, placement: placement,
             topology: inventory.topology(for: moves), fingerprint: fingerprint.value)
     }
 }
