@@ -38,6 +38,7 @@ private final class CallbackContext {
 /// Branch-and-cut callback: records the best bound and hands GLPK the heuristic incumbent once.
 private func branchAndCutCallback(_ tree: OpaquePointer?, _ info: UnsafeMutableRawPointer?) {
     guard let tree, let info else { return }
+    dp_watch_disarm()  // the tree has started: from here this callback keeps the deadline
     let context = Unmanaged<CallbackContext>.fromOpaque(info).takeUnretainedValue()
     if let tick = context.tick, tick() {
         context.cancelled = true
@@ -191,8 +192,27 @@ extension Model {
         parm.cb_func = branchAndCutCallback
         parm.cb_info = unmanaged.toOpaque()
 
-        let rc = try guarded("branch-and-cut", &problemAlive) { dp_guarded_intopt(problem, &parm, $0) }
+        // With the presolver, GLPK solves the root LP without a time limit (3.4 s at a 1.5 s
+        // limit on a 300-host consolidation's per-host model): its progress lines are checked
+        // against the deadline, and past it the solve ends there, with nothing found.
+        let watched = options.presolve && options.timeLimit != nil
+        if watched { parm.msg_lev = GLP_MSG_ON }
+        var fatal: Int32 = 0
+        let rc = if watched, let deadline = context.deadline {
+            dp_guarded_intopt_until(problem, &parm, deadline, &fatal)
+        } else {
+            dp_guarded_intopt(problem, &parm, &fatal)
+        }
         let seconds = monotonicSeconds() - start
+        if fatal != 0 {
+            problemAlive = false  // GLPK's environment, and the problem with it, is gone
+            guard fatal == 2 else { throw .fatal("GLPK branch-and-cut hit a fatal error") }
+            var solution = Solution(status: .noSolution, objective: nil, bound: nil, values: [], seconds: seconds,
+                                    incumbentAccepted: false, notes: notes + ["root LP cut short at the time limit"])
+            solution.hitTimeLimit = true
+            solution.rootCutShort = true
+            return solution
+        }
         if incumbent != nil && !context.incumbentAccepted {
             notes.append("heuristic incumbent not injected (presolved problem has other columns, or GLPK declined it)")
         }

@@ -34,6 +34,9 @@ public struct Solution: Sendable {
     public let notes: [String]
     /// True when the solve ended at its time limit (not at optimality, nor by `stopWhen`).
     public var hitTimeLimit = false
+    /// True when the time limit passed in the presolved root LP, before branch-and-cut began
+    /// (GLPK gives that LP no time limit; dehplan cuts it short).
+    public var rootCutShort = false
     /// True when `SolveOptions.tick` ended the search.
     public var cancelled = false
     /// True when `SolveOptions.stopWhenBound` ended the search (the bound it was given is `bound`).

@@ -18,6 +18,18 @@ int dp_guarded_simplex(glp_prob *P, const glp_smcp *parm, int *fatal);
 /// Runs glp_intopt under the error hook. Sets *fatal to 1 if GLPK hit a fatal error.
 int dp_guarded_intopt(glp_prob *P, const glp_iocp *parm, int *fatal);
 
+/// Runs glp_intopt under the error hook with a deadline (CLOCK_MONOTONIC seconds) that also
+/// holds in the presolved path's root LP, which GLPK runs without a time limit: give it
+/// parm->msg_lev = GLP_MSG_ON (its progress lines are the checkpoints; none is printed). Sets
+/// *fatal to 1 on a fatal error and to 2 when the deadline passed before the first
+/// branch-and-cut callback; either way the thread's GLPK environment, and every problem object
+/// made on this thread, is gone. The callback calls dp_watch_disarm() (the search is then ended
+/// by the callback). Without the deadline when a LiveLP problem is open on this thread.
+int dp_guarded_intopt_until(glp_prob *P, const glp_iocp *parm, double deadline, int *fatal);
+
+/// Ends this thread's glp_intopt deadline check (see dp_guarded_intopt_until).
+void dp_watch_disarm(void);
+
 /// Frees this thread's GLPK environment (glp_free_env), unless a LiveLP problem is open on
 /// this thread: then the environment, and the open problem, must stay.
 void dp_release_env(void);
