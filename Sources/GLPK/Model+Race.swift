@@ -16,6 +16,7 @@ extension Model {
     /// builds, solves and frees its own GLPK problem on its own thread.
     public func race(_ variants: [SolveOptions]) throws(GLPKError) -> Solution {
         guard variants.count >= 2 else { return try solve(variants.first ?? SolveOptions()) }
+        let started = monotonicSeconds()
         let referee = Referee(runners: variants.count)
         let results = ResultSlots(count: variants.count)
         let done = DispatchSemaphore(value: 0)
@@ -39,7 +40,7 @@ extension Model {
             thread.stackSize = 16 << 20
             thread.start()
         }
-        for _ in variants { done.wait() }
+        let cutOff = awaitRunners(done, count: variants.count, started: started, limits: variants.map(\.timeLimit))
 
         let all = results.all()
         if let w = referee.winner, case .success(let solution)? = all[w] { return solution }
@@ -63,8 +64,37 @@ extension Model {
                               bound: best.objective.map { o in bound.map { minimize ? min($0, o) : max($0, o) } ?? o } ?? bound,
                               values: best.values, seconds: solutions.map(\.seconds).max() ?? best.seconds,
                               incumbentAccepted: best.incumbentAccepted, notes: best.notes)
-        merged.hitTimeLimit = solutions.contains { $0.hitTimeLimit }
+        merged.hitTimeLimit = cutOff || solutions.contains { $0.hitTimeLimit }
         return merged
+    }
+
+    /// Waits for the race's runners: all of them, or, when every runner has a time limit, those
+    /// done by the longest limit plus a grace (a tenth of a second, or 2 % of the limit). A
+    /// runner still in GLPK then is left to end on its own thread (its result is not read); at
+    /// least one runner is always waited for. GLPK does not look at the clock everywhere: the
+    /// runner with Gomory cuts, moving 497 named servers on a 1,000-host fleet, ended 0.79 s
+    /// past a 3.9 s limit while the other ended 0.15 s past it, and the plan waited for it.
+    /// Returns true when a runner was left.
+    private func awaitRunners(_ done: DispatchSemaphore, count: Int, started: Double, limits: [Double?]) -> Bool {
+        let known = limits.compactMap { $0 }
+        guard known.count == limits.count, let longest = known.max() else {
+            for _ in 0..<count { done.wait() }
+            return false
+        }
+        let deadline = started + longest + max(0.1, longest * 0.02)
+        var finished = 0
+        while finished < count {
+            let left = deadline - monotonicSeconds()
+            if left > 0 {
+                if done.wait(timeout: .now() + left) == .success { finished += 1 }
+            } else if finished == 0 {
+                done.wait()
+                finished += 1
+            } else {
+                return true
+            }
+        }
+        return false
     }
 }
 
