@@ -53,8 +53,9 @@ int dp_guarded_intopt(glp_prob *P, const glp_iocp *parm, int *fatal) {
     return ret;
 }
 
-// A deadline for glp_intopt's presolved path. There GLPK solves the root LP with default
-// simplex parameters: no time limit, and no callback until the tree starts. The progress lines
+// A deadline for glp_intopt's presolved path. There GLPK runs its MIP presolver (no clock),
+// then the root LP with the whole time limit again, counted from that LP's own start, and
+// calls no callback until the tree starts. The progress lines
 // that simplex prints (every 500 iterations) reach the terminal hook, which checks the clock:
 // past the deadline it leaves GLPK with longjmp and frees the thread's environment, as after a
 // fatal error. Armed until the first branch-and-cut callback (dp_watch_disarm); from there the

@@ -192,9 +192,10 @@ extension Model {
         parm.cb_func = branchAndCutCallback
         parm.cb_info = unmanaged.toOpaque()
 
-        // With the presolver, GLPK solves the root LP without a time limit (3.4 s at a 1.5 s
-        // limit on a 300-host consolidation's per-host model): its progress lines are checked
-        // against the deadline, and past it the solve ends there, with nothing found.
+        // With the presolver, GLPK gives the root LP the whole limit again, counted from that
+        // LP's own start after the presolver, and calls no callback before the tree exists:
+        // its progress lines are checked against this solve's deadline, and past it the solve
+        // ends there, with nothing found.
         let watched = options.presolve && options.timeLimit != nil
         if watched { parm.msg_lev = GLP_MSG_ON }
         var fatal: Int32 = 0

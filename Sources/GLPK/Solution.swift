@@ -35,7 +35,7 @@ public struct Solution: Sendable {
     /// True when the solve ended at its time limit (not at optimality, nor by `stopWhen`).
     public var hitTimeLimit = false
     /// True when the time limit passed in the presolved root LP, before branch-and-cut began
-    /// (GLPK gives that LP no time limit; dehplan cuts it short).
+    /// (GLPK counts that LP's limit from its own start; dehplan cuts it short at the solve's).
     public var rootCutShort = false
     /// True when `SolveOptions.tick` ended the search.
     public var cancelled = false

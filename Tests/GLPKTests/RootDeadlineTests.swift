@@ -4,8 +4,9 @@ import Foundation
 @testable import GLPK
 import Testing
 
-/// With GLPK's MIP presolver, glp_intopt solves the root LP with no time limit and calls no
-/// callback until the tree starts; dehplan checks the deadline on that LP's progress lines.
+/// With GLPK's MIP presolver, glp_intopt gives the root LP the whole limit again, from that
+/// LP's own start after the presolver, and calls no callback until the tree starts; dehplan
+/// checks the solve's deadline on that LP's progress lines.
 @Suite struct RootDeadlineTests {
     /// A generalized assignment problem (items to bins of limited capacity, random costs and
     /// weights): its root LP takes thousands of simplex iterations (600 items and 60 bins: about

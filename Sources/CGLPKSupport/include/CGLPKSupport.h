@@ -19,7 +19,8 @@ int dp_guarded_simplex(glp_prob *P, const glp_smcp *parm, int *fatal);
 int dp_guarded_intopt(glp_prob *P, const glp_iocp *parm, int *fatal);
 
 /// Runs glp_intopt under the error hook with a deadline (CLOCK_MONOTONIC seconds) that also
-/// holds in the presolved path's root LP, which GLPK runs without a time limit: give it
+/// holds in the presolved path's root LP, which GLPK gives the whole limit again from its own
+/// start (after the presolver): give it
 /// parm->msg_lev = GLP_MSG_ON (its progress lines are the checkpoints; none is printed). Sets
 /// *fatal to 1 on a fatal error and to 2 when the deadline passed before the first
 /// branch-and-cut callback; either way the thread's GLPK environment, and every problem object
