@@ -7,9 +7,12 @@ anti-affinity groups (0 or 3) and SHUTOFF share drawn from Random(S+k). Each bin
 `plan --consolidate --time-limit T` with its default placement (`any`) unless --placement says
 otherwise; a row shows (objective value, moves, waves) for each, and BETTER / WORSE when the
 second binary's value is lower / higher. `--mode evacuate` drains every tenth host instead
-(`plan --evacuate`, hosts touched).
+(`plan --evacuate`, hosts touched). OLD_BIN `ffd` compares NEW_BIN with Benchmarks/ffd.py's
+first-fit decreasing (consolidations; a final state that ignores anti-affinity and migration
+order, so where a fleet has groups it can be below every valid plan); the fleets are generated
+with NEW_BIN then.
 
-usage: python3 Benchmarks/generated_sweep.py OLD_BIN NEW_BIN [--count 25] [--seed 7100]
+usage: python3 Benchmarks/generated_sweep.py OLD_BIN|ffd NEW_BIN [--count 25] [--seed 7100]
        [--time-limit 2] [--placement any] [--mode consolidate|evacuate] [--dir /tmp]
 """
 import argparse, json, os, random, subprocess
@@ -23,6 +26,10 @@ p.add_argument("--dir", default="/tmp")
 a = p.parse_args()
 
 def plan(binary, path):
+    if binary == "ffd":
+        ffd = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ffd.py")
+        out = subprocess.run(["python3", ffd, path], capture_output=True, text=True, check=True).stdout
+        return (int(out.split()[0]), None, None)
     if a.mode == "consolidate":
         mode = ["--consolidate"]
     else:
@@ -46,7 +53,7 @@ for k in range(a.count):
     zones = ",".join(["az1", "az2", "az3"][:rnd.randint(1, 2)])
     unknown, groups = rnd.choice(["0", "0", "0.05"]), rnd.choice(["0", "0", "3"])
     path = os.path.join(a.dir, "sweep-%d.json" % seed)
-    subprocess.run([a.old, "generate", "--seed", str(seed), "--hosts", str(hosts), "--servers", str(servers), "--zones", zones,
+    subprocess.run([a.new if a.old == "ffd" else a.old, "generate", "--seed", str(seed), "--hosts", str(hosts), "--servers", str(servers), "--zones", zones,
                     "--unknown-layout", unknown, "--groups", groups, "--shutoff", str(round(rnd.uniform(0.5, 1), 2)),
                     "--fault", "0.02", "--host-types", types, "--max-fill", str(fill), "--out", path, "-q"], check=True)
     old, new = plan(a.old, path), plan(a.new, path)
