@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "CGLPKSupport.h"
 #include <setjmp.h>
+#include <math.h>
 #include <time.h>
 
 // Per thread: how many LiveLP problems are open, and how many times the GLPK environment was
@@ -87,7 +88,7 @@ void dp_watch_disarm(void) {
 
 int dp_guarded_intopt_until(glp_prob *P, const glp_iocp *parm, double deadline, int *fatal) {
     // Cutting short frees the environment, which would take an open LiveLP problem with it.
-    if (dp_open_live > 0) return dp_guarded_intopt(P, parm, fatal);
+    if (dp_open_live > 0 || isinf(deadline)) return dp_guarded_intopt(P, parm, fatal);
     jmp_buf env;
     dp_watch watch = { .env = &env, .deadline = deadline, .armed = 1 };
     *fatal = 0;

@@ -196,18 +196,18 @@ extension Model {
         // LP's own start after the presolver, and calls no callback before the tree exists:
         // its progress lines are checked against this solve's deadline, and past it the solve
         // ends there, with nothing found.
-        let watched = options.presolve && options.timeLimit != nil
-        if watched { parm.msg_lev = GLP_MSG_ON }
-        var fatal: Int32 = 0
-        let rc = if watched, let deadline = context.deadline {
-            dp_guarded_intopt_until(problem, &parm, deadline, &fatal)
-        } else {
-            dp_guarded_intopt(problem, &parm, &fatal)
+        // (Without the presolver the root LP was solved above, under the limit.)
+        let deadline = options.presolve ? context.deadline : nil
+        if deadline != nil { parm.msg_lev = GLP_MSG_ON }
+        var cutShort = false
+        let rc = try guarded("branch-and-cut", &problemAlive) { fatal in
+            let rc = dp_guarded_intopt_until(problem, &parm, deadline ?? .infinity, fatal)
+            if fatal.pointee == 2 { (cutShort, fatal.pointee) = (true, 0) }
+            return rc
         }
         let seconds = monotonicSeconds() - start
-        if fatal != 0 {
+        if cutShort {
             problemAlive = false  // GLPK's environment, and the problem with it, is gone
-            guard fatal == 2 else { throw .fatal("GLPK branch-and-cut hit a fatal error") }
             var solution = Solution(status: .noSolution, objective: nil, bound: nil, values: [], seconds: seconds,
                                     incumbentAccepted: false, notes: notes + ["root LP cut short at the time limit"])
             solution.hitTimeLimit = true

@@ -25,7 +25,8 @@ int dp_guarded_intopt(glp_prob *P, const glp_iocp *parm, int *fatal);
 /// *fatal to 1 on a fatal error and to 2 when the deadline passed before the first
 /// branch-and-cut callback; either way the thread's GLPK environment, and every problem object
 /// made on this thread, is gone. The callback calls dp_watch_disarm() (the search is then ended
-/// by the callback). Without the deadline when a LiveLP problem is open on this thread.
+/// by the callback). Without the deadline when it is infinite or a LiveLP problem is open on
+/// this thread.
 int dp_guarded_intopt_until(glp_prob *P, const glp_iocp *parm, double deadline, int *fatal);
 
 /// Ends this thread's glp_intopt deadline check (see dp_guarded_intopt_until).
