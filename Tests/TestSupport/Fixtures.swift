@@ -72,9 +72,20 @@ public enum Fixtures {
         Result { () throws(InventoryError) -> Inventory in try Inventory.decode(bytes: bytes(document)) }
     }
 
-    /// Writes text to a new temporary file and returns its path.
+    /// This test process's scratch directory, `dehplan-tests-<pid>` under the temporary directory.
+    /// It is removed when the process exits normally, so a test run leaves nothing behind.
+    static let scratch: URL = {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dehplan-tests-\(getpid())")
+        try? FileManager.default.removeItem(at: dir)  // a killed run's leftovers under a reused pid
+        try! FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(at: Fixtures.scratch) }
+        return dir
+    }()
+
+    /// Writes text to a new temporary file (in a directory of its own under `scratch`) and returns
+    /// its path.
     public static func temporaryFile(_ text: String, name: String = "inventory.json") -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dehplan-tests-\(UUID().uuidString)")
+        let dir = scratch.appendingPathComponent(UUID().uuidString)
         try! FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let url = dir.appendingPathComponent(name)
         try! Data(text.utf8).write(to: url)
