@@ -236,20 +236,7 @@ extension BatchPlanner {
         func size(_ f: Flavor) -> Double {
             Double(f.resources.vcpus) / Double(max(1, largest.vcpus)) + Double(f.resources.memoryMiB) / Double(max(1, largest.memoryMiB))
         }
-        var moversOn = Array(repeating: 0, count: sub.hosts.count)
-        for m in movers where m.origin.host >= 0 { moversOn[m.origin.host] += 1 }
-        let order = sub.hosts.indices.sorted { a, b in
-            let fa = sub.fixed[a].serverCount > 0, fb = sub.fixed[b].serverCount > 0
-            if fa != fb { return fa }
-            let ca = sub.fixed[a].capacity.total, cb = sub.fixed[b].capacity.total
-            let sa = Double(ca.vcpus) / Double(max(1, largest.vcpus)) + Double(ca.memoryMiB) / Double(max(1, largest.memoryMiB))
-            let sb = Double(cb.vcpus) / Double(max(1, largest.vcpus)) + Double(cb.memoryMiB) / Double(max(1, largest.memoryMiB))
-            if sa != sb { return sa > sb }
-            if homeFirst && moversOn[a] != moversOn[b] { return moversOn[a] > moversOn[b] }
-            return sub.hosts[a] < sub.hosts[b]
-        }
-        var rank = Array(repeating: 0, count: sub.hosts.count)
-        for (k, h) in order.enumerated() { rank[h] = k }
+        let (order, rank) = firstFitOrder(sub, largest: largest, homeFirst: homeFirst)
         // Hosts whose type the pipeline's index refuses for a class are not scanned.
         let typeAccepts = typeAccepts(sub, index: checker.index)
         var decisions = sub.classes.map { Array(repeating: Decision.stay, count: $0.count) }
@@ -349,14 +336,37 @@ extension BatchPlanner {
         return (decisions, cycleFree)
     }
 
+    /// First-fit decreasing's order of the sub-problem's hosts, and each host's rank in it: hosts
+    /// that stay in use anyway (servers that cannot move) first, then the largest (vCPUs and
+    /// memory, each normalised by `largest`), then (`homeFirst`) those holding more movers.
+    func firstFitOrder(_ sub: SubProblem, largest: Resources, homeFirst: Bool) -> (order: [Int], rank: [Int]) {
+        var moversOn = Array(repeating: 0, count: sub.hosts.count)
+        for cls in sub.classes {
+            for (origin, servers) in cls.origins where origin.host >= 0 { moversOn[origin.host] += servers.count }
+        }
+        let order = sub.hosts.indices.sorted { a, b in
+            let fa = sub.fixed[a].serverCount > 0, fb = sub.fixed[b].serverCount > 0
+            if fa != fb { return fa }
+            let ca = sub.fixed[a].capacity.total, cb = sub.fixed[b].capacity.total
+            let sa = Double(ca.vcpus) / Double(max(1, largest.vcpus)) + Double(ca.memoryMiB) / Double(max(1, largest.memoryMiB))
+            let sb = Double(cb.vcpus) / Double(max(1, largest.vcpus)) + Double(cb.memoryMiB) / Double(max(1, largest.memoryMiB))
+            if sa != sb { return sa > sb }
+            if homeFirst && moversOn[a] != moversOn[b] { return moversOn[a] > moversOn[b] }
+            return sub.hosts[a] < sub.hosts[b]
+        }
+        var rank = Array(repeating: 0, count: sub.hosts.count)
+        for (k, h) in order.enumerated() { rank[h] = k }
+        return (order, rank)
+    }
+
     /// Moves every mover off the hosts not in `kept`, largest first, onto the first host of
     /// `order` in `kept` that takes it (rule pipeline); movers on kept hosts stay. Fails with
     /// the host of the first mover that finds no place, except under `any`, where that host is
     /// kept from then on and the packing comes with its waves (nil when the options cap the
-    /// moves per wave: the wave ordering keeps those caps).
+    /// moves per wave: the wave ordering keeps those caps). Past `deadline`, fails with host -1.
     func emptyOnto(
         _ kept: Set<Int>, sub: SubProblem, options: PlanOptions, order: [Int], rank: [Int], typeAccepts: [[Bool]],
-        movers: [(s: Int, c: Int, i: Int, origin: Origin)]
+        movers: [(s: Int, c: Int, i: Int, origin: Origin)], deadline: Double? = nil
     ) -> Result<(decisions: [[Decision]], waves: [Move]?), StuckHost> {
         let trusted = options.checkerOptions.effectivePolicy
         var checker = Checker(inventory)
@@ -372,9 +382,7 @@ extension BatchPlanner {
         // inventory has none), the exact verdict refused so much that the packing kept far more
         // hosts, and the wished-node packing ordered afterwards did better: tiled 30 read back
         // from the adversarial fake cloud kept 44 hosts in 49 waves this way, 40 in 3 waves before.
-        let layoutsKnown = !sub.fixed.contains { $0.hasUnknownLayout }
-            && !sub.classes.contains { $0.origins.keys.contains { $0.host >= 0 && $0.nodes == nil } }
-        var sequenced = options.placement == .any && layoutsKnown
+        var sequenced = options.placement == .any && Self.layoutsKnown(sub)
             ? SequencedArrivals(PlanReplay(inventory, options: options.checkerOptions, checker: checker)) : nil
         var decisions = sub.classes.map { Array(repeating: Decision.stay, count: $0.count) }
         var arrivals = Array(repeating: 0, count: sub.hosts.count)
@@ -397,6 +405,7 @@ extension BatchPlanner {
         // 2,000 (8,000 hosts) this scan was half of a 1 s plan.
         var firstOpen = [Int](repeating: 0, count: sub.classes.count)
         for m in leaving {
+            if let deadline, monotonicSeconds() > deadline { return .failure(StuckHost(-1)) }
             if late.contains(m.origin.host) { continue }  // stays
             let server = inventory.servers[m.s]
             let flavor = sub.classes[m.c].flavor
@@ -471,6 +480,13 @@ extension BatchPlanner {
         // Caps on moves per wave are the wave ordering's to keep.
         guard let sequenced, options.maxParallel == nil, options.maxPerHostParallel == nil else { return .success((decisions, nil)) }
         return .success((decisions, sequenced.numbered(moves(of: decisions, in: sub), inventory: inventory)))
+    }
+}
+
+extension BatchPlanner {
+    /// Whether every layout in the sub-problem is known: on its hosts, and of its movers.
+    static func layoutsKnown(_ sub: SubProblem) -> Bool {
+        !sub.fixed.contains { $0.hasUnknownLayout } && !sub.classes.contains { $0.origins.keys.contains { $0.host >= 0 && $0.nodes == nil } }
     }
 }
 

@@ -7,25 +7,16 @@ import Testing
 import Topology
 
 /// Consolidating under `any` ends by emptying more hosts by the exact verdict
-/// (`emptyMoreHosts`), on fleets whose layouts are all known too: the models' plans, made safe
-/// whatever nodes the cloud picks, still leave hosts to empty there.
+/// (`emptyMoreHosts`). The models see hosts with servers of unknown layout through their
+/// worst case per node; the exact verdict, judging every arrangement, admits more there.
+///
+/// An end-to-end test here once asked that the phase empty hosts on tiled fleets of 8, 12 and
+/// 16 hosts under `any`. Since the models' plans come packed without cycles on their own hosts
+/// (`cycleFreeOnto`, `ExecutableWavesTests`) it finds none there (tiled 8: 9 hosts, where the
+/// phase had taken 11 to 10), nor on 12 live fleets (`CycleFreeWavesTests.liveFleet`) or the 50
+/// fleets of `Benchmarks/generated_sweep.py --seed 7100` and `--seed 7300` at 2 s: the phase is
+/// tested on its own below.
 @Suite struct EmptyMoreHostsTests {
-    @Test func knownLayoutFleetsGetTheEmptyingPhase() throws {
-        var emptied = 0
-        for n in [8, 12, 16] {
-            let inventory = try NeverAboveFFDTests.tiled(n, seed: 1)
-            #expect(inventory.servers.allSatisfy { $0.numaNodes != nil })
-            let plan = try BatchPlanner(inventory).plan(PlanOptions(mode: .consolidate, timeLimit: 6, placement: .any))
-            if plan.notes.contains(where: { $0.contains("more host(s) emptied by the exact") }) { emptied += 1 }
-            #expect(IndependentValidator.check(plan, inventory: inventory) == [], "tiled \(n)")
-        }
-        // On an idle machine all three empty one or two hosts more (10, 14 and 18 hosts in use).
-        // The phase gets what the models leave of the limit (15 %); a fresh-clone CI run, its
-        // tests side by side on 2 cores, once emptied only one of the three (at a 4 s limit).
-        // Removing the phase where layouts are known leaves none.
-        #expect(emptied >= 1)
-    }
-
     /// The phase itself: a host whose servers all may move is emptied onto hosts in use
     /// wherever the exact verdict admits the arrivals, and the result is valid under `any`.
     /// Hosts that received servers are not emptied again (here: `a` goes to B, so B stays).
