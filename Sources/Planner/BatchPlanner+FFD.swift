@@ -366,7 +366,7 @@ extension BatchPlanner {
     /// moves per wave: the wave ordering keeps those caps). Past `deadline`, fails with host -1.
     func emptyOnto(
         _ kept: Set<Int>, sub: SubProblem, options: PlanOptions, order: [Int], rank: [Int], typeAccepts: [[Bool]],
-        movers: [(s: Int, c: Int, i: Int, origin: Origin)], deadline: Double? = nil
+        movers: [(s: Int, c: Int, i: Int, origin: Origin)], deadline: Double? = nil, sequenceAlways: Bool = false
     ) -> Result<(decisions: [[Decision]], waves: [Move]?), StuckHost> {
         let trusted = options.checkerOptions.effectivePolicy
         var checker = Checker(inventory)
@@ -382,7 +382,8 @@ extension BatchPlanner {
         // inventory has none), the exact verdict refused so much that the packing kept far more
         // hosts, and the wished-node packing ordered afterwards did better: tiled 30 read back
         // from the adversarial fake cloud kept 44 hosts in 49 waves this way, 40 in 3 waves before.
-        var sequenced = options.placement == .any && Self.layoutsKnown(sub)
+        // `sequenceAlways`: judged so all the same (`cycleFreeOnto`, one candidate among others).
+        var sequenced = options.placement == .any && (sequenceAlways || Self.layoutsKnown(sub))
             ? SequencedArrivals(PlanReplay(inventory, options: options.checkerOptions, checker: checker)) : nil
         var decisions = sub.classes.map { Array(repeating: Decision.stay, count: $0.count) }
         var arrivals = Array(repeating: 0, count: sub.hosts.count)

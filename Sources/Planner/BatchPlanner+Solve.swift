@@ -244,15 +244,19 @@ extension BatchPlanner {
     /// models'), in waves by the exact verdict (`orderedWaves`, by `deadline`), with its levels.
     /// Under `any`, the best of three:
     /// - the hosts the plan keeps, packed without cycles (`cycleFreeOnto`, by `safeDeadline`):
-    ///   their servers stay, the other hosts' arrive in sequence, judged as they will run
-    ///   (where every layout is known);
+    ///   their servers stay, the other hosts' arrive in sequence, judged as they will run;
     /// - the plan made safe whatever nodes the cloud picks (`anySafe`, by `safeDeadline`);
     /// - while time is left, the plan as it stands, the ordering re-routing what the cloud's
     ///   choice could block.
     /// Each can win. The first was added last: generated fleet 7315 of
     /// `Benchmarks/generated_sweep.py` went from 12 hosts to 11 at 1 s and 5 s; at 10 s tiled
     /// 120 from 144 to 140, tiled 500 from 595 to 585, tiled 2,000 from 2,378 to 2,317 (from
-    /// the pattern model's plan of 2,000 hosts, in 0.32 s).
+    /// the pattern model's plan of 2,000 hosts, in 0.32 s). It comes first where every layout
+    /// is known, and after `anySafe` where some are not: there the exact verdict judges every
+    /// arrangement of the unknown servers, and taking the time first it left `anySafe` none on
+    /// a live mixed 1,000-host fleet at 1 s (500 hosts where `anySafe` makes 386); second, it
+    /// took generated fleet 7310 (5 % unknown layouts) from 12 to 11 and mixed 1,000 at 10 s
+    /// from 358 to 356.
     /// On a generated 60-host fleet a per-host dive's plan kept 15 hosts as it stands and none
     /// better than the plan in hand's 16 made safe first; on the live mixed 1,000-host fleet a
     /// packing was not ordered as it stood within 3 s, and made safe first took 0.25 s.
@@ -271,12 +275,19 @@ extension BatchPlanner {
             consider(decisions)
             return best
         }
-        if let packed = cycleFreeOnto(decisions, sub: sub, options: options, deadline: safeDeadline), let waves = packed.waves {
-            best = (packed.decisions, waves, nil, sub.levels(packed.decisions, objective: options.effectiveObjective, inventory: inventory))
+        func withoutCycles() {
+            guard monotonicSeconds() < safeDeadline,
+                let packed = cycleFreeOnto(decisions, sub: sub, options: options, deadline: safeDeadline), let waves = packed.waves
+            else { return }
+            let levels = sub.levels(packed.decisions, objective: options.effectiveObjective, inventory: inventory)
+            if best.map({ levels < $0.levels }) ?? true { best = (packed.decisions, waves, nil, levels) }
         }
+        let known = Self.layoutsKnown(sub)
+        if known { withoutCycles() }
         if monotonicSeconds() < safeDeadline {
             consider(anySafe(decisions, sub: sub, options: options, deadline: safeDeadline, giveUpEarly: giveUpEarly))
         }
+        if !known { withoutCycles() }
         if monotonicSeconds() < deadline { consider(decisions) }
         return best
     }
@@ -285,18 +296,17 @@ extension BatchPlanner {
     /// first-fit decreasing's cycle-free plan is from its own packing): the servers on them
     /// stay, those of every other host move, largest first, onto the first of them in
     /// first-fit decreasing's order that takes them, judged as the plan will run where the cloud
-    /// picks the nodes. Where a server finds no place its host is kept too. A packing tiled
-    /// node by node, which the cloud does not promise, loses hosts when made safe server by
-    /// server; its set of hosts, filled in sequence, often keeps fewer. Nil outside
-    /// consolidations and past `deadline`; under `any`, also unless it comes in waves (every
-    /// layout known, no caps on moves per wave): judged on wished nodes where layouts are
-    /// unknown and ordered afterwards, it took a 1 s plan of the live mixed 1,000-host fleet
-    /// from 386 hosts to 500.
+    /// picks the nodes (under `any`, also where layouts are unknown: the packing then comes in
+    /// waves, which the wave ordering need not make). Where a server finds no place its host is
+    /// kept too. A packing tiled node by node, which the cloud does not promise, loses hosts
+    /// when made safe server by server; its set of hosts, filled in sequence, often keeps
+    /// fewer. Nil outside consolidations, under caps on moves per wave (the wave ordering's to
+    /// keep) and past `deadline`.
     func cycleFreeOnto(_ decisions: [[Decision]], sub: SubProblem, options: PlanOptions, deadline: Double)
         -> (decisions: [[Decision]], waves: [Move]?)?
     {
         guard options.mode == .consolidate, options.effectiveObjective == .minHostsUsed, options.maxMoves == nil, !sub.mustMove,
-            options.placement != .any || options.maxParallel == nil && options.maxPerHostParallel == nil && Self.layoutsKnown(sub)
+            options.maxParallel == nil, options.maxPerHostParallel == nil
         else { return nil }
         var kept = Set<Int>()
         for l in sub.hosts.indices where sub.fixed[l].serverCount > 0 { kept.insert(l) }
@@ -318,7 +328,8 @@ extension BatchPlanner {
         let accepts = typeAccepts(sub, index: checker.index)
         let all = movers(of: sub)
         for _ in 0..<sub.hosts.count {
-            switch emptyOnto(kept, sub: sub, options: options, order: order, rank: rank, typeAccepts: accepts, movers: all, deadline: deadline) {
+            switch emptyOnto(kept, sub: sub, options: options, order: order, rank: rank, typeAccepts: accepts, movers: all, deadline: deadline,
+                             sequenceAlways: options.placement == .any) {
             case .success(let d): return d
             case .failure(let stuck):
                 guard stuck.host >= 0, kept.insert(stuck.host).inserted else { return nil }

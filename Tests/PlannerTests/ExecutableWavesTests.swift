@@ -14,22 +14,25 @@ import Topology
 /// for (seed 7315 of `Benchmarks/generated_sweep.py`: 12 hosts without it, 11 with it;
 /// tiled 120 at 10 s: 144 and 140).
 @Suite struct ExecutableWavesTests {
-    static func fleet(_ seed: UInt64) -> Inventory {
+    static func fleet(_ seed: UInt64, unknown: Double) -> Inventory {
         InventoryGenerator.generate(.init(
             seed: 1_700 + seed, hosts: 20 + Int(seed % 3) * 10, servers: 90 + Int(seed % 4) * 30, availabilityZones: ["az1"],
-            unknownLayoutFraction: 0, shutoffFraction: 0.9, faultFraction: 0, antiAffinityGroups: Int(seed % 3) == 0 ? 3 : 0,
+            unknownLayoutFraction: unknown, shutoffFraction: 0.9, faultFraction: 0, antiAffinityGroups: Int(seed % 3) == 0 ? 3 : 0,
             hostTypeNames: ["c6", "m6", "h4"], maxFill: 0.75))
     }
 
     /// On each fleet's sub-problems, from first-fit decreasing's repacking: the plan in waves is
     /// never worse than either the packing made safe and ordered or the kept hosts packed
     /// without cycles; its waves replay cleanly by the rule pipeline under `any`; and on some
-    /// fleets the packing without cycles keeps fewer hosts than the other two.
-    @Test func thePackingsHostsWithoutCyclesAreACandidate() throws {
+    /// fleets the packing without cycles keeps fewer hosts than the other two. With every
+    /// layout known, and with 30 % unknown (judged by the exact verdict over the arrangements
+    /// of the unknown servers, after `anySafe`).
+    @Test(arguments: [0.0, 0.3])
+    func thePackingsHostsWithoutCyclesAreACandidate(unknown: Double) throws {
         var compared = 0
         var fewerWithoutCycles = 0
         for seed in 0..<16 as Range<UInt64> {
-            let inventory = Self.fleet(seed)
+            let inventory = Self.fleet(seed, unknown: unknown)
             let options = PlanOptions(mode: .consolidate, timeLimit: 60, placement: .any)
             let planner = BatchPlanner(inventory)
             let movers = inventory.servers.indices.filter {
@@ -47,7 +50,7 @@ import Topology
                 #expect(made.levels == levels(made.decisions), "seed \(seed)")
 
                 let onto = try #require(planner.cycleFreeOnto(packing, sub: sub, options: options, deadline: later))
-                #expect(onto.waves != nil, "seed \(seed): every layout is known, the packing comes in waves")
+                #expect(onto.waves != nil, "seed \(seed): under any the packing comes in waves")
                 if let waves = onto.waves {
                     #expect(PlanValidator.violations(of: waves, on: inventory, options: options.checkerOptions) == [], "seed \(seed)")
                 }
@@ -66,6 +69,6 @@ import Topology
         }
         #expect(compared >= 12)
         #expect(fewerWithoutCycles >= 1, "the packing without cycles never kept fewer hosts: \(fewerWithoutCycles) of \(compared)")
-        print("ExecutableWavesTests: \(fewerWithoutCycles) of \(compared) sub-problems keep fewer hosts packed without cycles")
+        print("ExecutableWavesTests (\(unknown) unknown): \(fewerWithoutCycles) of \(compared) sub-problems keep fewer hosts packed without cycles")
     }
 }
