@@ -229,10 +229,7 @@ extension BatchPlanner {
         for m in movers where m.origin.host >= 0 {
             checker.state.remove(inventory.servers[m.s], flavor: m.flavor, host: sub.hosts[m.origin.host], nodes: m.origin.nodes, groups: m.groups)
         }
-        let largest = sub.hosts.reduce(Resources.zero) { acc, h in
-            let t = checker.state.usage[h].capacity.total
-            return Resources(vcpus: max(acc.vcpus, t.vcpus), memoryMiB: max(acc.memoryMiB, t.memoryMiB))
-        }
+        let largest = Self.largestCapacity(sub)
         func size(_ f: Flavor) -> Double {
             Double(f.resources.vcpus) / Double(max(1, largest.vcpus)) + Double(f.resources.memoryMiB) / Double(max(1, largest.memoryMiB))
         }
@@ -306,34 +303,49 @@ extension BatchPlanner {
             if !placed { return nil }
         }
         guard homeFirst else { return (decisions, nil) }
-        // The same hosts in use with fewer moves and no cycles: servers on the hosts this plan
-        // keeps stay where they are, and only the servers of the hosts it empties move, first
-        // fit onto the kept ones. A repacked plan's moves often depend on each other in cycles
-        // (a to b's host while b goes to a's), which wave ordering can only break by re-routing
-        // through other hosts, keeping more in use. Where the kept hosts' room, unpacked, is not
-        // enough, the host of the server that found no place is kept too, and so on.
+        return (decisions, packedWithoutCycles(decisions, sub: sub, options: options, order: order, rank: rank, typeAccepts: typeAccepts))
+    }
+
+    /// The same hosts in use as `decisions`, with fewer moves and no cycles: servers on the hosts
+    /// the plan keeps (servers that cannot move, servers it leaves home, its arrivals) stay
+    /// where they are, and only the servers of the hosts it empties move, first fit onto the
+    /// kept ones (`emptyOnto`). A repacked plan's moves often depend on each other in cycles (a
+    /// to b's host while b goes to a's), which wave ordering can only break by re-routing
+    /// through other hosts, keeping more in use. Where the kept hosts' room, unpacked, is not
+    /// enough, the host of the server that found no place is kept too, and so on. Nil past
+    /// `deadline`.
+    func packedWithoutCycles(
+        _ decisions: [[Decision]], sub: SubProblem, options: PlanOptions, order: [Int], rank: [Int], typeAccepts: [[Bool]],
+        deadline: Double? = nil, sequenceAlways: Bool = false
+    ) -> (decisions: [[Decision]], waves: [Move]?)? {
+        let all = movers(of: sub)
         var kept = Set<Int>()
         for h in sub.hosts.indices where sub.fixed[h].serverCount > 0 { kept.insert(h) }
-        for m in movers {
+        for m in all {
             switch decisions[m.c][m.i] {
             case .stay: kept.insert(m.origin.host)
             case .host(let h, _): kept.insert(h)
             case .pool: break
             }
         }
-        let all = self.movers(of: sub)
-        var cycleFree: (decisions: [[Decision]], waves: [Move]?)?
         for _ in 0..<sub.hosts.count {
-            switch emptyOnto(kept, sub: sub, options: options, order: order, rank: rank, typeAccepts: typeAccepts, movers: all) {
-            case .success(let d):
-                cycleFree = d
+            switch emptyOnto(kept, sub: sub, options: options, order: order, rank: rank, typeAccepts: typeAccepts, movers: all,
+                             deadline: deadline, sequenceAlways: sequenceAlways) {
+            case .success(let d): return d
             case .failure(let stuck):
-                guard stuck.host >= 0, kept.insert(stuck.host).inserted else { break }
-                continue
+                guard stuck.host >= 0, kept.insert(stuck.host).inserted else { return nil }
             }
-            break
         }
-        return (decisions, cycleFree)
+        return nil
+    }
+
+    /// The largest total capacity among the sub-problem's hosts, per resource (first-fit
+    /// decreasing's unit of size).
+    static func largestCapacity(_ sub: SubProblem) -> Resources {
+        sub.fixed.reduce(Resources.zero) { acc, u in
+            let t = u.capacity.total
+            return Resources(vcpus: max(acc.vcpus, t.vcpus), memoryMiB: max(acc.memoryMiB, t.memoryMiB))
+        }
     }
 
     /// First-fit decreasing's order of the sub-problem's hosts, and each host's rank in it: hosts

@@ -292,13 +292,13 @@ extension BatchPlanner {
         return best
     }
 
-    /// The hosts a consolidation's plan keeps in use, packed without cycles (`emptyOnto`, as
-    /// first-fit decreasing's cycle-free plan is from its own packing): the servers on them
-    /// stay, those of every other host move, largest first, onto the first of them in
-    /// first-fit decreasing's order that takes them, judged as the plan will run where the cloud
-    /// picks the nodes (under `any`, also where layouts are unknown: the packing then comes in
-    /// waves, which the wave ordering need not make). Where a server finds no place its host is
-    /// kept too. A packing tiled node by node, which the cloud does not promise, loses hosts
+    /// The hosts a consolidation's plan keeps in use, packed without cycles
+    /// (`packedWithoutCycles`, as first-fit decreasing's cycle-free plan is from its own
+    /// packing): the servers on them stay, those of every other host move, largest first, onto
+    /// the first of them in first-fit decreasing's order that takes them, judged as the plan
+    /// will run where the cloud picks the nodes (under `any`, also where layouts are unknown:
+    /// the packing then comes in waves, which the wave ordering need not make). Where a server
+    /// finds no place its host is kept too. A packing tiled node by node, which the cloud does not promise, loses hosts
     /// when made safe server by server; its set of hosts, filled in sequence, often keeps
     /// fewer. Nil outside consolidations, under caps on moves per wave (the wave ordering's to
     /// keep) and past `deadline`.
@@ -308,34 +308,9 @@ extension BatchPlanner {
         guard options.mode == .consolidate, options.effectiveObjective == .minHostsUsed, options.maxMoves == nil, !sub.mustMove,
             options.maxParallel == nil, options.maxPerHostParallel == nil
         else { return nil }
-        var kept = Set<Int>()
-        for l in sub.hosts.indices where sub.fixed[l].serverCount > 0 { kept.insert(l) }
-        let originOf = sub.originOfMovers
-        for (c, cls) in sub.classes.enumerated() {
-            for (i, s) in cls.servers.enumerated() {
-                switch decisions[c][i] {
-                case .stay: if let o = originOf[s], o.host >= 0 { kept.insert(o.host) }
-                case .host(let l, _): kept.insert(l)
-                case .pool: break
-                }
-            }
-        }
-        let largest = sub.fixed.reduce(Resources.zero) { acc, u in
-            let t = u.capacity.total
-            return Resources(vcpus: max(acc.vcpus, t.vcpus), memoryMiB: max(acc.memoryMiB, t.memoryMiB))
-        }
-        let (order, rank) = firstFitOrder(sub, largest: largest, homeFirst: true)
-        let accepts = typeAccepts(sub, index: checker.index)
-        let all = movers(of: sub)
-        for _ in 0..<sub.hosts.count {
-            switch emptyOnto(kept, sub: sub, options: options, order: order, rank: rank, typeAccepts: accepts, movers: all, deadline: deadline,
-                             sequenceAlways: options.placement == .any) {
-            case .success(let d): return d
-            case .failure(let stuck):
-                guard stuck.host >= 0, kept.insert(stuck.host).inserted else { return nil }
-            }
-        }
-        return nil
+        let (order, rank) = firstFitOrder(sub, largest: Self.largestCapacity(sub), homeFirst: true)
+        return packedWithoutCycles(decisions, sub: sub, options: options, order: order, rank: rank,
+                                   typeAccepts: typeAccepts(sub, index: checker.index), deadline: deadline, sequenceAlways: true)
     }
 
     /// Drops moves the plan does not need: a moving server whose own host stays in use and
