@@ -16,8 +16,9 @@ import Topology
 ///
 /// Hosts with servers of unknown layout count with their worst-case room per node under the
 /// `certain` policy (each node minus every unknown server's per-node share: sound, may
-/// understate); under `possible` their arrangement becomes part of the per-host program
-/// (fits under some arrangement), which then answers alone.
+/// understate); "does not fit" and bounds on hosts to add must then also hold under one
+/// arrangement of those servers (`relaxedBounds`). Under `possible` their arrangement becomes
+/// part of the per-host program (fits under some arrangement), which then answers alone.
 public struct DemandFit: Sendable {
     /// One demanded flavor and how many servers of it.
     public struct Item: Hashable, Sendable {
@@ -40,6 +41,10 @@ public struct DemandFit: Sendable {
         /// fleets while unproven, the per-host program), or one of them alone (to compare).
         public enum Engine: String, Sendable { case auto, patterns, perHost = "per-host" }
         public var engine: Engine
+        /// Internal: hosts with servers of unknown layout offer their room under one concrete
+        /// arrangement of those servers (`worstFitRoom`), which the cloud may have made: the
+        /// bound of that answer holds for "fits whatever the layouts" (see `solve`).
+        var oneArrangement = false
         public init(zone: String? = nil, addHostTypes: [String]? = nil, policy: LayoutPolicy = .certain, timeLimit: Double = 30, engine: Engine = .auto) {
             self.zone = zone
             self.addHostTypes = addHostTypes
@@ -116,6 +121,11 @@ public struct DemandFit: Sendable {
         public let engine: String
         /// Whether the servers left unplaced (`shortfall`) are proven the fewest possible.
         public let unplacedProven: Bool
+        /// Under `certain`, when the demand was not shown to fit: the hosts in scope with
+        /// servers of unknown layout, counted at their worst case per node. The bounds then
+        /// come from a relaxation where those layouts are the most favourable, and hold
+        /// whatever they are (0 when the answer fits or no such host is in scope).
+        public var unknownLayoutHosts: Int = 0
     }
 
     public let inventory: Inventory
@@ -186,8 +196,9 @@ public struct DemandFit: Sendable {
         where host.state == .available && (options.zone == nil || host.availabilityZone == options.zone) {
             guard let type = inventory.hostTypes[host.hostType] else { continue }
             let usage = state.usage[h]
-            let possible = options.policy == .possible && usage.hasUnknownLayout
-            let room = usage.free(under: options.policy)
+            let possible = options.policy == .possible && usage.hasUnknownLayout && !options.oneArrangement
+            guard let room = options.oneArrangement && usage.hasUnknownLayout ? Self.worstFitRoom(usage) : usage.free(under: options.policy)
+            else { throw PlanError(message: "no arrangement") }
             guard flavors.contains(where: { type.supports($0.name) && Headroom.count($0, free: room) > 0 }) else { continue }
             bins.append(Bin(hostID: host.id, label: nil, type: type, zone: host.availabilityZone, room: room, unknown: possible ? usage : nil))
         }
@@ -287,10 +298,56 @@ public struct DemandFit: Sendable {
                 : "no existing host has room left and no addable host type (\(addTypes.joined(separator: ", "))) accepts it"
             shortfall.append(Shortfall(flavor: item.flavor, count: unplaced[i], reason: why))
         }
-        return Result(
+        var result = Result(
             status: status, placements: placements, added: added, addedVCPUs: addedVCPUs, addedHostsBound: bound,
             shortfall: shortfall, zone: options.zone, policy: options.policy, seconds: monotonicSeconds() - start,
             variables: answer.variables, constraints: answer.constraints, engine: answer.engine, unplacedProven: answer.unplacedProven)
+        // Under `certain`, hosts with servers of unknown layout offered their worst case per
+        // node (each node minus every such server): enough to show a fit, not to rule one out.
+        // That worst case is no arrangement the cloud can have made, and under every real one
+        // more may fit: headroom counted 7 of a flavor fitting under every arrangement where
+        // this model alone "proved" 6 and a host to add. A bound holds for "fits whatever the
+        // layouts" when it holds under one arrangement the cloud may have made: the servers of
+        // unknown layout put by worst fit (`worstFitRoom`), solved again on those rooms.
+        let unknownHosts = inventory.hosts.indices.filter { h in
+            inventory.hosts[h].state == .available && (options.zone == nil || inventory.hosts[h].availabilityZone == options.zone)
+                && state.usage[h].hasUnknownLayout
+        }.count
+        if options.policy == .certain, !options.oneArrangement, unknownHosts > 0, !result.fits {
+            result = try relaxedBounds(result, demand: demand, options: options, bins: bins, flavors: flavors, deadline: deadline)
+            result.unknownLayoutHosts = unknownHosts
+        }
+        return result
+    }
+
+    /// `result` (an answer under `certain` that did not fit) with its bound and proofs kept to
+    /// what also holds under one arrangement of the unknown layouts (`worstFitRoom`).
+    func relaxedBounds(_ result: Result, demand: [Item], options: Options, bins: [Bin], flavors: [Flavor], deadline: Double)
+        throws(PlanError) -> Result
+    {
+        var relaxedOptions = options
+        relaxedOptions.timeLimit = max(0.05, deadline - monotonicSeconds())
+        relaxedOptions.oneArrangement = true
+        // Worst fit finding no arrangement (the inventory has one) leaves no proof.
+        guard let relaxed = try? solve(demand, options: relaxedOptions) else {
+            return Result(
+                status: result.status == .optimal ? .feasible : result.status, placements: result.placements, added: result.added,
+                addedVCPUs: result.addedVCPUs, addedHostsBound: 0, shortfall: result.shortfall, zone: result.zone, policy: result.policy,
+                seconds: result.seconds, variables: result.variables, constraints: result.constraints, engine: result.engine,
+                unplacedProven: false)
+        }
+        let ours = result.shortfall.reduce(0) { $0 + $1.count }
+        let theirs = relaxed.shortfall.reduce(0) { $0 + $1.count }
+        // A bound on hosts holds across the two only for the same servers placed.
+        let hostsBound = relaxed.fits ? 0 : theirs == ours ? min(result.addedHostsBound, relaxed.addedHostsBound) : 0
+        let unplacedProven = result.unplacedProven && relaxed.unplacedProven && theirs == ours
+        var status = result.status
+        if status == .optimal && (hostsBound < result.addedHosts || unplacedProven != result.unplacedProven) { status = .feasible }
+        return Result(
+            status: status, placements: result.placements, added: result.added, addedVCPUs: result.addedVCPUs, addedHostsBound: hostsBound,
+            shortfall: result.shortfall, zone: result.zone, policy: result.policy, seconds: result.seconds + relaxed.seconds,
+            variables: result.variables + relaxed.variables, constraints: result.constraints + relaxed.constraints,
+            engine: result.engine, unplacedProven: unplacedProven)
     }
 
     static func size(_ f: Flavor) -> Double { Double(f.resources.vcpus) + Double(f.resources.memoryMiB) / 4096 }
@@ -316,6 +373,24 @@ public struct DemandFit: Sendable {
             }
         }
         return hosts.count
+    }
+
+    /// The free room per node of `usage` once its servers of unknown layout are put, largest
+    /// first, on the nodes with the most free vCPUs (worst fit; split flavors on that many
+    /// distinct nodes): one arrangement the cloud may have made. Nil when worst fit finds none.
+    static func worstFitRoom(_ usage: HostUsage) -> [Resources]? {
+        var free = usage.freeKnown
+        let servers = usage.unknownFlavors.sorted { a, b in
+            size(a.key) != size(b.key) ? size(a.key) > size(b.key) : a.key.name < b.key.name
+        }.flatMap { repeatElement($0.key, count: $0.value) }
+        for flavor in servers {
+            let nodes = free.indices.filter { free[$0].covers(flavor.perNode) }.sorted { a, b in
+                (free[a].vcpus, free[a].memoryMiB, -a) > (free[b].vcpus, free[b].memoryMiB, -b)
+            }.prefix(flavor.numaNodes)
+            guard nodes.count == flavor.numaNodes else { return nil }
+            for n in nodes { free[n] -= flavor.perNode }
+        }
+        return free
     }
 
     /// Whether the unknown servers of `usage` can still be arranged with `extraUse` taken per node.

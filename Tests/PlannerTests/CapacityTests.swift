@@ -401,6 +401,52 @@ import Topology
         #expect(none.shortfall.reduce(0) { $0 + $1.count } == 1)
     }
 
+    /// Under `certain`, a host with a server of unknown layout offers its worst case per node,
+    /// which is no arrangement the cloud can have made. `h`: 10 and 12 of 32 vCPUs used on its
+    /// nodes, plus an 8-vCPU server of unknown layout: one 16-vCPU server fits whichever node
+    /// that server is on (headroom counts 1), though the worst case per node (14, 12) takes
+    /// none. The demand must not be called "does not fit". `m`: 16 and 24 used plus an 8-vCPU
+    /// server of unknown layout: on node 0 it leaves (8, 8), where no 16-vCPU server fits, so
+    /// "does not fit" is proven (one arrangement the cloud may have made refutes a fit).
+    @Test func unknownLayoutsDecideADemandOnlyWithAnArrangement() throws {
+        func inventory(_ host: (inout InventoryBuilder) -> Void) throws -> Inventory {
+            var b = InventoryBuilder()
+            b.hostType("t", nodes: 2, vcpus: 32, memory: 262_144, flavors: ["k10", "k12", "k16", "u8", "n16"])
+            b.flavor("k10", vcpus: 10, memory: 4096)
+            b.flavor("k12", vcpus: 12, memory: 4096)
+            b.flavor("k16", vcpus: 16, memory: 4096)
+            b.flavor("u8", vcpus: 8, memory: 4096)
+            b.flavor("n16", vcpus: 16, memory: 4096)
+            host(&b)
+            return try b.build()
+        }
+        let h = try inventory { b in
+            b.host("h", type: "t")
+            b.server("a", flavor: "k10", on: "h", nodes: [0])
+            b.server("b", flavor: "k12", on: "h", nodes: [1])
+            b.server("u", flavor: "u8", on: "h", nodes: nil)
+        }
+        #expect(try HeadroomReport(h, flavors: ["n16"]).rows.map(\.count) == [1])
+        let unsure = try DemandFit(h).solve([.init(flavor: "n16", count: 1)], options: .init())
+        #expect(!unsure.fits)
+        #expect(unsure.verdict == .unknown, "every arrangement takes it; the worst case per node proves nothing")
+        #expect(unsure.addedHostsBound == 0)
+        #expect(unsure.status != .optimal)
+        #expect(unsure.unknownLayoutHosts == 1)
+        let m = try inventory { b in
+            b.host("m", type: "t")
+            b.server("a", flavor: "k16", on: "m", nodes: [0])
+            b.server("b", flavor: "k16", on: "m", nodes: [1])
+            b.server("c", flavor: "u8", on: "m", nodes: [1])
+            b.server("u", flavor: "u8", on: "m", nodes: nil)
+        }
+        let refuted = try DemandFit(m).solve([.init(flavor: "n16", count: 1)], options: .init())
+        #expect(refuted.verdict == .doesNotFit)
+        #expect(refuted.addedHosts == 1)
+        #expect(refuted.addedHostsProven)
+        #expect(refuted.unknownLayoutHosts == 1)
+    }
+
     @Test func parsingNamesTheBadPart() throws {
         let inventory = try HeadroomReportTests.inventory()
         #expect(try DemandFit.parse("s4=3, big=1,s4=2", inventory: inventory) == [.init(flavor: "s4", count: 5), .init(flavor: "big", count: 1)])
