@@ -14,9 +14,10 @@ import Topology
 /// integer program (`perHostAnswer`: per host and set of nodes, how many servers of each
 /// flavor) gets the time left while the count is unproven.
 ///
-/// Hosts with servers of unknown layout count with their worst-case room per node under the
-/// `certain` policy (each node minus every unknown server's per-node share: sound, may
-/// understate); "does not fit" and bounds on hosts to add must then also hold under one
+/// Hosts with servers of unknown layout offer, under the `certain` policy, the room every
+/// arrangement of those servers leaves (`certainRoom`; their nodes are then ranks, not ids;
+/// where the arrangements are too many, each node minus every unknown server's per-node share:
+/// sound, may understate); "does not fit" and bounds on hosts to add must then also hold under one
 /// arrangement of those servers (`relaxedBounds`). Under `possible` their arrangement becomes
 /// part of the per-host program (fits under some arrangement), which then answers alone.
 public struct DemandFit: Sendable {
@@ -74,6 +75,9 @@ public struct DemandFit: Sendable {
         public var servers: [String: Int] { slots.reduce(into: [:]) { $0[$1.flavor, default: 0] += $1.count } }
         /// The id, or the label of an added host.
         public var name: String { hostID ?? newHostLabel ?? "?" }
+        /// The host holds servers of unknown layout and offered the room every arrangement of
+        /// them leaves: the slots' nodes are ranks (largest free node first), not node ids.
+        public var nodesAreRanks = false
     }
 
     /// Servers of a flavor that cannot be placed even with added hosts.
@@ -161,10 +165,13 @@ public struct DemandFit: Sendable {
         let label: String?
         let type: HostType
         let zone: String
-        /// Room per node (worst case under `certain`; known-layout free under `possible`).
+        /// Room per node (under `certain` with unknown layouts: what every arrangement leaves,
+        /// by rank; known-layout free under `possible`).
         let room: [Resources]
         /// Under `possible`: the host's usage, whose unknown servers become variables.
         let unknown: HostUsage?
+        /// `room` is by rank (`certainRoom`), not by node id.
+        var byRank = false
     }
 
     /// Decides whether `demand` fits and, if not, the fewest hosts to add.
@@ -197,10 +204,23 @@ public struct DemandFit: Sendable {
             guard let type = inventory.hostTypes[host.hostType] else { continue }
             let usage = state.usage[h]
             let possible = options.policy == .possible && usage.hasUnknownLayout && !options.oneArrangement
-            guard let room = options.oneArrangement && usage.hasUnknownLayout ? Self.worstFitRoom(usage) : usage.free(under: options.policy)
-            else { throw PlanError(message: "no arrangement") }
+            let room: [Resources]
+            var byRank = false
+            if options.oneArrangement && usage.hasUnknownLayout {
+                guard let worst = Self.worstFitRoom(usage) else { throw PlanError(message: "no arrangement") }
+                room = worst
+            } else if options.policy == .certain && usage.hasUnknownLayout {
+                if let ranked = Self.certainRoom(usage) {
+                    (room, byRank) = (ranked, true)
+                } else {
+                    room = usage.free(under: .certain)
+                }
+            } else {
+                room = usage.free(under: options.policy)
+            }
             guard flavors.contains(where: { type.supports($0.name) && Headroom.count($0, free: room) > 0 }) else { continue }
-            bins.append(Bin(hostID: host.id, label: nil, type: type, zone: host.availabilityZone, room: room, unknown: possible ? usage : nil))
+            bins.append(Bin(hostID: host.id, label: nil, type: type, zone: host.availabilityZone, room: room, unknown: possible ? usage : nil,
+                            byRank: byRank))
         }
 
         // Added hosts: per type, at most what first-fit-decreasing needs for all the demand it
@@ -271,7 +291,8 @@ public struct DemandFit: Sendable {
             }
             if !slots.isEmpty {
                 placements.append(HostPlacement(
-                    hostID: bin.hostID, newHostLabel: bin.label, hostType: bin.type.name, availabilityZone: bin.zone, slots: slots))
+                    hostID: bin.hostID, newHostLabel: bin.label, hostType: bin.type.name, availabilityZone: bin.zone, slots: slots,
+                    nodesAreRanks: bin.byRank))
             }
         }
         for (i, item) in items.enumerated() {
@@ -375,22 +396,102 @@ public struct DemandFit: Sendable {
         return hosts.count
     }
 
-    /// The free room per node of `usage` once its servers of unknown layout are put, largest
-    /// first, on the nodes with the most free vCPUs (worst fit; split flavors on that many
-    /// distinct nodes): one arrangement the cloud may have made. Nil when worst fit finds none.
-    static func worstFitRoom(_ usage: HostUsage) -> [Resources]? {
-        var free = usage.freeKnown
+    /// Under `certain`, a room that every arrangement of `usage`'s servers of unknown layout
+    /// leaves, up to which node is which: its k-th entry is no larger than the k-th largest
+    /// free node (vCPUs, then memory) of any arrangement, so what fits in it fits whatever the
+    /// layout, on nodes the cloud can find (the entries are positions, not node ids). Nodes are
+    /// interchangeable for what fits, so arrangements are enumerated as sorted free vectors, one
+    /// server at a time, without duplicates. Nil past `maxStates` of them (the caller then takes
+    /// the worst case per node: each node minus every such server).
+    /// On a host with 10 and 12 of 32 vCPUs used and an 8-vCPU server of unknown layout, the
+    /// worst case per node is (14, 12) and this room (20, 12): a 16-vCPU server fits either way.
+    static func certainRoom(_ usage: HostUsage, maxStates: Int = 4_096) -> [Resources]? {
+        func sorted(_ v: [Resources]) -> [Resources] {
+            v.sorted { ($0.vcpus, $0.memoryMiB) > ($1.vcpus, $1.memoryMiB) }
+        }
+        struct Key: Hashable { let v: [Int] }
+        func key(_ v: [Resources]) -> Key { Key(v: v.flatMap { [$0.vcpus, $0.memoryMiB] }) }
+        var states = [sorted(usage.freeKnown)]
         let servers = usage.unknownFlavors.sorted { a, b in
             size(a.key) != size(b.key) ? size(a.key) > size(b.key) : a.key.name < b.key.name
         }.flatMap { repeatElement($0.key, count: $0.value) }
         for flavor in servers {
-            let nodes = free.indices.filter { free[$0].covers(flavor.perNode) }.sorted { a, b in
-                (free[a].vcpus, free[a].memoryMiB, -a) > (free[b].vcpus, free[b].memoryMiB, -b)
-            }.prefix(flavor.numaNodes)
-            guard nodes.count == flavor.numaNodes else { return nil }
-            for n in nodes { free[n] -= flavor.perNode }
+            var next: [[Resources]] = []
+            var seen = Set<Key>()
+            for state in states {
+                for nodes in Self.subsets(of: state.count, size: flavor.numaNodes) where nodes.allSatisfy({ state[$0].covers(flavor.perNode) }) {
+                    var after = state
+                    for n in nodes { after[n] -= flavor.perNode }
+                    let canonical = sorted(after)
+                    if seen.insert(key(canonical)).inserted { next.append(canonical) }
+                    if next.count > maxStates { return nil }
+                }
+            }
+            guard !next.isEmpty else { return nil }  // no arrangement: not a valid inventory
+            states = next
         }
-        return free
+        var room = states[0]
+        for state in states.dropFirst() {
+            for n in room.indices {
+                room[n] = Resources(vcpus: min(room[n].vcpus, state[n].vcpus), memoryMiB: min(room[n].memoryMiB, state[n].memoryMiB))
+            }
+        }
+        return room
+    }
+
+    /// The `size`-element subsets of 0..<count, in increasing order.
+    static func subsets(of count: Int, size: Int) -> [[Int]] {
+        guard size > 0 else { return [[]] }
+        guard size <= count else { return [] }
+        var out: [[Int]] = []
+        var pick: [Int] = []
+        func go(_ from: Int) {
+            if pick.count == size { out.append(pick); return }
+            guard from < count else { return }
+            for i in from..<count {
+                pick.append(i)
+                go(i + 1)
+                pick.removeLast()
+            }
+        }
+        go(0)
+        return out
+    }
+
+    /// The free room per node of `usage` once its servers of unknown layout are put, largest
+    /// first, on the nodes with the most free vCPUs (worst fit; split flavors on that many
+    /// distinct nodes): one arrangement the cloud may have made. Where worst fit gets stuck (a
+    /// nearly full host), the search backtracks to the next choice, up to `maxSteps` choices;
+    /// nil when no arrangement is found within them.
+    static func worstFitRoom(_ usage: HostUsage, maxSteps: Int = 10_000) -> [Resources]? {
+        var free = usage.freeKnown
+        let servers = usage.unknownFlavors.sorted { a, b in
+            size(a.key) != size(b.key) ? size(a.key) > size(b.key) : a.key.name < b.key.name
+        }.flatMap { repeatElement($0.key, count: $0.value) }
+        var steps = 0
+        func place(_ i: Int) -> Bool {
+            guard i < servers.count else { return true }
+            let flavor = servers[i]
+            // Node sets, the roomiest first (by their least free node, then their total).
+            let choices = Self.subsets(of: free.count, size: flavor.numaNodes)
+                .filter { $0.allSatisfy { free[$0].covers(flavor.perNode) } }
+                .sorted { a, b in
+                    let ka = a.map { (free[$0].vcpus, free[$0].memoryMiB) }.min { $0 < $1 }!
+                    let kb = b.map { (free[$0].vcpus, free[$0].memoryMiB) }.min { $0 < $1 }!
+                    if ka != kb { return ka > kb }
+                    let ta = a.reduce(0) { $0 + free[$1].vcpus }, tb = b.reduce(0) { $0 + free[$1].vcpus }
+                    return ta != tb ? ta > tb : a.lexicographicallyPrecedes(b)
+                }
+            for nodes in choices {
+                steps += 1
+                if steps > maxSteps { return false }
+                for n in nodes { free[n] -= flavor.perNode }
+                if place(i + 1) { return true }
+                for n in nodes { free[n] += flavor.perNode }
+            }
+            return false
+        }
+        return place(0) ? free : nil
     }
 
     /// Whether the unknown servers of `usage` can still be arranged with `extraUse` taken per node.

@@ -13,7 +13,7 @@ struct CapacityCommand: ParsableCommand {
         discussion: """
             Headroom (default): for each flavor and availability zone, how many more servers of that flavor fit now on available hosts whose type accepts it (COUNT), next to the estimate from free totals alone, Σ per host ⌊min(free vCPUs / vCPUs, free memory / memory)⌋ over the same hosts (NAIVE), and the difference (LOSS: servers the totals promise that NUMA fragmentation rules out). For one flavor the count is exact by construction: per host, as many as fit on its nodes, split flavors on k distinct nodes included. On hosts with servers of unknown NUMA layout the count is what fits under every arrangement of them (--layout-policy certain, default) or under the best one (possible), computed with GLPK.
 
-            Demand (--demand "FLAVOR=N,FLAVOR=N"): decides with GLPK whether the whole mix fits at once (not flavor by flavor) and shows where it goes; when it does not, the fewest hosts to add, of the types --add-host-type allows (default: every host type of the inventory), then the fewest vCPUs. A pattern model over host shapes proves its answers: FITS (a placement), DOES NOT FIT (proven; hosts to add proven minimal, or "at least M"), or NOT SHOWN TO FIT when the time limit ends with neither. Under --layout-policy certain, hosts with servers of unknown layout offer only their worst-case room per node to show a fit (sound, may understate); "does not fit" and the bound on hosts to add must also hold under one arrangement of those servers the cloud may have made (worst fit), else the answer is NOT SHOWN TO FIT.
+            Demand (--demand "FLAVOR=N,FLAVOR=N"): decides with GLPK whether the whole mix fits at once (not flavor by flavor) and shows where it goes; when it does not, the fewest hosts to add, of the types --add-host-type allows (default: every host type of the inventory), then the fewest vCPUs. A pattern model over host shapes proves its answers: FITS (a placement), DOES NOT FIT (proven; hosts to add proven minimal, or "at least M"), or NOT SHOWN TO FIT when the time limit ends with neither. Under --layout-policy certain, hosts with servers of unknown layout offer, to show a fit, only the room every arrangement of those servers leaves (sound, may understate); "does not fit" and the bound on hosts to add must also hold under one arrangement of those servers the cloud may have made (worst fit), else the answer is NOT SHOWN TO FIT.
 
             What-if (--without DEH_ID...): answers either question as if those hosts were gone: their SHUTOFF servers are first re-placed with the planner's evacuation model; servers that could not be re-placed are listed.
 
@@ -207,6 +207,7 @@ enum CapacityOutput {
                     .object([
                         ("host", .optionalString(p.hostID)), ("new_host", .optionalString(p.newHostLabel)),
                         ("host_type", .string(p.hostType)), ("availability_zone", .string(p.availabilityZone)),
+                        ("numa_nodes_are_ranks", .bool(p.nodesAreRanks)),
                         ("servers", .array(p.slots.map { s in
                             .object([("flavor", .string(s.flavor)), ("numa_nodes", .array(s.nodes.map(JSON.int))), ("count", .int(s.count))])
                         })),
@@ -239,7 +240,7 @@ enum CapacityOutput {
                 lines.append(style.bad("DOES NOT FIT") + ": \(total) servers (\(mix)) \(scope) need at least \(r.addedHostsBound) more host(s) (proven); the best found in the time limit adds \(r.addedHosts): \(kinds), \(r.addedVCPUs) vCPUs.")
             }
         case .unknown where r.shortfall.isEmpty && r.unknownLayoutHosts > 0:
-            lines.append(style.bad("NOT SHOWN TO FIT") + ": \(total) servers (\(mix)) \(scope) do not all fit on existing hosts when the \(r.unknownLayoutHosts) host(s) holding servers of unknown NUMA layout count at their worst case per node, and no arrangement of those servers was found where they cannot fit (the API does not report layouts). The best found adds at most \(r.addedHosts) host(s): \(kinds), \(r.addedVCPUs) vCPUs; --layout-policy possible shows the favourable case.")
+            lines.append(style.bad("NOT SHOWN TO FIT") + ": \(total) servers (\(mix)) \(scope) do not all fit on existing hosts when the \(r.unknownLayoutHosts) host(s) holding servers of unknown NUMA layout offer only the room every arrangement of those servers leaves, and no arrangement of those servers was found where they cannot fit (the API does not report layouts). The best found adds at most \(r.addedHosts) host(s): \(kinds), \(r.addedVCPUs) vCPUs; --layout-policy possible shows the favourable case.")
         case .unknown where r.shortfall.isEmpty:
             lines.append(style.bad("NOT SHOWN TO FIT") + ": no placement of all \(total) servers (\(mix)) on existing hosts \(scope) was found in the time limit, and none was ruled out. The best found adds at most \(r.addedHosts) host(s): \(kinds), \(r.addedVCPUs) vCPUs (no bound above 0; a longer --time-limit may decide it).")
         default:
@@ -257,6 +258,7 @@ enum CapacityOutput {
             let shown = r.placements.prefix(40)
             for p in shown {
                 let servers = p.slots.map { "\($0.flavor) × \($0.count) @ \($0.nodes.map(String.init).joined(separator: "+"))" }.joined(separator: ", ")
+                    + (p.nodesAreRanks ? " (nodes by rank: layout unknown)" : "")
                 table.add([p.hostID ?? "\(p.newHostLabel ?? "?") (added)", p.hostType, p.availabilityZone, servers])
             }
             lines.append(table.render(indent: "  "))
