@@ -126,9 +126,9 @@ public struct DemandFit: Sendable {
         /// Whether the servers left unplaced (`shortfall`) are proven the fewest possible.
         public let unplacedProven: Bool
         /// Under `certain`, when the demand was not shown to fit: the hosts in scope with
-        /// servers of unknown layout, counted at their worst case per node. The bounds then
-        /// come from a relaxation where those layouts are the most favourable, and hold
-        /// whatever they are (0 when the answer fits or no such host is in scope).
+        /// servers of unknown layout, which offered the room every arrangement of those servers
+        /// leaves. The bounds then hold under one arrangement the cloud may have made, so
+        /// whatever the layouts (0 when the answer fits or no such host is in scope).
         public var unknownLayoutHosts: Int = 0
     }
 
@@ -323,13 +323,13 @@ public struct DemandFit: Sendable {
             status: status, placements: placements, added: added, addedVCPUs: addedVCPUs, addedHostsBound: bound,
             shortfall: shortfall, zone: options.zone, policy: options.policy, seconds: monotonicSeconds() - start,
             variables: answer.variables, constraints: answer.constraints, engine: answer.engine, unplacedProven: answer.unplacedProven)
-        // Under `certain`, hosts with servers of unknown layout offered their worst case per
-        // node (each node minus every such server): enough to show a fit, not to rule one out.
-        // That worst case is no arrangement the cloud can have made, and under every real one
-        // more may fit: headroom counted 7 of a flavor fitting under every arrangement where
-        // this model alone "proved" 6 and a host to add. A bound holds for "fits whatever the
-        // layouts" when it holds under one arrangement the cloud may have made: the servers of
-        // unknown layout put by worst fit (`worstFitRoom`), solved again on those rooms.
+        // Under `certain`, hosts with servers of unknown layout offered the room every
+        // arrangement of those servers leaves (or the worst case per node): enough to show a
+        // fit, not to rule one out, since under each real arrangement more may fit. With the
+        // worst case per node as its bound, this model "proved" 6 servers of a flavor and a host
+        // to add where headroom counted 7 fitting under every arrangement. A bound holds for
+        // "fits whatever the layouts" when it holds under one arrangement the cloud may have
+        // made: the servers of unknown layout put by worst fit (`worstFitRoom`), solved again.
         let unknownHosts = inventory.hosts.indices.filter { h in
             inventory.hosts[h].state == .available && (options.zone == nil || inventory.hosts[h].availabilityZone == options.zone)
                 && state.usage[h].hasUnknownLayout
@@ -412,9 +412,7 @@ public struct DemandFit: Sendable {
         struct Key: Hashable { let v: [Int] }
         func key(_ v: [Resources]) -> Key { Key(v: v.flatMap { [$0.vcpus, $0.memoryMiB] }) }
         var states = [sorted(usage.freeKnown)]
-        let servers = usage.unknownFlavors.sorted { a, b in
-            size(a.key) != size(b.key) ? size(a.key) > size(b.key) : a.key.name < b.key.name
-        }.flatMap { repeatElement($0.key, count: $0.value) }
+        let servers = unknownServers(usage)
         for flavor in servers {
             var next: [[Resources]] = []
             var seen = Set<Key>()
@@ -437,6 +435,13 @@ public struct DemandFit: Sendable {
             }
         }
         return room
+    }
+
+    /// The servers of unknown layout on `usage`'s host, largest first (by name among equals).
+    static func unknownServers(_ usage: HostUsage) -> [Flavor] {
+        usage.unknownFlavors.sorted { a, b in
+            size(a.key) != size(b.key) ? size(a.key) > size(b.key) : a.key.name < b.key.name
+        }.flatMap { repeatElement($0.key, count: $0.value) }
     }
 
     /// The `size`-element subsets of 0..<count, in increasing order.
@@ -465,9 +470,7 @@ public struct DemandFit: Sendable {
     /// nil when no arrangement is found within them.
     static func worstFitRoom(_ usage: HostUsage, maxSteps: Int = 10_000) -> [Resources]? {
         var free = usage.freeKnown
-        let servers = usage.unknownFlavors.sorted { a, b in
-            size(a.key) != size(b.key) ? size(a.key) > size(b.key) : a.key.name < b.key.name
-        }.flatMap { repeatElement($0.key, count: $0.value) }
+        let servers = unknownServers(usage)
         var steps = 0
         func place(_ i: Int) -> Bool {
             guard i < servers.count else { return true }
