@@ -17,6 +17,9 @@ extension DemandFit {
         var variables: Int
         var constraints: Int
         var engine: String
+        /// Per bin, servers placed on every arrangement of its servers of unknown layout
+        /// beyond its room by rank (`completeOnArrangements`); empty when none.
+        var extra: [[Slot]] = []
     }
 
     /// First fit decreasing: largest flavor first, each server on the first bin whose nodes take

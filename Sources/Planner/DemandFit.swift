@@ -172,6 +172,9 @@ public struct DemandFit: Sendable {
         let unknown: HostUsage?
         /// `room` is by rank (`certainRoom`), not by node id.
         var byRank = false
+        /// With `byRank`: every arrangement's free nodes, sorted (when few enough to try more
+        /// servers on each, `completeOnArrangements`).
+        var states: [[Resources]]? = nil
     }
 
     /// Decides whether `demand` fits and, if not, the fewest hosts to add.
@@ -206,12 +209,14 @@ public struct DemandFit: Sendable {
             let possible = options.policy == .possible && usage.hasUnknownLayout && !options.oneArrangement
             let room: [Resources]
             var byRank = false
+            var states: [[Resources]]?
             if options.oneArrangement && usage.hasUnknownLayout {
                 guard let worst = Self.worstFitRoom(usage) else { throw PlanError(message: "no arrangement") }
                 room = worst
             } else if options.policy == .certain && usage.hasUnknownLayout {
-                if let ranked = Self.certainRoom(usage) {
-                    (room, byRank) = (ranked, true)
+                if let all = Self.certainStates(usage) {
+                    (room, byRank) = (Self.roomOf(all), true)
+                    if all.count <= Self.statesTried { states = all }
                 } else {
                     room = usage.free(under: .certain)
                 }
@@ -220,7 +225,7 @@ public struct DemandFit: Sendable {
             }
             guard flavors.contains(where: { type.supports($0.name) && Headroom.count($0, free: room) > 0 }) else { continue }
             bins.append(Bin(hostID: host.id, label: nil, type: type, zone: host.availabilityZone, room: room, unknown: possible ? usage : nil,
-                            byRank: byRank))
+                            byRank: byRank, states: states))
         }
 
         // Added hosts: per type, at most what first-fit-decreasing needs for all the demand it
@@ -265,6 +270,9 @@ public struct DemandFit: Sendable {
             answer = try perHostAnswer(bins: bins, items: items, flavors: flavors, addable: addableFlavors, newBins: newBins,
                                        greedy: greedy, deadline: deadline)
         }
+        if bins.contains(where: { $0.states != nil }) && (answer.unplaced.contains { $0 > 0 } || answer.slots.indices.contains { bins[$0].hostID == nil && !answer.slots[$0].isEmpty }) {
+            answer = Self.completeOnArrangements(answer, bins: bins, items: items, flavors: flavors)
+        }
         let status = answer.status
         let unplaced = answer.unplaced
 
@@ -281,6 +289,20 @@ public struct DemandFit: Sendable {
                 }
                 for n in slot.nodes { used[n] += Resources(vcpus: flavor.perNode.vcpus * slot.count, memoryMiB: flavor.perNode.memoryMiB * slot.count) }
                 slots.append(slot)
+            }
+            if b < answer.extra.count, !answer.extra[b].isEmpty {
+                // Servers added on every arrangement (`completeOnArrangements`): each must hold.
+                var extra: [Flavor] = []
+                for slot in answer.extra[b] {
+                    guard let flavor = inventory.flavors[slot.flavor], bin.type.supports(flavor.name) else {
+                        throw PlanError(message: "internal error: demand placement on \(bin.hostID ?? "?") breaks a constraint; please report")
+                    }
+                    extra += Array(repeating: flavor, count: slot.count)
+                    slots.append(slot)
+                }
+                guard Self.fitsEveryArrangement(extra, after: used, bin: bin) else {
+                    throw PlanError(message: "internal error: demand placement on \(bin.hostID ?? "?") does not fit some arrangement of its servers of unknown layout; please report")
+                }
             }
             if bin.unknown == nil {
                 for n in used.indices where !bin.room[n].covers(used[n]) {
@@ -406,6 +428,23 @@ public struct DemandFit: Sendable {
     /// On a host with 10 and 12 of 32 vCPUs used and an 8-vCPU server of unknown layout, the
     /// worst case per node is (14, 12) and this room (20, 12): a 16-vCPU server fits either way.
     static func certainRoom(_ usage: HostUsage, maxStates: Int = 4_096) -> [Resources]? {
+        certainStates(usage, maxStates: maxStates).map(roomOf)
+    }
+
+    /// The least by rank of `states` (sorted free vectors of one host).
+    static func roomOf(_ states: [[Resources]]) -> [Resources] {
+        var room = states[0]
+        for state in states.dropFirst() {
+            for n in room.indices {
+                room[n] = Resources(vcpus: min(room[n].vcpus, state[n].vcpus), memoryMiB: min(room[n].memoryMiB, state[n].memoryMiB))
+            }
+        }
+        return room
+    }
+
+    /// Every arrangement of `usage`'s servers of unknown layout, as the host's free nodes sorted
+    /// largest first (vCPUs, then memory), without duplicates; nil past `maxStates`.
+    static func certainStates(_ usage: HostUsage, maxStates: Int = 4_096) -> [[Resources]]? {
         func sorted(_ v: [Resources]) -> [Resources] {
             v.sorted { ($0.vcpus, $0.memoryMiB) > ($1.vcpus, $1.memoryMiB) }
         }
@@ -428,13 +467,90 @@ public struct DemandFit: Sendable {
             guard !next.isEmpty else { return nil }  // no arrangement: not a valid inventory
             states = next
         }
-        var room = states[0]
-        for state in states.dropFirst() {
-            for n in room.indices {
-                room[n] = Resources(vcpus: min(room[n].vcpus, state[n].vcpus), memoryMiB: min(room[n].memoryMiB, state[n].memoryMiB))
+        return states
+    }
+
+    /// Arrangements kept per host for `completeOnArrangements`.
+    static let statesTried = 64
+
+    /// `answer` with servers it put on added hosts (or left unplaced) moved, largest first, onto
+    /// hosts with servers of unknown layout where they fit under every arrangement of those
+    /// (`Bin.states`): the room by rank is one room below all arrangements, where each
+    /// arrangement may have room elsewhere (a 4-node host with a split server of unknown layout
+    /// on two of its nodes leaves two nodes by rank, while small servers fit on the other two
+    /// in every arrangement). Each server goes on the first node set the fit function finds in
+    /// each arrangement, after the answer's own servers there (by rank); added hosts left
+    /// empty go. The slots' nodes are those of the first arrangement.
+    static func completeOnArrangements(_ answer: Answer, bins: [Bin], items: [Item], flavors: [Flavor]) -> Answer {
+        var out = answer
+        // Per host with arrangements: each arrangement's free nodes after the answer's servers.
+        var free: [Int: [[Resources]]] = [:]
+        for (b, bin) in bins.enumerated() {
+            guard let states = bin.states else { continue }
+            var used = Array(repeating: Resources.zero, count: bin.room.count)
+            for slot in answer.slots[b] {
+                guard let i = flavors.firstIndex(where: { $0.name == slot.flavor }) else { continue }
+                for n in slot.nodes { used[n] += Resources(vcpus: flavors[i].perNode.vcpus * slot.count, memoryMiB: flavors[i].perNode.memoryMiB * slot.count) }
+            }
+            free[b] = states.map { s in s.indices.map { s[$0] - used[$0] } }
+        }
+        // The servers to move: from added hosts, then the unplaced, largest first.
+        var pending: [(item: Int, from: Int?)] = []
+        for (b, bin) in bins.enumerated() where bin.hostID == nil {
+            for slot in answer.slots[b] {
+                guard let i = flavors.firstIndex(where: { $0.name == slot.flavor }) else { continue }
+                pending += Array(repeating: (i, b), count: slot.count)
             }
         }
-        return room
+        for (i, n) in answer.unplaced.enumerated() where n > 0 { pending += Array(repeating: (i, nil), count: n) }
+        pending.sort { size(flavors[$0.item]) != size(flavors[$1.item]) ? size(flavors[$0.item]) > size(flavors[$1.item]) : $0.item < $1.item }
+        var moved = false
+        for p in pending {
+            let flavor = flavors[p.item]
+            for b in bins.indices where free[b] != nil && bins[b].type.supports(flavor.name) {
+                let fits = free[b]!.map { Fit.fit(flavor, free: $0, capacity: bins[b].type.numaNodes) }
+                guard fits.allSatisfy({ $0 != nil }) else { continue }
+                for (k, fit) in fits.enumerated() { for n in fit!.nodes { free[b]![k][n] -= flavor.perNode } }
+                if out.extra.isEmpty { out.extra = Array(repeating: [], count: bins.count) }
+                out.extra[b].append(Slot(flavor: flavor.name, nodes: fits[0]!.nodes, count: 1))
+                if let from = p.from {
+                    if let j = out.slots[from].firstIndex(where: { $0.flavor == flavor.name }) {
+                        let s = out.slots[from][j]
+                        if s.count == 1 { out.slots[from].remove(at: j) } else { out.slots[from][j] = Slot(flavor: s.flavor, nodes: s.nodes, count: s.count - 1) }
+                    }
+                } else {
+                    out.unplaced[p.item] -= 1
+                }
+                moved = true
+                break
+            }
+        }
+        guard moved else { return answer }
+        let fits = out.unplaced.allSatisfy { $0 == 0 } && bins.indices.allSatisfy { bins[$0].hostID != nil || out.slots[$0].isEmpty }
+        // Nothing added and nothing left: no answer is better. Otherwise the count is not proven.
+        out.status = fits ? .optimal : answer.status == .greedy ? .greedy : .feasible
+        out.exact = fits
+        if fits { (out.unplacedProven, out.hostsBound) = (true, 0) }
+        if !fits && out.unplaced != answer.unplaced { out.unplacedProven = false }  // fewer left than "proven"
+        return out
+    }
+
+    /// Whether `extra` fits on `bin` under every arrangement of its servers of unknown layout,
+    /// after `used` taken at its ranks: by the fit function, largest first, on each arrangement
+    /// (as `completeOnArrangements` places them).
+    static func fitsEveryArrangement(_ extra: [Flavor], after used: [Resources], bin: Bin) -> Bool {
+        guard let states = bin.states, used.indices.allSatisfy({ bin.room[$0].covers(used[$0]) }) else { return false }
+        let order = extra.enumerated().sorted { a, b in
+            size(a.element) != size(b.element) ? size(a.element) > size(b.element) : a.offset < b.offset
+        }.map(\.element)
+        for state in states {
+            var free = state.indices.map { state[$0] - used[$0] }
+            for flavor in order {
+                guard let fit = Fit.fit(flavor, free: free, capacity: bin.type.numaNodes) else { return false }
+                for n in fit.nodes { free[n] -= flavor.perNode }
+            }
+        }
+        return true
     }
 
     /// The servers of unknown layout on `usage`'s host, largest first (by name among equals).

@@ -409,8 +409,8 @@ import Topology
     /// up to which node is which, takes it. `m`: 16 and 24 used plus an 8-vCPU server of
     /// unknown layout: on node 0 it leaves (8, 8), where no 16-vCPU server fits, so "does not
     /// fit" is proven. `g`: 8 and 16 used plus an 8-vCPU server of unknown layout: two 12-vCPU
-    /// servers fit either way ((16, 16), or both on the 24 free of (24, 8)), but no single room
-    /// shows it and the worst-fit arrangement refutes nothing: not shown either way.
+    /// servers fit either way ((16, 16), or both on the 24 free of (24, 8)), though no single
+    /// room by rank shows it, (16, 8): shown by trying each arrangement.
     @Test func unknownLayoutsDecideADemandOnlyWhenEveryOrOneArrangementDoes() throws {
         func inventory(_ host: (inout InventoryBuilder) -> Void) throws -> Inventory {
             var b = InventoryBuilder()
@@ -448,12 +448,38 @@ import Topology
             b.server("b", flavor: "k16", on: "g", nodes: [1])
             b.server("u", flavor: "u8", on: "g", nodes: nil)
         }
-        let unsure = try DemandFit(g).solve([.init(flavor: "n12", count: 2)], options: .init())
-        #expect(!unsure.fits)
-        #expect(unsure.verdict == .unknown, "the worst case per node proves nothing")
-        #expect(unsure.addedHostsBound == 0)
-        #expect(unsure.status != .optimal)
-        #expect(unsure.unknownLayoutHosts == 1)
+        #expect(DemandFit.certainRoom(PlacementState(g).usage[0]) == [Resources(vcpus: 16, memoryMiB: 258_048), Resources(vcpus: 8, memoryMiB: 253_952)])
+        let both = try DemandFit(g).solve([.init(flavor: "n12", count: 2)], options: .init())
+        #expect(both.verdict == .fits)
+        #expect(both.placements.map(\.nodesAreRanks) == [true])
+        let three = try DemandFit(g).solve([.init(flavor: "n12", count: 3)], options: .init())
+        #expect(three.verdict == .doesNotFit, "(16, 16) takes two")
+    }
+
+    /// A 4-node host of 24 vCPUs a node with a split server (12 + 12) on nodes 2 and 3 and
+    /// another of unknown layout: every arrangement leaves 48 vCPUs, 24 two-vCPU servers' worth,
+    /// but one room by rank only (12, 12, 0, 0), since the unknown server may take two
+    /// different nodes each time. 24 fit whatever the layout (headroom counts 24), and are
+    /// shown to fit by trying each arrangement; 25 are refuted by one arrangement.
+    @Test func smallServersFitOnEveryArrangementBeyondTheRoomByRank() throws {
+        var b = InventoryBuilder()
+        b.hostType("q", nodes: 4, vcpus: 24, memory: 98_304, flavors: ["s2", "w24"])
+        b.flavor("s2", vcpus: 2, memory: 1024)
+        b.flavor("w24", vcpus: 24, memory: 2048, nodes: 2)
+        b.host("h", type: "q")
+        b.server("known", flavor: "w24", on: "h", nodes: [2, 3])
+        b.server("unknown", flavor: "w24", on: "h", nodes: nil)
+        let inventory = try b.build()
+        #expect(try HeadroomReport(inventory, flavors: ["s2"]).rows.map(\.count) == [24])
+        for types in [nil, [String]()] {
+            let fits = try DemandFit(inventory).solve([.init(flavor: "s2", count: 24)], options: .init(addHostTypes: types))
+            #expect(fits.verdict == .fits, "add types \(String(describing: types))")
+            #expect(fits.placements.first?.nodesAreRanks == true)
+            #expect(fits.placements.reduce(0) { $0 + ($1.servers["s2"] ?? 0) } == 24)
+        }
+        let more = try DemandFit(inventory).solve([.init(flavor: "s2", count: 25)], options: .init())
+        #expect(more.verdict == .doesNotFit)
+        #expect(more.addedHosts == 1)
     }
 
     /// Worst fit alone gets stuck on a full host (20, 12, 12, 10, 10 vCPUs of unknown layout on
