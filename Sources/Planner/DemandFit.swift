@@ -271,7 +271,7 @@ public struct DemandFit: Sendable {
                                        greedy: greedy, deadline: deadline)
         }
         if bins.contains(where: { $0.states != nil }) && (answer.unplaced.contains { $0 > 0 } || answer.slots.indices.contains { bins[$0].hostID == nil && !answer.slots[$0].isEmpty }) {
-            answer = Self.completeOnArrangements(answer, bins: bins, items: items, flavors: flavors)
+            answer = Self.completeOnArrangements(answer, bins: bins, items: items, flavors: flavors, deadline: deadline)
         }
         let status = answer.status
         let unplaced = answer.unplaced
@@ -481,7 +481,10 @@ public struct DemandFit: Sendable {
     /// in every arrangement). Each server goes on the first node set the fit function finds in
     /// each arrangement, after the answer's own servers there (by rank); added hosts left
     /// empty go. The slots' nodes are those of the first arrangement.
-    static func completeOnArrangements(_ answer: Answer, bins: [Bin], items: [Item], flavors: [Flavor]) -> Answer {
+    ///
+    /// Bins only fill, so a host that refused a flavor is not tried for it again; stops at
+    /// `deadline` with what it moved so far.
+    static func completeOnArrangements(_ answer: Answer, bins: [Bin], items: [Item], flavors: [Flavor], deadline: Double) -> Answer {
         var out = answer
         // Per host with arrangements: each arrangement's free nodes after the answer's servers.
         var free: [Int: [[Resources]]] = [:]
@@ -505,14 +508,24 @@ public struct DemandFit: Sendable {
         for (i, n) in answer.unplaced.enumerated() where n > 0 { pending += Array(repeating: (i, nil), count: n) }
         pending.sort { size(flavors[$0.item]) != size(flavors[$1.item]) ? size(flavors[$0.item]) > size(flavors[$1.item]) : $0.item < $1.item }
         var moved = false
+        let candidates = bins.indices.filter { free[$0] != nil }
+        var refused = Array(repeating: Set<Int>(), count: flavors.count)  // bins that refused a flavor
         for p in pending {
+            if monotonicSeconds() > deadline { break }
             let flavor = flavors[p.item]
-            for b in bins.indices where free[b] != nil && bins[b].type.supports(flavor.name) {
-                let fits = free[b]!.map { Fit.fit(flavor, free: $0, capacity: bins[b].type.numaNodes) }
-                guard fits.allSatisfy({ $0 != nil }) else { continue }
-                for (k, fit) in fits.enumerated() { for n in fit!.nodes { free[b]![k][n] -= flavor.perNode } }
+            for b in candidates where !refused[p.item].contains(b) && bins[b].type.supports(flavor.name) {
+                var fits: [NodeFit] = []
+                for state in free[b]! {
+                    guard let fit = Fit.fit(flavor, free: state, capacity: bins[b].type.numaNodes) else { break }
+                    fits.append(fit)
+                }
+                guard fits.count == free[b]!.count else {
+                    refused[p.item].insert(b)
+                    continue
+                }
+                for (k, fit) in fits.enumerated() { for n in fit.nodes { free[b]![k][n] -= flavor.perNode } }
                 if out.extra.isEmpty { out.extra = Array(repeating: [], count: bins.count) }
-                out.extra[b].append(Slot(flavor: flavor.name, nodes: fits[0]!.nodes, count: 1))
+                out.extra[b].append(Slot(flavor: flavor.name, nodes: fits[0].nodes, count: 1))
                 if let from = p.from {
                     if let j = out.slots[from].firstIndex(where: { $0.flavor == flavor.name }) {
                         let s = out.slots[from][j]
