@@ -248,7 +248,14 @@ public struct DemandFit: Sendable {
 
         // Every server placed greedily first: the answer in hand from the start.
         let greedy = Self.greedy(bins: bins, items: items, flavors: flavors)
-        let deadline = start + options.timeLimit
+        let unknownHosts = inventory.hosts.indices.filter { h in
+            inventory.hosts[h].state == .available && (options.zone == nil || inventory.hosts[h].availabilityZone == options.zone)
+                && state.usage[h].hasUnknownLayout
+        }.count
+        // Where a bound must come again from one arrangement (below), a quarter of the limit
+        // is kept for it: with none left, the live 1,000-host fleet's 150 % mix had no bound.
+        let relaxing = options.policy == .certain && !options.oneArrangement && unknownHosts > 0
+        let deadline = start + options.timeLimit * (relaxing ? 0.75 : 1)
         var answer: Answer
         if options.engine != .perHost, !bins.contains(where: { $0.unknown != nil }),
             let patterns = DemandPatterns(bins: bins, items: items, flavors: flavors, addable: addableFlavors, newBins: newBins)
@@ -352,12 +359,9 @@ public struct DemandFit: Sendable {
         // to add where headroom counted 7 fitting under every arrangement. A bound holds for
         // "fits whatever the layouts" when it holds under one arrangement the cloud may have
         // made: the servers of unknown layout put by worst fit (`worstFitRoom`), solved again.
-        let unknownHosts = inventory.hosts.indices.filter { h in
-            inventory.hosts[h].state == .available && (options.zone == nil || inventory.hosts[h].availabilityZone == options.zone)
-                && state.usage[h].hasUnknownLayout
-        }.count
-        if options.policy == .certain, !options.oneArrangement, unknownHosts > 0, !result.fits {
-            result = try relaxedBounds(result, demand: demand, options: options, bins: bins, flavors: flavors, deadline: deadline)
+        if relaxing, !result.fits {
+            result = try relaxedBounds(result, demand: demand, options: options, bins: bins, flavors: flavors,
+                                       deadline: start + options.timeLimit)
             result.unknownLayoutHosts = unknownHosts
         }
         return result
