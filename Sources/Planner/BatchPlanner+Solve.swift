@@ -304,10 +304,10 @@ extension BatchPlanner {
     /// the first of them in first-fit decreasing's order that takes them, judged as the plan
     /// will run where the cloud picks the nodes (under `any`, also where layouts are unknown:
     /// the packing then comes in waves, which the wave ordering need not make). Where a server
-    /// finds no place its host is kept too. A packing tiled node by node, which the cloud does not promise, loses hosts
-    /// when made safe server by server; its set of hosts, filled in sequence, often keeps
-    /// fewer. Nil outside consolidations, under caps on moves per wave (the wave ordering's to
-    /// keep) and past `deadline`.
+    /// finds no place its host is kept too. A packing tiled node by node, which the cloud does
+    /// not promise, loses hosts when made safe server by server; its set of hosts, filled in
+    /// sequence, often keeps fewer. Nil outside consolidations, under caps on moves per wave
+    /// (the wave ordering's to keep) and past `deadline`.
     func cycleFreeOnto(_ decisions: [[Decision]], sub: SubProblem, options: PlanOptions, deadline: Double)
         -> (decisions: [[Decision]], waves: [Move]?)?
     {

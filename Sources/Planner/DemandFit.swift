@@ -278,7 +278,7 @@ public struct DemandFit: Sendable {
                                        greedy: greedy, deadline: deadline)
         }
         if bins.contains(where: { $0.states != nil }) && (answer.unplaced.contains { $0 > 0 } || answer.slots.indices.contains { bins[$0].hostID == nil && !answer.slots[$0].isEmpty }) {
-            answer = Self.completeOnArrangements(answer, bins: bins, items: items, flavors: flavors, deadline: deadline)
+            answer = Self.completeOnArrangements(answer, bins: bins, flavors: flavors, deadline: deadline)
         }
         let status = answer.status
         let unplaced = answer.unplaced
@@ -360,8 +360,7 @@ public struct DemandFit: Sendable {
         // "fits whatever the layouts" when it holds under one arrangement the cloud may have
         // made: the servers of unknown layout put by worst fit (`worstFitRoom`), solved again.
         if relaxing, !result.fits {
-            result = try relaxedBounds(result, demand: demand, options: options, bins: bins, flavors: flavors,
-                                       deadline: start + options.timeLimit)
+            result = try relaxedBounds(result, demand: demand, options: options, deadline: start + options.timeLimit)
             result.unknownLayoutHosts = unknownHosts
         }
         return result
@@ -369,9 +368,7 @@ public struct DemandFit: Sendable {
 
     /// `result` (an answer under `certain` that did not fit) with its bound and proofs kept to
     /// what also holds under one arrangement of the unknown layouts (`worstFitRoom`).
-    func relaxedBounds(_ result: Result, demand: [Item], options: Options, bins: [Bin], flavors: [Flavor], deadline: Double)
-        throws(PlanError) -> Result
-    {
+    func relaxedBounds(_ result: Result, demand: [Item], options: Options, deadline: Double) throws(PlanError) -> Result {
         var relaxedOptions = options
         relaxedOptions.timeLimit = max(0.05, deadline - monotonicSeconds())
         relaxedOptions.oneArrangement = true
@@ -488,7 +485,7 @@ public struct DemandFit: Sendable {
     ///
     /// Bins only fill, so a host that refused a flavor is not tried for it again; stops at
     /// `deadline` with what it moved so far.
-    static func completeOnArrangements(_ answer: Answer, bins: [Bin], items: [Item], flavors: [Flavor], deadline: Double) -> Answer {
+    static func completeOnArrangements(_ answer: Answer, bins: [Bin], flavors: [Flavor], deadline: Double) -> Answer {
         var out = answer
         // Per host with arrangements: each arrangement's free nodes after the answer's servers.
         var free: [Int: [[Resources]]] = [:]
@@ -553,10 +550,11 @@ public struct DemandFit: Sendable {
     }
 
     /// Whether `extra` fits on `bin` under every arrangement of its servers of unknown layout,
-    /// after `used` taken at its ranks: by the fit function, largest first, on each arrangement
-    /// (as `completeOnArrangements` places them).
+    /// after `used` taken at its ranks (within the room by rank: the caller checks that): by
+    /// the fit function, largest first, on each arrangement (as `completeOnArrangements` places
+    /// them).
     static func fitsEveryArrangement(_ extra: [Flavor], after used: [Resources], bin: Bin) -> Bool {
-        guard let states = bin.states, used.indices.allSatisfy({ bin.room[$0].covers(used[$0]) }) else { return false }
+        guard let states = bin.states else { return false }
         let order = extra.enumerated().sorted { a, b in
             size(a.element) != size(b.element) ? size(a.element) > size(b.element) : a.offset < b.offset
         }.map(\.element)
