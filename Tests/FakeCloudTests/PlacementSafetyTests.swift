@@ -12,8 +12,8 @@ import Topology
 /// Plans made under `--cloud-placement any` survive a cloud that places arrivals as badly as it
 /// can: the fake cloud's `adversarial` placement, applied in-process with a virtual clock.
 @Suite(.tags(.slow), .skippedWhenFast) struct PlacementSafetyTests {
-    /// A random fleet of 2- and 4-node hosts with one- and two-node flavors (2 and 4 GiB per
-    /// vCPU). Servers are placed node by node with the fit function (the truth, which the fake
+    /// A random fleet of 2- and 4-node hosts (one 2-node type with a node three times the other)
+    /// with one- and two-node flavors (2 and 4 GiB per vCPU). Servers are placed node by node with the fit function (the truth, which the fake
     /// cloud keeps); the planner's copy forgets the layout of a random share of them, as a live
     /// inventory does.
     static func fleet(seed: UInt64) -> (truth: Inventory, seen: Inventory) {
@@ -23,6 +23,10 @@ import Topology
             HostType(name: "two", numaNodes: Array(repeating: Resources(vcpus: nodeVCPUs, memoryMiB: nodeVCPUs * 4096), count: 2),
                      flavors: []),
             HostType(name: "four", numaNodes: Array(repeating: Resources(vcpus: nodeVCPUs / 2, memoryMiB: nodeVCPUs * 2048), count: 4),
+                     flavors: []),
+            // Nodes of unequal size: nothing in the API says a host's nodes are alike.
+            HostType(name: "uneven", numaNodes: [Resources(vcpus: nodeVCPUs / 2, memoryMiB: nodeVCPUs * 2048),
+                                                 Resources(vcpus: nodeVCPUs * 3 / 2, memoryMiB: nodeVCPUs * 6144)],
                      flavors: []),
         ]
         var flavors: [Flavor] = []
@@ -35,7 +39,7 @@ import Topology
         let hostCount = 3 + rng.below(4)
         var hosts: [Topology.Host] = []
         for i in 0..<hostCount {
-            hosts.append(Topology.Host(id: "h\(i)", hostType: rng.chance(0.5) ? "two" : "four", availabilityZone: "az1"))
+            hosts.append(Topology.Host(id: "h\(i)", hostType: types[rng.below(types.count)].name, availabilityZone: "az1"))
         }
         let skeleton = Inventory(hostTypes: hostTypes, flavors: flavors, hosts: hosts, servers: [], serverGroups: [])
         var state = PlacementState(skeleton)
@@ -68,7 +72,7 @@ import Topology
     /// At least 500 generated cases: evacuate a random host or consolidate, plan under `any`,
     /// apply against the adversarial fake cloud with up to 8 moves in flight. No job may fail.
     @Test func plansUnderAnyNeverFailAgainstAnAdversarialCloud() async throws {
-        var cases = 0, moves = 0, succeeded = 0
+        var cases = 0, moves = 0, succeeded = 0, ontoUneven = 0
         var seed: UInt64 = 0
         while cases < 500 {
             seed += 1
@@ -96,9 +100,11 @@ import Topology
             let refused = results.filter { $0.status != .succeeded }
             #expect(refused.isEmpty, "seed \(seed): \(refused)")
             moves += plan.moves.count
+            ontoUneven += plan.moves.filter { m in m.to.flatMap { seen.hostIndex[$0] }.map { seen.hosts[$0].hostType == "uneven" } ?? false }.count
             succeeded += results.filter { $0.status == .succeeded }.count
         }
         #expect(moves > 1000, "the generated cases must move servers (\(moves) moves)")
-        print("placement safety: \(cases) cases, \(moves) moves, \(succeeded) succeeded, 0 failed jobs")
+        #expect(ontoUneven > 200, "the generated cases must move servers onto hosts of unequal nodes (\(ontoUneven) moves)")
+        print("placement safety: \(cases) cases, \(moves) moves (\(ontoUneven) onto hosts of unequal nodes), \(succeeded) succeeded, 0 failed jobs")
     }
 }
