@@ -29,7 +29,13 @@ extension BatchPlanner {
             // (tiled 2,000 under `any`: none of them was ordered within 6 s of a 10 s limit).
             plans.insert(plans.remove(at: free), at: 0)
         }
-        for plan in plans {
+        // Under `any`, the first packing that is not cycle-free is also made safe with its hosts'
+        // arrivals judged in sequence (`anySafe`), a second candidate ordered after the first.
+        var candidates = plans.map { (plan: $0, sequenced: false) }
+        if options.placement == .any, let k = candidates.firstIndex(where: { !$0.plan.cycleFree && $0.plan.waves == nil }) {
+            candidates.insert((candidates[k].plan, true), at: k + 1)
+        }
+        for (plan, sequencedArrivals) in candidates {
             guard plan.levels < bestLevels else { continue }
             // The best packing gets until `lastResort` to be ordered: it is the plan in hand that
             // the models must beat (ordering 3,590 moves on 1,000 hosts takes 14 ms, but the
@@ -61,8 +67,10 @@ extension BatchPlanner {
                 // cycle at a time and the live mixed 1,000-host fleet (357 hosts packed) was
                 // not ordered within 3 s; made safe, it keeps 386 hosts, ordered in 0.25 s.
                 if options.placement == .any && !plan.cycleFree {
-                    guard let safe = anySafe(plan.decisions, sub: sub, options: options, deadline: until ?? .infinity, giveUpEarly: true)
+                    guard let safe = anySafe(plan.decisions, sub: sub, options: options, deadline: until ?? .infinity, giveUpEarly: true,
+                                             sequenced: sequencedArrivals)
                     else { continue }
+                    if sequencedArrivals { source += " (arrivals judged in sequence)" }
                     (packing, packingLevels) = (safe, sub.levels(safe, objective: objective, inventory: inventory))
                     guard packingLevels < bestLevels else { continue }
                 }

@@ -215,7 +215,16 @@ extension BatchPlanner {
     /// deadline. On the live mixed 1,000-host fleet at `--time-limit 1` the repacked packing
     /// spent its whole share and was not made safe; stopped early, the time went to emptying
     /// more hosts of the plan in hand (503 and 508 hosts in two runs, where 517-519 were kept).
-    func anySafe(_ decisions: [[Decision]], sub: SubProblem, options: PlanOptions, deadline: Double, giveUpEarly: Bool = false) -> [[Decision]]? {
+    ///
+    /// `sequenced`: a host's arrivals are judged in sequence instead (`SequencedArrivals`'s
+    /// order and rule: an arrival refused with the host's open wave is judged again after that
+    /// wave has landed where the cloud liked), still after every mover has left; the wave
+    /// ordering then finds the order. Fewer arrivals are refused, but the moves depend on each
+    /// other more, and ordering them often gives back what the sequence gained: a candidate
+    /// beside the concurrent one, not instead of it. The live tiled fleet of 120 (480 hosts, no
+    /// layout known) at 10 s: 147 hosts against 155; generated fleet 7625: 13 against 14.
+    func anySafe(_ decisions: [[Decision]], sub: SubProblem, options: PlanOptions, deadline: Double, giveUpEarly: Bool = false,
+                 sequenced: Bool = false) -> [[Decision]]? {
         var replay = PlanReplay(inventory, options: options.checkerOptions, checker: checker)
         var wishes = checker.state
         var where_: [Int: Decision] = [:]  // inventory server index -> decision
@@ -245,19 +254,29 @@ extension BatchPlanner {
         for l in sub.hosts.indices where sub.fixed[l].serverCount > 0 { inUse.insert(l) }
         arrivals.sort { a, b in
             if a.h != b.h { return a.h < b.h }
+            if sequenced, let first = SequencedArrivals.comesFirst(replay.flavor(of: a.s), replay.flavor(of: b.s)) { return first }
             let sa = Self.size(replay.flavor(of: a.s)), sb = Self.size(replay.flavor(of: b.s))
             return sa != sb ? sa > sb : a.s < b.s
         }
         var state = Insertion(moves: [], replay: replay, wishes: wishes, inventory: inventory)
         var refused: [Int] = []
+        var openWave: [Int: [Int]] = [:]  // sequenced: per host, the arrivals judged together
         for a in arrivals {
             if monotonicSeconds() > deadline { return nil }
-            guard options.maxPerHost.map({ state.arrivals[a.h, default: 0] < $0 }) ?? true,
-                state.replay.quickJudge(server: a.s, to: a.h, nodes: nil).refusal == nil
-            else {
+            var admitted = options.maxPerHost.map({ state.arrivals[a.h, default: 0] < $0 }) ?? true
+            if admitted && state.replay.quickJudge(server: a.s, to: a.h, nodes: nil).refusal != nil {
+                admitted = false
+                if sequenced, let open = openWave[a.h], !open.isEmpty {
+                    state.replay.settle(open, on: a.h)
+                    openWave[a.h] = []
+                    admitted = state.replay.quickJudge(server: a.s, to: a.h, nodes: nil).refusal == nil
+                }
+            }
+            guard admitted else {
                 refused.append(a.s)
                 continue
             }
+            if sequenced { openWave[a.h, default: []].append(a.s) }
             let server = inventory.servers[a.s]
             state.replay.start(server: a.s, to: a.h, nodes: nil)
             state.wishes.add(server, flavor: replay.flavor(of: a.s), host: a.h, nodes: a.nodes, groups: [])

@@ -293,6 +293,9 @@ extension BatchPlanner {
         if monotonicSeconds() < safeDeadline {
             consider(anySafe(decisions, sub: sub, options: options, deadline: safeDeadline, giveUpEarly: giveUpEarly))
         }
+        if monotonicSeconds() < safeDeadline {
+            consider(anySafe(decisions, sub: sub, options: options, deadline: safeDeadline, giveUpEarly: giveUpEarly, sequenced: true))
+        }
         if !known { withoutCycles() }
         if monotonicSeconds() < deadline { consider(decisions) }
         return best
