@@ -30,10 +30,10 @@ extension BatchPlanner {
             plans.insert(plans.remove(at: free), at: 0)
         }
         // Under `any`, the first packing that is not cycle-free is also made safe with its hosts'
-        // arrivals judged in sequence (`anySafe`), a second candidate ordered after the first.
+        // arrivals judged in sequence (`anySafe`): a last candidate, ordered with the time left.
         var candidates = plans.map { (plan: $0, sequenced: false) }
-        if options.placement == .any, let k = candidates.firstIndex(where: { !$0.plan.cycleFree && $0.plan.waves == nil }) {
-            candidates.insert((candidates[k].plan, true), at: k + 1)
+        if options.placement == .any, let first = plans.first(where: { !$0.cycleFree && $0.waves == nil }) {
+            candidates.append((first, true))
         }
         for (plan, sequencedArrivals) in candidates {
             guard plan.levels < bestLevels else { continue }
