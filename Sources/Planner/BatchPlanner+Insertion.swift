@@ -264,19 +264,17 @@ extension BatchPlanner {
         for a in arrivals {
             if monotonicSeconds() > deadline { return nil }
             var admitted = options.maxPerHost.map({ state.arrivals[a.h, default: 0] < $0 }) ?? true
-            if admitted && state.replay.quickJudge(server: a.s, to: a.h, nodes: nil).refusal != nil {
-                admitted = false
-                if sequenced, let open = openWave[a.h], !open.isEmpty {
-                    state.replay.settle(open, on: a.h)
-                    openWave[a.h] = []
-                    admitted = state.replay.quickJudge(server: a.s, to: a.h, nodes: nil).refusal == nil
-                }
+            if admitted && sequenced {
+                admitted = SequencedArrivals.join(a.s, on: a.h, replay: &state.replay, open: &openWave[a.h, default: []]) { replay in
+                    (replay.quickJudge(server: a.s, to: a.h, nodes: nil).refusal == nil, true)
+                }.placed
+            } else if admitted {
+                admitted = state.replay.quickJudge(server: a.s, to: a.h, nodes: nil).refusal == nil
             }
             guard admitted else {
                 refused.append(a.s)
                 continue
             }
-            if sequenced { openWave[a.h, default: []].append(a.s) }
             let server = inventory.servers[a.s]
             state.replay.start(server: a.s, to: a.h, nodes: nil)
             state.wishes.add(server, flavor: replay.flavor(of: a.s), host: a.h, nodes: a.nodes, groups: [])

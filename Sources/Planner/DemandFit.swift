@@ -294,7 +294,7 @@ public struct DemandFit: Sendable {
                 else {
                     throw PlanError(message: "internal error: demand placement on \(bin.hostID ?? bin.label ?? "?") breaks a constraint; please report")
                 }
-                for n in slot.nodes { used[n] += Resources(vcpus: flavor.perNode.vcpus * slot.count, memoryMiB: flavor.perNode.memoryMiB * slot.count) }
+                for n in slot.nodes { used[n] += flavor.perNode * slot.count }
                 slots.append(slot)
             }
             if b < answer.extra.count, !answer.extra[b].isEmpty {
@@ -494,7 +494,7 @@ public struct DemandFit: Sendable {
             var used = Array(repeating: Resources.zero, count: bin.room.count)
             for slot in answer.slots[b] {
                 guard let i = flavors.firstIndex(where: { $0.name == slot.flavor }) else { continue }
-                for n in slot.nodes { used[n] += Resources(vcpus: flavors[i].perNode.vcpus * slot.count, memoryMiB: flavors[i].perNode.memoryMiB * slot.count) }
+                for n in slot.nodes { used[n] += flavors[i].perNode * slot.count }
             }
             free[b] = states.map { s in s.indices.map { s[$0] - used[$0] } }
         }

@@ -26,23 +26,35 @@ struct SequencedArrivals {
     /// host's latest wave or after it. `roomRefusal`: when it does not, whether for want of room
     /// (which more arrivals never lift).
     mutating func place(_ s: Int, on h: Int) -> (placed: Bool, roomRefusal: Bool) {
-        func admits() -> (ok: Bool, room: Bool) {
-            let judged = replay.quickJudge(server: s, to: h, nodes: nil)
-            return (judged.refusal == nil && judged.verdict == .certain, judged.refusal.map(BatchPlanner.isRoomRefusal) ?? true)
+        let judged = Self.join(s, on: h, replay: &replay, open: &openWave[h, default: []]) { replay in
+            let outcome = replay.quickJudge(server: s, to: h, nodes: nil)
+            return (outcome.refusal == nil && outcome.verdict == .certain, outcome.refusal.map(BatchPlanner.isRoomRefusal) ?? true)
         }
-        if let open = openWave[h], !open.isEmpty, admits().ok {
-            openWave[h, default: []].append(s)
-        } else {
-            replay.settle(openWave[h] ?? [], on: h)
-            openWave[h] = []
-            let after = admits()
-            guard after.ok else { return (false, after.room) }
-            waveOfHost[h, default: 0] += 1
-            openWave[h] = [s]
-        }
+        guard judged.placed else { return (false, judged.roomRefusal) }
+        if judged.opened { waveOfHost[h, default: 0] += 1 }
         replay.start(server: s, to: h, nodes: nil)
         wave[s] = waveOfHost[h]
         return (true, false)
+    }
+
+    /// The rule of a host's arrivals in sequence, for `place` and `BatchPlanner.anySafe`: server
+    /// `s` joins `open`, host `h`'s latest wave, if `admits` takes it with that wave in flight;
+    /// else the wave lands where the cloud likes (`PlanReplay.settle`) and `s` is judged again,
+    /// opening the next wave when admitted. The caller starts the move. `roomRefusal`: for a
+    /// refusal, whether it was for want of room.
+    static func join(
+        _ s: Int, on h: Int, replay: inout PlanReplay, open: inout [Int], admits: (PlanReplay) -> (ok: Bool, room: Bool)
+    ) -> (placed: Bool, opened: Bool, roomRefusal: Bool) {
+        if !open.isEmpty, admits(replay).ok {
+            open.append(s)
+            return (true, false, false)
+        }
+        replay.settle(open, on: h)
+        open = []
+        let after = admits(replay)
+        guard after.ok else { return (false, false, after.room) }
+        open = [s]
+        return (true, true, false)
     }
 
     /// The order arrivals are best judged in: servers that span more NUMA nodes first (a

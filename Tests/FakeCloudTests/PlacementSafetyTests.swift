@@ -13,9 +13,9 @@ import Topology
 /// can: the fake cloud's `adversarial` placement, applied in-process with a virtual clock.
 @Suite(.tags(.slow), .skippedWhenFast) struct PlacementSafetyTests {
     /// A random fleet of 2- and 4-node hosts (one 2-node type with a node three times the other)
-    /// with one- and two-node flavors (2 and 4 GiB per vCPU). Servers are placed node by node with the fit function (the truth, which the fake
-    /// cloud keeps); the planner's copy forgets the layout of a random share of them, as a live
-    /// inventory does.
+    /// with one- and two-node flavors (2 and 4 GiB per vCPU). Servers are placed node by node
+    /// with the fit function (the truth, which the fake cloud keeps); the planner's copy forgets
+    /// the layout of a random share of them, as a live inventory does.
     static func fleet(seed: UInt64) -> (truth: Inventory, seen: Inventory) {
         var rng = SplitMix64(seed: seed)
         let nodeVCPUs = [16, 24, 32][rng.below(3)]
