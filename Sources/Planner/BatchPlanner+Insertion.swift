@@ -219,10 +219,10 @@ extension BatchPlanner {
     /// `sequenced`: a host's arrivals are judged in sequence instead (`SequencedArrivals`'s
     /// order and rule: an arrival refused with the host's open wave is judged again after that
     /// wave has landed where the cloud liked), still after every mover has left; the wave
-    /// ordering then finds the order. Fewer arrivals are refused, but the moves depend on each
-    /// other more, and ordering them often gives back what the sequence gained: a candidate
-    /// beside the concurrent one, not instead of it. The live tiled fleet of 120 (480 hosts, no
-    /// layout known) at 10 s: 147 hosts against 155; generated fleet 7625: 13 against 14.
+    /// ordering keeps that sequence (`HostSequences`). Fewer arrivals are refused, but the moves
+    /// depend on each other more: a candidate beside the concurrent one, not instead of it. The
+    /// live tiled fleet of 120 (480 hosts, no layout known) at 10 s: 147 hosts against 155;
+    /// generated fleet 7625: 13 against 14.
     func anySafe(_ decisions: [[Decision]], sub: SubProblem, options: PlanOptions, deadline: Double, giveUpEarly: Bool = false,
                  sequenced: Bool = false) -> [[Decision]]? {
         var replay = PlanReplay(inventory, options: options.checkerOptions, checker: checker)

@@ -55,6 +55,8 @@ extension BatchPlanner {
             return (toRank[a], serverRank[a]) < (toRank[b], serverRank[b])
         }
         let hostCount = inventory.hosts.count
+        // Under `any`, the order each host's arrivals must land in (`HostSequences`).
+        var sequence = options.placement == .any ? HostSequences(items.map { ($0.server, $0.from, $0.to) }, replay: replay) : nil
         // Arrivals per host over the moves kept (started or pending), departures per host over
         // the moves still pending.
         var arrivals = [Int](repeating: 0, count: hostCount)
@@ -89,6 +91,7 @@ extension BatchPlanner {
         // Sends the move of item `i` to `to` (nil: the pool) on `nodes` instead, to break a cycle.
         func sendElsewhere(_ i: Int, to: Int?, nodes: [Int]?) {
             let m = items[i].move
+            sequence?.leave(i)
             if let old = items[i].to { arrivals[old] -= 1 }
             if let to { arrivals[to] += 1 }
             finalState?.shift(server: items[i].server, from: items[i].to, fromNodes: m.numaNodes, to: to, toNodes: nodes)
@@ -142,6 +145,7 @@ extension BatchPlanner {
                 var nodes = item.move.numaNodes
                 if let h = item.to {
                     if refusedAt[i] == (h, version[h]) { return false }
+                    if let sequence, !sequence.mayStart(i) { return false }
                     nodes = replay.nodes(server: item.server, to: h, planned: item.move.numaNodes)
                     if replay.blocker(server: item.server, to: h, nodes: nodes) != nil {
                         refusedAt[i] = (h, version[h])
@@ -362,10 +366,12 @@ extension BatchPlanner {
                             server: s, to: r.to, from: r.from, flavor: flavor, size: Self.size(flavor)))
                         refusedAt.append((-1, 0))
                         gone.append(false)
+                        sequence?.append(to: r.to)
                         departuresByHost?[r.from, default: []].append(items.count - 1)
                         leaving[r.from] += 1
                         front.append(items.count - 1)
                     }
+                    sequence?.relocate(from: r.from, to: r.to)
                     arrivals[r.to] += arrivals[r.from] + r.stays.count
                     arrivals[r.from] = 0
                     version[r.from] += 1
@@ -386,6 +392,7 @@ extension BatchPlanner {
                     rest.insert(i, at: 0)
                 } else {
                     let i = rest.removeFirst()
+                    sequence?.leave(i)
                     if let to = items[i].to { arrivals[to] -= 1 }
                     if let from = items[i].from { leaving[from] -= 1 }
                     finalState?.shift(server: items[i].server, from: items[i].to, fromNodes: items[i].move.numaNodes,
@@ -399,6 +406,7 @@ extension BatchPlanner {
             for i in started {
                 let item = items[i]
                 gone[i] = true
+                sequence?.leave(i)
                 for changed in [replay.currentHost(of: item.server), item.to].compactMap({ $0 }) { version[changed] += 1 }
                 replay.complete(server: item.server, to: item.to, nodes: options.placement == .any ? nil : item.move.numaNodes)
             }
@@ -694,5 +702,91 @@ struct Relocation {
             }
         }
         return nil
+    }
+}
+
+/// Under `any`, the order a host's arrivals must land in to stay safe, by `SequencedArrivals`'
+/// rule: judged after every mover of the plan has left, in `SequencedArrivals.comesFirst` order,
+/// each joins the host's open group or opens the next once that group has landed where the
+/// cloud liked. An arrival of a later group waits until those of the earlier groups on its host
+/// have landed; the wave ordering still judges each move when it starts. Hosts whose arrivals
+/// all fit together (one group: every plan made safe concurrently) get no constraint.
+///
+/// Without it, the ordering started an arrival as soon as it fitted: a smaller one of a later
+/// group landed while a larger one of an earlier group still waited for its host's departures,
+/// and the larger then found no room and was re-routed, opening hosts (fleet 7627 with every
+/// layout known: packings judged in sequence kept 82-84 hosts, ordered they became 88-95).
+struct HostSequences {
+    /// Each move's group on its target (nil: no constraint).
+    private var group: [Int?]
+    private var target: [Int?]
+    /// Per host with more than one group: arrivals not landed yet, per group (from 1).
+    private var waiting: [Int: [Int]] = [:]
+
+    /// `moves`: (server, from, to) as inventory indices; `replay` the state before the plan.
+    init(_ moves: [(server: Int, from: Int?, to: Int?)], replay start: PlanReplay) {
+        group = Array(repeating: nil, count: moves.count)
+        target = moves.map(\.to)
+        var replay = start
+        var byHost: [Int: [Int]] = [:]
+        for (i, m) in moves.enumerated() {
+            if m.from != nil { replay.complete(server: m.server, to: nil, nodes: nil) }
+            if let to = m.to { byHost[to, default: []].append(i) }
+        }
+        for h in byHost.keys.sorted() {
+            let list = byHost[h]!.sorted { a, b in
+                SequencedArrivals.comesFirst(replay.flavor(of: moves[a].server), replay.flavor(of: moves[b].server))
+                    ?? (moves[a].server < moves[b].server)
+            }
+            var open: [Int] = []
+            var groups = 0
+            var counts: [Int] = [0]
+            var judged: [(Int, Int)] = []
+            for i in list {
+                let s = moves[i].server
+                let joined = SequencedArrivals.join(s, on: h, replay: &replay, open: &open) { replay in
+                    (replay.quickJudge(server: s, to: h, nodes: nil).refusal == nil, true)
+                }
+                guard joined.placed else { continue }
+                if joined.opened {
+                    groups += 1
+                    counts.append(0)
+                }
+                replay.start(server: s, to: h, nodes: nil)
+                counts[groups] += 1
+                judged.append((i, groups))
+            }
+            replay.settle(open, on: h)
+            guard groups > 1 else { continue }
+            for (i, g) in judged { group[i] = g }
+            waiting[h] = counts
+        }
+    }
+
+    /// Whether move `i` may start: every arrival of an earlier group on its host has landed.
+    func mayStart(_ i: Int) -> Bool {
+        guard let g = group[i], let h = target[i], let counts = waiting[h] else { return true }
+        return !counts[1..<g].contains { $0 > 0 }
+    }
+
+    /// Move `i` landed, was dropped or was sent elsewhere: it no longer holds back its host's
+    /// later groups, and constrains nothing any more.
+    mutating func leave(_ i: Int) {
+        guard let g = group[i], let h = target[i] else { return }
+        waiting[h]![g] -= 1
+        group[i] = nil
+    }
+
+    /// A move added by the ordering (to `to`), with no constraint.
+    mutating func append(to: Int) {
+        group.append(nil)
+        target.append(to)
+    }
+
+    /// Host `from`'s arrivals now go to `to` (an empty host of its type: `Relocation`), in the
+    /// same groups.
+    mutating func relocate(from: Int, to: Int) {
+        for i in target.indices where target[i] == from { target[i] = to }
+        if let counts = waiting.removeValue(forKey: from) { waiting[to] = counts }
     }
 }

@@ -214,3 +214,38 @@ import Topology
         #expect(PlanValidator.violations(of: waves.moves, on: inventory, options: options.checkerOptions) == [])
     }
 }
+
+/// Under `any`, a host's arrivals land in the sequence that keeps them safe (`HostSequences`),
+/// even when a later one could start sooner.
+@Suite struct HostSequenceTests {
+    /// Hosts of 2 nodes × 16 vCPUs, no layout known (a live inventory). `b` keeps `keep` (8 vCPUs,
+    /// ACTIVE) and holds `leaving` (8 vCPUs), which moves to the empty `e`. `large` (16 vCPUs, one
+    /// node, from `a`) and `small` (8 vCPUs, from `c`) are to land on `b`. Once `leaving` has gone,
+    /// `large` always finds a whole node (wherever `keep` is) and `small` then the rest; `small`
+    /// first may take that whole node. Before `leaving` goes, `small` fits and `large` does not:
+    /// started as soon as it fitted, `small` left `large` no node and `large` was re-routed to `e`.
+    @Test func anArrivalOfALaterGroupWaitsForTheEarlierOnesToLand() throws {
+        var b = InventoryBuilder()
+        b.flavor("s8", vcpus: 8, memory: 8192)
+        b.flavor("big", vcpus: 16, memory: 16384)
+        b.hostType("t", nodes: 2, vcpus: 16, memory: 65536, flavors: ["s8", "big"])
+        for h in ["a", "b", "c", "e"] { b.host(h, type: "t") }
+        b.server("keep", flavor: "s8", on: "b", nodes: nil, status: "ACTIVE")
+        b.server("leaving", flavor: "s8", on: "b", nodes: nil)
+        b.server("large", flavor: "big", on: "a", nodes: nil)
+        b.server("small", flavor: "s8", on: "c", nodes: nil)
+        let inv = try b.build()
+        let options = PlanOptions(mode: .consolidate, placement: .any)
+        let moves = [Move(serverID: "leaving", from: "b", to: "e", numaNodes: nil),
+                     Move(serverID: "large", from: "a", to: "b", numaNodes: nil),
+                     Move(serverID: "small", from: "c", to: "b", numaNodes: nil)]
+        let ordered = BatchPlanner(inv).orderWaves(moves, options: options)
+        #expect(ordered.dropped.isEmpty)
+        #expect(ordered.rerouted == 0)
+        let target = Dictionary(uniqueKeysWithValues: ordered.moves.map { ($0.serverID, $0.to) })
+        #expect(target == ["leaving": "e", "large": "b", "small": "b"])
+        let wave = Dictionary(uniqueKeysWithValues: ordered.moves.map { ($0.serverID, $0.wave) })
+        #expect(wave == ["leaving": 1, "large": 2, "small": 3])
+        #expect(PlanValidator.violations(of: ordered.moves, on: inv, options: options.checkerOptions) == [])
+    }
+}
