@@ -248,13 +248,20 @@ extension BatchPlanner {
 
     /// A consolidation's plan packed on wished nodes (the pattern model's, the per-host
     /// models'), in waves by the exact verdict (`orderedWaves`, by `deadline`), with its levels.
-    /// Under `any`, the best of three:
+    /// Under `any`, the best of four:
     /// - the hosts the plan keeps, packed without cycles (`cycleFreeOnto`, by `safeDeadline`):
     ///   their servers stay, the other hosts' arrive in sequence, judged as they will run;
-    /// - the plan made safe whatever nodes the cloud picks (`anySafe`, by `safeDeadline`);
+    /// - the plan made safe whatever nodes the cloud picks, each host's arrivals judged in
+    ///   sequence (`anySafe(sequenced: true)`, by `safeDeadline`; the ordering keeps that
+    ///   sequence: `HostSequences`);
+    /// - the same with each host's arrivals judged together (`anySafe`);
     /// - while time is left, the plan as it stands, the ordering re-routing what the cloud's
     ///   choice could block.
-    /// Each can win. The first was added last: generated fleet 7315 of
+    /// Each can win. In sequence comes before together: since the ordering keeps the sequence
+    /// it keeps the fewest hosts on the tiled fleets (tiled 500 at 10 s: 540 where the others
+    /// keep 585; tiled 120 at 1 s: 131 against 140), and judging together first (8.5 s on
+    /// tiled 2,000, for 2,586 hosts) left it no time at 10 s there. The cycle-free packing was
+    /// added before both: generated fleet 7315 of
     /// `Benchmarks/generated_sweep.py` went from 12 hosts to 11 at 1 s and 5 s; at 10 s tiled
     /// 120 from 144 to 140, tiled 500 from 595 to 585, tiled 2,000 from 2,378 to 2,317 (from
     /// the pattern model's plan of 2,000 hosts, in 0.32 s). It comes first where every layout
@@ -291,16 +298,13 @@ extension BatchPlanner {
         let known = Self.layoutsKnown(sub)
         if known { withoutCycles() }
         if monotonicSeconds() < safeDeadline {
+            consider(anySafe(decisions, sub: sub, options: options, deadline: safeDeadline, giveUpEarly: giveUpEarly, sequenced: true))
+        }
+        if monotonicSeconds() < safeDeadline {
             consider(anySafe(decisions, sub: sub, options: options, deadline: safeDeadline, giveUpEarly: giveUpEarly))
         }
         if !known { withoutCycles() }
         if monotonicSeconds() < deadline { consider(decisions) }
-        // Last, with the time left: arrivals judged in sequence (`anySafe`), whose ordering takes
-        // longer. Tried before the others, it left them no time on the live tiled 120-host fleet
-        // at 2 s (157 hosts in one run of three, where the others keep 155).
-        if monotonicSeconds() < safeDeadline {
-            consider(anySafe(decisions, sub: sub, options: options, deadline: safeDeadline, giveUpEarly: giveUpEarly, sequenced: true))
-        }
         return best
     }
 
