@@ -214,7 +214,10 @@ public struct BatchPlanner: Sendable {
         // survives re-routing; the value is recomputed from the moves actually kept.
         let kept = concreteMoves(decisions)
         let solverValue = objectiveValue(kept.moves, objective: options.effectiveObjective)
-        let final = finalWaves(kept, waves: subWaves, untrimmed: untrimmed, keptHome: keptHome, options: options)
+        // Ordering anew past the models' share would leave the validation replay no time (its
+        // fallback, the models' own waves, is replayed too).
+        let final = finalWaves(kept, waves: subWaves, untrimmed: untrimmed, keptHome: keptHome, options: options,
+                               deadline: start + options.timeLimit - reserve)
         let ordered = final.ordered
         var unplacedIDs = final.unplaced
         keptHome = final.keptHome

@@ -458,4 +458,44 @@ import Topology
         #expect(plan.objectiveValue <= 4)
         #expect(!plan.notes.contains { $0.contains("re-routed") })
     }
+
+    /// Ordering the kept moves anew stops at the deadline when the models' own waves are given:
+    /// the models' moves then come from those waves. One-node hosts of 10 vCPUs; the models move
+    /// `s` from A to B and `c` from C to A; `s` fits at home at the end and is kept there.
+    @Test func pastTheDeadlineTheModelsWavesAreUsed() throws {
+        var b = InventoryBuilder()
+        b.flavor("f", vcpus: 2, memory: 2048)
+        b.hostType("t", nodes: 1, vcpus: 10, memory: 10240, flavors: ["f"])
+        for h in ["A", "B", "C"] { b.host(h, type: "t") }
+        b.server("a0", flavor: "f", on: "A", nodes: [0], status: "ACTIVE")
+        b.server("b0", flavor: "f", on: "B", nodes: [0], status: "ACTIVE")
+        b.server("s", flavor: "f", on: "A", nodes: [0])
+        b.server("c", flavor: "f", on: "C", nodes: [0])
+        let inv = try b.build()
+        let planner = BatchPlanner(inv)
+        let options = PlanOptions(mode: .consolidate, placement: .planned)
+        let movers = inv.servers.indices.filter { inv.servers[$0].isStopped }
+        let sub = planner.buildSubProblem(zones: ["az1"], movers: movers, mustMove: false, evacuated: [], excluded: [], options: options)
+        let target = ["s": "B", "c": "A"]
+        let decisions: [[Decision]] = sub.classes.map { cls in
+            cls.servers.map { s in
+                let to = inv.hosts.firstIndex { $0.id == target[inv.servers[s].id]! }!
+                return .host(sub.hosts.firstIndex(of: to)!, [0])
+            }
+        }
+        let kept = planner.keepHome(sub, decisions, options: options)
+        #expect(kept.cancelled == 1)
+        let models = planner.orderWaves(planner.concreteMoves([(sub, decisions)]).moves, options: options)
+        func final(deadline: Double) -> (ordered: Waves, unplaced: [String], keptHome: Int) {
+            planner.finalWaves(planner.concreteMoves([(sub, kept.decisions)]), waves: [models.moves], untrimmed: [(sub, decisions)],
+                               keptHome: kept.cancelled, options: options, deadline: deadline)
+        }
+        let inTime = final(deadline: .infinity)
+        #expect(inTime.keptHome == 1)
+        #expect(Dictionary(uniqueKeysWithValues: inTime.ordered.moves.map { ($0.serverID, $0.to) }) == ["c": "A"])
+        let late = final(deadline: 0)
+        #expect(late.keptHome == 0)
+        #expect(late.ordered.moves == models.moves)
+    }
 }
+
