@@ -88,6 +88,16 @@ extension BatchPlanner {
         // Hosts that refused a flavor for want of room: arrivals only add up here (no source is
         // freed), so they refuse it again; not asked twice.
         var full: [String: Set<Int>] = [:]
+        // The hosts receiving servers of the plan, and the others in the order they are tried
+        // in: the most free vCPUs first, then by id. Nothing arrives at those but what this
+        // inserts (no source is freed), so their order holds until one receives a server; it
+        // is kept, not sorted again per server (4,473 servers refused on tiled 2,000 under `any`
+        // took over 3 s, sorting 8,000 hosts for each).
+        let hosts = targets.map(Array.init) ?? Array(inventory.hosts.indices)
+        var touched = Set(hosts.filter { state.arrivals[$0, default: 0] > 0 })
+        let untouched = hosts.filter { !touched.contains($0) }
+            .map { h in (free: state.replay.state.usage[h].freeTotal.vcpus, rank: state.idRank[h], h: h) }
+            .sorted { a, b in a.free != b.free ? a.free > b.free : a.rank < b.rank }.map(\.h)
         let started = monotonicSeconds()
         for (done, s) in order.enumerated() where budget > 0 {
             if let deadline {
@@ -102,25 +112,22 @@ extension BatchPlanner {
             let flavor = inventory.flavors[server.flavor]!
             let refusing = full[flavor.name] ?? []
             let home = server.dedicatedHostID.flatMap { inventory.hostIndex[$0] } ?? -1
-            var keyed: [(touched: Bool, free: Int, rank: Int, h: Int)] = []
-            for h in inventory.hosts.indices where h != home && !evacuated.contains(h) && !excluded.contains(h) && !refusing.contains(h)
-                && targets.map({ $0.contains(h) }) ?? true
-            {
-                let arrived = state.arrivals[h, default: 0]
-                if let cap = options.maxPerHost, arrived >= cap { continue }
-                keyed.append((arrived > 0, state.replay.state.usage[h].freeTotal.vcpus, state.idRank[h], h))
+            func admissible(_ h: Int) -> Bool {
+                h != home && !evacuated.contains(h) && !excluded.contains(h) && !refusing.contains(h)
+                    && options.maxPerHost.map { state.arrivals[h, default: 0] < $0 } ?? true
             }
             // Hosts already receiving first (fewest hosts touched), then the most free vCPUs; on
             // keys read once (reading each host's usage and comparing ids inside the sort was half
             // of the insertion's time: live mixed 1,000 hosts, 515 servers inserted).
-            keyed.sort { a, b in
-                if a.touched != b.touched { return a.touched }
-                return a.free != b.free ? a.free > b.free : a.rank < b.rank
+            var keyed: [(free: Int, rank: Int, h: Int)] = touched.filter(admissible).map { h in
+                (state.replay.state.usage[h].freeTotal.vcpus, state.idRank[h], h)
             }
-            for h in keyed.lazy.map(\.h) {
+            keyed.sort { a, b in a.free != b.free ? a.free > b.free : a.rank < b.rank }
+            // Whether `s` goes to `h`: started there when the exact verdict admits it.
+            func place(on h: Int) -> Bool {
                 if let code = state.replay.quickJudge(server: s, to: h, nodes: nil).refusal {
                     if Self.isRoomRefusal(code) { full[flavor.name, default: []].insert(h) }
-                    continue
+                    return false
                 }
                 // The nodes are a wish only (the cloud picks): where the fit function would put it
                 // on the layouts known.
@@ -128,10 +135,15 @@ extension BatchPlanner {
                 if let wish { state.wishes.add(server, flavor: flavor, host: h, nodes: wish, groups: []) }
                 state.replay.start(server: s, to: h, nodes: nil)
                 state.arrivals[h, default: 0] += 1
+                touched.insert(h)
                 state.moves.append(Move(serverID: server.id, from: server.dedicatedHostID, to: inventory.hosts[h].id, numaNodes: wish))
                 placed.insert(server.id)
                 budget -= 1
-                break
+                return true
+            }
+            if keyed.contains(where: { place(on: $0.h) }) { continue }
+            for h in untouched where state.arrivals[h, default: 0] == 0 && admissible(h) {
+                if place(on: h) { break }
             }
         }
         return (placed, false)

@@ -66,4 +66,32 @@ import Topology
             #expect(PlanValidator.violations(of: out.moves, on: inventory, options: options.checkerOptions) == [])
         }
     }
+
+    /// A host that received a server during the insertion is tried before the hosts that have
+    /// received nothing, however much room those have: `a` (only the small type supports its
+    /// flavor) goes to `S`, and `b` then joins it there rather than opening `B`, the largest.
+    /// The hosts that received nothing are ranked once per insertion; `S` must leave that
+    /// ranking when `a` lands on it.
+    @Test func aHostThatReceivedDuringTheInsertionComesFirst() throws {
+        var b = InventoryBuilder()
+        b.flavor("f1", vcpus: 4, memory: 8192)
+        b.flavor("f2", vcpus: 2, memory: 4096)
+        b.hostType("src", nodes: 2, vcpus: 8, memory: 16384, flavors: ["f1", "f2"])
+        b.hostType("small", nodes: 2, vcpus: 8, memory: 16384, flavors: ["f1", "f2"])
+        b.hostType("big", nodes: 2, vcpus: 32, memory: 65536, flavors: ["f2"])
+        b.host("H", type: "src")
+        b.host("S", type: "small")
+        b.host("B", type: "big")
+        b.server("a", flavor: "f1", on: "H", nodes: [0])
+        b.server("b", flavor: "f2", on: "H", nodes: [1])
+        let inventory = try b.build()
+        for placement in [CloudPlacement.planned, .any] {
+            let options = PlanOptions(mode: .consolidate, timeLimit: 2, placement: placement)
+            let h = inventory.hostIndex["H"]!
+            let out = BatchPlanner(inventory).insertUnplaced(["b", "a"], into: [], options: options, evacuated: [h], excluded: [])
+            #expect(out.placed == ["a", "b"], "\(placement)")
+            #expect(Dictionary(uniqueKeysWithValues: out.moves.map { ($0.serverID, $0.to) }) == ["a": "S", "b": "S"], "\(placement)")
+            #expect(PlanValidator.violations(of: out.moves, on: inventory, options: options.checkerOptions) == [])
+        }
+    }
 }
