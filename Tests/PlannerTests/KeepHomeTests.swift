@@ -424,20 +424,29 @@ import Topology
         return try b.build()
     }
 
-    @Test(arguments: [CloudPlacement.any, .planned])
-    func theModelsMovesAreKeptWhenKeepingHomeClosesACycle(placement: CloudPlacement) throws {
-        let inv = try Self.inventory()
-        let planner = BatchPlanner(inv)
-        let options = PlanOptions(mode: .consolidate, placement: placement)
+    /// The sub-problem of `inv`'s stopped servers, and the decisions that send each to node 0
+    /// of the host `target` names for it.
+    static func problem(_ inv: Inventory, _ planner: BatchPlanner, target: [String: String], options: PlanOptions)
+        -> (SubProblem, [[Decision]])
+    {
         let movers = inv.servers.indices.filter { inv.servers[$0].isStopped }
         let sub = planner.buildSubProblem(zones: ["az1"], movers: movers, mustMove: false, evacuated: [], excluded: [], options: options)
-        let target = ["s": "X", "u": "Y", "w": "Z", "v": "H"]
         let decisions: [[Decision]] = sub.classes.map { cls in
             cls.servers.map { s in
                 let to = inv.hosts.firstIndex { $0.id == target[inv.servers[s].id]! }!
                 return .host(sub.hosts.firstIndex(of: to)!, [0])
             }
         }
+        return (sub, decisions)
+    }
+
+    @Test(arguments: [CloudPlacement.any, .planned])
+    func theModelsMovesAreKeptWhenKeepingHomeClosesACycle(placement: CloudPlacement) throws {
+        let inv = try Self.inventory()
+        let planner = BatchPlanner(inv)
+        let options = PlanOptions(mode: .consolidate, placement: placement)
+        let target = ["s": "X", "u": "Y", "w": "Z", "v": "H"]
+        let (sub, decisions) = Self.problem(inv, planner, target: target, options: options)
         let kept = planner.keepHome(sub, decisions, options: options)
         #expect(kept.cancelled == 1)
         // The kept plan alone does not order as it is: a move is re-routed (onto E) or dropped, or
@@ -474,15 +483,7 @@ import Topology
         let inv = try b.build()
         let planner = BatchPlanner(inv)
         let options = PlanOptions(mode: .consolidate, placement: .planned)
-        let movers = inv.servers.indices.filter { inv.servers[$0].isStopped }
-        let sub = planner.buildSubProblem(zones: ["az1"], movers: movers, mustMove: false, evacuated: [], excluded: [], options: options)
-        let target = ["s": "B", "c": "A"]
-        let decisions: [[Decision]] = sub.classes.map { cls in
-            cls.servers.map { s in
-                let to = inv.hosts.firstIndex { $0.id == target[inv.servers[s].id]! }!
-                return .host(sub.hosts.firstIndex(of: to)!, [0])
-            }
-        }
+        let (sub, decisions) = Self.problem(inv, planner, target: ["s": "B", "c": "A"], options: options)
         let kept = planner.keepHome(sub, decisions, options: options)
         #expect(kept.cancelled == 1)
         let models = planner.orderWaves(planner.concreteMoves([(sub, decisions)]).moves, options: options)
