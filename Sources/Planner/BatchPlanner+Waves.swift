@@ -563,13 +563,14 @@ extension BatchPlanner {
             }
             return orderWaves(moves, options: options, deadline: deadline)
         }
-        let whole = concreteMoves(untrimmed)
         guard let ordered = inWaves(kept.moves, deadline: keptHome > 0 && given != nil ? deadline : nil) else {
+            let whole = concreteMoves(untrimmed)
             return (inWaves(whole.moves)!, whole.unplaced, 0)  // no deadline: never nil
         }
         guard keptHome > 0, ordered.rerouted > 0 || !ordered.dropped.isEmpty || ordered.relocatedHosts > 0 else {
             return (ordered, kept.unplaced, keptHome)
         }
+        let whole = concreteMoves(untrimmed)
         let other = inWaves(whole.moves)!  // no deadline: never nil
         let objective = options.effectiveObjective
         // Then fewer moves: relocating a host to break the cycle can cost more moves than
