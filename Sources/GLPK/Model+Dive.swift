@@ -70,9 +70,10 @@ extension Model {
             return lastRC == 0 && glp_get_status(problem) == GLP_OPT
         }
 
-        // The first solve with GLPK's LP presolver (much faster from scratch); its postsolve
-        // leaves an optimal basis of the original problem for the warm re-solves below.
-        parm.presolve = GLP_ON
+        // The first solve with GLPK's LP presolver (much faster from scratch) where it fits the
+        // time left (`presolveFits`); its postsolve leaves an optimal basis of the original
+        // problem for the warm re-solves below.
+        parm.presolve = presolveFits(timeLimit: deadline.map { $0 - monotonicSeconds() }) ? GLP_ON : GLP_OFF
         let first = try resolve(dual: false)
         parm.presolve = GLP_OFF
         guard first else {

@@ -368,3 +368,28 @@ final class Counter: @unchecked Sendable {
         #expect(lp.objective! >= optima[0] - 1e-6)  // maximising: the relaxation bounds from above
     }
 }
+
+@Suite struct PresolveRuleTests {
+    /// GLPK's presolver does not look at the clock (seconds at 10^9 rows times columns): it
+    /// runs only where its estimate (5 ns per row and column) is at most half the limit.
+    @Test func thePresolverRunsOnlyWhereItFitsTheTimeLimit() {
+        var model = Model()
+        let x = (0..<2_000).map { _ in model.addVariable(objective: 1) }
+        for i in 0..<1_000 { model.addGreaterOrEqual([(x[i], 1), (x[i + 1_000], 1)], 1) }
+        // 2,000 columns x 1,000 rows: 0.01 s estimated.
+        let limits: [Double?] = [nil, 1, 0.02, 0.019, 0.001]
+        let fits = limits.map { model.presolveFits(timeLimit: $0) }
+        #expect(fits == [true, true, true, false, false])
+    }
+
+    /// Where the rule turns the presolver off the LP is still solved, from GLPK's standard basis.
+    @Test func anLPSolvedWithoutThePresolverHasTheSameOptimum() throws {
+        var model = Model()
+        let x = (0..<200).map { _ in model.addVariable(objective: 1) }
+        for i in 0..<100 { model.addGreaterOrEqual([(x[i], 1), (x[i + 100], 2)], Double(i % 7 + 1)) }
+        let with = try model.solve(SolveOptions(presolve: true))
+        let without = try model.solve(SolveOptions(presolve: false))
+        #expect(with.status == .optimal && without.status == .optimal)
+        #expect(abs(with.objective! - without.objective!) < 1e-6)
+    }
+}
