@@ -23,6 +23,7 @@ extension BatchPlanner {
         var best: (decisions: [[Decision]], source: String, waves: [Move]?)?
         var bestLevels = Levels(unplaced: Int.max)
         var plans = firstFitDecreasingPlans(sub, options: options, deadline: deadline)
+        let floor = objective == .minHostsUsed && !sub.mustMove ? Double(sub.hostsUsedVolumeBound()) : -Double.infinity
         if options.placement != .planned, let free = plans.firstIndex(where: \.cycleFree) {
             // Where the cloud picks the nodes, the cycle-free plan is ordered first: the repacked
             // ones chain their moves in cycles, and breaking those can spend the whole share
@@ -83,6 +84,9 @@ extension BatchPlanner {
             if levels < bestLevels {
                 best = (executable, source, waves)
                 bestLevels = levels
+                // At the volume bound nothing beats it: the other packings and the greedy plan
+                // are not tried.
+                if levels.unplaced == 0, levels.pool == 0, levels.primary <= floor { return (executable, source, waves) }
             }
         }
         // The greedy plan last: where first-fit decreasing gave a plan, only until
