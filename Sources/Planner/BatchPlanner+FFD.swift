@@ -279,7 +279,6 @@ extension BatchPlanner {
             while !placed && k < order.count {
                 let h = order[k]
                 k += 1
-                let usage = checker.state.usage[sub.hosts[h]]
                 if h == m.origin.host {
                     if stay() {
                         placed = true
@@ -288,6 +287,15 @@ extension BatchPlanner {
                     advancing = false  // its own host is not closed for the rest of the class
                     continue
                 }
+                // Too little room in total: no node set fits either, and the host's usage is not
+                // copied (copying it for every host scanned was a third of a 1 s plan on 4,000
+                // hosts with 22,345 servers).
+                let total = checker.state.usage[sub.hosts[h]].freeTotal
+                if total.vcpus < m.flavor.resources.vcpus || total.memoryMiB < m.flavor.resources.memoryMiB {
+                    if advancing { firstOpen[m.c] = k }
+                    continue
+                }
+                let usage = checker.state.usage[sub.hosts[h]]
                 guard sub.receives[h], typeAccepts[m.c][h], options.maxPerHost.map({ arrivals[h] < $0 }) ?? true,
                     let wish = Fit.fit(m.flavor, free: usage.free(under: trusted), capacity: usage.capacity)
                 else {
