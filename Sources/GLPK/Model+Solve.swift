@@ -94,13 +94,12 @@ extension Model {
     }
 
     /// Solves the model. Creates, solves and frees the GLPK problem on the calling thread,
-    /// with GLPK's terminal output off for this solve. `options.presolve` is honoured only where
-    /// the presolver fits the time limit (`presolveFits`).
+    /// with GLPK's terminal output off for this solve. For an LP, `options.presolve` is honoured
+    /// only where the presolver fits the time limit (`presolveFits`); a MIP's root LP is cut
+    /// short at the limit after GLPK's MIP presolver (`rootCutShort`).
     public func solve(_ options: SolveOptions = SolveOptions()) throws(GLPKError) -> Solution {
         try checkLoadable()
         try options.validate()
-        var options = options
-        if options.presolve && !presolveFits(timeLimit: options.timeLimit) { options.presolve = false }
         if variableSpecs.isEmpty {
             // GLPK handles this, but the answer is trivial and the edge case is not worth its quirks.
             if constraintSpecs.contains(where: { ($0.lower ?? 0) > 0 || ($0.upper ?? 0) < 0 }) {
@@ -137,7 +136,7 @@ extension Model {
             var parm = glp_smcp()
             glp_init_smcp(&parm)
             parm.msg_lev = GLP_MSG_OFF
-            parm.presolve = options.presolve ? GLP_ON : GLP_OFF
+            parm.presolve = options.presolve && presolveFits(timeLimit: options.timeLimit) ? GLP_ON : GLP_OFF
             if let t = options.timeLimit { parm.tm_lim = Int32(clamping: Int((t * 1000).rounded(.up))) }
             let rc = try guarded("simplex", &problemAlive) { dp_guarded_simplex(problem, &parm, $0) }
             let seconds = monotonicSeconds() - start
