@@ -134,10 +134,11 @@ import Topology
     }
 
     /// A mixed fleet (2- and 4-node types, split flavors, groups): the pattern model's path,
-    /// with its shapes, assignment and slot filling, gives one plan too.
+    /// with its shapes, assignment and slot filling, gives one plan too. (Seed 8: on seed 7's
+    /// fleet first-fit decreasing meets the volume bound, and the planner stops there.)
     @Test func patternModelPlansAreTheSameInEveryProcess() throws {
         let file = Fixtures.temporaryFile("", name: "mixed.json")
-        let gen = try Binary.run(["generate", "--seed", "7", "--hosts", "60", "--servers", "300", "--zones", "az1", "--host-types", "c6,m6,h4",
+        let gen = try Binary.run(["generate", "--seed", "8", "--hosts", "60", "--servers", "300", "--zones", "az1", "--host-types", "c6,m6,h4",
                                   "--shutoff", "0.9", "--max-fill", "0.5", "--out", file])
         #expect(gen.status == 0)
         var plans = Set<String>()
