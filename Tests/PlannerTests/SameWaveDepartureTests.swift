@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import Planner
+import TestSupport
+import Testing
+import Topology
+
+/// Under `any`, a server leaving a host in the same wave as arrivals land there may be gone
+/// before they land; the cloud may then put one into the room it left where, with vCPUs and
+/// memory both counted, another finds none. The plan is judged with the departure counted and
+/// without it.
+@Suite struct SameWaveDepartureTests {
+    /// Host t (2 nodes of 10 vCPUs / 10 GiB): d (1 vCPU, 4 GiB) on node 1, leaving; u1 (7, 1)
+    /// and u2 (7, 7) of unknown layout, staying (with d there they can only lie u2 on node 0, u1
+    /// on node 1). a1 (2, 4) and a2 (3, 2) arrive from s.
+    func inventory() throws -> Inventory {
+        var b = InventoryBuilder()
+        b.flavor("d", vcpus: 1, memory: 4096)
+        b.flavor("u1", vcpus: 7, memory: 1024)
+        b.flavor("u2", vcpus: 7, memory: 7168)
+        b.flavor("a1", vcpus: 2, memory: 4096)
+        b.flavor("a2", vcpus: 3, memory: 2048)
+        b.hostType("h", nodes: 2, vcpus: 10, memory: 10240, flavors: ["d", "u1", "u2", "a1", "a2"])
+        for h in ["t", "s", "y"] { b.host(h, type: "h") }
+        b.server("d", flavor: "d", on: "t", nodes: [1])
+        b.server("u1", flavor: "u1", on: "t", nodes: nil, status: "ACTIVE")
+        b.server("u2", flavor: "u2", on: "t", nodes: nil, status: "ACTIVE")
+        b.server("a1", flavor: "a1", on: "s", nodes: [0])
+        b.server("a2", flavor: "a2", on: "s", nodes: [1])
+        return try b.build()
+    }
+
+    @Test func arrivalsBesideADepartureOfTheirWaveMustHoldWithoutIt() throws {
+        let inv = try inventory()
+        let any = Checker.Options(placement: .any)
+        let moves = [
+            Move(serverID: "d", from: "t", to: "y", numaNodes: [0], wave: 1),
+            Move(serverID: "a1", from: "s", to: "t", numaNodes: [1], wave: 1),
+            Move(serverID: "a2", from: "s", to: "t", numaNodes: [0], wave: 1),
+        ]
+        // With d on t the arrivals are certain (a1 only fits on node 1, a2 only on node 0); once
+        // d is gone a2 may take node 1, and a1 then fits nowhere.
+        let problems = PlanValidator.violations(of: moves, on: inv, options: any)
+        #expect(problems.count == 1)
+        #expect(problems.first?.contains("leave t") == true)
+        // The arrivals alone, d staying, are safe.
+        #expect(PlanValidator.violations(of: Array(moves.dropFirst()), on: inv, options: any) == [])
+    }
+}
