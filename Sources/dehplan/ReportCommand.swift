@@ -50,8 +50,13 @@ struct ReportCommand: ParsableCommand {
                 throw CLIError.invalidInput(
                     "error: the plan \(plan) was made from another inventory (inventory_fingerprint \(made); \(source.inventory) has \(inventory.fingerprint))\nMake the plan from this inventory (dehplan plan --inventory \(source.inventory) ... --out PLAN).")
             }
+            // Under the model the plan was made under: a plan under `any` holds wherever the
+            // cloud puts its arrivals, and its NUMA nodes are wishes that need not fit as planned
+            // nodes (a tiled 8,000-host plan under `any` was refused here as `planned`).
+            let made = loaded!.placement
             let problems = PlanValidator.violations(
-                of: loaded!.moves, on: inventory, options: Checker.Options(layoutPolicy: .possible, placement: loaded!.placement == .any ? .planned : loaded!.placement))
+                of: loaded!.moves, on: inventory,
+                options: made == .any ? Checker.Options(placement: .any) : Checker.Options(layoutPolicy: .possible, placement: made))
             if !problems.isEmpty {
                 throw CLIError.invalidInput(
                     "error: the plan \(plan) does not apply to the inventory \(source.inventory):\n"

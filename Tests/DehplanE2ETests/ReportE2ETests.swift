@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
 import Foundation
+import Planner
 import TestSupport
 import Testing
 import Topology
@@ -52,6 +53,30 @@ import Topology
         if let check = try checkInBrowser(html, expect: ["dehplan report", "Moves by wave", "deh-004", "Headroom"]) {
             #expect(check.status == 0, "\(check.output)")
         }
+    }
+
+    /// A plan made under `any` is checked under `any`: its NUMA nodes are wishes (the cloud
+    /// picks), so wishes no planned move could take do not make it "another inventory's" plan.
+    @Test func aPlanUnderAnyIsCheckedAsTheCloudWillRunIt() throws {
+        let path = Fixtures.temporaryFile("", name: "any-plan.json")
+        #expect(try Binary.run(["plan", "--inventory", "samples/evacuation.json", "--evacuate", "deh-004", "--out", path, "--quiet"]).status == 0)
+        // Every one-node wish moved to the other node of its 2-node target.
+        var doc = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+        doc["moves"] = (doc["moves"] as! [[String: Any]]).map { move in
+            var m = move
+            if let nodes = m["numa_nodes"] as? [Int], nodes.count == 1 { m["numa_nodes"] = [1 - nodes[0]] }
+            return m
+        }
+        try JSONSerialization.data(withJSONObject: doc).write(to: URL(fileURLWithPath: path))
+        let inventory = try Inventory.load(path: "samples/evacuation.json")
+        let plan = try Plan.load(fromFile: path)
+        // As planned nodes the wishes do not fit (what this command checked before) ...
+        #expect(!PlanValidator.violations(of: plan.moves, on: inventory, options: Checker.Options(layoutPolicy: .possible, placement: .planned)).isEmpty)
+        // ... where the cloud picks the nodes the plan holds, and the report is drawn.
+        #expect(PlanValidator.violations(of: plan.moves, on: inventory, options: Checker.Options(placement: .any)).isEmpty)
+        let html = Fixtures.temporaryFile("", name: "any-report.html")
+        let run = try Binary.run(["report", "--inventory", "samples/evacuation.json", "--plan", path, "--out", html, "--quiet"])
+        #expect(run.status == 0, "\(run.stderr)")
     }
 
     @Test func thousandHostReportRendersInChromium() throws {
