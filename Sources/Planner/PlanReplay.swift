@@ -79,8 +79,8 @@ struct PlanReplay {
             return (first.code == .numaLayoutUnknown ? .possible : .impossible, "\(first.code.rawValue): \(first.message)")
         }
         if let other = outcome.leftUnsure {
-            if outcome.afterDepartures {
-                return (.impossible, "\(ReasonCode.insufficientNUMACapacity.rawValue): servers of this wave leave \(inventory.hosts[h].id); if they are gone before the arrivals of the wave land, the cloud may place those (\(flavor(of: s).name) among them) where an arrival of \(other.name) then finds no room")
+            if let host = outcome.afterDepartures {
+                return (.impossible, "\(ReasonCode.insufficientNUMACapacity.rawValue): servers of this wave leave \(inventory.hosts[host].id) (\(host == h ? "" : "\(inventory.servers[s].id) among them, ")while others arrive there); if they are gone before the arrivals land, the cloud may place those where an arrival of \(other.name) then finds no room")
             }
             return (.impossible, "\(ReasonCode.insufficientNUMACapacity.rawValue): with \(flavor(of: s).name) arriving in the same wave, an arrival of \(other.name) on \(inventory.hosts[h].id) could find no room, whatever order the cloud runs them in")
         }
@@ -110,8 +110,11 @@ struct PlanReplay {
     /// none (a random search over two-node hosts found 29 such waves in 196,967 that were
     /// certain with the departures counted); `apply`'s live re-check, which sees the host as
     /// it is, refused six arrivals of a tiled 8,000-host plan that way.
+    /// The departure judges the same for the arrivals of its wave already on its source: a
+    /// server leaving a host the wave's arrivals land on is admitted only when they stay
+    /// certain without it, and without any subset of the other departures from there.
     private func evaluate<Sink: ReasonSink>(server s: Int, to h: Int, nodes: [Int]?, sink: inout Sink)
-        -> (verdict: FitVerdict, leftUnsure: Flavor?, afterDepartures: Bool)
+        -> (verdict: FitVerdict, leftUnsure: Flavor?, afterDepartures: Int?)
     {
         var context = Checker.ServerContext(inventory.servers[s], index: checker.index, inventory: inventory)
         context.currentHost = currentHost(of: s) ?? -1
@@ -119,35 +122,49 @@ struct PlanReplay {
         let concurrent = waveArrivals[h] ?? [:]
         let arrival = Checker.Arrival(nodes: placement == .any ? nil : nodes, concurrent: concurrent)
         let outcome = checker.evaluateHost(context, hostIndex: h, options: options, arrival: arrival, sink: &sink)
-        guard sink.isEmpty, placement == .any else { return (outcome.verdict, nil, false) }
-        /// The first arrival of the wave on `usage` (this one with the others) not certain there.
-        func unsure(on usage: HostUsage, withSelf: Bool) -> Flavor? {
-            var all = concurrent
-            all[flavor, default: 0] += 1
-            if withSelf, LayoutVerdict.verdict(flavor, on: usage, concurrent: concurrent) != .certain { return flavor }
-            for other in concurrent.keys.sorted(by: { $0.name < $1.name }) {
-                var rest = all
+        guard sink.isEmpty, placement == .any else { return (outcome.verdict, nil, nil) }
+        /// The first of `arrivals` (a wave's arrivals on one host) not certain on `usage` with
+        /// all the others.
+        func unsure(_ arrivals: [Flavor: Int], on usage: HostUsage) -> Flavor? {
+            for other in arrivals.keys.sorted(by: { $0.name < $1.name }) {
+                var rest = arrivals
                 rest[other, default: 0] -= 1
                 if rest[other] == 0 { rest[other] = nil }
                 if LayoutVerdict.verdict(other, on: usage, concurrent: rest) != .certain { return other }
             }
             return nil
         }
-        if !concurrent.isEmpty, let other = unsure(on: state.usage[h], withSelf: false) { return (outcome.verdict, other, false) }
-        if let gone = waveDepartures[h], !gone.isEmpty {
-            // Every subset of them may be gone first: judged one by one (with two departures,
-            // judging only none and all gone let 90 of 88,072 random waves through that a cloud
-            // could fail, and every subset none). Beyond six, not judged: the arrival waits.
-            guard gone.count <= Self.departuresJudged else { return (outcome.verdict, flavor, true) }
-            for mask in 1..<(1 << gone.count) {
-                var without = state.usage[h]
-                for (k, d) in gone.enumerated() where mask & (1 << k) != 0 {
+        /// Whether some subset of `gone` (servers leaving host `x`; those in `always` in every
+        /// subset) leaves an arrival of `arrivals` unsure on `x`. Every subset may be gone
+        /// first: with two departures, judging only none and all gone let 90 of 88,072 random
+        /// waves through that a cloud could fail, every subset none. Beyond six departures not
+        /// judged: the move waits for a later wave.
+        func unsureAfter(_ gone: [Int], always: Int?, on x: Int, _ arrivals: [Flavor: Int]) -> Flavor? {
+            let all = gone + [always].compactMap { $0 }
+            guard all.count <= Self.departuresJudged else { return arrivals.keys.min { $0.name < $1.name } }
+            for mask in 1..<(1 << all.count) where always == nil || mask & (1 << (all.count - 1)) != 0 {
+                var without = state.usage[x]
+                for (k, d) in all.enumerated() where mask & (1 << k) != 0 {
                     without.remove(self.flavor(of: d), nodes: currentNodes(of: d))
                 }
-                if let other = unsure(on: without, withSelf: true) { return (outcome.verdict, other, true) }
+                if let other = unsure(arrivals, on: without) { return other }
             }
+            return nil
         }
-        return (outcome.verdict, nil, false)
+        var arriving = concurrent
+        arriving[flavor, default: 0] += 1
+        // Each earlier arrival of the wave here, with this one added.
+        if !concurrent.isEmpty, let other = unsure(arriving, on: state.usage[h]) { return (outcome.verdict, other, nil) }
+        if let gone = waveDepartures[h], !gone.isEmpty, let other = unsureAfter(gone, always: nil, on: h, arriving) {
+            return (outcome.verdict, other, h)
+        }
+        // The departure side: arrivals of this wave already on its source.
+        if let from = currentHost(of: s), from != h, let landing = waveArrivals[from], !landing.isEmpty,
+            let other = unsureAfter(waveDepartures[from] ?? [], always: s, on: from, landing)
+        {
+            return (outcome.verdict, other, from)
+        }
+        return (outcome.verdict, nil, nil)
     }
 
     /// Takes capacity on the target (the move starts). Target nil is the pool. Under `any`

@@ -45,5 +45,14 @@ import Topology
         #expect(problems.first?.contains("leave t") == true)
         // The arrivals alone, d staying, are safe.
         #expect(PlanValidator.violations(of: Array(moves.dropFirst()), on: inv, options: any) == [])
+        // Listed after the arrivals, the departure is the move refused.
+        let later = PlanValidator.violations(of: Array(moves.dropFirst()) + [moves[0]], on: inv, options: any)
+        #expect(later.count == 1)
+        #expect(later.first?.contains("d -> y") == true && later.first?.contains("leave t") == true)
+        // In waves of their own (d first) nothing is refused: with d gone, a1 and a2 arrive
+        // one per wave.
+        let apart = [moves[0], Move(serverID: "a1", from: "s", to: "t", numaNodes: [1], wave: 2),
+                     Move(serverID: "a2", from: "s", to: "t", numaNodes: [0], wave: 3)]
+        #expect(PlanValidator.violations(of: apart, on: inv, options: any) == [])
     }
 }
