@@ -82,7 +82,12 @@ extension BatchPlanner {
         // again at the same one. Without this, every broken cycle re-judged every pending move:
         // 213 passes over 4,527 moves took 2.7 s of a 10 s limit (tiled 500 under `any`).
         var version = [Int](repeating: 0, count: hostCount)
-        var refusedAt = [(host: Int, version: Int)](repeating: (-1, 0), count: items.count)
+        var refusedAt = [(host: Int, version: Int, source: Int)](repeating: (-1, 0, 0), count: items.count)
+        // A refusal is stamped with its source's version too: a move's verdict also reads the
+        // arrivals of its wave on its source (`PlanReplay.evaluate`, the departure side).
+        func stamp(_ i: Int, _ h: Int) -> (host: Int, version: Int, source: Int) {
+            (h, version[h], items[i].from.map { version[$0] } ?? -1)
+        }
         // The moves leaving each host (built on first use; never under `planned`), and whether
         // each has left (completed) or been dropped, for judging what a host holds once its
         // departures are done.
@@ -97,7 +102,7 @@ extension BatchPlanner {
             finalState?.shift(server: items[i].server, from: items[i].to, fromNodes: m.numaNodes, to: to, toNodes: nodes)
             items[i].move = Move(serverID: m.serverID, from: m.from, to: to.map { inventory.hosts[$0].id }, numaNodes: nodes)
             items[i].to = to
-            refusedAt[i] = (-1, 0)
+            refusedAt[i] = (-1, 0, 0)
             rerouted += 1
         }
         // Whether `first`, landed on host `h` (on `nodes`: none under `any`, wherever the cloud
@@ -144,11 +149,11 @@ extension BatchPlanner {
                 }
                 var nodes = item.move.numaNodes
                 if let h = item.to {
-                    if refusedAt[i] == (h, version[h]) { return false }
+                    if refusedAt[i] == stamp(i, h) { return false }
                     if let sequence, !sequence.mayStart(i) { return false }
                     nodes = replay.nodes(server: item.server, to: h, planned: item.move.numaNodes)
                     if replay.blocker(server: item.server, to: h, nodes: nodes) != nil {
-                        refusedAt[i] = (h, version[h])
+                        refusedAt[i] = stamp(i, h)
                         return false
                     }
                     version[h] += 1
@@ -178,7 +183,7 @@ extension BatchPlanner {
                 let item = items[i]
                 guard let h = item.to else { return nil }
                 if let cap = options.maxParallel, started.count >= cap { return nil }
-                if refusedAt[i] == (h, version[h]) { return nil }
+                if refusedAt[i] == stamp(i, h) { return nil }
                 guard let later = positions(on: h), later.last! > position else { return nil }
                 var seen: Set<Flavor> = [item.flavor]
                 var withThis = replay.waveArrivals[h] ?? [:]
@@ -232,7 +237,7 @@ extension BatchPlanner {
                 // where 40 and 3 do; tiled 120: 183 where 175 do).
                 guard let h = item.to, !replay.state.usage[h].hasUnknownLayout, let on = positions(on: h), on.first! < position
                 else { return false }
-                let waiting = on.prefix { $0 < position }.filter { refusedAt[pending[$0]] == (h, version[h]) }
+                let waiting = on.prefix { $0 < position }.filter { refusedAt[pending[$0]] == stamp(pending[$0], h) }
                 if departuresByHost == nil {
                     var byHost: [Int: [Int]] = [:]
                     for (i, item) in items.enumerated() { if let from = item.from { byHost[from, default: []].append(i) } }
@@ -270,7 +275,7 @@ extension BatchPlanner {
                 let stuck = pending.indices.filter { position in
                     let i = pending[position]
                     guard let h = items[i].to else { return false }
-                    return leaving[h] == 0 && refusedAt[i] == (h, version[h])
+                    return leaving[h] == 0 && refusedAt[i] == stamp(i, h)
                 }
                 if stuck.count > 1 {
                     for position in stuck {
@@ -353,7 +358,7 @@ extension BatchPlanner {
                         finalState?.shift(server: items[i].server, from: r.from, fromNodes: m.numaNodes, to: r.to, toNodes: m.numaNodes)
                         items[i].move = Move(serverID: m.serverID, from: m.from, to: inventory.hosts[r.to].id, numaNodes: m.numaNodes)
                         items[i].to = r.to
-                        refusedAt[i] = (-1, 0)
+                        refusedAt[i] = (-1, 0, 0)
                         front.append(i)
                     }
                     for s in r.stays {
@@ -364,7 +369,7 @@ extension BatchPlanner {
                         items.append(Item(
                             move: Move(serverID: server.id, from: server.dedicatedHostID, to: inventory.hosts[r.to].id, numaNodes: nodes),
                             server: s, to: r.to, from: r.from, flavor: flavor, size: Self.size(flavor)))
-                        refusedAt.append((-1, 0))
+                        refusedAt.append((-1, 0, 0))
                         gone.append(false)
                         sequence?.append(to: r.to)
                         departuresByHost?[r.from, default: []].append(items.count - 1)
