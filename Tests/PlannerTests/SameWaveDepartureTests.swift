@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
-import Planner
+@testable import Planner
 import TestSupport
 import Testing
 import Topology
@@ -54,5 +54,24 @@ import Topology
         let apart = [moves[0], Move(serverID: "a1", from: "s", to: "t", numaNodes: [1], wave: 2),
                      Move(serverID: "a2", from: "s", to: "t", numaNodes: [0], wave: 3)]
         #expect(PlanValidator.violations(of: apart, on: inv, options: any) == [])
+    }
+
+    /// The wave ordering holds the departure back while the arrivals land, and starts it in the
+    /// next wave to its own target: a refusal for its source's arrivals is judged again once
+    /// they have landed (the cache of refusals carries the source's state).
+    @Test func aDepartureHeldBackByItsSourcesArrivalsGoesInTheNextWave() throws {
+        let inv = try inventory()
+        let options = PlanOptions(mode: .consolidate, placement: .any)
+        let moves = [
+            Move(serverID: "a1", from: "s", to: "t", numaNodes: [1]),
+            Move(serverID: "a2", from: "s", to: "t", numaNodes: [0]),
+            Move(serverID: "d", from: "t", to: "y", numaNodes: [0]),
+        ]
+        let ordered = BatchPlanner(inv).orderWaves(moves, options: options)
+        #expect(ordered.rerouted == 0 && ordered.dropped.isEmpty && ordered.relocatedHosts == 0)
+        let wave = Dictionary(uniqueKeysWithValues: ordered.moves.map { ($0.serverID, $0.wave) })
+        #expect(wave == ["a1": 1, "a2": 1, "d": 2])
+        #expect(ordered.moves.first { $0.serverID == "d" }?.to == "y")
+        #expect(PlanValidator.violations(of: ordered.moves, on: inv, options: options.checkerOptions) == [])
     }
 }
