@@ -23,7 +23,7 @@ extension BatchPlanner {
         var best: (decisions: [[Decision]], source: String, waves: [Move]?)?
         var bestLevels = Levels(unplaced: Int.max)
         var plans = firstFitDecreasingPlans(sub, options: options, deadline: deadline)
-        let floor = objective == .minHostsUsed && !sub.mustMove ? Double(sub.hostsUsedVolumeBound()) : -Double.infinity
+        let volumeFloor = sub.volumeFloor(objective: objective)
         if options.placement != .planned, let free = plans.firstIndex(where: \.cycleFree) {
             // Where the cloud picks the nodes, the cycle-free plan is ordered first: the repacked
             // ones chain their moves in cycles, and breaking those can spend the whole share
@@ -86,7 +86,7 @@ extension BatchPlanner {
                 bestLevels = levels
                 // At the volume bound nothing beats it: the other packings and the greedy plan
                 // are not tried.
-                if levels.unplaced == 0, levels.pool == 0, levels.primary <= floor { return (executable, source, waves) }
+                if levels.meets(volumeFloor: volumeFloor) { return (executable, source, waves) }
             }
         }
         // The greedy plan last: where first-fit decreasing gave a plan, only until
@@ -290,8 +290,7 @@ extension BatchPlanner {
                 // Too little room in total: no node set fits either, and the host's usage is not
                 // copied (copying it for every host scanned was a third of a 1 s plan on 4,000
                 // hosts with 22,345 servers).
-                let total = checker.state.usage[sub.hosts[h]].freeTotal
-                if total.vcpus < m.flavor.resources.vcpus || total.memoryMiB < m.flavor.resources.memoryMiB {
+                if !checker.state.usage[sub.hosts[h]].freeTotal.covers(m.flavor.resources) {
                     if advancing { firstOpen[m.c] = k }
                     continue
                 }

@@ -82,6 +82,12 @@ struct Levels: Comparable {
         if abs(a.primary - b.primary) > 1e-9 { return a.primary < b.primary }
         return a.moves < b.moves
     }
+
+    /// Whether a plan at these levels places every mover on hosts and keeps no more hosts than
+    /// `floor` (`SubProblem.volumeFloor`): then nothing beats it.
+    func meets(volumeFloor floor: Int?) -> Bool {
+        floor.map { unplaced == 0 && pool == 0 && primary <= Double($0) } ?? false
+    }
 }
 
 extension SubProblem {
@@ -123,6 +129,12 @@ extension SubProblem {
         }
         let perType = ownNeed.reduce(0) { $0 + fewest(byType[$1.key] ?? [], $1.value) }
         return max(overall, perType)
+    }
+
+    /// A consolidation's volume bound, which a plan keeping no more hosts meets as optimal
+    /// (`Levels.meets(volumeFloor:)`); nil for other objectives and where every mover must move.
+    func volumeFloor(objective: PlanObjective) -> Int? {
+        objective == .minHostsUsed && !mustMove ? hostsUsedVolumeBound() : nil
     }
 
     /// A lower bound on the hosts a consolidation keeps in use, from volume alone: hosts with

@@ -74,9 +74,7 @@ extension BatchPlanner {
         // A consolidation whose plan in hand needs no more hosts than the volume bound is
         // optimal: the models cannot beat it (a generated fleet of 4,000 hosts proven so spent
         // 1.7 s more in the pattern model at a 10 s limit).
-        if objective == .minHostsUsed, !sub.mustMove, heuristicLevels.unplaced == 0, heuristicLevels.pool == 0,
-            heuristicLevels.primary <= Double(sub.hostsUsedVolumeBound())
-        {
+        if heuristicLevels.meets(volumeFloor: sub.volumeFloor(objective: objective)) {
             return SubOutcome(decisions: heuristic, slack: 0, seconds: monotonicSeconds() - started, variables: 0, constraints: 0,
                               notes: ["the \(heuristicSource) plan meets the volume bound: the servers need every host it keeps"],
                               waves: heuristicWaves)
