@@ -267,8 +267,9 @@ public struct BatchPlanner: Sendable {
         }
         // The models' bound (nil: none), which holds for any plan with the same final-state
         // constraints and so survives re-routing and insertion.
-        let modelsBound: Double? = boundKnown && boundHolds ? solverValue - boundSlack
-            : boundHolds ? nil : layoutFreeSlack.map { solverValue - $0 }
+        let modelsBound: Double? = boundHolds
+            ? (boundKnown ? solverValue - boundSlack : nil)
+            : layoutFreeSlack.map { solverValue - $0 }
         // Consolidating under `any`: empty more hosts by the exact verdict, unless the plan meets
         // the bound already (a generated fleet of 4,000 hosts proven by volume spent 4.5 s of a
         // 10 s limit here and emptied none).
