@@ -56,15 +56,7 @@ import Topology
         b.server("x1", flavor: "s", on: "C", nodes: [0])
         b.server("x2", flavor: "s", on: "C", nodes: [1])
         b.groups = [ServerGroup(id: "g", members: ["x1", "y"])]
-        let inventory = try b.build()
-        for placement in [CloudPlacement.planned, .any] {
-            let options = PlanOptions(mode: .consolidate, timeLimit: 2, placement: placement)
-            let c = inventory.hostIndex["C"]!
-            let out = BatchPlanner(inventory).insertUnplaced(["x1", "x2"], into: [], options: options, evacuated: [c], excluded: [])
-            #expect(out.placed == ["x1", "x2"], "\(placement)")
-            #expect(Dictionary(uniqueKeysWithValues: out.moves.map { ($0.serverID, $0.to) }) == ["x1": "B", "x2": "A"], "\(placement)")
-            #expect(PlanValidator.violations(of: out.moves, on: inventory, options: options.checkerOptions) == [])
-        }
+        try Self.expectInsertion(b.build(), ["x1", "x2"], evacuating: "C", onto: ["x1": "B", "x2": "A"])
     }
 
     /// A host that received a server during the insertion is tried before the hosts that have
@@ -84,13 +76,18 @@ import Topology
         b.host("B", type: "big")
         b.server("a", flavor: "f1", on: "H", nodes: [0])
         b.server("b", flavor: "f2", on: "H", nodes: [1])
-        let inventory = try b.build()
+        try Self.expectInsertion(b.build(), ["b", "a"], evacuating: "H", onto: ["a": "S", "b": "S"])
+    }
+
+    /// `insertUnplaced` of `ids` with host `source` evacuated, under `planned` and `any`: every
+    /// server placed, each on its host in `onto`, and the moves valid.
+    static func expectInsertion(_ inventory: Inventory, _ ids: [String], evacuating source: String, onto: [String: String]) {
         for placement in [CloudPlacement.planned, .any] {
             let options = PlanOptions(mode: .consolidate, timeLimit: 2, placement: placement)
-            let h = inventory.hostIndex["H"]!
-            let out = BatchPlanner(inventory).insertUnplaced(["b", "a"], into: [], options: options, evacuated: [h], excluded: [])
-            #expect(out.placed == ["a", "b"], "\(placement)")
-            #expect(Dictionary(uniqueKeysWithValues: out.moves.map { ($0.serverID, $0.to) }) == ["a": "S", "b": "S"], "\(placement)")
+            let evacuated = inventory.hostIndex[source]!
+            let out = BatchPlanner(inventory).insertUnplaced(ids, into: [], options: options, evacuated: [evacuated], excluded: [])
+            #expect(out.placed == Set(onto.keys), "\(placement)")
+            #expect(Dictionary(uniqueKeysWithValues: out.moves.map { ($0.serverID, $0.to) }) == onto, "\(placement)")
             #expect(PlanValidator.violations(of: out.moves, on: inventory, options: options.checkerOptions) == [])
         }
     }
