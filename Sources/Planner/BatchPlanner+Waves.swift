@@ -516,7 +516,7 @@ extension BatchPlanner {
     /// replayed, and ordering anew ended a 10 s plan at 93 s.
     func finalWaves(
         _ kept: (moves: [Move], unplaced: [String]), waves: [[Move]?], untrimmed: [(SubProblem, [[Decision]])],
-        keptHome: Int, options: PlanOptions, deadline: Double = .infinity
+        keptHome: Int, options: PlanOptions, deadline: Double? = nil
     ) -> (ordered: Waves, unplaced: [String], keptHome: Int) {
         // Under `any`, the sub-problems' own waves side by side: their hosts are disjoint, so
         // wave k of one runs beside wave k of another (the replay below checks it). Ordered
