@@ -157,6 +157,13 @@ extension BatchPlanner {
                         return false
                     }
                     version[h] += 1
+                } else if let from = item.from {
+                    // To the pool: judged for the arrivals of this wave on its source.
+                    if refusedAt[i] == stamp(i, from) { return false }
+                    if replay.blocker(server: item.server, to: nil, nodes: nil) != nil {
+                        refusedAt[i] = stamp(i, from)
+                        return false
+                    }
                 }
                 replay.start(server: item.server, to: item.to, nodes: nodes)
                 // Under a deterministic policy the move carries the predicted nodes.

@@ -63,14 +63,15 @@ struct PlanReplay {
     /// How sure the move of `server` to host `h` is now, by the rule pipeline: `impossible`
     /// when a rule refuses it or it would leave an earlier arrival of the wave unsure,
     /// `possible` when it fits only under some arrangements, else `certain`.
-    func verdict(server s: Int, to h: Int, nodes: [Int]?) -> FitVerdict { judge(server: s, to: h, nodes: nodes).verdict }
+    func verdict(server s: Int, to h: Int?, nodes: [Int]?) -> FitVerdict { judge(server: s, to: h, nodes: nodes).verdict }
 
-    /// Why `server` cannot start moving to host `h` now (nil: it can), by the rule pipeline.
-    /// `nodes` are the nodes from `nodes(server:to:planned:)`.
-    func blocker(server s: Int, to h: Int, nodes: [Int]?) -> String? { judge(server: s, to: h, nodes: nodes).refusal }
+    /// Why `server` cannot start moving to host `h` (nil: the pool) now (nil: it can), by the
+    /// rule pipeline. `nodes` are the nodes from `nodes(server:to:planned:)`.
+    func blocker(server s: Int, to h: Int?, nodes: [Int]?) -> String? { judge(server: s, to: h, nodes: nodes).refusal }
 
-    /// The rule pipeline on one move, once: its verdict and, when it may not start now, why.
-    func judge(server s: Int, to h: Int, nodes: [Int]?) -> (verdict: FitVerdict, refusal: String?) {
+    /// The rule pipeline on one move (`h` nil: to the pool), once: its verdict and, when it may
+    /// not start now, why.
+    func judge(server s: Int, to h: Int?, nodes: [Int]?) -> (verdict: FitVerdict, refusal: String?) {
         var sink = ExplainingSink()
         let outcome = evaluate(server: s, to: h, nodes: nodes, sink: &sink)
         // Under the certain policy a fit short of certain is refused in the sink already
@@ -82,14 +83,14 @@ struct PlanReplay {
             if let host = outcome.afterDepartures {
                 return (.impossible, "\(ReasonCode.insufficientNUMACapacity.rawValue): servers of this wave leave \(inventory.hosts[host].id) (\(host == h ? "" : "\(inventory.servers[s].id) among them, ")while others arrive there); if they are gone before the arrivals land, the cloud may place those where an arrival of \(other.name) then finds no room")
             }
-            return (.impossible, "\(ReasonCode.insufficientNUMACapacity.rawValue): with \(flavor(of: s).name) arriving in the same wave, an arrival of \(other.name) on \(inventory.hosts[h].id) could find no room, whatever order the cloud runs them in")
+            return (.impossible, "\(ReasonCode.insufficientNUMACapacity.rawValue): with \(flavor(of: s).name) arriving in the same wave, an arrival of \(other.name) on \(h.map { inventory.hosts[$0].id } ?? "the pool") could find no room, whatever order the cloud runs them in")
         }
         return (outcome.verdict, nil)
     }
 
     /// `judge` without building any message, for callers that ask it of many hosts: the
     /// verdict and the code of the first refusal (nil: the move may start now).
-    func quickJudge(server s: Int, to h: Int, nodes: [Int]?) -> (verdict: FitVerdict, refusal: ReasonCode?) {
+    func quickJudge(server s: Int, to h: Int?, nodes: [Int]?) -> (verdict: FitVerdict, refusal: ReasonCode?) {
         var sink = FirstCodeSink()
         let outcome = evaluate(server: s, to: h, nodes: nodes, sink: &sink)
         if let code = sink.first { return (code == .numaLayoutUnknown ? .possible : .impossible, code) }
@@ -112,17 +113,20 @@ struct PlanReplay {
     /// it is, refused six arrivals of a tiled 8,000-host plan that way.
     /// The departure judges the same for the arrivals of its wave already on its source: a
     /// server leaving a host the wave's arrivals land on is admitted only when they stay
-    /// certain without it, and without any subset of the other departures from there.
-    private func evaluate<Sink: ReasonSink>(server s: Int, to h: Int, nodes: [Int]?, sink: inout Sink)
+    /// certain without it, and without any subset of the other departures from there. A move
+    /// to the pool (`h` nil) is judged by that departure side alone.
+    private func evaluate<Sink: ReasonSink>(server s: Int, to h: Int?, nodes: [Int]?, sink: inout Sink)
         -> (verdict: FitVerdict, leftUnsure: Flavor?, afterDepartures: Int?)
     {
-        var context = Checker.ServerContext(inventory.servers[s], index: checker.index, inventory: inventory)
-        context.currentHost = currentHost(of: s) ?? -1
         let flavor = self.flavor(of: s)
-        let concurrent = waveArrivals[h] ?? [:]
-        let arrival = Checker.Arrival(nodes: placement == .any ? nil : nodes, concurrent: concurrent)
-        let outcome = checker.evaluateHost(context, hostIndex: h, options: options, arrival: arrival, sink: &sink)
-        guard sink.isEmpty, placement == .any else { return (outcome.verdict, nil, nil) }
+        var verdict = FitVerdict.certain
+        if let h {
+            var context = Checker.ServerContext(inventory.servers[s], index: checker.index, inventory: inventory)
+            context.currentHost = currentHost(of: s) ?? -1
+            let arrival = Checker.Arrival(nodes: placement == .any ? nil : nodes, concurrent: waveArrivals[h] ?? [:])
+            verdict = checker.evaluateHost(context, hostIndex: h, options: options, arrival: arrival, sink: &sink).verdict
+        }
+        guard sink.isEmpty, placement == .any else { return (verdict, nil, nil) }
         /// The first of `arrivals` (a wave's arrivals on one host) not certain on `usage` with
         /// all the others.
         func unsure(_ arrivals: [Flavor: Int], on usage: HostUsage) -> Flavor? {
@@ -151,20 +155,23 @@ struct PlanReplay {
             }
             return nil
         }
-        var arriving = concurrent
-        arriving[flavor, default: 0] += 1
-        // Each earlier arrival of the wave here, with this one added.
-        if !concurrent.isEmpty, let other = unsure(arriving, on: state.usage[h]) { return (outcome.verdict, other, nil) }
-        if let gone = waveDepartures[h], !gone.isEmpty, let other = unsureAfter(gone, always: nil, on: h, arriving) {
-            return (outcome.verdict, other, h)
+        if let h {
+            let concurrent = waveArrivals[h] ?? [:]
+            var arriving = concurrent
+            arriving[flavor, default: 0] += 1
+            // Each earlier arrival of the wave here, with this one added.
+            if !concurrent.isEmpty, let other = unsure(arriving, on: state.usage[h]) { return (verdict, other, nil) }
+            if let gone = waveDepartures[h], !gone.isEmpty, let other = unsureAfter(gone, always: nil, on: h, arriving) {
+                return (verdict, other, h)
+            }
         }
         // The departure side: arrivals of this wave already on its source.
         if let from = currentHost(of: s), from != h, let landing = waveArrivals[from], !landing.isEmpty,
             let other = unsureAfter(waveDepartures[from] ?? [], always: s, on: from, landing)
         {
-            return (outcome.verdict, other, from)
+            return (verdict, other, from)
         }
-        return (outcome.verdict, nil, nil)
+        return (verdict, nil, nil)
     }
 
     /// Takes capacity on the target (the move starts). Target nil is the pool. Under `any`
@@ -304,6 +311,9 @@ public enum PlanValidator {
                         problems.append("wave \(wave): \(move.serverID) -> \(to): planned on nodes \(move.numaNodes ?? []), a \(options.placement.rawValue) cloud picks \(nodes ?? [])")
                     }
                     target = h
+                } else if let why = replay.blocker(server: s, to: nil, nodes: nil) {
+                    problems.append("wave \(wave): \(move.serverID) -> pool: \(why)")
+                    continue
                 }
                 replay.start(server: s, to: target, nodes: nodes)
                 started.append((s, target, nodes))
@@ -332,7 +342,7 @@ public enum PlanValidator {
                     result[i] = replay.verdict(server: s, to: h, nodes: nodes)
                     target = h
                 } else {
-                    result[i] = .certain
+                    result[i] = replay.verdict(server: s, to: nil, nodes: nil)
                 }
                 replay.start(server: s, to: target, nodes: nodes)
                 started.append((s, target, nodes))

@@ -74,4 +74,33 @@ import Topology
         #expect(ordered.moves.first { $0.serverID == "d" }?.to == "y")
         #expect(PlanValidator.violations(of: ordered.moves, on: inv, options: options.checkerOptions) == [])
     }
+
+    /// A server leaving for the public pool frees its room as any other departure does: it is
+    /// judged for the arrivals of its wave on its source, by the validator, by the report's
+    /// verdicts and by the wave ordering.
+    @Test func aDepartureToThePoolIsJudgedForItsSourcesArrivals() throws {
+        let inv = try inventory()
+        let any = Checker.Options(placement: .any)
+        let arrivals = [
+            Move(serverID: "a1", from: "s", to: "t", numaNodes: [1], wave: 1),
+            Move(serverID: "a2", from: "s", to: "t", numaNodes: [0], wave: 1),
+        ]
+        let toPool = Move(serverID: "d", from: "t", to: nil, numaNodes: nil, wave: 1)
+        // Listed after the arrivals: the departure is refused.
+        let after = PlanValidator.violations(of: arrivals + [toPool], on: inv, options: any)
+        #expect(after.count == 1)
+        #expect(after.first?.contains("d -> pool") == true && after.first?.contains("leave t") == true)
+        #expect(PlanValidator.verdicts(of: arrivals + [toPool], on: inv, options: any) == [.certain, .certain, .impossible])
+        // Listed first: the arrivals are judged without it (what the ordering already did).
+        #expect(PlanValidator.violations(of: [toPool] + arrivals, on: inv, options: any).count == 1)
+        // The ordering holds it back to the next wave.
+        var options = PlanOptions(mode: .consolidate, placement: .any)
+        options.allowPool = true
+        let ordered = BatchPlanner(inv).orderWaves(arrivals.map { var m = $0; m.wave = 0; return m } + [toPool], options: options)
+        #expect(ordered.rerouted == 0 && ordered.dropped.isEmpty && ordered.relocatedHosts == 0)
+        let wave = Dictionary(uniqueKeysWithValues: ordered.moves.map { ($0.serverID, $0.wave) })
+        #expect(wave == ["a1": 1, "a2": 1, "d": 2])
+        #expect(ordered.moves.first { $0.serverID == "d" }?.to == nil)
+        #expect(PlanValidator.violations(of: ordered.moves, on: inv, options: options.checkerOptions) == [])
+    }
 }
