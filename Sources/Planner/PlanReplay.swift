@@ -81,6 +81,11 @@ struct PlanReplay {
         }
         if let other = outcome.leftUnsure {
             if let host = outcome.afterDepartures {
+                // The departures judged: the wave's from that host, and this one when it is one.
+                let leaving = (waveDepartures[host]?.count ?? 0) + (host == h ? 0 : 1)
+                if leaving > Self.departuresJudged {
+                    return (.impossible, "\(ReasonCode.insufficientNUMACapacity.rawValue): \(leaving) servers of this wave leave \(inventory.hosts[host].id) while others arrive there, more than the \(Self.departuresJudged) whose every order is judged; the move waits for a later wave")
+                }
                 return (.impossible, "\(ReasonCode.insufficientNUMACapacity.rawValue): servers of this wave leave \(inventory.hosts[host].id) (\(host == h ? "" : "\(inventory.servers[s].id) among them, ")while others arrive there); if they are gone before the arrivals land, the cloud may place those where an arrival of \(other.name) then finds no room")
             }
             return (.impossible, "\(ReasonCode.insufficientNUMACapacity.rawValue): with \(flavor(of: s).name) arriving in the same wave, an arrival of \(other.name) on \(h.map { inventory.hosts[$0].id } ?? "the pool") could find no room, whatever order the cloud runs them in")

@@ -103,4 +103,28 @@ import Topology
         #expect(ordered.moves.first { $0.serverID == "d" }?.to == nil)
         #expect(PlanValidator.violations(of: ordered.moves, on: inv, options: options.checkerOptions) == [])
     }
+
+    /// Beyond six departures from a host in one wave beside arrivals there, not every order is
+    /// judged: the move is refused as one that must wait, and says so.
+    @Test func moreDeparturesThanJudgedMakeTheMoveWaitAndSaySo() throws {
+        var b = InventoryBuilder()
+        b.flavor("s", vcpus: 1, memory: 1024)
+        b.hostType("h", nodes: 2, vcpus: 16, memory: 16384, flavors: ["s"])
+        for h in ["t", "y", "z"] { b.host(h, type: "h") }
+        for k in 1...7 { b.server("d\(k)", flavor: "s", on: "t", nodes: [0]) }
+        b.server("a", flavor: "s", on: "z", nodes: [0])
+        let inv = try b.build()
+        let any = Checker.Options(placement: .any)
+        let departures = (1...7).map { Move(serverID: "d\($0)", from: "t", to: "y", numaNodes: [0], wave: 1) }
+        let arrival = Move(serverID: "a", from: "z", to: "t", numaNodes: [0], wave: 1)
+        let last = PlanValidator.violations(of: departures + [arrival], on: inv, options: any)
+        #expect(last.count == 1)
+        #expect(last.first?.contains("a -> t") == true && last.first?.contains("7 servers of this wave leave t") == true)
+        #expect(last.first?.contains("waits for a later wave") == true)
+        let first = PlanValidator.violations(of: [arrival] + departures, on: inv, options: any)
+        #expect(first.count == 1)
+        #expect(first.first?.contains("d7 -> y") == true && first.first?.contains("7 servers of this wave leave t") == true)
+        // Six are judged, every order of them: room enough, nothing refused.
+        #expect(PlanValidator.violations(of: Array(departures.prefix(6)) + [arrival], on: inv, options: any) == [])
+    }
 }
