@@ -106,7 +106,7 @@ extension BatchPlanner {
     /// Whether the rule pipeline admits every arrival of `decisions` in its final state.
     func admitted(_ decisions: [[Decision]], sub: SubProblem, options: PlanOptions, movers all: [(s: Int, c: Int, i: Int, origin: Origin)]) -> Bool {
         let trusted = options.checkerOptions.effectivePolicy
-        var checker = Checker(inventory)
+        var checker = self.checker  // the planner's, as it stands: built once (index and state)
         var arrivals = Array(repeating: 0, count: sub.hosts.count)
         let moving = all.filter { if case .stay = decisions[$0.c][$0.i] { return false } else { return true } }
         for m in moving where m.origin.host >= 0 {

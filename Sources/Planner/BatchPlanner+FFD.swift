@@ -218,7 +218,7 @@ extension BatchPlanner {
         guard options.mode == .consolidate, options.effectiveObjective == .minHostsUsed, options.maxMoves == nil, !sub.mustMove
         else { return nil }
         let trusted = options.checkerOptions.effectivePolicy
-        var checker = Checker(inventory)
+        var checker = self.checker  // the planner's, as it stands: built once (index and state)
         let checkerOptions = options.checkerOptions
         struct Mover {
             let s: Int, c: Int, i: Int
@@ -400,7 +400,7 @@ extension BatchPlanner {
         movers: [(s: Int, c: Int, i: Int, origin: Origin)], deadline: Double? = nil, sequenceAlways: Bool = false
     ) -> Result<(decisions: [[Decision]], waves: [Move]?), StuckHost> {
         let trusted = options.checkerOptions.effectivePolicy
-        var checker = Checker(inventory)
+        var checker = self.checker  // the planner's, as it stands: built once (index and state)
         // Where the cloud picks the nodes, the kept hosts' arrivals are judged as the plan will
         // run them, by the rule pipeline (`PlanReplay`): in the order they are placed, each with
         // the host's latest wave or after it, whatever nodes the cloud picks for each (sources

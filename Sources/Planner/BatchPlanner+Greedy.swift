@@ -73,7 +73,7 @@ extension BatchPlanner {
         // state that follows the greedy's own moves; the nodes it asks for are those the fit
         // function picks on the room the layout policy trusts (the worst case per node for
         // servers of unknown layout, as in the models).
-        var checker = Checker(inventory)
+        var checker = self.checker  // the planner's, as it stands: built once (index and state)
         let checkerOptions = options.checkerOptions
         let trusted = checkerOptions.effectivePolicy
         var arrivals = Array(repeating: 0, count: sub.hosts.count)
