@@ -13,9 +13,12 @@ extension BatchPlanner {
     /// receive, like the greedy plan's, needs no re-routing and is compared as it stands.
     ///
     /// Ordering stops at `deadline` (`monotonicSeconds()`); a repacked plan not ordered by then is
-    /// not used (measured: 17 s of a 20 s limit at 10,000 hosts, before this bound).
+    /// not used (measured: 17 s of a 20 s limit at 10,000 hosts, before this bound). A packing
+    /// that meets the volume bound may be ordered until `atBound`: ordered without a host more,
+    /// it is optimal, and nothing the models could find after it would need less ordering.
     func heuristicPlan(
-        _ sub: SubProblem, options: PlanOptions, deadline: Double? = nil, lastResort: Double? = nil, greedyDeadline: Double? = nil
+        _ sub: SubProblem, options: PlanOptions, deadline: Double? = nil, lastResort: Double? = nil, greedyDeadline: Double? = nil,
+        atBound: Double? = nil
     ) -> (decisions: [[Decision]], source: String, waves: [Move]?)
     {
         let objective = options.effectiveObjective
@@ -24,10 +27,12 @@ extension BatchPlanner {
         var bestLevels = Levels(unplaced: Int.max)
         var plans = firstFitDecreasingPlans(sub, options: options, deadline: deadline)
         let volumeFloor = sub.volumeFloor(objective: objective)
-        if options.placement != .planned, let free = plans.firstIndex(where: \.cycleFree) {
+        if let free = plans.firstIndex(where: \.cycleFree) {
             // Where the cloud picks the nodes, the cycle-free plan is ordered first: the repacked
             // ones chain their moves in cycles, and breaking those can spend the whole share
             // (tiled 2,000 under `any`: none of them was ordered within 6 s of a 10 s limit).
+            // Under `planned` it needs no ordering, and a repacked packing no better than it
+            // is then not ordered at all.
             plans.insert(plans.remove(at: free), at: 0)
         }
         // Under `any`, the first packing that is not cycle-free is also made safe with its hosts'
@@ -36,7 +41,7 @@ extension BatchPlanner {
         if options.placement == .any, let first = plans.first(where: { !$0.cycleFree && $0.waves == nil }) {
             candidates.append((first, true))
         }
-        for (plan, sequencedArrivals) in candidates {
+        for (k, (plan, sequencedArrivals)) in candidates.enumerated() {
             guard plan.levels < bestLevels else { continue }
             // The best packing gets until `lastResort` to be ordered: it is the plan in hand that
             // the models must beat (ordering 3,590 moves on 1,000 hosts takes 14 ms, but the
@@ -75,7 +80,11 @@ extension BatchPlanner {
                     (packing, packingLevels) = (safe, sub.levels(safe, objective: objective, inventory: inventory))
                     guard packingLevels < bestLevels else { continue }
                 }
-                guard let done = orderedWaves(packing, sub: sub, options: options, deadline: plan.cycleFree ? nil : until)
+                // At the volume bound, until `atBound` (generated fleet 9030, 2,000 hosts at 1 s:
+                // its first packing lost two hosts to re-routing in 0.2 s, and the second,
+                // ordered in 0.15 s to the bound, 1,354 hosts, had no time left: 1,356 or 1,368).
+                let orderUntil = packingLevels.meets(volumeFloor: volumeFloor) ? [until, atBound].compactMap { $0 }.max() : until
+                guard let done = orderedWaves(packing, sub: sub, options: options, deadline: plan.cycleFree ? nil : orderUntil)
                 else { continue }
                 (executable, waves) = (done.decisions, done.waves)
                 if let note = done.note { source += "; \(note)" }
@@ -84,9 +93,14 @@ extension BatchPlanner {
             if levels < bestLevels {
                 best = (executable, source, waves)
                 bestLevels = levels
-                // At the volume bound nothing beats it: the other packings and the greedy plan
-                // are not tried.
-                if levels.meets(volumeFloor: volumeFloor) { return (executable, source, waves) }
+                // At the volume bound nothing keeps fewer hosts: the greedy plan and the
+                // packings after it are not tried, unless one of those makes fewer moves as
+                // packed. Returning on the first plan at the bound, generated fleet 9032 (4,000
+                // hosts, `planned`, 10 s) kept a repacked plan of 11,332 moves where the
+                // cycle-free one, at the same bound and needing no ordering, makes 5,473.
+                if levels.meets(volumeFloor: volumeFloor) && !candidates[(k + 1)...].contains(where: { $0.plan.levels < levels }) {
+                    return (executable, source, waves)
+                }
             }
         }
         // The greedy plan last: where first-fit decreasing gave a plan, only until

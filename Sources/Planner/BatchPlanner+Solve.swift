@@ -68,7 +68,7 @@ extension BatchPlanner {
         let lastResort = started + max(timeLimit * (options.placement == .any ? 1 : 0.6), 0.25) + grace
         let (heuristic, heuristicSource, heuristicWaves) = heuristicPlan(
             sub, options: options, deadline: started + max(timeLimit * 0.5, 0.25), lastResort: lastResort,
-            greedyDeadline: started + timeLimit * 0.25)
+            greedyDeadline: started + timeLimit * 0.25, atBound: started + timeLimit + grace)
         let heuristicLevels = sub.levels(heuristic, objective: objective, inventory: inventory)
         let inHand = (decisions: heuristic, levels: heuristicLevels, source: heuristicSource, waves: heuristicWaves)
         // A consolidation whose plan in hand needs no more hosts than the volume bound is
