@@ -16,13 +16,15 @@ extension BatchPlanner {
     }
 
     /// `orderWaves`, given up (nil) once `deadline` (`monotonicSeconds()`) has passed: breaking many
-    /// cycles costs seconds at 10,000 hosts, too much for judging a candidate plan.
+    /// cycles costs seconds at 10,000 hosts, too much for judging a candidate plan. Until a move
+    /// re-routed or dropped to break a cycle keeps a host in use that the plan empties, it may
+    /// run until `extended` instead (a packing at the volume bound, optimal if ordered so).
     ///
     /// Works on indices: every move's server, hosts, flavor and size are looked up once, and the
     /// counts the cycle breaker needs (arrivals per host, departures still pending) are kept up
     /// to date instead of being recounted over every move at every deadlock (tiled 2,000 under
     /// `any`: 825 deadlocks over 18,388 moves).
-    func orderWaves(_ moves: [Move], options: PlanOptions, deadline: Double?) -> Waves? {
+    func orderWaves(_ moves: [Move], options: PlanOptions, deadline: Double?, extended: Double? = nil) -> Waves? {
         var replay = PlanReplay(inventory, options: options.checkerOptions, checker: checker)
         struct Item {
             var move: Move
@@ -94,7 +96,11 @@ extension BatchPlanner {
         var departuresByHost: [Int: [Int]]?
         var gone = [Bool](repeating: false, count: items.count)
         // Sends the move of item `i` to `to` (nil: the pool) on `nodes` instead, to break a cycle.
+        // Whether a move re-routed or dropped keeps a host in use that the plan empties (the
+        // deadline is then `deadline`, not `extended`).
+        var opened = false
         func sendElsewhere(_ i: Int, to: Int?, nodes: [Int]?) {
+            if let to, arrivals[to] == 0 && replay.state.usage[to].serverCount <= leaving[to] { opened = true }
             let m = items[i].move
             sequence?.leave(i)
             if let old = items[i].to { arrivals[old] -= 1 }
@@ -113,7 +119,7 @@ extension BatchPlanner {
             return replay.blocker(server: later.server, to: h, nodes: replay.nodes(server: later.server, to: h, planned: later.move.numaNodes)) != nil
         }
         while !pending.isEmpty {
-            if let deadline, monotonicSeconds() > deadline { return nil }
+            if let deadline, monotonicSeconds() > (opened ? deadline : max(deadline, extended ?? deadline)) { return nil }
             var started: [Int] = []
             var perHost: [Int: Int] = [:]
             var rest: [Int] = []
@@ -410,6 +416,7 @@ extension BatchPlanner {
                     finalState?.shift(server: items[i].server, from: items[i].to, fromNodes: items[i].move.numaNodes,
                                       to: items[i].from, toNodes: replay.currentNodes(of: items[i].server))
                     dropped.append(items[i].move.serverID)
+                    opened = true
                     gone[i] = true
                 }
                 pending = rest
