@@ -20,15 +20,8 @@ import Topology
     static func cycleFreePackings(_ planner: BatchPlanner, options: PlanOptions)
         -> [(sub: SubProblem, free: (decisions: [[Decision]], source: String, cycleFree: Bool, levels: Levels, waves: [Move]?))]
     {
-        let inventory = planner.inventory
-        let movers = inventory.servers.indices.filter {
-            inventory.servers[$0].dedicatedHostID != nil && BatchPlanner.isMovable(inventory.servers[$0], assumeStopped: false)
-        }
-        return planner.hostTypeFamilies(of: movers).compactMap { family in
-            let sub = planner.buildSubProblem(
-                zones: ["az1"], hostTypes: family.types, movers: family.movers, mustMove: false, evacuated: [], excluded: [],
-                options: options)
-            return planner.firstFitDecreasingPlans(sub, options: options).first(where: \.cycleFree).map { (sub, $0) }
+        planner.consolidationSubProblems(zones: ["az1"], options: options).compactMap { sub in
+            planner.firstFitDecreasingPlans(sub, options: options).first(where: \.cycleFree).map { (sub, $0) }
         }
     }
 

@@ -35,13 +35,7 @@ import Topology
             let inventory = Self.fleet(seed, unknown: unknown)
             let options = PlanOptions(mode: .consolidate, timeLimit: 60, placement: .any)
             let planner = BatchPlanner(inventory)
-            let movers = inventory.servers.indices.filter {
-                inventory.servers[$0].dedicatedHostID != nil && BatchPlanner.isMovable(inventory.servers[$0], assumeStopped: false)
-            }
-            for family in planner.hostTypeFamilies(of: movers) {
-                let sub = planner.buildSubProblem(
-                    zones: ["az1"], hostTypes: family.types, movers: family.movers, mustMove: false, evacuated: [], excluded: [],
-                    options: options)
+            for sub in planner.consolidationSubProblems(zones: ["az1"], options: options) {
                 guard let packing = planner.firstFitDecreasing(sub, options: options)?.decisions else { continue }
                 let later = monotonicSeconds() + 600
                 func levels(_ d: [[Decision]]) -> Levels { sub.levels(d, objective: .minHostsUsed, inventory: inventory) }

@@ -31,17 +31,18 @@ import Topology
             let inventory = fleet(seed, fill: fill, unknown: unknown)
             let options = PlanOptions(mode: .consolidate, timeLimit: 10, placement: .planned)
             let planner = BatchPlanner(inventory)
-            let movers = inventory.servers.indices.filter {
-                inventory.servers[$0].dedicatedHostID != nil && BatchPlanner.isMovable(inventory.servers[$0], assumeStopped: false)
-            }
-            for family in planner.hostTypeFamilies(of: movers) {
-                let sub = planner.buildSubProblem(
-                    zones: ["az1"], hostTypes: family.types, movers: family.movers, mustMove: false, evacuated: [], excluded: [],
-                    options: options)
+            for sub in planner.consolidationSubProblems(zones: ["az1"], options: options) {
                 let packings = planner.firstFitDecreasingPlans(sub, options: options)
                 try body(seed, inventory, planner, options, sub, packings, sub.volumeFloor(objective: .minHostsUsed))
             }
         }
+    }
+
+    /// The cycle-free packing among `packings` (there is one on these fleets).
+    static func cycleFree(_ packings: [(decisions: [[Decision]], source: String, cycleFree: Bool, levels: Levels, waves: [Move]?)],
+                          _ seed: UInt64) throws -> (decisions: [[Decision]], source: String, cycleFree: Bool, levels: Levels, waves: [Move]?) {
+        let found = packings.first { $0.cycleFree }
+        return try #require(found, "seed \(seed): no cycle-free packing")
     }
 
     /// Where the cycle-free packing meets the volume bound with fewer moves than the repacked
@@ -52,8 +53,7 @@ import Topology
         var moreMovesRepacked = 0
         var checked = 0
         try Self.forEachSub(0..<8, fill: 0.6) { seed, inventory, planner, options, sub, packings, floor in
-            let found = packings.first { $0.cycleFree }
-            let free = try #require(found, "seed \(seed)")
+            let free = try Self.cycleFree(packings, seed)
             guard free.levels.meets(volumeFloor: floor) else { return }
             if packings.contains(where: { !$0.cycleFree && $0.levels.meets(volumeFloor: floor) && $0.levels.moves > free.levels.moves }) {
                 moreMovesRepacked += 1
@@ -78,8 +78,7 @@ import Topology
         var reached = 0
         var checked = 0
         try Self.forEachSub(0..<16, fill: 0.95) { seed, inventory, planner, options, sub, packings, floor in
-            let found = packings.first { $0.cycleFree }
-            let free = try #require(found, "seed \(seed)")
+            let free = try Self.cycleFree(packings, seed)
             guard !free.levels.meets(volumeFloor: floor),
                 packings.contains(where: { !$0.cycleFree && $0.levels.meets(volumeFloor: floor) })
             else { return }
