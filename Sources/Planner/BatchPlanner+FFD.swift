@@ -14,8 +14,8 @@ extension BatchPlanner {
     ///
     /// Ordering stops at `deadline` (`monotonicSeconds()`); a repacked plan not ordered by then is
     /// not used (measured: 17 s of a 20 s limit at 10,000 hosts, before this bound). A packing
-    /// that meets the volume bound may be ordered until `atBound`: ordered without a host more,
-    /// it is optimal, and nothing the models could find after it would need less ordering.
+    /// that meets the volume bound may be ordered until `atBound` while its ordering keeps no
+    /// host the packing empties: ordered so, it is optimal.
     func heuristicPlan(
         _ sub: SubProblem, options: PlanOptions, deadline: Double? = nil, lastResort: Double? = nil, greedyDeadline: Double? = nil,
         atBound: Double? = nil

@@ -95,10 +95,10 @@ extension BatchPlanner {
         // departures are done.
         var departuresByHost: [Int: [Int]]?
         var gone = [Bool](repeating: false, count: items.count)
-        // Sends the move of item `i` to `to` (nil: the pool) on `nodes` instead, to break a cycle.
         // Whether a move re-routed or dropped keeps a host in use that the plan empties (the
         // deadline is then `deadline`, not `extended`).
         var opened = false
+        // Sends the move of item `i` to `to` (nil: the pool) on `nodes` instead, to break a cycle.
         func sendElsewhere(_ i: Int, to: Int?, nodes: [Int]?) {
             if let to, arrivals[to] == 0 && replay.state.usage[to].serverCount <= leaving[to] { opened = true }
             let m = items[i].move
