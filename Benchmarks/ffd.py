@@ -6,12 +6,17 @@ vCPUs plus memory (each normalised by the largest host), onto the first host, ho
 servers which cannot move first, then the largest, with k distinct nodes that each have room
 for its per-node share (fullest nodes first). Hosts of types that do not support the flavor,
 and hosts not available, receive nothing. A final state: the order of migrations is ignored.
-Anti-affinity is ignored (it can only make the count smaller than a valid plan's).
+Anti-affinity is ignored (it can only make the count smaller than a valid plan's). A server
+that cannot move and whose layout is unknown is put on its host's first nodes (optimistic);
+with --worst-case its share is counted on every node of its host, the room `--cloud-placement
+planned` trusts.
 
-usage: python3 Benchmarks/ffd.py inventory.json [final.json]   -> prints the hosts in use
-(and writes the final state as an inventory, for checking it with dehplan)
+usage: python3 Benchmarks/ffd.py [--worst-case] inventory.json [final.json]   -> prints the
+hosts in use (and writes the final state as an inventory, for checking it with dehplan)
 """
 import json, sys
+worst = "--worst-case" in sys.argv[1:]
+sys.argv = [a for a in sys.argv if a != "--worst-case"]
 inv = json.load(open(sys.argv[1]))
 types, flavors = inv["host_types"], inv["flavors"]
 def nodes_of(h):
@@ -34,7 +39,7 @@ for s in inv["servers"]:
     else:
         pinned.add(s["dedicated_host_id"])
         k, v, m = share(s["flavor"])
-        nodes = s.get("numa_nodes") or list(range(len(free[s["dedicated_host_id"]])))[:k]
+        nodes = s.get("numa_nodes") or list(range(len(free[s["dedicated_host_id"]])))[:None if worst else k]
         for n in nodes:
             free[s["dedicated_host_id"]][n][0] -= v
             free[s["dedicated_host_id"]][n][1] -= m
