@@ -281,18 +281,16 @@ extension BatchPlanner {
             /// Stays on its own host, on its own nodes, if they still have room for it. A host that
             /// has taken no arrival yet holds a part of what it holds now, which fits; one that has
             /// must still hold them with this server back, its servers of unknown layout counted
-            /// on every node under `certain` (`free(under:)` stops at zero, so the use is compared
-            /// with the capacity: checked on what it returned, every stay passed on hosts with
-            /// such servers, and on generated fleets with half the layouts unknown the packing
-            /// kept 48 hosts with 46 nodes over capacity, which the wave ordering then re-routed).
+            /// on every node under `certain` (`HostUsage.withinCapacity`; checked on `free(under:)`,
+            /// which stops at zero, every stay passed on hosts with such servers, and on generated
+            /// fleets with half the layouts unknown the packings held arrivals the rule pipeline
+            /// refuses, which the wave ordering then re-routed).
             func stay() -> Bool {
                 let h = m.origin.host
                 var after = checker.state.usage[sub.hosts[h]]
                 after.add(m.flavor, nodes: m.origin.nodes)
                 let clash = m.groups.contains { (checker.state.groupMembersOnHost[$0][sub.hosts[h]] ?? 0) > 0 }
-                let room = trusted == .certain
-                    ? after.capacity.indices.map { after.capacity[$0] - after.usedWorst(node: $0) } : after.freeKnown
-                guard !clash, arrivals[h] == 0 || room.allSatisfy({ $0.vcpus >= 0 && $0.memoryMiB >= 0 }) else { return false }
+                guard !clash, arrivals[h] == 0 || after.withinCapacity(under: trusted) else { return false }
                 checker.state.add(server, flavor: m.flavor, host: sub.hosts[h], nodes: m.origin.nodes, groups: m.groups)
                 decisions[m.c][m.i] = .stay
                 return true

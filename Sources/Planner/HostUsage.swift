@@ -46,6 +46,14 @@ public struct HostUsage: Hashable, Sendable {
         policy == .certain && hasUnknownLayout ? freeWorst : freeKnown
     }
 
+    /// Whether every node holds what is on it as `policy` sees it (`free(under:)` stops at zero
+    /// under `certain`, so it cannot say: a check of it against zero passed on every host with a
+    /// server of unknown layout, and first-fit decreasing kept servers home on full hosts).
+    public func withinCapacity(under policy: LayoutPolicy) -> Bool {
+        guard policy == .certain && hasUnknownLayout else { return freeKnown.allSatisfy { $0.vcpus >= 0 && $0.memoryMiB >= 0 } }
+        return capacity.indices.allSatisfy { capacity[$0].covers(usedWorst(node: $0)) }
+    }
+
     /// Free capacity in total (all servers counted).
     public private(set) var freeTotal: Resources
 

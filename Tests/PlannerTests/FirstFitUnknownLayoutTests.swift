@@ -60,4 +60,15 @@ import Topology
         #expect(packings >= 16)
         #expect(withUnknownStaying >= 8, "only \(withUnknownStaying) packings put arrivals beside servers of unknown layout")
     }
+
+    /// `HostUsage.withinCapacity` says what `free(under:)`, which stops at zero, cannot: a known
+    /// server of 8 vCPUs on node 0 and one of 10 of unknown layout, on nodes of 16.
+    @Test func withinCapacityCountsUnknownLayoutsOnEveryNode() {
+        var usage = HostUsage(capacity: Array(repeating: Resources(vcpus: 16, memoryMiB: 16384), count: 2))
+        usage.add(Flavor(name: "k", resources: Resources(vcpus: 8, memoryMiB: 1024)), nodes: [0])
+        usage.add(Flavor(name: "u", resources: Resources(vcpus: 10, memoryMiB: 1024)), nodes: nil)
+        #expect(usage.free(under: .certain).allSatisfy { $0.vcpus >= 0 && $0.memoryMiB >= 0 })  // clamped
+        #expect(!usage.withinCapacity(under: .certain))  // node 0: 8 + 10 of 16
+        #expect(usage.withinCapacity(under: .possible))  // the known layouts alone
+    }
 }
