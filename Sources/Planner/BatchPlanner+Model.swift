@@ -99,6 +99,82 @@ extension SubProblem {
         fixed[h].free(under: policy)
     }
 
+    /// How movers that stay on a host fit its room per node (`room`), consolidating.
+    enum StayersInRoom {
+        /// Whatever stays, on whatever nodes, fits the room.
+        case fit
+        /// With no arrival on the host the stayers may not fit the room; with arrivals they
+        /// do (all movers staying, and nothing arriving, is the other case).
+        case fitBesideArrivals
+        /// Even with arrivals the stayers may not fit the room.
+        case mayNotFit
+    }
+
+    /// Per local host: how movers that stay fit its room under `policy` (`StayersInRoom`).
+    /// Movers that stay are never judged; arrivals are, by the worst case per node with the
+    /// stayers counted. Under `certain` the room counts servers of unknown layout that cannot
+    /// move on every node they might use, so movers staying beside them, where those servers
+    /// are not, can need more than that room has.
+    ///
+    /// - `fit` where the host as it stands (every mover home) is within capacity in the worst
+    ///   case, and wherever nothing of unknown layout stays put: then any movers that stay fit
+    ///   the room on any nodes, and with arrivals too (each arrival was judged with them
+    ///   counted on its nodes).
+    /// - `fitBesideArrivals` where it is not, but the movers of known layout fit the room on
+    ///   their nodes and those of unknown layout span one node each: with an arrival, those of
+    ///   unknown layout fit on its node (it was judged with them counted there) and the others
+    ///   where they are.
+    /// - `mayNotFit` otherwise (only on hosts that may receive; `roomHoldingStayers` is a room
+    ///   they fit beside arrivals).
+    func stayersInRoom(policy: LayoutPolicy) -> [StayersInRoom] {
+        guard policy == .certain, !mustMove else { return Array(repeating: .fit, count: hosts.count) }
+        var standing: [HostUsage?] = hosts.indices.map { receives[$0] && fixed[$0].hasUnknownLayout ? fixed[$0] : nil }
+        var knownMovers: [[Resources]] = hosts.indices.map { Array(repeating: .zero, count: standing[$0]?.capacity.count ?? 0) }
+        var splitUnknown = Array(repeating: false, count: hosts.count)
+        for cls in classes {
+            for (o, servers) in cls.origins where o.host >= 0 && standing[o.host] != nil {
+                for _ in servers { standing[o.host]!.add(cls.flavor, nodes: o.nodes) }
+                if let nodes = o.nodes {
+                    for n in nodes { knownMovers[o.host][n] += cls.flavor.perNode * servers.count }
+                } else if cls.flavor.numaNodes > 1 {
+                    splitUnknown[o.host] = true
+                }
+            }
+        }
+        return hosts.indices.map { h in
+            guard let usage = standing[h], usage.serverCount > fixed[h].serverCount, !usage.withinCapacity(under: .certain) else {
+                return .fit
+            }
+            let room = self.room(h, policy: .certain)
+            let apart = !splitUnknown[h] && room.indices.allSatisfy { room[$0].covers(knownMovers[h][$0]) }
+            return apart ? .fitBesideArrivals : .mayNotFit
+        }
+    }
+
+    /// A room per node of local host `h` that holds, under `certain`, any movers staying on it
+    /// beside arrivals: per node and resource the larger of the worst-case room and what its
+    /// movers of known layout there and every one of unknown layout could take on it. On a node
+    /// with an arrival, the arrival was judged with the stayers counted there, within the
+    /// worst-case room; on the others, the stayers take no more than that sum. For bounds
+    /// only: arrivals in the extra room would be refused.
+    func roomHoldingStayers(_ h: Int) -> [Resources] {
+        var known = Array(repeating: Resources.zero, count: fixed[h].capacity.count)
+        var unknown = Resources.zero
+        for cls in classes {
+            for (o, servers) in cls.origins where o.host == h {
+                if let nodes = o.nodes {
+                    for n in nodes { known[n] += cls.flavor.perNode * servers.count }
+                } else {
+                    unknown += cls.flavor.perNode * servers.count
+                }
+            }
+        }
+        return zip(room(h, policy: .certain), known).map { worst, stayers in
+            let held = stayers + unknown
+            return Resources(vcpus: max(worst.vcpus, held.vcpus), memoryMiB: max(worst.memoryMiB, held.memoryMiB))
+        }
+    }
+
     /// A lower bound on the hosts an evacuation must touch, from volume alone: the fewest
     /// receiving hosts whose free vCPUs (and, separately, memory) add up to what the movers
     /// need, taking the roomiest first. Host types sharpen it: servers whose flavor only one

@@ -20,15 +20,18 @@ extension BatchPlanner {
     func solve(_ sub: SubProblem, options: PlanOptions, timeLimit: Double, grace: Double = 0) -> SubOutcome {
         let started = monotonicSeconds()
         let objective = options.effectiveObjective
-        // Consolidating under `any` onto hosts with servers of unknown layout: the models' bound
-        // counts those servers on every node they might use, which the exact verdict can beat;
-        // a bound-only pass on rooms of known layouts alone holds (15 % of the limit at most).
+        // Consolidating onto hosts with servers of unknown layout, the models' rooms count
+        // those servers on every node they might use. Under `any` the exact verdict can beat
+        // that; under other placements movers staying beside them can need more than that
+        // room. A bound-only pass on rooms that hold (`layoutFreeModelBound`) gives the bound
+        // there (15 % of the limit at most).
         var layoutFreeBound: Int?
         if objective == .minHostsUsed, !sub.mustMove {
             let stay = sub.classes.map { [Decision](repeating: .stay, count: $0.count) }
             layoutFreeBound = layoutFreeModelBound(sub, options: options, start: stay, deadline: started + timeLimit * 0.15)
         }
-        var outcome = solveModels(sub, options: options, timeLimit: max(0.05, timeLimit - (monotonicSeconds() - started)), grace: grace)
+        var outcome = solveModels(sub, options: options, timeLimit: max(0.05, timeLimit - (monotonicSeconds() - started)), grace: grace,
+                                  boundElsewhere: options.placement == .any ? nil : layoutFreeBound)
         // Evacuations have a volume bound of their own only for `layoutFreeSlack`.
         let evacuatingUnderAny = objective == .minHostsTouched && sub.mustMove && options.placement == .any
         guard objective == .minHostsUsed || evacuatingUnderAny else { return outcome }
@@ -43,6 +46,8 @@ extension BatchPlanner {
         if options.placement == .any {
             let model = layoutFreeBound.map { max(0, levels.primary - Double($0)) } ?? .infinity
             outcome.layoutFreeSlack = min(outcome.layoutFreeSlack ?? .infinity, volume, model)
+        } else if let layoutFreeBound {
+            outcome.slack = min(outcome.slack ?? .infinity, max(0, levels.primary - Double(layoutFreeBound)))
         }
         guard objective == .minHostsUsed else { return outcome }
         if outcome.slack.map({ volume < $0 }) ?? true {
@@ -52,7 +57,10 @@ extension BatchPlanner {
         return outcome
     }
 
-    func solveModels(_ sub: SubProblem, options: PlanOptions, timeLimit: Double, grace: Double = 0) -> SubOutcome {
+    /// `boundElsewhere`: hosts in use proven by a model whose rooms hold where the pattern
+    /// model's own bound does not (`ShapePatterns.boundHoldsOnPlannedNodes`).
+    func solveModels(_ sub: SubProblem, options: PlanOptions, timeLimit: Double, grace: Double = 0,
+                     boundElsewhere: Int? = nil) -> SubOutcome {
         let started = monotonicSeconds()
         let objective = options.effectiveObjective
         // Half of the limit at most for judging first-fit decreasing in waves (the models need the
@@ -115,8 +123,11 @@ extension BatchPlanner {
                 waves: better ? nil : heuristicWaves)
         }
         let patternDeadline = patternModelDeadline(sub, options: options, started: started, timeLimit: timeLimit)
+        // Under `any` the caller takes the bound from other models wherever this one's may not hold.
+        let ownBoundHolds = { (shapes: ShapePatterns) in options.placement == .any || shapes.boundHoldsOnPlannedNodes }
         guard patternModel, let shapes = ShapePatterns(sub, options: options, planner: self),
-            let found = shapes.solve(start: heuristic, deadline: patternDeadline)
+            let found = shapes.solve(start: heuristic, deadline: patternDeadline, ownBoundHolds: ownBoundHolds(shapes),
+                                     otherBound: boundElsewhere)
         else {
             var outcome = solveAggregated(sub, options: options, timeLimit: timeLimit, started: started, heuristic: heuristic,
                                           source: heuristicSource)
@@ -154,7 +165,7 @@ extension BatchPlanner {
             layoutFreeBound = layoutFreeModelBound(sub, options: options, start: plan.decisions,
                                                    deadline: min(started + timeLimit * 0.9, monotonicSeconds() + timeLimit * 0.2))
         }
-        let bound = found.bound.map(Double.init)
+        let bound = (ownBoundHolds(shapes) ? found.bound : boundElsewhere).map(Double.init)
         if let bound, plan.levels.primary <= bound + 1e-9 {
             return SubOutcome(decisions: plan.decisions, slack: 0, seconds: monotonicSeconds() - started, variables: found.patterns,
                               constraints: sub.classes.count + shapes.shapes.count,
@@ -173,18 +184,29 @@ extension BatchPlanner {
         return outcome
     }
 
-    /// Under `any`, where hosts that may receive hold servers of unknown layout: the pattern
-    /// model's bound on rooms that count only known layouts per node, which holds whatever those
-    /// layouts and whatever nodes the cloud picks (the models' own rooms count such servers on
-    /// every node they might use, which the exact verdict can beat). Nil where no such host
-    /// receives, or when nothing is proven by `deadline`. `start`: a plan in hand placing every
-    /// mover (the model gives nothing without one).
+    /// The pattern model's bound on rooms that hold where its rooms for plans (the worst case
+    /// per node of servers of unknown layout) do not:
+    /// - under `any`, where hosts that may receive hold servers of unknown layout: rooms that
+    ///   count only known layouts per node, which hold whatever those layouts and whatever nodes
+    ///   the cloud picks (the exact verdict can beat the worst case);
+    /// - under other placements, consolidating, where movers may stay beside servers of unknown
+    ///   layout that cannot move (`SubProblem.stayersInRoom`): known layouts on
+    ///   those hosts only (arrivals elsewhere are judged by the worst case, as modelled).
+    ///
+    /// Nil where neither applies, or when nothing is proven by `deadline`. `start`: a plan in
+    /// hand placing every mover (the model gives nothing without one).
     func layoutFreeModelBound(_ sub: SubProblem, options: PlanOptions, start: [[Decision]], deadline: Double) -> Int? {
-        guard patternModel, options.placement == .any,
-            sub.hosts.indices.contains(where: { sub.receives[$0] && sub.fixed[$0].hasUnknownLayout }),
-            let shapes = ShapePatterns(sub, options: options, planner: self, layoutFree: true)
-        else { return nil }
-        return shapes.solve(start: start, deadline: deadline, searchPlans: false)?.bound
+        guard patternModel else { return nil }
+        let rooms: ShapePatterns.Rooms
+        if options.placement == .any {
+            guard sub.hosts.indices.contains(where: { sub.receives[$0] && sub.fixed[$0].hasUnknownLayout }) else { return nil }
+            rooms = .knownLayouts
+        } else {
+            guard sub.stayersInRoom(policy: options.checkerOptions.effectivePolicy).contains(.mayNotFit) else { return nil }
+            rooms = .judgedWhereNothingStays
+        }
+        return ShapePatterns(sub, options: options, planner: self, rooms: rooms)?
+            .solve(start: start, deadline: deadline, searchPlans: false)?.bound
     }
 
     /// Until when the pattern model over host shapes runs (`monotonicSeconds()`): until 60 % of

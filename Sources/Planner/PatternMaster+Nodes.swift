@@ -15,7 +15,7 @@ extension PatternMaster {
     /// it (cost: the shape's); per (host type, room left) and fill seen, how many nodes take it.
     /// Rows: demand per class (at least), hosts per shape (at most), and per (host type, room)
     /// the fills at most the nodes with that room in the hosts chosen (an unfilled node is
-    /// empty). Shapes without pricing keep their whole patterns as columns. Every integer
+    /// empty). Fixed patterns (counts only) keep their whole patterns as columns. Every integer
     /// solution is a list of host patterns (nil when none was found in time).
     func recombined(_ pool: [ShapePattern], cap: Double?, target: Double, timeLimit: Double) -> [ShapePattern]? {
         guard let flavors = pricings.first?.flavors else { return nil }
@@ -47,7 +47,7 @@ extension PatternMaster {
         var seenFills: [NodeKey: Set<[Int]>] = [:]
         var whole: [ShapePattern] = []
         for p in pool {
-            guard let pricing = shapes[p.shape].pricing else {
+            guard let pricing = shapes[p.shape].pricing, !(p.perNode.isEmpty && p.split.isEmpty) else {
                 whole.append(p)
                 continue
             }

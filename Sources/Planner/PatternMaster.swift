@@ -121,13 +121,16 @@ struct PatternMaster {
                                 complete = false
                                 break
                             }
-                            let found: (value: Double, pattern: ShapePattern)
+                            var found: (value: Double, pattern: ShapePattern)
+                            let top = shape.fixed.max(by: { Self.worth($0, price) < Self.worth($1, price) })
                             if let p = shape.pricing {
                                 let table = tables[p] ?? pricings[p].table(price, limit: demand)
                                 tables[p] = table
                                 found = pricings[p].best(shape: s, room: shape.room, combos: shape.combos, table: table, price: price)
+                                // A priced shape may also offer fixed patterns (all its movers staying).
+                                if let top, Self.worth(top, price) > found.value { found = (Self.worth(top, price), top) }
                             } else {
-                                guard let top = shape.fixed.max(by: { Self.worth($0, price) < Self.worth($1, price) }) else { continue }
+                                guard let top else { continue }
                                 found = (Self.worth(top, price), top)
                             }
                             bound += Double(shape.count) * min(0, shape.cost - found.value)

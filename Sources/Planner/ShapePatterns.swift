@@ -20,7 +20,10 @@ import Topology
 /// Applies to consolidations (fewest hosts in use) and evacuations (fewest hosts touched:
 /// every shape costs 1) without move or per-host limits whose movers all sit on hosts; nil
 /// otherwise. Servers in anti-affinity groups join their flavor's
-/// class (`realize` keeps members apart); movers of unknown layout never count as staying.
+/// class (`realize` keeps members apart); on hosts that may receive, movers of unknown layout
+/// never count as staying. Consolidating, a host that may not receive (excluded, not
+/// available) still keeps its movers if the plan wants: its shape offers one pattern, those
+/// movers staying (cost 0 where servers that cannot move keep it in use anyway, else 1).
 struct ShapePatterns {
     let sub: SubProblem
     let planner: BatchPlanner
@@ -37,25 +40,49 @@ struct ShapePatterns {
         let room: [Resources]
         var hosts: [Int]
         let cost: Double
-        let pricing: Int  // index into `pricings`
+        let pricing: Int?  // index into `pricings`; nil: a host that may not receive (`stay`)
         var combos: [ShapePricing.Combo]
         /// False when `combos` is not every way to lay split servers out.
         var exact: Bool
+        /// Its movers all staying, counts only (no nodes: they stay wherever they are): the one
+        /// pattern of a host that may not receive (`pricing` nil), or beside the priced ones on
+        /// a host where movers that stay may not fit the room (`SubProblem.stayersInRoom`).
+        var stay: ShapePattern? = nil
     }
     var shapes: [Shape] = []
     var pricings: [ShapePricing] = []
     /// Hosts in use whatever the plan (servers that cannot move).
     let fixedHosts: Int
 
-    /// True when rooms count only servers of known layout per node (`layoutFree` at init):
-    /// the bound then holds whatever the layouts of the others and whoever picks the nodes.
-    let layoutFree: Bool
+    /// Which room per node a shape offers.
+    enum Rooms {
+        /// As the rule pipeline judges arrivals on the host (under `certain`, servers of
+        /// unknown layout counted on every node they might use): for plans.
+        case judged
+        /// Servers of known layout only, on every host (a relaxation: the others lie
+        /// somewhere, so no real placement has more room on any node), and no node above the
+        /// host's exact free total. For the bound under
+        /// `--cloud-placement any`, where the exact verdict admits more than the worst case per
+        /// node; such rooms may admit patterns no move can build, so not for plans.
+        case knownLayouts
+        /// As judged, but where movers that stay may not fit the judged room even beside
+        /// arrivals (`SubProblem.stayersInRoom`), a room that holds them
+        /// (`SubProblem.roomHoldingStayers`), and there too the pattern of all movers staying.
+        /// Movers that stay are never judged, and beside servers of unknown layout the worst
+        /// case per node can have no room for them. For the bound under placements that honour
+        /// or predict nodes, where arrivals are judged by the worst case per node.
+        case judgedWhereNothingStays
+    }
+    let rooms: Rooms
 
-    /// `layoutFree`: rooms per node count only servers of known layout (a relaxation: the
-    /// others lie somewhere, so no real placement has more room on any node). For the bound
-    /// under `--cloud-placement any`, where the exact verdict admits more than the worst case
-    /// per node; such rooms may admit patterns no move can build, so not for plans.
-    init?(_ sub: SubProblem, options: PlanOptions, planner: BatchPlanner, layoutFree: Bool = false) {
+    /// Whether the LP bound holds for every plan the rule pipeline admits where arrivals are
+    /// judged on their planned or predicted nodes (placements other than `any`): false on
+    /// `judged` rooms where on some host movers that stay may not fit the worst case per node
+    /// even beside arrivals (`SubProblem.StayersInRoom.mayNotFit`).
+    let boundHoldsOnPlannedNodes: Bool
+
+    /// `rooms`: see `Rooms`.
+    init?(_ sub: SubProblem, options: PlanOptions, planner: BatchPlanner, rooms: Rooms = .judged) {
         let inventory = planner.inventory
         // Evacuations (every mover must leave; fewest hosts touched): every receiving host a
         // pattern lands on counts, so all shapes cost 1 and hosts share shapes by room alone.
@@ -89,16 +116,34 @@ struct ShapePatterns {
         self.flavors = flavors
         self.demand = demand
         self.modelOf = modelOf
-        self.layoutFree = layoutFree
-        let policy = layoutFree ? LayoutPolicy.possible : options.checkerOptions.effectivePolicy
+        self.rooms = rooms
+        let judgedPolicy = options.checkerOptions.effectivePolicy
+        let stayers = sub.stayersInRoom(policy: judgedPolicy)
+        boundHoldsOnPlannedNodes = rooms != .judged || !stayers.contains(.mayNotFit)
+        var moversOn: [Int: [Int]] = [:]  // local host -> movers per model class
+        for (c, cls) in sub.classes.enumerated() {
+            for (o, servers) in cls.origins {
+                moversOn[o.host, default: Array(repeating: 0, count: flavors.count)][modelOf[c]] += servers.count
+            }
+        }
         var pricingOfType: [String: Int] = [:]
         var shapeIndex: [String: [[Resources]: Int]] = [:]
         var fixed = 0
         for h in sub.hosts.indices {
             let busy = !evacuating && sub.fixed[h].serverCount > 0
             if busy { fixed += 1 }
-            // A host that cannot receive: its movers must go (they cannot stay in a pattern).
-            guard sub.receives[h] else { continue }
+            // A host that cannot receive: evacuating, its movers must go; consolidating, they
+            // may all stay (a plan keeping some keeps the host in use, and all staying needs no
+            // more room elsewhere), or leave.
+            guard sub.receives[h] else {
+                if consolidating, let counts = moversOn[h] {
+                    let s = shapes.count
+                    shapes.append(Shape(room: [], hosts: [h], cost: busy ? 0 : 1, pricing: nil, combos: [], exact: true,
+                                        stay: ShapePattern(shape: s, perNode: [], split: [], counts: counts)))
+                }
+                continue
+            }
+            let policy = rooms == .knownLayouts ? LayoutPolicy.possible : judgedPolicy
             let host = inventory.hosts[sub.hosts[h]]
             let typeName = host.hostType
             guard let type = inventory.hostTypes[typeName] else { return nil }
@@ -111,7 +156,15 @@ struct ShapePatterns {
                 pricingOfType[typeName] = pricings.count
                 pricings.append(p)
             }
-            let room = sub.room(h, policy: policy)
+            var room = sub.room(h, policy: policy)
+            if rooms == .knownLayouts {
+                // Also no more than the host's exact free total on any node (what lands on one
+                // node is part of that total).
+                let total = sub.fixed[h].freeTotal.clampedAtZero
+                room = room.map { Resources(vcpus: min($0.vcpus, total.vcpus), memoryMiB: min($0.memoryMiB, total.memoryMiB)) }
+            } else if rooms == .judgedWhereNothingStays, stayers[h] == .mayNotFit {
+                room = sub.roomHoldingStayers(h)
+            }
             // Busy hosts each get their own shape (cost 0), others share by room.
             if !busy, let s = shapeIndex[typeName]?[room] {
                 shapes[s].hosts.append(h)
@@ -120,9 +173,14 @@ struct ShapePatterns {
             let p = pricingOfType[typeName]!
             let combos = pricings[p].combos(room: room)
             if !busy { shapeIndex[typeName, default: [:]][room] = shapes.count }
+            // Movers that may not fit the room may all stay instead, with nothing arriving (the
+            // host is busy: a shape of its own).
+            let index = shapes.count
+            let stay = policy == .certain && stayers[h] != .fit
+                ? moversOn[h].map { ShapePattern(shape: index, perNode: [], split: [], counts: $0) } : nil
             // Too many ways to lay split servers out: they are left out here, and no bound holds.
             shapes.append(Shape(room: room, hosts: [h], cost: busy ? 0 : 1, pricing: p,
-                                combos: combos ?? [ShapePricing.Combo(servers: [], left: room)], exact: combos != nil))
+                                combos: combos ?? [ShapePricing.Combo(servers: [], left: room)], exact: combos != nil, stay: stay))
         }
         fixedHosts = fixed
         guard !shapes.isEmpty else { return nil }
@@ -141,12 +199,21 @@ struct ShapePatterns {
     /// The patterns of a plan (decisions) per host of a shape, as columns for the master.
     func patterns(of decisions: [[Decision]]) -> [ShapePattern] {
         var shapeOf: [Int: Int] = [:]
-        for (s, shape) in shapes.enumerated() { for h in shape.hosts { shapeOf[h] = s } }
+        for (s, shape) in shapes.enumerated() { for h in shape.hosts where shapeOf[h] == nil { shapeOf[h] = s } }
         var content: [Int: ShapePattern] = [:]
-        /// Hosts outside every shape (not receiving) are left out: the artificial columns cover their servers.
-        func put(_ cls: Int, host h: Int, nodes: [Int]) {
+        /// Hosts outside every shape (not receiving, evacuating) are left out: the artificial
+        /// columns cover their servers. On a host that may not receive, staying counts whatever
+        /// the layout (`nodes` nil: unknown); elsewhere only where it is known.
+        func put(_ cls: Int, host h: Int, nodes: [Int]?) {
             let c = modelOf[cls]
             guard let s = shapeOf[h] else { return }
+            if shapes[s].pricing == nil {
+                var p = content[h] ?? ShapePattern(shape: s, perNode: [], split: [], counts: Array(repeating: 0, count: flavors.count))
+                p.counts[c] += 1
+                content[h] = p
+                return
+            }
+            guard let nodes else { return }
             var p = content[h] ?? ShapePattern.empty(shape: s, nodes: shapes[s].room.count, classes: flavors.count)
             if nodes.count == 1 { p.addOneNode(c, node: nodes[0]) } else { p.addSplit(c, nodes: nodes) }
             content[h] = p
@@ -157,7 +224,7 @@ struct ShapePatterns {
             for (i, s) in cls.servers.enumerated() {
                 switch decisions[c][i] {
                 case .stay:
-                    if let o = origin[s], let nodes = o.nodes { put(c, host: o.host, nodes: nodes) }
+                    if let o = origin[s] { put(c, host: o.host, nodes: o.nodes) }
                 case .host(let h, let nodes):
                     put(c, host: h, nodes: nodes)
                 case .pool: continue
@@ -173,16 +240,26 @@ struct ShapePatterns {
     /// `searchPlans` false: the bound only (the root LP). Under `--cloud-placement any` a packing
     /// tiled node by node is not what the cloud will build (it picks the nodes): the caller
     /// makes it safe first (`BatchPlanner.anySafe`).
-    func solve(start: [[Decision]], deadline: Double, searchPlans: Bool = true) -> Outcome? {
+    ///
+    /// `ownBoundHolds` false: the LP bound is no bound of the plans the pipeline admits (see
+    /// `boundHoldsOnPlannedNodes`); the search then stops at `otherBound` (hosts in use, from a
+    /// model that holds) instead, and the outcome carries no bound.
+    func solve(start: [[Decision]], deadline: Double, searchPlans: Bool = true, ownBoundHolds: Bool = true,
+               otherBound: Int? = nil) -> Outcome? {
         var best = start
         var bestValue = value(of: start) ?? Int.max
         var how = "plan in hand"
         let master = PatternMaster(
             demand: demand,
-            shapes: shapes.map { PatternMaster.Shape(room: $0.room, count: $0.hosts.count, cost: $0.cost, pricing: $0.pricing, combos: $0.combos, exact: $0.exact) },
+            shapes: shapes.map {
+                PatternMaster.Shape(room: $0.room, count: $0.hosts.count, cost: $0.cost, pricing: $0.pricing, combos: $0.combos,
+                                    fixed: $0.stay.map { [$0] } ?? [], exact: $0.exact)
+            },
             pricings: pricings, artificialCost: 1000)
         /// Hosts in use proven necessary from the master's raw bound.
         func hosts(_ raw: Double?) -> Int? { raw.map { fixedHosts + max(0, Int(($0 - 1e-6).rounded(.up))) } }
+        /// The bound the search may stop at.
+        func proof(_ raw: Double?) -> Int? { ownBoundHolds ? hosts(raw) : otherBound }
         let outcome = master.run(
             start: patterns(of: start), deadline: deadline, searchPlans: searchPlans,
             consider: { chosen, source in
@@ -193,12 +270,13 @@ struct ShapePatterns {
                     how = source
                 }
             },
-            proven: { raw in hosts(raw).map { bestValue <= $0 } == true },
+            proven: { raw in proof(raw).map { bestValue <= $0 } == true },
             integerCap: { Double(bestValue == Int.max ? Int.max / 2 : bestValue - fixedHosts - 1) },
-            integerTarget: { raw in Double(max(0, (hosts(raw) ?? 0) - fixedHosts)) })
+            integerTarget: { raw in Double(max(0, (proof(raw) ?? 0) - fixedHosts)) })
         guard bestValue < Int.max else { return nil }
-        return Outcome(decisions: best, value: bestValue, bound: hosts(outcome.bound), patterns: outcome.columns,
-                       note: "pattern model: \(outcome.columns) patterns over \(shapes.count) host shapes, \(outcome.rounds) pricing rounds\(outcome.converged ? ", LP converged" : ""); plan from the \(how)")
+        let unused = ownBoundHolds ? "" : " (its bound is not used: servers may stay beside servers of unknown layout where the worst case per node has no room for them)"
+        return Outcome(decisions: best, value: bestValue, bound: ownBoundHolds ? hosts(outcome.bound) : nil, patterns: outcome.columns,
+                       note: "pattern model: \(outcome.columns) patterns over \(shapes.count) host shapes, \(outcome.rounds) pricing rounds\(outcome.converged ? ", LP converged" : "")\(unused); plan from the \(how)")
     }
 
     /// Hosts in use (consolidation) or touched (evacuation) after `decisions` (nil when some
@@ -237,9 +315,30 @@ struct ShapePatterns {
         for p in patterns { byShape[p.shape, default: []].append(p) }
         var slots: [(host: Int, cls: Int, nodes: [Int])] = []
         for s in byShape.keys.sorted() {
-            let list = byShape[s]!
+            let all = byShape[s]!
             let hosts = shapes[s].hosts
-            guard list.count <= hosts.count else { return nil }
+            guard all.count <= hosts.count else { return nil }
+            // Counts only: movers of the shape's one host staying, wherever they are.
+            let staying = all.filter { $0.perNode.isEmpty && $0.split.isEmpty }
+            let list = all.filter { !($0.perNode.isEmpty && $0.split.isEmpty) }
+            if !staying.isEmpty {
+                guard hosts.count == 1, list.isEmpty else { return nil }
+                for p in staying {
+                    for c in p.counts.indices where p.counts[c] > 0 {
+                        var wanted = p.counts[c]
+                        for o in at[c].keys.filter({ $0.host == hosts[0] }).sorted() where wanted > 0 {
+                            var here = at[c][o]!
+                            while wanted > 0, let m = here.popLast() {
+                                decision[place[m]!.c][place[m]!.i] = .stay
+                                wanted -= 1
+                            }
+                            at[c][o] = here
+                        }
+                        guard wanted == 0 else { return nil }
+                    }
+                }
+                continue
+            }
             let perms = nodePermutations(shapes[s].room)
             /// Servers that stay if pattern p goes to host h under perm.
             func stays(_ p: ShapePattern, _ h: Int, _ perm: [Int]) -> Int {

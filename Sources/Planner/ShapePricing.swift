@@ -51,6 +51,13 @@ struct ShapePattern: Hashable {
     /// Keeps at most `need[c]` servers of each class c (split servers first, then one-node ones
     /// node by node) and lowers `need` by what it keeps.
     mutating func keep(upTo need: inout [Int]) {
+        if perNode.isEmpty && split.isEmpty {  // counts only (servers staying on a host that may not receive)
+            for c in counts.indices {
+                counts[c] = min(counts[c], need[c])
+                need[c] -= counts[c]
+            }
+            return
+        }
         var kept: [SplitServer] = []
         for sp in split {
             if need[sp.cls] > 0 {

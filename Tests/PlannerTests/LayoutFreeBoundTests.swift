@@ -69,7 +69,7 @@ import Topology
         let start = [[Decision.host(try #require(sub.local[inv.hostIndex["S1"]!]), [0]),
                       .host(try #require(sub.local[inv.hostIndex["S2"]!]), [0])]]
         for (layoutFree, expected) in [(false, 2), (true, 1)] {
-            let shapes = try #require(ShapePatterns(sub, options: any, planner: planner, layoutFree: layoutFree))
+            let shapes = try #require(ShapePatterns(sub, options: any, planner: planner, rooms: layoutFree ? .knownLayouts : .judged))
             let found = shapes.solve(start: start, deadline: monotonicSeconds() + 2, searchPlans: false)
             #expect(found?.bound == expected, "layoutFree \(layoutFree)")
         }
