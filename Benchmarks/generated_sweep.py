@@ -5,7 +5,7 @@ instance classes no benchmark was tuned on. Fleet k comes from `dehplan generate
 with sizes, host types (c6, m6, h4), fill, one or two zones, unknown layouts (0 or 5 %),
 anti-affinity groups (0 or 3) and SHUTOFF share drawn from Random(S+k). Each binary runs
 `plan --consolidate --time-limit T` with its default placement (`any`) unless --placement says
-otherwise; a row shows (objective value, moves, waves) for each, and BETTER / WORSE when the
+otherwise; a row shows (objective value, moves, waves, bound) for each, and BETTER / WORSE when the
 second binary's value is lower / higher (at equal values, "fewer moves" / "more moves").
 `--large` draws larger fleets instead: 500 to 4,000 hosts, 2-6 servers a host, 0, 5 or 50 %
 of layouts unknown, shutoff 0.8. `--mode evacuate` drains every tenth host instead
@@ -43,7 +43,7 @@ def plan(binary, path):
         d = json.loads(r.stdout)
     except ValueError:
         return ("exit %d" % r.returncode,)
-    return (d["objective"]["value"], len(d["moves"]), max([m["wave"] for m in d["moves"]] or [0]))
+    return (d["objective"]["value"], len(d["moves"]), max([m["wave"] for m in d["moves"]] or [0]), d["objective"].get("bound"))
 
 better = worse = 0
 for k in range(a.count):
