@@ -61,6 +61,45 @@ import Topology
         #expect(withUnknownStaying >= 8, "only \(withUnknownStaying) packings put arrivals beside servers of unknown layout")
     }
 
+    /// Under `planned` the cycle-free packing needs no ordering: no host both sends and
+    /// receives. Where a host's mover finds no room on the hosts the repacked plan keeps, that
+    /// host takes back its movers placed so far and is kept (one pass; it used to start over
+    /// with the host kept, a pass per such host). On these fleets (half the layouts unknown)
+    /// that happens, and what the packing keeps beyond the repacked plan's hosts is only such
+    /// hosts, whose movers all stay.
+    @Test func theCycleFreePackingTakesMoversBackInsteadOfStartingOver() throws {
+        var tookBack = 0
+        try PlanInHandAtBoundTests.forEachSub(0..<8, fill: 0.95, unknown: 0.5) { seed, inventory, planner, options, sub, candidates, _ in
+            let free = try PlanInHandAtBoundTests.cycleFree(candidates, seed)
+            let repacked = try #require(candidates.first { !$0.cycleFree && $0.source == "first-fit decreasing" })
+            let moves = planner.moves(of: free.decisions, in: sub)
+            let senders = Set(moves.compactMap(\.from)), receivers = Set(moves.compactMap(\.to))
+            #expect(senders.isDisjoint(with: receivers), "seed \(seed): hosts both send and receive")
+            #expect(Self.refusedArrivals(moves, planner: planner, options: options).isEmpty, "seed \(seed)")
+            // The hosts the repacked plan keeps (as `packedWithoutCycles` starts from).
+            var kept = Set(sub.hosts.indices.filter { sub.fixed[$0].serverCount > 0 })
+            for m in planner.movers(of: sub) {
+                switch repacked.decisions[m.c][m.i] {
+                case .stay: kept.insert(m.origin.host)
+                case .host(let h, _): kept.insert(h)
+                case .pool: break
+                }
+            }
+            for m in planner.movers(of: sub) where m.origin.host >= 0 && !kept.contains(m.origin.host) {
+                // A host kept late keeps every mover home; the others send every mover away.
+                let home = planner.movers(of: sub).filter { $0.origin.host == m.origin.host }
+                let staying = home.filter { if case .stay = free.decisions[$0.c][$0.i] { return true } else { return false } }
+                #expect(staying.isEmpty || staying.count == home.count, "seed \(seed): host \(m.origin.host) keeps some movers home, not all")
+            }
+            let late = Set(planner.movers(of: sub).filter { m in
+                guard m.origin.host >= 0, !kept.contains(m.origin.host) else { return false }
+                if case .stay = free.decisions[m.c][m.i] { return true } else { return false }
+            }.map(\.origin.host))
+            tookBack += late.count
+        }
+        #expect(tookBack >= 5, "only \(tookBack) hosts kept late")
+    }
+
     /// `HostUsage.withinCapacity` says what `free(under:)`, which stops at zero, cannot: a known
     /// server of 8 vCPUs on node 0 and one of 10 of unknown layout, on nodes of 16.
     @Test func withinCapacityCountsUnknownLayoutsOnEveryNode() {
