@@ -20,18 +20,16 @@ extension BatchPlanner {
     func solve(_ sub: SubProblem, options: PlanOptions, timeLimit: Double, grace: Double = 0) -> SubOutcome {
         let started = monotonicSeconds()
         let objective = options.effectiveObjective
-        // Consolidating onto hosts with servers of unknown layout, the models' rooms count
-        // those servers on every node they might use. Under `any` the exact verdict can beat
-        // that; under other placements movers staying beside them can need more than that
-        // room. A bound-only pass on rooms that hold (`layoutFreeModelBound`) gives the bound
-        // there (15 % of the limit at most).
+        // Consolidating under `any` onto hosts with servers of unknown layout: the models' bound
+        // counts those servers on every node they might use, which the exact verdict can beat;
+        // a bound-only pass on rooms of known layouts alone holds (15 % of the limit at most).
+        // (Under other placements `solveModels` runs its own such pass, where needed.)
         var layoutFreeBound: Int?
-        if objective == .minHostsUsed, !sub.mustMove {
+        if objective == .minHostsUsed, !sub.mustMove, options.placement == .any {
             let stay = sub.classes.map { [Decision](repeating: .stay, count: $0.count) }
             layoutFreeBound = layoutFreeModelBound(sub, options: options, start: stay, deadline: started + timeLimit * 0.15)
         }
-        var outcome = solveModels(sub, options: options, timeLimit: max(0.05, timeLimit - (monotonicSeconds() - started)), grace: grace,
-                                  boundElsewhere: options.placement == .any ? nil : layoutFreeBound)
+        var outcome = solveModels(sub, options: options, timeLimit: max(0.05, timeLimit - (monotonicSeconds() - started)), grace: grace)
         // Evacuations have a volume bound of their own only for `layoutFreeSlack`.
         let evacuatingUnderAny = objective == .minHostsTouched && sub.mustMove && options.placement == .any
         guard objective == .minHostsUsed || evacuatingUnderAny else { return outcome }
@@ -46,8 +44,6 @@ extension BatchPlanner {
         if options.placement == .any {
             let model = layoutFreeBound.map { max(0, levels.primary - Double($0)) } ?? .infinity
             outcome.layoutFreeSlack = min(outcome.layoutFreeSlack ?? .infinity, volume, model)
-        } else if let layoutFreeBound {
-            outcome.slack = min(outcome.slack ?? .infinity, max(0, levels.primary - Double(layoutFreeBound)))
         }
         guard objective == .minHostsUsed else { return outcome }
         if outcome.slack.map({ volume < $0 }) ?? true {
@@ -57,10 +53,7 @@ extension BatchPlanner {
         return outcome
     }
 
-    /// `boundElsewhere`: hosts in use proven by a model whose rooms hold where the pattern
-    /// model's own bound does not (`ShapePatterns.boundHoldsOnPlannedNodes`).
-    func solveModels(_ sub: SubProblem, options: PlanOptions, timeLimit: Double, grace: Double = 0,
-                     boundElsewhere: Int? = nil) -> SubOutcome {
+    func solveModels(_ sub: SubProblem, options: PlanOptions, timeLimit: Double, grace: Double = 0) -> SubOutcome {
         let started = monotonicSeconds()
         let objective = options.effectiveObjective
         // Half of the limit at most for judging first-fit decreasing in waves (the models need the
@@ -123,15 +116,27 @@ extension BatchPlanner {
                 waves: better ? nil : heuristicWaves)
         }
         let patternDeadline = patternModelDeadline(sub, options: options, started: started, timeLimit: timeLimit)
-        // Under `any` the caller takes the bound from other models wherever this one's may not hold.
-        let ownBoundHolds = { (shapes: ShapePatterns) in options.placement == .any || shapes.boundHoldsOnPlannedNodes }
-        guard patternModel, let shapes = ShapePatterns(sub, options: options, planner: self),
-            let found = shapes.solve(start: heuristic, deadline: patternDeadline, ownBoundHolds: ownBoundHolds(shapes),
-                                     otherBound: boundElsewhere)
+        // Under `any` the caller takes the bound from other models wherever this one's may not
+        // hold. Elsewhere, where it may not (movers may stay where its rooms have no place for
+        // them), a bound-only pass on rooms that hold them gives the bound (`layoutFreeModelBound`,
+        // 15 % of the limit at most), only now that the plan in hand has not met the volume bound.
+        let shapes = patternModel ? ShapePatterns(sub, options: options, planner: self) : nil
+        let ownBoundHolds = options.placement == .any || shapes?.boundHoldsOnPlannedNodes == true
+        var boundElsewhere: Int?
+        if shapes != nil, !ownBoundHolds {
+            boundElsewhere = layoutFreeModelBound(sub, options: options, start: heuristic,
+                                                  deadline: min(patternDeadline, monotonicSeconds() + timeLimit * 0.15))
+        }
+        guard let shapes, let found = shapes.solve(start: heuristic, deadline: patternDeadline, ownBoundHolds: ownBoundHolds,
+                                                   otherBound: boundElsewhere)
         else {
             var outcome = solveAggregated(sub, options: options, timeLimit: timeLimit, started: started, heuristic: heuristic,
                                           source: heuristicSource)
             takeWaves(&outcome, inHand: inHand, sub: sub, options: options, deadline: started + timeLimit + grace)
+            if let boundElsewhere {
+                let primary = sub.levels(outcome.decisions, objective: objective, inventory: inventory).primary
+                outcome.slack = min(outcome.slack ?? .infinity, max(0, primary - Double(boundElsewhere)))
+            }
             return outcome
         }
         var plan = inHand
@@ -165,7 +170,7 @@ extension BatchPlanner {
             layoutFreeBound = layoutFreeModelBound(sub, options: options, start: plan.decisions,
                                                    deadline: min(started + timeLimit * 0.9, monotonicSeconds() + timeLimit * 0.2))
         }
-        let bound = (ownBoundHolds(shapes) ? found.bound : boundElsewhere).map(Double.init)
+        let bound = (ownBoundHolds ? found.bound : boundElsewhere).map(Double.init)
         if let bound, plan.levels.primary <= bound + 1e-9 {
             return SubOutcome(decisions: plan.decisions, slack: 0, seconds: monotonicSeconds() - started, variables: found.patterns,
                               constraints: sub.classes.count + shapes.shapes.count,
