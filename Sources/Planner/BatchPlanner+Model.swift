@@ -128,25 +128,14 @@ extension SubProblem {
     ///   they fit beside arrivals).
     func stayersInRoom(policy: LayoutPolicy) -> [StayersInRoom] {
         guard policy == .certain, !mustMove else { return Array(repeating: .fit, count: hosts.count) }
-        var standing: [HostUsage?] = hosts.indices.map { receives[$0] && fixed[$0].hasUnknownLayout ? fixed[$0] : nil }
-        var knownMovers: [[Resources]] = hosts.indices.map { Array(repeating: .zero, count: standing[$0]?.capacity.count ?? 0) }
-        var splitUnknown = Array(repeating: false, count: hosts.count)
-        for cls in classes {
-            for (o, servers) in cls.origins where o.host >= 0 && standing[o.host] != nil {
-                for _ in servers { standing[o.host]!.add(cls.flavor, nodes: o.nodes) }
-                if let nodes = o.nodes {
-                    for n in nodes { knownMovers[o.host][n] += cls.flavor.perNode * servers.count }
-                } else if cls.flavor.numaNodes > 1 {
-                    splitUnknown[o.host] = true
-                }
-            }
-        }
+        let loads = stayerLoads { receives[$0] && fixed[$0].hasUnknownLayout }
         return hosts.indices.map { h in
-            guard let usage = standing[h], usage.serverCount > fixed[h].serverCount, !usage.withinCapacity(under: .certain) else {
-                return .fit
-            }
+            // Within the worst case as it stands: servers that cannot move and every mover home.
+            guard let load = loads[h],
+                !fixed[h].capacity.indices.allSatisfy({ fixed[h].capacity[$0].covers(fixed[h].usedWorst(node: $0) + load.known[$0] + load.unknown) })
+            else { return .fit }
             let room = self.room(h, policy: .certain)
-            let apart = !splitUnknown[h] && room.indices.allSatisfy { room[$0].covers(knownMovers[h][$0]) }
+            let apart = !load.splitUnknown && room.indices.allSatisfy { room[$0].covers(load.known[$0]) }
             return apart ? .fitBesideArrivals : .mayNotFit
         }
     }
@@ -158,21 +147,41 @@ extension SubProblem {
     /// worst-case room; on the others, the stayers take no more than that sum. For bounds
     /// only: arrivals in the extra room would be refused.
     func roomHoldingStayers(_ h: Int) -> [Resources] {
-        var known = Array(repeating: Resources.zero, count: fixed[h].capacity.count)
-        var unknown = Resources.zero
-        for cls in classes {
-            for (o, servers) in cls.origins where o.host == h {
-                if let nodes = o.nodes {
-                    for n in nodes { known[n] += cls.flavor.perNode * servers.count }
-                } else {
-                    unknown += cls.flavor.perNode * servers.count
-                }
-            }
-        }
-        return zip(room(h, policy: .certain), known).map { worst, stayers in
-            let held = stayers + unknown
+        let load = stayerLoads { $0 == h }[h] ?? StayerLoad(nodes: fixed[h].capacity.count)
+        return zip(room(h, policy: .certain), load.known).map { worst, stayers in
+            let held = stayers + load.unknown
             return Resources(vcpus: max(worst.vcpus, held.vcpus), memoryMiB: max(worst.memoryMiB, held.memoryMiB))
         }
+    }
+
+    /// What a host's movers take if they all stay: per node those of known layout, and the
+    /// share per node of all those of unknown layout (each may lie on any node).
+    struct StayerLoad {
+        var known: [Resources]
+        var unknown = Resources.zero
+        /// Some mover of unknown layout spans more than one node.
+        var splitUnknown = false
+        init(nodes: Int) { known = Array(repeating: .zero, count: nodes) }
+    }
+
+    /// `StayerLoad` of the local hosts `wanted` picks that hold movers (nil elsewhere), in one
+    /// pass over the movers.
+    func stayerLoads(_ wanted: (Int) -> Bool) -> [StayerLoad?] {
+        var loads = [StayerLoad?](repeating: nil, count: hosts.count)
+        for cls in classes {
+            for (o, servers) in cls.origins where o.host >= 0 && wanted(o.host) {
+                var load = loads[o.host] ?? StayerLoad(nodes: fixed[o.host].capacity.count)
+                let share = cls.flavor.perNode * servers.count
+                if let nodes = o.nodes {
+                    for n in nodes { load.known[n] += share }
+                } else {
+                    load.unknown += share
+                    if cls.flavor.numaNodes > 1 { load.splitUnknown = true }
+                }
+                loads[o.host] = load
+            }
+        }
+        return loads
     }
 
     /// A lower bound on the hosts an evacuation must touch, from volume alone: the fewest

@@ -47,7 +47,7 @@ extension PatternMaster {
         var seenFills: [NodeKey: Set<[Int]>] = [:]
         var whole: [ShapePattern] = []
         for p in pool {
-            guard let pricing = shapes[p.shape].pricing, !(p.perNode.isEmpty && p.split.isEmpty) else {
+            guard let pricing = shapes[p.shape].pricing, !p.countsOnly else {
                 whole.append(p)
                 continue
             }

@@ -319,8 +319,8 @@ struct ShapePatterns {
             let hosts = shapes[s].hosts
             guard all.count <= hosts.count else { return nil }
             // Counts only: movers of the shape's one host staying, wherever they are.
-            let staying = all.filter { $0.perNode.isEmpty && $0.split.isEmpty }
-            let list = all.filter { !($0.perNode.isEmpty && $0.split.isEmpty) }
+            let staying = all.filter(\.countsOnly)
+            let list = all.filter { !$0.countsOnly }
             if !staying.isEmpty {
                 guard hosts.count == 1, list.isEmpty else { return nil }
                 for p in staying {

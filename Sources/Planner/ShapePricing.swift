@@ -18,6 +18,10 @@ struct ShapePattern: Hashable {
         let nodes: [Int]
     }
 
+    /// Counts only, no nodes: movers staying on their host, wherever they are
+    /// (`ShapePatterns.Shape.stay`).
+    var countsOnly: Bool { perNode.isEmpty && split.isEmpty }
+
     static func empty(shape: Int, nodes: Int, classes: Int) -> ShapePattern {
         ShapePattern(shape: shape, perNode: Array(repeating: Array(repeating: 0, count: classes), count: nodes), split: [],
                      counts: Array(repeating: 0, count: classes))
@@ -51,7 +55,7 @@ struct ShapePattern: Hashable {
     /// Keeps at most `need[c]` servers of each class c (split servers first, then one-node ones
     /// node by node) and lowers `need` by what it keeps.
     mutating func keep(upTo need: inout [Int]) {
-        if perNode.isEmpty && split.isEmpty {  // counts only (servers staying on a host that may not receive)
+        if countsOnly {
             for c in counts.indices {
                 counts[c] = min(counts[c], need[c])
                 need[c] -= counts[c]
