@@ -163,9 +163,10 @@ public enum LayoutVerdict {
     static let callBudget = 20_000
 
     /// Whether a model has a solution: nil when the solver fails or cannot tell in budget.
-    static func feasible(_ model: Model) -> Bool? {
-        let budget = CallBudget(limit: callBudget)
+    static func feasible(_ model: Model, budget limit: Int = callBudget, branching: SolveOptions.Branching = .driebeckTomlin) -> Bool? {
+        let budget = CallBudget(limit: limit)
         var options = SolveOptions()
+        options.branching = branching
         options.tick = { budget.spend() }
         guard let solution = try? model.solve(options) else { return nil }
         switch solution.status {

@@ -165,13 +165,13 @@ public struct Report {
         out.raw("</section>\n")
 
         // Headroom.
-        out.raw("<section id=\"headroom\"><h2>Headroom</h2><p>Additional servers of each flavor that fit now, NUMA-aware (exact per flavor, layout policy \(layoutPolicy.rawValue)), next to the naive estimate from free totals; <i>loss</i> is what NUMA fragmentation takes away.\(after == nil ? "" : " Before and after the plan.")</p>\n")
+        out.raw("<section id=\"headroom\"><h2>Headroom</h2><p>Additional servers of each flavor that fit now, NUMA-aware (exact per flavor, layout policy \(layoutPolicy.rawValue); ≥ marks a count proven but not exact), next to the naive estimate from free totals; <i>loss</i> is what NUMA fragmentation takes away.\(after == nil ? "" : " Before and after the plan.")</p>\n")
         if let rowsBefore {
             out.raw("<table class=\"grid\"><thead><tr><th>zone</th><th>flavor</th><th>count</th><th>naive</th><th>loss</th>\(rowsAfter == nil ? "" : "<th>count after</th><th>loss after</th>")</tr></thead><tbody>\n")
             for (i, r) in rowsBefore.enumerated() {
-                out.raw("<tr><td>\(escape(r.availabilityZone))</td><td>\(escape(r.flavor))</td><td class=\"n\">\(r.count)</td><td class=\"n\">\(r.naiveCount)</td><td class=\"n\(r.fragmentationLoss > 0 ? " loss" : "")\">\(r.fragmentationLoss)</td>")
+                out.raw("<tr><td>\(escape(r.availabilityZone))</td><td>\(escape(r.flavor))</td><td class=\"n\">\(r.exact ? "" : "≥")\(r.count)</td><td class=\"n\">\(r.naiveCount)</td><td class=\"n\(r.fragmentationLoss > 0 ? " loss" : "")\">\(r.exact ? "" : "≤")\(r.fragmentationLoss)</td>")
                 if let rowsAfter, i < rowsAfter.count {
-                    out.raw("<td class=\"n\(rowsAfter[i].count < r.count ? " loss" : "")\">\(rowsAfter[i].count)</td><td class=\"n\">\(rowsAfter[i].fragmentationLoss)</td>")
+                    out.raw("<td class=\"n\(rowsAfter[i].count < r.count ? " loss" : "")\">\(rowsAfter[i].exact ? "" : "≥")\(rowsAfter[i].count)</td><td class=\"n\">\(rowsAfter[i].exact ? "" : "≤")\(rowsAfter[i].fragmentationLoss)</td>")
                 }
                 out.raw("</tr>\n")
             }

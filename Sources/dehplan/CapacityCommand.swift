@@ -135,6 +135,7 @@ enum CapacityOutput {
                     ("count", .int(r.count)), ("naive_count", .int(r.naiveCount)),
                     ("fragmentation_loss", .int(r.fragmentationLoss)), ("hosts", .int(r.hosts)),
                     ("hosts_with_room", .int(r.hostsWithRoom)), ("hosts_with_unknown_layout", .int(r.hostsWithUnknownLayout)),
+                    ("count_exact", .bool(r.exact)),
                 ])
             })),
         ] + removedJSON(removed))
@@ -164,7 +165,9 @@ enum CapacityOutput {
             .init(key: "hosts_with_unknown_layout", header: "UNKNOWN LAYOUT", right: true),
         ])
         for r in report.rows {
-            listing.rows.append([r.flavor, r.availabilityZone, String(r.count), String(r.naiveCount), String(r.fragmentationLoss),
+            // Not exact: the count is proven (at least that many) and the loss at most this.
+            listing.rows.append([r.flavor, r.availabilityZone, (r.exact ? "" : "≥") + String(r.count), String(r.naiveCount),
+                                 (r.exact ? "" : "≤") + String(r.fragmentationLoss),
                                  String(r.hosts), String(r.hostsWithRoom), String(r.hostsWithUnknownLayout)])
         }
         return listing
@@ -185,6 +188,9 @@ enum CapacityOutput {
             lines.append("")
         }
         lines.append("COUNT is exact for each flavor on its own (per host, as many as fit on its NUMA nodes); NAIVE divides free totals; LOSS = NAIVE - COUNT. Counts are per flavor, not cumulative: use --demand for a mix.")
+        if report.rows.contains(where: { !$0.exact }) {
+            lines.append("≥N: at least N fit; the exact count was not reached (hosts whose servers of unknown layout have too many arrangements to try each; JSON count_exact false).")
+        }
         return lines.joined(separator: "\n")
     }
 

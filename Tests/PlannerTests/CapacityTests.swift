@@ -112,6 +112,67 @@ import Topology
             #expect((verdict != .impossible) == (most >= 1))
         }
     }
+
+    /// Past the enumeration of arrangements (forced here with `maxStates: 0`) the integer
+    /// programs answer: exact answers equal enumeration, and one that ran out of budget is
+    /// still proven (never above the fewest under `certain`, never above the most under
+    /// `possible`). Up to 8 nodes.
+    @Test func theIntegerProgramsPastTheEnumerationAgreeOrStayBelow() async {
+        await propertyCheck(count: propertyCount(120), input: Gen.int(in: 0...1_000_000), Gen.int(in: 2...8), Gen.int(in: 1...4)) { seed, nodes, unknownCount in
+            var rng = SplitMix64(seed: UInt64(seed))
+            let known = (0..<nodes).map { _ in 2 * rng.below(12) }
+            let unknown = (0..<unknownCount).map { _ in Self.flavor(2 * (1 + rng.below(5)), 1 + rng.below(2)) }
+            let target = Self.flavor(2 * (1 + rng.below(6)), 1 + rng.below(min(nodes, 4)))
+            let u = Self.usage(known: known, unknown: unknown)
+            var least = Int.max, most = -1
+            forEachArrangement(of: unknown, on: u.freeKnown) { free in
+                let n = Headroom.count(target, free: free)
+                least = min(least, n)
+                most = max(most, n)
+            }
+            guard most >= 0 else { return }
+            let certain = Headroom.counted(target, on: u, policy: .certain, maxStates: 0)
+            let possible = Headroom.counted(target, on: u, policy: .possible, maxStates: 0)
+            let context = "known \(known) unknown \(unknown.map(\.name)) target \(target.name)"
+            if certain.exact { #expect(certain.count == least, "\(context)") } else { #expect(certain.count <= least, "\(context)") }
+            if possible.exact { #expect(possible.count == most, "\(context)") } else { #expect(possible.count <= most, "\(context)") }
+            // And the enumeration, where the arrangements are not too many, is exact.
+            guard DemandFit.certainStates(u, maxStates: Headroom.maxStates) != nil else { return }
+            #expect(Headroom.counted(target, on: u, policy: .certain) == Headroom.Counted(count: least, exact: true), "\(context)")
+            #expect(Headroom.counted(target, on: u, policy: .possible) == Headroom.Counted(count: most, exact: true), "\(context)")
+        }
+    }
+
+    /// An 8-node host with nine servers of unknown layout (from a generated inventory on which
+    /// `capacity` and `report` ran for more than 18 minutes): its arrangements are too many to
+    /// enumerate, and the integer programs keep their budget. The counts come back, each proven:
+    /// under `certain` at least the worst case per node and at most what one arrangement
+    /// leaves (worst fit, `DemandFit.certainStates` of the servers on the emptiest nodes).
+    @Test func anEightNodeHostWithManyUnknownServersGetsAProvenCount() throws {
+        let capacity = [Resources(vcpus: 44, memoryMiB: 180_224)] + Array(repeating: Resources(vcpus: 48, memoryMiB: 196_608), count: 7)
+        var u = HostUsage(capacity: capacity)
+        let used = [(15, 49_152), (6, 20_480), (6, 20_480), (17, 57_344), (11, 57_344), (9, 36_864), (15, 40_960), (13, 53_248)]
+        for (n, (v, m)) in used.enumerated() { u.add(Flavor(name: "known-\(n)", resources: Resources(vcpus: v, memoryMiB: m)), nodes: [n]) }
+        let f0 = Flavor(name: "f0", resources: Resources(vcpus: 4, memoryMiB: 8_192))
+        let f1 = Flavor(name: "f1", resources: Resources(vcpus: 4, memoryMiB: 8_192))
+        let f3 = Flavor(name: "f3", resources: Resources(vcpus: 2, memoryMiB: 16_384), numaNodes: 2)
+        let f4 = Flavor(name: "f4", resources: Resources(vcpus: 2, memoryMiB: 8_192), numaNodes: 2)
+        for (f, count) in [(f4, 1), (f0, 2), (f3, 2), (f1, 4)] { for _ in 0..<count { u.add(f, nodes: nil) } }
+        #expect(DemandFit.certainStates(u) == nil, "the arrangements should be past the enumeration")
+        // One arrangement: every unknown server on the nodes with the most vCPUs free, in turn.
+        var free = u.freeKnown
+        for f in DemandFit.unknownServers(u) {
+            let nodes = free.indices.sorted { (free[$0].vcpus, -$0) > (free[$1].vcpus, -$1) }.prefix(f.numaNodes)
+            for n in nodes { free[n] -= f.perNode }
+        }
+        let oneArrangement = Headroom.count(f0, free: free)
+        let certain = Headroom.counted(f0, on: u, policy: .certain)
+        #expect(certain.count >= Headroom.count(f0, free: u.freeWorst))
+        #expect(certain.count <= oneArrangement)
+        let possible = Headroom.counted(f0, on: u, policy: .possible)
+        #expect(possible.count >= certain.count || !possible.exact)
+        #expect(possible.count <= Headroom.count(f0, free: u.freeKnown))
+    }
 }
 
 @Suite struct HeadroomReportTests {
@@ -139,6 +200,37 @@ import Topology
         for (i, n) in [0, 0, 0, 0, 1, 1, 1].enumerated() { b.server("d1-\(i)", flavor: "s4", on: "d1", nodes: [n]) }
         b.server("h", flavor: "s4", on: "q3", nodes: nil, az: "az2")
         return try b.build()
+    }
+
+    /// A row is exact only where every host's count is; otherwise its count adds the proven
+    /// counts. An 8-node host with eleven servers of unknown layout beside a host of known layout.
+    @Test func aRowIsExactOnlyWhereEveryHostsCountIs() throws {
+        var b = InventoryBuilder()
+        b.hostType("oct", nodes: 8, vcpus: 48, memory: 196_608, flavors: ["s4", "k1", "w2x2"])
+        b.flavor("s4", vcpus: 4, memory: 8192)
+        b.flavor("k1", vcpus: 1, memory: 4096)
+        b.flavor("w2x2", vcpus: 2, memory: 16_384, nodes: 2)
+        b.host("o1", type: "oct")
+        b.host("o2", type: "oct")
+        for (n, count) in [15, 6, 6, 17, 11, 9, 15, 13].enumerated() {
+            for i in 0..<count { b.server("o1-k\(n)-\(i)", flavor: "k1", on: "o1", nodes: [n]) }
+        }
+        for i in 0..<6 { b.server("o1-s\(i)", flavor: "s4", on: "o1", nodes: nil) }
+        for i in 0..<5 { b.server("o1-w\(i)", flavor: "w2x2", on: "o1", nodes: nil) }
+        b.server("o2-s", flavor: "s4", on: "o2", nodes: [3])
+        let inventory = try b.build()
+        let usage = PlacementState(inventory).usage
+        #expect(DemandFit.certainStates(usage[0], maxStates: Headroom.maxStates) == nil, "o1's arrangements should be past the enumeration")
+        let report = try HeadroomReport(inventory)
+        for name in ["s4", "k1", "w2x2"] {
+            let flavor = inventory.flavors[name]!
+            let o1 = Headroom.counted(flavor, on: usage[0], policy: .certain)
+            let o2 = Headroom.count(flavor, free: usage[1].freeKnown)
+            let row = report.rows.first { $0.flavor == name }!
+            #expect(row.count == o1.count + o2, "\(name)")
+            #expect(row.exact == o1.exact, "\(name)")
+            #expect(o1.count >= Headroom.count(flavor, free: usage[0].freeWorst), "\(name)")
+        }
     }
 
     @Test func exactCountsByHand() throws {
