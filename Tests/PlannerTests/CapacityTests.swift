@@ -63,6 +63,18 @@ import Topology
         return u
     }
 
+    /// The fewest and the most servers of `target` that fit over every arrangement of
+    /// `unknown` on the host, by brute force (most -1: no arrangement at all).
+    static func countsOverArrangements(_ target: Flavor, unknown: [Flavor], on u: HostUsage) -> (least: Int, most: Int) {
+        var least = Int.max, most = -1
+        forEachArrangement(of: unknown, on: u.freeKnown) { free in
+            let n = Headroom.count(target, free: free)
+            least = min(least, n)
+            most = max(most, n)
+        }
+        return (least, most)
+    }
+
     static func flavor(_ v: Int, _ k: Int = 1) -> Flavor {
         Flavor(name: "f\(v)x\(k)", resources: Resources(vcpus: v * k, memoryMiB: v * k * 1024), numaNodes: k)
     }
@@ -97,12 +109,7 @@ import Topology
             let unknown = (0..<unknownCount).map { _ in Self.flavor(2 * (1 + rng.below(5)), 1 + rng.below(min(2, nodes))) }
             let target = Self.flavor(2 * (1 + rng.below(6)), 1 + rng.below(nodes))
             let u = Self.usage(known: known, unknown: unknown)
-            var least = Int.max, most = -1
-            forEachArrangement(of: unknown, on: u.freeKnown) { free in
-                let n = Headroom.count(target, free: free)
-                least = min(least, n)
-                most = max(most, n)
-            }
+            let (least, most) = Self.countsOverArrangements(target, unknown: unknown, on: u)
             guard most >= 0 else { return }  // no arrangement at all: not a loadable inventory
             #expect(Headroom.count(target, on: u, policy: .certain) == least, "known \(known) unknown \(unknown.map(\.name)) target \(target.name)")
             #expect(Headroom.count(target, on: u, policy: .possible) == most, "known \(known) unknown \(unknown.map(\.name)) target \(target.name)")
@@ -124,12 +131,7 @@ import Topology
             let unknown = (0..<unknownCount).map { _ in Self.flavor(2 * (1 + rng.below(5)), 1 + rng.below(2)) }
             let target = Self.flavor(2 * (1 + rng.below(6)), 1 + rng.below(min(nodes, 4)))
             let u = Self.usage(known: known, unknown: unknown)
-            var least = Int.max, most = -1
-            forEachArrangement(of: unknown, on: u.freeKnown) { free in
-                let n = Headroom.count(target, free: free)
-                least = min(least, n)
-                most = max(most, n)
-            }
+            let (least, most) = Self.countsOverArrangements(target, unknown: unknown, on: u)
             guard most >= 0 else { return }
             let certain = Headroom.counted(target, on: u, policy: .certain, maxStates: 0)
             let possible = Headroom.counted(target, on: u, policy: .possible, maxStates: 0)
