@@ -13,14 +13,16 @@ import Topology
 /// a node at most once, so a node contributes at most t shares; the condition is also
 /// sufficient, by always taking the k nodes with the most shares left, which is what the fit
 /// function does for split flavors). With servers of unknown layout, the count depends on their
-/// arrangement: `possible` is the most over all arrangements (one integer program), `certain`
-/// the fewest (a search for an arrangement that leaves room for fewer than t, per candidate t).
+/// arrangement: `possible` is the most over all arrangements, `certain` the fewest. Both come
+/// from enumerating the arrangements (nodes taken as interchangeable) where they are at most
+/// `maxStates`; past that, from integer programs with a counted budget (one for the most, a
+/// bisection for the fewest), and a count they cannot make exact says so (`Counted.exact`).
 public enum Headroom {
     /// Branch-and-cut callbacks each integer program of a count may take (counted, so counts are
     /// the same on every machine). They run only on hosts whose arrangements are too many to
     /// enumerate; a program that runs out leaves the count proven so far (`Counted.exact`
-    /// false). Ten times below the verdicts' budget: a count asks up to seven programs per
-    /// flavor and host.
+    /// false). Ten times below the verdicts' budget: a count asks one program and a bisection's
+    /// worth (about log2 of the count) per flavor and host.
     static let callBudget = 2_000
 
     /// Arrangements enumerated per host before the integer programs take over. Eight times
@@ -29,7 +31,7 @@ public enum Headroom {
     /// 8-node hosts with four servers of unknown layout, where the enumeration is exact).
     public static let maxStates = 32_768
 
-    /// Branching of the counts' integer programs. On the 8-node hosts above, with the same
+    /// Branching of the counts' integer programs. On 8-node hosts like those above, with the same
     /// budget, pseudo-costs proved more than GLPK's default Driebeck-Tomlin (3,297 servers of a
     /// flavor on 138 hosts against 2,947, 23.9 s against 26.0 s), and most-fractional 2,962.
     static let branching: SolveOptions.Branching = .pseudoCost
