@@ -119,9 +119,9 @@ public enum Headroom {
 
     /// The most servers of `flavor` that fit under any arrangement of the unknown servers (0
     /// when no arrangement exists at all), exact when the integer program was solved to
-    /// optimality within `budget` callbacks, else the best found; nil when
+    /// optimality within `callBudget` callbacks, else the best found; nil when
     /// the solver failed or found nothing in budget.
-    static func possibleCount(_ flavor: Flavor, on usage: HostUsage, budget calls: Int = callBudget) -> Counted? {
+    static func possibleCount(_ flavor: Flavor, on usage: HostUsage) -> Counted? {
         var a = LayoutVerdict.Arrangement(usage, extra: nil)
         let share = flavor.perNode
         let limit = Double(count(flavor, free: usage.freeKnown))
@@ -134,11 +134,7 @@ public enum Headroom {
             }
         }
         a.addCapacityRows()
-        let budget = CallBudget(limit: calls)
-        var options = SolveOptions()
-        options.branching = branching
-        options.tick = { budget.spend() }
-        guard let solution = try? a.model.solve(options) else { return nil }
+        guard let solution = try? a.model.solve(LayoutVerdict.budgeted(callBudget, branching: branching)) else { return nil }
         switch solution.status {
         case .optimal: return Counted(count: Int((solution.objective ?? 0).rounded()), exact: !solution.cancelled)
         case .feasible: return Counted(count: Int((solution.objective ?? 0).rounded()), exact: false)
@@ -153,7 +149,7 @@ public enum Headroom {
     /// Per node, d_n ≥ min(c_n, t) where c_n is the node's share count under the arrangement:
     /// one of d_n ≥ t, ⌊free vCPUs / share⌋ ≤ d_n (use + share·d_n ≥ room − share + 1), or the
     /// same for memory must hold; the arrangement blocks t when Σ d_n ≤ k·t − 1.
-    static func arrangementBlocks(_ usage: HostUsage, flavor: Flavor, count t: Int, budget: Int = callBudget) -> Bool? {
+    static func arrangementBlocks(_ usage: HostUsage, flavor: Flavor, count t: Int) -> Bool? {
         var a = LayoutVerdict.Arrangement(usage, extra: nil)
         let share = flavor.perNode
         var total: [(Model.Variable, Double)] = []
@@ -172,7 +168,7 @@ public enum Headroom {
         }
         a.model.addLessOrEqual(total, Double(flavor.numaNodes * t - 1))
         a.addCapacityRows()
-        return LayoutVerdict.feasible(a.model, budget: budget, branching: branching)
+        return LayoutVerdict.feasible(a.model, budget: callBudget, branching: branching)
     }
 }
 
@@ -197,6 +193,11 @@ public struct HeadroomRow: Hashable, Sendable {
 
     /// `naive_count - count`: servers the totals promise that NUMA fragmentation rules out.
     public var fragmentationLoss: Int { naiveCount - count }
+
+    /// `count` as shown to people: `≥N` where it is not exact (at least that many fit).
+    public var countShown: String { (exact ? "" : "≥") + String(count) }
+    /// `fragmentationLoss` as shown to people: `≤N` where the count is not exact.
+    public var lossShown: String { (exact ? "" : "≤") + String(fragmentationLoss) }
 }
 
 /// Per-flavor, per-zone headroom of an inventory.
@@ -224,10 +225,10 @@ public struct HeadroomReport: Sendable {
         }
         let state = PlacementState(inventory)
         // Hosts with servers of unknown layout need their arrangements enumerated (or past that,
-        // small integer programs): count the distinct (usage, flavor) pairs on all cores first
-        // (each GLPK solve lives on one thread).
-        var pending: [CacheKey] = []
-        var seen = Set<CacheKey>()
+        // small integer programs): per distinct usage, its arrangements once and every flavor
+        // asked of it, on all cores first (each GLPK solve lives on one thread).
+        var flavorsOf: [HostUsage: [Flavor]] = [:]
+        var usages: [HostUsage] = []
         for z in zones where zone == nil || z == zone {
             for name in wanted {
                 let flavor = inventory.flavors[name]!
@@ -235,17 +236,11 @@ public struct HeadroomReport: Sendable {
                 where host.availabilityZone == z && host.state == .available && state.usage[h].hasUnknownLayout
                     && inventory.hostTypes[host.hostType]?.supports(name) == true
                 {
-                    let key = CacheKey(usage: state.usage[h], flavor: flavor)
-                    if seen.insert(key).inserted { pending.append(key) }
+                    let usage = state.usage[h]
+                    if flavorsOf[usage] == nil { usages.append(usage) }
+                    if flavorsOf[usage]?.contains(flavor) != true { flavorsOf[usage, default: []].append(flavor) }
                 }
             }
-        }
-        // Per distinct usage, its arrangements once, then every flavor asked of it.
-        var flavorsOf: [HostUsage: [Flavor]] = [:]
-        var usages: [HostUsage] = []
-        for key in pending {
-            if flavorsOf[key.usage] == nil { usages.append(key.usage) }
-            flavorsOf[key.usage, default: []].append(key.flavor)
         }
         let distinct = usages
         let asked = distinct.map { flavorsOf[$0]! }

@@ -162,13 +162,18 @@ public enum LayoutVerdict {
     /// as "not certain": slower plans never become unsafe ones.
     static let callBudget = 20_000
 
-    /// Whether a model has a solution: nil when the solver fails or cannot tell in budget.
-    static func feasible(_ model: Model, budget limit: Int = callBudget, branching: SolveOptions.Branching = .driebeckTomlin) -> Bool? {
-        let budget = CallBudget(limit: limit)
+    /// Solve options that end the search after `calls` branch-and-cut callbacks.
+    static func budgeted(_ calls: Int, branching: SolveOptions.Branching = .driebeckTomlin) -> SolveOptions {
+        let budget = CallBudget(limit: calls)
         var options = SolveOptions()
         options.branching = branching
         options.tick = { budget.spend() }
-        guard let solution = try? model.solve(options) else { return nil }
+        return options
+    }
+
+    /// Whether a model has a solution: nil when the solver fails or cannot tell in budget.
+    static func feasible(_ model: Model, budget limit: Int = callBudget, branching: SolveOptions.Branching = .driebeckTomlin) -> Bool? {
+        guard let solution = try? model.solve(budgeted(limit, branching: branching)) else { return nil }
         switch solution.status {
         case .optimal, .feasible: return true  // a solution found proves it, budget or not
         case .infeasible: return solution.cancelled ? nil : false

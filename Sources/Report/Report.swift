@@ -169,9 +169,9 @@ public struct Report {
         if let rowsBefore {
             out.raw("<table class=\"grid\"><thead><tr><th>zone</th><th>flavor</th><th>count</th><th>naive</th><th>loss</th>\(rowsAfter == nil ? "" : "<th>count after</th><th>loss after</th>")</tr></thead><tbody>\n")
             for (i, r) in rowsBefore.enumerated() {
-                out.raw("<tr><td>\(escape(r.availabilityZone))</td><td>\(escape(r.flavor))</td><td class=\"n\">\(r.exact ? "" : "≥")\(r.count)</td><td class=\"n\">\(r.naiveCount)</td><td class=\"n\(r.fragmentationLoss > 0 ? " loss" : "")\">\(r.exact ? "" : "≤")\(r.fragmentationLoss)</td>")
+                out.raw("<tr><td>\(escape(r.availabilityZone))</td><td>\(escape(r.flavor))</td><td class=\"n\">\(r.countShown)</td><td class=\"n\">\(r.naiveCount)</td><td class=\"n\(r.fragmentationLoss > 0 ? " loss" : "")\">\(r.lossShown)</td>")
                 if let rowsAfter, i < rowsAfter.count {
-                    out.raw("<td class=\"n\(rowsAfter[i].count < r.count ? " loss" : "")\">\(rowsAfter[i].exact ? "" : "≥")\(rowsAfter[i].count)</td><td class=\"n\">\(rowsAfter[i].exact ? "" : "≤")\(rowsAfter[i].fragmentationLoss)</td>")
+                    out.raw("<td class=\"n\(rowsAfter[i].count < r.count ? " loss" : "")\">\(rowsAfter[i].countShown)</td><td class=\"n\">\(rowsAfter[i].lossShown)</td>")
                 }
                 out.raw("</tr>\n")
             }

@@ -165,9 +165,7 @@ enum CapacityOutput {
             .init(key: "hosts_with_unknown_layout", header: "UNKNOWN LAYOUT", right: true),
         ])
         for r in report.rows {
-            // Not exact: the count is proven (at least that many) and the loss at most this.
-            listing.rows.append([r.flavor, r.availabilityZone, (r.exact ? "" : "≥") + String(r.count), String(r.naiveCount),
-                                 (r.exact ? "" : "≤") + String(r.fragmentationLoss),
+            listing.rows.append([r.flavor, r.availabilityZone, r.countShown, String(r.naiveCount), r.lossShown,
                                  String(r.hosts), String(r.hostsWithRoom), String(r.hostsWithUnknownLayout)])
         }
         return listing
