@@ -94,6 +94,8 @@ extension BatchPlanner {
         // each has left (completed) or been dropped, for judging what a host holds once its
         // departures are done.
         var departuresByHost: [Int: [Int]]?
+        // Hosts a waiting move goes to, at a deadlock (set and cleared there).
+        var awaited = [Bool](repeating: false, count: hostCount)
         var gone = [Bool](repeating: false, count: items.count)
         // Whether a move re-routed or dropped keeps a host in use that the plan empties (the
         // deadline is then `deadline`, not `extended`).
@@ -341,14 +343,19 @@ extension BatchPlanner {
                 // one frees room that move waits for. The smallest waiting move was often one
                 // leaving a host nobody waits for, which frees nothing: on the live tiled 120-host
                 // fleet the deadlock came back at once, 146 times, each a wave of one move.
-                var awaited = Set<Int>()
-                for i in rest { if let to = items[i].to { awaited.insert(to) } }
-                let smallest = rest.indices.sorted { a, b in
-                    let wa = items[rest[a]].from.map { awaited.contains($0) } ?? false
-                    let wb = items[rest[b]].from.map { awaited.contains($0) } ?? false
-                    if wa != wb { return wa }
-                    return (items[rest[a]].size, a) < (items[rest[b]].size, b)
-                }.prefix(8)
+                // The first 8 by (awaited source first, size, position), picked in one pass:
+                // sorting every waiting move at every deadlock was a fifth of the ordering of a
+                // packing with 427 deadlocks over 1,795 moves (foreign fleet 26).
+                for i in rest { if let to = items[i].to { awaited[to] = true } }
+                var firstEight: [(key: (Int, Double, Int), position: Int)] = []
+                for (position, i) in rest.enumerated() {
+                    let key = ((items[i].from.map { awaited[$0] } ?? false) ? 0 : 1, items[i].size, position)
+                    if firstEight.count == 8 { if key < firstEight[7].key { firstEight.removeLast() } else { continue } }
+                    let at = firstEight.firstIndex { key < $0.key } ?? firstEight.count
+                    firstEight.insert((key, position), at: at)
+                }
+                for i in rest { if let to = items[i].to { awaited[to] = false } }
+                let smallest = firstEight.map(\.position)
                 func reRoute(roomAtEnd: PlanReplay?) {
                     for position in smallest {
                         let item = items[rest[position]]
@@ -466,8 +473,8 @@ extension BatchPlanner {
         var candidates: [(host: Int, nodes: [Int], score: Double, receiving: Bool)] = []
         for h in inventory.hosts.indices where h != avoiding && receivable[h] {
             if let cap = options.maxPerHost, arrivals[h] >= cap { continue }
-            if let onlyTo, !onlyTo(h) { continue }
             guard replay.state.usage[h].freeTotal.covers(flavor.resources) else { continue }  // before copying per-node room
+            if let onlyTo, !onlyTo(h) { continue }  // after: the callers' tests look up dictionaries
             guard let fit = Fit.fit(flavor, free: replay.state.usage[h].free(under: options.layoutPolicy),
                                     capacity: replay.state.usage[h].capacity)
             else { continue }
