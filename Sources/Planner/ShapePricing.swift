@@ -287,11 +287,23 @@ struct ShapePricing {
             let k = flavors[c].numaNodes
             let share = flavors[c].perNode
             let cap = current.left.map { r in
-                min(share.vcpus > 0 ? r.vcpus / share.vcpus : Int.max / 4, share.memoryMiB > 0 ? r.memoryMiB / share.memoryMiB : Int.max / 4)
+                min(share.vcpus > 0 ? r.vcpus / share.vcpus : Int.max / 4, share.memoryMiB > 0 ? r.memoryMiB / share.memoryMiB : Int.max / 4, 64)
             }
-            // Per-node counts h with h[n] <= cap[n], sum = k t, max <= t.
+            // Per-node counts h with h[n] <= cap[n], sum = k t, max <= t, in lexicographic order.
+            // A prefix (sum S, maximum M) is extended only while a completion can still meet
+            // k max <= sum. Filling each later node to min(cap, X) for a final maximum X, that
+            // needs k X <= S + sum(min(cap, X)); at X = M it fails only where fewer than k - 1
+            // later nodes have a cap above M (as S >= M), and then a larger X gains less than it
+            // costs: X = M decides. Without this, four-node hosts with four-node flavors of one
+            // or two vCPUs per node enumerated all of up to 37^4 vectors to keep one in 37^3:
+            // 88 % of a 2.9 s run of `plan --time-limit 1` on foreign fleet 30, before any model.
             var h = Array(repeating: 0, count: room.count)
-            func vectors(_ n: Int) {
+            func completes(after n: Int, sum: Int, max m: Int) -> Bool {
+                var total = sum
+                for j in (n + 1)..<room.count { total += min(cap[j], m) }
+                return k * m <= total
+            }
+            func vectors(_ n: Int, sum: Int, max m: Int) {
                 guard !overflow else { return }
                 if n == room.count {
                     let sum = h.reduce(0, +)
@@ -309,13 +321,14 @@ struct ShapePricing {
                     go(i + 1, next)
                     return
                 }
-                for value in 0...max(0, min(cap[n], 64)) {
+                for value in 0...max(0, cap[n]) {
+                    guard completes(after: n, sum: sum + value, max: max(m, value)) else { continue }
                     h[n] = value
-                    vectors(n + 1)
+                    vectors(n + 1, sum: sum + value, max: max(m, value))
                 }
                 h[n] = 0
             }
-            vectors(0)
+            vectors(0, sum: 0, max: 0)
         }
         go(0, Combo(servers: [], left: room))
         return overflow ? nil : out

@@ -58,6 +58,86 @@ import TestSupport
         return best
     }
 
+    /// `combos` lists the same layouts in the same order as every per-node count vector in
+    /// lexicographic order kept by its filter (sum k t, none above t), the enumeration it prunes;
+    /// on hosts of 2, 4 and 8 nodes with two- and four-node flavors, and nil where that
+    /// enumeration passes the limit.
+    @Test func combosAreTheFilteredLexicographicEnumeration() throws {
+        let flavors = Self.flavors + [
+            Flavor(name: "y", resources: Resources(vcpus: 4, memoryMiB: 8192), numaNodes: 4),
+            Flavor(name: "z", resources: Resources(vcpus: 2, memoryMiB: 2048), numaNodes: 2),
+        ]
+        /// The per-node counts of each split class in a layout, by class.
+        func counts(_ combo: ShapePricing.Combo, classes: [Int], nodes: Int) -> [[Int]] {
+            classes.map { c in
+                var h = Array(repeating: 0, count: nodes)
+                for s in combo.servers where s.cls == c { for n in s.nodes { h[n] += 1 } }
+                return h
+            }
+        }
+        var rng = SplitMix64(seed: 11)
+        var compared = 0, overflows = 0, pruned = 0
+        for trial in 0..<90 {
+            let nodes = [2, 4, 8][trial % 3]
+            let room = (0..<nodes).map { _ in
+                nodes == 8 ? Resources(vcpus: 2 + rng.below(2), memoryMiB: 4096 + 2048 * rng.below(3))
+                    : Resources(vcpus: 2 + 2 * rng.below(nodes == 4 ? 4 : 6), memoryMiB: 4096 + 2048 * rng.below(8))
+            }
+            let accepted = flavors.indices.filter { flavors[$0].numaNodes == 1 || rng.below(3) != 0 }
+            let largest = room.reduce(Resources.zero) { Resources(vcpus: max($0.vcpus, $1.vcpus), memoryMiB: max($0.memoryMiB, $1.memoryMiB)) }
+            let pricing = try #require(ShapePricing(flavors: flavors, accepted: accepted, largestNode: largest))
+            let classes = pricing.splitClasses.filter { flavors[$0].numaNodes <= nodes }
+            let limit = 3_000
+            // The reference: every vector of every class in lexicographic order, filtered.
+            var expected: [[[Int]]] = []
+            var visited = 0
+            func go(_ i: Int, _ left: [Resources], _ chosen: [[Int]]) {
+                guard expected.count <= limit else { return }
+                if i == classes.count {
+                    expected.append(chosen)
+                    return
+                }
+                let f = flavors[classes[i]]
+                let share = f.perNode
+                let cap = left.map { min($0.vcpus / share.vcpus, $0.memoryMiB / share.memoryMiB, 64) }
+                var h = Array(repeating: 0, count: nodes)
+                func vectors(_ n: Int) {
+                    if n == nodes {
+                        visited += 1
+                        let sum = h.reduce(0, +)
+                        guard sum % f.numaNodes == 0, h.allSatisfy({ $0 <= sum / f.numaNodes }) else { return }
+                        go(i + 1, left.indices.map { left[$0] - share * h[$0] }, chosen + [h])
+                        return
+                    }
+                    for v in 0...max(0, cap[n]) {
+                        h[n] = v
+                        vectors(n + 1)
+                    }
+                    h[n] = 0
+                }
+                vectors(0)
+            }
+            go(0, room, [])
+            let found = pricing.combos(room: room, limit: limit)
+            if expected.count > limit {
+                #expect(found == nil, "trial \(trial): \(found?.count ?? 0) layouts past the limit")
+                overflows += 1
+                continue
+            }
+            let combos = try #require(found, "trial \(trial): nil where the enumeration has \(expected.count) layouts")
+            #expect(combos.map { counts($0, classes: classes, nodes: nodes) } == expected, "trial \(trial), \(nodes) nodes")
+            for (combo, h) in zip(combos, expected) {
+                // The room left is the room less each class's counts.
+                var left = room
+                for (c, counts) in zip(classes, h) { for n in 0..<nodes { left[n] = left[n] - flavors[c].perNode * counts[n] } }
+                #expect(combo.left == left, "trial \(trial)")
+            }
+            if visited > 4 * expected.count { pruned += 1 }
+            compared += 1
+        }
+        #expect(compared >= 60 && pruned >= 20, "\(compared) compared, \(pruned) where most vectors are filtered out, \(overflows) past the limit")
+    }
+
     @Test func pricingMatchesBruteForceOnSmallShapes() throws {
         var rng = SplitMix64(seed: 3)
         var compared = 0
