@@ -81,8 +81,9 @@ struct ShapePatterns {
     /// even beside arrivals (`SubProblem.StayersInRoom.mayNotFit`).
     let boundHoldsOnPlannedNodes: Bool
 
-    /// `rooms`: see `Rooms`.
-    init?(_ sub: SubProblem, options: PlanOptions, planner: BatchPlanner, rooms: Rooms = .judged) {
+    /// `rooms`: see `Rooms`. Past `deadline` (`monotonicSeconds()`), shapes with split classes
+    /// get no layouts of them and are not exact (no bound holds): for bound-only passes.
+    init?(_ sub: SubProblem, options: PlanOptions, planner: BatchPlanner, rooms: Rooms = .judged, deadline: Double? = nil) {
         let inventory = planner.inventory
         // Evacuations (every mover must leave; fewest hosts touched): every receiving host a
         // pattern lands on counts, so all shapes cost 1 and hosts share shapes by room alone.
@@ -171,7 +172,7 @@ struct ShapePatterns {
                 continue
             }
             let p = pricingOfType[typeName]!
-            let combos = pricings[p].combos(room: room)
+            let combos = pricings[p].combos(room: room, deadline: deadline)
             if !busy { shapeIndex[typeName, default: [:]][room] = shapes.count }
             // Movers that may not fit the room may all stay instead, with nothing arriving (the
             // host is busy: a shape of its own).

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
+import GLPK
 import Topology
 
 /// What one host of a given shape receives in a pattern: per NUMA node, how many servers of
@@ -271,16 +272,17 @@ struct ShapePricing {
     }
 
     /// Every placement of split servers on nodes of `room` (up to `limit`; nil beyond), the
-    /// empty one first.
-    func combos(room: [Resources], limit: Int = 20_000) -> [Combo]? {
+    /// empty one first. Nil also once `deadline` (`monotonicSeconds()`) has passed.
+    func combos(room: [Resources], limit: Int = 20_000, deadline: Double? = nil) -> [Combo]? {
         let classes = splitClasses.filter { flavors[$0].numaNodes <= room.count }
+        if let deadline, !classes.isEmpty, monotonicSeconds() > deadline { return nil }
         var out: [Combo] = []
         var overflow = false
         func go(_ i: Int, _ current: Combo) {
             guard !overflow else { return }
             if i == classes.count {
                 out.append(current)
-                if out.count > limit { overflow = true }
+                if out.count > limit || (out.count % 256 == 0 && deadline.map { monotonicSeconds() > $0 } ?? false) { overflow = true }
                 return
             }
             let c = classes[i]

@@ -138,6 +138,21 @@ import TestSupport
         #expect(compared >= 60 && pruned >= 20, "\(compared) compared, \(pruned) where most vectors are filtered out, \(overflows) past the limit")
     }
 
+    /// Past its deadline `combos` gives nothing for a room that takes split flavors (its shape is
+    /// then not exact, and no bound holds), and before it the same layouts as without one.
+    @Test func combosStopAtTheirDeadline() throws {
+        let room = (0..<4).map { _ in Resources(vcpus: 8, memoryMiB: 32768) }
+        let pricing = try #require(ShapePricing(flavors: Self.flavors, accepted: Array(Self.flavors.indices), largestNode: room[0]))
+        let all = try #require(pricing.combos(room: room))
+        #expect(all.count > 1)
+        #expect(pricing.combos(room: room, deadline: monotonicSeconds() - 1) == nil)
+        let timely = try #require(pricing.combos(room: room, deadline: monotonicSeconds() + 600))
+        #expect(timely.map(\.servers) == all.map(\.servers))
+        // A room that takes no split flavor has one layout, the empty one, whatever the deadline.
+        let oneNode = try #require(ShapePricing(flavors: Self.flavors, accepted: [0, 1, 2, 3], largestNode: room[0]))
+        #expect(oneNode.combos(room: room, deadline: monotonicSeconds() - 1)?.count == 1)
+    }
+
     @Test func pricingMatchesBruteForceOnSmallShapes() throws {
         var rng = SplitMix64(seed: 3)
         var compared = 0
