@@ -308,10 +308,9 @@ struct ShapePricing {
             func vectors(_ n: Int, sum: Int, max m: Int) {
                 guard !overflow else { return }
                 if n == room.count {
-                    let sum = h.reduce(0, +)
                     guard sum % k == 0 else { return }
                     let t = sum / k
-                    guard h.allSatisfy({ $0 <= t }) else { return }
+                    guard m <= t else { return }
                     var next = current
                     var degree = h
                     for _ in 0..<t {
