@@ -183,7 +183,8 @@ extension BatchPlanner {
     /// the cycle-free one on a superset of its hosts; then, unless `deadline` has passed, the
     /// same packings with fewer moves and the packing that does not favour servers' own hosts.
     /// Those are the same number of hosts or close, and cost time a short limit cannot spare:
-    /// on tiled 2,000 (8,000 hosts) 0.53 s of a 1 s limit.
+    /// on tiled 2,000 (8,000 hosts) 0.53 s of a 1 s limit. Then, by the same deadline, the
+    /// packings the local search empties more hosts of (`emptiedByLocalSearch`).
     func firstFitDecreasingPlans(_ sub: SubProblem, options: PlanOptions, deadline: Double? = nil)
         -> [(decisions: [[Decision]], source: String, cycleFree: Bool, levels: Levels, waves: [Move]?)]
     {
@@ -220,12 +221,33 @@ extension BatchPlanner {
         // safe (`anySafe`) before it is ordered, which changes its moves: there the order by
         // moves kept generated fleet 7626 at 44 hosts, where this order made 45.
         let byCycles = options.placement != .any
-        let prone = byCycles ? out.map { cycleProneMoves($0.decisions, sub: sub) } : out.map { _ in 0 }
-        out = out.indices.sorted { a, b in
-            let (la, lb) = (out[a].levels, out[b].levels)
-            guard la.unplaced == lb.unplaced, la.pool == lb.pool, abs(la.primary - lb.primary) <= 1e-9 else { return la < lb }
-            return (prone[a], la.moves, a) < (prone[b], lb.moves, b)
-        }.map { out[$0] }
+        func sort() {
+            let prone = byCycles ? out.map { cycleProneMoves($0.decisions, sub: sub) } : out.map { _ in 0 }
+            out = out.indices.sorted { a, b in
+                let (la, lb) = (out[a].levels, out[b].levels)
+                guard la.unplaced == lb.unplaced, la.pool == lb.pool, abs(la.primary - lb.primary) <= 1e-9 else { return la < lb }
+                return (prone[a], la.moves, a) < (prone[b], lb.moves, b)
+            }.map { out[$0] }
+        }
+        sort()
+        // Then more hosts emptied by the local search (`emptiedByLocalSearch`, not under `any`),
+        // each search with at most 30 % of the time left: in the cycle-free packing with no move
+        // that could close a cycle, so that it is still ordered without re-routing, and in the
+        // first packing as sorted, as it comes. On foreign fleet 30 (800 hosts of three types,
+        // 1 s) the first went from 239 hosts to 218 and the second from 206 to 199, 30 ms each;
+        // on tiled 2,000 (8,000 hosts) the cycle-free packing from 2,378 to 2,228 in 0.19 s.
+        var searched: [(decisions: [[Decision]], acyclic: Bool)] = repacked.cycleFree.map { [($0.decisions, true)] } ?? []
+        if let first = out.first { searched.append((first.decisions, false)) }
+        var found = false
+        for (packing, acyclic) in searched where !late() {
+            let until = deadline.map { min($0, monotonicSeconds() + ($0 - monotonicSeconds()) * 0.3) } ?? .infinity
+            guard let more = emptiedByLocalSearch(packing, sub: sub, options: options, acyclic: acyclic, deadline: until),
+                more.emptied > 0
+            else { continue }
+            out.append(candidate(more.decisions, "first-fit decreasing, then \(more.emptied) host(s) emptied by local search", cycleFree: false))
+            found = true
+        }
+        if found { sort() }
         if let free = repacked.cycleFree, free.decisions != repacked.decisions {
             out.append(candidate(free.decisions, "first-fit decreasing (no cycles)", cycleFree: true, waves: free.waves))
         }

@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+// A local search that empties hosts of a consolidation's packing: the least filled host in use
+// gives its servers to other hosts in use, each by a move or, where none has room, by ejecting
+// a smaller server of a host in use to a third one. Every placement is judged by the rule
+// pipeline on the nodes the fit function picks; the moves it adds never close a cycle.
+
+import GLPK
+import Topology
+
+extension BatchPlanner {
+    /// `decisions` (a consolidation's packing in `sub`) with more hosts emptied, and how many.
+    /// Hosts in use whose servers may all move are tried least filled first: their servers,
+    /// largest first, go onto other hosts in use (fullest first); a server that finds no room
+    /// takes the place of a smaller server of a host in use, which goes to a third host in use.
+    /// A host is emptied only when all of its servers find a place; otherwise nothing of the
+    /// attempt is kept. Passes repeat while they empty a host, until `deadline`.
+    ///
+    /// Each placement is judged as first-fit decreasing judges its own (`Checker.evaluateHost`
+    /// on the nodes `Fit.fit` picks under the layout policy; a server going back to its own
+    /// host stays on its own nodes), with the anti-affinity groups, the per-host cap on
+    /// arrivals and the hosts that may not receive kept. A move is added from host u to host v
+    /// only when nothing moves onto u or nothing leaves v: then no path leads back from v to u,
+    /// so the moves it adds close no cycle, and a packing without cycles (first-fit
+    /// decreasing's that only empties hosts) stays without them and is put in waves with no
+    /// move re-routed.
+    ///
+    /// Nil where it does not apply: other objectives, a move limit, draining, servers coming
+    /// from the pool, and `any`, where the cloud picks the nodes that the plan only wishes for.
+    func emptiedByLocalSearch(_ decisions: [[Decision]], sub: SubProblem, options: PlanOptions, acyclic: Bool = true, deadline: Double)
+        -> (decisions: [[Decision]], emptied: Int)?
+    {
+        guard options.mode == .consolidate, options.effectiveObjective == .minHostsUsed, options.maxMoves == nil, !sub.mustMove,
+            options.placement != .any
+        else { return nil }
+        let all = movers(of: sub)
+        guard !all.isEmpty, all.allSatisfy({ $0.origin.host >= 0 }) else { return nil }
+        var search = HostEmptying(planner: self, sub: sub, options: options, movers: all, acyclic: acyclic)
+        for (k, m) in all.enumerated() {
+            switch decisions[m.c][m.i] {
+            case .stay: search.put(k, on: m.origin.host, nodes: m.origin.nodes)
+            case .host(let h, let nodes):
+                // A server "moved" onto its own host on other nodes is not a state this search keeps.
+                guard h != m.origin.host else { return nil }
+                search.put(k, on: h, nodes: nodes)
+            case .pool: return nil
+            }
+        }
+        search.journal.removeAll()
+        let emptied = search.run(deadline: deadline)
+        guard emptied > 0 else { return (decisions, 0) }
+        var out = decisions
+        for (k, m) in all.enumerated() {
+            let spot = search.spot[k]
+            out[m.c][m.i] = spot.host == m.origin.host ? .stay : .host(spot.host, spot.nodes ?? [])
+        }
+        return (out, emptied)
+    }
+}
+
+/// The state of `emptiedByLocalSearch`: where each mover is, what each host holds, the moves
+/// in and out of each host, and a journal to take an attempt back.
+struct HostEmptying {
+    let planner: BatchPlanner
+    let sub: SubProblem
+    let options: PlanOptions
+    let movers: [(s: Int, c: Int, i: Int, origin: Origin)]
+    let trusted: LayoutPolicy
+    /// Whether moves that could close a cycle are refused.
+    let acyclic: Bool
+    let typeAccepts: [[Bool]]
+    /// Each mover's size: vCPUs and memory, each normalised by the largest host.
+    let size: [Double]
+    var checker: Checker
+    /// Where each mover is: local host and nodes (nil: unknown layout, only on its own host).
+    var spot: [(host: Int, nodes: [Int]?)]
+    /// The movers on each local host.
+    var content: [Set<Int>]
+    /// Movers on each host that came from another (the per-host cap counts these).
+    var arrivals: [Int]
+    /// Movers leaving each host, and arriving on it: the moves' graph, to keep it without new cycles.
+    var outgoing: [Int]
+    var incoming: [Int]
+    /// Each change of place, to take an attempt back: the mover and where it was (host -1: nowhere).
+    var journal: [(k: Int, host: Int, nodes: [Int]?)] = []
+    var contexts: [Int: Checker.ServerContext] = [:]
+
+    init(planner: BatchPlanner, sub: SubProblem, options: PlanOptions, movers: [(s: Int, c: Int, i: Int, origin: Origin)], acyclic: Bool) {
+        self.acyclic = acyclic
+        self.planner = planner
+        self.sub = sub
+        self.options = options
+        self.movers = movers
+        trusted = options.checkerOptions.effectivePolicy
+        var checker = planner.checker  // the planner's, as it stands: servers on their own hosts
+        let inventory = planner.inventory
+        for m in movers {
+            let server = inventory.servers[m.s]
+            checker.state.remove(server, flavor: sub.classes[m.c].flavor, host: sub.hosts[m.origin.host], nodes: m.origin.nodes,
+                                 groups: inventory.groupsOfServer[server.id] ?? [])
+        }
+        self.checker = checker
+        typeAccepts = planner.typeAccepts(sub, index: checker.index)
+        let largest = BatchPlanner.largestCapacity(sub)
+        size = movers.map { m in
+            let r = sub.classes[m.c].flavor.resources
+            return Double(r.vcpus) / Double(max(1, largest.vcpus)) + Double(r.memoryMiB) / Double(max(1, largest.memoryMiB))
+        }
+        spot = Array(repeating: (-1, nil), count: movers.count)
+        content = Array(repeating: [], count: sub.hosts.count)
+        arrivals = Array(repeating: 0, count: sub.hosts.count)
+        outgoing = arrivals
+        incoming = arrivals
+    }
+
+    func inUse(_ h: Int) -> Bool { !content[h].isEmpty || sub.fixed[h].serverCount > 0 }
+
+    /// Share of the host's vCPUs and memory in use (0 to 2).
+    func fill(_ h: Int) -> Double {
+        let u = checker.state.usage[sub.hosts[h]]
+        let cap = u.capacity.total, used = u.usedTotal
+        return Double(used.vcpus) / Double(max(cap.vcpus, 1)) + Double(used.memoryMiB) / Double(max(cap.memoryMiB, 1))
+    }
+
+    func groups(_ k: Int) -> [Int] { planner.inventory.groupsOfServer[planner.inventory.servers[movers[k].s].id] ?? [] }
+
+    /// Puts mover `k` (nowhere now) on local host `h`, on `nodes`.
+    mutating func put(_ k: Int, on h: Int, nodes: [Int]?) {
+        let m = movers[k]
+        checker.state.add(planner.inventory.servers[m.s], flavor: sub.classes[m.c].flavor, host: sub.hosts[h], nodes: nodes, groups: groups(k))
+        journal.append((k, -1, nil))
+        spot[k] = (h, nodes)
+        content[h].insert(k)
+        if h != m.origin.host {
+            arrivals[h] += 1
+            outgoing[m.origin.host] += 1
+            incoming[h] += 1
+        }
+    }
+
+    /// Takes mover `k` off its host.
+    mutating func take(_ k: Int) {
+        let m = movers[k]
+        let (h, nodes) = spot[k]
+        checker.state.remove(planner.inventory.servers[m.s], flavor: sub.classes[m.c].flavor, host: sub.hosts[h], nodes: nodes,
+                             groups: groups(k))
+        journal.append((k, h, nodes))
+        spot[k] = (-1, nil)
+        content[h].remove(k)
+        if h != m.origin.host {
+            arrivals[h] -= 1
+            outgoing[m.origin.host] -= 1
+            incoming[h] -= 1
+        }
+    }
+
+    /// Takes back every change after journal entry `mark`.
+    mutating func rollback(to mark: Int) {
+        while journal.count > mark {
+            let (k, host, nodes) = journal.removeLast()
+            // Undo without journaling: a `put` is undone by taking, a `take` by putting back.
+            if host < 0 {
+                take(k)
+            } else {
+                put(k, on: host, nodes: nodes)
+            }
+            journal.removeLast()
+        }
+    }
+
+    /// The nodes on which mover `k` (nowhere now) may go on local host `h`, nil when it may not:
+    /// its own host on its own nodes when they still hold it; another host that may receive it
+    /// where the rule pipeline admits it on the nodes the fit function picks, and the move
+    /// closes no cycle.
+    mutating func admits(_ k: Int, on h: Int) -> [Int]?? {
+        let m = movers[k]
+        let flavor = sub.classes[m.c].flavor
+        let usage = checker.state.usage[sub.hosts[h]]
+        guard usage.freeTotal.covers(flavor.resources) else { return nil }
+        if h == m.origin.host {
+            // As first-fit decreasing keeps a server home: with its anti-affinity groups apart,
+            // and within capacity once the host has taken arrivals.
+            var after = usage
+            after.add(flavor, nodes: m.origin.nodes)
+            let clash = groups(k).contains { (checker.state.groupMembersOnHost[$0][sub.hosts[h]] ?? 0) > 0 }
+            guard !clash, arrivals[h] == 0 || after.withinCapacity(under: trusted) else { return nil }
+            return .some(m.origin.nodes)
+        }
+        guard sub.receives[h], typeAccepts[m.c][h], options.maxPerHost.map({ arrivals[h] < $0 }) ?? true,
+            !acyclic || incoming[m.origin.host] == 0 || outgoing[h] == 0,
+            let wish = Fit.fit(flavor, free: usage.free(under: trusted), capacity: usage.capacity)
+        else { return nil }
+        if contexts[k] == nil {
+            var context = Checker.ServerContext(planner.inventory.servers[m.s], index: checker.index, inventory: planner.inventory)
+            context.currentHost = sub.hosts[m.origin.host]
+            contexts[k] = context
+        }
+        var sink = FirstCodeSink()
+        let judged = checker.evaluateHost(
+            contexts[k]!, hostIndex: sub.hosts[h], options: options.checkerOptions, arrival: Checker.Arrival(nodes: wish.nodes), sink: &sink)
+        guard sink.first == nil, judged.fit != nil, judged.verdict == .certain || trusted == .possible else { return nil }
+        return .some(wish.nodes)
+    }
+
+    /// Places mover `k` (nowhere now) on the first of `targets` that admits it.
+    mutating func place(_ k: Int, targets: [Int], except: Int) -> Bool {
+        for h in targets where h != except {
+            if let nodes = admits(k, on: h) {
+                put(k, on: h, nodes: nodes)
+                return true
+            }
+        }
+        return false
+    }
+
+    /// Places mover `k` (nowhere now) on one of `targets` in place of a smaller mover there,
+    /// which goes to another of them. At most `tries` such exchanges are judged.
+    mutating func placeByEjection(_ k: Int, targets: [Int], except: Int, tries: Int) -> Bool {
+        let need = sub.classes[movers[k].c].flavor.resources
+        var left = tries
+        for h in targets where h != except && (h == movers[k].origin.host || sub.receives[h] && typeAccepts[movers[k].c][h]) {
+            let free = checker.state.usage[sub.hosts[h]].freeTotal
+            for t in content[h].sorted(by: { size[$0] != size[$1] ? size[$0] > size[$1] : $0 < $1 }) where size[t] < size[k] {
+                // Room in total first: without it no node set holds the server either.
+                guard (free + sub.classes[movers[t].c].flavor.resources).covers(need) else { continue }
+                guard left > 0 else { return false }
+                left -= 1
+                let mark = journal.count
+                take(t)
+                if let nodes = admits(k, on: h) {
+                    put(k, on: h, nodes: nodes)
+                    if place(t, targets: targets, except: except) { return true }
+                }
+                rollback(to: mark)
+            }
+        }
+        return false
+    }
+
+    /// Empties hosts until a pass empties none or `deadline` passes; how many it emptied.
+    mutating func run(deadline: Double) -> Int {
+        var emptied = 0
+        var progress = true
+        while progress, monotonicSeconds() < deadline {
+            progress = false
+            var hosts = sub.hosts.indices.filter(inUse)
+            let fills = hosts.map { (h: $0, fill: fill($0)) }
+            hosts = fills.sorted { $0.fill != $1.fill ? $0.fill > $1.fill : $0.h < $1.h }.map(\.h)
+            // Least filled first, among hosts whose servers may all move.
+            let candidates = hosts.reversed().filter { sub.fixed[$0].serverCount == 0 }
+            var targets = hosts
+            var failures = 0  // in a row: past the least filled hosts, fuller ones empty still less often
+            for e in candidates {
+                guard monotonicSeconds() < deadline, failures < 128 else { break }
+                guard !content[e].isEmpty else { continue }
+                let mark = journal.count
+                let leaving = content[e].sorted { size[$0] != size[$1] ? size[$0] > size[$1] : $0 < $1 }
+                for k in leaving { take(k) }
+                var ok = true
+                for k in leaving where !place(k, targets: targets, except: e) {
+                    if !placeByEjection(k, targets: targets, except: e, tries: 64) {
+                        ok = false
+                        break
+                    }
+                }
+                if ok {
+                    emptied += 1
+                    progress = true
+                    failures = 0
+                    targets.removeAll { $0 == e }
+                } else {
+                    rollback(to: mark)
+                    failures += 1
+                }
+                journal.removeAll(keepingCapacity: true)
+            }
+        }
+        return emptied
+    }
+}

@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import Generator
+import GLPK
+@testable import Planner
+import TestSupport
+import Testing
+import Topology
+
+/// The local search that empties hosts of a consolidation's packing (`emptiedByLocalSearch`):
+/// the least filled host's servers go to other hosts in use, by a move or by ejecting a smaller
+/// server to a third host, each placement judged by the rule pipeline.
+@Suite struct LocalSearchTests {
+    /// Three one-node hosts of 10 vCPUs: A holds 6 + 2, B holds 8, E holds 3. No host has room
+    /// for E's server; with A's 2-vCPU server sent to B, A has. `group`: E's server and A's
+    /// 6-vCPU one in one anti-affinity group. `bFull`: B holds another 2 vCPUs, so A's small
+    /// server has nowhere to go.
+    static func threeHosts(group: Bool = false, bFull: Bool = false) throws -> Inventory {
+        var b = InventoryBuilder()
+        for v in [2, 3, 6, 8] { b.flavor("f\(v)", vcpus: v, memory: v * 1024) }
+        b.hostType("t", nodes: 1, vcpus: 10, memory: 40_960, flavors: ["f2", "f3", "f6", "f8"])
+        for h in ["A", "B", "E"] { b.host(h, type: "t") }
+        b.server("a6", flavor: "f6", on: "A", nodes: [0])
+        b.server("a2", flavor: "f2", on: "A", nodes: [0])
+        b.server("b8", flavor: "f8", on: "B", nodes: [0])
+        if bFull { b.server("b2", flavor: "f2", on: "B", nodes: [0]) }
+        b.server("e3", flavor: "f3", on: "E", nodes: [0])
+        if group { b.groups.append(ServerGroup(id: "g", members: ["a6", "e3"])) }
+        return try b.build()
+    }
+
+    /// The search run on the inventory as it stands (every server home), with its moves.
+    static func searched(_ inventory: Inventory) throws -> (emptied: Int, moves: [Move], planner: BatchPlanner, options: PlanOptions) {
+        let options = PlanOptions(mode: .consolidate, timeLimit: 10, placement: .planned)
+        let planner = BatchPlanner(inventory)
+        let sub = try #require(planner.consolidationSubProblems(zones: ["az1"], options: options).first)
+        let home = sub.classes.map { Array(repeating: Decision.stay, count: $0.count) }
+        let out = try #require(planner.emptiedByLocalSearch(home, sub: sub, options: options, deadline: monotonicSeconds() + 60))
+        return (out.emptied, planner.moves(of: out.decisions, in: sub), planner, options)
+    }
+
+    @Test func anEjectionEmptiesAHostThatNoMoveCan() throws {
+        let inventory = try Self.threeHosts()
+        let (emptied, moves, planner, options) = try Self.searched(inventory)
+        #expect(emptied == 1)
+        #expect(Dictionary(uniqueKeysWithValues: moves.map { ($0.serverID, $0.to) }) == ["e3": "A", "a2": "B"])
+        // A's small server leaves before E's arrives: no cycle, nothing re-routed.
+        let waves = planner.orderWaves(moves, options: options)
+        #expect(waves.rerouted == 0 && waves.dropped.isEmpty && waves.relocatedHosts == 0)
+        #expect(waves.moves.first { $0.serverID == "a2" }!.wave < waves.moves.first { $0.serverID == "e3" }!.wave)
+        #expect(PlanValidator.violations(of: waves.moves, on: inventory, options: options.checkerOptions).isEmpty)
+    }
+
+    /// The rule pipeline judges every placement (anti-affinity here), and an attempt that does
+    /// not empty its host is taken back whole.
+    @Test(arguments: [(true, false), (false, true)])
+    func nothingIsKeptOfAnAttemptThatFails(group: Bool, bFull: Bool) throws {
+        let (emptied, moves, _, _) = try Self.searched(try Self.threeHosts(group: group, bFull: bFull))
+        #expect(emptied == 0)
+        #expect(moves.isEmpty)
+    }
+
+    /// A move from a host that receives to a host that sends could close a cycle: refused where
+    /// the search keeps the packing without new cycles. A's server is on B; B's would go to A.
+    @Test(arguments: [true, false])
+    func aMoveThatCouldCloseACycleIsRefused(acyclic: Bool) throws {
+        var b = InventoryBuilder()
+        b.flavor("f2", vcpus: 2, memory: 2048)
+        b.flavor("f3", vcpus: 3, memory: 3072)
+        b.hostType("t", nodes: 1, vcpus: 10, memory: 40_960, flavors: ["f2", "f3"])
+        for h in ["A", "B"] { b.host(h, type: "t") }
+        b.server("a2", flavor: "f2", on: "A", nodes: [0])
+        b.server("b3", flavor: "f3", on: "B", nodes: [0])
+        let inventory = try b.build()
+        let options = PlanOptions(mode: .consolidate, timeLimit: 10, placement: .planned)
+        let planner = BatchPlanner(inventory)
+        let sub = try #require(planner.consolidationSubProblems(zones: ["az1"], options: options).first)
+        let all = planner.movers(of: sub)
+        let a2 = try #require(all.firstIndex { inventory.servers[$0.s].id == "a2" })
+        let b3 = try #require(all.firstIndex { inventory.servers[$0.s].id == "b3" })
+        let (hostA, hostB) = (all[a2].origin.host, all[b3].origin.host)
+        var search = HostEmptying(planner: planner, sub: sub, options: options, movers: all, acyclic: acyclic)
+        // Before A sends anything, B's server may go to A (A has 10 vCPUs free).
+        #expect(search.admits(b3, on: hostA) != nil)
+        search.put(a2, on: hostB, nodes: [0])
+        #expect((search.admits(b3, on: hostA) == nil) == acyclic)
+    }
+
+    /// Fleets of 2- and 4-node hosts with split flavors, servers of unknown layout,
+    /// anti-affinity groups and (odd seeds) a cap on arrivals per host.
+    static func fleet(_ seed: UInt64) -> (Inventory, PlanOptions) {
+        let inventory = InventoryGenerator.generate(.init(
+            seed: 9700 + seed, hosts: 40 + Int(seed % 3) * 20, servers: 160 + Int(seed % 4) * 50, availabilityZones: ["az1"],
+            unknownLayoutFraction: seed % 2 == 0 ? 0 : 0.3, shutoffFraction: 0.95, faultFraction: 0, antiAffinityGroups: 3,
+            hostTypeNames: ["c6", "m6", "h4"], maxFill: 0.6))
+        return (inventory, PlanOptions(mode: .consolidate, maxPerHost: seed % 2 == 1 ? 6 : nil, timeLimit: 10, placement: .planned))
+    }
+
+    /// Whether the moves' graph of hosts (an edge from each source to its target) has a cycle.
+    static func hasCycle(_ moves: [Move]) -> Bool {
+        var next: [String: Set<String>] = [:]
+        for m in moves { if let f = m.from, let t = m.to, f != t { next[f, default: []].insert(t) } }
+        var state: [String: Int] = [:]  // 1: on the path, 2: done
+        func visit(_ h: String) -> Bool {
+            if state[h] == 1 { return true }
+            if state[h] == 2 { return false }
+            state[h] = 1
+            for t in next[h] ?? [] where visit(t) { return true }
+            state[h] = 2
+            return false
+        }
+        return next.keys.sorted().contains { visit($0) }
+    }
+
+    /// On first-fit decreasing's packings: every host it empties is one fewer in use, the moves
+    /// replay by the rule pipeline once ordered, and from the cycle-free packing the moves have
+    /// no cycle and are ordered with nothing re-routed, dropped or relocated.
+    @Test func onGeneratedFleetsItEmptiesHostsValidlyAndAddsNoCycle() throws {
+        var emptiedInAll = 0, fromCycleFree = 0
+        for seed in UInt64(0)..<8 {
+            let (inventory, options) = Self.fleet(seed)
+            let planner = BatchPlanner(inventory)
+            for sub in planner.consolidationSubProblems(zones: ["az1"], options: options) {
+                guard let packed = planner.firstFitDecreasing(sub, options: options) else { continue }
+                let free = try #require(packed.cycleFree?.decisions)
+                for (packing, acyclic) in [(packed.decisions, false), (free, true)] {
+                    let out = try #require(planner.emptiedByLocalSearch(packing, sub: sub, options: options, acyclic: acyclic,
+                                                                        deadline: monotonicSeconds() + 60))
+                    let before = sub.levels(packing, objective: .minHostsUsed, inventory: inventory)
+                    let after = sub.levels(out.decisions, objective: .minHostsUsed, inventory: inventory)
+                    #expect(after.unplaced == before.unplaced && after.primary == before.primary - Double(out.emptied), "seed \(seed)")
+                    emptiedInAll += out.emptied
+                    let moves = planner.moves(of: out.decisions, in: sub)
+                    let waves = planner.orderWaves(moves, options: options)
+                    #expect(PlanValidator.violations(of: waves.moves, on: inventory, options: options.checkerOptions).isEmpty,
+                            "seed \(seed), acyclic \(acyclic)")
+                    if let cap = options.maxPerHost {
+                        #expect(Dictionary(grouping: moves.compactMap { $0.to }, by: { $0 }).values.allSatisfy { $0.count <= cap })
+                    }
+                    guard acyclic else { continue }
+                    fromCycleFree += out.emptied
+                    #expect(!Self.hasCycle(moves), "seed \(seed)")
+                    #expect(waves.rerouted == 0 && waves.dropped.isEmpty && waves.relocatedHosts == 0,
+                            "seed \(seed): \(waves.rerouted) re-routed, \(waves.dropped.count) dropped, \(waves.relocatedHosts) relocated")
+                }
+            }
+        }
+        #expect(emptiedInAll >= 8 && fromCycleFree >= 4, "\(emptiedInAll) hosts emptied, \(fromCycleFree) from the cycle-free packings")
+    }
+
+    /// Not where the cloud picks the nodes: the plan's nodes are only a wish there.
+    @Test func notUnderAny() throws {
+        let inventory = try Self.threeHosts()
+        let options = PlanOptions(mode: .consolidate, timeLimit: 10, placement: .any)
+        let planner = BatchPlanner(inventory)
+        let sub = try #require(planner.consolidationSubProblems(zones: ["az1"], options: options).first)
+        let home = sub.classes.map { Array(repeating: Decision.stay, count: $0.count) }
+        #expect(planner.emptiedByLocalSearch(home, sub: sub, options: options, deadline: monotonicSeconds() + 60) == nil)
+    }
+}
