@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
 // The per-host aggregated models (GLPK): branch-and-cut, the LP dive, the restricted search, chunks
-// of hosts, and an external solver on the same model.
+// of hosts (evacuations), and an external solver on the same model.
 
 import GLPK
 import Topology
@@ -37,9 +37,9 @@ extension BatchPlanner {
             return adopt(extracted, sub.levels(extracted, objective: objective, inventory: inventory), from: "solver's")
         }
         /// Keeps the chunks' plan if it is no worse, and says what it came to.
-        func adoptChunks(_ pieces: (decisions: [[Decision]], solved: Int, chunks: Int), unit: String) {
+        func adoptChunks(_ pieces: (decisions: [[Decision]], solved: Int, chunks: Int)) {
             let levels = sub.levels(pieces.decisions, objective: objective, inventory: inventory)
-            notes.append("\(chunkNote(pieces.solved, of: pieces.chunks)): \(Int(levels.primary)) \(unit)")
+            notes.append("\(chunkNote(pieces.solved, of: pieces.chunks)): \(Int(levels.primary)) hosts touched")
             adopt(pieces.decisions, levels, from: "chunked")
         }
         /// The plan in hand, with its slack against the bound (0: proven optimal).
@@ -51,29 +51,33 @@ extension BatchPlanner {
         if built.model.variableCount > branchAndCutLimit {
             // GLPK's branch-and-cut on models this size neither finds better plans nor respects
             // its time limit (measured: 296 s for a 30 s limit at 34,000 columns, ~1 GB).
-            // Consolidations are solved in chunks of hosts; other host-count objectives dive
-            // from the LP relaxation with the whole limit. The better of that plan and the
-            // greedy one is kept, bounded by the LP relaxation.
+            // Evacuations are solved in chunks of hosts, consolidations get the local search;
+            // other host-count objectives dive from the LP relaxation with the whole limit. The
+            // better of that plan and the one in hand is kept, bounded by the LP relaxation.
             var bound: Double?
             if objective == .minHostsTouched, sub.mustMove, options.maxMoves == nil,
                 let pieces = chunked(sub, options: options, columns: built.model.variableCount,
                                      deadline: started + timeLimit * 0.7)
             {
-                adoptChunks(pieces, unit: "hosts touched")
+                adoptChunks(pieces)
             }
             if objective == .minHostsUsed, options.maxMoves == nil,
                 chunkCount(columns: built.model.variableCount) > 1
             {
                 // The dive does not finish at this size (35,000 columns in 30 s): take the LP bound
-                // with up to half the limit, then solve the hosts in chunks with the rest.
+                // with up to half the limit, then empty more hosts of the plan in hand by the local
+                // search with the rest, adding no move that could close a cycle (not under `any`).
+                // Chunks of hosts solved apart ran here: where the time did not reach them all
+                // their servers stayed (foreign fleet 30 at 1 s: 638 hosts against 201 in hand),
+                // and on no fleet of the sweeps was their plan the one kept.
                 let lpLimit = max(0.05, timeLimit * 0.5 - (monotonicSeconds() - started))
                 if let lp = try? built.model.relaxed.solve(SolveOptions(timeLimit: lpLimit)), lp.status == .optimal {
                     bound = lp.objective
                 }
-                if let pieces = chunked(sub, options: options, columns: built.model.variableCount,
-                                        deadline: started + timeLimit)
-                {
-                    adoptChunks(pieces, unit: "hosts in use")
+                if let more = emptiedByLocalSearch(chosen, sub: sub, options: options, deadline: started + timeLimit), more.emptied > 0 {
+                    let levels = sub.levels(more.decisions, objective: objective, inventory: inventory)
+                    notes.append("local search: \(more.emptied) more host(s) emptied, \(Int(levels.primary)) hosts in use")
+                    adopt(more.decisions, levels, from: "local search's")
                 }
             } else if let dived = lpDive(built, scale: scale, objective: objective, deadline: started + timeLimit, share: 0.97) {
                 // (GLPK checks its time limit between simplex iterations and not in its
@@ -191,43 +195,36 @@ extension BatchPlanner {
         (columns + chunkColumns - 1) / chunkColumns
     }
 
-    /// A sub-problem too large for branch-and-cut, solved in chunks small enough (about
-    /// `chunkColumns` model columns each) to be solved to optimality quickly. Consolidations:
-    /// runs of consecutive hosts, each with the servers it holds. Evacuations: runs of the
+    /// An evacuation too large for branch-and-cut, solved in chunks small enough (about
+    /// `chunkColumns` model columns each) to be solved to optimality quickly: runs of the
     /// receiving hosts paired with runs of the hosts being emptied. Each chunk gets its share
     /// of the time by movers, and the chunks' plans are joined. Servers only move within their
     /// chunk, so the joined plan is valid but may miss better combinations across chunks; the
     /// bound stays the whole model's. Anti-affinity holds across chunks: their hosts are
     /// disjoint and no server leaves its chunk. Chunks the time does not reach keep their
-    /// servers where they are. Nil when one chunk would do, when no chunk got time, or
-    /// (evacuations) when a host that servers leave could also receive.
+    /// servers where they are. Nil when one chunk would do, when no chunk got time, for
+    /// consolidations (the local search runs there instead), or when a host that servers leave
+    /// could also receive.
     func chunked(_ sub: SubProblem, options: PlanOptions, columns: Int, deadline: Double)
         -> (decisions: [[Decision]], solved: Int, chunks: Int)?
     {
         let count = chunkCount(columns: columns)
-        guard count > 1, sub.classes.allSatisfy({ $0.origins.keys.allSatisfy { $0.host >= 0 } })
+        guard count > 1, sub.mustMove, sub.classes.allSatisfy({ $0.origins.keys.allSatisfy { $0.host >= 0 } })
         else { return nil }
+        // The servers sit on hosts that cannot receive. Pair runs of the receiving hosts with
+        // runs of the source hosts.
+        var origins = Set<Int>()
+        for cls in sub.classes { for o in cls.origins.keys { origins.insert(o.host) } }
+        guard origins.allSatisfy({ !sub.receives[$0] }) else { return nil }
+        let receivers = sub.hosts.indices.filter { sub.receives[$0] }
+        let sources = origins.sorted()
+        let parts = min(count, receivers.count, sources.count)  // no chunk without either
+        guard parts > 1 else { return nil }
         var groups: [[Int]] = []  // local host indices in `sub`, one list per chunk
-        if sub.mustMove {
-            // Evacuations: the servers sit on hosts that cannot receive. Pair runs of the
-            // receiving hosts with runs of the source hosts.
-            var origins = Set<Int>()
-            for cls in sub.classes { for o in cls.origins.keys { origins.insert(o.host) } }
-            guard origins.allSatisfy({ !sub.receives[$0] }) else { return nil }
-            let receivers = sub.hosts.indices.filter { sub.receives[$0] }
-            let sources = origins.sorted()
-            let parts = min(count, receivers.count, sources.count)  // no chunk without either
-            guard parts > 1 else { return nil }
-            for k in 0..<parts {
-                let r = receivers[(k * receivers.count / parts)..<((k + 1) * receivers.count / parts)]
-                let s = sources[(k * sources.count / parts)..<((k + 1) * sources.count / parts)]
-                groups.append(Array(r) + Array(s))
-            }
-        } else {
-            let size = (sub.hosts.count + count - 1) / count
-            for first in stride(from: 0, to: sub.hosts.count, by: size) {
-                groups.append(Array(first..<min(first + size, sub.hosts.count)))
-            }
+        for k in 0..<parts {
+            let r = receivers[(k * receivers.count / parts)..<((k + 1) * receivers.count / parts)]
+            let s = sources[(k * sources.count / parts)..<((k + 1) * sources.count / parts)]
+            groups.append(Array(r) + Array(s))
         }
         var decided: [Int: Decision] = [:]  // inventory server index -> decision in `sub`'s host indices
         var moversLeft = sub.totalMovers

@@ -220,10 +220,11 @@ extension BatchPlanner {
     /// Until when the pattern model over host shapes runs (`monotonicSeconds()`): until 60 % of
     /// the limit (at least a fifth of it after the plan in hand, at most 90 %); proven plans end
     /// there, others become the plan in hand for the per-host models, and its bound stays. Up
-    /// to 90 % where the per-host model of a consolidation will be beyond branch-and-cut: it is
-    /// then solved in chunks of hosts, which on 300 servers of unique sizes (90,900 columns)
-    /// ended at 131 hosts where the pattern model had 110, and the plan came at 7 s of a 10 s
-    /// limit; with the time left the pattern model's dives find 101.
+    /// to 90 % where the per-host model of a consolidation will be beyond branch-and-cut: only
+    /// its LP bound and the local search follow (chunks of hosts solved apart ran there once,
+    /// and on 300 servers of unique sizes, 90,900 columns, ended at 131 hosts where the pattern
+    /// model had 110, the plan coming at 7 s of a 10 s limit; with the time left the pattern
+    /// model's dives find 101).
     func patternModelDeadline(_ sub: SubProblem, options: PlanOptions, started: Double, timeLimit: Double) -> Double {
         if options.effectiveObjective == .minHostsUsed, options.maxMoves == nil, perHostColumnsEstimate(sub) > branchAndCutLimit {
             return started + timeLimit * 0.9

@@ -31,11 +31,12 @@ public struct BatchPlanner: Sendable {
     /// Sub-problem models with more variables than this get the LP bound instead of branch-and-cut
     /// (a stored property so tests can reach that path with small inventories).
     var branchAndCutLimit = 20_000
-    /// Model columns per chunk of a sub-problem too large for branch-and-cut. Measured on the
-    /// generated inventories (30 s limit): consolidating 10,000 hosts (140,862 columns): 8,503
+    /// Model columns per chunk of an evacuation too large for branch-and-cut (consolidations of
+    /// that size get the LP bound and the local search instead; more than one chunk's worth of
+    /// columns is what sends them there). Measured on the generated inventories (30 s limit),
+    /// when consolidations were chunked too: consolidating 10,000 hosts (140,862 columns): 8,503
     /// hosts in use with chunks of 12,000 columns, 8,458 with 6,000, 7,730 with 3,000 (bound
-    /// 7,728); 2,500 hosts: 1,957 (the LP bound) with each, in 8.1 s with 3,000 and 18.7 s with
-    /// 12,000. Evacuating 1,000 of 10,000 hosts: 596, 599 and 585 hosts touched (greedy 591).
+    /// 7,728); evacuating 1,000 of 10,000 hosts: 596, 599 and 585 hosts touched (greedy 591).
     var chunkColumns = 3_000
     /// Drains and named moves with at most this many (class, receiving host) pairs run the
     /// per-host models before the pattern model (`solveModels`); a stored property so tests can
