@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
-// The per-host aggregated models (GLPK): branch-and-cut, the LP dive, the restricted search, chunks
-// of hosts (evacuations), and an external solver on the same model.
+// The per-host aggregated models (GLPK): branch-and-cut, the LP dive, the restricted search, and an
+// external solver on the same model.
 
 import GLPK
 import Topology
@@ -36,12 +36,6 @@ extension BatchPlanner {
             guard candidate.hasSolution, let extracted = extract(sub, built, candidate) else { return false }
             return adopt(extracted, sub.levels(extracted, objective: objective, inventory: inventory), from: "solver's")
         }
-        /// Keeps the chunks' plan if it is no worse, and says what it came to.
-        func adoptChunks(_ pieces: (decisions: [[Decision]], solved: Int, chunks: Int)) {
-            let levels = sub.levels(pieces.decisions, objective: objective, inventory: inventory)
-            notes.append("\(chunkNote(pieces.solved, of: pieces.chunks)): \(Int(levels.primary)) hosts touched")
-            adopt(pieces.decisions, levels, from: "chunked")
-        }
         /// The plan in hand, with its slack against the bound (0: proven optimal).
         func outcome(slack: Double?) -> SubOutcome {
             SubOutcome(
@@ -51,19 +45,20 @@ extension BatchPlanner {
         if built.model.variableCount > branchAndCutLimit {
             // GLPK's branch-and-cut on models this size neither finds better plans nor respects
             // its time limit (measured: 296 s for a 30 s limit at 34,000 columns, ~1 GB).
-            // Evacuations are solved in chunks of hosts, consolidations get the local search;
-            // other host-count objectives dive from the LP relaxation with the whole limit. The
-            // better of that plan and the one in hand is kept, bounded by the LP relaxation.
+            // Drains and consolidations get the local search on the plan in hand (chunks of hosts
+            // solved apart ran here once); other objectives dive from the LP relaxation with the
+            // whole limit, and drains too after the search. The better of that plan and the one
+            // in hand is kept, bounded by the LP relaxation.
             var bound: Double?
             if objective == .minHostsTouched, sub.mustMove, options.maxMoves == nil,
-                let pieces = chunked(sub, options: options, columns: built.model.variableCount,
-                                     deadline: started + timeLimit * 0.7)
+                let more = emptiedByLocalSearch(chosen, sub: sub, options: options, deadline: started + timeLimit * 0.3),
+                more.emptied > 0
             {
-                adoptChunks(pieces)
+                let levels = sub.levels(more.decisions, objective: objective, inventory: inventory)
+                notes.append("local search: \(more.emptied) more host(s) emptied, \(Int(levels.primary)) hosts touched")
+                adopt(more.decisions, levels, from: "local search's")
             }
-            if objective == .minHostsUsed, options.maxMoves == nil,
-                chunkCount(columns: built.model.variableCount) > 1
-            {
+            if objective == .minHostsUsed, options.maxMoves == nil, built.model.variableCount > diveColumnLimit {
                 // The dive does not finish at this size (35,000 columns in 30 s): take the LP bound
                 // with up to half the limit, then empty more hosts of the plan in hand by the local
                 // search with the rest, adding no move that could close a cycle (not under `any`).
@@ -184,91 +179,6 @@ extension BatchPlanner {
         let optimal = solution.status == .optimal && solverPlanKept
         // Bound on the primary objective from the solver's bound on the weighted objective.
         return outcome(slack: optimal ? 0 : scale.slack(of: chosenLevels, bound: solution.bound))
-    }
-
-    func chunkNote(_ solved: Int, of chunks: Int) -> String {
-        solved == chunks ? "\(chunks) chunks of hosts solved apart"
-            : "\(solved) of \(chunks) chunks of hosts solved apart (no time left for the others: their servers stay)"
-    }
-
-    func chunkCount(columns: Int) -> Int {
-        (columns + chunkColumns - 1) / chunkColumns
-    }
-
-    /// An evacuation too large for branch-and-cut, solved in chunks small enough (about
-    /// `chunkColumns` model columns each) to be solved to optimality quickly: runs of the
-    /// receiving hosts paired with runs of the hosts being emptied. Each chunk gets its share
-    /// of the time by movers, and the chunks' plans are joined. Servers only move within their
-    /// chunk, so the joined plan is valid but may miss better combinations across chunks; the
-    /// bound stays the whole model's. Anti-affinity holds across chunks: their hosts are
-    /// disjoint and no server leaves its chunk. Chunks the time does not reach keep their
-    /// servers where they are. Nil when one chunk would do, when no chunk got time, for
-    /// consolidations (the local search runs there instead), or when a host that servers leave
-    /// could also receive.
-    func chunked(_ sub: SubProblem, options: PlanOptions, columns: Int, deadline: Double)
-        -> (decisions: [[Decision]], solved: Int, chunks: Int)?
-    {
-        let count = chunkCount(columns: columns)
-        guard count > 1, sub.mustMove, sub.classes.allSatisfy({ $0.origins.keys.allSatisfy { $0.host >= 0 } })
-        else { return nil }
-        // The servers sit on hosts that cannot receive. Pair runs of the receiving hosts with
-        // runs of the source hosts.
-        var origins = Set<Int>()
-        for cls in sub.classes { for o in cls.origins.keys { origins.insert(o.host) } }
-        guard origins.allSatisfy({ !sub.receives[$0] }) else { return nil }
-        let receivers = sub.hosts.indices.filter { sub.receives[$0] }
-        let sources = origins.sorted()
-        let parts = min(count, receivers.count, sources.count)  // no chunk without either
-        guard parts > 1 else { return nil }
-        var groups: [[Int]] = []  // local host indices in `sub`, one list per chunk
-        for k in 0..<parts {
-            let r = receivers[(k * receivers.count / parts)..<((k + 1) * receivers.count / parts)]
-            let s = sources[(k * sources.count / parts)..<((k + 1) * sources.count / parts)]
-            groups.append(Array(r) + Array(s))
-        }
-        var decided: [Int: Decision] = [:]  // inventory server index -> decision in `sub`'s host indices
-        var moversLeft = sub.totalMovers
-        var solved = 0
-        for members in groups {
-            var piece = SubProblem()
-            piece.mustMove = sub.mustMove
-            var position: [Int: Int] = [:]
-            for h in members {
-                position[h] = piece.hosts.count
-                piece.local[sub.hosts[h]] = piece.hosts.count
-                piece.hosts.append(sub.hosts[h])
-                piece.receives.append(sub.receives[h])
-                piece.fixed.append(sub.fixed[h])
-                piece.fixedMembers.append(sub.fixedMembers[h])
-            }
-            for cls in sub.classes {
-                var part = MoverClass(flavor: cls.flavor, singleton: cls.singleton)
-                for (origin, servers) in cls.origins.sorted(by: { $0.key < $1.key }) {
-                    guard let at = position[origin.host] else { continue }
-                    part.servers += servers
-                    part.origins[Origin(host: at, nodes: origin.nodes)] = servers
-                }
-                if !part.servers.isEmpty { piece.classes.append(part) }
-            }
-            guard !piece.classes.isEmpty else { continue }
-            let left = deadline - monotonicSeconds()
-            guard left > 0.05 else { break }  // the chunks left keep their servers where they are
-            let share = left * Double(piece.totalMovers) / Double(max(moversLeft, 1))
-            moversLeft -= piece.totalMovers
-            let outcome = solve(piece, options: options, timeLimit: share)
-            solved += 1
-            for (c, cls) in piece.classes.enumerated() {
-                for (i, server) in cls.servers.enumerated() {
-                    switch outcome.decisions[c][i] {
-                    case .stay: decided[server] = .stay
-                    case .pool: decided[server] = .pool
-                    case .host(let h, let nodes): decided[server] = .host(members[h], nodes)
-                    }
-                }
-            }
-        }
-        guard solved > 0 else { return nil }
-        return (sub.classes.map { cls in cls.servers.map { decided[$0] ?? .stay } }, solved, groups.count)
     }
 
     /// What the LP-guided restricted search found.

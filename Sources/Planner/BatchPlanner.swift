@@ -31,13 +31,10 @@ public struct BatchPlanner: Sendable {
     /// Sub-problem models with more variables than this get the LP bound instead of branch-and-cut
     /// (a stored property so tests can reach that path with small inventories).
     var branchAndCutLimit = 20_000
-    /// Model columns per chunk of an evacuation too large for branch-and-cut (consolidations of
-    /// that size get the LP bound and the local search instead; more than one chunk's worth of
-    /// columns is what sends them there). Measured on the generated inventories (30 s limit),
-    /// when consolidations were chunked too: consolidating 10,000 hosts (140,862 columns): 8,503
-    /// hosts in use with chunks of 12,000 columns, 8,458 with 6,000, 7,730 with 3,000 (bound
-    /// 7,728); evacuating 1,000 of 10,000 hosts: 596, 599 and 585 hosts touched (greedy 591).
-    var chunkColumns = 3_000
+    /// Model columns above which a consolidation beyond branch-and-cut gets only the LP bound
+    /// and the local search: the LP dive does not finish there (35,000 columns in 30 s). A
+    /// stored property so tests can reach that path with small inventories.
+    var diveColumnLimit = 3_000
     /// Drains and named moves with at most this many (class, receiving host) pairs run the
     /// per-host models before the pattern model (`solveModels`); a stored property so tests can
     /// reach either order.
@@ -46,7 +43,7 @@ public struct BatchPlanner: Sendable {
     /// model columns; above, its root LP (solved with no time limit) could overrun the limit.
     let presolveColumns = 2_000
     /// Whether the pattern model over host shapes runs before the per-host models (a stored
-    /// property so tests can reach the per-host and chunked paths it would otherwise pre-empt).
+    /// property so tests can reach the per-host paths it would otherwise pre-empt).
     var patternModel = true
 
     static func isMovable(_ server: Server, assumeStopped: Bool = false) -> Bool {

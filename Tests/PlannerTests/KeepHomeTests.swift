@@ -290,45 +290,41 @@ import Topology
     }
 }
 
-/// Models beyond branch-and-cut. Evacuations are solved in chunks of hosts; consolidations get
-/// the LP bound and the local search (chunks of hosts ran there once). With the limits lowered,
-/// small generated inventories take those paths: every plan passes the independent validator,
-/// servers never leave their chunk, and the plan is no worse than the greedy one.
-@Suite struct ChunkedConsolidationTests {
+/// Models beyond branch-and-cut: consolidations and drains get the LP bound and the local search
+/// on the plan in hand (chunks of hosts solved apart ran there once). With the limits lowered,
+/// small generated inventories take that path: every plan passes the independent validator, none
+/// is solved in chunks, and a consolidation's plan is no worse than the greedy one.
+@Suite struct BeyondBranchAndCutTests {
     /// Fixed seeds (the pattern model, which would prove most of them first, is switched off
-    /// here): at least 20 of 25 take the path beyond branch-and-cut, none is solved in chunks,
-    /// and `chunked` gives nothing for a consolidation.
-    @Test func consolidationsBeyondBranchAndCutAreNotChunked() {
+    /// here): at least 20 of 25 take the path beyond branch-and-cut.
+    @Test func consolidationsBeyondBranchAndCutAreValid() {
         var beyond = 0
         for seed in 0..<25 where Self.check(seed: 100 + seed, hostCount: 8 + seed % 13) { beyond += 1 }
         #expect(beyond >= 20, "\(beyond) of 25 consolidations went beyond branch-and-cut")
     }
 
-    /// Evacuations take the chunked path too (receiving hosts paired with emptied ones). Fixed
-    /// seeds: whether a case is chunked depends on it (a host-type family with one emptied host
-    /// is not); all 25 were when written, at least 20 must be (a slow machine may leave a chunk
-    /// no time).
-    @Test func chunkedEvacuationsAreValid() {
-        var chunked = 0
-        for seed in 0..<25 where Self.checkEvacuation(seed: seed, hostCount: 10 + seed % 15) { chunked += 1 }
-        #expect(chunked >= 20, "\(chunked) of 25 evacuations took the chunked path")
+    /// Drains the same way: every server of the drained hosts is moved or listed unplaced, none
+    /// onto a drained host.
+    @Test func drainsBeyondBranchAndCutAreValid() {
+        var beyond = 0
+        for seed in 0..<25 where Self.checkEvacuation(seed: seed, hostCount: 10 + seed % 15) { beyond += 1 }
+        #expect(beyond >= 20, "\(beyond) of 25 drains went beyond branch-and-cut")
     }
 
-    /// Plans a small generated inventory with the limits lowered so the chunked path applies,
-    /// and checks the plan with the independent validator. Nil (an issue recorded) when the
-    /// planner fails.
-    static func chunkedPlan(
-        seed: Int, hostCount: Int, serversPerHost: Int, shutoff: Double, chunkColumns: Int,
-        mode: (Inventory) -> PlanMode
-    ) -> (inventory: Inventory, planner: BatchPlanner, options: PlanOptions, plan: Plan, chunked: Bool)? {
+    /// Plans a small generated inventory with the limits lowered so the path beyond
+    /// branch-and-cut applies, and checks the plan with the independent validator. Nil (an issue
+    /// recorded) when the planner fails.
+    static func lowLimitPlan(seed: Int, hostCount: Int, serversPerHost: Int, shutoff: Double, mode: (Inventory) -> PlanMode)
+        -> (inventory: Inventory, planner: BatchPlanner, options: PlanOptions, plan: Plan, beyond: Bool)?
+    {
         let inventory = InventoryGenerator.generate(.init(
             seed: UInt64(seed), hosts: hostCount, servers: hostCount * serversPerHost, availabilityZones: ["az1"],
             unknownLayoutFraction: 0.1, shutoffFraction: shutoff, faultFraction: 0.05, antiAffinityGroups: 2))
         var planner = BatchPlanner(inventory)
         planner.branchAndCutLimit = 10
-        planner.chunkColumns = chunkColumns
+        planner.diveColumnLimit = 40
         planner.patternModel = false
-        let options = PlanOptions(mode: mode(inventory), timeLimit: 5, placement: .planned)  // the chunked models, as planned
+        let options = PlanOptions(mode: mode(inventory), timeLimit: 5, placement: .planned)
         let plan: Plan
         do {
             plan = try planner.plan(options)
@@ -337,16 +333,15 @@ import Topology
             return nil
         }
         #expect(IndependentValidator.check(plan, inventory: inventory) == [], "seed \(seed)")
-        let chunked = plan.notes.contains { $0.contains("chunks of hosts solved apart") }
-        return (inventory, planner, options, plan, chunked)
+        #expect(!plan.notes.contains { $0.contains("chunks of hosts") }, "seed \(seed)")
+        return (inventory, planner, options, plan, plan.notes.contains { $0.contains("beyond branch-and-cut") })
     }
 
-    /// Checks one evacuation; true when it was solved in chunks.
+    /// Checks one drain; true when it went beyond branch-and-cut.
     static func checkEvacuation(seed: Int, hostCount: Int) -> Bool {
         let sourcesOf = { (inventory: Inventory) in Array(inventory.hosts.suffix(4).map(\.id)) }
-        guard let (inventory, _, _, plan, chunked) = chunkedPlan(
-            seed: seed, hostCount: hostCount, serversPerHost: 3, shutoff: 0.9, chunkColumns: 20,
-            mode: { .evacuate(sourcesOf($0)) })
+        guard let (inventory, _, _, plan, beyond) = lowLimitPlan(
+            seed: seed, hostCount: hostCount, serversPerHost: 3, shutoff: 0.9, mode: { .evacuate(sourcesOf($0)) })
         else { return false }
         let sources = sourcesOf(inventory)
         let leaving = Set(inventory.servers.filter { sources.contains($0.dedicatedHostID ?? "") }.map(\.id))
@@ -354,16 +349,14 @@ import Topology
         #expect(leaving.isSubset(of: accounted), "seed \(seed)")
         #expect(plan.moves.allSatisfy { $0.to.map { !sources.contains($0) } ?? true })
         if let bound = plan.objectiveBound { #expect(bound <= plan.objectiveValue + 1e-9) }
-        return chunked
+        return beyond
     }
 
     /// Checks one consolidation; true when it went beyond branch-and-cut.
     static func check(seed: Int, hostCount: Int) -> Bool {
-        guard let (inventory, planner, options, plan, wasChunked) = chunkedPlan(
-            seed: seed, hostCount: hostCount, serversPerHost: 4, shutoff: 0.85, chunkColumns: 40,
-            mode: { _ in .consolidate })
+        guard let (inventory, planner, options, plan, beyond) = lowLimitPlan(
+            seed: seed, hostCount: hostCount, serversPerHost: 4, shutoff: 0.85, mode: { _ in .consolidate })
         else { return false }
-        #expect(!wasChunked, "seed \(seed)")
         let reference = try? BatchPlanner(inventory).plan(options)
         if let reference { #expect(plan.objectiveBound.map { $0 <= reference.objectiveValue + 1e-9 } ?? true) }
         let movers = inventory.servers.indices.filter { s in
@@ -372,11 +365,8 @@ import Topology
         let sub = planner.buildSubProblem(zones: ["az1"], movers: movers, mustMove: false, evacuated: [], excluded: [],
                                           options: options)
         let greedy = planner.greedy(sub, options: options)
-        let greedyLevels = sub.levels(greedy, objective: .minHostsUsed, inventory: inventory)
-        #expect(plan.objectiveValue <= greedyLevels.primary + 1e-9, "seed \(seed)")
-        let columns = planner.aggregatedModel(sub, options: options, heuristic: greedyLevels).0.model.variableCount
-        #expect(planner.chunked(sub, options: options, columns: columns, deadline: monotonicSeconds() + 5) == nil)
-        return plan.notes.contains { $0.contains("beyond branch-and-cut") }
+        #expect(plan.objectiveValue <= sub.levels(greedy, objective: .minHostsUsed, inventory: inventory).primary + 1e-9, "seed \(seed)")
+        return beyond
     }
 }
 

@@ -86,6 +86,47 @@ import Topology
         #expect((search.admits(b3, on: hostA) == nil) == acyclic)
     }
 
+    /// Draining (fewest hosts touched): the host touched with the fewest arrivals gives them to
+    /// another host touched; a server the plan leaves unplaced stays so, and nothing goes home.
+    /// S is drained: x2 went to C (2 vCPUs free), y3 to B (empty); z9 was left unplaced (the
+    /// search leaves such servers as they are, though B could take it).
+    @Test func drainingItUntouchesTheHostWithTheFewestArrivals() throws {
+        var b = InventoryBuilder()
+        for v in [2, 3, 6, 8, 9] { b.flavor("f\(v)", vcpus: v, memory: v * 1024) }
+        b.hostType("t", nodes: 1, vcpus: 10, memory: 40_960, flavors: ["f2", "f3", "f6", "f8", "f9"])
+        b.hostType("big", nodes: 1, vcpus: 20, memory: 81_920, flavors: ["f2", "f3", "f6", "f8", "f9"])
+        for h in ["A", "B", "C"] { b.host(h, type: "t") }
+        b.host("S", type: "big")
+        b.server("a6", flavor: "f6", on: "A", nodes: [0], status: "ACTIVE")
+        b.server("c8", flavor: "f8", on: "C", nodes: [0], status: "ACTIVE")
+        b.server("x2", flavor: "f2", on: "S", nodes: [0])
+        b.server("y3", flavor: "f3", on: "S", nodes: [0])
+        b.server("z9", flavor: "f9", on: "S", nodes: [0])
+        let inventory = try b.build()
+        let options = PlanOptions(mode: .evacuate(["S"]), timeLimit: 10, placement: .planned)
+        let planner = BatchPlanner(inventory)
+        let leaving = inventory.servers.indices.filter { inventory.servers[$0].dedicatedHostID == "S" }
+        let sub = planner.buildSubProblem(zones: ["az1"], movers: leaving, mustMove: true, evacuated: [inventory.hostIndex["S"]!],
+                                          excluded: [], options: options)
+        func local(_ id: String) -> Int { sub.local[inventory.hostIndex[id]!]! }
+        var inHand = sub.classes.map { Array(repeating: Decision.stay, count: $0.count) }
+        for (c, cls) in sub.classes.enumerated() {
+            for (i, s) in cls.servers.enumerated() {
+                switch inventory.servers[s].id {
+                case "x2": inHand[c][i] = .host(local("C"), [0])
+                case "y3": inHand[c][i] = .host(local("B"), [0])
+                default: break
+                }
+            }
+        }
+        let out = try #require(planner.emptiedByLocalSearch(inHand, sub: sub, options: options, deadline: monotonicSeconds() + 60))
+        #expect(out.emptied == 1)
+        let moves = planner.moves(of: out.decisions, in: sub)
+        #expect(Dictionary(uniqueKeysWithValues: moves.map { ($0.serverID, $0.to) }) == ["x2": "B", "y3": "B"])
+        #expect(sub.levels(out.decisions, objective: .minHostsTouched, inventory: inventory).primary == 1)
+        #expect(sub.levels(out.decisions, objective: .minHostsTouched, inventory: inventory).unplaced == 1)  // z9
+    }
+
     /// Fleets of 2- and 4-node hosts with split flavors, servers of unknown layout,
     /// anti-affinity groups and (odd seeds) a cap on arrivals per host.
     static func fleet(_ seed: UInt64) -> (Inventory, PlanOptions) {

@@ -7,10 +7,10 @@ import Topology
 
 /// How long the pattern model runs before the per-host models (`patternModelDeadline`).
 @Suite struct PatternDeadlineTests {
-    /// A consolidation whose per-host model will be solved in chunks (beyond branch-and-cut)
-    /// leaves the pattern model 90 % of the limit; with branch-and-cut to follow, 60 %; a drain
+    /// A consolidation whose per-host model will be beyond branch-and-cut (only its LP bound and
+    /// the local search follow) leaves the pattern model 90 % of the limit; with branch-and-cut to follow, 60 %; a drain
     /// never more than the usual share.
-    @Test func chunkedPerHostModelsLeaveThePatternModelMoreTime() throws {
+    @Test func perHostModelsBeyondBranchAndCutLeaveThePatternModelMoreTime() throws {
         let inventory = try NeverAboveFFDTests.uniqueSizes(8, seed: 5)
         var planner = BatchPlanner(inventory)
         let options = PlanOptions(mode: .consolidate, timeLimit: 10, placement: .planned)
@@ -25,7 +25,7 @@ import Topology
         #expect(estimate == sub.classes.count * sub.hosts.count)
         #expect(estimate <= built.model.variableCount)
 
-        planner.branchAndCutLimit = estimate - 1  // chunks would follow
+        planner.branchAndCutLimit = estimate - 1  // beyond branch-and-cut
         var started = monotonicSeconds()
         #expect(abs(planner.patternModelDeadline(sub, options: options, started: started, timeLimit: 10) - (started + 9)) < 1e-9)
 
