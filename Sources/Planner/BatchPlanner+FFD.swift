@@ -230,7 +230,7 @@ extension BatchPlanner {
             }.map { out[$0] }
         }
         sort()
-        // Then more hosts emptied by the local search (`emptiedByLocalSearch`, not under `any`),
+        // Then more hosts emptied by the local search (`emptiedByLocalSearch`, under `planned` only),
         // each search with at most 30 % of the time left: in the cycle-free packing with no move
         // that could close a cycle, so that it is still ordered without re-routing, and in the
         // first packing as sorted, as it comes. On foreign fleet 30 (800 hosts of three types,

@@ -61,7 +61,7 @@ extension BatchPlanner {
             if objective == .minHostsUsed, options.maxMoves == nil, built.model.variableCount > diveColumnLimit {
                 // The dive does not finish at this size (35,000 columns in 30 s): take the LP bound
                 // with up to half the limit, then empty more hosts of the plan in hand by the local
-                // search with the rest, adding no move that could close a cycle (not under `any`).
+                // search with the rest, adding no move that could close a cycle (under `planned` only).
                 // Chunks of hosts solved apart ran here: where the time did not reach them all
                 // their servers stayed (foreign fleet 30 at 1 s: 638 hosts against 201 in hand),
                 // and on no fleet of the sweeps was their plan the one kept.

@@ -189,10 +189,12 @@ import Topology
         #expect(emptiedInAll >= 8 && fromCycleFree >= 4, "\(emptiedInAll) hosts emptied, \(fromCycleFree) from the cycle-free packings")
     }
 
-    /// Not where the cloud picks the nodes: the plan's nodes are only a wish there.
-    @Test func notUnderAny() throws {
+    /// Consolidating, only under `planned`: elsewhere the cloud picks the nodes (by its own rule,
+    /// or any) and the packing's nodes are only a wish.
+    @Test(arguments: [CloudPlacement.any, .firstFit, .bestFit, .spread])
+    func onlyUnderPlanned(placement: CloudPlacement) throws {
         let inventory = try Self.threeHosts()
-        let options = PlanOptions(mode: .consolidate, timeLimit: 10, placement: .any)
+        let options = PlanOptions(mode: .consolidate, timeLimit: 10, placement: placement)
         let planner = BatchPlanner(inventory)
         let sub = try #require(planner.consolidationSubProblems(zones: ["az1"], options: options).first)
         let home = sub.classes.map { Array(repeating: Decision.stay, count: $0.count) }
