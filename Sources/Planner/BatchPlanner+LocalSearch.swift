@@ -2,14 +2,16 @@
 
 // A local search that empties hosts of a packing: the least filled host in use (or, draining,
 // the host touched with the fewest arrivals) gives its servers to other such hosts, each by a
-// move or, where none has room, by ejecting a smaller server of such a host to a third one. Every placement is judged by the rule
-// pipeline on the nodes the fit function picks; the moves it adds never close a cycle.
+// move or, where none has room, by ejecting a smaller server of such a host to a third one.
+// Every placement is judged by the rule pipeline on the nodes the fit function picks; the
+// moves it adds can be kept from closing a cycle.
 
 import GLPK
 import Topology
 
 extension BatchPlanner {
-    /// `decisions` (a consolidation's packing in `sub`) with more hosts emptied, and how many.
+    /// `decisions` (a consolidation's packing in `sub`, or a drain's: below) with more hosts
+    /// emptied, and how many.
     /// Hosts in use whose servers may all move are tried least filled first: their servers,
     /// largest first, go onto other hosts in use (fullest first); a server that finds no room
     /// takes the place of a smaller server of a host in use, which goes to a third host in use.
