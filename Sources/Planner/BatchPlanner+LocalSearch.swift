@@ -30,23 +30,23 @@ extension BatchPlanner {
     /// Drains and named moves (fewest hosts touched) the same way: the hosts touched, fewest
     /// arrivals (by size) first, give their arrivals to other hosts touched; servers left where
     /// they are or sent to the pool stay as they are, and nothing goes back to its own host.
-    /// Sources only send there, so no move closes a cycle. Under `any` (drains only) the caller
-    /// judges the result as its waves will run (`sequencedDrain`).
+    /// Sources only send there, so no move closes a cycle.
     ///
     /// Nil where it does not apply: other objectives, a move limit, servers coming from the
-    /// pool, and where the cloud picks the nodes by a rule of its own, which the packing's
-    /// wished nodes need not follow: consolidations other than under `planned` (tried under
-    /// `any`: on `generated_sweep.py --seed 7600` at 2 s one fleet kept a host more, none fewer;
-    /// under `first-fit` four instances of five changed by a host or two, two for the worse),
-    /// and drains under `first-fit`, `best-fit` and `spread` (a tenth of tiled 2,000 drained
-    /// under `first-fit` at 10 s: 390 hosts touched instead of 323).
+    /// pool, and wherever the cloud picks the nodes (by a rule of its own, or any), which the
+    /// packing's wished nodes need not follow: only under `planned`. Tried elsewhere:
+    /// consolidations under `any` (`generated_sweep.py --seed 7600` at 2 s: one fleet kept a
+    /// host more, none fewer) and `first-fit` (four instances of five changed by a host or two,
+    /// two for the worse); drains under `first-fit` (a tenth of tiled 2,000 at 10 s: 390 hosts
+    /// touched instead of 323) and under `any`, judged in sequence afterwards (the same drain:
+    /// the search's 244 hosts on wished nodes came out at 334, in 12.0 s of a 10 s limit, where
+    /// the plan without it has 263 in 8.5 s).
     func emptiedByLocalSearch(_ decisions: [[Decision]], sub: SubProblem, options: PlanOptions, acyclic: Bool = true, deadline: Double)
         -> (decisions: [[Decision]], emptied: Int)?
     {
         let consolidating = options.mode == .consolidate && options.effectiveObjective == .minHostsUsed && !sub.mustMove
             && options.placement == .planned
-        let draining = sub.mustMove && options.effectiveObjective == .minHostsTouched
-            && (options.placement == .planned || options.placement == .any)
+        let draining = sub.mustMove && options.effectiveObjective == .minHostsTouched && options.placement == .planned
         guard consolidating || draining, options.maxMoves == nil else { return nil }
         let all = movers(of: sub)
         guard !all.isEmpty, all.allSatisfy({ $0.origin.host >= 0 }) else { return nil }

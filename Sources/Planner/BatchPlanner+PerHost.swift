@@ -45,13 +45,17 @@ extension BatchPlanner {
         if built.model.variableCount > branchAndCutLimit {
             // GLPK's branch-and-cut on models this size neither finds better plans nor respects
             // its time limit (measured: 296 s for a 30 s limit at 34,000 columns, ~1 GB).
-            // Drains and consolidations get the local search on the plan in hand (chunks of hosts
-            // solved apart ran here once); other objectives dive from the LP relaxation with the
-            // whole limit, and drains too after the search. The better of that plan and the one
-            // in hand is kept, bounded by the LP relaxation.
+            // Drains and consolidations get the local search on the plan in hand, under `planned`
+            // (chunks of hosts solved apart ran here once); other objectives dive from the LP
+            // relaxation with the whole limit, and drains too after the search. The better of
+            // that plan and the one in hand is kept, bounded by the LP relaxation.
             var bound: Double?
+            // (Draining, the search gets until 30 % of the limit, or a tenth of it from now when
+            // the models before took longer, then the dive has the rest.)
             if objective == .minHostsTouched, sub.mustMove, options.maxMoves == nil,
-                let more = emptiedByLocalSearch(chosen, sub: sub, options: options, deadline: started + timeLimit * 0.3),
+                let more = emptiedByLocalSearch(
+                    chosen, sub: sub, options: options,
+                    deadline: min(started + timeLimit, max(started + timeLimit * 0.3, monotonicSeconds() + timeLimit * 0.1))),
                 more.emptied > 0
             {
                 let levels = sub.levels(more.decisions, objective: objective, inventory: inventory)
@@ -64,7 +68,7 @@ extension BatchPlanner {
                 // search with the rest, adding no move that could close a cycle (under `planned` only).
                 // Chunks of hosts solved apart ran here: where the time did not reach them all
                 // their servers stayed (foreign fleet 30 at 1 s: 638 hosts against 201 in hand),
-                // and on no fleet of the sweeps was their plan the one kept.
+                // and in the foreign sweeps' plans their plan was never the one used.
                 let lpLimit = max(0.05, timeLimit * 0.5 - (monotonicSeconds() - started))
                 if let lp = try? built.model.relaxed.solve(SolveOptions(timeLimit: lpLimit)), lp.status == .optimal {
                     bound = lp.objective

@@ -125,6 +125,10 @@ import Topology
         #expect(Dictionary(uniqueKeysWithValues: moves.map { ($0.serverID, $0.to) }) == ["x2": "B", "y3": "B"])
         #expect(sub.levels(out.decisions, objective: .minHostsTouched, inventory: inventory).primary == 1)
         #expect(sub.levels(out.decisions, objective: .minHostsTouched, inventory: inventory).unplaced == 1)  // z9
+        // Not where the cloud picks the nodes.
+        var anyOptions = options
+        anyOptions.placement = .any
+        #expect(planner.emptiedByLocalSearch(inHand, sub: sub, options: anyOptions, deadline: monotonicSeconds() + 60) == nil)
     }
 
     /// Fleets of 2- and 4-node hosts with split flavors, servers of unknown layout,
