@@ -105,7 +105,6 @@ extension BatchPlanner {
 
     /// Whether the rule pipeline admits every arrival of `decisions` in its final state.
     func admitted(_ decisions: [[Decision]], sub: SubProblem, options: PlanOptions, movers all: [(s: Int, c: Int, i: Int, origin: Origin)]) -> Bool {
-        let trusted = options.checkerOptions.effectivePolicy
         var checker = self.checker  // the planner's, as it stands: built once (index and state)
         var arrivals = Array(repeating: 0, count: sub.hosts.count)
         let moving = all.filter { if case .stay = decisions[$0.c][$0.i] { return false } else { return true } }
@@ -121,10 +120,7 @@ extension BatchPlanner {
             if let cap = options.maxPerHost, arrivals[h] > cap { return false }
             var context = Checker.ServerContext(server, index: checker.index, inventory: inventory)
             context.currentHost = m.origin.host >= 0 ? sub.hosts[m.origin.host] : -1
-            var sink = FirstCodeSink()
-            let judged = checker.evaluateHost(
-                context, hostIndex: sub.hosts[h], options: options.checkerOptions, arrival: Checker.Arrival(nodes: nodes), sink: &sink)
-            guard sink.first == nil, judged.fit != nil, judged.verdict == .certain || trusted == .possible else { return false }
+            guard checker.admitsPacked(context, hostIndex: sub.hosts[h], nodes: nodes, options: options.checkerOptions) else { return false }
             checker.state.add(server, flavor: sub.classes[m.c].flavor, host: sub.hosts[h], nodes: nodes,
                               groups: inventory.groupsOfServer[server.id] ?? [])
         }

@@ -314,9 +314,7 @@ extension BatchPlanner {
             checker.state.remove(inventory.servers[m.s], flavor: m.flavor, host: sub.hosts[m.origin.host], nodes: m.origin.nodes, groups: m.groups)
         }
         let largest = Self.largestCapacity(sub)
-        func size(_ f: Flavor) -> Double {
-            Double(f.resources.vcpus) / Double(max(1, largest.vcpus)) + Double(f.resources.memoryMiB) / Double(max(1, largest.memoryMiB))
-        }
+        func size(_ f: Flavor) -> Double { Self.size(f.resources, largest: largest) }
         let (order, rank) = firstFitOrder(sub, largest: largest, homeFirst: homeFirst)
         // Hosts whose type the pipeline's index refuses for a class are not scanned.
         let typeAccepts = typeAccepts(sub, index: checker.index)
@@ -340,10 +338,9 @@ extension BatchPlanner {
             /// refuses, which the wave ordering then re-routed).
             func stay() -> Bool {
                 let h = m.origin.host
-                var after = checker.state.usage[sub.hosts[h]]
-                after.add(m.flavor, nodes: m.origin.nodes)
-                let clash = m.groups.contains { (checker.state.groupMembersOnHost[$0][sub.hosts[h]] ?? 0) > 0 }
-                guard !clash, arrivals[h] == 0 || after.withinCapacity(under: trusted) else { return false }
+                guard checker.state.holdsHome(m.flavor, nodes: m.origin.nodes, groups: m.groups, host: sub.hosts[h],
+                                              tookArrivals: arrivals[h] > 0, policy: trusted)
+                else { return false }
                 checker.state.add(server, flavor: m.flavor, host: sub.hosts[h], nodes: m.origin.nodes, groups: m.groups)
                 decisions[m.c][m.i] = .stay
                 return true
@@ -384,10 +381,7 @@ extension BatchPlanner {
                     }
                     continue
                 }
-                var sink = FirstCodeSink()
-                let judged = checker.evaluateHost(
-                    context, hostIndex: sub.hosts[h], options: checkerOptions, arrival: Checker.Arrival(nodes: wish.nodes), sink: &sink)
-                guard sink.first == nil, judged.fit != nil, judged.verdict == .certain || trusted == .possible else {
+                guard checker.admitsPacked(context, hostIndex: sub.hosts[h], nodes: wish.nodes, options: checkerOptions) else {
                     advancing = false  // refused for this server (anti-affinity, say), not full
                     continue
                 }
@@ -441,6 +435,12 @@ extension BatchPlanner {
         }
     }
 
+    /// vCPUs and memory, each normalised by `largest` (`largestCapacity`): first-fit
+    /// decreasing's measure of servers and hosts.
+    static func size(_ r: Resources, largest: Resources) -> Double {
+        Double(r.vcpus) / Double(max(1, largest.vcpus)) + Double(r.memoryMiB) / Double(max(1, largest.memoryMiB))
+    }
+
     /// First-fit decreasing's order of the sub-problem's hosts, and each host's rank in it: hosts
     /// that stay in use anyway (servers that cannot move) first, then the largest (vCPUs and
     /// memory, each normalised by `largest`), then (`homeFirst`) those holding more movers.
@@ -452,9 +452,8 @@ extension BatchPlanner {
         let order = sub.hosts.indices.sorted { a, b in
             let fa = sub.fixed[a].serverCount > 0, fb = sub.fixed[b].serverCount > 0
             if fa != fb { return fa }
-            let ca = sub.fixed[a].capacity.total, cb = sub.fixed[b].capacity.total
-            let sa = Double(ca.vcpus) / Double(max(1, largest.vcpus)) + Double(ca.memoryMiB) / Double(max(1, largest.memoryMiB))
-            let sb = Double(cb.vcpus) / Double(max(1, largest.vcpus)) + Double(cb.memoryMiB) / Double(max(1, largest.memoryMiB))
+            let sa = Self.size(sub.fixed[a].capacity.total, largest: largest)
+            let sb = Self.size(sub.fixed[b].capacity.total, largest: largest)
             if sa != sb { return sa > sb }
             if homeFirst && moversOn[a] != moversOn[b] { return moversOn[a] > moversOn[b] }
             return sub.hosts[a] < sub.hosts[b]
@@ -565,11 +564,8 @@ extension BatchPlanner {
                         context = Checker.ServerContext(server, index: checker.index, inventory: inventory)
                         context!.currentHost = sub.hosts[m.origin.host]
                     }
-                    var sink = FirstCodeSink()
-                    let judged = checker.evaluateHost(
-                        context!, hostIndex: sub.hosts[h], options: options.checkerOptions, arrival: Checker.Arrival(nodes: wish.nodes),
-                        sink: &sink)
-                    guard sink.first == nil, judged.fit != nil, judged.verdict == .certain || trusted == .possible else { continue }
+                    guard checker.admitsPacked(context!, hostIndex: sub.hosts[h], nodes: wish.nodes, options: options.checkerOptions)
+                    else { continue }
                 }
                 checker.state.remove(server, flavor: flavor, host: sub.hosts[m.origin.host], nodes: m.origin.nodes, groups: groups)
                 checker.state.add(server, flavor: flavor, host: sub.hosts[h], nodes: wish.nodes, groups: groups)

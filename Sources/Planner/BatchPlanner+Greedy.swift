@@ -137,10 +137,7 @@ extension BatchPlanner {
         /// follows).
         func accepted(_ s: Int, _ h: Int, _ wish: NodeFit) -> Bool {
             if sequenced != nil { return sequenced!.place(s, on: sub.hosts[h]).placed }
-            var sink = FirstCodeSink()
-            let judged = checker.evaluateHost(
-                context[s]!, hostIndex: sub.hosts[h], options: checkerOptions, arrival: Checker.Arrival(nodes: wish.nodes), sink: &sink)
-            return sink.first == nil && judged.fit != nil && (judged.verdict == .certain || trusted == .possible)
+            return checker.admitsPacked(context[s]!, hostIndex: sub.hosts[h], nodes: wish.nodes, options: checkerOptions)
         }
         /// The best of `found` by `better` that the rule pipeline accepts (checked best first,
         /// so the pipeline runs on few candidates).

@@ -36,6 +36,15 @@ extension BatchPlanner {
             guard candidate.hasSolution, let extracted = extract(sub, built, candidate) else { return false }
             return adopt(extracted, sub.levels(extracted, objective: objective, inventory: inventory), from: "solver's")
         }
+        /// More hosts emptied of the plan in hand by the local search until `deadline`, kept if
+        /// no worse, with a note of what it came to (`unit`: what the objective counts).
+        func searchMore(until deadline: Double, unit: String) {
+            guard let more = emptiedByLocalSearch(chosen, sub: sub, options: options, deadline: deadline), more.emptied > 0
+            else { return }
+            let levels = sub.levels(more.decisions, objective: objective, inventory: inventory)
+            notes.append("local search: \(more.emptied) more host(s) emptied, \(Int(levels.primary)) \(unit)")
+            adopt(more.decisions, levels, from: "local search's")
+        }
         /// The plan in hand, with its slack against the bound (0: proven optimal).
         func outcome(slack: Double?) -> SubOutcome {
             SubOutcome(
@@ -52,15 +61,9 @@ extension BatchPlanner {
             var bound: Double?
             // (Draining, the search gets until 30 % of the limit, or a tenth of it from now when
             // the models before took longer, then the dive has the rest.)
-            if objective == .minHostsTouched, sub.mustMove, options.maxMoves == nil,
-                let more = emptiedByLocalSearch(
-                    chosen, sub: sub, options: options,
-                    deadline: min(started + timeLimit, max(started + timeLimit * 0.3, monotonicSeconds() + timeLimit * 0.1))),
-                more.emptied > 0
-            {
-                let levels = sub.levels(more.decisions, objective: objective, inventory: inventory)
-                notes.append("local search: \(more.emptied) more host(s) emptied, \(Int(levels.primary)) hosts touched")
-                adopt(more.decisions, levels, from: "local search's")
+            if objective == .minHostsTouched, sub.mustMove, options.maxMoves == nil {
+                searchMore(until: min(started + timeLimit, max(started + timeLimit * 0.3, monotonicSeconds() + timeLimit * 0.1)),
+                           unit: "hosts touched")
             }
             if objective == .minHostsUsed, options.maxMoves == nil, built.model.variableCount > diveColumnLimit {
                 // The dive does not finish at this size (35,000 columns in 30 s): take the LP bound
@@ -73,11 +76,7 @@ extension BatchPlanner {
                 if let lp = try? built.model.relaxed.solve(SolveOptions(timeLimit: lpLimit)), lp.status == .optimal {
                     bound = lp.objective
                 }
-                if let more = emptiedByLocalSearch(chosen, sub: sub, options: options, deadline: started + timeLimit), more.emptied > 0 {
-                    let levels = sub.levels(more.decisions, objective: objective, inventory: inventory)
-                    notes.append("local search: \(more.emptied) more host(s) emptied, \(Int(levels.primary)) hosts in use")
-                    adopt(more.decisions, levels, from: "local search's")
-                }
+                searchMore(until: started + timeLimit, unit: "hosts in use")
             } else if let dived = lpDive(built, scale: scale, objective: objective, deadline: started + timeLimit, share: 0.97) {
                 // (GLPK checks its time limit between simplex iterations and not in its
                 // presolver: 0.38 s over at 52,000 columns.)

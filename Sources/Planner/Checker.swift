@@ -198,6 +198,16 @@ public struct Checker: Sendable {
         }
     }
 
+    /// Whether a packing may put `context`'s server on host `h` on `nodes`: the rule pipeline
+    /// finds nothing against it and a fit there, a certain one unless the layout policy is
+    /// `possible`. The admission test of first-fit decreasing, the greedy plan, the local
+    /// search and the check of assigned packings.
+    func admitsPacked(_ context: ServerContext, hostIndex h: Int, nodes: [Int], options: Options) -> Bool {
+        var sink = FirstCodeSink()
+        let judged = evaluateHost(context, hostIndex: h, options: options, arrival: Arrival(nodes: nodes), sink: &sink)
+        return sink.first == nil && judged.fit != nil && (judged.verdict == .certain || options.effectivePolicy == .possible)
+    }
+
     /// Every target-side constraint of moving a server onto host `h`, reported into `sink`
     /// in evaluation order. The sink decides whether to go on after the first failure, so
     /// `check` (all reasons, with messages) and `targets` (first code only, no strings) run

@@ -153,6 +153,18 @@ public struct PlacementState: Sendable {
         }
     }
 
+    /// Whether a mover may stay on (or go back to) its own host `h`, on its own `nodes`, in a
+    /// packing being built: none of its anti-affinity groups there, and once the host has taken
+    /// arrivals every node within capacity with it back (servers of unknown layout counted on
+    /// every node under `certain`: `HostUsage.withinCapacity`). A host that has taken none holds
+    /// a part of what it held, which fit.
+    func holdsHome(_ flavor: Flavor, nodes: [Int]?, groups: [Int], host h: Int, tookArrivals: Bool, policy: LayoutPolicy) -> Bool {
+        var after = usage[h]
+        after.add(flavor, nodes: nodes)
+        let clash = groups.contains { (groupMembersOnHost[$0][h] ?? 0) > 0 }
+        return !clash && (!tookArrivals || after.withinCapacity(under: policy))
+    }
+
     /// Records a server leaving host `h`.
     public mutating func remove(_ server: Server, flavor: Flavor, host h: Int, nodes: [Int]?, groups: [Int]) {
         usage[h].remove(flavor, nodes: nodes)
