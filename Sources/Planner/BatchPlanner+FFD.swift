@@ -188,7 +188,14 @@ extension BatchPlanner {
     func firstFitDecreasingPlans(_ sub: SubProblem, options: PlanOptions, deadline: Double? = nil)
         -> [(decisions: [[Decision]], source: String, cycleFree: Bool, levels: Levels, waves: [Move]?)]
     {
+        let began = monotonicSeconds()
         guard let repacked = firstFitDecreasing(sub, options: options) else { return [] }
+        // What the first packing took (the cycle-free one included) is more than each further
+        // step takes: on tiled 2,000 (8,000 hosts) 0.16-0.19 s, against 0.09-0.10 s for the
+        // packing that does not favour home and 0.10-0.12 s for each packing with servers kept
+        // home. A step starts only while that much is left before `deadline`: started whenever
+        // the deadline had not passed, they ran 0.15 s past it there.
+        let step = monotonicSeconds() - began
         let objective = options.effectiveObjective
         func candidate(_ d: [[Decision]], _ source: String, cycleFree: Bool, waves: [Move]? = nil)
             -> (decisions: [[Decision]], source: String, cycleFree: Bool, levels: Levels, waves: [Move]?)
@@ -200,7 +207,7 @@ extension BatchPlanner {
         // servers' own hosts (whose bins the assignment then maps home): on some fleets one,
         // on others the other packs into fewer hosts (1,000 hosts of three types: 271 against
         // 272). Fewest hosts first, then fewest moves, each judged in waves by the caller.
-        func late() -> Bool { deadline.map { monotonicSeconds() > $0 } ?? false }
+        func late() -> Bool { deadline.map { monotonicSeconds() + step > $0 } ?? false }
         var packings = [repacked.decisions]
         if !late(), let plain = firstFitDecreasing(sub, options: options, homeFirst: false)?.decisions, plain != repacked.decisions {
             packings.append(plain)
@@ -239,7 +246,7 @@ extension BatchPlanner {
         var searched: [(decisions: [[Decision]], acyclic: Bool)] = repacked.cycleFree.map { [($0.decisions, true)] } ?? []
         if let first = out.first { searched.append((first.decisions, false)) }
         var found = false
-        for (packing, acyclic) in searched where !late() {
+        for (packing, acyclic) in searched where !(deadline.map { monotonicSeconds() > $0 } ?? false) {
             let until = deadline.map { min($0, monotonicSeconds() + ($0 - monotonicSeconds()) * 0.3) } ?? .infinity
             guard let more = emptiedByLocalSearch(packing, sub: sub, options: options, acyclic: acyclic, deadline: until),
                 more.emptied > 0
