@@ -141,8 +141,8 @@ extension BatchPlanner {
             boundElsewhere = layoutFreeModelBound(sub, options: options, start: heuristic,
                                                   deadline: min(patternDeadline, monotonicSeconds() + timeLimit * 0.15))
         }
-        guard let shapes, let found = shapes.solve(start: heuristic, deadline: patternDeadline, ownBoundHolds: ownBoundHolds,
-                                                   otherBound: boundElsewhere)
+        guard let shapes, let found = shapes.solve(start: heuristic, deadline: patternDeadline, realizeBy: started + timeLimit + grace,
+                                                   ownBoundHolds: ownBoundHolds, otherBound: boundElsewhere)
         else {
             var outcome = solveAggregated(sub, options: options, timeLimit: timeLimit, started: started, heuristic: heuristic,
                                           source: heuristicSource)

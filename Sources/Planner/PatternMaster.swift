@@ -61,11 +61,12 @@ struct PatternMaster {
     }
 
     /// Column generation from `start`'s patterns until `deadline` (`monotonicSeconds()`), then, when
-    /// `searchPlans`, integer choices handed to `consider` until `proven(bound)` or the deadline.
+    /// `searchPlans`, integer choices handed to `consider` until `proven(bound)` or the deadline,
+    /// none begun after `searchUntil` (a choice found later could not be made a plan in time).
     /// `integerCap`: the cost the integer master must not exceed (to beat the plan in hand);
     /// `integerTarget`: the cost at which it may stop.
     func run(
-        start: [ShapePattern], deadline: Double, searchPlans: Bool,
+        start: [ShapePattern], deadline rootDeadline: Double, searchUntil: Double = .infinity, searchPlans: Bool,
         consider: ([ShapePattern], String) -> Void,
         proven: (Double?) -> Bool,
         integerCap: () -> Double?,
@@ -162,14 +163,15 @@ struct PatternMaster {
                     return last
                 }
                 // 1. The root LP: its bound.
-                let root = try generate(demand: demand, until: deadline, wholePatterns: true)
+                let root = try generate(demand: demand, until: rootDeadline, wholePatterns: true)
                 if let root {
                     outcome.lp = root.solution.objective
                     outcome.converged = root.converged
                     outcome.lagrangian = root.lagrangian
                     outcome.coverable = artificial.allSatisfy { root.solution[$0] < 1e-9 }
                 }
-                guard outcome.coverable, !proven(outcome.bound), searchPlans else { return }
+                let deadline = min(rootDeadline, searchUntil)
+                guard outcome.coverable, !proven(outcome.bound), searchPlans, monotonicSeconds() < deadline else { return }
                 // 2. A dive: take the pattern the LP uses most (its whole copies, at least one),
                 //    lower the demand and the shape's hosts, re-price the rest, repeat.
                 func dive(random: inout SplitMix64?) throws(GLPKError) -> [ShapePattern]? {

@@ -243,3 +243,28 @@ import TestSupport
         #expect(IndependentValidator.check(plan, inventory: inventory).isEmpty)
     }
 }
+
+/// The pattern model realizes a choice of patterns only while there is time to make it a plan
+/// and put it in waves before the caller's `realizeBy`; its bound comes all the same.
+@Suite struct PatternRealizeDeadlineTests {
+    @Test(arguments: [3 as UInt64, 4, 7])
+    func noPlanIsRealizedTooLateButTheBoundStands(seed: UInt64) throws {
+        let n = 5 + Int(seed)
+        let inventory = try NeverAboveFFDTests.tiled(n, seed: seed)
+        let planner = BatchPlanner(inventory)
+        let options = PlanOptions(mode: .consolidate, timeLimit: 2, placement: .planned)
+        let sub = planner.buildSubProblem(zones: ["az1"], movers: Array(inventory.servers.indices), mustMove: false, evacuated: [],
+                                          excluded: [], options: options)
+        let model = try #require(ShapePatterns(sub, options: options, planner: planner))
+        let start = planner.heuristicPlan(sub, options: options).decisions
+        let inHand = try #require(model.value(of: start))
+        let free = try #require(model.solve(start: start, deadline: monotonicSeconds() + 2))
+        // Given the time, the model finds a plan better than the one in hand (else the case tests nothing).
+        try #require(free.value < inHand, "seed \(seed): the model found no better plan than \(inHand)")
+        let late = try #require(model.solve(start: start, deadline: monotonicSeconds() + 2, realizeBy: monotonicSeconds()))
+        let kept = late.decisions == start
+        #expect(kept, "seed \(seed): a plan was realized after its time")
+        #expect(late.value == inHand)
+        #expect(late.bound != nil && late.bound == free.bound, "seed \(seed): bound \(String(describing: late.bound)) against \(String(describing: free.bound))")
+    }
+}
