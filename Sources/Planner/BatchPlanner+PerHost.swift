@@ -37,13 +37,11 @@ extension BatchPlanner {
             return adopt(extracted, sub.levels(extracted, objective: objective, inventory: inventory), from: "solver's")
         }
         /// More hosts emptied of the plan in hand by the local search until `deadline`, kept if
-        /// no worse, with a note of what it came to (`unit`: what the objective counts).
-        func searchMore(until deadline: Double, unit: String) {
-            guard let more = emptiedByLocalSearch(chosen, sub: sub, options: options, deadline: deadline), more.emptied > 0
-            else { return }
-            let levels = sub.levels(more.decisions, objective: objective, inventory: inventory)
-            notes.append("local search: \(more.emptied) more host(s) emptied, \(Int(levels.primary)) \(unit)")
-            adopt(more.decisions, levels, from: "local search's")
+        /// no worse, with a note of what it came to.
+        func searchMore(until deadline: Double) {
+            guard let more = searchedMore(chosen, sub: sub, options: options, deadline: deadline) else { return }
+            notes.append(more.note)
+            adopt(more.decisions, more.levels, from: "local search's")
         }
         /// The plan in hand, with its slack against the bound (0: proven optimal).
         func outcome(slack: Double?) -> SubOutcome {
@@ -62,8 +60,7 @@ extension BatchPlanner {
             // (Draining, the search gets until 30 % of the limit, or a tenth of it from now when
             // the models before took longer, then the dive has the rest.)
             if objective == .minHostsTouched, sub.mustMove, options.maxMoves == nil {
-                searchMore(until: min(started + timeLimit, max(started + timeLimit * 0.3, monotonicSeconds() + timeLimit * 0.1)),
-                           unit: "hosts touched")
+                searchMore(until: min(started + timeLimit, max(started + timeLimit * 0.3, monotonicSeconds() + timeLimit * 0.1)))
             }
             if objective == .minHostsUsed, options.maxMoves == nil, built.model.variableCount > diveColumnLimit {
                 // The dive does not finish at this size (35,000 columns in 30 s): take the LP bound
@@ -76,7 +73,7 @@ extension BatchPlanner {
                 if let lp = try? built.model.relaxed.solve(SolveOptions(timeLimit: lpLimit)), lp.status == .optimal {
                     bound = lp.objective
                 }
-                searchMore(until: started + timeLimit, unit: "hosts in use")
+                searchMore(until: started + timeLimit)
             } else if let dived = lpDive(built, scale: scale, objective: objective, deadline: started + timeLimit, share: 0.97) {
                 // (GLPK checks its time limit between simplex iterations and not in its
                 // presolver: 0.38 s over at 52,000 columns.)
@@ -400,5 +397,18 @@ extension BatchPlanner {
             result.append(cls.servers.map { decision[$0] ?? .stay })
         }
         return result
+    }
+
+    /// `decisions` with more hosts emptied by the local search (`emptiedByLocalSearch`) until
+    /// `deadline`, their levels, and a note of what they came to; nil when it empties none.
+    func searchedMore(_ decisions: [[Decision]], sub: SubProblem, options: PlanOptions, deadline: Double)
+        -> (decisions: [[Decision]], levels: Levels, note: String)?
+    {
+        guard let more = emptiedByLocalSearch(decisions, sub: sub, options: options, deadline: deadline), more.emptied > 0
+        else { return nil }
+        let objective = options.effectiveObjective
+        let levels = sub.levels(more.decisions, objective: objective, inventory: inventory)
+        let unit = objective == .minHostsUsed ? "hosts in use" : "hosts touched"
+        return (more.decisions, levels, "local search: \(more.emptied) more host(s) emptied, \(Int(levels.primary)) \(unit)")
     }
 }

@@ -311,6 +311,41 @@ import Topology
         #expect(beyond >= 20, "\(beyond) of 25 drains went beyond branch-and-cut")
     }
 
+    /// With the pattern model on, a consolidation beyond branch-and-cut whose pattern LP
+    /// converged below the plan does not build the per-host model (its LP bound is no
+    /// stronger), unless servers of anti-affinity groups move: the pattern model does not see
+    /// groups, the per-host model does. Two hosts of two 4-vCPU nodes; one host would hold all
+    /// four servers only with one of them on another node of its own host, which no migration
+    /// does: the optimum is 2, the pattern LP's bound 1.
+    @Test(arguments: [false, true])
+    func convergedPatternBoundsSkipThePerHostModel(grouped: Bool) throws {
+        var b = InventoryBuilder()
+        for (name, vcpus) in [("f1", 1), ("f2", 2), ("f3", 3)] { b.flavor(name, vcpus: vcpus, memory: vcpus * 1024) }
+        b.hostType("two", nodes: 2, vcpus: 4, memory: 16 * 1024, flavors: ["f1", "f2", "f3"])
+        b.host("a", type: "two")
+        b.host("b", type: "two")
+        b.server("s1", flavor: "f2", on: "a", nodes: [0])
+        b.server("s2", flavor: "f2", on: "a", nodes: [1])
+        b.server("s3", flavor: "f3", on: "b", nodes: [0])
+        b.server("s4", flavor: "f1", on: "b", nodes: [1])
+        if grouped { b.groups = [ServerGroup(id: "g", members: ["s1", "s3"])] }
+        let inventory = try b.build()
+        var planner = BatchPlanner(inventory)
+        planner.branchAndCutLimit = 3
+        let plan = try planner.plan(PlanOptions(mode: .consolidate, timeLimit: 5, placement: .planned))
+        #expect(IndependentValidator.check(plan, inventory: inventory) == [])
+        #expect(plan.objectiveValue == 2)
+        #expect(plan.objectiveBound.map { $0 <= 2 } ?? true)
+        #expect(plan.notes.contains { $0.contains("LP converged") }, "\(plan.notes)")
+        if grouped {
+            #expect(plan.variables > 0, "\(plan.notes)")
+        } else {
+            #expect(plan.status == .feasible && plan.objectiveBound == 1, "\(plan.status) \(String(describing: plan.objectiveBound))")
+            #expect(plan.variables == 0, "\(plan.variables) per-host variables")
+            #expect(!plan.notes.contains { $0.contains("beyond branch-and-cut") }, "\(plan.notes)")
+        }
+    }
+
     /// Plans a small generated inventory with the limits lowered so the path beyond
     /// branch-and-cut applies, and checks the plan with the independent validator. Nil (an issue
     /// recorded) when the planner fails.
