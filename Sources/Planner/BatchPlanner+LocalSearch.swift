@@ -16,7 +16,10 @@ extension BatchPlanner {
     /// largest first, go onto other hosts in use (fullest first); a server that finds no room
     /// takes the place of a smaller server of a host in use, which goes to a third host in use.
     /// A host is emptied only when all of its servers find a place; otherwise nothing of the
-    /// attempt is kept. Passes repeat while they empty a host, until `deadline`.
+    /// attempt is kept. Passes repeat while they empty a host, until `deadline`; when one
+    /// empties none, servers of the least filled hosts are swapped with smaller ones of fuller
+    /// hosts (`swapApart`), kept only if the next pass empties a host. `swaps`: those kept.
+    /// A swap is two moves that close a cycle: only where cycles are allowed (`acyclic` false).
     ///
     /// Each placement is judged as first-fit decreasing judges its own (`Checker.evaluateHost`
     /// on the nodes `Fit.fit` picks under the layout policy; a server going back to its own
@@ -42,7 +45,7 @@ extension BatchPlanner {
     /// the search's 244 hosts on wished nodes came out at 334, in 12.0 s of a 10 s limit, where
     /// the plan without it has 263 in 8.5 s).
     func emptiedByLocalSearch(_ decisions: [[Decision]], sub: SubProblem, options: PlanOptions, acyclic: Bool = true, deadline: Double)
-        -> (decisions: [[Decision]], emptied: Int)?
+        -> (decisions: [[Decision]], emptied: Int, swaps: Int)?
     {
         let consolidating = options.mode == .consolidate && options.effectiveObjective == .minHostsUsed && !sub.mustMove
             && options.placement == .planned
@@ -72,13 +75,13 @@ extension BatchPlanner {
         }
         search.journal.removeAll()
         let emptied = search.run(deadline: deadline)
-        guard emptied > 0 else { return (decisions, 0) }
+        guard emptied > 0 else { return (decisions, 0, 0) }
         var out = decisions
         for (k, m) in all.enumerated() where !frozen.contains(k) {
             let spot = search.spot[k]
             out[m.c][m.i] = spot.host == m.origin.host ? .stay : .host(spot.host, spot.nodes ?? [])
         }
-        return (out, emptied)
+        return (out, emptied, search.swapsKept)
     }
 }
 
@@ -107,6 +110,8 @@ struct HostEmptying {
     /// Each change of place, to take an attempt back: the mover and where it was (host -1: nowhere).
     var journal: [(k: Int, host: Int, nodes: [Int]?)] = []
     var contexts: [Int: Checker.ServerContext] = [:]
+    /// Swaps (`swapApart`) kept: those after which a host was emptied.
+    var swapsKept = 0
 
     init(planner: BatchPlanner, sub: SubProblem, options: PlanOptions, movers: [(s: Int, c: Int, i: Int, origin: Origin)], acyclic: Bool) {
         self.acyclic = acyclic
@@ -259,52 +264,117 @@ struct HostEmptying {
         return false
     }
 
-    /// Empties hosts until a pass empties none or `deadline` passes; how many it emptied.
+    /// Empties hosts until a pass empties none or `deadline` passes; how many it emptied. When
+    /// a pass empties none, servers are swapped between hosts (`swapApart`) and kept only if
+    /// the pass after them empties a host (at most 20 times): swaps that free no host would
+    /// only add moves.
     mutating func run(deadline: Double) -> Int {
         var emptied = 0
-        var progress = true
-        while progress, monotonicSeconds() < deadline {
-            progress = false
-            var hosts = sub.hosts.indices.filter(inUse)
-            let fills = hosts.map { (h: $0, fill: fill($0)) }
-            hosts = fills.sorted { $0.fill != $1.fill ? $0.fill > $1.fill : $0.h < $1.h }.map(\.h)
-            // Least filled first, among hosts whose servers may all move; draining, the hosts
-            // touched with the fewest arrivals (by size) first.
-            let candidates: [Int]
-            if sub.mustMove {
-                var load: [Int: Double] = [:]
-                for h in hosts { load[h] = content[h].reduce(0.0) { $0 + size[$1] } }
-                candidates = hosts.sorted { a, b in load[a]! != load[b]! ? load[a]! < load[b]! : a < b }
-            } else {
-                candidates = hosts.reversed().filter { sub.fixed[$0].serverCount == 0 }
+        var swapRounds = 0
+        while monotonicSeconds() < deadline {
+            let pass = emptyingPass(deadline: deadline, keepJournal: false)
+            emptied += pass
+            if pass > 0 { continue }
+            guard !sub.mustMove, !acyclic, swapRounds < 20 else { break }
+            swapRounds += 1
+            journal.removeAll(keepingCapacity: true)
+            let swapped = swapApart(deadline: deadline)
+            guard swapped > 0 else { break }
+            let freed = emptyingPass(deadline: deadline, keepJournal: true)
+            if freed == 0 {
+                rollback(to: 0)
+                break
             }
-            var targets = hosts
-            var failures = 0  // in a row: past the least filled hosts, fuller ones empty still less often
-            for e in candidates {
-                guard monotonicSeconds() < deadline, failures < 128 else { break }
-                guard !content[e].isEmpty else { continue }
-                let mark = journal.count
-                let leaving = Self.largestFirst(content[e], by: size)
-                for k in leaving { take(k) }
-                var ok = true
-                for k in leaving where !place(k, targets: targets, except: e) {
-                    if !placeByEjection(k, targets: targets, except: e, tries: 64) {
-                        ok = false
-                        break
-                    }
-                }
-                if ok {
-                    emptied += 1
-                    progress = true
-                    failures = 0
-                    targets.removeAll { $0 == e }
-                } else {
-                    rollback(to: mark)
-                    failures += 1
-                }
-                journal.removeAll(keepingCapacity: true)
-            }
+            emptied += freed
+            swapsKept += swapped
+            journal.removeAll(keepingCapacity: true)
         }
         return emptied
+    }
+
+    /// Hosts in use, fullest first.
+    func hostsByFill() -> [Int] {
+        let fills = sub.hosts.indices.filter(inUse).map { (h: $0, fill: fill($0)) }
+        return fills.sorted { $0.fill != $1.fill ? $0.fill > $1.fill : $0.h < $1.h }.map(\.h)
+    }
+
+    /// One pass over the candidate hosts; how many it emptied. `keepJournal`: the changes of
+    /// the hosts it empties stay in the journal (to be taken back with what came before).
+    mutating func emptyingPass(deadline: Double, keepJournal: Bool) -> Int {
+        var emptied = 0
+        let hosts = hostsByFill()
+        // Least filled first, among hosts whose servers may all move; draining, the hosts
+        // touched with the fewest arrivals (by size) first.
+        let candidates: [Int]
+        if sub.mustMove {
+            var load: [Int: Double] = [:]
+            for h in hosts { load[h] = content[h].reduce(0.0) { $0 + size[$1] } }
+            candidates = hosts.sorted { a, b in load[a]! != load[b]! ? load[a]! < load[b]! : a < b }
+        } else {
+            candidates = hosts.reversed().filter { sub.fixed[$0].serverCount == 0 }
+        }
+        var targets = hosts
+        var failures = 0  // in a row: past the least filled hosts, fuller ones empty still less often
+        for e in candidates {
+            guard monotonicSeconds() < deadline, failures < 128 else { break }
+            guard !content[e].isEmpty else { continue }
+            let mark = journal.count
+            let leaving = Self.largestFirst(content[e], by: size)
+            for k in leaving { take(k) }
+            var ok = true
+            for k in leaving where !place(k, targets: targets, except: e) {
+                if !placeByEjection(k, targets: targets, except: e, tries: 64) {
+                    ok = false
+                    break
+                }
+            }
+            if ok {
+                emptied += 1
+                failures = 0
+                targets.removeAll { $0 == e }
+            } else {
+                rollback(to: mark)
+                failures += 1
+            }
+            if !keepJournal { journal.removeAll(keepingCapacity: true) }
+        }
+        return emptied
+    }
+
+    /// Swaps a server of one of the least filled hosts in use (whose servers may all move; at
+    /// most 16 of them) with a smaller server of a fuller host in use, where each is admitted
+    /// on the other's host: the fuller host gets fuller and the sum of the squared fills grows,
+    /// so free room gathers on the hosts the next emptying pass tries first, and no sequence
+    /// of swaps comes back to where it started. At most 4,096 swaps judged. Changes stay in
+    /// the journal. How many swaps it made.
+    mutating func swapApart(deadline: Double) -> Int {
+        var made = 0
+        var left = 4_096
+        let hosts = hostsByFill()
+        let least = hosts.reversed().filter { sub.fixed[$0].serverCount == 0 }.prefix(16)
+        for b in least {
+            for a in hosts where a != b && fill(a) >= fill(b) {
+                guard monotonicSeconds() < deadline, left > 0 else { return made }
+                for y in Self.largestFirst(content[b], by: size) {
+                    for x in Self.largestFirst(content[a], by: size) where size[x] < size[y] {
+                        guard left > 0 else { return made }
+                        left -= 1
+                        let mark = journal.count
+                        take(x)
+                        take(y)
+                        if let ny = admits(y, on: a) {
+                            put(y, on: a, nodes: ny)
+                            if let nx = admits(x, on: b) {
+                                put(x, on: b, nodes: nx)
+                                made += 1
+                                break
+                            }
+                        }
+                        rollback(to: mark)
+                    }
+                }
+            }
+        }
+        return made
     }
 }

@@ -193,6 +193,54 @@ import Topology
         #expect(emptiedInAll >= 8 && fromCycleFree >= 4, "\(emptiedInAll) hosts emptied, \(fromCycleFree) from the cycle-free packings")
     }
 
+    /// Swaps that free no host are taken back. One-node hosts of 10 vCPUs: D holds 1 (it goes
+    /// to B), E holds 4, A holds 3 + 5, F holds 8, B holds 9. E's 4 can swap with A's 3, but
+    /// then no host empties: the plan is D's move alone.
+    @Test func swapsThatFreeNoHostAreTakenBack() throws {
+        var b = InventoryBuilder()
+        for v in [1, 3, 4, 5, 8, 9] { b.flavor("f\(v)", vcpus: v, memory: v * 1024) }
+        b.hostType("t", nodes: 1, vcpus: 10, memory: 40_960, flavors: [1, 3, 4, 5, 8, 9].map { "f\($0)" })
+        for (host, sizes) in [("D", [1]), ("E", [4]), ("A", [3, 5]), ("F", [8]), ("B", [9])] {
+            b.host(host, type: "t")
+            for v in sizes { b.server("\(host.lowercased())\(v)", flavor: "f\(v)", on: host, nodes: [0]) }
+        }
+        let inventory = try b.build()
+        let options = PlanOptions(mode: .consolidate, timeLimit: 10, placement: .planned)
+        let planner = BatchPlanner(inventory)
+        let sub = try #require(planner.consolidationSubProblems(zones: ["az1"], options: options).first)
+        let home = sub.classes.map { Array(repeating: Decision.stay, count: $0.count) }
+        let out = try #require(planner.emptiedByLocalSearch(home, sub: sub, options: options, acyclic: false,
+                                                            deadline: monotonicSeconds() + 60))
+        #expect(out.emptied == 1 && out.swaps == 0)
+        let moves = planner.moves(of: out.decisions, in: sub)
+        #expect(Dictionary(uniqueKeysWithValues: moves.map { ($0.serverID, $0.to) }) == ["d1": "B"])
+    }
+
+    /// On 2-D perfect packings (servers of unique sizes), swaps kept by the search empty hosts
+    /// that moves and ejections alone did not: over 12 fleets some are kept, every emptied host
+    /// is one fewer in use, and the moves replay by the rule pipeline once ordered.
+    @Test func swapsEmptyHostsOfPerfectPackings() throws {
+        var swaps = 0
+        for seed in UInt64(0)..<12 {
+            let inventory = try NeverAboveFFDTests.uniqueSizes(20 + Int(seed), seed: seed)
+            let options = PlanOptions(mode: .consolidate, timeLimit: 10, placement: .planned)
+            let planner = BatchPlanner(inventory)
+            for sub in planner.consolidationSubProblems(zones: ["az1"], options: options) {
+                let packing = try #require(planner.firstFitDecreasing(sub, options: options)?.decisions)
+                let out = try #require(planner.emptiedByLocalSearch(packing, sub: sub, options: options, acyclic: false,
+                                                                    deadline: monotonicSeconds() + 60))
+                let before = sub.levels(packing, objective: .minHostsUsed, inventory: inventory)
+                let after = sub.levels(out.decisions, objective: .minHostsUsed, inventory: inventory)
+                #expect(after.unplaced == 0 && after.primary == before.primary - Double(out.emptied), "seed \(seed)")
+                swaps += out.swaps
+                let waves = planner.orderWaves(planner.moves(of: out.decisions, in: sub), options: options)
+                #expect(waves.dropped.isEmpty, "seed \(seed)")
+                #expect(PlanValidator.violations(of: waves.moves, on: inventory, options: options.checkerOptions).isEmpty, "seed \(seed)")
+            }
+        }
+        #expect(swaps > 0, "no swap kept on 12 perfect packings")
+    }
+
     /// Consolidating, only under `planned`: elsewhere the cloud picks the nodes (by its own rule,
     /// or any) and the packing's nodes are only a wish.
     @Test(arguments: [CloudPlacement.any, .firstFit, .bestFit, .spread])
