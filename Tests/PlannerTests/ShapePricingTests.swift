@@ -224,12 +224,7 @@ import TestSupport
     func theBoundNeverExceedsAKnownOptimum(kind: String, seed: UInt64) throws {
         let n = 5 + Int(seed)
         let inventory = kind == "tiled" ? try NeverAboveFFDTests.tiled(n, seed: seed) : try NeverAboveFFDTests.uniqueSizes(n, seed: seed)
-        let planner = BatchPlanner(inventory)
-        let options = PlanOptions(mode: .consolidate, timeLimit: 2, placement: .planned)
-        let sub = planner.buildSubProblem(zones: ["az1"], movers: Array(inventory.servers.indices), mustMove: false, evacuated: [],
-                                          excluded: [], options: options)
-        let model = try #require(ShapePatterns(sub, options: options, planner: planner))
-        let start = planner.heuristicPlan(sub, options: options).decisions
+        let (planner, options, sub, model, start) = try Self.patternModel(inventory)
         let found = try #require(model.solve(start: start, deadline: monotonicSeconds() + 2))
         let bound = try #require(found.bound)
         #expect(bound <= n, "\(kind) \(seed): bound \(bound), optimum \(n)")
@@ -242,6 +237,19 @@ import TestSupport
         #expect(plan.objectiveBound.map { $0 <= Double(n) } ?? true)
         #expect(IndependentValidator.check(plan, inventory: inventory).isEmpty)
     }
+
+    /// The pattern model of a consolidation of every server of `inventory` under `planned`,
+    /// with the heuristic's plan in hand to start from.
+    static func patternModel(_ inventory: Inventory) throws
+        -> (planner: BatchPlanner, options: PlanOptions, sub: SubProblem, model: ShapePatterns, start: [[Decision]])
+    {
+        let planner = BatchPlanner(inventory)
+        let options = PlanOptions(mode: .consolidate, timeLimit: 2, placement: .planned)
+        let sub = planner.buildSubProblem(zones: ["az1"], movers: Array(inventory.servers.indices), mustMove: false, evacuated: [],
+                                          excluded: [], options: options)
+        let model = try #require(ShapePatterns(sub, options: options, planner: planner))
+        return (planner, options, sub, model, planner.heuristicPlan(sub, options: options).decisions)
+    }
 }
 
 /// The pattern model realizes a choice of patterns only while there is time to make it a plan
@@ -251,12 +259,7 @@ import TestSupport
     func noPlanIsRealizedTooLateButTheBoundStands(seed: UInt64) throws {
         let n = 5 + Int(seed)
         let inventory = try NeverAboveFFDTests.tiled(n, seed: seed)
-        let planner = BatchPlanner(inventory)
-        let options = PlanOptions(mode: .consolidate, timeLimit: 2, placement: .planned)
-        let sub = planner.buildSubProblem(zones: ["az1"], movers: Array(inventory.servers.indices), mustMove: false, evacuated: [],
-                                          excluded: [], options: options)
-        let model = try #require(ShapePatterns(sub, options: options, planner: planner))
-        let start = planner.heuristicPlan(sub, options: options).decisions
+        let (_, _, _, model, start) = try ShapePricingTests.patternModel(inventory)
         let inHand = try #require(model.value(of: start))
         let free = try #require(model.solve(start: start, deadline: monotonicSeconds() + 2))
         // Given the time, the model finds a plan better than the one in hand (else the case tests nothing).
