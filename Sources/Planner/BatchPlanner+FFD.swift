@@ -207,12 +207,13 @@ extension BatchPlanner {
         // servers' own hosts (whose bins the assignment then maps home): on some fleets one,
         // on others the other packs into fewer hosts (1,000 hosts of three types: 271 against
         // 272). Fewest hosts first, then fewest moves, each judged in waves by the caller.
-        func late() -> Bool { deadline.map { monotonicSeconds() + step > $0 } ?? false }
+        /// Less than `margin` seconds left before `deadline`.
+        func late(_ margin: Double = 0) -> Bool { deadline.map { monotonicSeconds() + margin > $0 } ?? false }
         var packings = [repacked.decisions]
-        if !late(), let plain = firstFitDecreasing(sub, options: options, homeFirst: false)?.decisions, plain != repacked.decisions {
+        if !late(step), let plain = firstFitDecreasing(sub, options: options, homeFirst: false)?.decisions, plain != repacked.decisions {
             packings.append(plain)
         }
-        for packing in packings where !late() {
+        for packing in packings where !late(step) {
             if let home = keepingServersHome(packing, sub: sub, options: options) {
                 out.append(candidate(home, "first-fit decreasing", cycleFree: false))
             }
@@ -246,7 +247,7 @@ extension BatchPlanner {
         var searched: [(decisions: [[Decision]], acyclic: Bool)] = repacked.cycleFree.map { [($0.decisions, true)] } ?? []
         if let first = out.first { searched.append((first.decisions, false)) }
         var found = false
-        for (packing, acyclic) in searched where !(deadline.map { monotonicSeconds() > $0 } ?? false) {
+        for (packing, acyclic) in searched where !late() {
             let until = deadline.map { min($0, monotonicSeconds() + ($0 - monotonicSeconds()) * 0.3) } ?? .infinity
             guard let more = emptiedByLocalSearch(packing, sub: sub, options: options, acyclic: acyclic, deadline: until),
                 more.emptied > 0

@@ -292,6 +292,10 @@ struct HostEmptying {
         return emptied
     }
 
+    /// `hosts` (fullest first) least filled first, among those whose servers may all move: the
+    /// hosts a consolidation can empty.
+    func leastFilledMovable(_ hosts: [Int]) -> [Int] { hosts.reversed().filter { sub.fixed[$0].serverCount == 0 } }
+
     /// Hosts in use, fullest first.
     func hostsByFill() -> [Int] {
         let fills = sub.hosts.indices.filter(inUse).map { (h: $0, fill: fill($0)) }
@@ -311,7 +315,7 @@ struct HostEmptying {
             for h in hosts { load[h] = content[h].reduce(0.0) { $0 + size[$1] } }
             candidates = hosts.sorted { a, b in load[a]! != load[b]! ? load[a]! < load[b]! : a < b }
         } else {
-            candidates = hosts.reversed().filter { sub.fixed[$0].serverCount == 0 }
+            candidates = leastFilledMovable(hosts)
         }
         var targets = hosts
         var failures = 0  // in a row: past the least filled hosts, fuller ones empty still less often
@@ -351,7 +355,7 @@ struct HostEmptying {
         var made = 0
         var left = 4_096
         let hosts = hostsByFill()
-        let least = hosts.reversed().filter { sub.fixed[$0].serverCount == 0 }.prefix(16)
+        let least = leastFilledMovable(hosts).prefix(16)
         for b in least {
             for a in hosts where a != b && fill(a) >= fill(b) {
                 guard monotonicSeconds() < deadline, left > 0 else { return made }
