@@ -16,6 +16,18 @@ extension BatchPlanner {
         return out
     }
 
+    /// The planner's checker (built once: index and state) with `movers` taken off their hosts:
+    /// the state every repacking of a sub-problem starts from.
+    func checker(without movers: [(s: Int, c: Int, i: Int, origin: Origin)], sub: SubProblem) -> Checker {
+        var checker = self.checker
+        for m in movers where m.origin.host >= 0 {
+            let server = inventory.servers[m.s]
+            checker.state.remove(server, flavor: sub.classes[m.c].flavor, host: sub.hosts[m.origin.host], nodes: m.origin.nodes,
+                                 groups: inventory.groupsOfServer[server.id] ?? [])
+        }
+        return checker
+    }
+
     /// The same packing with as many servers as possible left where they are.
     ///
     /// A packing fills hosts, but which of two equal hosts receives which contents is free:
@@ -105,14 +117,9 @@ extension BatchPlanner {
 
     /// Whether the rule pipeline admits every arrival of `decisions` in its final state.
     func admitted(_ decisions: [[Decision]], sub: SubProblem, options: PlanOptions, movers all: [(s: Int, c: Int, i: Int, origin: Origin)]) -> Bool {
-        var checker = self.checker  // the planner's, as it stands: built once (index and state)
         var arrivals = Array(repeating: 0, count: sub.hosts.count)
         let moving = all.filter { if case .stay = decisions[$0.c][$0.i] { return false } else { return true } }
-        for m in moving where m.origin.host >= 0 {
-            let server = inventory.servers[m.s]
-            checker.state.remove(server, flavor: sub.classes[m.c].flavor, host: sub.hosts[m.origin.host], nodes: m.origin.nodes,
-                                 groups: inventory.groupsOfServer[server.id] ?? [])
-        }
+        var checker = checker(without: moving, sub: sub)
         for m in moving {
             guard case .host(let h, let nodes) = decisions[m.c][m.i] else { continue }
             let server = inventory.servers[m.s]

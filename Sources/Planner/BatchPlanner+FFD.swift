@@ -298,7 +298,6 @@ extension BatchPlanner {
         guard options.mode == .consolidate, options.effectiveObjective == .minHostsUsed, options.maxMoves == nil, !sub.mustMove
         else { return nil }
         let trusted = options.checkerOptions.effectivePolicy
-        var checker = self.checker  // the planner's, as it stands: built once (index and state)
         let checkerOptions = options.checkerOptions
         struct Mover {
             let s: Int, c: Int, i: Int
@@ -306,21 +305,12 @@ extension BatchPlanner {
             let flavor: Flavor
             let groups: [Int]
         }
-        var movers: [Mover] = []
-        for (c, cls) in sub.classes.enumerated() {
-            var position: [Int: Int] = [:]
-            for (i, s) in cls.servers.enumerated() { position[s] = i }
-            for (origin, servers) in cls.origins {
-                for s in servers {
-                    movers.append(Mover(s: s, c: c, i: position[s]!, origin: origin, flavor: cls.flavor,
-                                        groups: inventory.groupsOfServer[inventory.servers[s].id] ?? []))
-                }
-            }
+        let all = self.movers(of: sub)
+        let movers = all.map { m in
+            Mover(s: m.s, c: m.c, i: m.i, origin: m.origin, flavor: sub.classes[m.c].flavor,
+                  groups: inventory.groupsOfServer[inventory.servers[m.s].id] ?? [])
         }
-        // Off their hosts, all of them.
-        for m in movers where m.origin.host >= 0 {
-            checker.state.remove(inventory.servers[m.s], flavor: m.flavor, host: sub.hosts[m.origin.host], nodes: m.origin.nodes, groups: m.groups)
-        }
+        var checker = checker(without: all, sub: sub)  // off their hosts, all of them
         let largest = Self.largestCapacity(sub)
         func size(_ f: Flavor) -> Double { Self.size(f.resources, largest: largest) }
         let (order, rank) = firstFitOrder(sub, largest: largest, homeFirst: homeFirst)

@@ -120,13 +120,7 @@ struct HostEmptying {
         self.options = options
         self.movers = movers
         trusted = options.checkerOptions.effectivePolicy
-        var checker = planner.checker  // the planner's, as it stands: servers on their own hosts
-        let inventory = planner.inventory
-        for m in movers {
-            let server = inventory.servers[m.s]
-            checker.state.remove(server, flavor: sub.classes[m.c].flavor, host: sub.hosts[m.origin.host], nodes: m.origin.nodes,
-                                 groups: inventory.groupsOfServer[server.id] ?? [])
-        }
+        let checker = planner.checker(without: movers, sub: sub)
         self.checker = checker
         typeAccepts = planner.typeAccepts(sub, index: checker.index)
         let largest = BatchPlanner.largestCapacity(sub)
