@@ -252,7 +252,11 @@ extension BatchPlanner {
             guard let more = emptiedByLocalSearch(packing, sub: sub, options: options, acyclic: acyclic, deadline: until),
                 more.emptied > 0
             else { continue }
-            out.append(candidate(more.decisions, "first-fit decreasing, then \(more.emptied) host(s) emptied by local search", cycleFree: false))
+            // Its hosts' contents mapped home as first-fit decreasing's are: the search moves
+            // servers between hosts without regard to which of two equal hosts ends with what.
+            let searchedPacking = acyclic || late() ? more.decisions
+                : keepingServersHome(more.decisions, sub: sub, options: options) ?? more.decisions
+            out.append(candidate(searchedPacking, "first-fit decreasing, then \(more.emptied) host(s) emptied by local search", cycleFree: false))
             found = true
         }
         if found { sort() }

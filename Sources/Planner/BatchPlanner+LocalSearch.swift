@@ -19,7 +19,10 @@ extension BatchPlanner {
     /// attempt is kept. Passes repeat while they empty a host, until `deadline`; when one
     /// empties none, servers of the least filled hosts are swapped with smaller ones of fuller
     /// hosts (`swapApart`), kept only if the next pass empties a host. `swaps`: those kept.
-    /// A swap is two moves that close a cycle: only where cycles are allowed (`acyclic` false).
+    /// When swaps free nothing, the two least filled hosts' servers go into a pool that a tabu
+    /// search empties (`emptyThroughPool`, at most `poolSteps` steps; 0: not tried).
+    /// A swap is two moves that close a cycle, and the pool's steps can close cycles: both only
+    /// where cycles are allowed (`acyclic` false).
     ///
     /// Each placement is judged as first-fit decreasing judges its own (`Checker.evaluateHost`
     /// on the nodes `Fit.fit` picks under the layout policy; a server going back to its own
@@ -44,7 +47,8 @@ extension BatchPlanner {
     /// touched instead of 323) and under `any`, judged in sequence afterwards (the same drain:
     /// the search's 244 hosts on wished nodes came out at 334, in 12.0 s of a 10 s limit, where
     /// the plan without it has 263 in 8.5 s).
-    func emptiedByLocalSearch(_ decisions: [[Decision]], sub: SubProblem, options: PlanOptions, acyclic: Bool = true, deadline: Double)
+    func emptiedByLocalSearch(_ decisions: [[Decision]], sub: SubProblem, options: PlanOptions, acyclic: Bool = true, deadline: Double,
+                              poolSteps: Int = HostEmptying.poolSteps)
         -> (decisions: [[Decision]], emptied: Int, swaps: Int)?
     {
         let consolidating = options.mode == .consolidate && options.effectiveObjective == .minHostsUsed && !sub.mustMove
@@ -54,6 +58,7 @@ extension BatchPlanner {
         let all = movers(of: sub)
         guard !all.isEmpty, all.allSatisfy({ $0.origin.host >= 0 }) else { return nil }
         var search = HostEmptying(planner: self, sub: sub, options: options, movers: all, acyclic: acyclic)
+        search.poolSteps = poolSteps
         var frozen = Set<Int>()  // movers the search leaves as they are (draining: not placed)
         for (k, m) in all.enumerated() {
             switch decisions[m.c][m.i] {
@@ -112,6 +117,11 @@ struct HostEmptying {
     var contexts: [Int: Checker.ServerContext] = [:]
     /// Swaps (`swapApart`) kept: those after which a host was emptied.
     var swapsKept = 0
+    /// Hosts emptied through a pool (`emptyThroughPool`), and the steps each attempt may take
+    /// (0: no pool).
+    var emptiedThroughPool = 0
+    var poolSteps = Self.poolSteps
+    static let poolSteps = 2_000
 
     init(planner: BatchPlanner, sub: SubProblem, options: PlanOptions, movers: [(s: Int, c: Int, i: Int, origin: Origin)], acyclic: Bool) {
         self.acyclic = acyclic
@@ -260,28 +270,39 @@ struct HostEmptying {
 
     /// Empties hosts until a pass empties none or `deadline` passes; how many it emptied. When
     /// a pass empties none, servers are swapped between hosts (`swapApart`) and kept only if
-    /// the pass after them empties a host (at most 20 times): swaps that free no host would
-    /// only add moves.
+    /// the pass after them empties a host (at most 20 rounds): swaps that free no host would
+    /// only add moves. When they free none, the pool (`emptyThroughPool`) tries the two least
+    /// filled hosts; the search ends when it fails.
     mutating func run(deadline: Double) -> Int {
         var emptied = 0
         var swapRounds = 0
+        var random = SplitMix64(seed: UInt64(movers.count))
         while monotonicSeconds() < deadline {
             let pass = emptyingPass(deadline: deadline, keepJournal: false)
             emptied += pass
             if pass > 0 { continue }
-            guard !sub.mustMove, !acyclic, swapRounds < 20 else { break }
-            swapRounds += 1
-            journal.removeAll(keepingCapacity: true)
-            let swapped = swapApart(deadline: deadline)
-            guard swapped > 0 else { break }
-            let freed = emptyingPass(deadline: deadline, keepJournal: true)
-            if freed == 0 {
+            guard !sub.mustMove, !acyclic else { break }
+            if swapRounds < 20 {
+                swapRounds += 1
+                journal.removeAll(keepingCapacity: true)
+                let swapped = swapApart(deadline: deadline)
+                let freed = swapped > 0 ? emptyingPass(deadline: deadline, keepJournal: true) : 0
+                if freed > 0 {
+                    emptied += freed
+                    swapsKept += swapped
+                    journal.removeAll(keepingCapacity: true)
+                    continue
+                }
                 rollback(to: 0)
-                break
             }
-            emptied += freed
-            swapsKept += swapped
+            // Then the two least filled hosts through a pool of servers (`emptyThroughPool`).
             journal.removeAll(keepingCapacity: true)
+            let least = leastFilledMovable(hostsByFill())
+            let freed = least.count < 2 || poolSteps == 0 ? 0 : emptyThroughPool(least[0], spare: least[1], deadline: deadline, steps: poolSteps, random: &random)
+            guard freed > 0 else { break }
+            journal.removeAll(keepingCapacity: true)
+            emptied += freed
+            emptiedThroughPool += freed
         }
         return emptied
     }

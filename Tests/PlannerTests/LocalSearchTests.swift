@@ -193,9 +193,10 @@ import Topology
         #expect(emptiedInAll >= 8 && fromCycleFree >= 4, "\(emptiedInAll) hosts emptied, \(fromCycleFree) from the cycle-free packings")
     }
 
-    /// Swaps that free no host are taken back. One-node hosts of 10 vCPUs: D holds 1 (it goes
-    /// to B), E holds 4, A holds 3 + 5, F holds 8, B holds 9. E's 4 can swap with A's 3, but
-    /// then no host empties: the plan is D's move alone.
+    /// Swaps that free no host are taken back, and so is a pool that empties none. One-node
+    /// hosts of 10 vCPUs: D holds 1 (it goes to B), E holds 4, A holds 3 + 5, F holds 8, B holds
+    /// 9. E's 4 can swap with A's 3, but then no host empties, and no three hosts hold the 30
+    /// vCPUs (no 2 for F's 8): the plan is D's move alone.
     @Test func swapsThatFreeNoHostAreTakenBack() throws {
         var b = InventoryBuilder()
         for v in [1, 3, 4, 5, 8, 9] { b.flavor("f\(v)", vcpus: v, memory: v * 1024) }
@@ -239,6 +240,39 @@ import Topology
             }
         }
         #expect(swaps > 0, "no swap kept on 12 perfect packings")
+    }
+
+    /// Where moves, ejections and swaps empty no more hosts, a pool of servers does
+    /// (`emptyThroughPool`): on 2-D perfect packings (servers of unique sizes) the search with
+    /// it keeps no more hosts than without it on any of 8 fleets, and fewer in all; every host
+    /// emptied is one fewer in use, and the moves replay by the rule pipeline once ordered.
+    @Test func aPoolEmptiesHostsThatSwapsDoNot() throws {
+        var without = 0.0, with = 0.0, fromPool = 0
+        for seed in UInt64(0)..<8 {
+            let inventory = try NeverAboveFFDTests.uniqueSizes(20 + Int(seed), seed: seed + 100)
+            let options = PlanOptions(mode: .consolidate, timeLimit: 10, placement: .planned)
+            let planner = BatchPlanner(inventory)
+            for sub in planner.consolidationSubProblems(zones: ["az1"], options: options) {
+                let packing = try #require(planner.firstFitDecreasing(sub, options: options)?.decisions)
+                let plain = try #require(planner.emptiedByLocalSearch(packing, sub: sub, options: options, acyclic: false,
+                                                                      deadline: monotonicSeconds() + 60, poolSteps: 0))
+                let pooled = try #require(planner.emptiedByLocalSearch(packing, sub: sub, options: options, acyclic: false,
+                                                                       deadline: monotonicSeconds() + 60))
+                let before = sub.levels(packing, objective: .minHostsUsed, inventory: inventory)
+                let a = sub.levels(plain.decisions, objective: .minHostsUsed, inventory: inventory)
+                let b = sub.levels(pooled.decisions, objective: .minHostsUsed, inventory: inventory)
+                #expect(b.unplaced == 0 && b.primary == before.primary - Double(pooled.emptied), "seed \(seed)")
+                #expect(b.primary <= a.primary, "seed \(seed)")
+                without += a.primary
+                with += b.primary
+                fromPool += pooled.emptied - plain.emptied
+                let waves = planner.orderWaves(planner.moves(of: pooled.decisions, in: sub), options: options)
+                #expect(waves.dropped.isEmpty, "seed \(seed)")
+                #expect(PlanValidator.violations(of: waves.moves, on: inventory, options: options.checkerOptions).isEmpty, "seed \(seed)")
+            }
+        }
+        #expect(with < without, "with the pool \(with) hosts, without \(without)")
+        #expect(fromPool > 0)
     }
 
     /// Consolidating, only under `planned`: elsewhere the cloud picks the nodes (by its own rule,
