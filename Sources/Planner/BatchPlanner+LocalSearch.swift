@@ -121,7 +121,7 @@ struct HostEmptying {
     /// (0: no pool).
     var emptiedThroughPool = 0
     var poolSteps = Self.poolSteps
-    static let poolSteps = 2_000
+    static let poolSteps = 500
 
     init(planner: BatchPlanner, sub: SubProblem, options: PlanOptions, movers: [(s: Int, c: Int, i: Int, origin: Origin)], acyclic: Bool) {
         self.acyclic = acyclic

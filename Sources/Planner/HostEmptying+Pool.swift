@@ -22,8 +22,11 @@ extension HostEmptying {
     /// 3 to 12 steps (the tabu rule: without it the search undoes its last step). Each step
     /// takes the candidate that leaves the least in the pool (by size; ties at random, from
     /// `random`), judged by totals first and then by the rule pipeline, at most 16 candidates
-    /// a step. Stops after `steps` steps, at `deadline`, or when no candidate is admitted;
-    /// then everything since the start is taken back.
+    /// a step. Stops after `steps` steps, after 100 steps in which the pool got no smaller
+    /// than it had been, at `deadline`, or when no candidate is admitted; then everything since
+    /// the start is taken back. (On unique sizes 100, 60 and 40 at 3 s the attempts that
+    /// succeeded took 14 to 129 steps, at most 18 between new least sizes; those that failed
+    /// ran to 2,000 steps with gaps of up to 1,079.)
     ///
     /// The second host is the paper's device: a search whose pool must end empty (tried first)
     /// took unique sizes 100 from 104 hosts to 103 in the 0.4 s it had at a 3 s limit; with a
@@ -51,10 +54,13 @@ extension HostEmptying {
         var candidates: [Candidate] = []
         candidates.reserveCapacity(17)
         var step = 0
+        var smallest = Double.infinity, smallestAt = 0  // the pool's least size so far, and when
         while !pool.isEmpty {
             if placeWhole(pool, on: spare) || placeWhole(pool, on: e) { break }
+            let left = pool.reduce(0.0) { $0 + size[$1] }
+            if left < smallest - 1e-12 { (smallest, smallestAt) = (left, step) }
             step += 1
-            guard step <= steps, monotonicSeconds() < deadline else {
+            guard step <= steps, step - smallestAt <= 100, monotonicSeconds() < deadline else {
                 rollback(to: mark)
                 return 0
             }
