@@ -254,9 +254,15 @@ extension BatchPlanner {
             else { continue }
             // Its hosts' contents mapped home as first-fit decreasing's are: the search moves
             // servers between hosts without regard to which of two equal hosts ends with what.
+            // Searched without cycles, it stays without them (not mapped home, which could
+            // close some) and is marked so: like the cycle-free packing it came from, it needs
+            // no ordering in time, and it is the plan kept when the packings with cycles are
+            // not ordered in time (before, that was the cycle-free packing, with the hosts the
+            // search had emptied in use again).
             let searchedPacking = acyclic || late() ? more.decisions
                 : keepingServersHome(more.decisions, sub: sub, options: options) ?? more.decisions
-            out.append(candidate(searchedPacking, "first-fit decreasing, then \(more.emptied) host(s) emptied by local search", cycleFree: false))
+            out.append(candidate(searchedPacking, "first-fit decreasing, then \(more.emptied) host(s) emptied by local search",
+                                 cycleFree: acyclic))
             found = true
         }
         if found { sort() }

@@ -41,7 +41,7 @@ import Topology
     /// The cycle-free packing among `packings` (there is one on these fleets).
     static func cycleFree(_ packings: [(decisions: [[Decision]], source: String, cycleFree: Bool, levels: Levels, waves: [Move]?)],
                           _ seed: UInt64) throws -> (decisions: [[Decision]], source: String, cycleFree: Bool, levels: Levels, waves: [Move]?) {
-        let found = packings.first { $0.cycleFree }
+        let found = packings.first { $0.cycleFree && $0.source == "first-fit decreasing (no cycles)" }
         return try #require(found, "seed \(seed): no cycle-free packing")
     }
 
@@ -67,6 +67,27 @@ import Topology
         }
         #expect(checked >= 6)
         #expect(moreMovesRepacked >= 4, "a repacked packing at the bound made more moves on only \(moreMovesRepacked) fleets")
+    }
+
+    /// Every packing marked cycle-free, and so kept without ordering in time when the packings
+    /// with cycles are not ordered by their deadlines, has no cycle of moves and is put in waves
+    /// with nothing re-routed, dropped or relocated: first-fit decreasing's cycle-free packing,
+    /// and that packing with more hosts emptied by the local search without cycles, which is
+    /// marked too (the plan kept, then, instead of the cycle-free packing with those hosts).
+    @Test func packingsMarkedCycleFreeAreOrderedAsTheyStand() throws {
+        var searched = 0
+        try Self.forEachSub(0..<8, fill: 0.95) { seed, inventory, planner, options, sub, packings, _ in
+            for packing in packings where packing.cycleFree {
+                if packing.source.hasSuffix("emptied by local search") { searched += 1 }
+                let moves = planner.moves(of: packing.decisions, in: sub)
+                #expect(!LocalSearchTests.hasCycle(moves), "seed \(seed), \(packing.source)")
+                let waves = planner.orderWaves(moves, options: options)
+                #expect(waves.rerouted == 0 && waves.dropped.isEmpty && waves.relocatedHosts == 0, "seed \(seed), \(packing.source)")
+                #expect(PlanValidator.violations(of: waves.moves, on: inventory, options: options.checkerOptions).isEmpty,
+                        "seed \(seed), \(packing.source)")
+            }
+        }
+        #expect(searched >= 2, "only \(searched) searched packings marked cycle-free")
     }
 
     /// A repacked packing at the volume bound is ordered until `atBound`, past the deadlines
