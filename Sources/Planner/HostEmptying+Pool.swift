@@ -14,11 +14,11 @@ import Topology
 
 extension HostEmptying {
     /// Empties one of local hosts `e` and `spare` (both in use, every server movable) through a
-    /// pool; how many of the two it emptied (0: nothing changed). Both hosts' servers go into the pool; the pool is done when
-    /// everything in it is admitted on one of the two (largest first). Every step is judged by
-    /// the rule pipeline (`admits`), so every state the search passes through is a valid
-    /// placement of the servers outside the pool, and only hosts in use receive: success is
-    /// one host fewer in use. Servers just put on a host may not be sent back to the pool for
+    /// pool; how many of the two it emptied (0: nothing changed). Both hosts' servers go into
+    /// the pool; the pool is done when everything in it is admitted on one of the two (largest
+    /// first). Every step is judged by the rule pipeline (`admits`), so every state the search
+    /// passes through is a valid placement of the servers outside the pool, and only hosts in
+    /// use receive: success is at least one host fewer in use. Servers just put on a host may not be sent back to the pool for
     /// 3 to 12 steps (the tabu rule: without it the search undoes its last step). Each step
     /// takes the candidate that leaves the least in the pool (by size; ties at random, from
     /// `random`), judged by totals first and then by the rule pipeline, at most 16 candidates
