@@ -117,9 +117,7 @@ struct HostEmptying {
     var contexts: [Int: Checker.ServerContext] = [:]
     /// Swaps (`swapApart`) kept: those after which a host was emptied.
     var swapsKept = 0
-    /// Hosts emptied through a pool (`emptyThroughPool`), and the steps each attempt may take
-    /// (0: no pool).
-    var emptiedThroughPool = 0
+    /// The steps each attempt of the pool (`emptyThroughPool`) may take (0: no pool).
     var poolSteps = Self.poolSteps
     static let poolSteps = 500
 
@@ -302,7 +300,6 @@ struct HostEmptying {
             guard freed > 0 else { break }
             journal.removeAll(keepingCapacity: true)
             emptied += freed
-            emptiedThroughPool += freed
         }
         return emptied
     }
