@@ -200,6 +200,12 @@ struct HostEmptying {
         }
     }
 
+    /// Whether mover `k` may go to local host `h` at all: its own host, or a host that receives
+    /// and whose type takes its flavor (room and the rule pipeline are `admits`'s to judge).
+    func mayGo(_ k: Int, to h: Int) -> Bool {
+        h == movers[k].origin.host || sub.receives[h] && typeAccepts[movers[k].c][h]
+    }
+
     /// The nodes on which mover `k` (nowhere now) may go on local host `h`, nil when it may not:
     /// its own host on its own nodes when they still hold it; another host that may receive it
     /// where the rule pipeline admits it on the nodes the fit function picks, and the move
@@ -217,7 +223,7 @@ struct HostEmptying {
             else { return nil }
             return .some(m.origin.nodes)
         }
-        guard sub.receives[h], typeAccepts[m.c][h], options.maxPerHost.map({ arrivals[h] < $0 }) ?? true,
+        guard mayGo(k, to: h), options.maxPerHost.map({ arrivals[h] < $0 }) ?? true,
             !acyclic || arrivals[m.origin.host] == 0 || outgoing[h] == 0,
             let wish = Fit.fit(flavor, free: usage.free(under: trusted), capacity: usage.capacity)
         else { return nil }
@@ -247,7 +253,7 @@ struct HostEmptying {
     mutating func placeByEjection(_ k: Int, targets: [Int], except: Int, tries: Int) -> Bool {
         let need = sub.classes[movers[k].c].flavor.resources
         var left = tries
-        for h in targets where h != except && (h == movers[k].origin.host || sub.receives[h] && typeAccepts[movers[k].c][h]) {
+        for h in targets where h != except && mayGo(k, to: h) {
             let free = checker.state.usage[sub.hosts[h]].freeTotal
             for t in Self.largestFirst(content[h], by: size) where size[t] < size[k] {
                 // Room in total first: without it no node set holds the server either.
@@ -294,7 +300,6 @@ struct HostEmptying {
                 rollback(to: 0)
             }
             // Then the two least filled hosts through a pool of servers (`emptyThroughPool`).
-            journal.removeAll(keepingCapacity: true)
             let least = leastFilledMovable(hostsByFill())
             let freed = least.count < 2 || poolSteps == 0 ? 0 : emptyThroughPool(least[0], spare: least[1], deadline: deadline, steps: poolSteps, random: &random)
             guard freed > 0 else { break }

@@ -18,11 +18,11 @@ extension HostEmptying {
     /// the pool; the pool is done when everything in it is admitted on one of the two (largest
     /// first). Every step is judged by the rule pipeline (`admits`), so every state the search
     /// passes through is a valid placement of the servers outside the pool, and only hosts in
-    /// use receive: success is at least one host fewer in use. Servers just put on a host may not be sent back to the pool for
-    /// 3 to 12 steps (the tabu rule: without it the search undoes its last step). Each step
-    /// takes the candidate that leaves the least in the pool (by size; ties at random, from
-    /// `random`), judged by totals first and then by the rule pipeline, at most 16 candidates
-    /// a step. Stops after `steps` steps, after 100 steps in which the pool got no smaller
+    /// use receive: success is at least one host fewer in use. Servers just put on a host may
+    /// not be sent back to the pool for 3 to 12 steps (the tabu rule: without it the search
+    /// undoes its last step). Each step takes the candidate that leaves the least in the pool
+    /// (by size; ties at random, from `random`), judged by totals first and then by the rule
+    /// pipeline, at most 16 candidates a step. Stops after `steps` steps, after 100 steps in which the pool got no smaller
     /// than it had been, at `deadline`, or when no candidate is admitted; then everything since
     /// the start is taken back. (On unique sizes 100, 60 and 40 at 3 s the attempts that
     /// succeeded took 14 to 129 steps, at most 18 between new least sizes; those that failed
@@ -76,8 +76,7 @@ extension HostEmptying {
             for (n, h) in targets.enumerated() {
                 if n % 32 == 31, monotonicSeconds() >= deadline { break }
                 // What may go to this host at all (its type; whether it receives).
-                func barred(_ k: Int) -> Bool { k >= 0 && h != movers[k].origin.host && !(sub.receives[h] && typeAccepts[movers[k].c][h]) }
-                let allowed = entering.map { !barred($0.first) && !barred($0.second) }
+                let allowed = entering.map { mayGo($0.first, to: h) && ($0.second < 0 || mayGo($0.second, to: h)) }
                 let free = checker.state.usage[sub.hosts[h]].freeTotal
                 let out = held[h]!.filter { fixedUntil[$0] <= step }
                 func consider(_ sent: (Int, Int), _ room: Resources, _ sentSize: Double) {
