@@ -264,16 +264,16 @@ private struct InventoryDecoder {
                     "server is in \"\(az)\" but its host \"\(host.id)\" is in \"\(host.availabilityZone)\"")
             }
             var layout: [Int]?
-            let nodesPath = join(path, "numa_nodes")
+            func nodesPath() -> String { join(path, "numa_nodes") }
             if let v = item["numa_nodes"], v != .null {
                 if host == nil {
-                    reader.fail(nodesPath, "a server in the public pool (dedicated_host_id null) has no NUMA layout on a DeH; remove numa_nodes or set dedicated_host_id")
+                    reader.fail(nodesPath(), "a server in the public pool (dedicated_host_id null) has no NUMA layout on a DeH; remove numa_nodes or set dedicated_host_id")
                     continue
                 }
-                guard let entries = reader.array(v, at: nodesPath) else { continue }
+                guard let entries = reader.array(v, at: nodesPath()) else { continue }
                 var nodes: [Int] = []
                 for (j, e) in entries.enumerated() {
-                    if let n = reader.int(e, at: "\(nodesPath)[\(j)]") { nodes.append(n) }
+                    if let n = reader.int(e, at: "\(nodesPath())[\(j)]") { nodes.append(n) }
                 }
                 guard nodes.count == entries.count else { continue }
                 layout = nodes
@@ -287,15 +287,15 @@ private struct InventoryDecoder {
                 } else if let nodes = layout {
                     if nodes.count != flavor.numaNodes {
                         reader.fail(
-                            nodesPath,
+                            nodesPath(),
                             "flavor \"\(flavor.name)\" spans \(flavor.numaNodes) NUMA node\(flavor.numaNodes == 1 ? "" : "s"); got \(nodes.count) (\(nodes.map(String.init).joined(separator: ", ")))"
                         )
                     }
                     for (j, n) in nodes.enumerated() where n < 0 || n >= nodeCount {
-                        reader.fail("\(nodesPath)[\(j)]", "NUMA node \(n) out of range; host \"\(host.id)\" has nodes 0...\(nodeCount - 1)")
+                        reader.fail("\(nodesPath())[\(j)]", "NUMA node \(n) out of range; host \"\(host.id)\" has nodes 0...\(nodeCount - 1)")
                     }
                     if Set(nodes).count != nodes.count {
-                        reader.fail(nodesPath, "lists a NUMA node more than once; a split flavor occupies distinct nodes")
+                        reader.fail(nodesPath(), "lists a NUMA node more than once; a split flavor occupies distinct nodes")
                     }
                 }
             }
@@ -366,7 +366,6 @@ private struct InventoryDecoder {
     /// Known layouts must fit their nodes, and all servers together must fit the host's total.
     mutating func checkCapacity(_ inventory: Inventory, hostPaths: [String]) {
         var perNode: [[Resources]] = inventory.hosts.map { Array(repeating: .zero, count: inventory.capacity(of: $0).count) }
-        var onNode: [[[String]]] = inventory.hosts.map { Array(repeating: [], count: inventory.capacity(of: $0).count) }
         var total: [Resources] = Array(repeating: .zero, count: inventory.hosts.count)
         for server in inventory.servers {
             guard let hostID = server.dedicatedHostID, let h = inventory.hostIndex[hostID],
@@ -376,8 +375,11 @@ private struct InventoryDecoder {
             guard let nodes = server.numaNodes else { continue }
             for n in nodes where n >= 0 && n < perNode[h].count {
                 perNode[h][n] += flavor.perNode
-                onNode[h][n].append(server.id)
             }
+        }
+        /// The servers of known layout on node `n` of host `h`, in file order (only for a message).
+        func onNode(_ h: Int, _ n: Int) -> [String] {
+            inventory.servers.filter { $0.dedicatedHostID == inventory.hosts[h].id && $0.numaNodes?.contains(n) == true }.map(\.id)
         }
         for (h, host) in inventory.hosts.enumerated() {
             let capacity = inventory.capacity(of: host)
@@ -391,7 +393,7 @@ private struct InventoryDecoder {
                 if !over.isEmpty {
                     reader.fail(
                         hostPaths[h],
-                        "host \"\(host.id)\" NUMA node \(n) is overcommitted by \(over.joined(separator: " and ")) by servers with known layout: \(list(onNode[h][n]))"
+                        "host \"\(host.id)\" NUMA node \(n) is overcommitted by \(over.joined(separator: " and ")) by servers with known layout: \(list(onNode(h, n)))"
                     )
                 }
             }

@@ -11,6 +11,29 @@ import Topology
         #expect(value["c"] == .object([]))
     }
 
+    /// Numbers are read as Swift's `Double(String)` reads their text: plain integers of up to 15
+    /// digits take a path of their own, everything else the text.
+    @Test(arguments: [
+        "0", "-0", "7", "-12", "999999999999999", "-999999999999999", "1000000000000000", "9007199254740993",
+        "12345678901234567890", "0.5", "-2.25", "1e3", "1E-2", "-0.0", "123456789012345.5",
+    ])
+    func numbersAreReadAsTheirText(text: String) throws {
+        guard case .array(let items) = try JSON.parse("[\(text)]"), case .number(let n)? = items.first else {
+            Issue.record("\(text) did not parse as a number")
+            return
+        }
+        #expect(n.bitPattern == Double(text)!.bitPattern)
+    }
+
+    /// Strings without escapes are taken straight from the input: non-ASCII text is kept and
+    /// bytes that are not UTF-8 are still refused.
+    @Test func unescapedStringsAreValidated() throws {
+        #expect(try JSON.parse("[\"deh-01\", \"节点 é\"]") == .array([.string("deh-01"), .string("节点 é")]))
+        #expect(throws: JSONSyntaxError(line: 1, column: 2, message: "string is not valid UTF-8")) {
+            try JSON.parse(Array("[\"ab".utf8) + [0xC3, 0x28] + Array("\"]".utf8))
+        }
+    }
+
     @Test func keepsKeyOrderWhenWriting() throws {
         let value = try JSON.parse(#"{"z": 1, "a": [1, 2], "m": {"y": null, "b": "s"}}"#)
         #expect(value.serialized(pretty: false) == #"{"z":1,"a":[1,2],"m":{"y":null,"b":"s"}}"#)
