@@ -39,20 +39,23 @@ extension BatchPlanner {
     /// Sources only send there, so no move closes a cycle.
     ///
     /// Nil where it does not apply: other objectives, a move limit, servers coming from the
-    /// pool, and wherever the cloud picks the nodes (by a rule of its own, or any), which the
-    /// packing's wished nodes need not follow: only under `planned`. Tried elsewhere:
-    /// consolidations under `any` (`generated_sweep.py --seed 7600` at 2 s: one fleet kept a
-    /// host more, none fewer) and `first-fit` (four instances of five changed by a host or two,
-    /// two for the worse); drains under `first-fit` (a tenth of tiled 2,000 at 10 s: 390 hosts
-    /// touched instead of 323) and under `any`, judged in sequence afterwards (the same drain:
-    /// the search's 244 hosts on wished nodes came out at 334, in 12.0 s of a 10 s limit, where
-    /// the plan without it has 263 in 8.5 s).
+    /// pool, and wherever the cloud picks the nodes by a rule of its own, which the packing's
+    /// wished nodes need not follow: under `planned`, and consolidating under `any` on the
+    /// cycle-free packing (`acyclic`), whose moves the wave ordering then judges whatever nodes
+    /// the cloud picks with no cycle to break (foreign fleet 26, 800 hosts, 30 % of layouts
+    /// unknown, at 1 s: 404 hosts before, 342 with it). Not on the other packings under `any`
+    /// (`generated_sweep.py --seed 7600` at 2 s: one fleet kept a host more, none fewer), nor
+    /// under `first-fit` (four instances of five changed by a host or two, two for the worse);
+    /// nor for drains under `first-fit` (a tenth of tiled 2,000 at 10 s: 390 hosts touched
+    /// instead of 323) or `any`, judged in sequence afterwards (the same drain: the search's 244
+    /// hosts on wished nodes came out at 334, in 12.0 s of a 10 s limit, where the plan without
+    /// it has 263 in 8.5 s).
     func emptiedByLocalSearch(_ decisions: [[Decision]], sub: SubProblem, options: PlanOptions, acyclic: Bool = true, deadline: Double,
                               poolSteps: Int = HostEmptying.poolSteps)
         -> (decisions: [[Decision]], emptied: Int, swaps: Int)?
     {
         let consolidating = options.mode == .consolidate && options.effectiveObjective == .minHostsUsed && !sub.mustMove
-            && options.placement == .planned
+            && (options.placement == .planned || (options.placement == .any && acyclic))
         let draining = sub.mustMove && options.effectiveObjective == .minHostsTouched && options.placement == .planned
         guard consolidating || draining, options.maxMoves == nil else { return nil }
         let all = movers(of: sub)

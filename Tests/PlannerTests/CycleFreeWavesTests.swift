@@ -16,12 +16,14 @@ import Topology
 /// re-routed by the wave ordering in most of a 3 s plan).
 @Suite struct CycleFreeWavesTests {
     /// Per host-type family of the movable servers (zone az1): the sub-problem and first-fit
-    /// decreasing's cycle-free packing, where there is one.
+    /// decreasing's cycle-free packing, where there is one (not the packings the local searches
+    /// made of it, also cycle-free).
     static func cycleFreePackings(_ planner: BatchPlanner, options: PlanOptions)
         -> [(sub: SubProblem, free: (decisions: [[Decision]], source: String, cycleFree: Bool, levels: Levels, waves: [Move]?))]
     {
         planner.consolidationSubProblems(zones: ["az1"], options: options).compactMap { sub in
-            planner.firstFitDecreasingPlans(sub, options: options).first(where: \.cycleFree).map { (sub, $0) }
+            planner.firstFitDecreasingPlans(sub, options: options).first { $0.source == "first-fit decreasing (no cycles)" }
+                .map { (sub, $0) }
         }
     }
 

@@ -275,15 +275,90 @@ import Topology
         #expect(fromPool > 0)
     }
 
-    /// Consolidating, only under `planned`: elsewhere the cloud picks the nodes (by its own rule,
-    /// or any) and the packing's nodes are only a wish.
+    /// Consolidating, under `planned`, and under `any` on the cycle-free packing only (whose
+    /// moves the wave ordering then judges whatever nodes the cloud picks, with no cycle to
+    /// break); not where the cloud picks the nodes by a rule of its own, which the packing's
+    /// wished nodes need not follow.
     @Test(arguments: [CloudPlacement.any, .firstFit, .bestFit, .spread])
-    func onlyUnderPlanned(placement: CloudPlacement) throws {
+    func onlyUnderPlannedOrOnCycleFreePackingsUnderAny(placement: CloudPlacement) throws {
         let inventory = try Self.threeHosts()
         let options = PlanOptions(mode: .consolidate, timeLimit: 10, placement: placement)
         let planner = BatchPlanner(inventory)
         let sub = try #require(planner.consolidationSubProblems(zones: ["az1"], options: options).first)
         let home = sub.classes.map { Array(repeating: Decision.stay, count: $0.count) }
-        #expect(planner.emptiedByLocalSearch(home, sub: sub, options: options, deadline: monotonicSeconds() + 60) == nil)
+        #expect(planner.emptiedByLocalSearch(home, sub: sub, options: options, acyclic: false, deadline: monotonicSeconds() + 60) == nil)
+        let acyclic = planner.emptiedByLocalSearch(home, sub: sub, options: options, acyclic: true, deadline: monotonicSeconds() + 60)
+        #expect((acyclic != nil) == (placement == .any))
+    }
+
+    /// Under `any`, the search on first-fit decreasing's cycle-free packing: every host it
+    /// empties is one fewer in use, the moves have no cycle, and ordered by the wave ordering
+    /// (which judges each arrival whatever nodes the cloud picks) they drop nothing and replay by
+    /// the rule pipeline. Over the fleets (layouts known and unknown) it empties hosts.
+    @Test func underAnyOnCycleFreePackingsItEmptiesHostsValidly() throws {
+        var emptied = 0
+        for seed in UInt64(0)..<8 {
+            var (inventory, options) = Self.fleet(seed)
+            options.placement = .any
+            let planner = BatchPlanner(inventory)
+            for sub in planner.consolidationSubProblems(zones: ["az1"], options: options) {
+                let free = try #require(planner.firstFitDecreasing(sub, options: options)?.cycleFree?.decisions)
+                let out = try #require(planner.emptiedByLocalSearch(free, sub: sub, options: options, acyclic: true,
+                                                                    deadline: monotonicSeconds() + 60))
+                let before = sub.levels(free, objective: .minHostsUsed, inventory: inventory)
+                let after = sub.levels(out.decisions, objective: .minHostsUsed, inventory: inventory)
+                #expect(after.unplaced == before.unplaced && after.primary == before.primary - Double(out.emptied), "seed \(seed)")
+                emptied += out.emptied
+                let moves = planner.moves(of: out.decisions, in: sub)
+                #expect(!Self.hasCycle(moves), "seed \(seed)")
+                let waves = planner.orderWaves(moves, options: options)
+                #expect(waves.dropped.isEmpty, "seed \(seed)")
+                #expect(PlanValidator.violations(of: waves.moves, on: inventory, options: options.checkerOptions).isEmpty, "seed \(seed)")
+            }
+        }
+        #expect(emptied >= 4, "\(emptied) hosts emptied")
+    }
+
+    /// Under `any` where every layout is known, hosts of the cycle-free packing (made with its
+    /// arrivals in sequence) are emptied with every arrival judged in sequence too
+    /// (`cycleFreeEmptiedInTurn`): each host emptied is one fewer in use, the moves have no
+    /// cycle, and the waves it gives replay by the rule pipeline as they stand. Over the fleets
+    /// it empties hosts; nil under `planned`.
+    @Test func underAnyHostsAreEmptiedInTurnWithArrivalsInSequence() throws {
+        var emptied = 0
+        for seed in UInt64(0)..<8 where seed % 2 == 0 {  // every layout known
+            for fill in [0.6, 0.8] {
+                var (inventory, options) = Self.fleet(seed)
+                if fill != 0.6 {
+                    inventory = InventoryGenerator.generate(.init(
+                        seed: 9800 + seed, hosts: 60, servers: 260, availabilityZones: ["az1"], unknownLayoutFraction: 0,
+                        shutoffFraction: 0.95, faultFraction: 0, antiAffinityGroups: 3, hostTypeNames: ["c6", "m6", "h4"], maxFill: fill))
+                }
+                options.placement = .any
+                let planner = BatchPlanner(inventory)
+                for sub in planner.consolidationSubProblems(zones: ["az1"], options: options) {
+                    let free = try #require(planner.firstFitDecreasing(sub, options: options)?.cycleFree)
+                    try #require(free.waves != nil, "seed \(seed): the cycle-free packing comes in waves where layouts are known")
+                    var planned = options
+                    planned.placement = .planned
+                    #expect(planner.cycleFreeEmptiedInTurn(free, sub: sub, options: planned, deadline: monotonicSeconds() + 60) == nil)
+                    guard let out = planner.cycleFreeEmptiedInTurn(free, sub: sub, options: options, deadline: monotonicSeconds() + 60)
+                    else { continue }
+                    let before = sub.levels(free.decisions, objective: .minHostsUsed, inventory: inventory)
+                    let after = sub.levels(out.decisions, objective: .minHostsUsed, inventory: inventory)
+                    #expect(after.unplaced == 0 && after.primary == before.primary - Double(out.emptied), "seed \(seed)")
+                    emptied += out.emptied
+                    let moves = planner.moves(of: out.decisions, in: sub)
+                    #expect(!Self.hasCycle(moves), "seed \(seed)")
+                    #expect(Set(out.waves.map(\.serverID)) == Set(moves.map(\.serverID)), "seed \(seed)")
+                    if let cap = options.maxPerHost {
+                        #expect(Dictionary(grouping: moves.compactMap { $0.to }, by: { $0 }).values.allSatisfy { $0.count <= cap })
+                    }
+                    #expect(PlanValidator.violations(of: out.waves, on: inventory, options: options.checkerOptions).isEmpty,
+                            "seed \(seed), fill \(fill)")
+                }
+            }
+        }
+        #expect(emptied > 0, "no host emptied")
     }
 }
