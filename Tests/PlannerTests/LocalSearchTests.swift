@@ -157,6 +157,19 @@ import Topology
         return next.keys.sorted().contains { visit($0) }
     }
 
+    /// The search on `packing`, checked to leave one host fewer in use for each it empties;
+    /// how many it emptied, its moves, and those moves in waves (`orderWaves`).
+    static func checkedSearch(_ packing: [[Decision]], acyclic: Bool, sub: SubProblem, planner: BatchPlanner, options: PlanOptions,
+                              seed: UInt64) throws -> (emptied: Int, moves: [Move], waves: Waves) {
+        let out = try #require(planner.emptiedByLocalSearch(packing, sub: sub, options: options, acyclic: acyclic,
+                                                            deadline: monotonicSeconds() + 60))
+        let before = sub.levels(packing, objective: .minHostsUsed, inventory: planner.inventory)
+        let after = sub.levels(out.decisions, objective: .minHostsUsed, inventory: planner.inventory)
+        #expect(after.unplaced == before.unplaced && after.primary == before.primary - Double(out.emptied), "seed \(seed)")
+        let moves = planner.moves(of: out.decisions, in: sub)
+        return (out.emptied, moves, planner.orderWaves(moves, options: options))
+    }
+
     /// On first-fit decreasing's packings: every host it empties is one fewer in use, the moves
     /// replay by the rule pipeline once ordered, and from the cycle-free packing the moves have
     /// no cycle and are ordered with nothing re-routed, dropped or relocated.
@@ -169,21 +182,16 @@ import Topology
                 guard let packed = planner.firstFitDecreasing(sub, options: options) else { continue }
                 let free = try #require(packed.cycleFree?.decisions)
                 for (packing, acyclic) in [(packed.decisions, false), (free, true)] {
-                    let out = try #require(planner.emptiedByLocalSearch(packing, sub: sub, options: options, acyclic: acyclic,
-                                                                        deadline: monotonicSeconds() + 60))
-                    let before = sub.levels(packing, objective: .minHostsUsed, inventory: inventory)
-                    let after = sub.levels(out.decisions, objective: .minHostsUsed, inventory: inventory)
-                    #expect(after.unplaced == before.unplaced && after.primary == before.primary - Double(out.emptied), "seed \(seed)")
-                    emptiedInAll += out.emptied
-                    let moves = planner.moves(of: out.decisions, in: sub)
-                    let waves = planner.orderWaves(moves, options: options)
+                    let (emptied, moves, waves) = try Self.checkedSearch(packing, acyclic: acyclic, sub: sub, planner: planner,
+                                                                         options: options, seed: seed)
+                    emptiedInAll += emptied
                     #expect(PlanValidator.violations(of: waves.moves, on: inventory, options: options.checkerOptions).isEmpty,
                             "seed \(seed), acyclic \(acyclic)")
                     if let cap = options.maxPerHost {
                         #expect(Dictionary(grouping: moves.compactMap { $0.to }, by: { $0 }).values.allSatisfy { $0.count <= cap })
                     }
                     guard acyclic else { continue }
-                    fromCycleFree += out.emptied
+                    fromCycleFree += emptied
                     #expect(!Self.hasCycle(moves), "seed \(seed)")
                     #expect(waves.rerouted == 0 && waves.dropped.isEmpty && waves.relocatedHosts == 0,
                             "seed \(seed): \(waves.rerouted) re-routed, \(waves.dropped.count) dropped, \(waves.relocatedHosts) relocated")
@@ -303,15 +311,10 @@ import Topology
             let planner = BatchPlanner(inventory)
             for sub in planner.consolidationSubProblems(zones: ["az1"], options: options) {
                 let free = try #require(planner.firstFitDecreasing(sub, options: options)?.cycleFree?.decisions)
-                let out = try #require(planner.emptiedByLocalSearch(free, sub: sub, options: options, acyclic: true,
-                                                                    deadline: monotonicSeconds() + 60))
-                let before = sub.levels(free, objective: .minHostsUsed, inventory: inventory)
-                let after = sub.levels(out.decisions, objective: .minHostsUsed, inventory: inventory)
-                #expect(after.unplaced == before.unplaced && after.primary == before.primary - Double(out.emptied), "seed \(seed)")
-                emptied += out.emptied
-                let moves = planner.moves(of: out.decisions, in: sub)
+                let (count, moves, waves) = try Self.checkedSearch(free, acyclic: true, sub: sub, planner: planner, options: options,
+                                                                   seed: seed)
+                emptied += count
                 #expect(!Self.hasCycle(moves), "seed \(seed)")
-                let waves = planner.orderWaves(moves, options: options)
                 #expect(waves.dropped.isEmpty, "seed \(seed)")
                 #expect(PlanValidator.violations(of: waves.moves, on: inventory, options: options.checkerOptions).isEmpty, "seed \(seed)")
             }
