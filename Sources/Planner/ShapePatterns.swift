@@ -427,14 +427,8 @@ struct ShapePatterns {
                 byOrigin[o]!.map { (s: $0, host: o.host, groups: inventory.groupsOfServer[inventory.servers[$0].id] ?? []) }
             }.sorted { ($0.groups.isEmpty ? 1 : 0, $0.s) < ($1.groups.isEmpty ? 1 : 0, $1.s) }
         }
-        for slot in open {
-            guard let k = left[slot.cls].firstIndex(where: { m in
-                m.host != slot.host && m.groups.allSatisfy { (members[slot.host][$0] ?? 0) == 0 }
-            }) else { return nil }
-            let m = left[slot.cls].remove(at: k)
-            for g in m.groups { members[slot.host][g, default: 0] += 1 }
-            decision[place[m.s]!.c][place[m.s]!.i] = .host(slot.host, slot.nodes)
-        }
+        guard let filled = Self.fill(open, with: &left, members: &members) else { return nil }
+        for f in filled { decision[place[f.s]!.c][place[f.s]!.i] = .host(f.host, f.nodes) }
         guard left.allSatisfy({ $0.isEmpty }) else { return nil }
         var out: [[Decision]] = []
         for c in decision.indices {
@@ -447,5 +441,42 @@ struct ShapePatterns {
         }
         guard planner.admitted(out, sub: sub, options: options, movers: planner.movers(of: sub)) else { return nil }
         return out
+    }
+
+    /// A mover left to place: its server, the local host it is on, its anti-affinity groups.
+    typealias Left = (s: Int, host: Int, groups: [Int])
+
+    /// `open` slots (local host, model class, nodes) filled from `left` (per class), in order:
+    /// each with the first server of its class that is not on the slot's own host and has no
+    /// member of its anti-affinity groups there (`members`: per host, group members on it; kept
+    /// up to date). Where only servers of the slot's own host are left for it (or group members
+    /// it may not take), a server of no group placed earlier in a slot of the class takes this
+    /// one and one left of no group takes that slot. Without that exchange, a choice of patterns
+    /// whose last slot of a class lay on the host of the last server of that class was lost
+    /// (generated fleet 7623 under `any`: every choice the node recombination found, 45 hosts).
+    /// Each server placed, where; nil when a slot finds none.
+    static func fill(_ open: [(host: Int, cls: Int, nodes: [Int])], with left: inout [[Left]], members: inout [[Int: Int]])
+        -> [(s: Int, host: Int, nodes: [Int])]?
+    {
+        var filled: [(slot: (host: Int, cls: Int, nodes: [Int]), m: Left)] = []
+        for slot in open {
+            if let k = left[slot.cls].firstIndex(where: { m in
+                m.host != slot.host && m.groups.allSatisfy { (members[slot.host][$0] ?? 0) == 0 }
+            }) {
+                let m = left[slot.cls].remove(at: k)
+                for g in m.groups { members[slot.host][g, default: 0] += 1 }
+                filled.append((slot, m))
+                continue
+            }
+            guard let j = filled.indices.first(where: { j in
+                filled[j].slot.cls == slot.cls && filled[j].m.groups.isEmpty && filled[j].m.host != slot.host
+                    && left[slot.cls].contains { $0.groups.isEmpty && $0.host != filled[j].slot.host }
+            }) else { return nil }
+            let k = left[slot.cls].firstIndex { $0.groups.isEmpty && $0.host != filled[j].slot.host }!
+            let earlier = filled[j].m
+            filled[j].m = left[slot.cls].remove(at: k)
+            filled.append((slot, earlier))
+        }
+        return filled.map { (s: $0.m.s, host: $0.slot.host, nodes: $0.slot.nodes) }
     }
 }
