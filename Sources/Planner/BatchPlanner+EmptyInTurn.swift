@@ -36,12 +36,8 @@ extension BatchPlanner {
         let (order, _) = firstFitOrder(sub, largest: largest, homeFirst: true)
         let typeAccepts = typeAccepts(sub, index: checker.index)
         let size = all.map { Self.size(sub.classes[$0.c].flavor.resources, largest: largest) }
-        /// `emptyOnto`'s order of placement: larger first (vCPUs, then memory), then by id.
-        func before(_ a: Int, _ b: Int) -> Bool {
-            let fa = sub.classes[all[a].c].flavor.resources, fb = sub.classes[all[b].c].flavor.resources
-            if (fa.vcpus, fa.memoryMiB) != (fb.vcpus, fb.memoryMiB) { return (fa.vcpus, fa.memoryMiB) > (fb.vcpus, fb.memoryMiB) }
-            return inventory.servers[all[a].s].id < inventory.servers[all[b].s].id
-        }
+        /// `emptyOnto`'s order of placement, of mover indices.
+        func before(_ a: Int, _ b: Int) -> Bool { leavesFirst((all[a].s, all[a].c), (all[b].s, all[b].c), sub: sub) }
         let base = SequencedArrivals(PlanReplay(inventory, options: options.checkerOptions, checker: checker))
         /// The arrivals placed in `events`' order (mover, local target), or nil where one is refused.
         func replayed(_ events: [(k: Int, to: Int)]) -> SequencedArrivals? {
@@ -128,12 +124,7 @@ extension BatchPlanner {
                 continue
             }
             if case .host(let h, _) = free.decisions[m.c][m.i], h == t { continue }  // as packed
-            // The nodes are a wish only (the cloud picks): the first the fit function finds on
-            // the host's known layouts as the inventory stands.
-            let flavor = sub.classes[m.c].flavor
-            let usage = checker.state.usage[sub.hosts[t]]
-            let wish = Fit.fit(flavor, free: usage.freeKnown, capacity: usage.capacity)?.nodes ?? Array(0..<flavor.numaNodes)
-            decisions[m.c][m.i] = .host(t, wish)
+            decisions[m.c][m.i] = .host(t, wishedNodes(sub.classes[m.c].flavor, on: t, sub: sub))
         }
         return (decisions, live.numbered(moves(of: decisions, in: sub), inventory: inventory), emptied)
     }

@@ -248,9 +248,10 @@ extension BatchPlanner {
         var searched: [(decisions: [[Decision]], acyclic: Bool)] = repacked.cycleFree.map { [($0.decisions, true)] } ?? []
         if let first = out.first { searched.append((first.decisions, false)) }
         var found = false
+        /// A search's deadline: 30 % of the time left.
+        func searchShare() -> Double { deadline.map { min($0, monotonicSeconds() + ($0 - monotonicSeconds()) * 0.3) } ?? .infinity }
         for (packing, acyclic) in searched where !late() {
-            let until = deadline.map { min($0, monotonicSeconds() + ($0 - monotonicSeconds()) * 0.3) } ?? .infinity
-            guard let more = emptiedByLocalSearch(packing, sub: sub, options: options, acyclic: acyclic, deadline: until),
+            guard let more = emptiedByLocalSearch(packing, sub: sub, options: options, acyclic: acyclic, deadline: searchShare()),
                 more.emptied > 0
             else { continue }
             // Its hosts' contents mapped home as first-fit decreasing's are: the search moves
@@ -272,8 +273,7 @@ extension BatchPlanner {
         // (`cycleFreeEmptiedInTurn`), with at most 30 % of the time left. Foreign fleet 30 (800
         // hosts, every layout known) at 3 s: 237 hosts before, 227 with it.
         if let free = repacked.cycleFree, !late(step) {
-            let until = deadline.map { min($0, monotonicSeconds() + ($0 - monotonicSeconds()) * 0.3) } ?? .infinity
-            if let more = cycleFreeEmptiedInTurn(free, sub: sub, options: options, deadline: until) {
+            if let more = cycleFreeEmptiedInTurn(free, sub: sub, options: options, deadline: searchShare()) {
                 out.append(candidate(more.decisions, "first-fit decreasing (no cycles), then \(more.emptied) host(s) emptied in turn",
                                      cycleFree: true, waves: more.waves))
                 sort()
@@ -505,10 +505,8 @@ extension BatchPlanner {
             ? SequencedArrivals(PlanReplay(inventory, options: options.checkerOptions, checker: checker)) : nil
         var decisions = sub.classes.map { Array(repeating: Decision.stay, count: $0.count) }
         var arrivals = Array(repeating: 0, count: sub.hosts.count)
-        let leaving = movers.filter { $0.origin.host >= 0 && !kept.contains($0.origin.host) }.sorted { a, b in
-            let fa = sub.classes[a.c].flavor.resources, fb = sub.classes[b.c].flavor.resources
-            if (fa.vcpus, fa.memoryMiB) != (fb.vcpus, fb.memoryMiB) { return (fa.vcpus, fa.memoryMiB) > (fb.vcpus, fb.memoryMiB) }
-            return inventory.servers[a.s].id < inventory.servers[b.s].id
+        let leaving = movers.filter { $0.origin.host >= 0 && !kept.contains($0.origin.host) }.sorted {
+            leavesFirst(($0.s, $0.c), ($1.s, $1.c), sub: sub)
         }
         var targets = order.filter { kept.contains($0) && sub.receives[$0] }
         // A mover that finds no place keeps its host in use at once (it stays, and so do its
@@ -626,6 +624,22 @@ extension BatchPlanner {
 }
 
 extension BatchPlanner {
+    /// `emptyOnto`'s order of placement, of movers (server, class): larger first (vCPUs, then
+    /// memory), then by id. `cycleFreeEmptiedInTurn` replays the packing in this order.
+    func leavesFirst(_ a: (s: Int, c: Int), _ b: (s: Int, c: Int), sub: SubProblem) -> Bool {
+        let fa = sub.classes[a.c].flavor.resources, fb = sub.classes[b.c].flavor.resources
+        if (fa.vcpus, fa.memoryMiB) != (fb.vcpus, fb.memoryMiB) { return (fa.vcpus, fa.memoryMiB) > (fb.vcpus, fb.memoryMiB) }
+        return inventory.servers[a.s].id < inventory.servers[b.s].id
+    }
+
+    /// Where a server of `flavor` is wished on local host `h` where the cloud picks the nodes:
+    /// the first nodes the fit function finds on the host's known layouts as the inventory
+    /// stands (the first nodes where none).
+    func wishedNodes(_ flavor: Flavor, on h: Int, sub: SubProblem) -> [Int] {
+        let usage = checker.state.usage[sub.hosts[h]]
+        return Fit.fit(flavor, free: usage.freeKnown, capacity: usage.capacity)?.nodes ?? Array(0..<flavor.numaNodes)
+    }
+
     /// Whether every layout in the sub-problem is known: on its hosts, and of its movers.
     static func layoutsKnown(_ sub: SubProblem) -> Bool {
         !sub.fixed.contains { $0.hasUnknownLayout } && !sub.classes.contains { $0.origins.keys.contains { $0.host >= 0 && $0.nodes == nil } }

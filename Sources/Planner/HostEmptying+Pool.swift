@@ -22,9 +22,9 @@ extension HostEmptying {
     /// not be sent back to the pool for 3 to 12 steps (the tabu rule: without it the search
     /// undoes its last step). Each step takes the candidate that leaves the least in the pool
     /// (by size; ties at random, from `random`), judged by totals first and then by the rule
-    /// pipeline, at most 16 candidates a step. Stops after `steps` steps, after 100 steps in which the pool got no smaller
-    /// than it had been, at `deadline`, or when no candidate is admitted; then everything since
-    /// the start is taken back. (On unique sizes 100, 60 and 40 at 3 s the attempts that
+    /// pipeline, at most 16 candidates a step. Stops after `steps` steps, after 100 steps in
+    /// which the pool got no smaller than it had been, at `deadline`, or when no candidate is
+    /// admitted; then everything since the start is taken back. (On unique sizes 100, 60 and 40 at 3 s the attempts that
     /// succeeded took 14 to 129 steps, at most 18 between new least sizes; those that failed
     /// ran to 2,000 steps with gaps of up to 1,079.)
     ///

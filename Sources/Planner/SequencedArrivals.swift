@@ -135,12 +135,7 @@ extension BatchPlanner {
                 }
                 guard let l = found else { return nil }
                 onHost[l] += 1
-                // The nodes are a wish only (the cloud picks): the first the fit function finds
-                // on the host's known layouts.
-                let flavor = sub.classes[a.c].flavor
-                let usage = checker.state.usage[sub.hosts[l]]
-                let wish = Fit.fit(flavor, free: usage.freeKnown, capacity: usage.capacity)?.nodes ?? Array(0..<flavor.numaNodes)
-                result[a.c][a.i] = .host(l, wish)
+                result[a.c][a.i] = .host(l, wishedNodes(sub.classes[a.c].flavor, on: l, sub: sub))
             }
         }
         return (result, sequenced.numbered(moves(of: result, in: sub), inventory: inventory))

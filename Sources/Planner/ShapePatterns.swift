@@ -468,11 +468,13 @@ struct ShapePatterns {
                 filled.append((slot, m))
                 continue
             }
-            guard let j = filled.indices.first(where: { j in
-                filled[j].slot.cls == slot.cls && filled[j].m.groups.isEmpty && filled[j].m.host != slot.host
-                    && left[slot.cls].contains { $0.groups.isEmpty && $0.host != filled[j].slot.host }
-            }) else { return nil }
-            let k = left[slot.cls].firstIndex { $0.groups.isEmpty && $0.host != filled[j].slot.host }!
+            var exchange: (j: Int, k: Int)?
+            for j in filled.indices where exchange == nil && filled[j].slot.cls == slot.cls && filled[j].m.groups.isEmpty
+                && filled[j].m.host != slot.host
+            {
+                exchange = left[slot.cls].firstIndex { $0.groups.isEmpty && $0.host != filled[j].slot.host }.map { (j, $0) }
+            }
+            guard let (j, k) = exchange else { return nil }
             let earlier = filled[j].m
             filled[j].m = left[slot.cls].remove(at: k)
             filled.append((slot, earlier))

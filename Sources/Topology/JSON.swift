@@ -344,6 +344,7 @@ private struct JSONParser {
         } else {
             while isDigit(index) { index += 1 }
         }
+        let integerEnd = index  // digits end here unless a fraction or exponent follows
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
             index += 1
             guard isDigit(index) else { throw error("invalid number: expected a digit after '.'") }
@@ -358,19 +359,10 @@ private struct JSONParser {
         // Integers of up to 15 digits (all counts and sizes) are exact in a Double: read them
         // without going through text.
         let negative = bytes[start] == UInt8(ascii: "-")
-        let digits = index - start - (negative ? 1 : 0)
-        if digits <= 15 {
-            var whole = 0
-            var plain = true
-            for i in (negative ? start + 1 : start)..<index {
-                let b = bytes[i]
-                guard b >= 0x30 && b <= 0x39 else {
-                    plain = false
-                    break
-                }
-                whole = whole * 10 + Int(b - 0x30)
-            }
-            if plain { return .number(negative ? -Double(whole) : Double(whole)) }
+        let first = negative ? start + 1 : start
+        if integerEnd == index, index - first <= 15 {
+            let whole = bytes[first..<index].reduce(0) { $0 * 10 + Int($1 - 0x30) }
+            return .number(negative ? -Double(whole) : Double(whole))
         }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
         guard let value = Double(text), value.isFinite else { throw error("number \(text) is out of range", at: start) }
