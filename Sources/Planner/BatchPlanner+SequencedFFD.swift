@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import GLPK
+import Topology
+
+extension BatchPlanner {
+    /// The source of `sequencedFirstFit`'s plans: the packing is made safe in sequence
+    /// (`anySafe(sequenced: true)`, which admits all of it) before it is ordered.
+    static let sequencedSource = "first-fit decreasing judged in sequence"
+
+    /// First-fit decreasing for consolidations under `any`, judged as the plan will run: every
+    /// arrival must find room whatever nodes the cloud picks for it and for the host's earlier
+    /// arrivals (`SequencedArrivals.join`, the rule `anySafe(sequenced: true)` applies), and the
+    /// moves never wait on each other in a cycle.
+    ///
+    /// The hosts `packing` keeps in use (`keptHosts`) receive. Their servers that `packing`
+    /// leaves home, or sends to a host before theirs in `order`, stay; the others leave, but only
+    /// to kept hosts after their own (or hosts nothing leaves). Servers of the other hosts all
+    /// leave. Then every leaving server, in the order `SequencedArrivals.comesFirst` gives, goes
+    /// to the first host of `order` that admits it after the host's arrivals so far, every
+    /// departure counted done. A host waits only for its departures, which go to later hosts
+    /// or to hosts that send nothing: the wave ordering puts them first and re-routes nothing.
+    ///
+    /// Where the kept hosts' room is not enough, judged so, the first hosts of servers that
+    /// found no place are kept too (their servers stay) and the packing starts over: one host
+    /// at first, more with each start. A kept host's server that finds no place stays home.
+    /// Nil past `deadline`.
+    ///
+    /// Made safe after a wished-node packing instead (`anySafe`), foreign fleet 30 (800 hosts,
+    /// every layout known) kept 229-251 hosts of its 206; packed here, 222-224, ordered without
+    /// a host more.
+    func sequencedFirstFit(
+        _ packing: [[Decision]], sub: SubProblem, options: PlanOptions, order: [Int], typeAccepts: [[Bool]], deadline: Double
+    ) -> [[Decision]]? {
+        guard options.placement == .any else { return nil }
+        var rank = [Int](repeating: Int.max, count: sub.hosts.count)
+        for (k, l) in order.enumerated() { rank[l] = k }
+        let all = movers(of: sub)
+        var kept = Self.keptHosts(packing, sub: sub, movers: all)
+        var staying = Set<Int>()
+        while true {
+            guard let (decisions, stuck) = sequencedFirstFitPass(packing, kept: kept, staying: staying, rank: rank, movers: all, sub: sub,
+                                                                 options: options, order: order, typeAccepts: typeAccepts, deadline: deadline)
+            else { return nil }
+            if stuck.isEmpty { return decisions }
+            // As many hosts as the servers left without a place would fill on their own hosts
+            // (by the resource they take more of), one at least.
+            var volume = 0.0
+            for (s, home) in stuck where home >= 0 {
+                let r = inventory.flavors[inventory.servers[s].flavor]!.resources, c = sub.fixed[home].capacity.total
+                volume += max(Double(r.vcpus) / Double(max(1, c.vcpus)), Double(r.memoryMiB) / Double(max(1, c.memoryMiB)))
+            }
+            var room = max(1, Int(volume.rounded(.up)))
+            for (s, home) in stuck {
+                guard home >= 0 else { return nil }  // from no host: nothing to keep
+                if kept.contains(home) {
+                    staying.insert(s)
+                } else if room > 0, kept.insert(home).inserted {
+                    room -= 1
+                }
+            }
+        }
+    }
+
+    /// One packing of `sequencedFirstFit` with `kept` and `staying` as they stand: the decisions,
+    /// and the servers that found no place with their hosts (local, -1 for none). Nil past
+    /// `deadline`.
+    private func sequencedFirstFitPass(
+        _ packing: [[Decision]], kept: Set<Int>, staying: Set<Int>, rank: [Int], movers all: [(s: Int, c: Int, i: Int, origin: Origin)],
+        sub: SubProblem, options: PlanOptions, order: [Int], typeAccepts: [[Bool]], deadline: Double
+    ) -> (decisions: [[Decision]], stuck: [(s: Int, home: Int)])? {
+        var sends = [Bool](repeating: false, count: sub.hosts.count)
+        for m in all where m.origin.host >= 0 { sends[m.origin.host] = true }
+        var replay = PlanReplay(inventory, options: options.checkerOptions, checker: checker)
+        var decisions = sub.classes.map { Array(repeating: Decision.stay, count: $0.count) }
+        var leaving: [(s: Int, c: Int, i: Int, home: Int)] = []
+        for m in all where !staying.contains(m.s) {
+            let o = m.origin.host
+            if o >= 0 && kept.contains(o) {
+                switch packing[m.c][m.i] {
+                case .stay: continue
+                case .host(let l, _) where rank[l] < rank[o]: continue
+                default: break
+                }
+            }
+            replay.complete(server: m.s, to: nil, nodes: nil)
+            leaving.append((m.s, m.c, m.i, o))
+        }
+        leaving.sort { a, b in SequencedArrivals.comesFirst(sub.classes[a.c].flavor, sub.classes[b.c].flavor) ?? (a.s < b.s) }
+        let targets = order.filter { sub.receives[$0] && (kept.contains($0) || !sends[$0]) }
+        var arrivals = [Int](repeating: 0, count: sub.hosts.count)
+        var open: [Int: [Int]] = [:]  // per host, the arrivals judged together
+        // Per class, targets before this position refused it for room or type: arrivals only
+        // take room, so they refuse it for good.
+        var firstOpen = [Int](repeating: 0, count: sub.classes.count)
+        var stuck: [(s: Int, home: Int)] = []
+        for m in leaving {
+            if monotonicSeconds() > deadline { return nil }
+            let flavor = sub.classes[m.c].flavor
+            let fromKept = m.home >= 0 && kept.contains(m.home)
+            var placed = false
+            var advancing = true
+            for k in firstOpen[m.c]..<targets.count {
+                let l = targets[k], h = sub.hosts[l]
+                if l == m.home || (fromKept && rank[l] < rank[m.home]) {
+                    advancing = false
+                    continue
+                }
+                guard typeAccepts[m.c][l] else {
+                    if advancing { firstOpen[m.c] = k + 1 }
+                    continue
+                }
+                if let cap = options.maxPerHost, arrivals[l] >= cap {
+                    advancing = false
+                    continue
+                }
+                if !replay.state.usage[h].freeTotal.covers(flavor.resources) {
+                    if advancing { firstOpen[m.c] = k + 1 }
+                    continue
+                }
+                let judged = SequencedArrivals.join(m.s, on: h, replay: &replay, open: &open[h, default: []]) { replay in
+                    let refusal = replay.quickJudge(server: m.s, to: h, nodes: nil).refusal
+                    return (refusal == nil, refusal.map(BatchPlanner.isRoomRefusal) ?? true)
+                }
+                guard judged.placed else {
+                    if advancing && judged.roomRefusal { firstOpen[m.c] = k + 1 } else { advancing = false }
+                    continue
+                }
+                replay.start(server: m.s, to: h, nodes: nil)
+                arrivals[l] += 1
+                decisions[m.c][m.i] = .host(l, wishedNodes(flavor, on: l, sub: sub))
+                placed = true
+                break
+            }
+            if !placed { stuck.append((m.s, m.home)) }
+        }
+        return (decisions, stuck)
+    }
+}

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import Generator
+import GLPK
+@testable import Planner
+import TestSupport
+import Testing
+import Topology
+
+/// `sequencedFirstFit`: first-fit decreasing for consolidations under `any`, judged as the plan
+/// will run and without cycles.
+@Suite struct SequencedFirstFitTests {
+    /// Generated fleets of three host types, half of them with 30 % of layouts unknown, some with
+    /// a cap on arrivals per host.
+    static func fleets() -> [(seed: UInt64, inventory: Inventory, options: PlanOptions)] {
+        (UInt64(0)..<8).map { (seed: UInt64) -> (seed: UInt64, inventory: Inventory, options: PlanOptions) in
+            let hosts: Int = 40 + Int(seed % 3) * 20
+            let servers: Int = 160 + Int(seed % 4) * 50
+            let unknown: Double = seed % 2 == 0 ? 0 : 0.3
+            let fill: Double = seed < 4 ? 0.6 : 0.85
+            let inventory = InventoryGenerator.generate(.init(
+                seed: 9900 + seed, hosts: hosts, servers: servers, availabilityZones: ["az1"], unknownLayoutFraction: unknown,
+                shutoffFraction: 0.95, faultFraction: 0, antiAffinityGroups: 3, hostTypeNames: ["c6", "m6", "h4"], maxFill: fill))
+            let options = PlanOptions(mode: .consolidate, maxPerHost: seed % 4 == 3 ? 6 : nil, timeLimit: 10, placement: .any)
+            return (seed, inventory, options)
+        }
+    }
+
+    /// Its packing is admitted whole by `anySafe(sequenced: true)` (the rule it is judged by),
+    /// its moves have no cycle, the wave ordering re-routes, drops and relocates nothing, and the
+    /// independent validator accepts the waves. Each of those fails if a server went to a host
+    /// before its own kept one, or an arrival was admitted out of sequence.
+    @Test func packingsAreSafeAsTheyStandAndWithoutCycles() throws {
+        var packed = 0
+        for (seed, inventory, options) in Self.fleets() {
+            let planner = BatchPlanner(inventory)
+            for sub in planner.consolidationSubProblems(zones: ["az1"], options: options) {
+                let first = try #require(planner.firstFitDecreasing(sub, options: options, homeFirst: false)?.decisions)
+                let order = planner.firstFitOrder(sub, largest: BatchPlanner.largestCapacity(sub), homeFirst: true).order
+                let accepts = planner.typeAccepts(sub, index: planner.checker.index)
+                let packing = try #require(planner.sequencedFirstFit(first, sub: sub, options: options, order: order, typeAccepts: accepts,
+                                                                    deadline: monotonicSeconds() + 60), "seed \(seed)")
+                packed += 1
+                let safe = planner.anySafe(packing, sub: sub, options: options, deadline: monotonicSeconds() + 60, sequenced: true)
+                #expect(safe == packing, "seed \(seed): admitted whole")
+                let moves = planner.moves(of: packing, in: sub)
+                let cyclic = LocalSearchTests.hasCycle(moves)
+                #expect(!cyclic, "seed \(seed): moves wait on each other in a cycle")
+                if let cap = options.maxPerHost {
+                    #expect(Dictionary(grouping: moves.compactMap { $0.to }, by: { $0 }).values.allSatisfy { $0.count <= cap }, "seed \(seed)")
+                }
+                let waves = planner.orderWaves(moves, options: options)
+                #expect(waves.rerouted == 0 && waves.dropped.isEmpty && waves.relocatedHosts == 0, "seed \(seed)")
+                #expect(Set(waves.moves.map(\.serverID)) == Set(moves.map(\.serverID)), "seed \(seed)")
+                #expect(PlanValidator.violations(of: waves.moves, on: inventory, options: options.checkerOptions).isEmpty, "seed \(seed)")
+                // Nothing under the other placements.
+                var planned = options
+                planned.placement = .planned
+                #expect(planner.sequencedFirstFit(first, sub: sub, options: planned, order: order, typeAccepts: accepts,
+                                                  deadline: monotonicSeconds() + 60) == nil)
+            }
+        }
+        #expect(packed == 8)
+    }
+}
