@@ -111,16 +111,67 @@ public actor FakeCloud {
             flavors: inventory.flavorOrder.compactMap { inventory.flavors[$0] }, hosts: inventory.hosts,
             servers: inventory.servers.filter { $0.numaNodes != nil }, serverGroups: []))
         var resolved: [Server] = []
+        var unknownOn: [Int: [Server]] = [:]  // host index -> its servers of unknown layout
         for server in inventory.servers where server.numaNodes == nil {
-            guard let id = server.dedicatedHostID, let h = inventory.hostIndex[id], let flavor = inventory.flavors[server.flavor]
-            else { continue }
+            guard let id = server.dedicatedHostID, let h = inventory.hostIndex[id], inventory.flavors[server.flavor] != nil else { continue }
+            unknownOn[h, default: []].append(server)
+        }
+        for h in unknownOn.keys.sorted() {
+            let servers = unknownOn[h]!
+            let flavors = servers.map { inventory.flavors[$0.flavor]! }
             let usage = state.usage[h]
-            if let fit = Fit.fit(flavor, free: usage.freeKnown, capacity: usage.capacity) {
-                state.add(server, flavor: flavor, host: h, nodes: fit.nodes, groups: [])
-                resolved.append(server.placed(on: id, numaNodes: fit.nodes))
+            // An arrangement in which every one fits (searched; one at a time by the fit
+            // function could take the only node a larger one fits on and leave it unplaced,
+            // which this fake then counted on every node and refused every arrival there).
+            let nodes = Self.arrangement(flavors, free: usage.freeKnown)
+                ?? servers.indices.map { _ in nil }
+            for (k, server) in servers.enumerated() {
+                var chosen = nodes[k]
+                if chosen == nil {
+                    chosen = Fit.fit(flavors[k], free: state.usage[h].freeKnown, capacity: state.usage[h].capacity)?.nodes
+                }
+                guard let chosen else { continue }
+                state.add(server, flavor: flavors[k], host: h, nodes: chosen, groups: [])
+                resolved.append(server.placed(on: server.dedicatedHostID, numaNodes: chosen))
             }
         }
         self.inventory = inventory.replacing(servers: resolved)
+    }
+
+    /// Nodes for each of `flavors` (same order) so that all fit in `free` together, found by a
+    /// depth-first search, the servers that span more nodes and the larger first; nil when
+    /// there is none within 100,000 steps.
+    static func arrangement(_ flavors: [Flavor], free: [Resources]) -> [[Int]?]? {
+        let order = flavors.indices.sorted { a, b in
+            let fa = flavors[a], fb = flavors[b]
+            if fa.numaNodes != fb.numaNodes { return fa.numaNodes > fb.numaNodes }
+            let pa = fa.perNode, pb = fb.perNode
+            return (pa.vcpus, pa.memoryMiB, a) > (pb.vcpus, pb.memoryMiB, b)
+        }
+        var room = free
+        var chosen = [[Int]?](repeating: nil, count: flavors.count)
+        var steps = 0
+        func combinations(_ k: Int, _ n: Int) -> [[Int]] {
+            guard k > 0 else { return [[]] }
+            guard k <= n else { return [] }
+            return combinations(k - 1, n - 1).map { $0 + [n - 1] } + combinations(k, n - 1)
+        }
+        func place(_ i: Int) -> Bool {
+            if i == order.count { return true }
+            steps += 1
+            if steps > 100_000 { return false }
+            let f = flavors[order[i]], share = f.perNode
+            for set in combinations(f.numaNodes, room.count)
+            where set.allSatisfy({ room[$0].vcpus >= share.vcpus && room[$0].memoryMiB >= share.memoryMiB }) {
+                for n in set { room[n] = Resources(vcpus: room[n].vcpus - share.vcpus, memoryMiB: room[n].memoryMiB - share.memoryMiB) }
+                chosen[order[i]] = set
+                if place(i + 1) { return true }
+                for n in set { room[n] = Resources(vcpus: room[n].vcpus + share.vcpus, memoryMiB: room[n].memoryMiB + share.memoryMiB) }
+                chosen[order[i]] = nil
+            }
+            return false
+        }
+        return place(0) ? chosen : nil
     }
 
     // MARK: State changes
