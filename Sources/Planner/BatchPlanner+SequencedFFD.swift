@@ -72,6 +72,9 @@ extension BatchPlanner {
         var sends = [Bool](repeating: false, count: sub.hosts.count)
         for m in all where m.origin.host >= 0 { sends[m.origin.host] = true }
         var replay = PlanReplay(inventory, options: options.checkerOptions, checker: checker)
+        // The nodes each arrival is wished on, kept consistent host by host: the cloud picks its
+        // own, but the plan prints these, and later steps read the packing's nodes.
+        var wishes = checker.state
         var decisions = sub.classes.map { Array(repeating: Decision.stay, count: $0.count) }
         var leaving: [(s: Int, c: Int, i: Int, home: Int)] = []
         for m in all where !staying.contains(m.s) {
@@ -84,6 +87,10 @@ extension BatchPlanner {
                 }
             }
             replay.complete(server: m.s, to: nil, nodes: nil)
+            if o >= 0 {
+                let server = inventory.servers[m.s]
+                wishes.remove(server, flavor: sub.classes[m.c].flavor, host: sub.hosts[o], nodes: server.numaNodes, groups: [])
+            }
             leaving.append((m.s, m.c, m.i, o))
         }
         leaving.sort { a, b in SequencedArrivals.comesFirst(sub.classes[a.c].flavor, sub.classes[b.c].flavor) ?? (a.s < b.s) }
@@ -128,7 +135,10 @@ extension BatchPlanner {
                 }
                 replay.start(server: m.s, to: h, nodes: nil)
                 arrivals[l] += 1
-                decisions[m.c][m.i] = .host(l, wishedNodes(flavor, on: l, sub: sub))
+                let usage = wishes.usage[h]
+                let wish = Fit.fit(flavor, free: usage.freeKnown, capacity: usage.capacity)?.nodes ?? Array(0..<flavor.numaNodes)
+                wishes.add(inventory.servers[m.s], flavor: flavor, host: h, nodes: wish, groups: [])
+                decisions[m.c][m.i] = .host(l, wish)
                 placed = true
                 break
             }

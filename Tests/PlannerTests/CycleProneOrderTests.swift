@@ -65,7 +65,9 @@ import Topology
             let options = PlanOptions(mode: .consolidate, timeLimit: 10, placement: placement)
             let planner = BatchPlanner(Self.fleet(seed))
             for sub in planner.consolidationSubProblems(zones: ["az1"], options: options) {
-                let repacked = planner.firstFitDecreasingPlans(sub, options: options).filter { !$0.cycleFree }
+                let repacked = planner.firstFitDecreasingPlans(sub, options: options).filter {
+                    !$0.cycleFree && $0.source != BatchPlanner.sequencedSource
+                }
                 for (a, b) in zip(repacked, repacked.dropFirst()) {
                     let (la, lb) = (a.levels, b.levels)
                     let tied = (la.unplaced, la.pool, la.primary) == (lb.unplaced, lb.pool, lb.primary)
@@ -100,5 +102,28 @@ import Topology
             if tied && a.prone > b.prone { movesFirst += 1 }
         }
         #expect(movesFirst >= 1, "no tie where the order by moves differs from the order by cycle-prone moves")
+    }
+
+    /// Under `any` the packing judged in sequence (`sequencedFirstFit`) comes after every other
+    /// packing with cycles that keeps as many hosts: their moves counted there include moves the
+    /// plan drops where servers fit at home, its own do not. (The raw cycle-free packing is
+    /// appended last, unsorted.)
+    @Test func underAnyThePackingJudgedInSequenceComesAfterTies() {
+        var seen = 0
+        for seed in UInt64(0)..<6 {
+            let options = PlanOptions(mode: .consolidate, timeLimit: 10, placement: .any)
+            let planner = BatchPlanner(Self.fleet(seed))
+            for sub in planner.consolidationSubProblems(zones: ["az1"], options: options) {
+                let plans = planner.firstFitDecreasingPlans(sub, options: options)
+                guard let i = plans.firstIndex(where: { $0.source == BatchPlanner.sequencedSource }) else { continue }
+                seen += 1
+                let l = plans[i].levels
+                for later in plans[(i + 1)...] where !later.cycleFree {
+                    #expect((later.levels.unplaced, later.levels.pool, later.levels.primary) > (l.unplaced, l.pool, l.primary),
+                            "seed \(seed): a packing of as many hosts after it")
+                }
+            }
+        }
+        #expect(seen >= 3)
     }
 }
