@@ -120,58 +120,33 @@ public actor FakeCloud {
             let servers = unknownOn[h]!
             let flavors = servers.map { inventory.flavors[$0.flavor]! }
             let usage = state.usage[h]
-            // An arrangement in which every one fits (searched; one at a time by the fit
-            // function could take the only node a larger one fits on and leave it unplaced,
-            // which this fake then counted on every node and refused every arrival there).
-            let nodes = Self.arrangement(flavors, free: usage.freeKnown)
-                ?? servers.indices.map { _ in nil }
-            for (k, server) in servers.enumerated() {
-                var chosen = nodes[k]
-                if chosen == nil {
-                    chosen = Fit.fit(flavors[k], free: state.usage[h].freeKnown, capacity: state.usage[h].capacity)?.nodes
+            // One at a time by the fit function. Where that leaves one without a place (another
+            // took the only node it fits on), an arrangement in which all fit, the larger and
+            // those spanning more nodes searched first: such a server kept no layout, this fake
+            // counted it on every node and refused every arrival on its host.
+            var free = usage.freeKnown
+            var nodes: [[Int]?] = flavors.map { flavor in
+                guard let fit = Fit.fit(flavor, free: free, capacity: usage.capacity) else { return nil }
+                for n in fit.nodes { free[n] -= flavor.perNode }
+                return fit.nodes
+            }
+            if nodes.contains(where: { $0 == nil }) {
+                let order = flavors.indices.sorted { a, b in
+                    let fa = flavors[a], fb = flavors[b]
+                    if fa.numaNodes != fb.numaNodes { return fa.numaNodes > fb.numaNodes }
+                    return (fa.perNode.vcpus, fa.perNode.memoryMiB, b) > (fb.perNode.vcpus, fb.perNode.memoryMiB, a)
                 }
-                guard let chosen else { continue }
+                if let found = DemandFit.worstFitArrangement(order.map { flavors[$0] }, free: usage.freeKnown, maxSteps: 100_000) {
+                    for (k, set) in zip(order, found) { nodes[k] = set }
+                }
+            }
+            for (k, server) in servers.enumerated() {
+                guard let chosen = nodes[k] else { continue }
                 state.add(server, flavor: flavors[k], host: h, nodes: chosen, groups: [])
                 resolved.append(server.placed(on: server.dedicatedHostID, numaNodes: chosen))
             }
         }
         self.inventory = inventory.replacing(servers: resolved)
-    }
-
-    /// Nodes for each of `flavors` (same order) so that all fit in `free` together, found by a
-    /// depth-first search, the servers that span more nodes and the larger first; nil when
-    /// there is none within 100,000 steps.
-    static func arrangement(_ flavors: [Flavor], free: [Resources]) -> [[Int]?]? {
-        let order = flavors.indices.sorted { a, b in
-            let fa = flavors[a], fb = flavors[b]
-            if fa.numaNodes != fb.numaNodes { return fa.numaNodes > fb.numaNodes }
-            let pa = fa.perNode, pb = fb.perNode
-            return (pa.vcpus, pa.memoryMiB, a) > (pb.vcpus, pb.memoryMiB, b)
-        }
-        var room = free
-        var chosen = [[Int]?](repeating: nil, count: flavors.count)
-        var steps = 0
-        func combinations(_ k: Int, _ n: Int) -> [[Int]] {
-            guard k > 0 else { return [[]] }
-            guard k <= n else { return [] }
-            return combinations(k - 1, n - 1).map { $0 + [n - 1] } + combinations(k, n - 1)
-        }
-        func place(_ i: Int) -> Bool {
-            if i == order.count { return true }
-            steps += 1
-            if steps > 100_000 { return false }
-            let f = flavors[order[i]], share = f.perNode
-            for set in combinations(f.numaNodes, room.count)
-            where set.allSatisfy({ room[$0].vcpus >= share.vcpus && room[$0].memoryMiB >= share.memoryMiB }) {
-                for n in set { room[n] = Resources(vcpus: room[n].vcpus - share.vcpus, memoryMiB: room[n].memoryMiB - share.memoryMiB) }
-                chosen[order[i]] = set
-                if place(i + 1) { return true }
-                for n in set { room[n] = Resources(vcpus: room[n].vcpus + share.vcpus, memoryMiB: room[n].memoryMiB + share.memoryMiB) }
-                chosen[order[i]] = nil
-            }
-            return false
-        }
-        return place(0) ? chosen : nil
     }
 
     // MARK: State changes

@@ -602,6 +602,19 @@ public struct DemandFit: Sendable {
     static func worstFitRoom(_ usage: HostUsage, maxSteps: Int = 10_000) -> [Resources]? {
         var free = usage.freeKnown
         let servers = unknownServers(usage)
+        guard let nodes = worstFitArrangement(servers, free: free, maxSteps: maxSteps) else { return nil }
+        for (flavor, set) in zip(servers, nodes) { for n in set { free[n] -= flavor.perNode } }
+        return free
+    }
+
+    /// Nodes for each of `servers` (same order) on a host with `free` room per node, all fitting
+    /// together: each server in turn, on the roomiest node sets first (worst fit, by their least
+    /// free node, then their total), backtracking where one finds no place, up to `maxSteps`
+    /// choices; nil when no arrangement is found within them. Also the fake cloud's, where
+    /// placing servers of unknown layout one at a time leaves one without a place.
+    public static func worstFitArrangement(_ servers: [Flavor], free: [Resources], maxSteps: Int) -> [[Int]]? {
+        var free = free
+        var chosen: [[Int]] = []
         var steps = 0
         func place(_ i: Int) -> Bool {
             guard i < servers.count else { return true }
@@ -620,12 +633,14 @@ public struct DemandFit: Sendable {
                 steps += 1
                 if steps > maxSteps { return false }
                 for n in nodes { free[n] -= flavor.perNode }
+                chosen.append(nodes)
                 if place(i + 1) { return true }
+                chosen.removeLast()
                 for n in nodes { free[n] += flavor.perNode }
             }
             return false
         }
-        return place(0) ? free : nil
+        return place(0) ? chosen : nil
     }
 
     /// Whether the unknown servers of `usage` can still be arranged with `extraUse` taken per node.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
 @testable import FakeCloud
+import Planner
 import TestSupport
 import Testing
 import Topology
@@ -44,15 +45,16 @@ import Topology
         #expect(now.servers.first { $0.id == "whole" }?.numaNodes == [2])
     }
 
-    /// The search itself: all fit, each on its number of nodes; nil where nothing can.
+    /// The search it falls back on (`DemandFit.worstFitArrangement`): all fit, each on its
+    /// number of nodes; nil where nothing can.
     @Test func arrangementsFitOrAreNil() {
         let f7 = Flavor(name: "f7", resources: Resources(vcpus: 12, memoryMiB: 12288), numaNodes: 1)
         let f2 = Flavor(name: "f2", resources: Resources(vcpus: 4, memoryMiB: 4096), numaNodes: 2)
         let free = [Resources(vcpus: 6, memoryMiB: 90000), Resources(vcpus: 10, memoryMiB: 90000),
                     Resources(vcpus: 12, memoryMiB: 90000), Resources(vcpus: 8, memoryMiB: 90000)]
-        let found = FakeCloud.arrangement([f2, f7], free: free)
+        let found = DemandFit.worstFitArrangement([f2, f7], free: free, maxSteps: 100_000)
         #expect(found?[1] == [2])
-        #expect(found?[0].map { $0.count == 2 && !$0.contains(2) } == true)
-        #expect(FakeCloud.arrangement([f7, f7], free: free) == nil)
+        #expect(found.map { $0[0].count == 2 && !$0[0].contains(2) } == true)
+        #expect(DemandFit.worstFitArrangement([f7, f7], free: free, maxSteps: 100_000) == nil)
     }
 }
