@@ -54,12 +54,17 @@ extension BatchPlanner {
         var events = all.indices.filter { target[$0] != all[$0].origin.host }.sorted(by: before).map { (k: $0, to: target[$0]) }
         guard var live = replayed(events) else { return nil }
         var decisions = free.decisions
-        var sends = [Bool](repeating: false, count: sub.hosts.count)
-        var arrivals = [Int](repeating: 0, count: sub.hosts.count)
-        for e in events {
-            sends[all[e.k].origin.host] = true
-            arrivals[e.to] += 1
+        /// Which hosts send, and how many arrivals each takes, in `events`.
+        func tally(_ events: [(k: Int, to: Int)]) -> (sends: [Bool], arrivals: [Int]) {
+            var sends = [Bool](repeating: false, count: sub.hosts.count)
+            var arrivals = [Int](repeating: 0, count: sub.hosts.count)
+            for e in events {
+                sends[all[e.k].origin.host] = true
+                arrivals[e.to] += 1
+            }
+            return (sends, arrivals)
         }
+        var (sends, arrivals) = tally(events)
         var tried = Set<Int>()
         var idle = 0
         var emptied = 0
@@ -107,12 +112,7 @@ extension BatchPlanner {
             live = replay
             events = next
             for (k, t) in added { target[k] = t }
-            sends = [Bool](repeating: false, count: sub.hosts.count)
-            arrivals = [Int](repeating: 0, count: sub.hosts.count)
-            for e in next {
-                sends[all[e.k].origin.host] = true
-                arrivals[e.to] += 1
-            }
+            (sends, arrivals) = tally(next)
             emptied += 1
             idle = 0
         }

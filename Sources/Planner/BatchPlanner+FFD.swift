@@ -672,8 +672,12 @@ extension BatchPlanner {
     /// the first nodes the fit function finds on the host's known layouts as the inventory
     /// stands (the first nodes where none).
     func wishedNodes(_ flavor: Flavor, on h: Int, sub: SubProblem) -> [Int] {
-        let usage = checker.state.usage[sub.hosts[h]]
-        return Fit.fit(flavor, free: usage.freeKnown, capacity: usage.capacity)?.nodes ?? Array(0..<flavor.numaNodes)
+        Self.wishedNodes(flavor, on: checker.state.usage[sub.hosts[h]])
+    }
+
+    /// The same on a host's `usage` as a packing has filled it.
+    static func wishedNodes(_ flavor: Flavor, on usage: HostUsage) -> [Int] {
+        Fit.fit(flavor, free: usage.freeKnown, capacity: usage.capacity)?.nodes ?? Array(0..<flavor.numaNodes)
     }
 
     /// Whether every layout in the sub-problem is known: on its hosts, and of its movers.

@@ -37,10 +37,12 @@ extension BatchPlanner {
         for (k, l) in order.enumerated() { rank[l] = k }
         let all = movers(of: sub)
         var kept = Self.keptHosts(packing, sub: sub, movers: all)
+        var sends = [Bool](repeating: false, count: sub.hosts.count)  // hosts with movers
+        for m in all where m.origin.host >= 0 { sends[m.origin.host] = true }
         var staying = Set<Int>()
         while true {
-            guard let (decisions, stuck) = sequencedFirstFitPass(packing, kept: kept, staying: staying, rank: rank, movers: all, sub: sub,
-                                                                 options: options, order: order, typeAccepts: typeAccepts, deadline: deadline)
+            guard let (decisions, stuck) = sequencedFirstFitPass(packing, kept: kept, staying: staying, rank: rank, movers: all, sends: sends,
+                                                                 sub: sub, options: options, order: order, typeAccepts: typeAccepts, deadline: deadline)
             else { return nil }
             if stuck.isEmpty { return decisions }
             // As many hosts as the servers left without a place would fill on their own hosts
@@ -67,10 +69,8 @@ extension BatchPlanner {
     /// `deadline`.
     private func sequencedFirstFitPass(
         _ packing: [[Decision]], kept: Set<Int>, staying: Set<Int>, rank: [Int], movers all: [(s: Int, c: Int, i: Int, origin: Origin)],
-        sub: SubProblem, options: PlanOptions, order: [Int], typeAccepts: [[Bool]], deadline: Double
+        sends: [Bool], sub: SubProblem, options: PlanOptions, order: [Int], typeAccepts: [[Bool]], deadline: Double
     ) -> (decisions: [[Decision]], stuck: [(s: Int, home: Int)])? {
-        var sends = [Bool](repeating: false, count: sub.hosts.count)
-        for m in all where m.origin.host >= 0 { sends[m.origin.host] = true }
         var replay = PlanReplay(inventory, options: options.checkerOptions, checker: checker)
         // The nodes each arrival is wished on, kept consistent host by host: the cloud picks its
         // own, but the plan prints these, and later steps read the packing's nodes.
@@ -135,8 +135,7 @@ extension BatchPlanner {
                 }
                 replay.start(server: m.s, to: h, nodes: nil)
                 arrivals[l] += 1
-                let usage = wishes.usage[h]
-                let wish = Fit.fit(flavor, free: usage.freeKnown, capacity: usage.capacity)?.nodes ?? Array(0..<flavor.numaNodes)
+                let wish = Self.wishedNodes(flavor, on: wishes.usage[h])
                 wishes.add(inventory.servers[m.s], flavor: flavor, host: h, nodes: wish, groups: [])
                 decisions[m.c][m.i] = .host(l, wish)
                 placed = true
