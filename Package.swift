@@ -122,6 +122,7 @@ let package = Package(
                 "Planner", "Topology", "TestSupport", "GLPK", "Generator",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            exclude: ["fleets"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
