@@ -35,9 +35,9 @@ extension BatchPlanner {
             // is then not ordered at all.
             plans.insert(plans.remove(at: free), at: 0)
         }
-        if let judged = plans.firstIndex(where: { $0.source == Self.sequencedSource }),
+        if let judged = plans.firstIndex(where: \.judgedInSequence),
             plans.first.map({ !$0.cycleFree || plans[judged].levels < $0.levels }) ?? false,
-            !plans.contains(where: { $0.source != Self.sequencedSource && $0.levels.meets(volumeFloor: volumeFloor) })
+            !plans.contains(where: { !$0.judgedInSequence && $0.levels.meets(volumeFloor: volumeFloor) })
         {
             // Then the packing judged in sequence (`sequencedFirstFit`) where it keeps fewer
             // hosts than the cycle-free plan: made safe it loses nothing, where the wished-node
@@ -49,7 +49,7 @@ extension BatchPlanner {
         }
         // Under `any`, the first packing that is not cycle-free is also made safe with its hosts'
         // arrivals judged in sequence (`anySafe`): a last candidate, ordered with the time left.
-        var candidates = plans.map { (plan: $0, sequenced: $0.source == Self.sequencedSource) }
+        var candidates = plans.map { (plan: $0, sequenced: $0.judgedInSequence) }
         if options.placement == .any, let first = plans.first(where: { !$0.cycleFree && $0.waves == nil }) {
             candidates.append((first, true))
         }
@@ -118,7 +118,7 @@ extension BatchPlanner {
                 // those the final plan drops where servers fit at home, and its own do not
                 // (foreign fleet 25, 600 hosts: 1,094 moves here, 593 in the plan; its 880 won).
                 if levels.meets(volumeFloor: volumeFloor)
-                    && !candidates[(k + 1)...].contains(where: { $0.plan.levels < levels && $0.plan.source != Self.sequencedSource })
+                    && !candidates[(k + 1)...].contains(where: { $0.plan.levels < levels && !$0.plan.judgedInSequence })
                 {
                     return (executable, source, waves)
                 }
@@ -196,6 +196,19 @@ extension BatchPlanner {
         return moves
     }
 
+    /// A packing of `firstFitDecreasingPlans`: its decisions, where it comes from (the plan's
+    /// notes), whether its targets only receive (`cycleFree`), its levels, its waves where it
+    /// comes with them, and whether every arrival was judged in sequence as it stands
+    /// (`sequencedFirstFit`: made safe by `anySafe(sequenced: true)`, which admits all of it).
+    struct Packing {
+        var decisions: [[Decision]]
+        var source: String
+        var cycleFree: Bool
+        var levels: Levels
+        var waves: [Move]?
+        var judgedInSequence = false
+    }
+
     /// First-fit decreasing plans for a consolidation: the repacked one and, when it differs,
     /// the cycle-free one on a superset of its hosts; then, unless `deadline` has passed, the
     /// same packings with fewer moves and the packing that does not favour servers' own hosts.
@@ -203,7 +216,7 @@ extension BatchPlanner {
     /// on tiled 2,000 (8,000 hosts) 0.53 s of a 1 s limit. Then, by the same deadline, the
     /// packings the local search empties more hosts of (`emptiedByLocalSearch`).
     func firstFitDecreasingPlans(_ sub: SubProblem, options: PlanOptions, deadline: Double? = nil)
-        -> [(decisions: [[Decision]], source: String, cycleFree: Bool, levels: Levels, waves: [Move]?)]
+        -> [Packing]
     {
         let began = monotonicSeconds()
         guard let repacked = firstFitDecreasing(sub, options: options) else { return [] }
@@ -214,10 +227,9 @@ extension BatchPlanner {
         // the deadline had not passed, they ran 0.15 s past it there.
         let step = monotonicSeconds() - began
         let objective = options.effectiveObjective
-        func candidate(_ d: [[Decision]], _ source: String, cycleFree: Bool, waves: [Move]? = nil)
-            -> (decisions: [[Decision]], source: String, cycleFree: Bool, levels: Levels, waves: [Move]?)
-        {
-            (d, source, cycleFree, sub.levels(d, objective: objective, inventory: inventory), waves)
+        func candidate(_ d: [[Decision]], _ source: String, cycleFree: Bool, waves: [Move]? = nil, judgedInSequence: Bool = false) -> Packing {
+            Packing(decisions: d, source: source, cycleFree: cycleFree, levels: sub.levels(d, objective: objective, inventory: inventory),
+                    waves: waves, judgedInSequence: judgedInSequence)
         }
         var out = [candidate(repacked.decisions, "first-fit decreasing", cycleFree: false)]
         // The same packing with the most servers left home, and a packing that does not favour
@@ -253,8 +265,8 @@ extension BatchPlanner {
                 guard la.unplaced == lb.unplaced, la.pool == lb.pool, abs(la.primary - lb.primary) <= 1e-9 else { return la < lb }
                 // The packing judged in sequence after the others at equal hosts: their moves
                 // counted here include those the final plan drops where servers fit at home.
-                let sa = out[a].source == Self.sequencedSource, sb = out[b].source == Self.sequencedSource
-                return (prone[a], sa ? 1 : 0, la.moves, a) < (prone[b], sb ? 1 : 0, lb.moves, b)
+                let (sa, sb) = (out[a].judgedInSequence ? 1 : 0, out[b].judgedInSequence ? 1 : 0)
+                return (prone[a], sa, la.moves, a) < (prone[b], sb, lb.moves, b)
             }.map { out[$0] }
         }
         sort()
@@ -313,7 +325,7 @@ extension BatchPlanner {
             let order = firstFitOrder(sub, largest: Self.largestCapacity(sub), homeFirst: true).order
             if let judged = sequencedFirstFit(last, sub: sub, options: options, order: order,
                                               typeAccepts: typeAccepts(sub, index: checker.index), deadline: deadline ?? .infinity) {
-                out.append(candidate(judged, Self.sequencedSource, cycleFree: false))
+                out.append(candidate(judged, Self.sequencedSource, cycleFree: false, judgedInSequence: true))
                 sort()
             }
         }

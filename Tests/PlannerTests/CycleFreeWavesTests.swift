@@ -19,7 +19,7 @@ import Topology
     /// decreasing's cycle-free packing, where there is one (not the packings the local searches
     /// made of it, also cycle-free).
     static func cycleFreePackings(_ planner: BatchPlanner, options: PlanOptions)
-        -> [(sub: SubProblem, free: (decisions: [[Decision]], source: String, cycleFree: Bool, levels: Levels, waves: [Move]?))]
+        -> [(sub: SubProblem, free: BatchPlanner.Packing)]
     {
         planner.consolidationSubProblems(zones: ["az1"], options: options).compactMap { sub in
             planner.firstFitDecreasingPlans(sub, options: options).first { $0.source == "first-fit decreasing (no cycles)" }
@@ -42,7 +42,7 @@ import Topology
     static func forEachLivePacking(
         _ seeds: Range<UInt64>,
         _ body: (UInt64, Inventory, BatchPlanner, PlanOptions, SubProblem,
-                 (decisions: [[Decision]], source: String, cycleFree: Bool, levels: Levels, waves: [Move]?)) throws -> Void
+                 BatchPlanner.Packing) throws -> Void
     ) rethrows {
         for seed in seeds {
             let inventory = liveFleet(seed)

@@ -66,7 +66,7 @@ import Topology
             let planner = BatchPlanner(Self.fleet(seed))
             for sub in planner.consolidationSubProblems(zones: ["az1"], options: options) {
                 let repacked = planner.firstFitDecreasingPlans(sub, options: options).filter {
-                    !$0.cycleFree && $0.source != BatchPlanner.sequencedSource
+                    !$0.cycleFree && !$0.judgedInSequence
                 }
                 for (a, b) in zip(repacked, repacked.dropFirst()) {
                     let (la, lb) = (a.levels, b.levels)
@@ -115,7 +115,7 @@ import Topology
             let planner = BatchPlanner(Self.fleet(seed))
             for sub in planner.consolidationSubProblems(zones: ["az1"], options: options) {
                 let plans = planner.firstFitDecreasingPlans(sub, options: options)
-                guard let i = plans.firstIndex(where: { $0.source == BatchPlanner.sequencedSource }) else { continue }
+                guard let i = plans.firstIndex(where: \.judgedInSequence) else { continue }
                 seen += 1
                 let l = plans[i].levels
                 for later in plans[(i + 1)...] where !later.cycleFree {

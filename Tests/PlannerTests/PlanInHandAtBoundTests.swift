@@ -25,7 +25,7 @@ import Topology
     static func forEachSub(
         _ seeds: Range<UInt64>, fill: Double, unknown: Double = 0,
         _ body: (UInt64, Inventory, BatchPlanner, PlanOptions, SubProblem,
-                 [(decisions: [[Decision]], source: String, cycleFree: Bool, levels: Levels, waves: [Move]?)], Int?) throws -> Void
+                 [BatchPlanner.Packing], Int?) throws -> Void
     ) rethrows {
         for seed in seeds {
             let inventory = fleet(seed, fill: fill, unknown: unknown)
@@ -39,8 +39,8 @@ import Topology
     }
 
     /// The cycle-free packing among `packings` (there is one on these fleets).
-    static func cycleFree(_ packings: [(decisions: [[Decision]], source: String, cycleFree: Bool, levels: Levels, waves: [Move]?)],
-                          _ seed: UInt64) throws -> (decisions: [[Decision]], source: String, cycleFree: Bool, levels: Levels, waves: [Move]?) {
+    static func cycleFree(_ packings: [BatchPlanner.Packing],
+                          _ seed: UInt64) throws -> BatchPlanner.Packing {
         let found = packings.first { $0.cycleFree && $0.source == "first-fit decreasing (no cycles)" }
         return try #require(found, "seed \(seed): no cycle-free packing")
     }
