@@ -36,15 +36,18 @@ extension BatchPlanner {
             plans.insert(plans.remove(at: free), at: 0)
         }
         if let judged = plans.firstIndex(where: \.judgedInSequence),
-            plans.first.map({ !$0.cycleFree || plans[judged].levels < $0.levels }) ?? false,
             !plans.contains(where: { !$0.judgedInSequence && $0.levels.meets(volumeFloor: volumeFloor) })
         {
-            // Then the packing judged in sequence (`sequencedFirstFit`) where it keeps fewer
-            // hosts than the cycle-free plan: made safe it loses nothing, where the wished-node
-            // packings lose hosts and time. Tried after them, on foreign fleet 19 at 3 s, it
-            // found the time spent (415 hosts where it keeps 362). Not where a packing meets the
-            // volume bound: made safe it may keep it, with fewer moves (foreign fleet 25, 600
-            // hosts: 593 moves, where this packing made 880).
+            // Then the packing judged in sequence (`sequencedFirstFit`): made safe it loses
+            // nothing, where the wished-node packings lose hosts and time. Tried after them, on
+            // foreign fleet 19 at 3 s, it found the time spent (415 hosts where it keeps 362).
+            // Right after the cycle-free plan even where that one packs fewer hosts: the loop
+            // skips it unless it beats the cycle-free plan as ordered, and under `any` ordering
+            // that plan can cost hosts (fleet 30 at 3 s: packed 214, ordered 232; this packing,
+            // 223, then came after the wished-node packings and found their `anySafe` had spent
+            // the time: 227). Not where a packing meets the volume bound: made safe it may keep
+            // it, with fewer moves (foreign fleet 25, 600 hosts: 593 moves, where this packing
+            // made 880).
             plans.insert(plans.remove(at: judged), at: plans.first?.cycleFree == true ? 1 : 0)
         }
         // Under `any`, the first packing that is not cycle-free is also made safe with its hosts'
