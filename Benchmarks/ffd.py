@@ -14,27 +14,19 @@ planned` trusts.
 usage: python3 Benchmarks/ffd.py [--worst-case] inventory.json [final.json]   -> prints the
 hosts in use (and writes the final state as an inventory, for checking it with dehplan)
 """
-import json, sys
+import json, os, sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ffd_common import Inventory
 worst = "--worst-case" in sys.argv[1:]
 sys.argv = [a for a in sys.argv if a != "--worst-case"]
-inv = json.load(open(sys.argv[1]))
-types, flavors = inv["host_types"], inv["flavors"]
-def nodes_of(h):
-    return [[n["vcpus"], n["memory_mib"]] for n in (h.get("numa_nodes") or types[h["host_type"]]["numa_nodes"])]
-hosts = {h["id"]: h for h in inv["hosts"]}
-free = {hid: nodes_of(h) for hid, h in hosts.items()}
-big_v = max(sum(n[0] for n in f) for f in free.values())
-big_m = max(sum(n[1] for n in f) for f in free.values())
-def share(f):
-    k = flavors[f].get("numa_nodes", 1)
-    return k, flavors[f]["vcpus"] // k, flavors[f]["memory_mib"] // k
-def size(f):
-    return flavors[f]["vcpus"] / big_v + flavors[f]["memory_mib"] / big_m
+ref = Inventory(sys.argv[1])
+inv, hosts, share = ref.inv, ref.hosts, ref.share
+free = {hid: ref.nodes_of(h) for hid, h in hosts.items()}
 movers, pinned = [], set()
 for s in inv["servers"]:
     if not s.get("dedicated_host_id"):
         continue
-    if s.get("status") == "SHUTOFF" and not s.get("locked") and not s.get("task_state"):
+    if ref.movable(s):
         movers.append(s)
     else:
         pinned.add(s["dedicated_host_id"])
@@ -43,14 +35,12 @@ for s in inv["servers"]:
         for n in nodes:
             free[s["dedicated_host_id"]][n][0] -= v
             free[s["dedicated_host_id"]][n][1] -= m
-order = sorted(hosts, key=lambda h: (h not in pinned, -(sum(n[0] for n in nodes_of(hosts[h])) / big_v + sum(n[1] for n in nodes_of(hosts[h])) / big_m), h))
+order = ref.host_order(pinned)
 used = set(pinned)
-for s in sorted(movers, key=lambda s: (-size(s["flavor"]), s["id"])):
+for s in ref.mover_order(movers):
     k, v, m = share(s["flavor"])
     for h in order:
-        if hosts[h].get("state", "available") != "available" or s["flavor"] not in types[hosts[h]["host_type"]]["flavors"]:
-            continue
-        if hosts[h]["availability_zone"] != s["availability_zone"]:
+        if not ref.may_take(h, s):
             continue
         ok = sorted((n for n, (c, g) in enumerate(free[h]) if c >= v and g >= m), key=lambda n: (free[h][n][0], free[h][n][1], n))
         if len(ok) >= k:

@@ -20,20 +20,12 @@ them): 111 s for foreign fleet 30, 191 s for fleet 19 (800 hosts each).
 
 usage: python3 Benchmarks/ffd_any.py inventory.json   -> prints the hosts in use
 """
-import itertools, json, sys
+import itertools, os, sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ffd_common import Inventory
 
-inv = json.load(open(sys.argv[1]))
-types, flavors = inv["host_types"], inv["flavors"]
-def nodes_of(h):
-    return [(n["vcpus"], n["memory_mib"]) for n in (h.get("numa_nodes") or types[h["host_type"]]["numa_nodes"])]
-hosts = {h["id"]: h for h in inv["hosts"]}
-big_v = max(sum(n[0] for n in nodes_of(h)) for h in hosts.values())
-big_m = max(sum(n[1] for n in nodes_of(h)) for h in hosts.values())
-def share(f):
-    k = flavors[f].get("numa_nodes", 1)
-    return k, flavors[f]["vcpus"] // k, flavors[f]["memory_mib"] // k
-def size(f):
-    return flavors[f]["vcpus"] / big_v + flavors[f]["memory_mib"] / big_m
+ref = Inventory(sys.argv[1])
+hosts, share = ref.hosts, ref.share
 
 def placed(states, k, v, m):
     """Every state the cloud can reach from `states` by placing one server of k nodes of (v, m)
@@ -55,12 +47,12 @@ def placed(states, k, v, m):
 free, unknown = {}, {}
 movers, pinned = [], set()
 for h in hosts:
-    free[h], unknown[h] = [list(n) for n in nodes_of(hosts[h])], []
-for s in inv["servers"]:
+    free[h], unknown[h] = ref.nodes_of(hosts[h]), []
+for s in ref.inv["servers"]:
     h = s.get("dedicated_host_id")
     if not h:
         continue
-    if s.get("status") == "SHUTOFF" and not s.get("locked") and not s.get("task_state"):
+    if ref.movable(s):
         movers.append(s)
         continue
     pinned.add(h)
@@ -81,14 +73,12 @@ for h, f in free.items():
     states[h] = reach
     total[h] = (sum(n[0] for n in f) - sum(k * v for k, v, m in unknown[h]),
                 sum(n[1] for n in f) - sum(k * m for k, v, m in unknown[h]))
-order = sorted(hosts, key=lambda h: (h not in pinned, -(sum(n[0] for n in nodes_of(hosts[h])) / big_v + sum(n[1] for n in nodes_of(hosts[h])) / big_m), h))
+order = ref.host_order(pinned)
 used = set(pinned)
-for s in sorted(movers, key=lambda s: (-size(s["flavor"]), s["id"])):
+for s in ref.mover_order(movers):
     k, v, m = share(s["flavor"])
     for h in order:
-        if hosts[h].get("state", "available") != "available" or s["flavor"] not in types[hosts[h]["host_type"]]["flavors"]:
-            continue
-        if hosts[h]["availability_zone"] != s["availability_zone"]:
+        if not ref.may_take(h, s):
             continue
         if total[h][0] < k * v or total[h][1] < k * m:
             continue
