@@ -28,8 +28,8 @@ import Topology
 
     /// Its packing is admitted whole by `anySafe(sequenced: true)` (the rule it is judged by),
     /// its moves have no cycle, the wave ordering re-routes, drops and relocates nothing, and the
-    /// independent validator accepts the waves. Each of those fails if a server went to a host
-    /// before its own kept one, or an arrival was admitted out of sequence.
+    /// independent validator accepts the waves. Each of those fails if a move closed a cycle of
+    /// kept hosts (`SendGraph`), or an arrival was admitted out of sequence.
     @Test func packingsAreSafeAsTheyStandAndWithoutCycles() throws {
         var packed = 0
         for (seed, inventory, options) in Self.fleets() {
@@ -61,5 +61,52 @@ import Topology
             }
         }
         #expect(packed == 8)
+    }
+
+    /// A kept host may send to a kept host before it in first-fit decreasing's order when that
+    /// closes no cycle. One-node hosts: A (12 vCPUs, first: the largest) holds a8; B (10) holds
+    /// b4 and b5; C (10) holds c5. The packing keeps A and B: b4 onto A, c5 onto B, the rest
+    /// home. Sent only to later hosts, b4 stayed on B, c5 then fit nowhere and C was kept too
+    /// (3 hosts); now b4 goes to A and c5 to B: 2 hosts, and no cycle.
+    @Test func aKeptHostSendsToAnEarlierOneWhenNoCycleCloses() throws {
+        var b = InventoryBuilder()
+        for v in [4, 5, 8] { b.flavor("f\(v)", vcpus: v, memory: 1024) }
+        b.hostType("big", nodes: 1, vcpus: 12, memory: 65536, flavors: ["f4", "f5", "f8"])
+        b.hostType("small", nodes: 1, vcpus: 10, memory: 65536, flavors: ["f4", "f5", "f8"])
+        b.host("A", type: "big")
+        b.host("B", type: "small")
+        b.host("C", type: "small")
+        b.server("a8", flavor: "f8", on: "A", nodes: [0])
+        b.server("b4", flavor: "f4", on: "B", nodes: [0])
+        b.server("b5", flavor: "f5", on: "B", nodes: [0])
+        b.server("c5", flavor: "f5", on: "C", nodes: [0])
+        let inventory = try b.build()
+        let options = PlanOptions(mode: .consolidate, timeLimit: 10, placement: .any)
+        let planner = BatchPlanner(inventory)
+        let subs = planner.consolidationSubProblems(zones: ["az1"], options: options)
+        try #require(subs.count == 1)
+        let sub = subs[0]
+        func local(_ id: String) throws -> Int { try #require(sub.local[inventory.hostIndex[id]!]) }
+        func position(_ id: String) throws -> (c: Int, i: Int) {
+            let c = try #require(sub.classes.firstIndex { $0.servers.contains { inventory.servers[$0].id == id } })
+            return (c, sub.classes[c].servers.firstIndex { inventory.servers[$0].id == id }!)
+        }
+        var packing = sub.classes.map { [Decision](repeating: .stay, count: $0.count) }
+        let (b4, c5) = (try position("b4"), try position("c5"))
+        packing[b4.c][b4.i] = .host(try local("A"), [0])
+        packing[c5.c][c5.i] = .host(try local("B"), [0])
+        let order = planner.firstFitOrder(sub, largest: BatchPlanner.largestCapacity(sub), homeFirst: true).order
+        #expect(order.first == (try local("A")))
+        let judged = try #require(planner.sequencedFirstFit(packing, sub: sub, options: options, order: order,
+                                                            typeAccepts: planner.typeAccepts(sub, index: planner.checker.index),
+                                                            deadline: monotonicSeconds() + 60))
+        #expect(judged[b4.c][b4.i] == .host(try local("A"), [0]))
+        #expect(judged[c5.c][c5.i] == .host(try local("B"), [0]))
+        #expect(sub.levels(judged, objective: .minHostsUsed, inventory: inventory).primary == 2)
+        let moves = planner.moves(of: judged, in: sub)
+        #expect(!LocalSearchTests.hasCycle(moves))
+        let waves = planner.orderWaves(moves, options: options)
+        #expect(waves.rerouted == 0 && waves.dropped.isEmpty)
+        #expect(PlanValidator.violations(of: waves.moves, on: inventory, options: options.checkerOptions).isEmpty)
     }
 }
