@@ -25,7 +25,11 @@ extension BatchPlanner {
         var triedOrdering = false
         var best: (decisions: [[Decision]], source: String, waves: [Move]?)?
         var bestLevels = Levels(unplaced: Int.max)
-        var plans = firstFitDecreasingPlans(sub, options: options, deadline: deadline)
+        // The packing judged in sequence may run until 30 % of the way from `deadline` to
+        // `lastResort`: on foreign fleet 26 at 3 s (800 hosts, two zones) it needs 0.3 s in the
+        // first zone and had 0.25 s (336 hosts; with the extension, 285).
+        let sequencedUntil = deadline.map { d in lastResort.map { d + max(0, $0 - d) * 0.3 } ?? d }
+        var plans = firstFitDecreasingPlans(sub, options: options, deadline: deadline, sequencedUntil: sequencedUntil)
         let volumeFloor = sub.volumeFloor(objective: objective)
         if let free = plans.firstIndex(where: \.cycleFree) {
             // Where the cloud picks the nodes, the cycle-free plan is ordered first: the repacked
@@ -47,8 +51,11 @@ extension BatchPlanner {
             // 223, then came after the wished-node packings and found their `anySafe` had spent
             // the time: 227). Not where a packing meets the volume bound: made safe it may keep
             // it, with fewer moves (foreign fleet 25, 600 hosts: 593 moves, where this packing
-            // made 880).
-            plans.insert(plans.remove(at: judged), at: plans.first?.cycleFree == true ? 1 : 0)
+            // made 880). Before the cycle-free plan where it packs fewer hosts than that plan
+            // packs: ordering cannot make that plan better, and on foreign fleet 26 at 1 s
+            // ordering it first (0.14 s) left this packing (144 hosts where it kept 176) no time.
+            let ahead = plans.first.map { $0.cycleFree && !(plans[judged].levels < $0.levels) } ?? false
+            plans.insert(plans.remove(at: judged), at: ahead ? 1 : 0)
         }
         // Under `any`, the first wished-node packing (not cycle-free, not judged in sequence) is
         // also made safe with its hosts' arrivals judged in sequence (`anySafe`): a last
@@ -91,7 +98,10 @@ extension BatchPlanner {
                 // wished onto nodes of hosts with servers of unknown layout were re-routed one
                 // cycle at a time and the live mixed 1,000-host fleet (357 hosts packed) was
                 // not ordered within 3 s; made safe, it keeps 386 hosts, ordered in 0.25 s.
-                if options.placement == .any && !plan.cycleFree {
+                // Not the packing judged in sequence: `anySafe(sequenced: true)` admits all of it
+                // (`SequencedFirstFitTests`), and on foreign fleet 26 at 1 s judging it again cost
+                // the time to order it.
+                if options.placement == .any && !plan.cycleFree && !plan.judgedInSequence {
                     guard let safe = anySafe(plan.decisions, sub: sub, options: options, deadline: until ?? .infinity, giveUpEarly: true,
                                              sequenced: sequencedArrivals)
                     else { continue }
@@ -221,8 +231,10 @@ extension BatchPlanner {
     /// same packings with fewer moves and the packing that does not favour servers' own hosts.
     /// Those are the same number of hosts or close, and cost time a short limit cannot spare:
     /// on tiled 2,000 (8,000 hosts) 0.53 s of a 1 s limit. Then, by the same deadline, the
-    /// packings the local search empties more hosts of (`emptiedByLocalSearch`).
-    func firstFitDecreasingPlans(_ sub: SubProblem, options: PlanOptions, deadline: Double? = nil)
+    /// packings the local search empties more hosts of (`emptiedByLocalSearch`). Under `any`,
+    /// last, the packing judged in sequence (`sequencedFirstFit`), until `sequencedUntil` (by
+    /// default `deadline`).
+    func firstFitDecreasingPlans(_ sub: SubProblem, options: PlanOptions, deadline: Double? = nil, sequencedUntil: Double? = nil)
         -> [Packing]
     {
         let began = monotonicSeconds()
@@ -328,10 +340,11 @@ extension BatchPlanner {
         // 0.05-0.1 s (fleet 19 at 1 s: 0.05 s left, one pass of 0.05 s, 415 hosts; with the
         // rest of the deadline, 362 in 0.74 s wall; fleet 15 at 3 s: 133 -> 132). The packings
         // before it are ordered after the deadline too (`lastResort` for the first).
-        if options.placement == .any, !late(step), let last = packings.last {
+        let sequencedLate = (sequencedUntil ?? deadline).map { monotonicSeconds() + step > $0 } ?? false
+        if options.placement == .any, !sequencedLate, let last = packings.last {
             let order = firstFitOrder(sub, largest: Self.largestCapacity(sub), homeFirst: true).order
             if let judged = sequencedFirstFit(last, sub: sub, options: options, order: order,
-                                              typeAccepts: typeAccepts(sub, index: checker.index), deadline: deadline ?? .infinity) {
+                                              typeAccepts: typeAccepts(sub, index: checker.index), deadline: sequencedUntil ?? deadline ?? .infinity) {
                 out.append(candidate(judged, Self.sequencedSource, cycleFree: false, judgedInSequence: true))
                 sort()
             }

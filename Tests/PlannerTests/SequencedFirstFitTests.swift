@@ -109,4 +109,19 @@ import Topology
         #expect(waves.rerouted == 0 && waves.dropped.isEmpty)
         #expect(PlanValidator.violations(of: waves.moves, on: inventory, options: options.checkerOptions).isEmpty)
     }
+
+    /// The packing judged in sequence has a deadline of its own (`sequencedUntil`), later than
+    /// the other packings' where the caller gives one: past `deadline` the local searches and
+    /// variants are skipped, and this packing still comes.
+    @Test func theSequencedPackingHasADeadlineOfItsOwn() throws {
+        let (_, inventory, options) = try #require(Self.fleets().first)
+        let planner = BatchPlanner(inventory)
+        let sub = try #require(planner.consolidationSubProblems(zones: ["az1"], options: options).first)
+        let late = planner.firstFitDecreasingPlans(sub, options: options, deadline: 0)
+        #expect(!late.contains { $0.judgedInSequence })
+        let extended = planner.firstFitDecreasingPlans(sub, options: options, deadline: 0, sequencedUntil: monotonicSeconds() + 60)
+        #expect(extended.filter { $0.judgedInSequence }.count == 1)
+        #expect(extended.filter { !$0.judgedInSequence }.map(\.decisions) == late.map(\.decisions))
+        #expect(!extended.contains { $0.source.contains("emptied") })
+    }
 }
