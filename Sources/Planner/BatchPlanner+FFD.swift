@@ -344,7 +344,8 @@ extension BatchPlanner {
         if options.placement == .any, !sequencedLate, let last = packings.last {
             let order = firstFitOrder(sub, largest: Self.largestCapacity(sub), homeFirst: true).order
             if let judged = sequencedFirstFit(last, sub: sub, options: options, order: order,
-                                              typeAccepts: typeAccepts(sub, index: checker.index), deadline: sequencedUntil ?? deadline ?? .infinity) {
+                                              typeAccepts: typeAccepts(sub, index: checker.index), deadline: sequencedUntil ?? deadline ?? .infinity,
+                                              fewerMovesUntil: deadline) {
                 out.append(candidate(judged, Self.sequencedSource, cycleFree: false, judgedInSequence: true))
                 sort()
             }

@@ -124,4 +124,40 @@ import Topology
         #expect(extended.filter { !$0.judgedInSequence }.map(\.decisions) == late.map(\.decisions))
         #expect(!extended.contains { $0.source.contains("emptied") })
     }
+
+    /// A kept host's leaving servers are kept home where the packing then still places
+    /// everything on no more hosts. One-node hosts of 10 vCPUs: A holds a4, B holds b4, C holds
+    /// c3. The packing keeps A and B and sends b4 to A, c3 to B (as a packing that ignores homes
+    /// may). Judged in sequence as it stands, b4 leaves for A and c3, finding no room left there,
+    /// for B: two hosts, two moves. With b4 kept home, c3 goes to A: two hosts, one move.
+    @Test func aKeptHostsServersStayWhereNothingNeedsTheirMove() throws {
+        var b = InventoryBuilder()
+        for v in [3, 4] { b.flavor("f\(v)", vcpus: v, memory: 1024) }
+        b.hostType("one", nodes: 1, vcpus: 10, memory: 65536, flavors: ["f3", "f4"])
+        for h in ["A", "B", "C"] { b.host(h, type: "one") }
+        b.server("a4", flavor: "f4", on: "A", nodes: [0])
+        b.server("b4", flavor: "f4", on: "B", nodes: [0])
+        b.server("c3", flavor: "f3", on: "C", nodes: [0])
+        let inventory = try b.build()
+        let options = PlanOptions(mode: .consolidate, timeLimit: 10, placement: .any)
+        let planner = BatchPlanner(inventory)
+        let sub = try #require(planner.consolidationSubProblems(zones: ["az1"], options: options).first)
+        func local(_ id: String) throws -> Int { try #require(sub.local[inventory.hostIndex[id]!]) }
+        func position(_ id: String) throws -> (c: Int, i: Int) {
+            let c = try #require(sub.classes.firstIndex { $0.servers.contains { inventory.servers[$0].id == id } })
+            return (c, sub.classes[c].servers.firstIndex { inventory.servers[$0].id == id }!)
+        }
+        var packing = sub.classes.map { [Decision](repeating: .stay, count: $0.count) }
+        let (b4, c3) = (try position("b4"), try position("c3"))
+        packing[b4.c][b4.i] = .host(try local("A"), [0])
+        packing[c3.c][c3.i] = .host(try local("B"), [0])
+        let order = planner.firstFitOrder(sub, largest: BatchPlanner.largestCapacity(sub), homeFirst: true).order
+        let judged = try #require(planner.sequencedFirstFit(packing, sub: sub, options: options, order: order,
+                                                            typeAccepts: planner.typeAccepts(sub, index: planner.checker.index),
+                                                            deadline: monotonicSeconds() + 60))
+        #expect(judged[b4.c][b4.i] == .stay)
+        #expect(judged[c3.c][c3.i] == .host(try local("A"), [0]))
+        let levels = sub.levels(judged, objective: .minHostsUsed, inventory: inventory)
+        #expect(levels.primary == 2 && levels.moves == 1, "\(levels)")
+    }
 }
