@@ -26,6 +26,35 @@ import Topology
         }
     }
 
+    /// Host `id`'s index in `sub`.
+    static func local(_ id: String, _ sub: SubProblem, _ inventory: Inventory) throws -> Int {
+        try #require(sub.local[inventory.hostIndex[id]!])
+    }
+
+    /// Server `id`'s class and index in `sub`.
+    static func position(_ id: String, _ sub: SubProblem, _ inventory: Inventory) throws -> (c: Int, i: Int) {
+        let c = try #require(sub.classes.firstIndex { $0.servers.contains { inventory.servers[$0].id == id } })
+        return (c, sub.classes[c].servers.firstIndex { inventory.servers[$0].id == id }!)
+    }
+
+    /// A packing that sends each server of `sending` to its host (node 0) and leaves the others home.
+    static func packing(sending: [(server: String, host: String)], _ sub: SubProblem, _ inventory: Inventory) throws -> [[Decision]] {
+        var packing = sub.classes.map { [Decision](repeating: .stay, count: $0.count) }
+        for (server, host) in sending {
+            let p = try position(server, sub, inventory)
+            packing[p.c][p.i] = .host(try local(host, sub, inventory), [0])
+        }
+        return packing
+    }
+
+    /// `sequencedFirstFit` on `packing`, in first-fit decreasing's order.
+    static func judged(_ packing: [[Decision]], _ planner: BatchPlanner, _ sub: SubProblem, _ options: PlanOptions) throws -> [[Decision]] {
+        let order = planner.firstFitOrder(sub, largest: BatchPlanner.largestCapacity(sub), homeFirst: true).order
+        return try #require(planner.sequencedFirstFit(packing, sub: sub, options: options, order: order,
+                                                      typeAccepts: planner.typeAccepts(sub, index: planner.checker.index),
+                                                      deadline: monotonicSeconds() + 60))
+    }
+
     /// Its packing is admitted whole by `anySafe(sequenced: true)` (the rule it is judged by),
     /// its moves have no cycle, the wave ordering re-routes, drops and relocates nothing, and the
     /// independent validator accepts the waves. Each of those fails if a move closed a cycle of
@@ -86,20 +115,12 @@ import Topology
         let subs = planner.consolidationSubProblems(zones: ["az1"], options: options)
         try #require(subs.count == 1)
         let sub = subs[0]
-        func local(_ id: String) throws -> Int { try #require(sub.local[inventory.hostIndex[id]!]) }
-        func position(_ id: String) throws -> (c: Int, i: Int) {
-            let c = try #require(sub.classes.firstIndex { $0.servers.contains { inventory.servers[$0].id == id } })
-            return (c, sub.classes[c].servers.firstIndex { inventory.servers[$0].id == id }!)
-        }
-        var packing = sub.classes.map { [Decision](repeating: .stay, count: $0.count) }
-        let (b4, c5) = (try position("b4"), try position("c5"))
-        packing[b4.c][b4.i] = .host(try local("A"), [0])
-        packing[c5.c][c5.i] = .host(try local("B"), [0])
+        func local(_ id: String) throws -> Int { try Self.local(id, sub, inventory) }
+        let (b4, c5) = (try Self.position("b4", sub, inventory), try Self.position("c5", sub, inventory))
+        let packing = try Self.packing(sending: [("b4", "A"), ("c5", "B")], sub, inventory)
         let order = planner.firstFitOrder(sub, largest: BatchPlanner.largestCapacity(sub), homeFirst: true).order
         #expect(order.first == (try local("A")))
-        let judged = try #require(planner.sequencedFirstFit(packing, sub: sub, options: options, order: order,
-                                                            typeAccepts: planner.typeAccepts(sub, index: planner.checker.index),
-                                                            deadline: monotonicSeconds() + 60))
+        let judged = try Self.judged(packing, planner, sub, options)
         #expect(judged[b4.c][b4.i] == .host(try local("A"), [0]))
         #expect(judged[c5.c][c5.i] == .host(try local("B"), [0]))
         #expect(sub.levels(judged, objective: .minHostsUsed, inventory: inventory).primary == 2)
@@ -142,19 +163,9 @@ import Topology
         let options = PlanOptions(mode: .consolidate, timeLimit: 10, placement: .any)
         let planner = BatchPlanner(inventory)
         let sub = try #require(planner.consolidationSubProblems(zones: ["az1"], options: options).first)
-        func local(_ id: String) throws -> Int { try #require(sub.local[inventory.hostIndex[id]!]) }
-        func position(_ id: String) throws -> (c: Int, i: Int) {
-            let c = try #require(sub.classes.firstIndex { $0.servers.contains { inventory.servers[$0].id == id } })
-            return (c, sub.classes[c].servers.firstIndex { inventory.servers[$0].id == id }!)
-        }
-        var packing = sub.classes.map { [Decision](repeating: .stay, count: $0.count) }
-        let (b4, c3) = (try position("b4"), try position("c3"))
-        packing[b4.c][b4.i] = .host(try local("A"), [0])
-        packing[c3.c][c3.i] = .host(try local("B"), [0])
-        let order = planner.firstFitOrder(sub, largest: BatchPlanner.largestCapacity(sub), homeFirst: true).order
-        let judged = try #require(planner.sequencedFirstFit(packing, sub: sub, options: options, order: order,
-                                                            typeAccepts: planner.typeAccepts(sub, index: planner.checker.index),
-                                                            deadline: monotonicSeconds() + 60))
+        func local(_ id: String) throws -> Int { try Self.local(id, sub, inventory) }
+        let (b4, c3) = (try Self.position("b4", sub, inventory), try Self.position("c3", sub, inventory))
+        let judged = try Self.judged(try Self.packing(sending: [("b4", "A"), ("c3", "B")], sub, inventory), planner, sub, options)
         #expect(judged[b4.c][b4.i] == .stay)
         #expect(judged[c3.c][c3.i] == .host(try local("A"), [0]))
         let levels = sub.levels(judged, objective: .minHostsUsed, inventory: inventory)
