@@ -255,8 +255,8 @@ extension BatchPlanner {
         // servers' own hosts (whose bins the assignment then maps home): on some fleets one,
         // on others the other packs into fewer hosts (1,000 hosts of three types: 271 against
         // 272). Fewest hosts first, then fewest moves, each judged in waves by the caller.
-        /// Less than `margin` seconds left before `deadline`.
-        func late(_ margin: Double = 0) -> Bool { deadline.map { monotonicSeconds() + margin > $0 } ?? false }
+        /// Less than `margin` seconds left before `until` (by default `deadline`).
+        func late(_ margin: Double = 0, until: Double? = deadline) -> Bool { until.map { monotonicSeconds() + margin > $0 } ?? false }
         var packings = [repacked.decisions]
         if !late(step), let plain = firstFitDecreasing(sub, options: options, homeFirst: false)?.decisions, plain != repacked.decisions {
             packings.append(plain)
@@ -340,8 +340,7 @@ extension BatchPlanner {
         // 0.05-0.1 s (fleet 19 at 1 s: 0.05 s left, one pass of 0.05 s, 415 hosts; with the
         // rest of the deadline, 362 in 0.74 s wall; fleet 15 at 3 s: 133 -> 132). The packings
         // before it are ordered after the deadline too (`lastResort` for the first).
-        let sequencedLate = (sequencedUntil ?? deadline).map { monotonicSeconds() + step > $0 } ?? false
-        if options.placement == .any, !sequencedLate, let last = packings.last {
+        if options.placement == .any, !late(step, until: sequencedUntil ?? deadline), let last = packings.last {
             let order = firstFitOrder(sub, largest: Self.largestCapacity(sub), homeFirst: true).order
             if let judged = sequencedFirstFit(last, sub: sub, options: options, order: order,
                                               typeAccepts: typeAccepts(sub, index: checker.index), deadline: sequencedUntil ?? deadline ?? .infinity,

@@ -41,14 +41,17 @@ extension BatchPlanner {
         guard options.placement == .any else { return nil }
         let all = movers(of: sub)
         var kept = Self.keptHosts(packing, sub: sub, movers: all)
-        var sends = [Bool](repeating: false, count: sub.hosts.count)  // hosts with movers
-        for m in all where m.origin.host >= 0 { sends[m.origin.host] = true }
+        var moversOn = [[Int]](repeating: [], count: sub.hosts.count)  // per host, its movers (indices into `all`)
+        for (k, m) in all.enumerated() where m.origin.host >= 0 { moversOn[m.origin.host].append(k) }
+        let sends = moversOn.map { !$0.isEmpty }
         var staying = Set<Int>()
+        func pass(_ staying: Set<Int>, kept: Set<Int>, until: Double) -> (decisions: [[Decision]], stuck: [(s: Int, home: Int)])? {
+            sequencedFirstFitPass(packing, kept: kept, staying: staying, movers: all, sends: sends, sub: sub, options: options, order: order,
+                                  typeAccepts: typeAccepts, deadline: until)
+        }
         while true {
             let passStarted = monotonicSeconds()
-            guard let (decisions, stuck) = sequencedFirstFitPass(packing, kept: kept, staying: staying, movers: all, sends: sends,
-                                                                 sub: sub, options: options, order: order, typeAccepts: typeAccepts, deadline: deadline)
-            else { return nil }
+            guard let (decisions, stuck) = pass(staying, kept: kept, until: deadline) else { return nil }
             if stuck.isEmpty {
                 // Fewer moves at no more hosts: each kept host's leaving servers kept home, one
                 // host at a time in `order`, where the packing then still places everything and
@@ -59,23 +62,16 @@ extension BatchPlanner {
                 // as long as the last can end: the packing still has to be ordered (on foreign
                 // fleet 26 at 1 s, 0.16 s for a pass of 0.04 s), and run until the deadline the
                 // loop left it no time there (342 hosts instead of 310).
-                let pass = monotonicSeconds() - passStarted
-                let until = min(fewerMovesUntil ?? deadline, deadline) - 4 * pass
+                let passSeconds = monotonicSeconds() - passStarted
+                let until = min(fewerMovesUntil ?? deadline, deadline) - 4 * passSeconds
                 var best = decisions
                 var bestLevels = sub.levels(best, objective: options.effectiveObjective, inventory: inventory)
                 for k in order where kept.contains(k) {
-                    if monotonicSeconds() + pass > until { break }
-                    let leaving = all.filter { m in
-                        guard m.origin.host == k, !staying.contains(m.s) else { return false }
-                        if case .stay = best[m.c][m.i] { return false }
-                        return true
-                    }.map(\.s)
+                    if monotonicSeconds() + passSeconds > until { break }
+                    let leaving = moversOn[k].map { all[$0] }.filter { m in !staying.contains(m.s) && best[m.c][m.i] != .stay }.map(\.s)
                     guard !leaving.isEmpty else { continue }
                     let trial = staying.union(leaving)
-                    guard let (other, left) = sequencedFirstFitPass(packing, kept: kept, staying: trial, movers: all, sends: sends, sub: sub,
-                                                                    options: options, order: order, typeAccepts: typeAccepts, deadline: until),
-                        left.isEmpty
-                    else { continue }
+                    guard let (other, left) = pass(trial, kept: kept, until: until), left.isEmpty else { continue }
                     let levels = sub.levels(other, objective: options.effectiveObjective, inventory: inventory)
                     if levels < bestLevels { (best, bestLevels, staying) = (other, levels, trial) }
                 }
