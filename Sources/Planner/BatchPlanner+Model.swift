@@ -6,6 +6,15 @@ import Topology
 /// Node subsets of size k of a host with n nodes, in lexicographic order.
 func nodeSubsets(of n: Int, size k: Int) -> [[Int]] {
     guard k >= 1, k <= n else { return [] }
+    return n < smallNodeSubsets.count ? smallNodeSubsets[n][k] : enumeratedNodeSubsets(of: n, size: k)
+}
+
+/// `nodeSubsets` of hosts of up to 8 nodes, made once: the exact verdict asks for them per
+/// flavor on every host it judges (on foreign fleet 26 at 3 s, 3 % of the run).
+private let smallNodeSubsets: [[[[Int]]]] = (0...8).map { n in (0...n).map { k in enumeratedNodeSubsets(of: n, size: k) } }
+
+private func enumeratedNodeSubsets(of n: Int, size k: Int) -> [[Int]] {
+    guard k >= 1, k <= n else { return [] }
     var result: [[Int]] = []
     var current: [Int] = []
     func extend(_ start: Int) {

@@ -60,7 +60,12 @@ struct ArrangementSearch {
     var useV: [Int], useM: [Int]
     let budget: Int
     private(set) var steps = 0
-    private var failed = Set<[Int]>()
+    private var failed: StateSet
+    /// The state being remembered or looked up (`fillKey`).
+    private var key: [Int]
+    /// `volumeCanBlock`'s open nodes' deficits, and the memory deficits of those not blocked
+    /// by vCPUs.
+    private var openV: [Int], openM: [Int], rest: [Int]
     /// Per item index: the greatest common divisor of the per-node shares from there on (a
     /// node's use grows in its multiples, so a deficit rounds up to one).
     private var stepV: [Int] = [], stepM: [Int] = []
@@ -109,6 +114,9 @@ struct ArrangementSearch {
         useV = Array(repeating: 0, count: room.count)
         useM = Array(repeating: 0, count: room.count)
         self.budget = budget
+        failed = StateSet(stride: 2 + 2 * room.count)
+        key = Array(repeating: 0, count: 2 + 2 * room.count)
+        (openV, openM, rest) = (useV, useV, useV)
     }
 
     /// Whether such an arrangement exists; nil past the budget.
@@ -125,7 +133,7 @@ struct ArrangementSearch {
                 stepV[i] = k > 0 ? gcd(stepV[i + 1], items[i].v) : stepV[i + 1]
                 stepM[i] = k > 0 ? gcd(stepM[i + 1], items[i].m) : stepM[i + 1]
             }
-            volumes = (0...items.count).map { volumesFrom($0) }
+            volumes = volumesFromEach()
             volumeM = volumes.map { $0.reduce(0) { $0 + $1.m } }
         } else {
             needBlocked = 0
@@ -142,8 +150,8 @@ struct ArrangementSearch {
 
     /// Whether the items from `i` on carry the volume to block enough nodes (each node blocked
     /// by its vCPUs or by its memory); a relaxation, so false is a proof.
-    private func volumeCanBlock(from i: Int) -> Bool {
-        var open: [(dv: Int, dm: Int)] = []
+    private mutating func volumeCanBlock(from i: Int) -> Bool {
+        var count = 0  // open nodes, their deficits in `openV` and `openM`
         var blocked = 0
         let gv = max(1, stepV[i]), gm = max(1, stepM[i])
         for j in 0..<n {
@@ -152,23 +160,35 @@ struct ArrangementSearch {
                 blocked += 1
             } else {
                 // Rounded up to what the remaining shares can add (none: out of reach).
-                open.append((stepV[i] == 0 ? Int.max / 64 : (dv + gv - 1) / gv * gv,
-                             stepM[i] == 0 ? Int.max / 64 : (dm + gm - 1) / gm * gm))
+                openV[count] = stepV[i] == 0 ? Int.max / 64 : (dv + gv - 1) / gv * gv
+                openM[count] = stepM[i] == 0 ? Int.max / 64 : (dm + gm - 1) / gm * gm
+                count += 1
             }
         }
         let need = needBlocked - blocked
         if need <= 0 { return true }
-        if open.count < need { return false }
+        if count < need { return false }
         // Whatever blocks nodes by vCPUs takes the vCPU-richest volume, and only what is left
         // of the memory can block the others (fractionally: a relaxation).
         let volumes = self.volumes[i], totalM = volumeM[i]
         // Every split of the open nodes into those blocked by vCPUs (a subset) and the cheapest
         // in memory of the rest.
-        for mask in 0..<(1 << open.count) where mask.nonzeroBitCount <= need {
+        for mask in 0..<(1 << count) where mask.nonzeroBitCount <= need {
             var costV = 0
-            var rest: [Int] = []
-            for (j, o) in open.enumerated() {
-                if mask & (1 << j) != 0 { costV += o.dv } else { rest.append(o.dm) }
+            var restCount = 0
+            for j in 0..<count {
+                if mask & (1 << j) != 0 {
+                    costV += openV[j]
+                } else {
+                    // Kept sorted as it fills (at most 8 nodes).
+                    var k = restCount
+                    while k > 0 && rest[k - 1] > openM[j] {
+                        rest[k] = rest[k - 1]
+                        k -= 1
+                    }
+                    rest[k] = openM[j]
+                    restCount += 1
+                }
             }
             var short = Double(costV)
             var memoryUsed = 0.0
@@ -179,29 +199,41 @@ struct ArrangementSearch {
             }
             guard short <= 1e-9 else { continue }
             let more = need - mask.nonzeroBitCount
-            rest.sort()
-            if Double(rest.prefix(more).reduce(0, +)) <= Double(totalM) - memoryUsed + 1e-9 { return true }
+            var cheapest = 0
+            for k in 0..<min(more, restCount) { cheapest += rest[k] }
+            if Double(cheapest) <= Double(totalM) - memoryUsed + 1e-9 { return true }
         }
         return false
     }
 
-    /// The volume still to place from item `i` on, per flavor, most vCPUs per memory first.
-    private func volumesFrom(_ i: Int) -> [(v: Int, m: Int)] {
-        var volumes: [(v: Int, m: Int)] = []
-        var j = i
+    /// Per item index `i` (and `items.count`), the volume still to place from `i` on, per
+    /// flavor (its servers from `i` on, over all their nodes), most vCPUs per memory first.
+    /// Servers of one flavor are consecutive items, so the flavors' order is the same for
+    /// every `i`: sorted once (equal ratios in item order), then each flavor's part counted.
+    private func volumesFromEach() -> [[(v: Int, m: Int)]] {
+        var runs: [(start: Int, end: Int, v: Int, m: Int)] = []  // per flavor: its items, one server's volume
+        var j = 0
         while j < items.count {
             let kind = items[j].kind
             let k = items[j].subsets.first?.count ?? 0
-            var v = 0, m = 0
-            while j < items.count && items[j].kind == kind {
-                v += items[j].v * k
-                m += items[j].m * k
-                j += 1
-            }
-            if v > 0 || m > 0 { volumes.append((v, m)) }
+            var end = j
+            while end < items.count && items[end].kind == kind { end += 1 }
+            runs.append((j, end, items[j].v * k, items[j].m * k))
+            j = end
         }
-        volumes.sort { a, b in a.v * b.m > b.v * a.m }  // ratio v/m, descending (m 0 first)
-        return volumes
+        // Ratio v/m, descending (m 0 first).
+        let sorted = runs.indices.sorted { a, b in
+            let (x, y) = (runs[a], runs[b])
+            return x.v * y.m != y.v * x.m ? x.v * y.m > y.v * x.m : a < b
+        }
+        return (0...items.count).map { i in
+            sorted.compactMap { r -> (v: Int, m: Int)? in
+                let run = runs[r]
+                let count = run.end - max(run.start, i)
+                guard count > 0, run.v > 0 || run.m > 0 else { return nil }
+                return (run.v * count, run.m * count)
+            }
+        }
     }
 
     private func gcd(_ a: Int, _ b: Int) -> Int {
@@ -210,18 +242,31 @@ struct ArrangementSearch {
         return a
     }
 
-    /// The state as remembered: with `from` 0 every node set is open to item `i`, so nodes with
-    /// the same room are interchangeable and their uses are sorted; otherwise as it is.
-    private func key(_ i: Int, _ from: Int) -> [Int] {
-        var pairs = (0..<n).map { (useV[$0], useM[$0]) }
-        for nodes in classes where from == 0 {
-            let sorted = nodes.map { pairs[$0] }.sorted { $0 < $1 }
-            for (j, node) in nodes.enumerated() { pairs[node] = sorted[j] }
+    /// The state as remembered, into `key`: with `from` 0 every node set is open to item `i`,
+    /// so nodes with the same room are interchangeable and their uses are sorted; otherwise as
+    /// it is.
+    private mutating func fillKey(_ i: Int, _ from: Int) {
+        key[0] = i
+        key[1] = from
+        for j in 0..<n {
+            key[2 + 2 * j] = useV[j]
+            key[3 + 2 * j] = useM[j]
         }
-        var k = [i, from]
-        k.reserveCapacity(2 + 2 * n)
-        for p in pairs { k.append(p.0); k.append(p.1) }
-        return k
+        guard from == 0 else { return }
+        for nodes in classes {
+            // Insertion sort of the class's (vCPUs, memory) pairs, in node order.
+            for a in 1..<nodes.count {
+                let (v, m) = (key[2 + 2 * nodes[a]], key[3 + 2 * nodes[a]])
+                var b = a
+                while b > 0, (key[2 + 2 * nodes[b - 1]], key[3 + 2 * nodes[b - 1]]) > (v, m) {
+                    key[2 + 2 * nodes[b]] = key[2 + 2 * nodes[b - 1]]
+                    key[3 + 2 * nodes[b]] = key[3 + 2 * nodes[b - 1]]
+                    b -= 1
+                }
+                key[2 + 2 * nodes[b]] = v
+                key[3 + 2 * nodes[b]] = m
+            }
+        }
     }
 
     /// Items from `i` on; `from` is the first node set item `i` may take (servers of one flavor
@@ -236,8 +281,8 @@ struct ArrangementSearch {
         }
         if i == items.count { return false }
         if blockingSearch && !volumeCanBlock(from: i) { return false }
-        let memo = key(i, from)
-        if failed.contains(memo) { return false }
+        fillKey(i, from)
+        if failed.contains(key) { return false }
         let item = items[i]
         let sameNext = i + 1 < items.count && items[i + 1].kind == item.kind
         for s in from..<item.subsets.count {
@@ -256,7 +301,68 @@ struct ArrangementSearch {
             guard let found = search(next, from: 0) else { return nil }
             if found { return true }
         }
-        failed.insert(memo)
+        fillKey(i, from)  // the state is as it was: every branch undid its uses
+        failed.insert(key)
         return false
     }
 }
+
+/// A set of states, each `stride` integers, in one array and found by open addressing. The
+/// search remembers up to its budget of states per verdict; as a set of arrays each one was
+/// hashed, allocated and freed on its own, and on foreign fleet 26 at 3 s that took about a
+/// third of the exact verdict's time.
+struct StateSet {
+    let stride: Int
+    private var rows: [Int] = []
+    private var slots: [Int]  // per slot: a row's number + 1, or 0 when empty
+    private(set) var count = 0
+
+    init(stride: Int) {
+        self.stride = stride
+        slots = [Int](repeating: 0, count: 16)
+    }
+
+    private static func hash(_ key: [Int], from start: Int, stride: Int) -> Int {
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15
+        for j in start..<(start + stride) {
+            h = (h ^ UInt64(bitPattern: Int64(key[j]))) &* 0xBF58_476D_1CE4_E5B9
+            h ^= h >> 31
+        }
+        return Int(truncatingIfNeeded: h >> 1)
+    }
+
+    /// The slot holding the state at `start` of `key`, or the empty slot where it goes.
+    private func slot(of key: [Int], from start: Int) -> Int {
+        let mask = slots.count - 1
+        var s = Self.hash(key, from: start, stride: stride) & mask
+        while slots[s] != 0 {
+            let row = (slots[s] - 1) * stride
+            var same = true
+            for j in 0..<stride where rows[row + j] != key[start + j] {
+                same = false
+                break
+            }
+            if same { return s }
+            s = (s + 1) & mask
+        }
+        return s
+    }
+
+    /// Whether the state `key` (its first `stride` integers) is in the set.
+    func contains(_ key: [Int]) -> Bool { slots[slot(of: key, from: 0)] != 0 }
+
+    /// Adds the state `key` (its first `stride` integers).
+    mutating func insert(_ key: [Int]) {
+        let s = slot(of: key, from: 0)
+        guard slots[s] == 0 else { return }
+        rows.append(contentsOf: key[0..<stride])
+        count += 1
+        slots[s] = count
+        if 2 * count > slots.count {
+            // At most half full: grown, and every row placed again.
+            slots = [Int](repeating: 0, count: slots.count * 2)
+            for r in 0..<count { slots[slot(of: rows, from: r * stride)] = r + 1 }
+        }
+    }
+}
+
