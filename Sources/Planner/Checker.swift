@@ -85,6 +85,12 @@ public struct Checker: Sendable {
         /// What the cloud is assumed to do with the NUMA nodes of arrivals. Under `any` only
         /// certain fits count, whatever `layoutPolicy` says.
         public var placement: CloudPlacement
+        /// Where the search over arrangements of the exact verdict (`LayoutVerdict`) runs past its
+        /// budget, answer "not sure" (a refusal under `certain`) instead of solving its integer
+        /// programs. For heuristics that judge one arrival on many hosts and may refuse a host
+        /// for nothing: on foreign fleet 26 (`Benchmarks/foreign_fleets.py`), one arrival's
+        /// integer programs took 0.135 s of a 1 s limit. Never for a plan's checks.
+        var searchedVerdictsOnly = false
 
         /// Creates options.
         public init(layoutPolicy: LayoutPolicy = .certain, assumeStopped: Bool = false, placement: CloudPlacement = .any) {
@@ -297,7 +303,7 @@ public struct Checker: Sendable {
             // subset of the concurrent arrivals) with GLPK.
             let others = concurrent.values.reduce(0, +)
             let unknownText = "\(usage.unknownCount) server(s) of unknown NUMA layout" + (others > 0 ? " and \(others) concurrent arrival(s) of the same wave" : "")
-            switch LayoutVerdict.verdict(flavor, on: usage, concurrent: concurrent) {
+            switch LayoutVerdict.verdict(flavor, on: usage, concurrent: concurrent, searchedOnly: options.searchedVerdictsOnly) {
             case .certain:
                 return (optimistic, .certain)
             case .impossible:

@@ -4,7 +4,7 @@ import Topology
 
 extension LayoutVerdict {
     /// The exact verdict by a depth-first search over the arrangements, the same questions as
-    /// the two integer programs of `solverVerdict`: is there an arrangement of the servers of
+    /// the two integer programs of `integerProgramVerdict`: is there an arrangement of the servers of
     /// unknown layout that leaves room for `flavor` (else `impossible`), and one, with any
     /// subset of the concurrent arrivals, that leaves fewer than its node count of nodes with
     /// its per-node share free (then `possible`, else `certain`). Nil when the search passes
@@ -22,7 +22,7 @@ extension LayoutVerdict {
     /// each (4 nodes, 6 servers of unknown layout, 17 concurrent arrivals), and the plan in hand
     /// was never ordered: 332 hosts. With the search, 11,043 verdicts took 0.85 s (none past
     /// the budget) and the plan kept 224 hosts.
-    static func searchedVerdict(_ flavor: Flavor, on usage: HostUsage, concurrent: [Flavor: Int], budget: Int = 50_000) -> FitVerdict? {
+    static func searchedVerdict(_ flavor: Flavor, on usage: HostUsage, concurrent: [Flavor: Int], budget: Int = LayoutVerdict.searchBudget) -> FitVerdict? {
         guard usage.capacity.count <= 8, flavor.numaNodes <= usage.capacity.count else { return nil }
         let unknown = usage.unknownFlavors.sorted { $0.key.name < $1.key.name }
         var fits = ArrangementSearch(room: usage.freeKnown, mandatory: unknown + [(flavor, 1)], optional: [], budget: budget)

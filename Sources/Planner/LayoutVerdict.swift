@@ -23,9 +23,21 @@ public enum LayoutVerdict {
     /// arrangement is one a cloud placing servers one by one can reach, so this is exact.
     ///
     /// Answers that needed the solver are remembered (`solved`); `remembered` false solves
-    /// again anyway (the answer is the same; for measuring the solver).
+    /// again anyway (the answer is the same; for measuring the solver). `searchedOnly`: where
+    /// the search runs past its budget and no answer is remembered, `possible` (not sure)
+    /// instead of the integer programs; that the search ran out is remembered, not the answer.
     public static func verdict(
-        _ flavor: Flavor, on usage: HostUsage, concurrent: [Flavor: Int] = [:], remembered: Bool = true
+        _ flavor: Flavor, on usage: HostUsage, concurrent: [Flavor: Int] = [:], remembered: Bool = true, searchedOnly: Bool = false
+    ) -> FitVerdict {
+        verdict(flavor, on: usage, concurrent: concurrent, remembered: remembered, searchedOnly: searchedOnly, searchBudget: searchBudget)
+    }
+
+    /// The search's budget in steps (`searchedVerdict`).
+    static let searchBudget = 50_000
+
+    /// `verdict` with the search's budget given (tests).
+    static func verdict(
+        _ flavor: Flavor, on usage: HostUsage, concurrent: [Flavor: Int], remembered: Bool, searchedOnly: Bool, searchBudget: Int
     ) -> FitVerdict {
         if !usage.hasUnknownLayout && concurrent.isEmpty {
             return Fit.fit(flavor, free: usage.freeKnown, capacity: usage.capacity) == nil ? .impossible : .certain
@@ -34,22 +46,28 @@ public enum LayoutVerdict {
         // Fast paths: the worst case already fits; or it fails even with the unknown servers ignored.
         if fitsWorstCase(flavor, on: usage, concurrent: concurrent) { return .certain }
         if Fit.fit(flavor, free: usage.freeKnown, capacity: usage.capacity) == nil { return .impossible }
-        guard remembered else { return solverVerdict(flavor, on: usage, concurrent: concurrent) }
+        guard remembered else {
+            return searchedVerdict(flavor, on: usage, concurrent: concurrent, budget: searchBudget)
+                ?? integerProgramVerdict(flavor, on: usage, concurrent: concurrent)
+        }
         let key = SolvedKey(flavor: flavor, capacity: usage.capacity, knownUsed: usage.knownUsed,
                             unknown: usage.unknownFlavors, concurrent: concurrent)
-        if let known = solved.withLock({ $0[key] }) { return known }
-        let answer = solverVerdict(flavor, on: usage, concurrent: concurrent)
-        solved.withLock { cache in
-            if cache.count >= solvedLimit { cache.removeAll(keepingCapacity: true) }
-            cache[key] = answer
+        let known = solved.withLock { $0[key] }  // nil: never asked; .some(nil): the search ran out
+        if case let answer?? = known { return answer }
+        let searched = known == nil ? searchedVerdict(flavor, on: usage, concurrent: concurrent, budget: searchBudget) : nil
+        func remember(_ answer: FitVerdict?) {
+            solved.withLock { cache in
+                if cache.count >= solvedLimit { cache.removeAll(keepingCapacity: true) }
+                cache[key] = .some(answer)
+            }
         }
+        if searched == nil && searchedOnly {
+            if known == nil { remember(nil) }
+            return .possible
+        }
+        let answer = searched ?? integerProgramVerdict(flavor, on: usage, concurrent: concurrent)
+        remember(answer)
         return answer
-    }
-
-    /// The verdict past the fast paths: the search over arrangements (`searchedVerdict`), or
-    /// where it runs past its budget, the two integer programs.
-    private static func solverVerdict(_ flavor: Flavor, on usage: HostUsage, concurrent: [Flavor: Int]) -> FitVerdict {
-        searchedVerdict(flavor, on: usage, concurrent: concurrent) ?? integerProgramVerdict(flavor, on: usage, concurrent: concurrent)
     }
 
     /// The verdict by two small integer programs (GLPK): is there an arrangement that leaves room
@@ -80,7 +98,9 @@ public enum LayoutVerdict {
     /// earlier answer without its two integer programs: ordering the plan of the 1,000-host
     /// mixed benchmark fleet under `any` asked 6,974 such questions, 2,372 of them distinct,
     /// and they took 2.8 of its 3.3 s. Emptied when full, so it stays bounded.
-    private static let solved = Mutex<[SolvedKey: FitVerdict]>([:])
+    /// Keys whose search ran past its budget and that were asked only with `searchedOnly` map
+    /// to nil: asked again so, they are not searched again.
+    private static let solved = Mutex<[SolvedKey: FitVerdict?]>([:])
     private static let solvedLimit = 200_000
 
     /// Whether `flavor` fits with every server of unknown layout and every concurrent arrival

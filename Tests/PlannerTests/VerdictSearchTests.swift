@@ -138,4 +138,27 @@ import Topology
         #expect(LayoutVerdict.searchedVerdict(probe, on: usage, concurrent: [:], budget: 10) == nil)
         #expect(LayoutVerdict.verdict(probe, on: usage, remembered: false) == LayoutVerdict.integerProgramVerdict(probe, on: usage, concurrent: [:]))
     }
+
+    /// With `searchedOnly` (heuristics), a verdict the search cannot reach within its budget is
+    /// "possible", not sure, without the integer programs, and asked so again it is not searched
+    /// again; asked without it, the integer programs answer, and that answer then serves both.
+    @Test func searchedOnlyIsNotSureWhereTheSearchRunsOut() {
+        // Two nodes of 16 vCPUs, three servers of 6 of unknown layout: two share a node, and
+        // either way the other node has 10 free. A server of 10 is certain, which the fast
+        // paths do not see (counted on every node the three leave none). A name of its own,
+        // so that the answers remembered here are this test's.
+        var usage = HostUsage(capacity: Array(repeating: Resources(vcpus: 16, memoryMiB: 65536), count: 2))
+        for _ in 0..<3 { usage.add(Flavor(name: "six", resources: Resources(vcpus: 6, memoryMiB: 8192)), nodes: nil) }
+        let ten = Flavor(name: "ten-searched-only", resources: Resources(vcpus: 10, memoryMiB: 8192))
+        #expect(LayoutVerdict.searchedVerdict(ten, on: usage, concurrent: [:]) == .certain)
+        // With no steps the search runs out at once.
+        #expect(LayoutVerdict.searchedVerdict(ten, on: usage, concurrent: [:], budget: 0) == nil)
+        func ask(_ searchedOnly: Bool) -> FitVerdict {
+            LayoutVerdict.verdict(ten, on: usage, concurrent: [:], remembered: true, searchedOnly: searchedOnly, searchBudget: 0)
+        }
+        #expect(ask(true) == .possible)
+        #expect(ask(true) == .possible)
+        #expect(ask(false) == .certain)
+        #expect(ask(true) == .certain)
+    }
 }
