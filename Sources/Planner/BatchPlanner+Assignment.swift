@@ -216,23 +216,47 @@ func permutations(_ k: Int) -> [[Int]] {
 
 /// A maximum weight perfect assignment of rows to columns of the square matrix `w`
 /// (Hungarian method with potentials, O(n³)): `result[row]` is the row's column.
+///
+/// The costs (weights negated) are one array read a row at a time, and the work arrays are
+/// raw buffers: with an array of rows, bounds checks and the row lookup in the inner loop,
+/// the assignment of first-fit decreasing's packings onto hosts (`keepingServersHome`, up to
+/// 300 hosts per shape) took 12 % of a 3 s consolidation of foreign fleet 26.
 func maxWeightAssignment(_ w: [[Int]]) -> [Int] {
     let n = w.count
     guard n > 0 else { return [] }
     let inf = Int.max / 4
-    var u = Array(repeating: 0, count: n + 1), v = Array(repeating: 0, count: n + 1)
-    var p = Array(repeating: 0, count: n + 1), way = Array(repeating: 0, count: n + 1)
+    let cost = UnsafeMutablePointer<Int>.allocate(capacity: n * n)
+    defer { cost.deallocate() }
+    for i in 0..<n {
+        for j in 0..<n { (cost + i * n + j).initialize(to: -w[i][j]) }
+    }
+    func buffer(_ value: Int) -> UnsafeMutablePointer<Int> {
+        let b = UnsafeMutablePointer<Int>.allocate(capacity: n + 1)
+        b.initialize(repeating: value, count: n + 1)
+        return b
+    }
+    let u = buffer(0), v = buffer(0), p = buffer(0), way = buffer(0), minv = buffer(inf)
+    let used = UnsafeMutablePointer<Bool>.allocate(capacity: n + 1)
+    used.initialize(repeating: false, count: n + 1)
+    defer {
+        for b in [u, v, p, way, minv] { b.deallocate() }
+        used.deallocate()
+    }
     for i in 1...n {
         p[0] = i
         var j0 = 0
-        var minv = Array(repeating: inf, count: n + 1)
-        var used = Array(repeating: false, count: n + 1)
+        for j in 0...n {
+            minv[j] = inf
+            used[j] = false
+        }
         repeat {
             used[j0] = true
             let i0 = p[j0]
+            let row = cost + (i0 - 1) * n  // column j at row[j - 1]
+            let ui0 = u[i0]
             var delta = inf, j1 = 0
             for j in 1...n where !used[j] {
-                let cur = -w[i0 - 1][j - 1] - u[i0] - v[j]
+                let cur = row[j - 1] - ui0 - v[j]
                 if cur < minv[j] {
                     minv[j] = cur
                     way[j] = j0
