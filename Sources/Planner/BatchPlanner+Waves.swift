@@ -38,12 +38,17 @@ extension BatchPlanner {
             let from: Int?
             let flavor: Flavor
             let size: Double
+            let kind: Int  // the flavor, numbered here: compared where sets of flavors were hashed
         }
+        var kinds: [String: Int] = [:]
         var items: [Item] = moves.map { m in
             let s = inventory.serverIndex[m.serverID]!
-            let flavor = inventory.flavors[inventory.servers[s].flavor]!
+            let name = inventory.servers[s].flavor
+            let flavor = inventory.flavors[name]!
+            let kind = kinds[name] ?? kinds.count
+            kinds[name] = kind
             return Item(move: m, server: s, to: m.to.map { inventory.hostIndex[$0]! }, from: m.from.flatMap { inventory.hostIndex[$0] },
-                        flavor: flavor, size: Self.size(flavor))
+                        flavor: flavor, size: Self.size(flavor), kind: kind)
         }
         // Under `any`, larger arrivals first: once they are in, smaller
         // ones fit whatever nodes the cloud picks far more often than the other way round. At
@@ -205,19 +210,24 @@ extension BatchPlanner {
                 if let cap = options.maxParallel, started.count >= cap { return nil }
                 if refusedAt[i] == stamp(i, h) { return nil }
                 guard let later = positions(on: h), later.last! > position else { return nil }
-                var seen: Set<Flavor> = [item.flavor]
-                var withThis = replay.waveArrivals[h] ?? [:]
-                withThis[item.flavor, default: 0] += 1
+                // Flavors by number, and the shares of this one and of the wave's arrivals on the
+                // host summed once: a set of flavors and a copy of the wave's arrivals with this
+                // one added, both hashed by flavor, were a tenth of the ordering's time.
+                var seen = [item.kind]
+                var withThis: Resources?  // per node
                 var nodes: [Int]?
                 var canStart = false
                 for q in later where q > position && !taken[q] {
                     let other = items[pending[q]]
-                    guard seen.insert(other.flavor).inserted else { continue }
+                    guard !seen.contains(other.kind) else { continue }
+                    seen.append(other.kind)
                     if seen.count > 8 { break }
                     // Nothing to order when the later arrival fits with this one and the wave's
                     // other arrivals on the host counted on every node: no solver needed (the
                     // exact judging of every pair took 1 s of ordering 18,388 moves).
-                    if LayoutVerdict.fitsWorstCase(other.flavor, on: replay.state.usage[h], concurrent: withThis) { continue }
+                    let extra = withThis ?? (replay.waveArrivals[h] ?? [:]).reduce(item.flavor.perNode) { $0 + $1.key.perNode * $1.value }
+                    withThis = extra
+                    if LayoutVerdict.fitsWorstCase(other.flavor, on: replay.state.usage[h], extraPerNode: extra) { continue }
                     // Under `any` arrivals come larger first, and at equal size those spanning more
                     // nodes: what is left to order is a later arrival spanning more nodes than
                     // this one. Judging the other pairs took 0.8 s of ordering 18,388 moves (tiled
@@ -268,10 +278,11 @@ extension BatchPlanner {
                 let left = leaving.map { items[$0].server }
                 for s in left { replay.lift(server: s) }
                 defer { for s in left.reversed() { replay.unlift(server: s) } }
-                var seen = Set<Flavor>()
+                var seen: [Int] = []
                 for q in waiting {
                     let w = items[pending[q]]
-                    guard seen.insert(w.flavor).inserted else { continue }
+                    guard !seen.contains(w.kind) else { continue }
+                    seen.append(w.kind)
                     if seen.count > 8 { break }
                     guard replay.blocker(server: w.server, to: h, nodes: replay.nodes(server: w.server, to: h, planned: w.move.numaNodes)) == nil
                     else { continue }  // it waits for more than these departures
@@ -389,11 +400,13 @@ extension BatchPlanner {
                     for s in r.stays {
                         let server = inventory.servers[s]
                         let flavor = inventory.flavors[server.flavor]!
+                        let kind = kinds[server.flavor] ?? kinds.count
+                        kinds[server.flavor] = kind
                         let nodes = replay.currentNodes(of: s)
                         finalState?.shift(server: s, from: r.from, fromNodes: nodes, to: r.to, toNodes: nodes)
                         items.append(Item(
                             move: Move(serverID: server.id, from: server.dedicatedHostID, to: inventory.hosts[r.to].id, numaNodes: nodes),
-                            server: s, to: r.to, from: r.from, flavor: flavor, size: Self.size(flavor)))
+                            server: s, to: r.to, from: r.from, flavor: flavor, size: Self.size(flavor), kind: kind))
                         refusedAt.append((-1, 0, 0))
                         gone.append(false)
                         sequence?.append(to: r.to)

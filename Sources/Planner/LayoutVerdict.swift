@@ -106,11 +106,14 @@ public enum LayoutVerdict {
     /// Whether `flavor` fits with every server of unknown layout and every concurrent arrival
     /// counted on every node at once: a sufficient condition for `certain` that needs no solver.
     static func fitsWorstCase(_ flavor: Flavor, on usage: HostUsage, concurrent: [Flavor: Int] = [:]) -> Bool {
+        fitsWorstCase(flavor, on: usage, extraPerNode: concurrent.reduce(Resources.zero) { sum, e in sum + e.key.perNode * e.value })
+    }
+
+    /// `fitsWorstCase` with the concurrent arrivals' shares summed by the caller (`extraPerNode`:
+    /// Σ per-node share × count), for callers that ask it of many flavors on one host.
+    static func fitsWorstCase(_ flavor: Flavor, on usage: HostUsage, extraPerNode extra: Resources) -> Bool {
         var worst = usage.freeWorst
-        if !concurrent.isEmpty {
-            let extra = concurrent.reduce(Resources.zero) { sum, e in sum + e.key.perNode * e.value }
-            worst = worst.map { ($0 - extra).clampedAtZero }
-        }
+        if extra != .zero { worst = worst.map { ($0 - extra).clampedAtZero } }
         return Fit.fit(flavor, free: worst, capacity: usage.capacity) != nil
     }
 
