@@ -324,18 +324,17 @@ extension BatchPlanner {
             levels = made.levels
             (outcome.decisions, outcome.waves) = (made.decisions, made.waves)
             if let note = made.note { outcome.notes.append(note) }
-        } else if let made {
+        } else if made != nil || (!sub.mustMove && inHand.waves != nil) {
+            // The plan in hand, also where a consolidation's plan is not in waves by the
+            // deadline: it would be ordered after the models with no deadline left (on tiled
+            // 2,000 at 1 s, 8,000 hosts, the local search's plan after the pattern model, 2,235
+            // hosts, was, in 0.3-0.5 s, and the plan ended at 1.26-1.49 s). The plan in hand
+            // comes in waves.
             levels = inHand.levels
             (outcome.decisions, outcome.waves) = (inHand.decisions, inHand.waves)
-            outcome.notes.append("the models' plan, judged whatever nodes the cloud picks, is no better: the \(inHand.source) plan is used")
-        } else if !sub.mustMove, inHand.waves != nil {
-            // A consolidation's plan not in waves by the deadline would be ordered after the
-            // models with no deadline left: on tiled 2,000 at 1 s (8,000 hosts) the local
-            // search's plan after the pattern model (2,235 hosts) was, in 0.3-0.5 s, and the
-            // plan ended at 1.26-1.49 s. The plan in hand comes in waves.
-            levels = inHand.levels
-            (outcome.decisions, outcome.waves) = (inHand.decisions, inHand.waves)
-            outcome.notes.append("the models' plan was not put in waves within the limit: the \(inHand.source) plan is used")
+            outcome.notes.append(made != nil
+                ? "the models' plan, judged whatever nodes the cloud picks, is no better: the \(inHand.source) plan is used"
+                : "the models' plan was not put in waves within the limit: the \(inHand.source) plan is used")
         } else {
             return
         }

@@ -41,14 +41,17 @@ extension BatchPlanner {
             let kind: Int  // the flavor, numbered here: compared where sets of flavors were hashed
         }
         var kinds: [String: Int] = [:]
+        /// The number of the flavor named `name`, given in order of first use.
+        func kind(_ name: String) -> Int {
+            let k = kinds[name] ?? kinds.count
+            kinds[name] = k
+            return k
+        }
         var items: [Item] = moves.map { m in
             let s = inventory.serverIndex[m.serverID]!
-            let name = inventory.servers[s].flavor
-            let flavor = inventory.flavors[name]!
-            let kind = kinds[name] ?? kinds.count
-            kinds[name] = kind
+            let flavor = inventory.flavors[inventory.servers[s].flavor]!
             return Item(move: m, server: s, to: m.to.map { inventory.hostIndex[$0]! }, from: m.from.flatMap { inventory.hostIndex[$0] },
-                        flavor: flavor, size: Self.size(flavor), kind: kind)
+                        flavor: flavor, size: Self.size(flavor), kind: kind(inventory.servers[s].flavor))
         }
         // Under `any`, larger arrivals first: once they are in, smaller
         // ones fit whatever nodes the cloud picks far more often than the other way round. At
@@ -400,13 +403,11 @@ extension BatchPlanner {
                     for s in r.stays {
                         let server = inventory.servers[s]
                         let flavor = inventory.flavors[server.flavor]!
-                        let kind = kinds[server.flavor] ?? kinds.count
-                        kinds[server.flavor] = kind
                         let nodes = replay.currentNodes(of: s)
                         finalState?.shift(server: s, from: r.from, fromNodes: nodes, to: r.to, toNodes: nodes)
                         items.append(Item(
                             move: Move(serverID: server.id, from: server.dedicatedHostID, to: inventory.hosts[r.to].id, numaNodes: nodes),
-                            server: s, to: r.to, from: r.from, flavor: flavor, size: Self.size(flavor), kind: kind))
+                            server: s, to: r.to, from: r.from, flavor: flavor, size: Self.size(flavor), kind: kind(server.flavor)))
                         refusedAt.append((-1, 0, 0))
                         gone.append(false)
                         sequence?.append(to: r.to)

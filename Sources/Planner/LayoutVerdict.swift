@@ -46,16 +46,15 @@ public enum LayoutVerdict {
         // Fast paths: the worst case already fits; or it fails even with the unknown servers ignored.
         if fitsWorstCase(flavor, on: usage, concurrent: concurrent) { return .certain }
         if Fit.fit(flavor, free: usage.freeKnown, capacity: usage.capacity) == nil { return .impossible }
-        guard remembered else {
-            return searchedVerdict(flavor, on: usage, concurrent: concurrent, budget: searchBudget)
-                ?? integerProgramVerdict(flavor, on: usage, concurrent: concurrent)
-        }
-        let key = SolvedKey(flavor: flavor, capacity: usage.capacity, knownUsed: usage.knownUsed,
-                            unknown: usage.unknownFlavors, concurrent: concurrent)
-        let known = solved.withLock { $0[key] }  // nil: never asked; .some(nil): the search ran out
+        let key = remembered
+            ? SolvedKey(flavor: flavor, capacity: usage.capacity, knownUsed: usage.knownUsed, unknown: usage.unknownFlavors,
+                        concurrent: concurrent)
+            : nil
+        let known = key.flatMap { key in solved.withLock { $0[key] } }  // nil: never asked; .some(nil): the search ran out
         if case let answer?? = known { return answer }
         let searched = known == nil ? searchedVerdict(flavor, on: usage, concurrent: concurrent, budget: searchBudget) : nil
         func remember(_ answer: FitVerdict?) {
+            guard let key else { return }
             solved.withLock { cache in
                 if cache.count >= solvedLimit { cache.removeAll(keepingCapacity: true) }
                 cache[key] = .some(answer)

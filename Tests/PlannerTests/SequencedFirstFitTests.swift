@@ -26,6 +26,17 @@ import Topology
         }
     }
 
+    /// The inventory `b` builds, consolidated under `any`: its options, planner and only
+    /// sub-problem.
+    static func consolidatedUnderAny(_ b: InventoryBuilder) throws -> (Inventory, PlanOptions, BatchPlanner, SubProblem) {
+        let inventory = try b.build()
+        let options = PlanOptions(mode: .consolidate, timeLimit: 10, placement: .any)
+        let planner = BatchPlanner(inventory)
+        let subs = planner.consolidationSubProblems(zones: ["az1"], options: options)
+        try #require(subs.count == 1)
+        return (inventory, options, planner, subs[0])
+    }
+
     /// Host `id`'s index in `sub`.
     static func local(_ id: String, _ sub: SubProblem, _ inventory: Inventory) throws -> Int {
         try #require(sub.local[inventory.hostIndex[id]!])
@@ -109,12 +120,7 @@ import Topology
         b.server("b4", flavor: "f4", on: "B", nodes: [0])
         b.server("b5", flavor: "f5", on: "B", nodes: [0])
         b.server("c5", flavor: "f5", on: "C", nodes: [0])
-        let inventory = try b.build()
-        let options = PlanOptions(mode: .consolidate, timeLimit: 10, placement: .any)
-        let planner = BatchPlanner(inventory)
-        let subs = planner.consolidationSubProblems(zones: ["az1"], options: options)
-        try #require(subs.count == 1)
-        let sub = subs[0]
+        let (inventory, options, planner, sub) = try Self.consolidatedUnderAny(b)
         func local(_ id: String) throws -> Int { try Self.local(id, sub, inventory) }
         let (b4, c5) = (try Self.position("b4", sub, inventory), try Self.position("c5", sub, inventory))
         let packing = try Self.packing(sending: [("b4", "A"), ("c5", "B")], sub, inventory)
@@ -159,10 +165,7 @@ import Topology
         b.server("a4", flavor: "f4", on: "A", nodes: [0])
         b.server("b4", flavor: "f4", on: "B", nodes: [0])
         b.server("c3", flavor: "f3", on: "C", nodes: [0])
-        let inventory = try b.build()
-        let options = PlanOptions(mode: .consolidate, timeLimit: 10, placement: .any)
-        let planner = BatchPlanner(inventory)
-        let sub = try #require(planner.consolidationSubProblems(zones: ["az1"], options: options).first)
+        let (inventory, options, planner, sub) = try Self.consolidatedUnderAny(b)
         func local(_ id: String) throws -> Int { try Self.local(id, sub, inventory) }
         let (b4, c3) = (try Self.position("b4", sub, inventory), try Self.position("c3", sub, inventory))
         let judged = try Self.judged(try Self.packing(sending: [("b4", "A"), ("c3", "B")], sub, inventory), planner, sub, options)
