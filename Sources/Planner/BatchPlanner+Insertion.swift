@@ -237,7 +237,13 @@ extension BatchPlanner {
     /// generated fleet 7625: 13 against 14.
     func anySafe(_ decisions: [[Decision]], sub: SubProblem, options: PlanOptions, deadline: Double, giveUpEarly: Bool = false,
                  sequenced: Bool = false) -> [[Decision]]? {
-        var replay = PlanReplay(inventory, options: options.checkerOptions, checker: checker)
+        // Against a deadline, an arrival the search over arrangements cannot judge within its
+        // budget is refused (and inserted elsewhere) instead of waiting for the verdict's integer
+        // programs: on foreign fleet 20 (40 hosts, no layout known) at 1 s a packing made safe
+        // here took 1.6 s, and the plan 2.2 s.
+        var judging = options.checkerOptions
+        judging.searchedVerdictsOnly = deadline < .infinity
+        var replay = PlanReplay(inventory, options: judging, checker: checker)
         var wishes = checker.state
         var where_: [Int: Decision] = [:]  // inventory server index -> decision
         var arrivals: [(s: Int, h: Int, nodes: [Int])] = []
