@@ -116,8 +116,16 @@ extension BatchPlanner {
                 // the layouts unknown, a packing of 127 hosts ordered to 161 in 0.42 s, past the
                 // cycle-free plan's 151, and left the models no time (303 hosts where they make 277).
                 let extended = packingLevels.meets(volumeFloor: volumeFloor) ? atBound : nil
-                guard let done = orderedWaves(packing, sub: sub, options: options, deadline: plan.cycleFree ? nil : until,
-                                              extended: extended)
+                // The packing judged in sequence, tried first, is ordered to the end as the
+                // cycle-free plan is: it has no cycle to break (`SequencedFirstFitTests`), and it
+                // is then the plan in hand instead of that one, whose ordering the time went to
+                // (foreign fleet 26 at 1 s with the sub-problems held to their part of the time:
+                // it was cut off in both zones after 0.06-0.08 s, and the cycle-free plans,
+                // ordered in 0.07 and 0.15 s, kept 342 hosts where it keeps 285). Against a
+                // deadline that never comes, so that an arrival the search cannot judge waits
+                // for a later wave instead of the integer programs.
+                let ordering = plan.cycleFree ? nil : plan.judgedInSequence && best == nil ? .infinity : until
+                guard let done = orderedWaves(packing, sub: sub, options: options, deadline: ordering, extended: extended)
                 else { continue }
                 (executable, waves) = (done.decisions, done.waves)
                 if let note = done.note { source += "; \(note)" }
