@@ -152,6 +152,39 @@ import Topology
         #expect(!extended.contains { $0.source.contains("emptied") })
     }
 
+    /// Not made where a cycle-free packing already meets the volume bound (nothing keeps fewer
+    /// hosts, and that packing needs the time to be ordered); made elsewhere. Fails if the
+    /// packing is made regardless (no fleet at the bound) or never (no fleet below it).
+    @Test func noSequencedPackingWhereACycleFreeOneMeetsTheVolumeBound() throws {
+        var atBound = 0
+        var below = 0
+        // With fleets of one host type, few servers, every layout known: the cycle-free packing
+        // meets the bound there.
+        let light = (UInt64(0)..<4).map { (seed: UInt64) -> (seed: UInt64, inventory: Inventory, options: PlanOptions) in
+            let inventory = InventoryGenerator.generate(.init(
+                seed: 9950 + seed, hosts: 30, servers: 60, availabilityZones: ["az1"], unknownLayoutFraction: 0, shutoffFraction: 1,
+                faultFraction: 0, antiAffinityGroups: 0, hostTypeNames: ["c6"], maxFill: 0.4))
+            return (9950 + seed, inventory, PlanOptions(mode: .consolidate, timeLimit: 10, placement: .any))
+        }
+        for (seed, inventory, options) in Self.fleets() + light {
+            let planner = BatchPlanner(inventory)
+            let sub = try #require(planner.consolidationSubProblems(zones: ["az1"], options: options).first)
+            let floor = sub.volumeFloor(objective: options.effectiveObjective)
+            let free = try #require(planner.firstFitDecreasing(sub, options: options)?.cycleFree, "seed \(seed)")
+            let plans = planner.firstFitDecreasingPlans(sub, options: options, deadline: monotonicSeconds() + 60)
+            let meets = sub.levels(free.decisions, objective: options.effectiveObjective, inventory: inventory).meets(volumeFloor: floor)
+                || plans.contains { $0.cycleFree && $0.levels.meets(volumeFloor: floor) }
+            if meets {
+                atBound += 1
+                #expect(!plans.contains { $0.judgedInSequence }, "seed \(seed)")
+            } else {
+                below += 1
+                #expect(plans.contains { $0.judgedInSequence }, "seed \(seed)")
+            }
+        }
+        #expect(atBound > 0 && below > 0, "\(atBound) fleets at the bound, \(below) below")
+    }
+
     /// A kept host's leaving servers are kept home where the packing then still places
     /// everything on no more hosts. One-node hosts of 10 vCPUs: A holds a4, B holds b4, C holds
     /// c3. The packing keeps A and B and sends b4 to A, c3 to B (as a packing that ignores homes
