@@ -188,11 +188,18 @@ public struct BatchPlanner: Sendable {
             let elapsed = monotonicSeconds() - start
             let remaining = max(0.05, solveBudget - elapsed)
             let share = remaining * Double(sub.totalMovers) / Double(max(remainingMovers, 1))
+            // The moment this sub-problem's outcome is due, whatever its share: its part of the
+            // time left before the later phases, or a quarter second where that is less, but
+            // never more than half of that time while others follow.
+            let left = max(0, start + options.timeLimit - reserve - monotonicSeconds())
+            let part = left * Double(sub.totalMovers) / Double(max(remainingMovers, 1))
+            let subEnd = monotonicSeconds() + (sub.totalMovers == remainingMovers ? left : max(part, min(0.25, left / 2)))
             remainingMovers -= sub.totalMovers
             let outcome = if let externalSolver {
                 try solveExternally(sub, number: decisions.count, options: options, timeLimit: max(0.05, share), solver: externalSolver)
             } else {
-                solve(sub, options: options, timeLimit: max(0.05, share), grace: grace * Double(sub.totalMovers) / Double(max(movers.count, 1)))
+                solve(sub, options: options, timeLimit: max(0.05, share), grace: grace * Double(sub.totalMovers) / Double(max(movers.count, 1)),
+                      end: subEnd)
             }
             let trimmed = keepHome(sub, outcome.decisions, options: options)
             decisions.append((sub, trimmed.decisions))
