@@ -15,10 +15,11 @@ extension BatchPlanner {
     /// Ordering stops at `deadline` (`monotonicSeconds()`); a repacked plan not ordered by then is
     /// not used (measured: 17 s of a 20 s limit at 10,000 hosts, before this bound). A packing
     /// that meets the volume bound may be ordered until `atBound` while its ordering keeps no
-    /// host the packing empties: ordered so, it is optimal.
+    /// host the packing empties: ordered so, it is optimal. The packing judged in sequence,
+    /// tried first, until `orderedBy` (nil: to the end).
     func heuristicPlan(
         _ sub: SubProblem, options: PlanOptions, deadline: Double? = nil, lastResort: Double? = nil, greedyDeadline: Double? = nil,
-        atBound: Double? = nil
+        atBound: Double? = nil, orderedBy: Double? = nil
     ) -> (decisions: [[Decision]], source: String, waves: [Move]?)
     {
         let objective = options.effectiveObjective
@@ -124,10 +125,12 @@ extension BatchPlanner {
                 // is then the plan in hand instead of that one, whose ordering the time went to
                 // (foreign fleet 26 at 1 s with the sub-problems held to their part of the time:
                 // it was cut off in both zones after 0.06-0.08 s, and the cycle-free plans,
-                // ordered in 0.07 and 0.15 s, kept 342 hosts where it keeps 285). Against a
-                // deadline that never comes, so that an arrival the search cannot judge waits
-                // for a later wave instead of the integer programs.
-                let ordering = plan.cycleFree ? nil : plan.judgedInSequence && best == nil ? .infinity : until
+                // ordered in 0.07 and 0.15 s, kept 342 hosts where it keeps 285). Until
+                // `orderedBy` where the caller gives one, else against a deadline that never
+                // comes (so that an arrival the search cannot judge waits for a later wave
+                // instead of the integer programs). Given up at `orderedBy`, the cycle-free plan
+                // is ordered instead.
+                let ordering = plan.cycleFree ? nil : plan.judgedInSequence && best == nil ? orderedBy ?? .infinity : until
                 guard let done = orderedWaves(packing, sub: sub, options: options, deadline: ordering, extended: extended)
                 else { continue }
                 (executable, waves) = (done.decisions, done.waves)

@@ -185,6 +185,29 @@ import Topology
         #expect(atBound > 0 && below > 0, "\(atBound) fleets at the bound, \(below) below")
     }
 
+    /// Tried first, the packing judged in sequence is ordered until `orderedBy` (by default to the
+    /// end, as the cycle-free plan is); tried after a plan already ordered, by the candidates'
+    /// deadline as before. Given the time it is the plan in hand on most of these fleets; with
+    /// `orderedBy` passed, on some it is given up for a plan ordered to the end, which still
+    /// places every server. Fails if `orderedBy` is ignored.
+    @Test func thePackingTriedFirstIsOrderedUntilOrderedBy() throws {
+        var judged = 0
+        var givenUp = 0
+        for (seed, inventory, options) in Self.fleets() {
+            let planner = BatchPlanner(inventory)
+            let sub = try #require(planner.consolidationSubProblems(zones: ["az1"], options: options).first)
+            let far = monotonicSeconds() + 600
+            let given = planner.heuristicPlan(sub, options: options, deadline: far, lastResort: far, atBound: far)
+            guard given.source.hasPrefix(BatchPlanner.sequencedSource) else { continue }
+            judged += 1
+            let cut = planner.heuristicPlan(sub, options: options, deadline: far, lastResort: far, atBound: far, orderedBy: 0)
+            #expect(sub.levels(cut.decisions, objective: options.effectiveObjective, inventory: inventory).unplaced == 0, "seed \(seed)")
+            #expect(cut.waves != nil, "seed \(seed)")
+            if !cut.source.hasPrefix(BatchPlanner.sequencedSource) { givenUp += 1 }
+        }
+        #expect(judged > 0 && givenUp > 0, "\(judged) fleets with the packing judged in sequence in hand, \(givenUp) given up")
+    }
+
     /// A kept host's leaving servers are kept home where the packing then still places
     /// everything on no more hosts. One-node hosts of 10 vCPUs: A holds a4, B holds b4, C holds
     /// c3. The packing keeps A and B and sends b4 to A, c3 to B (as a packing that ignores homes
