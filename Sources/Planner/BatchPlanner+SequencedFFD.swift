@@ -107,9 +107,7 @@ extension BatchPlanner {
         // solved: the packing tries many hosts per arrival, and where it keeps a host's servers
         // home for fewer moves that host may hold scores of servers of unknown layout (foreign
         // fleet 26 at 1 s: 88 on 4 nodes, one arrival's integer programs 0.135 s).
-        var judging = options.checkerOptions
-        judging.searchedVerdictsOnly = true
-        var replay = PlanReplay(inventory, options: judging, checker: checker)
+        var replay = PlanReplay(inventory, options: options.heuristicCheckerOptions(timed: true), checker: checker)
         // The nodes each arrival is wished on, kept consistent host by host: the cloud picks its
         // own, but the plan prints these, and later steps read the packing's nodes.
         var wishes = checker.state

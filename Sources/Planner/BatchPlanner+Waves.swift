@@ -31,9 +31,8 @@ extension BatchPlanner {
         // Against a deadline, an arrival the search over arrangements cannot judge within its
         // budget waits for a later wave instead of the verdict's integer programs: on foreign
         // fleet 26 at 1 s one arrival's took 0.14 s, and the packing in hand was not ordered.
-        var judging = options.checkerOptions
-        judging.searchedVerdictsOnly = deadline != nil
-        var replay = PlanReplay(inventory, options: judging, checker: checker)
+        // (A deadline of `.infinity` counts: ordered so, a packing never waits for them.)
+        var replay = PlanReplay(inventory, options: options.heuristicCheckerOptions(timed: deadline != nil), checker: checker)
         struct Item {
             var move: Move
             let server: Int
