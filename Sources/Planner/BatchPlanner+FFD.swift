@@ -359,8 +359,8 @@ extension BatchPlanner {
         // hosts at 1 s: 0.13 s here for a packing never tried, then 0.2 s ordering the
         // cycle-free one at the bound, past the sub-problem's end).
         let floor = sub.volumeFloor(objective: objective)
-        let cycleFreeAtFloor = out.contains { $0.cycleFree && $0.levels.meets(volumeFloor: floor) }
-            || repacked.cycleFree.map { sub.levels($0.decisions, objective: objective, inventory: inventory).meets(volumeFloor: floor) } == true
+        let free = repacked.cycleFree.map { candidate($0.decisions, "first-fit decreasing (no cycles)", cycleFree: true, waves: $0.waves) }
+        let cycleFreeAtFloor = (out + [free].compactMap { $0 }).contains { $0.cycleFree && $0.levels.meets(volumeFloor: floor) }
         if options.placement == .any, !cycleFreeAtFloor, !late(step, until: sequencedUntil ?? deadline), let last = packings.last {
             let order = firstFitOrder(sub, largest: Self.largestCapacity(sub), homeFirst: true).order
             if let judged = sequencedFirstFit(last, sub: sub, options: options, order: order,
@@ -370,9 +370,7 @@ extension BatchPlanner {
                 sort()
             }
         }
-        if let free = repacked.cycleFree, free.decisions != repacked.decisions {
-            out.append(candidate(free.decisions, "first-fit decreasing (no cycles)", cycleFree: true, waves: free.waves))
-        }
+        if let free, free.decisions != repacked.decisions { out.append(free) }
         return out
     }
 

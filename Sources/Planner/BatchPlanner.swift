@@ -165,6 +165,8 @@ public struct BatchPlanner: Sendable {
         // safe and put in waves (on the live mixed 1,000-host fleet at 10 s that plan keeps 368
         // hosts, and its ordering ran out of the models' share in 2 runs of 3: 483 hosts).
         let grace = options.timeLimit - reserve - solveBudget
+        // When the final ordering, the emptying phase and the validation take over.
+        let laterPhases = start + options.timeLimit - reserve
 
         // Solve each sub-problem.
         var decisions: [(SubProblem, [[Decision]])] = []
@@ -185,15 +187,15 @@ public struct BatchPlanner: Sendable {
         var hasAlternative = false
         var keptHome = 0
         for sub in subs {
-            let elapsed = monotonicSeconds() - start
-            let remaining = max(0.05, solveBudget - elapsed)
+            let now = monotonicSeconds()
+            let remaining = max(0.05, solveBudget - (now - start))
             let share = remaining * Double(sub.totalMovers) / Double(max(remainingMovers, 1))
             // The moment this sub-problem's outcome is due, whatever its share: its part of the
             // time left before the later phases, or a quarter second where that is less, but
             // never more than half of that time while others follow.
-            let left = max(0, start + options.timeLimit - reserve - monotonicSeconds())
+            let left = max(0, laterPhases - now)
             let part = left * Double(sub.totalMovers) / Double(max(remainingMovers, 1))
-            let subEnd = monotonicSeconds() + (sub.totalMovers == remainingMovers ? left : max(part, min(0.25, left / 2)))
+            let subEnd = now + (sub.totalMovers == remainingMovers ? left : max(part, min(0.25, left / 2)))
             remainingMovers -= sub.totalMovers
             let outcome = if let externalSolver {
                 try solveExternally(sub, number: decisions.count, options: options, timeLimit: max(0.05, share), solver: externalSolver)
@@ -226,7 +228,7 @@ public struct BatchPlanner: Sendable {
         // Ordering anew past the models' share would leave the validation replay no time (its
         // fallback, the models' own waves, is replayed too).
         let final = finalWaves(kept, waves: subWaves, untrimmed: untrimmed, keptHome: keptHome, options: options,
-                               deadline: start + options.timeLimit - reserve)
+                               deadline: laterPhases)
         let ordered = final.ordered
         var unplacedIDs = final.unplaced
         keptHome = final.keptHome
@@ -284,7 +286,7 @@ public struct BatchPlanner: Sendable {
         // 10 s limit here and emptied none).
         let meetsBound = unplacedIDs.isEmpty
             && modelsBound.map { objectiveValue(moves, objective: options.effectiveObjective) <= $0 + 1e-9 } == true
-        if emptyPhase && !meetsBound && monotonicSeconds() < start + options.timeLimit - reserve {
+        if emptyPhase && !meetsBound && monotonicSeconds() < laterPhases {
             // From the models' plan, and from no move at all (hosts the models filled are not
             // emptied again); half the time left each; the plan that keeps fewer hosts in use.
             // Not once the time is spent: its preparation alone took 0.25 s on 8,000 hosts.
@@ -295,7 +297,7 @@ public struct BatchPlanner: Sendable {
             // leaves passes to the next.
             let before = objectiveValue(moves, objective: .minHostsUsed)
             var best: (moves: [Move], value: Double, fromAlternative: Bool)?
-            let end = start + options.timeLimit - reserve
+            let end = laterPhases
             var bases: [(moves: [Move], alternative: Bool)] = [(moves, false)]
             if hasAlternative && unplacedIDs.isEmpty {
                 let other = concreteMoves(alternatives)
