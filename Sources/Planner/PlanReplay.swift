@@ -255,13 +255,27 @@ struct PlanReplay {
         }
     }
 
-    /// Frees the source (the move completed) and records the new location. Under `any` the
-    /// server is now on its target with a layout only the cloud knows.
-    mutating func complete(server s: Int, to h: Int?, nodes: [Int]?) {
+    /// Under `any`: `servers`, arrivals of the current wave on host `h`, land there (`settle`)
+    /// and no longer count as leaving their sources in this wave, which keep them until `lift`.
+    /// For judging hosts' arrivals wave by wave one host after another
+    /// (`BatchPlanner.compactSequencedWaves`).
+    mutating func settleApart(_ servers: [Int], on h: Int) {
+        settle(servers, on: h)
+        for s in servers { forgetDeparture(of: s) }
+    }
+
+    /// Takes server `s` off the departures of the current wave from its host.
+    private mutating func forgetDeparture(of s: Int) {
         if let from = currentHost(of: s), var gone = waveDepartures[from], let k = gone.firstIndex(of: s) {
             gone.remove(at: k)
             waveDepartures[from] = gone.isEmpty ? nil : gone
         }
+    }
+
+    /// Frees the source (the move completed) and records the new location. Under `any` the
+    /// server is now on its target with a layout only the cloud knows.
+    mutating func complete(server s: Int, to h: Int?, nodes: [Int]?) {
+        forgetDeparture(of: s)
         lift(server: s)
         if placement == .any, let h {
             settle([s], on: h)

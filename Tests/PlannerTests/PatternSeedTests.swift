@@ -74,7 +74,7 @@ import Topology
         let order = planner.firstFitOrder(sub, largest: BatchPlanner.largestCapacity(sub), homeFirst: true).order
         let start = try #require(planner.sequencedFirstFit(packing, sub: sub, options: options, order: order,
                                                            typeAccepts: planner.typeAccepts(sub, index: planner.checker.index),
-                                                           deadline: monotonicSeconds() + 60))
+                                                           deadline: monotonicSeconds() + 60)).decisions
         let shapes = try #require(ShapePatterns(sub, options: options, planner: planner))
         #expect(shapes.patterns(of: start).contains { !shapes.fitsItsShape($0) })
         let before = try #require(shapes.value(of: start))

@@ -63,13 +63,17 @@ import Topology
         let order = planner.firstFitOrder(sub, largest: BatchPlanner.largestCapacity(sub), homeFirst: true).order
         return try #require(planner.sequencedFirstFit(packing, sub: sub, options: options, order: order,
                                                       typeAccepts: planner.typeAccepts(sub, index: planner.checker.index),
-                                                      deadline: monotonicSeconds() + 60))
+                                                      deadline: monotonicSeconds() + 60)).decisions
     }
 
     /// Its packing is admitted whole by `anySafe(sequenced: true)` (the rule it is judged by),
     /// its moves have no cycle, the wave ordering re-routes, drops and relocates nothing, and the
     /// independent validator accepts the waves. Each of those fails if a move closed a cycle of
-    /// kept hosts (`SendGraph`), or an arrival was admitted out of sequence.
+    /// kept hosts (`SendGraph`), or an arrival was admitted out of sequence. The waves it comes
+    /// with, compacted (`compactSequencedWaves`) or not (`sequencedWaves`, when there is no time
+    /// to compact them), hold exactly its moves and the validator accepts them; they fail if an
+    /// arrival ran before a departure whose room it was judged with, or a server kept home
+    /// took room an arrival was judged without.
     @Test func packingsAreSafeAsTheyStandAndWithoutCycles() throws {
         var packed = 0
         for (seed, inventory, options) in Self.fleets() {
@@ -78,9 +82,19 @@ import Topology
                 let first = try #require(planner.firstFitDecreasing(sub, options: options, homeFirst: false)?.decisions)
                 let order = planner.firstFitOrder(sub, largest: BatchPlanner.largestCapacity(sub), homeFirst: true).order
                 let accepts = planner.typeAccepts(sub, index: planner.checker.index)
-                let packing = try #require(planner.sequencedFirstFit(first, sub: sub, options: options, order: order, typeAccepts: accepts,
-                                                                    deadline: monotonicSeconds() + 60), "seed \(seed)")
+                let judged = try #require(planner.sequencedFirstFit(first, sub: sub, options: options, order: order, typeAccepts: accepts,
+                                                                   deadline: monotonicSeconds() + 60), "seed \(seed)")
+                let packing = judged.decisions
                 packed += 1
+                // Its waves as made in time, and as made with no time to compact them.
+                let uncompacted = try #require(planner.sequencedFirstFit(first, sub: sub, options: options, order: order, typeAccepts: accepts,
+                                                                        deadline: monotonicSeconds() + 60, wavesUntil: 0), "seed \(seed)")
+                for (decisions, given) in [(packing, judged.waves), (uncompacted.decisions, uncompacted.waves)] {
+                    let waves = try #require(given, "seed \(seed)")
+                    #expect(waves.map(\.serverID).sorted() == planner.moves(of: decisions, in: sub).map(\.serverID).sorted(), "seed \(seed)")
+                    #expect(PlanValidator.violations(of: waves, on: inventory, options: options.checkerOptions).isEmpty, "seed \(seed)")
+                }
+                #expect(planner.moves(of: uncompacted.decisions, in: sub).count >= planner.moves(of: packing, in: sub).count, "seed \(seed)")
                 let safe = planner.anySafe(packing, sub: sub, options: options, deadline: monotonicSeconds() + 60, sequenced: true)
                 #expect(safe == packing, "seed \(seed): admitted whole")
                 let moves = planner.moves(of: packing, in: sub)
@@ -97,7 +111,7 @@ import Topology
                 var planned = options
                 planned.placement = .planned
                 #expect(planner.sequencedFirstFit(first, sub: sub, options: planned, order: order, typeAccepts: accepts,
-                                                  deadline: monotonicSeconds() + 60) == nil)
+                                                  deadline: monotonicSeconds() + 60)?.decisions == nil)
             }
         }
         #expect(packed == 8)
@@ -186,14 +200,19 @@ import Topology
     }
 
     /// Tried first, the packing judged in sequence is ordered until `orderedBy` (by default to the
-    /// end, as the cycle-free plan is); tried after a plan already ordered, by the candidates'
-    /// deadline as before. Given the time it is the plan in hand on most of these fleets; with
-    /// `orderedBy` passed, on some it is given up for a plan ordered to the end, which still
-    /// places every server. Fails if `orderedBy` is ignored.
+    /// end, as the cycle-free plan is) where it must be ordered: under a cap on the moves of a
+    /// wave, which its own waves do not keep. Given the time it is the plan in hand on most of
+    /// these fleets; with `orderedBy` passed, on some it is given up for a plan ordered to the
+    /// end, which still places every server. Without the cap it comes in its own waves and
+    /// stays the plan in hand with `orderedBy` passed. Fails if `orderedBy` is ignored, or if the
+    /// packing's own waves are not used.
     @Test func thePackingTriedFirstIsOrderedUntilOrderedBy() throws {
         var judged = 0
         var givenUp = 0
-        for (seed, inventory, options) in Self.fleets() {
+        var ownWaves = 0
+        for (seed, inventory, uncapped) in Self.fleets() {
+            var options = uncapped
+            options.maxParallel = 1000
             let planner = BatchPlanner(inventory)
             let sub = try #require(planner.consolidationSubProblems(zones: ["az1"], options: options).first)
             let far = monotonicSeconds() + 600
@@ -204,8 +223,15 @@ import Topology
             #expect(sub.levels(cut.decisions, objective: options.effectiveObjective, inventory: inventory).unplaced == 0, "seed \(seed)")
             #expect(cut.waves != nil, "seed \(seed)")
             if !cut.source.hasPrefix(BatchPlanner.sequencedSource) { givenUp += 1 }
+            let own = planner.heuristicPlan(sub, options: uncapped, deadline: far, lastResort: far, atBound: far, orderedBy: 0)
+            if own.source.hasPrefix(BatchPlanner.sequencedSource) {
+                ownWaves += 1
+                let waves = try #require(own.waves, "seed \(seed)")
+                #expect(PlanValidator.violations(of: waves, on: inventory, options: uncapped.checkerOptions).isEmpty, "seed \(seed)")
+            }
         }
         #expect(judged > 0 && givenUp > 0, "\(judged) fleets with the packing judged in sequence in hand, \(givenUp) given up")
+        #expect(ownWaves >= judged, "\(ownWaves) of \(judged) kept in their own waves")
     }
 
     /// A kept host's leaving servers are kept home where the packing then still places
