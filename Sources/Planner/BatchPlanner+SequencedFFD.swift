@@ -227,7 +227,6 @@ extension BatchPlanner {
     /// 1. Nil where the departures wait on each other in a cycle (the packing closes none).
     func sequencedWaves(_ pass: Pass, sub: SubProblem) -> [Move]? {
         let n = sub.hosts.count
-        // Per host, the departures to other hosts: (target, the arrival's wave there).
         var waiting = [Int](repeating: 0, count: n)  // per host, its departures whose wave is not known yet
         var into = [[(from: Int, wave: Int)]](repeating: [], count: n)  // per target, the hosts that send to it
         var latest = [Int](repeating: 0, count: n)  // per host, its latest departure's wave so far
@@ -266,10 +265,17 @@ extension BatchPlanner {
                                      wave: first[l] + pass.hostWave[m.c][m.i] - 1))
             }
         }
-        // Numbered 1, 2, ... without gaps, in wave order.
-        let numbers = Dictionary(uniqueKeysWithValues: Set(numbered.map(\.wave)).sorted().enumerated().map { ($1, $0 + 1) })
-        for k in numbered.indices { numbered[k].wave = numbers[numbered[k].wave]! }
-        return numbered.sorted { ($0.wave, $0.serverID) < ($1.wave, $1.serverID) }
+        return Self.numberedInOrder(numbered)
+    }
+
+    /// `moves` with their waves numbered 1, 2, ... without gaps, in wave order.
+    static func numberedInOrder(_ moves: [Move]) -> [Move] {
+        let numbers = Dictionary(uniqueKeysWithValues: Set(moves.map(\.wave)).sorted().enumerated().map { ($1, $0 + 1) })
+        return moves.map { m in
+            var m = m
+            m.wave = numbers[m.wave]!
+            return m
+        }.sorted { ($0.wave, $0.serverID) < ($1.wave, $1.serverID) }
     }
 
     /// The moves of `pass` in fewer waves than `sequencedWaves` makes: a host's arrivals may
@@ -373,8 +379,6 @@ extension BatchPlanner {
             guard let w = inventory.serverIndex[numbered[k].serverID].flatMap({ wave[$0] }) else { return nil }
             numbered[k].wave = w
         }
-        let numbers = Dictionary(uniqueKeysWithValues: Set(numbered.map(\.wave)).sorted().enumerated().map { ($1, $0 + 1) })
-        for k in numbered.indices { numbered[k].wave = numbers[numbered[k].wave]! }
-        return (decisions, numbered.sorted { ($0.wave, $0.serverID) < ($1.wave, $1.serverID) })
+        return (decisions, Self.numberedInOrder(numbered))
     }
 }
