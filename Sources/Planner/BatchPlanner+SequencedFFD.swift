@@ -31,13 +31,13 @@ extension BatchPlanner {
     /// at first, more with each start. A kept host's server that finds no place stays home.
     /// Nil past `deadline`.
     ///
-    /// With the packing, its waves: as few as `compactSequencedWaves` makes them by
-    /// `wavesUntil` (by default `deadline`), else `sequencedWaves`, each host's arrivals after
-    /// all its departures. Nil under caps on the moves of a wave (the wave ordering's to keep).
+    /// With the packing, its waves (`sequencedWaves`): compacted where that is done by
+    /// `wavesUntil` (by default `deadline`), else each host's arrivals after all its
+    /// departures. Nil under caps on the moves of a wave (the wave ordering's to keep).
     /// Ordered by `orderWaves` instead, generated fleet 9008 (4,000 hosts, two zones) at 1 s
     /// gave this packing up after 0.15 s in its second zone and kept the cycle-free plan: 2,251
-    /// hosts where this packing keeps 2,174, the volume bound. `sequencedWaves` made 470 waves
-    /// of its moves there; compacted, 47 (0.08 s), and 1,289 fewer moves (servers kept home).
+    /// hosts where this packing keeps 2,174, the volume bound. Uncompacted, its waves were 470
+    /// there; compacted, 47 (0.08 s), and 1,289 fewer moves (servers kept home).
     ///
     /// `largerFirst`: the leaving servers in first-fit decreasing's order (the larger first,
     /// normalised by the largest host) instead of `SequencedArrivals.comesFirst`'s (servers that
@@ -90,8 +90,8 @@ extension BatchPlanner {
                 }
                 let capped = options.maxParallel != nil || options.maxPerHostParallel != nil
                 if capped { return (best.decisions, nil) }
-                if let compact = compactSequencedWaves(best, sub: sub, options: options, deadline: wavesUntil ?? deadline) { return compact }
-                return (best.decisions, sequencedWaves(best, sub: sub))
+                if let compact = sequencedWaves(best, sub: sub, options: options, compactUntil: wavesUntil ?? deadline) { return compact }
+                return sequencedWaves(best, sub: sub, options: options, compactUntil: nil) ?? (best.decisions, nil)
             }
             // As many hosts as the servers left without a place would fill on their own hosts
             // (by the resource they take more of), one at least.
@@ -220,83 +220,31 @@ extension BatchPlanner {
         return Pass(decisions: decisions, hostWave: hostWave, arrivals: arrivalsOn, stuck: stuck)
     }
 
-    /// The moves of `pass` in waves as it judged them: a host's arrivals of its wave k (on the
-    /// host, `Pass.hostWave`) run after every departure from the host and after its wave k - 1,
-    /// its first wave right after its last departure. That is the state each arrival was
-    /// judged in, and no other arrival lands on the host meanwhile. Moves to the pool in wave
-    /// 1. Nil where the departures wait on each other in a cycle (the packing closes none).
-    func sequencedWaves(_ pass: Pass, sub: SubProblem) -> [Move]? {
-        let n = sub.hosts.count
-        var waiting = [Int](repeating: 0, count: n)  // per host, its departures whose wave is not known yet
-        var into = [[(from: Int, wave: Int)]](repeating: [], count: n)  // per target, the hosts that send to it
-        var latest = [Int](repeating: 0, count: n)  // per host, its latest departure's wave so far
-        for m in movers(of: sub) where m.origin.host >= 0 {
-            switch pass.decisions[m.c][m.i] {
-            case .stay: continue
-            case .pool: latest[m.origin.host] = max(latest[m.origin.host], 1)
-            case .host(let l, _):
-                guard l != m.origin.host, pass.hostWave[m.c][m.i] > 0 else { return nil }
-                waiting[m.origin.host] += 1
-                into[l].append((m.origin.host, pass.hostWave[m.c][m.i]))
-            }
-        }
-        // A host's first wave once all its departures' waves are known, from the hosts that send nothing.
-        var first = [Int](repeating: 0, count: n)
-        var ready = (0..<n).filter { waiting[$0] == 0 }
-        while let h = ready.popLast() {
-            first[h] = latest[h] + 1
-            for (from, wave) in into[h] {
-                latest[from] = max(latest[from], first[h] + wave - 1)
-                waiting[from] -= 1
-                if waiting[from] == 0 { ready.append(from) }
-            }
-        }
-        guard waiting.allSatisfy({ $0 == 0 }) else { return nil }
-        var numbered: [Move] = []
-        for m in movers(of: sub) {
-            let server = inventory.servers[m.s]
-            let from = server.dedicatedHostID
-            switch pass.decisions[m.c][m.i] {
-            case .stay: continue
-            case .pool: numbered.append(Move(serverID: server.id, from: from, to: nil, numaNodes: nil, wave: 1))
-            case .host(let l, let nodes):
-                guard pass.hostWave[m.c][m.i] > 0 else { return nil }
-                numbered.append(Move(serverID: server.id, from: from, to: inventory.hosts[sub.hosts[l]].id, numaNodes: nodes,
-                                     wave: first[l] + pass.hostWave[m.c][m.i] - 1))
-            }
-        }
-        return Self.numberedInOrder(numbered)
-    }
-
-    /// `moves` with their waves numbered 1, 2, ... without gaps, in wave order.
-    static func numberedInOrder(_ moves: [Move]) -> [Move] {
-        let numbers = Dictionary(uniqueKeysWithValues: Set(moves.map(\.wave)).sorted().enumerated().map { ($1, $0 + 1) })
-        return moves.map { m in
-            var m = m
-            m.wave = numbers[m.wave]!
-            return m
-        }.sorted { ($0.wave, $0.serverID) < ($1.wave, $1.serverID) }
-    }
-
-    /// The moves of `pass` in fewer waves than `sequencedWaves` makes: a host's arrivals may
-    /// come while servers that leave it are still there, where they find room beside them.
-    /// Hosts are taken after the hosts they send to (whose arrivals fix the waves of their
-    /// departures); each arrival, in the order it was judged, joins the host's latest wave if it
-    /// is admitted with that wave in flight, else opens the next wave, at the first wave after
-    /// the latest in which it is admitted, the departures of earlier waves gone and those of
-    /// later ones still there (never a wave in which a server leaves the host: its departure
-    /// would be in flight beside the arrivals). Judged by the rule the packing was judged by
-    /// (`SequencedArrivals.join`, the search alone under time), one host at a time
-    /// (`PlanReplay.settleApart`). Each arrival is admitted at the latest once every departure
-    /// is gone, as the packing judged it, but its host's waves may group arrivals otherwise:
-    /// nil when one is not admitted then, when departures wait on each other in a cycle, or
-    /// past `deadline`.
+    /// The moves of `pass` in waves, with the decisions they carry out. Hosts are taken after
+    /// the hosts they send to, whose arrivals fix the waves of their departures; moves to the
+    /// pool are in wave 1. Nil where the departures wait on each other in a cycle (the packing
+    /// closes none).
     ///
-    /// A server that would leave a host in use after all of the host's arrivals stays home: they
-    /// were admitted beside it, and its target only gains room. The packing moves every server
-    /// of a kept host that it does not leave home, and its arrivals were judged with all of them
-    /// gone. Returns the decisions with those servers home, and their moves in waves.
-    func compactSequencedWaves(_ pass: Pass, sub: SubProblem, options: PlanOptions, deadline: Double)
+    /// With `compactUntil` nil, a host's arrivals come in the waves the packing judged them in
+    /// (`Pass.hostWave`), its first right after its last departure: the state each arrival was
+    /// judged in, valid by construction, but long (470 waves on generated fleet 9008, a chain
+    /// of kept hosts each waiting for the next).
+    ///
+    /// With `compactUntil`, fewer: a host's arrivals may come while servers that leave it are
+    /// still there, where they find room beside them. Each arrival, in the order it was judged,
+    /// joins the host's latest wave if it is admitted with that wave in flight, else opens the
+    /// next wave, at the first wave after the latest in which it is admitted, the departures of
+    /// earlier waves gone and those of later ones still there (never a wave in which a server
+    /// leaves the host: its departure would be in flight beside the arrivals). Judged by the
+    /// rule the packing was judged by (`SequencedArrivals.join`, the search alone under time),
+    /// one host at a time (`PlanReplay.settleApart`). Each arrival is admitted at the latest
+    /// once every departure is gone, as the packing judged it, but its host's waves may group
+    /// arrivals otherwise: nil when one is not admitted then, or past `compactUntil`. A server
+    /// that would leave a host in use after all of the host's arrivals stays home: they were
+    /// admitted beside it, and its target only gains room (the packing moves every server of a
+    /// kept host that it does not leave home, and its arrivals were judged with all of them
+    /// gone).
+    func sequencedWaves(_ pass: Pass, sub: SubProblem, options: PlanOptions, compactUntil: Double?)
         -> (decisions: [[Decision]], waves: [Move])?
     {
         let n = sub.hosts.count
@@ -322,51 +270,15 @@ extension BatchPlanner {
         var done = 0
         while let l = ready.popLast() {
             done += 1
-            if monotonicSeconds() > deadline { return nil }
-            let h = sub.hosts[l]
             let leaving = departures[l].map { (s: $0.s, c: $0.c, i: $0.i, wave: wave[$0.s]!) }.sorted { $0.wave < $1.wave }
-            let leavingWaves = Set(leaving.map(\.wave))
-            var gone = 0  // departures lifted so far, in wave order
-            var t = 0
-            /// To wave `to` or the first after it in which nothing leaves, the departures before it gone.
-            func advance(to: Int) {
-                t = to
-                while leavingWaves.contains(t) { t += 1 }
-                while gone < leaving.count, leaving[gone].wave < t {
-                    replay.lift(server: leaving[gone].s)
-                    gone += 1
-                }
-            }
-            advance(to: 1)
-            var open: [Int] = []
-            for a in pass.arrivals[l] {
-                let resources = sub.classes[a.c].flavor.resources
-                func admitted() -> Bool {
-                    replay.state.usage[h].freeTotal.covers(resources) && replay.quickJudge(server: a.s, to: h, nodes: nil).refusal == nil
-                }
-                if !open.isEmpty, admitted() {
-                    open.append(a.s)
-                } else {
-                    if !open.isEmpty {
-                        replay.settleApart(open, on: h)
-                        open = []
-                        advance(to: t + 1)
-                    }
-                    while !admitted() {
-                        guard gone < leaving.count else { return nil }
-                        advance(to: max(t, leaving[gone].wave) + 1)
-                    }
-                    open = [a.s]
-                }
-                replay.start(server: a.s, to: h, nodes: nil)
-                wave[a.s] = t
-            }
-            replay.settleApart(open, on: h)
-            if stays[l] || !pass.arrivals[l].isEmpty {
-                for d in leaving[gone...] {
-                    decisions[d.c][d.i] = .stay
-                    wave[d.s] = nil
-                }
+            if let compactUntil {
+                if monotonicSeconds() > compactUntil { return nil }
+                guard compactArrivals(on: l, pass: pass, sub: sub, leaving: leaving, replay: &replay, wave: &wave, decisions: &decisions,
+                                      inUse: stays[l] || !pass.arrivals[l].isEmpty)
+                else { return nil }
+            } else {
+                let first = (leaving.last?.wave ?? 0) + 1
+                for a in pass.arrivals[l] { wave[a.s] = first + pass.hostWave[a.c][a.i] - 1 }
             }
             for from in senders[l] {
                 waiting[from] -= 1
@@ -380,5 +292,70 @@ extension BatchPlanner {
             numbered[k].wave = w
         }
         return (decisions, Self.numberedInOrder(numbered))
+    }
+
+    /// `sequencedWaves`' compacted waves of host `l`'s arrivals (into `wave`), beside `leaving`,
+    /// its departures in wave order, judged on `replay`; where the host stays in use (`inUse`),
+    /// the departures after its last arrival kept home (in `decisions`, out of `wave`). False
+    /// when an arrival is not admitted even once every departure is gone.
+    private func compactArrivals(
+        on l: Int, pass: Pass, sub: SubProblem, leaving: [(s: Int, c: Int, i: Int, wave: Int)], replay: inout PlanReplay,
+        wave: inout [Int: Int], decisions: inout [[Decision]], inUse: Bool
+    ) -> Bool {
+        let h = sub.hosts[l]
+        let leavingWaves = Set(leaving.map(\.wave))
+        var gone = 0  // departures lifted so far, in wave order
+        var t = 0
+        /// To wave `to` or the first after it in which nothing leaves, the departures before it gone.
+        func advance(to: Int) {
+            t = to
+            while leavingWaves.contains(t) { t += 1 }
+            while gone < leaving.count, leaving[gone].wave < t {
+                replay.lift(server: leaving[gone].s)
+                gone += 1
+            }
+        }
+        advance(to: 1)
+        var open: [Int] = []
+        for a in pass.arrivals[l] {
+            let resources = sub.classes[a.c].flavor.resources
+            func admitted() -> Bool {
+                replay.state.usage[h].freeTotal.covers(resources) && replay.quickJudge(server: a.s, to: h, nodes: nil).refusal == nil
+            }
+            if !open.isEmpty, admitted() {
+                open.append(a.s)
+            } else {
+                if !open.isEmpty {
+                    replay.settleApart(open, on: h)
+                    open = []
+                    advance(to: t + 1)
+                }
+                while !admitted() {
+                    guard gone < leaving.count else { return false }
+                    advance(to: max(t, leaving[gone].wave) + 1)
+                }
+                open = [a.s]
+            }
+            replay.start(server: a.s, to: h, nodes: nil)
+            wave[a.s] = t
+        }
+        replay.settleApart(open, on: h)
+        if inUse {
+            for d in leaving[gone...] {
+                decisions[d.c][d.i] = .stay
+                wave[d.s] = nil
+            }
+        }
+        return true
+    }
+
+    /// `moves` with their waves numbered 1, 2, ... without gaps, in wave order.
+    static func numberedInOrder(_ moves: [Move]) -> [Move] {
+        let numbers = Dictionary(uniqueKeysWithValues: Set(moves.map(\.wave)).sorted().enumerated().map { ($1, $0 + 1) })
+        return moves.map { m in
+            var m = m
+            m.wave = numbers[m.wave]!
+            return m
+        }.sorted { ($0.wave, $0.serverID) < ($1.wave, $1.serverID) }
     }
 }

@@ -258,7 +258,7 @@ struct PlanReplay {
     /// Under `any`: `servers`, arrivals of the current wave on host `h`, land there (`settle`)
     /// and no longer count as leaving their sources in this wave, which keep them until `lift`.
     /// For judging hosts' arrivals wave by wave one host after another
-    /// (`BatchPlanner.compactSequencedWaves`).
+    /// (`BatchPlanner.sequencedWaves`, compacted).
     mutating func settleApart(_ servers: [Int], on h: Int) {
         settle(servers, on: h)
         for s in servers { forgetDeparture(of: s) }

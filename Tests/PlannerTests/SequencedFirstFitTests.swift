@@ -71,8 +71,7 @@ import Topology
     /// its moves have no cycle, the wave ordering re-routes, drops and relocates nothing, and the
     /// independent validator accepts the waves. Each of those fails if a move closed a cycle of
     /// kept hosts (`SendGraph`), or an arrival was admitted out of sequence. The waves it comes
-    /// with, compacted (`compactSequencedWaves`) or not (`sequencedWaves`, when there is no time
-    /// to compact them), hold exactly its moves and the validator accepts them; they fail if an
+    /// with (`sequencedWaves`), compacted or not (when there is no time to compact them), hold exactly its moves and the validator accepts them; they fail if an
     /// arrival ran before a departure whose room it was judged with, or a server kept home
     /// took room an arrival was judged without.
     @Test func packingsAreSafeAsTheyStandAndWithoutCycles() throws {
