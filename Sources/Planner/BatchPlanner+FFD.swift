@@ -380,7 +380,7 @@ extension BatchPlanner {
             var previous: [[Decision]]?
             for largerFirst in [false, true] {
                 let started = monotonicSeconds()
-                if largerFirst, previous == nil || late(step, until: sequencedUntil ?? deadline) { break }
+                if largerFirst, late(step, until: sequencedUntil ?? deadline) { break }
                 guard let judged = sequencedFirstFit(last, sub: sub, options: options, order: order, typeAccepts: accepts,
                                                      deadline: sequencedUntil ?? deadline ?? .infinity, fewerMovesUntil: deadline,
                                                      wavesUntil: wavesUntil ?? sequencedUntil ?? deadline, largerFirst: largerFirst)
