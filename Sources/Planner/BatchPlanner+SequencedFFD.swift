@@ -272,10 +272,52 @@ extension BatchPlanner {
             done += 1
             let leaving = departures[l].map { (s: $0.s, c: $0.c, i: $0.i, wave: wave[$0.s]!) }.sorted { $0.wave < $1.wave }
             if let compactUntil {
+                // Compacted: each arrival in the first wave that admits it (see above).
                 if monotonicSeconds() > compactUntil { return nil }
-                guard compactArrivals(on: l, pass: pass, sub: sub, leaving: leaving, replay: &replay, wave: &wave, decisions: &decisions,
-                                      inUse: stays[l] || !pass.arrivals[l].isEmpty)
-                else { return nil }
+                let h = sub.hosts[l]
+                let leavingWaves = Set(leaving.map(\.wave))
+                var gone = 0  // departures lifted so far, in wave order
+                var t = 0
+                /// To wave `to` or the first after it in which nothing leaves, the departures before it gone.
+                func advance(to: Int) {
+                    t = to
+                    while leavingWaves.contains(t) { t += 1 }
+                    while gone < leaving.count, leaving[gone].wave < t {
+                        replay.lift(server: leaving[gone].s)
+                        gone += 1
+                    }
+                }
+                advance(to: 1)
+                var open: [Int] = []
+                for a in pass.arrivals[l] {
+                    let resources = sub.classes[a.c].flavor.resources
+                    func admitted() -> Bool {
+                        replay.state.usage[h].freeTotal.covers(resources) && replay.quickJudge(server: a.s, to: h, nodes: nil).refusal == nil
+                    }
+                    if !open.isEmpty, admitted() {
+                        open.append(a.s)
+                    } else {
+                        if !open.isEmpty {
+                            replay.settleApart(open, on: h)
+                            open = []
+                            advance(to: t + 1)
+                        }
+                        while !admitted() {
+                            guard gone < leaving.count else { return nil }
+                            advance(to: max(t, leaving[gone].wave) + 1)
+                        }
+                        open = [a.s]
+                    }
+                    replay.start(server: a.s, to: h, nodes: nil)
+                    wave[a.s] = t
+                }
+                replay.settleApart(open, on: h)
+                if stays[l] || !pass.arrivals[l].isEmpty {
+                    for d in leaving[gone...] {
+                        decisions[d.c][d.i] = .stay
+                        wave[d.s] = nil
+                    }
+                }
             } else {
                 let first = (leaving.last?.wave ?? 0) + 1
                 for a in pass.arrivals[l] { wave[a.s] = first + pass.hostWave[a.c][a.i] - 1 }
@@ -292,61 +334,6 @@ extension BatchPlanner {
             numbered[k].wave = w
         }
         return (decisions, Self.numberedInOrder(numbered))
-    }
-
-    /// `sequencedWaves`' compacted waves of host `l`'s arrivals (into `wave`), beside `leaving`,
-    /// its departures in wave order, judged on `replay`; where the host stays in use (`inUse`),
-    /// the departures after its last arrival kept home (in `decisions`, out of `wave`). False
-    /// when an arrival is not admitted even once every departure is gone.
-    private func compactArrivals(
-        on l: Int, pass: Pass, sub: SubProblem, leaving: [(s: Int, c: Int, i: Int, wave: Int)], replay: inout PlanReplay,
-        wave: inout [Int: Int], decisions: inout [[Decision]], inUse: Bool
-    ) -> Bool {
-        let h = sub.hosts[l]
-        let leavingWaves = Set(leaving.map(\.wave))
-        var gone = 0  // departures lifted so far, in wave order
-        var t = 0
-        /// To wave `to` or the first after it in which nothing leaves, the departures before it gone.
-        func advance(to: Int) {
-            t = to
-            while leavingWaves.contains(t) { t += 1 }
-            while gone < leaving.count, leaving[gone].wave < t {
-                replay.lift(server: leaving[gone].s)
-                gone += 1
-            }
-        }
-        advance(to: 1)
-        var open: [Int] = []
-        for a in pass.arrivals[l] {
-            let resources = sub.classes[a.c].flavor.resources
-            func admitted() -> Bool {
-                replay.state.usage[h].freeTotal.covers(resources) && replay.quickJudge(server: a.s, to: h, nodes: nil).refusal == nil
-            }
-            if !open.isEmpty, admitted() {
-                open.append(a.s)
-            } else {
-                if !open.isEmpty {
-                    replay.settleApart(open, on: h)
-                    open = []
-                    advance(to: t + 1)
-                }
-                while !admitted() {
-                    guard gone < leaving.count else { return false }
-                    advance(to: max(t, leaving[gone].wave) + 1)
-                }
-                open = [a.s]
-            }
-            replay.start(server: a.s, to: h, nodes: nil)
-            wave[a.s] = t
-        }
-        replay.settleApart(open, on: h)
-        if inUse {
-            for d in leaving[gone...] {
-                decisions[d.c][d.i] = .stay
-                wave[d.s] = nil
-            }
-        }
-        return true
     }
 
     /// `moves` with their waves numbered 1, 2, ... without gaps, in wave order.
