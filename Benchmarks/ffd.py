@@ -6,20 +6,21 @@ vCPUs plus memory (each normalised by the largest host), onto the first host, ho
 servers which cannot move first, then the largest, with k distinct nodes that each have room
 for its per-node share (fullest nodes first). Hosts of types that do not support the flavor,
 and hosts not available, receive nothing. A final state: the order of migrations is ignored.
-Anti-affinity is ignored (it can only make the count smaller than a valid plan's). A server
+A host takes no second member of an anti-affinity group (--ignore-anti-affinity: it may, the
+count a plan cannot reach where groups bind; before commit "Benchmarks: the first-fit
+references honour anti-affinity" that was the only count). A server
 that cannot move and whose layout is unknown is put on its host's first nodes (optimistic);
 with --worst-case its share is counted on every node of its host, the room `--cloud-placement
 planned` trusts.
 
-usage: python3 Benchmarks/ffd.py [--worst-case] inventory.json [final.json]   -> prints the
+usage: python3 Benchmarks/ffd.py [--worst-case] [--ignore-anti-affinity] inventory.json [final.json]   -> prints the
 hosts in use (and writes the final state as an inventory, for checking it with dehplan)
 """
 import json, os, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ffd_common import Inventory
-worst = "--worst-case" in sys.argv[1:]
-sys.argv = [a for a in sys.argv if a != "--worst-case"]
-ref = Inventory(sys.argv[1])
+from ffd_common import Inventory, flags
+sys.argv, worst, anti_affinity = flags(sys.argv)
+ref = Inventory(sys.argv[1], anti_affinity)
 inv, hosts, share = ref.inv, ref.hosts, ref.share
 free = {hid: ref.nodes_of(h) for hid, h in hosts.items()}
 movers, pinned = [], set()
@@ -30,6 +31,7 @@ for s in inv["servers"]:
         movers.append(s)
     else:
         pinned.add(s["dedicated_host_id"])
+        ref.holds(s["dedicated_host_id"], s)
         k, v, m = share(s["flavor"])
         nodes = s.get("numa_nodes") or list(range(len(free[s["dedicated_host_id"]])))[:None if worst else k]
         for n in nodes:
@@ -48,6 +50,7 @@ for s in ref.mover_order(movers):
                 free[h][n][0] -= v
                 free[h][n][1] -= m
             used.add(h)
+            ref.holds(h, s)
             s["dedicated_host_id"], s["numa_nodes"] = h, sorted(ok[:k])
             break
     else:

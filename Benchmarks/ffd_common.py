@@ -3,19 +3,28 @@
 first-fit decreasing: reading an inventory, which servers may move, the order of servers
 (largest first by vCPUs plus memory, each normalised by the largest host), the order of hosts
 (hosts that keep servers which cannot move first, then the largest) and which hosts may take a
-server (available, of a type that supports its flavor, in its availability zone). Shares no
-code with the planner."""
-import json
+server (available, of a type that supports its flavor, in its availability zone, holding no
+other member of one of its anti-affinity groups). Shares no code with the planner."""
+import json, sys
 
 
 class Inventory:
-    def __init__(self, path):
+    def __init__(self, path, anti_affinity=True):
+        """`anti_affinity=False` (the flag --ignore-anti-affinity): a host may take two members
+        of one anti-affinity group, a final state no valid plan reaches."""
         self.inv = json.load(open(path))
         self.types, self.flavors = self.inv["host_types"], self.inv["flavors"]
         self.hosts = {h["id"]: h for h in self.inv["hosts"]}
         totals = [self.total(h) for h in self.hosts.values()]
         self.big_v = max(v for v, m in totals)
         self.big_m = max(m for v, m in totals)
+        self.groups = {}  # server id -> its anti-affinity groups
+        if anti_affinity:
+            for g in self.inv.get("server_groups", []):
+                if g.get("policy") == "anti-affinity":
+                    for sid in g["members"]:
+                        self.groups.setdefault(sid, set()).add(g["id"])
+        self.held = {h: set() for h in self.hosts}  # host id -> the groups its servers belong to
 
     def nodes_of(self, h):
         """Per node of host `h` (a host record): [vCPUs, MiB]."""
@@ -50,4 +59,16 @@ class Inventory:
     def may_take(self, h, s):
         host = self.hosts[h]
         return (host.get("state", "available") == "available" and s["flavor"] in self.types[host["host_type"]]["flavors"]
-                and host["availability_zone"] == s["availability_zone"])
+                and host["availability_zone"] == s["availability_zone"]
+                and not (self.held[h] & self.groups.get(s["id"], set())))
+
+    def holds(self, h, s):
+        """Server `s` is on host `h` in the final state (it stays or it arrived)."""
+        self.held[h] |= self.groups.get(s["id"], set())
+
+
+def flags(argv):
+    """The command line without the flags every reference takes, and those flags:
+    (worst_case, anti_affinity)."""
+    rest = [a for a in argv if a not in ("--worst-case", "--ignore-anti-affinity")]
+    return rest, "--worst-case" in argv, "--ignore-anti-affinity" not in argv

@@ -9,7 +9,8 @@ fitting nodes, 0, 5, 30 or 100 % of layouts unknown, 50 to 100 % SHUTOFF, 1 % lo
 hosts in fault, sometimes one or two zones and anti-affinity groups. Each plan is checked with
 `dehplan report --plan` (rc 0) and its bound against its value.
 
-A row: seed, hosts, the fleet's draw, ffd.py's hosts (optimistic where layouts are unknown),
+A row: seed, hosts, the fleet's draw, ffd.py's hosts (optimistic where layouts are unknown;
+both references put no two members of an anti-affinity group on one host),
 ffd.py --worst-case's, dehplan's value, bound, moves, then flags: WORSE (above the worst-case
 reference; or above ffd.py where every layout is known), INVALID, BOUND>VALUE.
 

@@ -10,8 +10,8 @@ second binary's value is lower / higher (at equal values, "fewer moves" / "more 
 `--large` draws larger fleets instead: 500 to 4,000 hosts, 2-6 servers a host, 0, 5 or 50 %
 of layouts unknown, shutoff 0.8. `--mode evacuate` drains every tenth host instead
 (`plan --evacuate`, hosts touched). OLD_BIN `ffd` compares NEW_BIN with Benchmarks/ffd.py's
-first-fit decreasing (consolidations; a final state that ignores anti-affinity and migration
-order, so where a fleet has groups it can be below every valid plan); the fleets are generated
+first-fit decreasing (consolidations; a final state that ignores migration order, so it can be
+below every plan the order of moves allows); the fleets are generated
 with NEW_BIN then.
 
 usage: python3 Benchmarks/generated_sweep.py OLD_BIN|ffd NEW_BIN [--count 25] [--seed 7100]
