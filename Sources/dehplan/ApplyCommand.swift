@@ -335,13 +335,16 @@ enum ApplyProgress {
         }
     }
 
-    /// Source hosts every server of which (in the live inventory read at the start) left
-    /// with a migration that succeeded.
+    /// Source hosts left empty: every server of theirs (in the live inventory read at the
+    /// start) left with a migration that succeeded, and none arrived. A host that both sends
+    /// and receives is in use at the end: counted as emptied, the adversarial apply of a
+    /// consolidation of 800 hosts into 285 reported 703 hosts emptied.
     static func emptied(results: [MoveResult], moves: [String: Move], inventory: Inventory) -> [String] {
         let succeeded = results.filter { $0.status == .succeeded }
         let gone = Set(succeeded.map(\.serverID))
         let sources = Set(succeeded.compactMap { moves[$0.serverID]?.from })
-        return sources.sorted().filter { host in
+        let targets = Set(succeeded.compactMap(\.target))
+        return sources.subtracting(targets).sorted().filter { host in
             inventory.servers.allSatisfy { $0.dedicatedHostID != host || gone.contains($0.id) }
         }
     }
