@@ -14,10 +14,10 @@ import Topology
         var b = InventoryBuilder()
         b.flavor("f", vcpus: 2, memory: 4)
         b.hostType("t", nodes: 2, vcpus: 16, memory: 64, flavors: ["f"])
-        for h in ["h1", "h2", "h3"] { b.host(h, type: "t") }
-        b.server("a", flavor: "f", on: "h1", nodes: [0])
-        b.server("b", flavor: "f", on: "h2", nodes: [0])
-        b.server("c", flavor: "f", on: "h3", nodes: [0])
+        for (server, host) in [("a", "h1"), ("b", "h2"), ("c", "h3")] {
+            b.host(host, type: "t")
+            b.server(server, flavor: "f", on: host, nodes: [0])
+        }
         let inventory = try b.build()
         // a: h1 -> h2 and b: h2 -> h3 succeed: h1 is empty, h2 sent its server but holds a.
         // c: h3 -> h1 fails: h3 keeps its server.
