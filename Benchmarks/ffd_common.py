@@ -5,7 +5,7 @@ first-fit decreasing: reading an inventory, which servers may move, the order of
 (hosts that keep servers which cannot move first, then the largest) and which hosts may take a
 server (available, of a type that supports its flavor, in its availability zone, holding no
 other member of one of its anti-affinity groups). Shares no code with the planner."""
-import json, sys
+import json
 
 
 class Inventory:

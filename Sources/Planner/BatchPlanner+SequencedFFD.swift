@@ -152,15 +152,13 @@ extension BatchPlanner {
             }
             leaving.append((m.s, m.c, m.i, o))
         }
-        if largerFirst {
-            let largest = Self.largestCapacity(sub)
-            let size = sub.classes.map { Self.size($0.flavor.resources, largest: largest) }
-            leaving.sort { a, b in
-                size[a.c] != size[b.c] ? size[a.c] > size[b.c]
-                    : SequencedArrivals.comesFirst(sub.classes[a.c].flavor, sub.classes[b.c].flavor) ?? (a.s < b.s)
-            }
-        } else {
-            leaving.sort { a, b in SequencedArrivals.comesFirst(sub.classes[a.c].flavor, sub.classes[b.c].flavor) ?? (a.s < b.s) }
+        // With `largerFirst`, by size first (normalised by the largest host).
+        let size = (largerFirst ? Self.largestCapacity(sub) : nil).map { largest in
+            sub.classes.map { Self.size($0.flavor.resources, largest: largest) }
+        }
+        leaving.sort { a, b in
+            if let size, size[a.c] != size[b.c] { return size[a.c] > size[b.c] }
+            return SequencedArrivals.comesFirst(sub.classes[a.c].flavor, sub.classes[b.c].flavor) ?? (a.s < b.s)
         }
         let targets = order.filter { sub.receives[$0] && (kept.contains($0) || !sends[$0]) }
         // Kept hosts both send and receive; the others only send, or only receive.
@@ -338,11 +336,16 @@ extension BatchPlanner {
 
     /// `moves` with their waves numbered 1, 2, ... without gaps, in wave order.
     static func numberedInOrder(_ moves: [Move]) -> [Move] {
+        renumbered(moves).sorted { ($0.wave, $0.serverID) < ($1.wave, $1.serverID) }
+    }
+
+    /// `moves` with their waves numbered 1, 2, ... without gaps, in the order given.
+    static func renumbered(_ moves: [Move]) -> [Move] {
         let numbers = Dictionary(uniqueKeysWithValues: Set(moves.map(\.wave)).sorted().enumerated().map { ($1, $0 + 1) })
         return moves.map { m in
             var m = m
             m.wave = numbers[m.wave]!
             return m
-        }.sorted { ($0.wave, $0.serverID) < ($1.wave, $1.serverID) }
+        }
     }
 }

@@ -590,12 +590,7 @@ extension BatchPlanner {
                     // microseconds a move), and ordering anew can only pack the waves tighter
                     // (the sub-problem's waves keep the one-move waves of its broken cycles).
                     guard options.placement == .any else { return orderWaves(moves, options: options, deadline: cutoff) }
-                    let numbers = Dictionary(uniqueKeysWithValues: Set(same.map(\.wave)).sorted().enumerated().map { ($1, $0 + 1) })
-                    let renumbered = same.map { m in
-                        var m = m
-                        m.wave = numbers[m.wave]!
-                        return m
-                    }
+                    let renumbered = Self.renumbered(same)
                     if PlanValidator.violations(of: renumbered, on: inventory, options: options.checkerOptions, checker: checker).isEmpty {
                         var reused = Waves(moves: renumbered)
                         reused.validated = true
@@ -625,13 +620,9 @@ extension BatchPlanner {
         // taken at once: on generated fleet 9008 (4,000 hosts, two zones) at 1 s the trimmed
         // plan's replay failed, its ordering anew ran past the deadline, and the models' plan
         // (10,055 moves) was taken anyway, 0.13 s later.
-        if keptHome > 0, given != nil, options.placement == .any, let deadline,
-            monotonicSeconds() + 20e-6 * Double(kept.moves.count) > deadline
-        {
-            let whole = concreteMoves(untrimmed)
-            return (inWaves(whole.moves)!, whole.unplaced, 0)  // no deadline: never nil
-        }
-        guard let ordered = inWaves(kept.moves, cutoff: keptHome > 0 && given != nil ? deadline : nil) else {
+        let tooLate = keptHome > 0 && given != nil && options.placement == .any
+            && deadline.map { monotonicSeconds() + 20e-6 * Double(kept.moves.count) > $0 } == true
+        guard !tooLate, let ordered = inWaves(kept.moves, cutoff: keptHome > 0 && given != nil ? deadline : nil) else {
             let whole = concreteMoves(untrimmed)
             return (inWaves(whole.moves)!, whole.unplaced, 0)  // no deadline: never nil
         }
