@@ -94,7 +94,7 @@ extension BatchPlanner {
         -> (decisions: [[Decision]], waves: [Move])?
     {
         guard sub.mustMove, options.placement == .any, options.maxParallel == nil, options.maxPerHostParallel == nil else { return nil }
-        var sequenced = SequencedArrivals(PlanReplay(inventory, options: options.checkerOptions, checker: checker))
+        var sequenced = SequencedArrivals(PlanReplay(inventory, options: options.heuristicCheckerOptions(timed: true), checker: checker))
         var result = decisions
         var arrivals: [(c: Int, i: Int, s: Int, l: Int)] = []
         for (c, cls) in sub.classes.enumerated() {
