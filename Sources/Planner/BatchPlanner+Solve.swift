@@ -162,7 +162,7 @@ extension BatchPlanner {
         // hold. Elsewhere, where it may not (movers may stay where its rooms have no place for
         // them), a bound-only pass on rooms that hold them gives the bound (`layoutFreeModelBound`,
         // 15 % of the limit at most), only now that the plan in hand has not met the volume bound.
-        let shapes = patternModel ? ShapePatterns(sub, options: options, planner: self) : nil
+        let shapes = patternModel ? ShapePatterns(sub, options: options, planner: self, deadline: patternDeadline) : nil
         let ownBoundHolds = options.placement == .any || shapes?.boundHoldsOnPlannedNodes == true
         var boundElsewhere: Int?
         if shapes != nil, !ownBoundHolds {
