@@ -296,9 +296,14 @@ struct ArrangementSearch {
             if blockedCount() >= needBlocked { return true }
         }
         if i == items.count { return false }
-        if blockingSearch && !volumeCanBlock(from: i) { return false }
+        // States that failed before first: the volume test costs a pass over subsets of the
+        // open nodes, and a state it refutes is remembered as failed too.
         fillKey(i, from)
         if failed.contains(key) { return false }
+        if blockingSearch && !volumeCanBlock(from: i) {
+            failed.insert(key)
+            return false
+        }
         let item = items[i]
         let sameNext = i + 1 < items.count && items[i + 1].kind == item.kind
         for s in from..<item.subsets.count {
