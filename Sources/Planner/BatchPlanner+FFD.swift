@@ -372,25 +372,18 @@ extension BatchPlanner {
         if options.placement == .any, !cycleFreeAtFloor, !late(step, until: sequencedUntil ?? deadline), let last = packings.last {
             let order = firstFitOrder(sub, largest: Self.largestCapacity(sub), homeFirst: true).order
             let accepts = typeAccepts(sub, index: checker.index)
-            // Then, where the time allows another as long, with the larger servers first
-            // whatever nodes they span (`largerFirst`), and the better kept. Tried for every
-            // arrival in place of the nodes-first order, `foreign_fleets.py --time-limit 3` kept
-            // fleets 10 (16 -> 15) and 22 (35 -> 34) in fewer hosts, 3 (50 -> 51) and 19
-            // (353 -> 354) in more.
-            var previous: [[Decision]]?
-            for largerFirst in [false, true] {
-                let started = monotonicSeconds()
-                if largerFirst, late(step, until: sequencedUntil ?? deadline) { break }
-                guard let judged = sequencedFirstFit(last, sub: sub, options: options, order: order, typeAccepts: accepts,
-                                                     deadline: sequencedUntil ?? deadline ?? .infinity, fewerMovesUntil: deadline,
-                                                     wavesUntil: wavesUntil ?? sequencedUntil ?? deadline, largerFirst: largerFirst)
-                else { break }
+            // Packed in both orders where the time allows, servers that span more nodes first
+            // and the larger servers first whatever nodes they span (`largerFirst`), and the
+            // better kept. Tried for every arrival in place of the nodes-first order,
+            // `foreign_fleets.py --time-limit 3` kept fleets 10 (16 -> 15) and 22 (35 -> 34) in
+            // fewer hosts, 3 (50 -> 51) and 19 (353 -> 354) in more.
+            let started = monotonicSeconds()
+            if let judged = sequencedFirstFit(last, sub: sub, options: options, order: order, typeAccepts: accepts,
+                                              deadline: sequencedUntil ?? deadline ?? .infinity, fewerMovesUntil: deadline,
+                                              wavesUntil: wavesUntil ?? sequencedUntil ?? deadline, orders: [false, true]) {
                 step = max(step, monotonicSeconds() - started)
-                if judged.decisions != previous {
-                    out.append(candidate(judged.decisions, Self.sequencedSource, cycleFree: false, waves: judged.waves, judgedInSequence: true))
-                    sort()
-                }
-                previous = judged.decisions
+                out.append(candidate(judged.decisions, Self.sequencedSource, cycleFree: false, waves: judged.waves, judgedInSequence: true))
+                sort()
             }
         }
         if let free, free.decisions != repacked.decisions { out.append(free) }

@@ -48,68 +48,95 @@ extension BatchPlanner {
     /// a host more.
     func sequencedFirstFit(
         _ packing: [[Decision]], sub: SubProblem, options: PlanOptions, order: [Int], typeAccepts: [[Bool]], deadline: Double,
-        fewerMovesUntil: Double? = nil, wavesUntil: Double? = nil, largerFirst: Bool = false
+        fewerMovesUntil: Double? = nil, wavesUntil: Double? = nil, orders: [Bool] = [false]
     ) -> (decisions: [[Decision]], waves: [Move]?)? {
-        guard options.placement == .any else { return nil }
+        guard options.placement == .any, !orders.isEmpty else { return nil }
         let all = movers(of: sub)
-        var kept = Self.keptHosts(packing, sub: sub, movers: all)
         var moversOn = [[Int]](repeating: [], count: sub.hosts.count)  // per host, its movers (indices into `all`)
         for (k, m) in all.enumerated() where m.origin.host >= 0 { moversOn[m.origin.host].append(k) }
         let sends = moversOn.map { !$0.isEmpty }
-        var staying = Set<Int>()
-        func pass(_ staying: Set<Int>, kept: Set<Int>, until: Double) -> Pass? {
+        func pass(_ staying: Set<Int>, kept: Set<Int>, largerFirst: Bool, until: Double) -> Pass? {
             sequencedFirstFitPass(packing, kept: kept, staying: staying, movers: all, sends: sends, sub: sub, options: options, order: order,
                                   typeAccepts: typeAccepts, largerFirst: largerFirst, deadline: until)
         }
-        while true {
-            let passStarted = monotonicSeconds()
-            guard let first = pass(staying, kept: kept, until: deadline) else { return nil }
-            if first.stuck.isEmpty {
-                // Fewer moves at no more hosts: each kept host's leaving servers kept home, one
-                // host at a time in `order`, where the packing then still places everything and
-                // keeps no more hosts (a pass each). The packing moves every server its packing
-                // does not leave home: without this, foreign fleet 18 (every layout unknown) kept
-                // 29 hosts with 88 moves, with it 22. Until `fewerMovesUntil` (the other
-                // packings' deadline) less four passes' time, and a pass started only where one
-                // as long as the last can end: the packing still has to be ordered (on foreign
-                // fleet 26 at 1 s, 0.16 s for a pass of 0.04 s), and run until the deadline the
-                // loop left it no time there (342 hosts instead of 310).
-                let passSeconds = monotonicSeconds() - passStarted
-                let until = min(fewerMovesUntil ?? deadline, deadline) - 4 * passSeconds
-                var best = first
-                var bestLevels = sub.levels(best.decisions, objective: options.effectiveObjective, inventory: inventory)
-                for k in order where kept.contains(k) {
-                    if monotonicSeconds() + passSeconds > until { break }
-                    let leaving = moversOn[k].map { all[$0] }.filter { m in !staying.contains(m.s) && best.decisions[m.c][m.i] != .stay }
-                        .map(\.s)
-                    guard !leaving.isEmpty else { continue }
-                    let trial = staying.union(leaving)
-                    guard let other = pass(trial, kept: kept, until: until), other.stuck.isEmpty else { continue }
-                    let levels = sub.levels(other.decisions, objective: options.effectiveObjective, inventory: inventory)
-                    if levels < bestLevels { (best, bestLevels, staying) = (other, levels, trial) }
+        /// The packing in one order: passes until every leaving server finds a place, with the
+        /// kept hosts and the servers that stay as they then stand, and its last pass's time.
+        func packed(largerFirst: Bool) -> (pass: Pass, kept: Set<Int>, staying: Set<Int>, seconds: Double)? {
+            var kept = Self.keptHosts(packing, sub: sub, movers: all)
+            var staying = Set<Int>()
+            while true {
+                let passStarted = monotonicSeconds()
+                guard let first = pass(staying, kept: kept, largerFirst: largerFirst, until: deadline) else { return nil }
+                if first.stuck.isEmpty { return (first, kept, staying, monotonicSeconds() - passStarted) }
+                // As many hosts as the servers left without a place would fill on their own hosts
+                // (by the resource they take more of), one at least.
+                var volume = 0.0
+                for (s, home) in first.stuck where home >= 0 {
+                    let r = inventory.flavors[inventory.servers[s].flavor]!.resources, c = sub.fixed[home].capacity.total
+                    volume += max(Double(r.vcpus) / Double(max(1, c.vcpus)), Double(r.memoryMiB) / Double(max(1, c.memoryMiB)))
                 }
-                let capped = options.maxParallel != nil || options.maxPerHostParallel != nil
-                if capped { return (best.decisions, nil) }
-                if let compact = sequencedWaves(best, sub: sub, options: options, compactUntil: wavesUntil ?? deadline) { return compact }
-                return sequencedWaves(best, sub: sub, options: options, compactUntil: nil) ?? (best.decisions, nil)
-            }
-            // As many hosts as the servers left without a place would fill on their own hosts
-            // (by the resource they take more of), one at least.
-            var volume = 0.0
-            for (s, home) in first.stuck where home >= 0 {
-                let r = inventory.flavors[inventory.servers[s].flavor]!.resources, c = sub.fixed[home].capacity.total
-                volume += max(Double(r.vcpus) / Double(max(1, c.vcpus)), Double(r.memoryMiB) / Double(max(1, c.memoryMiB)))
-            }
-            var room = max(1, Int(volume.rounded(.up)))
-            for (s, home) in first.stuck {
-                guard home >= 0 else { return nil }  // from no host: nothing to keep
-                if kept.contains(home) {
-                    staying.insert(s)
-                } else if room > 0, kept.insert(home).inserted {
-                    room -= 1
+                var room = max(1, Int(volume.rounded(.up)))
+                for (s, home) in first.stuck {
+                    guard home >= 0 else { return nil }  // from no host: nothing to keep
+                    if kept.contains(home) {
+                        staying.insert(s)
+                    } else if room > 0, kept.insert(home).inserted {
+                        room -= 1
+                    }
                 }
             }
         }
+        // Each order's packing, the next only where one as long as the longest so far can end by
+        // the deadline. Then, the better first, each packing's moves made fewer at no more
+        // hosts: each kept host's leaving servers kept home, one host at a time in `order`,
+        // where the packing then still places everything and keeps no more hosts (a pass each;
+        // that can also free hosts), and the best kept. The packing moves every server its
+        // packing does not leave home: without this, foreign fleet 18 (every layout unknown)
+        // kept 29 hosts with 88 moves, with it 22. Until `fewerMovesUntil` (the other
+        // packings' deadline) less four passes' time, and a pass started only where one as
+        // long as the last can end: the packing still has to be ordered (on foreign fleet 26
+        // at 1 s, 0.16 s for a pass of 0.04 s), and run until the deadline the loop left it no
+        // time there (342 hosts instead of 310). Where a second order was packed, until the
+        // deadline less four passes' time, the time that packing took when it came after the
+        // first's fewer moves. Packed and made fewer in turn instead, the first order left
+        // foreign fleet 4252 (seed 4242, 800 hosts) at 1 s no time for the second, which keeps
+        // 218 hosts where the first keeps 233.
+        var packings: [(pass: Pass, kept: Set<Int>, staying: Set<Int>, seconds: Double, largerFirst: Bool, levels: Levels)] = []
+        var longest = 0.0
+        for largerFirst in orders {
+            let started = monotonicSeconds()
+            if !packings.isEmpty, started + longest > deadline { break }
+            guard let found = packed(largerFirst: largerFirst) else { break }
+            longest = max(longest, monotonicSeconds() - started)
+            let levels = sub.levels(found.pass.decisions, objective: options.effectiveObjective, inventory: inventory)
+            packings.append((found.pass, found.kept, found.staying, found.seconds, largerFirst, levels))
+        }
+        packings.sort { $0.levels < $1.levels }
+        var best: (pass: Pass, levels: Levels)?
+        for packing in packings {
+            let passSeconds = packing.seconds
+            let until = (packings.count > 1 ? deadline : min(fewerMovesUntil ?? deadline, deadline)) - 4 * passSeconds
+            var current = packing.pass
+            var currentLevels = packing.levels
+            var staying = packing.staying
+            for k in order where packing.kept.contains(k) {
+                if monotonicSeconds() + passSeconds > until { break }
+                let leaving = moversOn[k].map { all[$0] }.filter { m in !staying.contains(m.s) && current.decisions[m.c][m.i] != .stay }
+                    .map(\.s)
+                guard !leaving.isEmpty else { continue }
+                let trial = staying.union(leaving)
+                guard let other = pass(trial, kept: packing.kept, largerFirst: packing.largerFirst, until: until), other.stuck.isEmpty
+                else { continue }
+                let levels = sub.levels(other.decisions, objective: options.effectiveObjective, inventory: inventory)
+                if levels < currentLevels { (current, currentLevels, staying) = (other, levels, trial) }
+            }
+            if best.map({ currentLevels < $0.levels }) ?? true { best = (current, currentLevels) }
+        }
+        guard let best = best?.pass else { return nil }
+        let capped = options.maxParallel != nil || options.maxPerHostParallel != nil
+        if capped { return (best.decisions, nil) }
+        if let compact = sequencedWaves(best, sub: sub, options: options, compactUntil: wavesUntil ?? deadline) { return compact }
+        return sequencedWaves(best, sub: sub, options: options, compactUntil: nil) ?? (best.decisions, nil)
     }
 
     /// One packing of `sequencedFirstFit`: the decisions, each arrival's wave on its host (from

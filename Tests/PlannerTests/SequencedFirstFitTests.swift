@@ -221,7 +221,7 @@ import Topology
             var levels: [Levels] = []
             for largerFirst in [false, true] {
                 let judged = try #require(planner.sequencedFirstFit(last, sub: sub, options: options, order: order, typeAccepts: accepts,
-                                                                   deadline: monotonicSeconds() + 60, largerFirst: largerFirst), "seed \(seed)")
+                                                                   deadline: monotonicSeconds() + 60, orders: [largerFirst]), "seed \(seed)")
                 let waves = try #require(judged.waves, "seed \(seed)")
                 #expect(PlanValidator.violations(of: waves, on: inventory, options: options.checkerOptions).isEmpty, "seed \(seed)")
                 levels.append(sub.levels(judged.decisions, objective: objective, inventory: inventory))
