@@ -39,9 +39,10 @@ extension BatchPlanner {
     /// hosts where this packing keeps 2,174, the volume bound. Uncompacted, its waves were 470
     /// there; compacted, 47 (0.08 s), and 1,289 fewer moves (servers kept home).
     ///
-    /// `largerFirst`: the leaving servers in first-fit decreasing's order (the larger first,
-    /// normalised by the largest host) instead of `SequencedArrivals.comesFirst`'s (servers that
-    /// span more nodes first). Neither order is better on every fleet.
+    /// `orders`: the orders of the leaving servers to pack in, the better packing kept: false,
+    /// `SequencedArrivals.comesFirst`'s (servers that span more nodes first); true
+    /// (`largerFirst`), first-fit decreasing's (the larger first, normalised by the largest
+    /// host). Neither order is better on every fleet.
     ///
     /// Made safe after a wished-node packing instead (`anySafe`), foreign fleet 30 (800 hosts,
     /// every layout known) kept 229-251 hosts of its 206; packed here, 222-224, ordered without
