@@ -63,7 +63,10 @@ func fewestBins(_ sizes: [Int], capacity: Int) -> Int {
     }
 
     /// Published instances with proven optima (BPPLIB): the plan must be optimal with exactly that
-    /// many hosts (Benchmarks/bpplib/instances).
+    /// many hosts (Benchmarks/bpplib/instances). The limit is generous (each ends once proven,
+    /// 27 s for the six in a debug build alone): at 60 s BPP60 ended at 64 in a fresh-clone CI
+    /// run beside a release build, its 30 dives not done by 40 % of the limit, when the integer
+    /// master runs again (speed belongs to Benchmarks/bpplib).
     @Test(
         arguments: [
             ("falkenauer_u120/Falkenauer_u120_00.txt", 48), ("falkenauer_t60/Falkenauer_t60_00.txt", 20),
@@ -78,7 +81,7 @@ func fewestBins(_ sizes: [Int], capacity: Int) -> Int {
     func publishedInstancesAreSolvedToOptimality(path: String, optimum: Int) throws {
         let (sizes, capacity) = try Self.instance(path)
         let inventory = try binPackingInventory(sizes: sizes, capacity: capacity)
-        let plan = try BatchPlanner(inventory).plan(PlanOptions(mode: .consolidate, timeLimit: 60))
+        let plan = try BatchPlanner(inventory).plan(PlanOptions(mode: .consolidate, timeLimit: 300))
         #expect(plan.status == .optimal)
         #expect(Int(plan.objectiveValue) == optimum)
         #expect(plan.objectiveBound.map(Int.init) == optimum)
