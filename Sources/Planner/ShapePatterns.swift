@@ -177,8 +177,9 @@ struct ShapePatterns {
             // Where the layouts of split servers overflowed on one room of a type, other rooms
             // of that type (hosts with servers that stay) are listed up to a tenth as many: on
             // foreign fleet 4257 (8-node hosts, flavors of one vCPU per node over two nodes)
-            // every room overflowed, each after 20,000 layouts built in 0.05-0.12 s, 2.3 s in
-            // all of a plan at 1 s; the model has no bound once one shape is not exact.
+            // every room of its 8-node types overflowed, each after 20,000 layouts built in
+            // 0.05-0.12 s, 2.3 s in all of a plan at 1 s; the model has no bound once one shape
+            // is not exact. (Nil past the deadline too: nothing is listed then anyway.)
             let combos = pricings[p].combos(room: room, limit: overflowed.contains(p) ? 2_000 : 20_000, deadline: deadline)
             if combos == nil { overflowed.insert(p) }
             if !busy { shapeIndex[typeName, default: [:]][room] = shapes.count }
