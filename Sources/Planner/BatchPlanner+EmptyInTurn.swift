@@ -38,7 +38,7 @@ extension BatchPlanner {
         let size = all.map { Self.size(sub.classes[$0.c].flavor.resources, largest: largest) }
         /// `emptyOnto`'s order of placement, of mover indices.
         func before(_ a: Int, _ b: Int) -> Bool { leavesFirst((all[a].s, all[a].c), (all[b].s, all[b].c), sub: sub) }
-        let base = SequencedArrivals(PlanReplay(inventory, options: options.heuristicCheckerOptions(timed: true), checker: checker))
+        let base = SequencedArrivals(heuristicReplay(options))
         /// The arrivals placed in `events`' order (mover, local target), or nil where one is refused.
         func replayed(_ events: [(k: Int, to: Int)]) -> SequencedArrivals? {
             var live = base

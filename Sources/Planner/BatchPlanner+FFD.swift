@@ -607,7 +607,7 @@ extension BatchPlanner {
         // from the adversarial fake cloud kept 44 hosts in 49 waves this way, 40 in 3 waves before.
         // `sequenceAlways`: judged so all the same (`cycleFreeOnto`, one candidate among others).
         var sequenced = options.placement == .any && (sequenceAlways || Self.layoutsKnown(sub))
-            ? SequencedArrivals(PlanReplay(inventory, options: options.heuristicCheckerOptions(timed: true), checker: checker)) : nil
+            ? SequencedArrivals(heuristicReplay(options)) : nil
         var decisions = sub.classes.map { Array(repeating: Decision.stay, count: $0.count) }
         var arrivals = Array(repeating: 0, count: sub.hosts.count)
         let leaving = movers.filter { $0.origin.host >= 0 && !kept.contains($0.origin.host) }.sorted {

@@ -130,7 +130,7 @@ extension BatchPlanner {
         // had 112 moves re-routed by the wave ordering that followed: 520 hosts.
         var sequenced: SequencedArrivals?
         if options.placement == .any, sub.mustMove {
-            sequenced = SequencedArrivals(PlanReplay(inventory, options: options.heuristicCheckerOptions(timed: true), checker: self.checker))
+            sequenced = SequencedArrivals(heuristicReplay(options))
         }
         /// Whether the rule pipeline accepts `s` on local host `h` on the wished nodes. Under
         /// `sequenced`, on the nodes the cloud picks, and `s` is then placed there (`apply`

@@ -162,7 +162,7 @@ extension BatchPlanner {
         // solved: the packing tries many hosts per arrival, and where it keeps a host's servers
         // home for fewer moves that host may hold scores of servers of unknown layout (foreign
         // fleet 26 at 1 s: 88 on 4 nodes, one arrival's integer programs 0.135 s).
-        var replay = PlanReplay(inventory, options: options.heuristicCheckerOptions(timed: true), checker: checker)
+        var replay = heuristicReplay(options)
         // The nodes each arrival is wished on, kept consistent host by host: the cloud picks its
         // own, but the plan prints these, and later steps read the packing's nodes.
         var wishes = checker.state
@@ -292,7 +292,7 @@ extension BatchPlanner {
         for (h, out) in departures.enumerated() { for d in out where d.target >= 0 { senders[d.target].append(h) } }
         var wave: [Int: Int] = [:]  // inventory server index -> wave
         for out in departures { for d in out where d.target < 0 { wave[d.s] = 1 } }
-        var replay = PlanReplay(inventory, options: options.heuristicCheckerOptions(timed: true), checker: checker)
+        var replay = heuristicReplay(options)
         var ready = (0..<n).filter { waiting[$0] == 0 }
         var done = 0
         while let l = ready.popLast() {

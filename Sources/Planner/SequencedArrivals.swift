@@ -81,6 +81,16 @@ struct SequencedArrivals {
 }
 
 extension BatchPlanner {
+    /// The replay the heuristics that judge arrivals under the plan's time limit start from:
+    /// the planner's checker as it stands, and where the search over arrangements runs past its
+    /// budget the arrival is not certain (`PlanOptions.heuristicCheckerOptions(timed: true)`)
+    /// instead of waiting for the integer programs. The first-fit packings, the greedy plan, the
+    /// drain sequencing and the emptying in turn all judge so; a plan's validation, `check`,
+    /// `targets` and `apply` never do.
+    func heuristicReplay(_ options: PlanOptions) -> PlanReplay {
+        PlanReplay(inventory, options: options.heuristicCheckerOptions(timed: true), checker: checker)
+    }
+
     /// Draining hosts or moving named servers under `any`: a models' plan, packed on wished
     /// nodes, judged as its waves will run (`SequencedArrivals`), each host's arrivals in the
     /// order `SequencedArrivals.comesFirst` gives. An arrival the cloud's choice of nodes could block goes elsewhere, also judged so:
@@ -94,7 +104,7 @@ extension BatchPlanner {
         -> (decisions: [[Decision]], waves: [Move])?
     {
         guard sub.mustMove, options.placement == .any, options.maxParallel == nil, options.maxPerHostParallel == nil else { return nil }
-        var sequenced = SequencedArrivals(PlanReplay(inventory, options: options.heuristicCheckerOptions(timed: true), checker: checker))
+        var sequenced = SequencedArrivals(heuristicReplay(options))
         var result = decisions
         var arrivals: [(c: Int, i: Int, s: Int, l: Int)] = []
         for (c, cls) in sub.classes.enumerated() {
