@@ -39,36 +39,45 @@ extension BatchPlanner {
     /// hosts where this packing keeps 2,174, the volume bound. Uncompacted, its waves were 470
     /// there; compacted, 47 (0.08 s), and 1,289 fewer moves (servers kept home).
     ///
-    /// `orders`: the orders of the leaving servers to pack in, the better packing kept: false,
-    /// `SequencedArrivals.comesFirst`'s (servers that span more nodes first); true
-    /// (`largerFirst`), first-fit decreasing's (the larger first, normalised by the largest
-    /// host). Neither order is better on every fleet.
+    /// `orders`: the orders of the leaving servers to pack in (`ArrivalOrder`), the best packing
+    /// kept. No order is better on every fleet. The first may run until `firstOrderUntil` where
+    /// that is later than `deadline`: with no packing, the packing is lost.
     ///
     /// Made safe after a wished-node packing instead (`anySafe`), foreign fleet 30 (800 hosts,
     /// every layout known) kept 229-251 hosts of its 206; packed here, 222-224, ordered without
     /// a host more.
     func sequencedFirstFit(
         _ packing: [[Decision]], sub: SubProblem, options: PlanOptions, order: [Int], typeAccepts: [[Bool]], deadline: Double,
-        fewerMovesUntil: Double? = nil, wavesUntil: Double? = nil, orders: [Bool] = [false]
+        firstOrderUntil: Double? = nil, fewerMovesUntil: Double? = nil, wavesUntil: Double? = nil, orders: [ArrivalOrder] = [.init()]
     ) -> (decisions: [[Decision]], waves: [Move]?)? {
         guard options.placement == .any, !orders.isEmpty else { return nil }
         let all = movers(of: sub)
         var moversOn = [[Int]](repeating: [], count: sub.hosts.count)  // per host, its movers (indices into `all`)
         for (k, m) in all.enumerated() where m.origin.host >= 0 { moversOn[m.origin.host].append(k) }
         let sends = moversOn.map { !$0.isEmpty }
-        func pass(_ staying: Set<Int>, kept: Set<Int>, largerFirst: Bool, until: Double) -> Pass? {
+        func pass(_ staying: Set<Int>, kept: Set<Int>, arrivalOrder: ArrivalOrder, until: Double) -> Pass? {
             sequencedFirstFitPass(packing, kept: kept, staying: staying, movers: all, sends: sends, sub: sub, options: options, order: order,
-                                  typeAccepts: typeAccepts, largerFirst: largerFirst, deadline: until)
+                                  typeAccepts: typeAccepts, arrivalOrder: arrivalOrder, deadline: until)
         }
         /// The packing in one order: passes until every leaving server finds a place, with the
         /// kept hosts and the servers that stay as they then stand, and its last pass's time.
-        func packed(largerFirst: Bool) -> (pass: Pass, kept: Set<Int>, staying: Set<Int>, seconds: Double)? {
+        /// Cut off by the deadline, or left with a server from no host, the best pass so far
+        /// whose servers without a place all come from hosts not kept (`complete`), if any.
+        func packed(_ arrivalOrder: ArrivalOrder, until deadline: Double) -> (pass: Pass, kept: Set<Int>, staying: Set<Int>, seconds: Double)? {
             var kept = Self.keptHosts(packing, sub: sub, movers: all)
             var staying = Set<Int>()
+            var best: (pass: Pass, kept: Set<Int>, staying: Set<Int>, seconds: Double, levels: Levels)?
             while true {
                 let passStarted = monotonicSeconds()
-                guard let first = pass(staying, kept: kept, largerFirst: largerFirst, until: deadline) else { return nil }
-                if first.stuck.isEmpty { return (first, kept, staying, monotonicSeconds() - passStarted) }
+                guard let first = pass(staying, kept: kept, arrivalOrder: arrivalOrder, until: deadline) else {
+                    return best.map { ($0.pass, $0.kept, $0.staying, $0.seconds) }
+                }
+                let seconds = monotonicSeconds() - passStarted
+                if first.stuck.isEmpty || Self.complete(first, kept: kept) {
+                    let levels = sub.levels(first.decisions, objective: options.effectiveObjective, inventory: inventory)
+                    if best.map({ levels < $0.levels }) ?? true { best = (first, kept, staying, seconds, levels) }
+                    if first.stuck.isEmpty { return best.map { ($0.pass, $0.kept, $0.staying, $0.seconds) } }
+                }
                 // As many hosts as the servers left without a place would fill on their own hosts
                 // (by the resource they take more of), one at least.
                 var volume = 0.0
@@ -78,7 +87,7 @@ extension BatchPlanner {
                 }
                 var room = max(1, Int(volume.rounded(.up)))
                 for (s, home) in first.stuck {
-                    guard home >= 0 else { return nil }  // from no host: nothing to keep
+                    guard home >= 0 else { return best.map { ($0.pass, $0.kept, $0.staying, $0.seconds) } }  // from no host: nothing to keep
                     if kept.contains(home) {
                         staying.insert(s)
                     } else if room > 0, kept.insert(home).inserted {
@@ -87,54 +96,54 @@ extension BatchPlanner {
                 }
             }
         }
-        // Each order's packing, the next only where one as long as the longest so far can end by
-        // the deadline. Then, the better first, each packing's moves made fewer at no more
-        // hosts: each kept host's leaving servers kept home, one host at a time in `order`,
-        // where the packing then still places everything and keeps no more hosts (a pass each;
-        // that can also free hosts), and the best kept. The packing moves every server its
-        // packing does not leave home: without this, foreign fleet 18 (every layout unknown)
-        // kept 29 hosts with 88 moves, with it 22. Until `fewerMovesUntil` (the other
-        // packings' deadline) less four passes' time, and a pass started only where one as
-        // long as the last can end: the packing still has to be ordered (on foreign fleet 26
-        // at 1 s, 0.16 s for a pass of 0.04 s), and run until the deadline the loop left it no
-        // time there (342 hosts instead of 310). Where both orders were packed, until the
-        // deadline less four passes' time: packed and made fewer in turn, the second order was
-        // packed in that time after the first's fewer moves. That way, the first order left
-        // foreign fleet 4252 (seed 4242, 800 hosts) at 1 s no time for the second, which keeps
-        // 218 hosts where the first keeps 233; with both packed first but made fewer only
-        // until `fewerMovesUntil`, foreign fleet 26 at 3 s kept 285 hosts instead of 279-280.
-        var packings: [(pass: Pass, kept: Set<Int>, staying: Set<Int>, seconds: Double, largerFirst: Bool, levels: Levels)] = []
+        // Each order's packing, the next only where two as long as the longest so far can end by
+        // the deadline: the first order (`arrivalOrders`) starts over least, the others may take
+        // longer. Where one as long could end, on foreign fleet 804 (seed 777, 800 hosts, one
+        // zone) at 1 s the second order was cut off after 0.17 s, which left the pattern model
+        // no time (378 hosts where it keeps 333). Then the best packing's moves made fewer at
+        // no more hosts: each kept host's leaving servers kept home, one host at a time in
+        // `order`, where the packing then still places everything and keeps no more hosts (a
+        // pass each; that can also free hosts). The packing moves every server its packing does
+        // not leave home: without this, foreign fleet 18 (every layout unknown) kept 29 hosts
+        // with 88 moves, with it 22. Until `fewerMovesUntil` (the other packings' deadline)
+        // less four passes' time, and a pass started only where one as long as the last can
+        // end: the packing still has to be ordered (on foreign fleet 26 at 1 s, 0.16 s for a
+        // pass of 0.04 s), and run until the deadline the loop left it no time there (342 hosts
+        // instead of 310). Where more orders were packed, until the deadline less four passes'
+        // time: with them packed first but made fewer only until `fewerMovesUntil`, foreign
+        // fleet 26 at 3 s kept 285 hosts instead of 279-280. Only the best: made fewer in turn
+        // for each order, on foreign fleet 4256 (seed 4242, 300 hosts in two zones) at 1 s, 0.1 s
+        // each, they left the emptying phase after the models no time (206 hosts where it keeps
+        // 192).
+        var packings: [(pass: Pass, kept: Set<Int>, staying: Set<Int>, seconds: Double, order: ArrivalOrder, levels: Levels)] = []
         var longest = 0.0
-        for largerFirst in orders {
+        for arrivalOrder in orders {
             let started = monotonicSeconds()
-            if !packings.isEmpty, started + longest > deadline { break }
-            guard let found = packed(largerFirst: largerFirst) else { break }
+            if !packings.isEmpty, started + 2 * longest > deadline { break }
+            guard let found = packed(arrivalOrder, until: packings.isEmpty ? max(deadline, firstOrderUntil ?? deadline) : deadline)
+            else { break }
             longest = max(longest, monotonicSeconds() - started)
             let levels = sub.levels(found.pass.decisions, objective: options.effectiveObjective, inventory: inventory)
-            packings.append((found.pass, found.kept, found.staying, found.seconds, largerFirst, levels))
+            packings.append((found.pass, found.kept, found.staying, found.seconds, arrivalOrder, levels))
         }
-        packings.sort { $0.levels < $1.levels }
-        var best: (pass: Pass, levels: Levels)?
-        for packing in packings {
-            let passSeconds = packing.seconds
-            let until = (packings.count > 1 ? deadline : min(fewerMovesUntil ?? deadline, deadline)) - 4 * passSeconds
-            var current = packing.pass
-            var currentLevels = packing.levels
-            var staying = packing.staying
-            for k in order where packing.kept.contains(k) {
-                if monotonicSeconds() + passSeconds > until { break }
-                let leaving = moversOn[k].map { all[$0] }.filter { m in !staying.contains(m.s) && current.decisions[m.c][m.i] != .stay }
-                    .map(\.s)
-                guard !leaving.isEmpty else { continue }
-                let trial = staying.union(leaving)
-                guard let other = pass(trial, kept: packing.kept, largerFirst: packing.largerFirst, until: until), other.stuck.isEmpty
-                else { continue }
-                let levels = sub.levels(other.decisions, objective: options.effectiveObjective, inventory: inventory)
-                if levels < currentLevels { (current, currentLevels, staying) = (other, levels, trial) }
-            }
-            if best.map({ currentLevels < $0.levels }) ?? true { best = (current, currentLevels) }
+        guard let packing = packings.min(by: { $0.levels < $1.levels }) else { return nil }
+        let until = (packings.count > 1 ? deadline : min(fewerMovesUntil ?? deadline, deadline)) - 4 * packing.seconds
+        var current = packing.pass
+        var currentLevels = packing.levels
+        var staying = packing.staying
+        for k in order where packing.kept.contains(k) {
+            if monotonicSeconds() + packing.seconds > until { break }
+            let leaving = moversOn[k].map { all[$0] }.filter { m in !staying.contains(m.s) && current.decisions[m.c][m.i] != .stay }
+                .map(\.s)
+            guard !leaving.isEmpty else { continue }
+            let trial = staying.union(leaving)
+            guard let other = pass(trial, kept: packing.kept, arrivalOrder: packing.order, until: until),
+                Self.complete(other, kept: packing.kept)
+            else { continue }
+            let levels = sub.levels(other.decisions, objective: options.effectiveObjective, inventory: inventory)
+            if levels < currentLevels { (current, currentLevels, staying) = (other, levels, trial) }
         }
-        guard let best = best?.pass else { return nil }
+        let best = current
         let capped = options.maxParallel != nil || options.maxPerHostParallel != nil
         if capped { return (best.decisions, nil) }
         if let compact = sequencedWaves(best, sub: sub, options: options, compactUntil: wavesUntil ?? deadline) { return compact }
@@ -152,11 +161,53 @@ extension BatchPlanner {
         var stuck: [(s: Int, home: Int)]
     }
 
+    /// An order of `sequencedFirstFit`'s leaving servers. By default
+    /// `SequencedArrivals.comesFirst`'s (servers that span more nodes first, then the larger);
+    /// with `largerFirst`, first-fit decreasing's (the larger first, normalised by the largest
+    /// host, whatever nodes they span).
+    ///
+    /// With `keptFirst`, the servers of kept hosts first. Where one of them finds no place, it
+    /// stays home if its host's arrivals so far are admitted beside it; taken first, its host
+    /// has few arrivals yet, so it mostly does, and the packing need not start over for it.
+    /// On foreign fleet 796 (seed 777, 800 hosts in two zones, 30 % of layouts unknown) the
+    /// first zone's packing started over 6 times without it (cut off at 1 s: 480 hosts in
+    /// all), with it twice (351 hosts in 0.67 s, below first-fit decreasing's 352). But servers
+    /// of kept hosts that stay for want of a place leave room to nothing else: on foreign fleet
+    /// 800 (seed 777, one zone, 94 % full) this order keeps 475-482 hosts, the default 468.
+    struct ArrivalOrder: Equatable {
+        var largerFirst = false
+        var keptFirst = false
+    }
+
+    /// The orders `firstFitDecreasingPlans` packs in, in turn while the time allows: the one
+    /// that starts over least first (at 1 s there is often time for one).
+    static let arrivalOrders: [ArrivalOrder] = [.init(keptFirst: true), .init(), .init(largerFirst: true)]
+
+    /// What a server needs of a host's room: two servers of one size are refused for room alike.
+    struct SizeKey: Hashable {
+        let vcpus: Int
+        let memoryMiB: Int
+        let numaNodes: Int
+        init(_ flavor: Flavor) { (vcpus, memoryMiB, numaNodes) = (flavor.resources.vcpus, flavor.resources.memoryMiB, flavor.numaNodes) }
+    }
+
+    /// Whether `pass` is a plan as it stands, its servers without a place staying home: each of
+    /// them comes from a host that is not kept. Such a host receives nothing, so no arrival was
+    /// judged beside it, and its other servers' targets only gain room where one of them stays
+    /// (`sequencedWaves` keeps home those that would leave after it is in use anyway). On a
+    /// kept host it would take room its arrivals were judged without. The packing starts over
+    /// until none is left without a place (a pass of 0.02-0.16 s each on the 5,207 servers of
+    /// foreign fleet 796, seed 777); cut off, it keeps the best such pass instead of nothing.
+    static func complete(_ pass: Pass, kept: Set<Int>) -> Bool {
+        pass.stuck.allSatisfy { $0.home >= 0 && !kept.contains($0.home) }
+    }
+
     /// One packing of `sequencedFirstFit` with `kept` and `staying` as they stand. Nil past
     /// `deadline`.
-    private func sequencedFirstFitPass(
+    func sequencedFirstFitPass(
         _ packing: [[Decision]], kept: Set<Int>, staying: Set<Int>, movers all: [(s: Int, c: Int, i: Int, origin: Origin)],
-        sends: [Bool], sub: SubProblem, options: PlanOptions, order: [Int], typeAccepts: [[Bool]], largerFirst: Bool, deadline: Double
+        sends: [Bool], sub: SubProblem, options: PlanOptions, order: [Int], typeAccepts: [[Bool]], arrivalOrder: ArrivalOrder,
+        deadline: Double
     ) -> Pass? {
         // Arrivals the search over arrangements cannot judge within its budget are refused, not
         // solved: the packing tries many hosts per arrival, and where it keeps a host's servers
@@ -181,11 +232,40 @@ extension BatchPlanner {
             }
             leaving.append((m.s, m.c, m.i, o))
         }
+        // A kept host's server that finds no place stays home where the host's arrivals so far
+        // are admitted beside it, judged again in their waves from the state before any
+        // arrival (`base`): later arrivals are judged with it there. Where they are not, the
+        // packing starts over with it staying (`sequencedFirstFit`): in the default order,
+        // foreign fleet 796's first zone (seed 777) started over 6 times, 99 servers staying;
+        // with the servers of kept hosts first (`ArrivalOrder.keptFirst`), twice.
+        let base = replay
+        var stayedOn = [[Int]](repeating: [], count: sub.hosts.count)  // per kept host, those servers
+        func staysHome(_ s: Int, on l: Int) -> Bool {
+            let h = sub.hosts[l]
+            var scratch = base
+            for t in stayedOn[l] + [s] { scratch.restore(server: t) }
+            var open: [Int] = []
+            var wave = 0
+            for a in arrivalsOn[l] {
+                if hostWave[a.c][a.i] != wave {
+                    scratch.settle(open, on: h)
+                    (open, wave) = ([], hostWave[a.c][a.i])
+                }
+                guard scratch.quickJudge(server: a.s, to: h, nodes: nil).refusal == nil else { return false }
+                scratch.start(server: a.s, to: h, nodes: nil)
+                open.append(a.s)
+            }
+            return true
+        }
         // With `largerFirst`, by size first (normalised by the largest host).
-        let size = (largerFirst ? Self.largestCapacity(sub) : nil).map { largest in
+        let size = (arrivalOrder.largerFirst ? Self.largestCapacity(sub) : nil).map { largest in
             sub.classes.map { Self.size($0.flavor.resources, largest: largest) }
         }
         leaving.sort { a, b in
+            if arrivalOrder.keptFirst {
+                let ka = a.home >= 0 && kept.contains(a.home), kb = b.home >= 0 && kept.contains(b.home)
+                if ka != kb { return ka }
+            }
             if let size, size[a.c] != size[b.c] { return size[a.c] > size[b.c] }
             return SequencedArrivals.comesFirst(sub.classes[a.c].flavor, sub.classes[b.c].flavor) ?? (a.s < b.s)
         }
@@ -197,6 +277,20 @@ extension BatchPlanner {
         // Per class, targets before this position refused it for room or type: arrivals only
         // take room, so they refuse it for good.
         var firstOpen = [Int](repeating: 0, count: sub.classes.count)
+        // For the same reason, per size of server (vCPUs, memory, nodes spanned), the targets
+        // that refused it for room anywhere: past a target skipped for another reason (a cycle
+        // it would close, a cap), `firstOpen` stops advancing, and each later server of the size
+        // was judged there again. The first zone of foreign fleet 796 (seed 777: 400 hosts,
+        // 2,600 leaving servers of unknown layouts) took 0.04-0.16 s a pass, 7 passes, most of
+        // it in the search over arrangements.
+        var sizeOf: [SizeKey: Int] = [:]
+        let sizeOfClass = sub.classes.map { cls in
+            let key = SizeKey(cls.flavor)
+            if let k = sizeOf[key] { return k }
+            sizeOf[key] = sizeOf.count
+            return sizeOf.count - 1
+        }
+        var refusedRoom = [[Bool]](repeating: [Bool](repeating: false, count: sub.hosts.count), count: sizeOf.count)
         var stuck: [(s: Int, home: Int)] = []
         for m in leaving {
             if monotonicSeconds() > deadline { return nil }
@@ -218,7 +312,7 @@ extension BatchPlanner {
                     advancing = false
                     continue
                 }
-                if !replay.state.usage[h].freeTotal.covers(flavor.resources) {
+                if refusedRoom[sizeOfClass[m.c]][l] || !replay.state.usage[h].freeTotal.covers(flavor.resources) {
                     if advancing { firstOpen[m.c] = k + 1 }
                     continue
                 }
@@ -227,6 +321,7 @@ extension BatchPlanner {
                     return (refusal == nil, refusal.map(BatchPlanner.isRoomRefusal) ?? true)
                 }
                 guard judged.placed else {
+                    if judged.roomRefusal { refusedRoom[sizeOfClass[m.c]][l] = true }
                     if advancing && judged.roomRefusal { firstOpen[m.c] = k + 1 } else { advancing = false }
                     continue
                 }
@@ -241,6 +336,13 @@ extension BatchPlanner {
                 decisions[m.c][m.i] = .host(l, wish)
                 placed = true
                 break
+            }
+            if !placed, fromKept, staysHome(m.s, on: m.home) {
+                replay.restore(server: m.s)
+                let server = inventory.servers[m.s]
+                wishes.add(server, flavor: flavor, host: sub.hosts[m.home], nodes: server.numaNodes, groups: [])
+                stayedOn[m.home].append(m.s)
+                placed = true
             }
             if !placed { stuck.append((m.s, m.home)) }
         }

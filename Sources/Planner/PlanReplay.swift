@@ -272,6 +272,13 @@ struct PlanReplay {
         }
     }
 
+    /// Undoes `complete(server: s, to: nil, nodes: nil)` of a server that was on its host in
+    /// the inventory: it is back there, on its own nodes.
+    mutating func restore(server s: Int) {
+        location[s] = nil
+        unlift(server: s)
+    }
+
     /// Frees the source (the move completed) and records the new location. Under `any` the
     /// server is now on its target with a layout only the cloud knows.
     mutating func complete(server s: Int, to h: Int?, nodes: [Int]?) {
