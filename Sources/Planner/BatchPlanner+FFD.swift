@@ -16,7 +16,8 @@ extension BatchPlanner {
     /// not used (measured: 17 s of a 20 s limit at 10,000 hosts, before this bound). A packing
     /// that meets the volume bound may be ordered until `atBound` while its ordering keeps no
     /// host the packing empties: ordered so, it is optimal. The packing judged in sequence,
-    /// tried first, until `orderedBy` (nil: to the end).
+    /// tried first, until `orderedBy` (nil: to the end), and packed in its first order until
+    /// then too (`sequencedFirstFit`).
     func heuristicPlan(
         _ sub: SubProblem, options: PlanOptions, deadline: Double? = nil, lastResort: Double? = nil, greedyDeadline: Double? = nil,
         atBound: Double? = nil, orderedBy: Double? = nil
@@ -33,9 +34,19 @@ extension BatchPlanner {
         // in one of four timed runs (the first zone's packing, 0.16-0.2 s, cut off); with 60 %,
         // 285 in each.
         let sequencedUntil = deadline.map { d in lastResort.map { d + max(0, $0 - d) * 0.6 } ?? d }
-        var plans = firstFitDecreasingPlans(sub, options: options, deadline: deadline, sequencedUntil: sequencedUntil, wavesUntil: lastResort)
+        // Its first order may run until `orderedBy`, where the caller gives that and it is
+        // later: cut off, the packing is lost, and the plan in hand then is a cycle-free packing
+        // whose ordering takes as long. Foreign fleet 796 (seed 777, 800 hosts in two zones,
+        // 30 % of layouts unknown) at 1 s: the first zone's packing needs 0.2-0.3 s and was cut
+        // at 0.265 s in three runs of four; its cycle-free packing (215 hosts) was then ordered
+        // in 0.58 s to 230 hosts, and the plan kept 480 hosts in 1.08 s, where it keeps 351.
+        var plans = firstFitDecreasingPlans(sub, options: options, deadline: deadline, sequencedUntil: sequencedUntil,
+                                            firstOrderUntil: orderedBy, wavesUntil: lastResort)
         let volumeFloor = sub.volumeFloor(objective: objective)
-        if let free = plans.firstIndex(where: \.cycleFree) {
+        // Under `any`, one that comes in waves first: the others are ordered to the end.
+        if let free = plans.firstIndex(where: { $0.cycleFree && (options.placement != .any || $0.waves != nil) })
+            ?? plans.firstIndex(where: \.cycleFree)
+        {
             // Where the cloud picks the nodes, the cycle-free plan is ordered first: the repacked
             // ones chain their moves in cycles, and breaking those can spend the whole share
             // (tiled 2,000 under `any`: none of them was ordered within 6 s of a 10 s limit).
@@ -136,7 +147,12 @@ extension BatchPlanner {
                 // instead of the integer programs). Given up at `orderedBy`, the cycle-free plan
                 // is ordered instead. Only under caps on the moves of a wave: elsewhere it comes
                 // in its own waves.
-                let ordering = plan.cycleFree ? nil : plan.judgedInSequence && best == nil ? orderedBy ?? .infinity : until
+                // A cycle-free packing is ordered to the end only where no plan is in hand yet:
+                // else until `until`, like the others. Foreign fleet 796 (seed 777) at 1 s, the
+                // packing judged in sequence cut off in the first zone: the cycle-free packing of
+                // the local search (215 hosts) was ordered in 0.58 s to 230, past the zone's end,
+                // after the one that comes in waves (224) was in hand.
+                let ordering = plan.cycleFree ? (best == nil ? nil : until) : plan.judgedInSequence && best == nil ? orderedBy ?? .infinity : until
                 guard let done = orderedWaves(packing, sub: sub, options: options, deadline: ordering, extended: extended)
                 else { continue }
                 (executable, waves) = (done.decisions, done.waves)
@@ -253,9 +269,11 @@ extension BatchPlanner {
     /// on tiled 2,000 (8,000 hosts) 0.53 s of a 1 s limit. Then, by the same deadline, the
     /// packings the local search empties more hosts of (`emptiedByLocalSearch`). Under `any`,
     /// last, the packing judged in sequence (`sequencedFirstFit`), until `sequencedUntil` (by
-    /// default `deadline`), its waves made as few as they can be by `wavesUntil`.
+    /// default `deadline`) or, its first order, `firstOrderUntil` where that is later, its waves
+    /// made as few as they can be by `wavesUntil`.
     func firstFitDecreasingPlans(
-        _ sub: SubProblem, options: PlanOptions, deadline: Double? = nil, sequencedUntil: Double? = nil, wavesUntil: Double? = nil
+        _ sub: SubProblem, options: PlanOptions, deadline: Double? = nil, sequencedUntil: Double? = nil, firstOrderUntil: Double? = nil,
+        wavesUntil: Double? = nil
     )
         -> [Packing]
     {
@@ -372,15 +390,15 @@ extension BatchPlanner {
         if options.placement == .any, !cycleFreeAtFloor, !late(step, until: sequencedUntil ?? deadline), let last = packings.last {
             let order = firstFitOrder(sub, largest: Self.largestCapacity(sub), homeFirst: true).order
             let accepts = typeAccepts(sub, index: checker.index)
-            // Packed in both orders where the time allows, servers that span more nodes first
-            // and the larger servers first whatever nodes they span (`largerFirst`), and the
-            // better kept. Tried for every arrival in place of the nodes-first order,
-            // `foreign_fleets.py --time-limit 3` kept fleets 10 (16 -> 15) and 22 (35 -> 34) in
-            // fewer hosts, 3 (50 -> 51) and 19 (353 -> 354) in more.
+            // Packed in each order of `arrivalOrders` where the time allows, and the best kept.
+            // The larger first (`largerFirst`), tried for every arrival in place of the
+            // nodes-first order, `foreign_fleets.py --time-limit 3` kept fleets 10 (16 -> 15)
+            // and 22 (35 -> 34) in fewer hosts, 3 (50 -> 51) and 19 (353 -> 354) in more.
             let started = monotonicSeconds()
             if let judged = sequencedFirstFit(last, sub: sub, options: options, order: order, typeAccepts: accepts,
-                                              deadline: sequencedUntil ?? deadline ?? .infinity, fewerMovesUntil: deadline,
-                                              wavesUntil: wavesUntil ?? sequencedUntil ?? deadline, orders: [false, true]) {
+                                              deadline: sequencedUntil ?? deadline ?? .infinity, firstOrderUntil: firstOrderUntil,
+                                              fewerMovesUntil: deadline,
+                                              wavesUntil: wavesUntil ?? sequencedUntil ?? deadline, orders: Self.arrivalOrders) {
                 step = max(step, monotonicSeconds() - started)
                 out.append(candidate(judged.decisions, Self.sequencedSource, cycleFree: false, waves: judged.waves, judgedInSequence: true))
                 sort()
