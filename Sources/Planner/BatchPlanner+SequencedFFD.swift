@@ -100,7 +100,8 @@ extension BatchPlanner {
         // the deadline: the first order (`arrivalOrders`) starts over least, the others may take
         // longer. Where one as long could end, on foreign fleet 804 (seed 777, 800 hosts, one
         // zone) at 1 s the second order was cut off after 0.17 s, which left the pattern model
-        // no time (378 hosts where it keeps 333). Then the best packing's moves made fewer at
+        // no time (378 hosts, where it keeps 333 given the time; that still varies between
+        // runs). Then the best packing's moves made fewer at
         // no more hosts: each kept host's leaving servers kept home, one host at a time in
         // `order`, where the packing then still places everything and keeps no more hosts (a
         // pass each; that can also free hosts). The packing moves every server its packing does
