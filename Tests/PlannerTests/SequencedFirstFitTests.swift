@@ -38,6 +38,21 @@ import Topology
         return (inventory, options, planner, subs[0])
     }
 
+    /// One-node hosts A (12 vCPUs, type "big", first in first-fit order), B and C (10, "small"),
+    /// with `servers` (id, vCPUs, host) on node 0, each of flavor `f<vCPUs>` (1 GiB).
+    static func bigAndTwoSmall(_ servers: [(id: String, vcpus: Int, host: String)]) -> InventoryBuilder {
+        var b = InventoryBuilder()
+        let sizes = Set(servers.map(\.vcpus)).sorted()
+        for v in sizes { b.flavor("f\(v)", vcpus: v, memory: 1024) }
+        b.hostType("big", nodes: 1, vcpus: 12, memory: 65536, flavors: sizes.map { "f\($0)" })
+        b.hostType("small", nodes: 1, vcpus: 10, memory: 65536, flavors: sizes.map { "f\($0)" })
+        b.host("A", type: "big")
+        b.host("B", type: "small")
+        b.host("C", type: "small")
+        for server in servers { b.server(server.id, flavor: "f\(server.vcpus)", on: server.host, nodes: [0]) }
+        return b
+    }
+
     /// Host `id`'s index in `sub`.
     static func local(_ id: String, _ sub: SubProblem, _ inventory: Inventory) throws -> Int {
         try #require(sub.local[inventory.hostIndex[id]!])
@@ -127,17 +142,7 @@ import Topology
     /// home. Sent only to later hosts, b4 stayed on B, c5 then fit nowhere and C was kept too
     /// (3 hosts); now b4 goes to A and c5 to B: 2 hosts, and no cycle.
     @Test func aKeptHostSendsToAnEarlierOneWhenNoCycleCloses() throws {
-        var b = InventoryBuilder()
-        for v in [4, 5, 8] { b.flavor("f\(v)", vcpus: v, memory: 1024) }
-        b.hostType("big", nodes: 1, vcpus: 12, memory: 65536, flavors: ["f4", "f5", "f8"])
-        b.hostType("small", nodes: 1, vcpus: 10, memory: 65536, flavors: ["f4", "f5", "f8"])
-        b.host("A", type: "big")
-        b.host("B", type: "small")
-        b.host("C", type: "small")
-        b.server("a8", flavor: "f8", on: "A", nodes: [0])
-        b.server("b4", flavor: "f4", on: "B", nodes: [0])
-        b.server("b5", flavor: "f5", on: "B", nodes: [0])
-        b.server("c5", flavor: "f5", on: "C", nodes: [0])
+        let b = Self.bigAndTwoSmall([("a8", 8, "A"), ("b4", 4, "B"), ("b5", 5, "B"), ("c5", 5, "C")])
         let (inventory, options, planner, sub) = try Self.consolidatedUnderAny(b)
         func local(_ id: String) throws -> Int { try Self.local(id, sub, inventory) }
         let (b4, c5) = (try Self.position("b4", sub, inventory), try Self.position("c5", sub, inventory))
@@ -327,16 +332,7 @@ import Topology
     /// where an arrival took its room, or if `complete` takes a pass with a kept host's server
     /// left without a place.
     @Test func aKeptHostsServerWithoutAPlaceStaysHomeBesideItsArrivals() throws {
-        var b = InventoryBuilder()
-        for v in [5, 6, 8] { b.flavor("f\(v)", vcpus: v, memory: 1024) }
-        b.hostType("big", nodes: 1, vcpus: 12, memory: 65536, flavors: ["f5", "f6", "f8"])
-        b.hostType("small", nodes: 1, vcpus: 10, memory: 65536, flavors: ["f5", "f6", "f8"])
-        b.host("A", type: "big")
-        b.host("B", type: "small")
-        b.host("C", type: "small")
-        b.server("a8", flavor: "f8", on: "A", nodes: [0])
-        b.server("b5", flavor: "f5", on: "B", nodes: [0])
-        b.server("c6", flavor: "f6", on: "C", nodes: [0])
+        let b = Self.bigAndTwoSmall([("a8", 8, "A"), ("b5", 5, "B"), ("c6", 6, "C")])
         let (inventory, options, planner, sub) = try Self.consolidatedUnderAny(b)
         func local(_ id: String) throws -> Int { try Self.local(id, sub, inventory) }
         let (b5, c6) = (try Self.position("b5", sub, inventory), try Self.position("c6", sub, inventory))
