@@ -152,7 +152,7 @@ extension BatchPlanner {
                 // packing judged in sequence cut off in the first zone: the cycle-free packing of
                 // the local search (215 hosts) was ordered in 0.58 s to 230, past the zone's end,
                 // after the one that comes in waves (224) was in hand.
-                let ordering = plan.cycleFree ? (best == nil ? nil : until) : plan.judgedInSequence && best == nil ? orderedBy ?? .infinity : until
+                let ordering = best != nil ? until : plan.cycleFree ? nil : plan.judgedInSequence ? orderedBy ?? .infinity : until
                 guard let done = orderedWaves(packing, sub: sub, options: options, deadline: ordering, extended: extended)
                 else { continue }
                 (executable, waves) = (done.decisions, done.waves)

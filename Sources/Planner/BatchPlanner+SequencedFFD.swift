@@ -66,17 +66,16 @@ extension BatchPlanner {
         func packed(_ arrivalOrder: ArrivalOrder, until deadline: Double) -> (pass: Pass, kept: Set<Int>, staying: Set<Int>, seconds: Double)? {
             var kept = Self.keptHosts(packing, sub: sub, movers: all)
             var staying = Set<Int>()
-            var best: (pass: Pass, kept: Set<Int>, staying: Set<Int>, seconds: Double, levels: Levels)?
+            var best: (pass: Pass, kept: Set<Int>, staying: Set<Int>, seconds: Double)?
+            var bestLevels: Levels?
             while true {
                 let passStarted = monotonicSeconds()
-                guard let first = pass(staying, kept: kept, arrivalOrder: arrivalOrder, until: deadline) else {
-                    return best.map { ($0.pass, $0.kept, $0.staying, $0.seconds) }
-                }
+                guard let first = pass(staying, kept: kept, arrivalOrder: arrivalOrder, until: deadline) else { return best }
                 let seconds = monotonicSeconds() - passStarted
-                if first.stuck.isEmpty || Self.complete(first, kept: kept) {
+                if Self.complete(first, kept: kept) {  // so is every pass that places everything
                     let levels = sub.levels(first.decisions, objective: options.effectiveObjective, inventory: inventory)
-                    if best.map({ levels < $0.levels }) ?? true { best = (first, kept, staying, seconds, levels) }
-                    if first.stuck.isEmpty { return best.map { ($0.pass, $0.kept, $0.staying, $0.seconds) } }
+                    if bestLevels.map({ levels < $0 }) ?? true { (best, bestLevels) = ((first, kept, staying, seconds), levels) }
+                    if first.stuck.isEmpty { return best }
                 }
                 // As many hosts as the servers left without a place would fill on their own hosts
                 // (by the resource they take more of), one at least.
@@ -87,7 +86,7 @@ extension BatchPlanner {
                 }
                 var room = max(1, Int(volume.rounded(.up)))
                 for (s, home) in first.stuck {
-                    guard home >= 0 else { return best.map { ($0.pass, $0.kept, $0.staying, $0.seconds) } }  // from no host: nothing to keep
+                    guard home >= 0 else { return best }  // from no host: nothing to keep
                     if kept.contains(home) {
                         staying.insert(s)
                     } else if room > 0, kept.insert(home).inserted {
