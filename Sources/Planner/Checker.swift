@@ -91,6 +91,8 @@ public struct Checker: Sendable {
         /// for nothing: on foreign fleet 26 (`Benchmarks/foreign_fleets.py`), one arrival's
         /// integer programs took 0.135 s of a 1 s limit. Never for a plan's checks.
         var searchedVerdictsOnly = false
+        /// The budget of that search in steps (`LayoutVerdict.searchBudget`; tests lower it).
+        var verdictSearchBudget = LayoutVerdict.searchBudget
 
         /// Creates options.
         public init(layoutPolicy: LayoutPolicy = .certain, assumeStopped: Bool = false, placement: CloudPlacement = .any) {
@@ -303,7 +305,9 @@ public struct Checker: Sendable {
             // subset of the concurrent arrivals) with GLPK.
             let others = concurrent.values.reduce(0, +)
             let unknownText = "\(usage.unknownCount) server(s) of unknown NUMA layout" + (others > 0 ? " and \(others) concurrent arrival(s) of the same wave" : "")
-            switch LayoutVerdict.verdict(flavor, on: usage, concurrent: concurrent, searchedOnly: options.searchedVerdictsOnly) {
+            switch LayoutVerdict.verdict(
+                flavor, on: usage, concurrent: concurrent, remembered: true, searchedOnly: options.searchedVerdictsOnly,
+                searchBudget: options.verdictSearchBudget) {
             case .certain:
                 return (optimistic, .certain)
             case .impossible:

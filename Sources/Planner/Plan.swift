@@ -60,6 +60,9 @@ public struct PlanOptions: Hashable, Sendable {
     public var placement: CloudPlacement
     /// Plan moves of servers that are not stopped yet, as if they were (stop them before `apply`).
     public var assumeStopped: Bool
+    /// The budget in steps of the exact verdict's search over arrangements
+    /// (`LayoutVerdict.searchBudget`); tests lower it to reach what runs past it.
+    var verdictSearchBudget = LayoutVerdict.searchBudget
 
     /// Creates options.
     public init(
@@ -86,7 +89,9 @@ public struct PlanOptions: Hashable, Sendable {
 
     /// The rule pipeline's options for this plan.
     public var checkerOptions: Checker.Options {
-        Checker.Options(layoutPolicy: layoutPolicy, assumeStopped: assumeStopped, placement: placement)
+        var options = Checker.Options(layoutPolicy: layoutPolicy, assumeStopped: assumeStopped, placement: placement)
+        options.verdictSearchBudget = verdictSearchBudget
+        return options
     }
 
     /// `checkerOptions` for a heuristic of `plan` that judges arrivals under a time limit

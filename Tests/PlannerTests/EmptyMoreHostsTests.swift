@@ -41,6 +41,34 @@ import Topology
         #expect(PlanValidator.violations(of: ordered.moves, on: inventory, options: options.checkerOptions) == [])
     }
 
+    /// Against its deadline, the phase judges arrivals by the search over arrangements alone: an
+    /// arrival the search cannot judge within its budget is refused, never handed to the
+    /// verdict's integer programs, which no deadline stops (on foreign fleet 806, 40 hosts
+    /// some of 8 nodes, they ran 4.8 s past a 10 s limit). Host A's two servers of unknown
+    /// layout leave no room per node in the worst case, yet room for `m` under every
+    /// arrangement; with a budget of no step the search cannot tell, so B is not emptied onto
+    /// A. With the usual budget it is. (Each run has its own flavor name: verdicts are
+    /// remembered per flavor.)
+    @Test func itJudgesBySearchAloneAgainstItsDeadline() throws {
+        func emptied(budget: Int?, flavor: String) throws -> Int {
+            var b = InventoryBuilder()
+            b.flavor(flavor, vcpus: 4, memory: 4096)
+            b.hostType("t", nodes: 2, vcpus: 8, memory: 8192, flavors: [flavor])
+            for h in ["A", "B"] { b.host(h, type: "t") }
+            b.server("a1", flavor: flavor, on: "A", nodes: nil, status: "ACTIVE")
+            b.server("a2", flavor: flavor, on: "A", nodes: nil, status: "ACTIVE")
+            b.server("b", flavor: flavor, on: "B", nodes: [0])
+            let inventory = try b.build()
+            var options = PlanOptions(mode: .consolidate, timeLimit: 2, placement: .any)
+            if let budget { options.verdictSearchBudget = budget }
+            let more = BatchPlanner(inventory).emptyMoreHosts([], options: options, excluded: [], deadline: monotonicSeconds() + 60)
+            #expect(PlanValidator.violations(of: more.moves, on: inventory, options: options.checkerOptions) == [])
+            return more.emptied
+        }
+        #expect(try emptied(budget: nil, flavor: "timed-m-usual") == 1)
+        #expect(try emptied(budget: 0, flavor: "timed-m-none") == 0)
+    }
+
     /// The insertion asks a host again about a flavor it refused for a reason of one server
     /// (here anti-affinity), never about one it refused for want of room: `x1` may not join its
     /// group's `y` on A and goes to B, which then has no room for `x2`, which A takes.
