@@ -35,6 +35,15 @@ public enum LayoutVerdict {
     /// The search's budget in steps (`searchedVerdict`).
     static let searchBudget = 50_000
 
+    /// The search's budget where the integer programs are not asked after it
+    /// (`PlanOptions.heuristicCheckerOptions`): an arrival the search cannot judge within it
+    /// is refused or waits. Most searches end within 2^10 steps, a few run to 2^16, and those
+    /// that run out of 50,000 took most of the packing's time on 8-node hosts (foreign fleet
+    /// 806: 54 of 612 verdicts, 2.7 of 3.3 million steps in a pass of 0.85 s). With 10,000,
+    /// foreign fleet 795 at 1 s ends in 0.6 s instead of 0.9 s, 4257 in 0.8 s instead of 1.1
+    /// s, and fleet 20 (seed 1) keeps 30 hosts instead of 34 (docs/PERFORMANCE.md).
+    static let timedSearchBudget = 10_000
+
     /// `verdict` with the search's budget given (tests).
     static func verdict(
         _ flavor: Flavor, on usage: HostUsage, concurrent: [Flavor: Int], remembered: Bool, searchedOnly: Bool, searchBudget: Int
@@ -50,22 +59,24 @@ public enum LayoutVerdict {
             ? SolvedKey(flavor: flavor, capacity: usage.capacity, knownUsed: usage.knownUsed, unknown: usage.unknownFlavors,
                         concurrent: concurrent)
             : nil
-        let known = key.flatMap { key in solved.withLock { $0[key] } }  // nil: never asked; .some(nil): the search ran out
-        if case let answer?? = known { return answer }
-        let searched = known == nil ? searchedVerdict(flavor, on: usage, concurrent: concurrent, budget: searchBudget) : nil
-        func remember(_ answer: FitVerdict?) {
+        let known = key.flatMap { key in solved.withLock { $0[key] } }
+        if case .answer(let answer)? = known { return answer }
+        // A search that ran out within this budget or a larger one is not run again.
+        let ranOut = if case .ranOut(let budget)? = known { budget >= searchBudget } else { false }
+        let searched = ranOut ? nil : searchedVerdict(flavor, on: usage, concurrent: concurrent, budget: searchBudget)
+        func remember(_ memo: Memo) {
             guard let key else { return }
             solved.withLock { cache in
                 if cache.count >= solvedLimit { cache.removeAll(keepingCapacity: true) }
-                cache[key] = .some(answer)
+                cache[key] = memo
             }
         }
         if searched == nil && searchedOnly {
-            if known == nil { remember(nil) }
+            if !ranOut { remember(.ranOut(budget: searchBudget)) }
             return .possible
         }
         let answer = searched ?? integerProgramVerdict(flavor, on: usage, concurrent: concurrent)
-        remember(answer)
+        remember(.answer(answer))
         return answer
     }
 
@@ -98,9 +109,17 @@ public enum LayoutVerdict {
     /// mixed benchmark fleet under `any` asked 6,974 such questions, 2,372 of them distinct,
     /// and they took 2.8 of its 3.3 s. Emptied when full, so it stays bounded.
     /// Keys whose search ran past its budget and that were asked only with `searchedOnly` map
-    /// to nil: asked again so, they are not searched again.
-    private static let solved = Mutex<[SolvedKey: FitVerdict?]>([:])
+    /// to that budget: asked again within it or a smaller one, they are not searched again;
+    /// within a larger one they are (the timed heuristics search with `timedSearchBudget`, a
+    /// plan's validation with `searchBudget`, and the larger search often answers).
+    private static let solved = Mutex<[SolvedKey: Memo]>([:])
     private static let solvedLimit = 200_000
+
+    /// What `solved` remembers of a key: the verdict, or the budget its search ran out of.
+    private enum Memo {
+        case answer(FitVerdict)
+        case ranOut(budget: Int)
+    }
 
     /// Whether `flavor` fits with every server of unknown layout and every concurrent arrival
     /// counted on every node at once: a sufficient condition for `certain` that needs no solver.

@@ -95,14 +95,17 @@ public struct PlanOptions: Hashable, Sendable {
     }
 
     /// `checkerOptions` for a heuristic of `plan` that judges arrivals under a time limit
-    /// (`timed`): where the search over arrangements runs out of its budget, the arrival is
-    /// not certain (refused: it goes elsewhere or waits for a later wave) instead of waiting
-    /// for the verdict's integer programs (on foreign fleet 26 at 1 s one arrival's took
-    /// 0.14 s). Refusing more never admits an unsafe move. Never for the plan's validation,
-    /// `check`, `targets` or `apply`'s re-check, which always ask the integer programs.
+    /// (`timed`): where the search over arrangements runs out of its budget (at most
+    /// `LayoutVerdict.timedSearchBudget` steps), the arrival is not certain (refused: it goes
+    /// elsewhere or waits for a later wave) instead of waiting for the verdict's integer
+    /// programs (on foreign fleet 26 at 1 s one arrival's took 0.14 s). Refusing more never
+    /// admits an unsafe move. Never for `check`, `targets` or `apply`'s re-check, nor for the
+    /// plan's final validation, which always ask the integer programs; a replay of waves under
+    /// these options that passes proves them too (each move found certain by the search).
     func heuristicCheckerOptions(timed: Bool) -> Checker.Options {
         var options = checkerOptions
         options.searchedVerdictsOnly = timed
+        if timed { options.verdictSearchBudget = min(options.verdictSearchBudget, LayoutVerdict.timedSearchBudget) }
         return options
     }
 }

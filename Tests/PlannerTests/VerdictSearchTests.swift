@@ -161,4 +161,32 @@ import Topology
         #expect(ask(false) == .certain)
         #expect(ask(true) == .certain)
     }
+
+    /// A search that ran out of a small budget (the timed heuristics') is searched again under a
+    /// larger one, and that answer is remembered: the plan's validation searches with more steps
+    /// than the heuristics, and must not go straight to the integer programs (or, timed, to
+    /// "not sure") because a smaller search gave up on the same question.
+    @Test func aSearchThatRanOutIsSearchedAgainWithMoreSteps() {
+        var usage = HostUsage(capacity: Array(repeating: Resources(vcpus: 16, memoryMiB: 65536), count: 2))
+        for _ in 0..<3 { usage.add(Flavor(name: "six", resources: Resources(vcpus: 6, memoryMiB: 8192)), nodes: nil) }
+        let ten = Flavor(name: "ten-searched-again", resources: Resources(vcpus: 10, memoryMiB: 8192))
+        func ask(budget: Int) -> FitVerdict {
+            LayoutVerdict.verdict(ten, on: usage, concurrent: [:], remembered: true, searchedOnly: true, searchBudget: budget)
+        }
+        #expect(ask(budget: 0) == .possible)
+        #expect(ask(budget: LayoutVerdict.searchBudget) == .certain)
+        #expect(ask(budget: 0) == .certain)  // remembered
+    }
+
+    /// The timed heuristics search with `timedSearchBudget` steps, fewer than a plan's checks,
+    /// and never with more than the options allow.
+    @Test func timedHeuristicsSearchWithTheirOwnBudget() {
+        var options = PlanOptions(mode: .consolidate, placement: .any)
+        #expect(LayoutVerdict.timedSearchBudget < LayoutVerdict.searchBudget)
+        #expect(options.checkerOptions.verdictSearchBudget == LayoutVerdict.searchBudget)
+        #expect(options.heuristicCheckerOptions(timed: false).verdictSearchBudget == LayoutVerdict.searchBudget)
+        #expect(options.heuristicCheckerOptions(timed: true).verdictSearchBudget == LayoutVerdict.timedSearchBudget)
+        options.verdictSearchBudget = 0
+        #expect(options.heuristicCheckerOptions(timed: true).verdictSearchBudget == 0)
+    }
 }
