@@ -51,14 +51,7 @@ import Topology
     /// remembered per flavor.)
     @Test func itJudgesBySearchAloneAgainstItsDeadline() throws {
         func emptied(budget: Int?, flavor: String) throws -> Int {
-            var b = InventoryBuilder()
-            b.flavor(flavor, vcpus: 4, memory: 4096)
-            b.hostType("t", nodes: 2, vcpus: 8, memory: 8192, flavors: [flavor])
-            for h in ["A", "B"] { b.host(h, type: "t") }
-            b.server("a1", flavor: flavor, on: "A", nodes: nil, status: "ACTIVE")
-            b.server("a2", flavor: flavor, on: "A", nodes: nil, status: "ACTIVE")
-            b.server("b", flavor: flavor, on: "B", nodes: [0])
-            let inventory = try b.build()
+            let inventory = try Self.roomOnlyByTheExactVerdict(flavor: flavor)
             var options = PlanOptions(mode: .consolidate, timeLimit: 2, placement: .any)
             if let budget { options.verdictSearchBudget = budget }
             let more = BatchPlanner(inventory).emptyMoreHosts([], options: options, excluded: [], deadline: monotonicSeconds() + 60)
@@ -67,6 +60,22 @@ import Topology
         }
         #expect(try emptied(budget: nil, flavor: "timed-m-usual") == 1)
         #expect(try emptied(budget: 0, flavor: "timed-m-none") == 0)
+    }
+
+    /// Two hosts of two nodes of 8 vCPUs: A holds `a1` and `a2` (4 vCPUs each, unknown layout,
+    /// not movable), B holds `b` (the same flavor, movable). Counted on every node, A's servers
+    /// leave no room; under every arrangement they leave room for `b`: only the exact verdict
+    /// (the search, or the integer programs) admits `b` on A. `flavor` names the flavor, so
+    /// that the verdicts remembered are the caller's own.
+    static func roomOnlyByTheExactVerdict(flavor: String) throws -> Inventory {
+        var b = InventoryBuilder()
+        b.flavor(flavor, vcpus: 4, memory: 4096)
+        b.hostType("t", nodes: 2, vcpus: 8, memory: 8192, flavors: [flavor])
+        for h in ["A", "B"] { b.host(h, type: "t") }
+        b.server("a1", flavor: flavor, on: "A", nodes: nil, status: "ACTIVE")
+        b.server("a2", flavor: flavor, on: "A", nodes: nil, status: "ACTIVE")
+        b.server("b", flavor: flavor, on: "B", nodes: [0])
+        return try b.build()
     }
 
     /// The insertion asks a host again about a flavor it refused for a reason of one server

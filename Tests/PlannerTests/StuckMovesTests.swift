@@ -100,26 +100,19 @@ import Topology
 
     /// Under a time limit the reuse replay judges by the search over arrangements alone, and a
     /// replay that passes stands for the plan's validation. Where the search cannot tell (here:
-    /// a budget of no step, on a host whose two servers of unknown layout leave room for `y`
+    /// a budget of no step, on a host whose two servers of unknown layout leave room for `b`
     /// only under the exact verdict) the waves are ordered anew rather than waiting for the
     /// verdict's integer programs, which took 1.6 s a question on an 8-node host. Without a
     /// deadline the integer programs answer and the waves are reused as validated.
     @Test func underATimeLimitTheReuseReplayAsksNoIntegerPrograms() throws {
         func final(deadline: Double?, flavor: String) throws -> Waves {
-            var b = InventoryBuilder()
-            b.flavor(flavor, vcpus: 4, memory: 4096)
-            b.hostType("t", nodes: 2, vcpus: 8, memory: 8192, flavors: [flavor])
-            for h in ["X", "Y"] { b.host(h, type: "t") }
-            b.server("x1", flavor: flavor, on: "X", nodes: nil, status: "ACTIVE")
-            b.server("x2", flavor: flavor, on: "X", nodes: nil, status: "ACTIVE")
-            b.server("y", flavor: flavor, on: "Y", nodes: [0])
-            let inv = try b.build()
+            let inv = try EmptyMoreHostsTests.roomOnlyByTheExactVerdict(flavor: flavor)
             var options = PlanOptions(mode: .consolidate, placement: .any)
             options.verdictSearchBudget = 0
-            var m = Move(serverID: "y", from: "Y", to: "X", numaNodes: nil)
+            var m = Move(serverID: "b", from: "B", to: "A", numaNodes: nil)
             m.wave = 1
             let out = BatchPlanner(inv).finalWaves(([m], []), waves: [[m]], untrimmed: [], keptHome: 0, options: options, deadline: deadline)
-            #expect(out.ordered.moves.map(\.to) == ["X"])
+            #expect(out.ordered.moves.map(\.to) == ["A"])
             #expect(PlanValidator.violations(of: out.ordered.moves, on: inv, options: PlanOptions(mode: .consolidate).checkerOptions) == [])
             return out.ordered
         }
