@@ -139,7 +139,7 @@ extension BatchPlanner {
         func landingBlocks(_ first: Item, nodes: [Int]?, on h: Int, _ later: Item) -> Bool {
             replay.land(server: first.server, on: h, nodes: nodes)
             defer { replay.unland(server: first.server, on: h, nodes: nodes) }
-            return replay.blocker(server: later.server, to: h, nodes: replay.nodes(server: later.server, to: h, planned: later.move.numaNodes)) != nil
+            return !replay.mayStart(server: later.server, to: h, nodes: replay.nodes(server: later.server, to: h, planned: later.move.numaNodes))
         }
         while !pending.isEmpty {
             if timeSpent(opened: opened) { return nil }
@@ -181,7 +181,7 @@ extension BatchPlanner {
                     if refusedAt[i] == stamp(i, h) { return false }
                     if let sequence, !sequence.mayStart(i) { return false }
                     nodes = replay.nodes(server: item.server, to: h, planned: item.move.numaNodes)
-                    if replay.blocker(server: item.server, to: h, nodes: nodes) != nil {
+                    if !replay.mayStart(server: item.server, to: h, nodes: nodes) {
                         refusedAt[i] = stamp(i, h)
                         return false
                     }
@@ -189,7 +189,7 @@ extension BatchPlanner {
                 } else if let from = item.from {
                     // To the pool: judged for the arrivals of this wave on its source.
                     if refusedAt[i] == stamp(i, from) { return false }
-                    if replay.blocker(server: item.server, to: nil, nodes: nil) != nil {
+                    if !replay.mayStart(server: item.server, to: nil, nodes: nil) {
                         refusedAt[i] = stamp(i, from)
                         return false
                     }
@@ -248,17 +248,17 @@ extension BatchPlanner {
                     if bySize && other.flavor.numaNodes <= item.flavor.numaNodes { continue }
                     let o = other.server
                     let otherNodes = replay.nodes(server: o, to: h, planned: other.move.numaNodes)
-                    guard replay.blocker(server: o, to: h, nodes: otherNodes) == nil else { continue }
+                    guard replay.mayStart(server: o, to: h, nodes: otherNodes) else { continue }
                     if !canStart {
                         // This move must be able to start now, or there is nothing to order.
                         nodes = replay.nodes(server: item.server, to: h, planned: item.move.numaNodes)
-                        guard replay.blocker(server: item.server, to: h, nodes: nodes) == nil else { return nil }
+                        guard replay.mayStart(server: item.server, to: h, nodes: nodes) else { return nil }
                         canStart = true
                     }
                     guard landingBlocks(item, nodes: nodes, on: h, other) else { continue }
                     replay.land(server: o, on: h, nodes: otherNodes)
-                    let fitsAfter = replay.blocker(
-                        server: item.server, to: h, nodes: replay.nodes(server: item.server, to: h, planned: item.move.numaNodes)) == nil
+                    let fitsAfter = replay.mayStart(
+                        server: item.server, to: h, nodes: replay.nodes(server: item.server, to: h, planned: item.move.numaNodes))
                     replay.unland(server: o, on: h, nodes: otherNodes)
                     if fitsAfter { return q }
                 }
@@ -295,7 +295,7 @@ extension BatchPlanner {
                     guard !seen.contains(w.kind) else { continue }
                     seen.append(w.kind)
                     if seen.count > 8 { break }
-                    guard replay.blocker(server: w.server, to: h, nodes: replay.nodes(server: w.server, to: h, planned: w.move.numaNodes)) == nil
+                    guard replay.mayStart(server: w.server, to: h, nodes: replay.nodes(server: w.server, to: h, planned: w.move.numaNodes))
                     else { continue }  // it waits for more than these departures
                     if landingBlocks(item, nodes: replay.nodes(server: item.server, to: h, planned: item.move.numaNodes), on: h, w) {
                         return true
@@ -514,8 +514,8 @@ extension BatchPlanner {
         }
         for c in candidates {
             let h = c.host
-            guard replay.blocker(server: s, to: h, nodes: replay.nodes(server: s, to: h, planned: c.nodes)) == nil else { continue }
-            if let end = roomAtEnd, end.blocker(server: s, to: h, nodes: end.nodes(server: s, to: h, planned: c.nodes)) != nil { continue }
+            guard replay.mayStart(server: s, to: h, nodes: replay.nodes(server: s, to: h, planned: c.nodes)) else { continue }
+            if let end = roomAtEnd, !end.mayStart(server: s, to: h, nodes: end.nodes(server: s, to: h, planned: c.nodes)) { continue }
             return (h, c.nodes)
         }
         if onlyTo == nil && options.allowPool && server.dedicatedHostID != nil { return (nil, nil) }
@@ -761,7 +761,7 @@ struct Relocation {
                 var landed: [(Int, [Int]?)] = []
                 for (s, planned) in ending {
                     let nodes = replay.nodes(server: s, to: e, planned: planned)
-                    guard replay.blocker(server: s, to: e, nodes: nodes) == nil else { break }
+                    guard replay.mayStart(server: s, to: e, nodes: nodes) else { break }
                     replay.land(server: s, on: e, nodes: nodes)
                     landed.append((s, nodes))
                 }
