@@ -23,20 +23,28 @@ extension LayoutVerdict {
     /// was never ordered: 332 hosts. With the search, 11,043 verdicts took 0.85 s (none past
     /// the budget) and the plan kept 224 hosts.
     static func searchedVerdict(_ flavor: Flavor, on usage: HostUsage, concurrent: [Flavor: Int], budget: Int = LayoutVerdict.searchBudget) -> FitVerdict? {
-        guard usage.capacity.count <= 8, flavor.numaNodes <= usage.capacity.count else { return nil }
+        search(flavor, on: usage, concurrent: concurrent, budget: budget).verdict
+    }
+
+    /// `searchedVerdict`, and whether the first search found an arrangement with room for the
+    /// flavor (`possible`: it is then at least possible, also where the second runs out).
+    static func search(_ flavor: Flavor, on usage: HostUsage, concurrent: [Flavor: Int], budget: Int)
+        -> (verdict: FitVerdict?, possible: Bool)
+    {
+        guard usage.capacity.count <= 8, flavor.numaNodes <= usage.capacity.count else { return (nil, false) }
         let unknown = usage.unknownFlavors.sorted { $0.key.name < $1.key.name }
         var fits = ArrangementSearch(room: usage.freeKnown, mandatory: unknown + [(flavor, 1)], optional: [], budget: budget)
         switch fits.exists(blocking: nil) {
-        case nil: return nil
-        case false?: return .impossible
+        case nil: return (nil, false)
+        case false?: return (.impossible, false)
         case true?: break
         }
         var blocking = ArrangementSearch(room: usage.freeKnown, mandatory: unknown,
                                          optional: concurrent.sorted { $0.key.name < $1.key.name }, budget: budget - fits.steps)
         switch blocking.exists(blocking: flavor) {
-        case nil: return nil
-        case true?: return .possible
-        case false?: return .certain
+        case nil: return (nil, true)
+        case true?: return (.possible, true)
+        case false?: return (.certain, true)
         }
     }
 }

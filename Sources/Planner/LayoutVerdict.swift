@@ -24,8 +24,10 @@ public enum LayoutVerdict {
     ///
     /// Answers that needed the solver are remembered (`solved`); `remembered` false solves
     /// again anyway (the answer is the same; for measuring the solver). `searchedOnly`: where
-    /// the search runs past its budget and no answer is remembered, `possible` (not sure)
-    /// instead of the integer programs; that the search ran out is remembered, not the answer.
+    /// the search runs past its budget and no answer is remembered, a refusal instead of the
+    /// integer programs: `possible` (not sure it is certain) where the search found room under
+    /// some arrangement, else `impossible` (not sure it fits at all); that the search ran out
+    /// is remembered, not the answer.
     public static func verdict(
         _ flavor: Flavor, on usage: HostUsage, concurrent: [Flavor: Int] = [:], remembered: Bool = true, searchedOnly: Bool = false
     ) -> FitVerdict {
@@ -62,8 +64,11 @@ public enum LayoutVerdict {
         let known = key.flatMap { key in solved.withLock { $0[key] } }
         if case .answer(let answer)? = known { return answer }
         // A search that ran out within this budget or a larger one is not run again.
-        let ranOut = if case .ranOut(let budget)? = known { budget >= searchBudget } else { false }
-        let searched = ranOut ? nil : searchedVerdict(flavor, on: usage, concurrent: concurrent, budget: searchBudget)
+        var ranOut = false
+        var possible = false  // the search found an arrangement with room: at least possible
+        if case .ranOut(let budget, let found)? = known, budget >= searchBudget { (ranOut, possible) = (true, found) }
+        var searched: FitVerdict?
+        if !ranOut { (searched, possible) = search(flavor, on: usage, concurrent: concurrent, budget: searchBudget) }
         func remember(_ memo: Memo) {
             guard let key else { return }
             solved.withLock { cache in
@@ -72,8 +77,11 @@ public enum LayoutVerdict {
             }
         }
         if searched == nil && searchedOnly {
-            if !ranOut { remember(.ranOut(budget: searchBudget)) }
-            return .possible
+            if !ranOut { remember(.ranOut(budget: searchBudget, possible: possible)) }
+            // Not sure: possible where the search found room under some arrangement; where it
+            // found none within its budget the flavor may not fit at all, and is refused under
+            // every layout policy (as possible, `--layout-policy possible` admitted it).
+            return possible ? .possible : .impossible
         }
         let answer = searched ?? integerProgramVerdict(flavor, on: usage, concurrent: concurrent)
         remember(.answer(answer))
@@ -115,10 +123,11 @@ public enum LayoutVerdict {
     private static let solved = Mutex<[SolvedKey: Memo]>([:])
     private static let solvedLimit = 200_000
 
-    /// What `solved` remembers of a key: the verdict, or the budget its search ran out of.
+    /// What `solved` remembers of a key: the verdict, or the budget its search ran out of and
+    /// whether it had found room under some arrangement.
     private enum Memo {
         case answer(FitVerdict)
-        case ranOut(budget: Int)
+        case ranOut(budget: Int, possible: Bool)
     }
 
     /// Whether `flavor` fits with every server of unknown layout and every concurrent arrival

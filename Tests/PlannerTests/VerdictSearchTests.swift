@@ -140,8 +140,10 @@ import Topology
     }
 
     /// With `searchedOnly` (heuristics), a verdict the search cannot reach within its budget is
-    /// "possible", not sure, without the integer programs, and asked so again it is not searched
-    /// again; asked without it, the integer programs answer, and that answer then serves both.
+    /// a refusal without the integer programs, and asked so again it is not searched again;
+    /// asked without it, the integer programs answer, and that answer then serves both. With no
+    /// step the search has not found room under any arrangement: `impossible`, refused under
+    /// every layout policy (`possible` was admitted under `--layout-policy possible`).
     @Test func searchedOnlyIsNotSureWhereTheSearchRunsOut() {
         // Two nodes of 16 vCPUs, three servers of 6 of unknown layout: two share a node, and
         // either way the other node has 10 free. A server of 10 is certain, which the fast
@@ -156,10 +158,31 @@ import Topology
         func ask(_ searchedOnly: Bool) -> FitVerdict {
             LayoutVerdict.verdict(ten, on: usage, concurrent: [:], remembered: true, searchedOnly: searchedOnly, searchBudget: 0)
         }
-        #expect(ask(true) == .possible)
-        #expect(ask(true) == .possible)
+        #expect(ask(true) == .impossible)
+        #expect(ask(true) == .impossible)
         #expect(ask(false) == .certain)
         #expect(ask(true) == .certain)
+    }
+
+    /// Where the first search finds room under some arrangement and the second (is there one
+    /// that blocks the flavor?) runs out, the searched-only verdict is `possible`: at least
+    /// that is known. Budgets from 0 up: first `impossible` (nothing found), then `possible`,
+    /// then the answer, `certain`.
+    @Test func searchedOnlyIsPossibleWhereOnlyTheBlockingSearchRunsOut() {
+        var usage = HostUsage(capacity: Array(repeating: Resources(vcpus: 16, memoryMiB: 65536), count: 2))
+        for _ in 0..<3 { usage.add(Flavor(name: "six", resources: Resources(vcpus: 6, memoryMiB: 8192)), nodes: nil) }
+        var seen: [FitVerdict] = []
+        for budget in 0...200 {
+            // A flavor name per budget: each verdict is its own, not one remembered.
+            let ten = Flavor(name: "ten-blocking-\(budget)", resources: Resources(vcpus: 10, memoryMiB: 8192))
+            let verdict = LayoutVerdict.verdict(ten, on: usage, concurrent: [:], remembered: true, searchedOnly: true, searchBudget: budget)
+            if seen.last != verdict { seen.append(verdict) }
+            if verdict == .possible {
+                let searched = LayoutVerdict.search(ten, on: usage, concurrent: [:], budget: budget)
+                #expect(searched.verdict == nil && searched.possible)
+            }
+        }
+        #expect(seen == [.impossible, .possible, .certain])
     }
 
     /// A search that ran out of a small budget (the timed heuristics') is searched again under a
@@ -173,7 +196,7 @@ import Topology
         func ask(budget: Int) -> FitVerdict {
             LayoutVerdict.verdict(ten, on: usage, concurrent: [:], remembered: true, searchedOnly: true, searchBudget: budget)
         }
-        #expect(ask(budget: 0) == .possible)
+        #expect(ask(budget: 0) == .impossible)  // not sure it fits at all
         #expect(ask(budget: LayoutVerdict.searchBudget) == .certain)
         #expect(ask(budget: 0) == .certain)  // remembered
     }
