@@ -305,9 +305,7 @@ public struct Checker: Sendable {
             // subset of the concurrent arrivals) with GLPK.
             let others = concurrent.values.reduce(0, +)
             let unknownText = "\(usage.unknownCount) server(s) of unknown NUMA layout" + (others > 0 ? " and \(others) concurrent arrival(s) of the same wave" : "")
-            switch LayoutVerdict.verdict(
-                flavor, on: usage, concurrent: concurrent, remembered: true, searchedOnly: options.searchedVerdictsOnly,
-                searchBudget: options.verdictSearchBudget) {
+            switch LayoutVerdict.verdict(flavor, on: usage, concurrent: concurrent, options: options) {
             case .certain:
                 return (optimistic, .certain)
             case .impossible:

@@ -46,6 +46,13 @@ public enum LayoutVerdict {
     /// s, and fleet 20 (seed 1) keeps 30 hosts instead of 34 (docs/PERFORMANCE.md).
     static let timedSearchBudget = 10_000
 
+    /// `verdict` as the rule pipeline asks it under `options`: by the search alone where they
+    /// say so (`Checker.Options.searchedVerdictsOnly`), within their budget.
+    static func verdict(_ flavor: Flavor, on usage: HostUsage, concurrent: [Flavor: Int], options: Checker.Options) -> FitVerdict {
+        verdict(flavor, on: usage, concurrent: concurrent, remembered: true, searchedOnly: options.searchedVerdictsOnly,
+                searchBudget: options.verdictSearchBudget)
+    }
+
     /// `verdict` with the search's budget given (tests).
     static func verdict(
         _ flavor: Flavor, on usage: HostUsage, concurrent: [Flavor: Int], remembered: Bool, searchedOnly: Bool, searchBudget: Int

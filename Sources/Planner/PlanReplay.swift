@@ -146,9 +146,7 @@ struct PlanReplay {
                 var rest = arrivals
                 rest[other, default: 0] -= 1
                 if rest[other] == 0 { rest[other] = nil }
-                if LayoutVerdict.verdict(
-                    other, on: usage, concurrent: rest, remembered: true, searchedOnly: options.searchedVerdictsOnly,
-                    searchBudget: options.verdictSearchBudget) != .certain {
+                if LayoutVerdict.verdict(other, on: usage, concurrent: rest, options: options) != .certain {
                     return other
                 }
             }
