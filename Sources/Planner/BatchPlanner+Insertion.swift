@@ -288,10 +288,10 @@ extension BatchPlanner {
             var admitted = options.maxPerHost.map({ state.arrivals[a.h, default: 0] < $0 }) ?? true
             if admitted && sequenced {
                 admitted = SequencedArrivals.join(a.s, on: a.h, replay: &state.replay, open: &openWave[a.h, default: []]) { replay in
-                    (replay.quickJudge(server: a.s, to: a.h, nodes: nil).refusal == nil, true)
+                    (replay.mayStart(server: a.s, to: a.h, nodes: nil), true)
                 }.placed
             } else if admitted {
-                admitted = state.replay.quickJudge(server: a.s, to: a.h, nodes: nil).refusal == nil
+                admitted = state.replay.mayStart(server: a.s, to: a.h, nodes: nil)
             }
             guard admitted else {
                 refused.append(a.s)
@@ -309,7 +309,7 @@ extension BatchPlanner {
             for s in refused {
                 let server = inventory.servers[s]
                 if let id = server.dedicatedHostID, let h = inventory.hostIndex[id], let l = sub.local[h], inUse.contains(l), sub.receives[l],
-                    state.replay.quickJudge(server: s, to: h, nodes: nil).refusal == nil
+                    state.replay.mayStart(server: s, to: h, nodes: nil)
                 {
                     state.replay.start(server: s, to: h, nodes: nil)
                     state.wishes.add(server, flavor: replay.flavor(of: s), host: h, nodes: server.numaNodes, groups: [])
@@ -336,7 +336,7 @@ extension BatchPlanner {
             for id in rest where !placed.contains(id) {
                 guard let s = inventory.serverIndex[id], let home = inventory.servers[s].dedicatedHostID.flatMap({ inventory.hostIndex[$0] }),
                     let l = sub.local[home], state.arrivals[home, default: 0] == 0,
-                    state.replay.quickJudge(server: s, to: home, nodes: inventory.servers[s].numaNodes).refusal == nil
+                    state.replay.mayStart(server: s, to: home, nodes: inventory.servers[s].numaNodes)
                 else { return nil }
                 let server = inventory.servers[s]
                 state.replay.start(server: s, to: home, nodes: server.numaNodes)

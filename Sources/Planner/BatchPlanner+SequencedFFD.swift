@@ -252,7 +252,7 @@ extension BatchPlanner {
                     scratch.settle(open, on: h)
                     (open, wave) = ([], hostWave[a.c][a.i])
                 }
-                guard scratch.quickJudge(server: a.s, to: h, nodes: nil).refusal == nil else { return false }
+                guard scratch.mayStart(server: a.s, to: h, nodes: nil) else { return false }
                 scratch.start(server: a.s, to: h, nodes: nil)
                 open.append(a.s)
             }
@@ -422,7 +422,7 @@ extension BatchPlanner {
                 for a in pass.arrivals[l] {
                     let resources = sub.classes[a.c].flavor.resources
                     func admitted() -> Bool {
-                        replay.state.usage[h].freeTotal.covers(resources) && replay.quickJudge(server: a.s, to: h, nodes: nil).refusal == nil
+                        replay.state.usage[h].freeTotal.covers(resources) && replay.mayStart(server: a.s, to: h, nodes: nil)
                     }
                     if !open.isEmpty, admitted() {
                         open.append(a.s)

@@ -819,7 +819,7 @@ struct HostSequences {
             for i in list {
                 let s = moves[i].server
                 let joined = SequencedArrivals.join(s, on: h, replay: &replay, open: &open) { replay in
-                    (replay.quickJudge(server: s, to: h, nodes: nil).refusal == nil, true)
+                    (replay.mayStart(server: s, to: h, nodes: nil), true)
                 }
                 guard joined.placed else { continue }
                 if joined.opened {

@@ -94,10 +94,10 @@ struct PlanReplay {
     }
 
     /// Whether `server` may start moving to host `h` (nil: the pool) now: `blocker` is nil, by
-    /// the same rule pipeline (`evaluate`), without building the refusal's message. The wave
-    /// ordering asks it of many moves and hosts: building the messages (and the resources'
-    /// descriptions in them) was about a tenth of ordering 5,187 moves on foreign fleet 800
-    /// under `planned`.
+    /// the same rule pipeline (`evaluate`), without building the refusal's message. For callers
+    /// that need only the answer (the wave ordering, the insertion, the packings judged in
+    /// sequence): building the messages (and the resources' descriptions in them) was about a
+    /// tenth of ordering 5,187 moves on foreign fleet 800 under `planned`.
     func mayStart(server s: Int, to h: Int?, nodes: [Int]?) -> Bool { quickJudge(server: s, to: h, nodes: nodes).refusal == nil }
 
     /// `judge` without building any message, for callers that ask it of many hosts: the
