@@ -11,7 +11,12 @@ extension BatchPlanner {
     /// First-fit decreasing for consolidations under `any`, judged as the plan will run: every
     /// arrival must find room whatever nodes the cloud picks for it and for the host's earlier
     /// arrivals (`SequencedArrivals.join`, the rule `anySafe(sequenced: true)` applies), and the
-    /// moves never wait on each other in a cycle.
+    /// moves never wait on each other in a cycle. Under `planned`, the same packing with each
+    /// arrival judged on the nodes it names (`namedNodes`): the cycles are what it avoids there.
+    /// Foreign fleet 781 (seed 777: 100 hosts, every layout unknown) kept 39 hosts under
+    /// `planned` at 1-10 s without it (53 moves re-routed to break cycles), where first-fit
+    /// decreasing's final state (`Benchmarks/ffd.py --worst-case`) keeps 33; with it, 34 at 1 s.
+    /// Nil under the models that predict the cloud's nodes.
     ///
     /// The hosts `packing` keeps in use (`keptHosts`) receive. Their servers that `packing`
     /// leaves home stay; the others leave, and so do all servers of the other hosts. Then every
@@ -50,7 +55,7 @@ extension BatchPlanner {
         _ packing: [[Decision]], sub: SubProblem, options: PlanOptions, order: [Int], typeAccepts: [[Bool]], deadline: Double,
         firstOrderUntil: Double? = nil, fewerMovesUntil: Double? = nil, wavesUntil: Double? = nil, orders: [ArrivalOrder] = [.init()]
     ) -> (decisions: [[Decision]], waves: [Move]?)? {
-        guard options.placement == .any, !orders.isEmpty else { return nil }
+        guard options.placement == .any || options.placement == .planned, !orders.isEmpty else { return nil }
         let all = movers(of: sub)
         var moversOn = [[Int]](repeating: [], count: sub.hosts.count)  // per host, its movers (indices into `all`)
         for (k, m) in all.enumerated() where m.origin.host >= 0 { moversOn[m.origin.host].append(k) }
@@ -216,8 +221,12 @@ extension BatchPlanner {
         // fleet 26 at 1 s: 88 on 4 nodes, one arrival's integer programs 0.135 s).
         var replay = heuristicReplay(options)
         // The nodes each arrival is wished on, kept consistent host by host: the cloud picks its
-        // own, but the plan prints these, and later steps read the packing's nodes.
+        // own, but the plan prints these, and later steps read the packing's nodes. Under
+        // `planned` the cloud takes them: each arrival is judged on them, the fit function's
+        // choice on its host as the replay stands (`namedNodes`).
         var wishes = checker.state
+        let named = options.placement == .planned
+        let policy = options.checkerOptions.effectivePolicy
         var decisions = sub.classes.map { Array(repeating: Decision.stay, count: $0.count) }
         var hostWave = sub.classes.map { [Int](repeating: 0, count: $0.count) }
         var wavesOn = [Int](repeating: 0, count: sub.hosts.count)  // per local host, its arrivals' waves so far
@@ -252,8 +261,9 @@ extension BatchPlanner {
                     scratch.settle(open, on: h)
                     (open, wave) = ([], hostWave[a.c][a.i])
                 }
-                guard scratch.mayStart(server: a.s, to: h, nodes: nil) else { return false }
-                scratch.start(server: a.s, to: h, nodes: nil)
+                let nodes = Self.namedNodes(decisions[a.c][a.i], placement: options.placement)
+                guard scratch.mayStart(server: a.s, to: h, nodes: nodes) else { return false }
+                scratch.start(server: a.s, to: h, nodes: nodes)
                 open.append(a.s)
             }
             return true
@@ -317,23 +327,38 @@ extension BatchPlanner {
                     if advancing { firstOpen[m.c] = k + 1 }
                     continue
                 }
-                let judged = SequencedArrivals.join(m.s, on: h, replay: &replay, open: &open[h, default: []]) { replay in
-                    let refusal = replay.quickJudge(server: m.s, to: h, nodes: nil).refusal
-                    return (refusal == nil, refusal.map(BatchPlanner.isRoomRefusal) ?? true)
+                // Under `planned`, the nodes the fit function picks in the room the host has for
+                // certain (its servers of unknown layout counted on every node under the
+                // `certain` policy), judged there; no such nodes is a refusal for room. No waves
+                // on a host: the cloud lands each arrival on its nodes, in any order.
+                var nodes: [Int]?
+                if named {
+                    let usage = replay.state.usage[h]
+                    nodes = Fit.fit(flavor, free: usage.free(under: policy), capacity: usage.capacity)?.nodes
+                }
+                let judged: (placed: Bool, opened: Bool, roomRefusal: Bool)
+                if named {
+                    let refusal = nodes == nil ? .insufficientNUMACapacity : replay.quickJudge(server: m.s, to: h, nodes: nodes).refusal
+                    judged = (refusal == nil, arrivalsOn[l].isEmpty, refusal.map(BatchPlanner.isRoomRefusal) ?? true)
+                } else {
+                    judged = SequencedArrivals.join(m.s, on: h, replay: &replay, open: &open[h, default: []]) { replay in
+                        let refusal = replay.quickJudge(server: m.s, to: h, nodes: nil).refusal
+                        return (refusal == nil, refusal.map(BatchPlanner.isRoomRefusal) ?? true)
+                    }
                 }
                 guard judged.placed else {
                     if judged.roomRefusal { refusedRoom[sizeOfClass[m.c]][l] = true }
                     if advancing && judged.roomRefusal { firstOpen[m.c] = k + 1 } else { advancing = false }
                     continue
                 }
-                replay.start(server: m.s, to: h, nodes: nil)
+                replay.start(server: m.s, to: h, nodes: nodes)
                 if judged.opened { wavesOn[l] += 1 }
                 hostWave[m.c][m.i] = wavesOn[l]
                 arrivalsOn[l].append((m.s, m.c, m.i))
                 if fromKept { sendsTo.add(from: m.home, to: l) }
                 arrivals[l] += 1
-                let wish = Self.wishedNodes(flavor, on: wishes.usage[h])
-                wishes.add(inventory.servers[m.s], flavor: flavor, host: h, nodes: wish, groups: [])
+                let wish = nodes ?? Self.wishedNodes(flavor, on: wishes.usage[h])
+                if !named { wishes.add(inventory.servers[m.s], flavor: flavor, host: h, nodes: wish, groups: []) }
                 decisions[m.c][m.i] = .host(l, wish)
                 placed = true
                 break
@@ -341,7 +366,7 @@ extension BatchPlanner {
             if !placed, fromKept, staysHome(m.s, on: m.home) {
                 replay.restore(server: m.s)
                 let server = inventory.servers[m.s]
-                wishes.add(server, flavor: flavor, host: sub.hosts[m.home], nodes: server.numaNodes, groups: [])
+                if !named { wishes.add(server, flavor: flavor, host: sub.hosts[m.home], nodes: server.numaNodes, groups: []) }
                 stayedOn[m.home].append(m.s)
                 placed = true
             }
@@ -421,8 +446,9 @@ extension BatchPlanner {
                 var open: [Int] = []
                 for a in pass.arrivals[l] {
                     let resources = sub.classes[a.c].flavor.resources
+                    let nodes = Self.namedNodes(decisions[a.c][a.i], placement: options.placement)
                     func admitted() -> Bool {
-                        replay.state.usage[h].freeTotal.covers(resources) && replay.mayStart(server: a.s, to: h, nodes: nil)
+                        replay.state.usage[h].freeTotal.covers(resources) && replay.mayStart(server: a.s, to: h, nodes: nodes)
                     }
                     if !open.isEmpty, admitted() {
                         open.append(a.s)
@@ -438,7 +464,7 @@ extension BatchPlanner {
                         }
                         open = [a.s]
                     }
-                    replay.start(server: a.s, to: h, nodes: nil)
+                    replay.start(server: a.s, to: h, nodes: nodes)
                     wave[a.s] = t
                 }
                 replay.settleApart(open, on: h)
@@ -464,6 +490,13 @@ extension BatchPlanner {
             numbered[k].wave = w
         }
         return (decisions, Self.numberedInOrder(numbered))
+    }
+
+    /// The nodes an arrival of `decision` is judged on: under `planned` the plan's, which the
+    /// cloud takes; under `any` none (the cloud picks).
+    static func namedNodes(_ decision: Decision, placement: CloudPlacement) -> [Int]? {
+        guard placement == .planned, case .host(_, let nodes) = decision else { return nil }
+        return nodes
     }
 
     /// `moves` with their waves numbered 1, 2, ... without gaps, in wave order.

@@ -126,14 +126,71 @@ import Topology
                 #expect(Set(waves.moves.map(\.serverID)) == Set(moves.map(\.serverID)), "seed \(seed)")
                 #expect(PlanValidator.violations(of: waves.moves, on: inventory, options: options.checkerOptions).isEmpty, "seed \(seed)")
                 }
-                // Nothing under the other placements.
-                var planned = options
-                planned.placement = .planned
-                #expect(planner.sequencedFirstFit(first, sub: sub, options: planned, order: order, typeAccepts: accepts,
+                // Nothing under a placement that predicts the cloud's nodes.
+                var predicted = options
+                predicted.placement = .bestFit
+                #expect(planner.sequencedFirstFit(first, sub: sub, options: predicted, order: order, typeAccepts: accepts,
                                                   deadline: monotonicSeconds() + 60)?.decisions == nil)
             }
         }
         #expect(packed == 8 * BatchPlanner.arrivalOrders.count)
+    }
+
+    /// Under `planned` the packing names each arrival's nodes, judged on them, and comes in
+    /// waves of its own: in each order of `arrivalOrders`, compacted or not, and for passes
+    /// that keep only every other host the packing keeps (servers of kept hosts stay home
+    /// beside arrivals judged on their nodes), the waves hold exactly the packing's moves, on
+    /// the nodes its decisions name, the independent validator accepts them under `planned`,
+    /// and the moves close no cycle. Fails if an arrival is judged or started without its
+    /// nodes (`namedNodes`): in the packing, when a server is kept home, or in the waves.
+    @Test func underPlannedThePackingNamesItsNodesAndIsValid() throws {
+        var packed = 0
+        var stayedHome = 0
+        for (seed, inventory, any) in Self.fleets() {
+            var options = any
+            options.placement = .planned
+            let planner = BatchPlanner(inventory)
+            let sub = try #require(planner.consolidationSubProblems(zones: ["az1"], options: options).first)
+            let first = try #require(planner.firstFitDecreasing(sub, options: options, homeFirst: false)?.decisions)
+            let order = planner.firstFitOrder(sub, largest: BatchPlanner.largestCapacity(sub), homeFirst: true).order
+            let accepts = planner.typeAccepts(sub, index: planner.checker.index)
+            func valid(_ decisions: [[Decision]], _ given: [Move]?) throws {
+                let waves = try #require(given, "seed \(seed)")
+                let moves = planner.moves(of: decisions, in: sub)
+                #expect(waves.map(\.serverID).sorted() == moves.map(\.serverID).sorted(), "seed \(seed)")
+                let named = Dictionary(uniqueKeysWithValues: moves.map { ($0.serverID, $0.numaNodes) })
+                #expect(waves.allSatisfy { $0.numaNodes != nil && $0.numaNodes == named[$0.serverID] ?? nil }, "seed \(seed)")
+                #expect(PlanValidator.violations(of: waves, on: inventory, options: options.checkerOptions).isEmpty, "seed \(seed)")
+                #expect(!LocalSearchTests.hasCycle(moves), "seed \(seed)")
+            }
+            for arrivalOrder in BatchPlanner.arrivalOrders {
+                for wavesUntil in [monotonicSeconds() + 60, 0] {
+                    let judged = try #require(planner.sequencedFirstFit(first, sub: sub, options: options, order: order, typeAccepts: accepts,
+                                                                       deadline: monotonicSeconds() + 60, wavesUntil: wavesUntil,
+                                                                       orders: [arrivalOrder]), "seed \(seed)")
+                    try valid(judged.decisions, judged.waves)
+                    packed += 1
+                }
+                let movers = planner.movers(of: sub)
+                let kept = Set(BatchPlanner.keptHosts(first, sub: sub, movers: movers).sorted().enumerated().filter { $0.offset % 2 == 0 }
+                    .map(\.element))
+                let pass = try #require(planner.sequencedFirstFitPass(
+                    first, kept: kept, staying: [], movers: movers, sends: movers.reduce(into: [Bool](repeating: false, count: sub.hosts.count)) {
+                        if $1.origin.host >= 0 { $0[$1.origin.host] = true }
+                    }, sub: sub, options: options, order: order, typeAccepts: accepts, arrivalOrder: arrivalOrder,
+                    deadline: monotonicSeconds() + 60), "seed \(seed)")
+                guard BatchPlanner.complete(pass, kept: kept) else { continue }
+                stayedHome += movers.filter { kept.contains($0.origin.host) && first[$0.c][$0.i] != .stay && pass.decisions[$0.c][$0.i] == .stay }
+                    .count
+                for compactUntil in [monotonicSeconds() + 60, nil] {
+                    let (decisions, waves) = try #require(planner.sequencedWaves(pass, sub: sub, options: options, compactUntil: compactUntil),
+                                                          "seed \(seed)")
+                    try valid(decisions, waves)
+                }
+            }
+        }
+        #expect(packed == 8 * BatchPlanner.arrivalOrders.count * 2)
+        #expect(stayedHome > 0, "no kept host's server stayed home")
     }
 
     /// A kept host may send to a kept host before it in first-fit decreasing's order when that
@@ -206,6 +263,34 @@ import Topology
             }
         }
         #expect(atBound > 0 && below > 0, "\(atBound) fleets at the bound, \(below) below")
+    }
+
+    /// Under `planned` the packing is made only where the best packing before it has moves that
+    /// may wait on each other in a cycle (and no cycle-free one meets the volume bound): a
+    /// cycle-free one needs no ordering there. Fails if it is made regardless (no fleet whose
+    /// best packing is cycle-free) or never under `planned` (none where it has cycles).
+    @Test func underPlannedOnlyWhereTheBestPackingHasCycles() throws {
+        var skipped = 0
+        var made = 0
+        for (seed, inventory, any) in Self.fleets() {
+            var options = any
+            options.placement = .planned
+            let planner = BatchPlanner(inventory)
+            let sub = try #require(planner.consolidationSubProblems(zones: ["az1"], options: options).first)
+            let plans = planner.firstFitDecreasingPlans(sub, options: options, deadline: monotonicSeconds() + 60)
+            let others = plans.filter { !$0.judgedInSequence }
+            let floor = sub.volumeFloor(objective: options.effectiveObjective)
+            guard !others.contains(where: { $0.cycleFree && $0.levels.meets(volumeFloor: floor) }) else { continue }
+            let best = try #require(others.min { $0.levels < $1.levels }, "seed \(seed)")
+            if best.cycleFree {
+                skipped += 1
+                #expect(!plans.contains { $0.judgedInSequence }, "seed \(seed)")
+            } else {
+                made += 1
+                #expect(plans.filter { $0.judgedInSequence }.count == 1, "seed \(seed)")
+            }
+        }
+        #expect(skipped > 0 && made > 0, "\(skipped) fleets whose best packing is cycle-free, \(made) with cycles")
     }
 
     /// Where the time allows, the packing is made in each order of `arrivalOrders` and the best
