@@ -392,13 +392,21 @@ extension BatchPlanner {
         let floor = sub.volumeFloor(objective: objective)
         let free = repacked.cycleFree.map { candidate($0.decisions, "first-fit decreasing (no cycles)", cycleFree: true, waves: $0.waves) }
         let cycleFreeAtFloor = (out + [free].compactMap { $0 }).contains { $0.cycleFree && $0.levels.meets(volumeFloor: floor) }
-        // Under `planned`, only where the best packing so far has moves that may wait on each
-        // other in a cycle: a cycle-free one needs no ordering there, and this packing, free of
-        // cycles too, is what it would compete with. Tiled 500 (2,000 hosts, every layout known)
-        // at 1 s: the local search's cycle-free packing kept 554 hosts, this one 602 in 0.14 s,
-        // which the pattern model then lacked (501 hosts where it finds the optimum, 500).
+        // Under `planned`, only where some layout is unknown and the best packing so far has
+        // moves that may wait on each other in a cycle. A cycle-free one needs no ordering, and
+        // this packing, free of cycles too, is what it would compete with: on tiled 500 (2,000
+        // hosts, every layout known) at 1 s the local search's cycle-free packing kept 554
+        // hosts, this one 602 in 0.14 s, which the pattern model then lacked (501 hosts where
+        // it finds the optimum, 500). Where every layout is known the wave ordering re-routes
+        // little, and this packing's time is the pattern model's: large foreign fleet 4248
+        // (1,000 hosts) at 1 s, 0.44 s for 486 hosts where the best packing kept 485, and the
+        // plan kept 485 where the pattern model finds 480. Where layouts are unknown, an arrival
+        // waits for every departure of such a server from its host, and the cycles cost hosts:
+        // large foreign fleet 4242 (2,000 hosts, every layout unknown) kept 951 hosts, the
+        // cycle-free packing's count, where this packing keeps 247.
         let bestCycleFree = (out + [free].compactMap { $0 }).min { $0.levels < $1.levels }?.cycleFree ?? false
-        let sequencedHere = options.placement == .any || (options.placement == .planned && !bestCycleFree)
+        let sequencedHere = options.placement == .any
+            || (options.placement == .planned && !bestCycleFree && !Self.layoutsKnown(sub))
         if sequencedHere, !cycleFreeAtFloor, !late(step, until: sequencedUntil ?? deadline), let last = packings.last {
             let order = firstFitOrder(sub, largest: Self.largestCapacity(sub), homeFirst: true).order
             let accepts = typeAccepts(sub, index: checker.index)
