@@ -24,7 +24,11 @@ extension BatchPlanner {
     /// counts the cycle breaker needs (arrivals per host, departures still pending) are kept up
     /// to date instead of being recounted over every move at every deadlock (tiled 2,000 under
     /// `any`: 825 deadlocks over 18,388 moves).
-    func orderWaves(_ moves: [Move], options: PlanOptions, deadline: Double?, extended: Double? = nil) -> Waves? {
+    ///
+    /// Past `truncateAt` it stops instead of giving up: the moves not yet in a wave are dropped
+    /// (their servers stay where they are), and the waves so far stand, each judged with those
+    /// servers still in place. A plan, if one that keeps more hosts in use.
+    func orderWaves(_ moves: [Move], options: PlanOptions, deadline: Double?, extended: Double? = nil, truncateAt: Double? = nil) -> Waves? {
         /// Whether the time is spent: `deadline`, or `extended` until a move re-routed or dropped
         /// keeps a host in use that the plan empties (`opened`).
         func timeSpent(opened: Bool) -> Bool {
@@ -121,6 +125,7 @@ extension BatchPlanner {
         // Whether a move re-routed or dropped keeps a host in use that the plan empties (the
         // deadline is then `deadline`, not `extended`).
         var opened = false
+        var truncated = 0  // moves dropped at `truncateAt`
         // Sends the move of item `i` to `to` (nil: the pool) on `nodes` instead, to break a cycle.
         func sendElsewhere(_ i: Int, to: Int?, nodes: [Int]?) {
             if let to, arrivals[to] == 0 && replay.state.usage[to].serverCount <= leaving[to] { opened = true }
@@ -142,6 +147,11 @@ extension BatchPlanner {
             return !replay.mayStart(server: later.server, to: h, nodes: replay.nodes(server: later.server, to: h, planned: later.move.numaNodes))
         }
         while !pending.isEmpty {
+            if let truncateAt, monotonicSeconds() > truncateAt {
+                dropped += pending.map { items[$0].move.serverID }
+                truncated = pending.count
+                break
+            }
             if timeSpent(opened: opened) { return nil }
             var started: [Int] = []
             var perHost: [Int: Int] = [:]
@@ -468,7 +478,7 @@ extension BatchPlanner {
             wave += 1
         }
         return Waves(moves: done, dropped: dropped, rerouted: rerouted, relocatedHosts: relocation.hosts,
-                     relocationMoves: relocation.moves)
+                     relocationMoves: relocation.moves, truncated: truncated)
     }
 
     /// Hosts that may receive servers under `options`: not excluded, not being evacuated.
@@ -662,14 +672,20 @@ public struct Waves: Sendable {
     /// (`Relocation`), and the moves that added (servers that were to stay on them).
     public var relocatedHosts = 0
     public var relocationMoves = 0
+    /// Moves not put in a wave by `truncateAt` (among `dropped`): their servers stay.
+    public var truncated = 0
     /// Whether `moves` already passed `PlanValidator` (the final validation need not replay them
     /// a second time).
     var validated = false
 
-    /// What relocation did, for the plan's notes (nil when nothing).
-    var relocationNote: String? {
-        guard relocatedHosts > 0 else { return nil }
-        return "\(relocatedHosts) host(s) with dependency cycles had their servers moved whole to an empty host of their type (\(relocationMoves) more move(s), no host more in use)"
+    /// What relocation and truncation did, for the plan's notes (nil when nothing).
+    var orderingNote: String? {
+        var notes: [String] = []
+        if relocatedHosts > 0 {
+            notes.append("\(relocatedHosts) host(s) with dependency cycles had their servers moved whole to an empty host of their type (\(relocationMoves) more move(s), no host more in use)")
+        }
+        if truncated > 0 { notes.append("\(truncated) move(s) left out, not put in waves in time (those servers stay)") }
+        return notes.isEmpty ? nil : notes.joined(separator: "; ")
     }
 }
 

@@ -242,7 +242,7 @@ public struct BatchPlanner: Sendable {
         if ordered.rerouted > 0 {
             notes.append("\(ordered.rerouted) move(s) re-routed to break dependency cycles")
         }
-        if let note = ordered.relocationNote { notes.append(note) }
+        if let note = ordered.orderingNote { notes.append(note) }
         // The models see a host with servers of unknown layout through the worst case per node;
         // under `any` the exact verdict can admit more there, so the models' bound is no bound
         // of the real problem when such a host may receive servers.

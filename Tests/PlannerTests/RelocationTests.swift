@@ -51,7 +51,7 @@ import Topology
         #expect(try #require(wave["b1"]) < #require(wave["a1"]))
         #expect(Self.hostsInUse(after: ordered.moves, on: inv) == ["B", "E"])
         #expect(PlanValidator.violations(of: ordered.moves, on: inv, options: options.checkerOptions) == [])
-        #expect(ordered.relocationNote?.contains("1 more move") == true)
+        #expect(ordered.orderingNote?.contains("1 more move") == true)
     }
 
     /// Without an empty host of the same type, with servers that cannot move, or when the
