@@ -309,10 +309,9 @@ extension BatchPlanner {
     /// on tiled 2,000 (8,000 hosts) 0.53 s of a 1 s limit. Then, by the same deadline, the
     /// packings the local search empties more hosts of (`emptiedByLocalSearch`). Under `any`
     /// (and under `planned` where some layout is unknown and the best packing so far has
-    /// cycles), last, the packing
-    /// judged in sequence (`sequencedFirstFit`), until `sequencedUntil` (by
-    /// default `deadline`) or, its first order, `firstOrderUntil` where that is later, its waves
-    /// made as few as they can be by `wavesUntil`.
+    /// cycles), last, the packing judged in sequence (`sequencedFirstFit`), until
+    /// `sequencedUntil` (by default `deadline`) or, its first order, `firstOrderUntil` where that
+    /// is later, its waves made as few as they can be by `wavesUntil`.
     func firstFitDecreasingPlans(
         _ sub: SubProblem, options: PlanOptions, deadline: Double? = nil, sequencedUntil: Double? = nil, firstOrderUntil: Double? = nil,
         wavesUntil: Double? = nil
