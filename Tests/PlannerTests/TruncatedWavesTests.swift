@@ -53,4 +53,34 @@ import Topology
             }
         }
     }
+
+    /// Moves off hosts that a stopped ordering leaves in use empty nothing, and go
+    /// (`withoutIdleMoves`): with the last wave of a cycle-free packing's waves left out (in one
+    /// wave, its last third), no move
+    /// is left off a host a move left out comes from, every move taken away is counted, and the
+    /// validator accepts what is left. Fails if such moves stay, or if the waves left break.
+    @Test(arguments: [CloudPlacement.any, .planned])
+    func movesOffHostsStillInUseGo(placement: CloudPlacement) throws {
+        var taken = 0
+        for seed in UInt64(7100)..<7104 {
+            let (inventory, planner, options, sub) = Self.consolidation(seed: seed, placement: placement)
+            let free = try #require(planner.firstFitDecreasing(sub, options: options)?.cycleFree, "seed \(seed)")
+            let whole = try #require(planner.orderWaves(planner.moves(of: free.decisions, in: sub), options: options, deadline: nil),
+                                     "seed \(seed)")
+            // The last wave left out; in one wave (under `planned`), its last third.
+            let last = try #require(whole.moves.map(\.wave).max(), "seed \(seed)")
+            let cut = last > 1 ? whole.moves.firstIndex { $0.wave == last }! : whole.moves.count * 2 / 3
+            var stopped = whole
+            stopped.moves = Array(whole.moves[..<cut])
+            stopped.dropped = whole.dropped + whole.moves[cut...].map(\.serverID)
+            stopped.truncated = whole.moves.count - stopped.moves.count
+            let out = planner.withoutIdleMoves(stopped, options: options)
+            let stillUsed = Set(out.dropped.compactMap { inventory.serverIndex[$0].flatMap { inventory.servers[$0].dedicatedHostID } })
+            #expect(!out.moves.contains { $0.from.map(stillUsed.contains) ?? false }, "seed \(seed)")
+            #expect(out.moves.count + out.truncated == whole.moves.count, "seed \(seed)")
+            #expect(PlanValidator.violations(of: out.moves, on: inventory, options: options.checkerOptions).isEmpty, "seed \(seed)")
+            taken += stopped.moves.count - out.moves.count
+        }
+        #expect(taken > 0, "no move off a host still in use was taken away")
+    }
 }
