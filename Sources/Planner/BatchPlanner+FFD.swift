@@ -427,7 +427,8 @@ extension BatchPlanner {
         // cycle-free one at the bound, past the sub-problem's end).
         let floor = sub.volumeFloor(objective: objective)
         let free = repacked.cycleFree.map { candidate($0.decisions, "first-fit decreasing (no cycles)", cycleFree: true, waves: $0.waves) }
-        let cycleFreeAtFloor = (out + [free].compactMap { $0 }).contains { $0.cycleFree && $0.levels.meets(volumeFloor: floor) }
+        let packedSoFar = out + [free].compactMap { $0 }
+        let cycleFreeAtFloor = packedSoFar.contains { $0.cycleFree && $0.levels.meets(volumeFloor: floor) }
         // Under `planned`, only where some layout is unknown and the best packing so far has
         // moves that may wait on each other in a cycle. A cycle-free one needs no ordering, and
         // this packing, free of cycles too, is what it would compete with: on tiled 500 (2,000
@@ -440,7 +441,7 @@ extension BatchPlanner {
         // waits for every departure of such a server from its host, and the cycles cost hosts:
         // large foreign fleet 4242 (2,000 hosts, every layout unknown) kept 951 hosts, the
         // cycle-free packing's count, where this packing keeps 247.
-        let bestCycleFree = (out + [free].compactMap { $0 }).min { $0.levels < $1.levels }?.cycleFree ?? false
+        let bestCycleFree = packedSoFar.min { $0.levels < $1.levels }?.cycleFree ?? false
         let sequencedHere = options.placement == .any
             || (options.placement == .planned && !bestCycleFree && !Self.layoutsKnown(sub))
         if sequencedHere, !cycleFreeAtFloor, !late(step, until: sequencedUntil ?? deadline), let last = packings.last {

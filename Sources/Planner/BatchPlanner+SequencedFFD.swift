@@ -223,7 +223,7 @@ extension BatchPlanner {
         // The nodes each arrival is wished on, kept consistent host by host: the cloud picks its
         // own, but the plan prints these, and later steps read the packing's nodes. Under
         // `planned` the cloud takes them: each arrival is judged on them, the fit function's
-        // choice on its host as the replay stands (`namedNodes`).
+        // choice on its host as the replay stands (`namedNodes`), and `wishes` is not used.
         var wishes = checker.state
         let named = options.placement == .planned
         let policy = options.checkerOptions.effectivePolicy
@@ -236,7 +236,7 @@ extension BatchPlanner {
             let o = m.origin.host
             if o >= 0 && kept.contains(o), packing[m.c][m.i] == .stay { continue }
             replay.complete(server: m.s, to: nil, nodes: nil)
-            if o >= 0 {
+            if o >= 0 && !named {
                 let server = inventory.servers[m.s]
                 wishes.remove(server, flavor: sub.classes[m.c].flavor, host: sub.hosts[o], nodes: server.numaNodes, groups: [])
             }
@@ -332,12 +332,10 @@ extension BatchPlanner {
                 // `certain` policy), judged there; no such nodes is a refusal for room. No waves
                 // on a host: the cloud lands each arrival on its nodes, in any order.
                 var nodes: [Int]?
+                let judged: (placed: Bool, opened: Bool, roomRefusal: Bool)
                 if named {
                     let usage = replay.state.usage[h]
                     nodes = Fit.fit(flavor, free: usage.free(under: policy), capacity: usage.capacity)?.nodes
-                }
-                let judged: (placed: Bool, opened: Bool, roomRefusal: Bool)
-                if named {
                     let refusal = nodes == nil ? .insufficientNUMACapacity : replay.quickJudge(server: m.s, to: h, nodes: nodes).refusal
                     judged = (refusal == nil, arrivalsOn[l].isEmpty, refusal.map(BatchPlanner.isRoomRefusal) ?? true)
                 } else {

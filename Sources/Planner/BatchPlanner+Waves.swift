@@ -672,7 +672,8 @@ public struct Waves: Sendable {
     /// (`Relocation`), and the moves that added (servers that were to stay on them).
     public var relocatedHosts = 0
     public var relocationMoves = 0
-    /// Moves not put in a wave by `truncateAt` (among `dropped`): their servers stay.
+    /// Moves left out (among `dropped`) because the waves were not finished by `truncateAt`:
+    /// those not yet in a wave then, and those `withoutIdleMoves` took away. Their servers stay.
     public var truncated = 0
     /// Whether `moves` already passed `PlanValidator` (the final validation need not replay them
     /// a second time).
@@ -684,7 +685,7 @@ public struct Waves: Sendable {
         if relocatedHosts > 0 {
             notes.append("\(relocatedHosts) host(s) with dependency cycles had their servers moved whole to an empty host of their type (\(relocationMoves) more move(s), no host more in use)")
         }
-        if truncated > 0 { notes.append("\(truncated) move(s) left out, not put in waves in time (those servers stay)") }
+        if truncated > 0 { notes.append("\(truncated) move(s) left out, the waves not finished in time (those servers stay)") }
         return notes.isEmpty ? nil : notes.joined(separator: "; ")
     }
 }
