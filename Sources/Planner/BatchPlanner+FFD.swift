@@ -572,10 +572,10 @@ extension BatchPlanner {
                 }
                 let usage = checker.state.usage[sub.hosts[h]]
                 guard sub.receives[h], typeAccepts[m.c][h], options.maxPerHost.map({ arrivals[h] < $0 }) ?? true,
-                    let wish = Fit.fit(m.flavor, free: usage.free(under: trusted), capacity: usage.capacity)
+                    let wish = usage.fit(m.flavor, under: trusted)
                 else {
                     if advancing && (!sub.receives[h] || !typeAccepts[m.c][h]
-                        || Fit.fit(m.flavor, free: usage.free(under: trusted), capacity: usage.capacity) == nil) {
+                        || usage.fit(m.flavor, under: trusted) == nil) {
                         firstOpen[m.c] = k
                     } else {
                         advancing = false
@@ -732,8 +732,7 @@ extension BatchPlanner {
                 // The rule pipeline refuses a host whose free room in total does not cover the
                 // flavor; checked first, it spares copying the host's usage.
                 guard checker.state.usage[sub.hosts[h]].freeTotal.covers(flavor.resources),
-                    let wish = Fit.fit(flavor, free: checker.state.usage[sub.hosts[h]].free(under: trusted),
-                                       capacity: checker.state.usage[sub.hosts[h]].capacity)
+                    let wish = checker.state.usage[sub.hosts[h]].fit(flavor, under: trusted)
                 else {
                     if advancing { firstOpen[m.c] = k + 1 }
                     continue
@@ -821,7 +820,7 @@ extension BatchPlanner {
 
     /// The same on a host's `usage` as a packing has filled it.
     static func wishedNodes(_ flavor: Flavor, on usage: HostUsage) -> [Int] {
-        Fit.fit(flavor, free: usage.freeKnown, capacity: usage.capacity)?.nodes ?? Array(0..<flavor.numaNodes)
+        usage.fit(flavor, under: .possible)?.nodes ?? Array(0..<flavor.numaNodes)
     }
 
     /// Whether every layout in the sub-problem is known: on its hosts, and of its movers.

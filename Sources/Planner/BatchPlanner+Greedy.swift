@@ -120,8 +120,7 @@ extension BatchPlanner {
             if onlyInUse && usage(h).serverCount == 0 { return nil }
             if avoiding.contains(h) { return nil }
             if let cap = options.maxPerHost, arrivals[h] >= cap { return nil }
-            let u = usage(h)
-            return Fit.fit(sub.classes[c].flavor, free: u.free(under: trusted), capacity: u.capacity)
+            return usage(h).fit(sub.classes[c].flavor, under: trusted)
         }
         // Moving named servers or draining hosts where the cloud picks the nodes: every arrival
         // is judged as the plan will run it (`SequencedArrivals`: with its host's latest wave or

@@ -133,7 +133,7 @@ extension BatchPlanner {
                 }
                 // The nodes are a wish only (the cloud picks): where the fit function would put it
                 // on the layouts known.
-                let wish = Fit.fit(flavor, free: state.wishes.usage[h].freeKnown, capacity: state.wishes.usage[h].capacity)?.nodes
+                let wish = state.wishes.usage[h].fit(flavor, under: .possible)?.nodes
                 if let wish { state.wishes.add(server, flavor: flavor, host: h, nodes: wish, groups: []) }
                 state.replay.start(server: s, to: h, nodes: nil)
                 state.arrivals[h, default: 0] += 1

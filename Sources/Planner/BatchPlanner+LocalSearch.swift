@@ -228,7 +228,7 @@ struct HostEmptying {
         }
         guard mayGo(k, to: h), options.maxPerHost.map({ arrivals[h] < $0 }) ?? true,
             !acyclic || arrivals[m.origin.host] == 0 || outgoing[h] == 0,
-            let wish = Fit.fit(flavor, free: usage.free(under: trusted), capacity: usage.capacity)
+            let wish = usage.fit(flavor, under: trusted)
         else { return nil }
         if contexts[k] == nil {
             var context = Checker.ServerContext(planner.inventory.servers[m.s], index: checker.index, inventory: planner.inventory)

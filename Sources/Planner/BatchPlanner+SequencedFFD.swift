@@ -334,8 +334,7 @@ extension BatchPlanner {
                 var nodes: [Int]?
                 let judged: (placed: Bool, opened: Bool, roomRefusal: Bool)
                 if named {
-                    let usage = replay.state.usage[h]
-                    nodes = Fit.fit(flavor, free: usage.free(under: policy), capacity: usage.capacity)?.nodes
+                    nodes = replay.state.usage[h].fit(flavor, under: policy)?.nodes
                     let refusal = nodes == nil ? .insufficientNUMACapacity : replay.quickJudge(server: m.s, to: h, nodes: nodes).refusal
                     judged = (refusal == nil, arrivalsOn[l].isEmpty, refusal.map(BatchPlanner.isRoomRefusal) ?? true)
                 } else {

@@ -512,9 +512,7 @@ extension BatchPlanner {
             if let cap = options.maxPerHost, arrivals[h] >= cap { continue }
             guard replay.state.usage[h].freeTotal.covers(flavor.resources) else { continue }  // before copying per-node room
             if let onlyTo, !onlyTo(h) { continue }  // after: the callers' tests look up dictionaries
-            guard let fit = Fit.fit(flavor, free: replay.state.usage[h].free(under: options.layoutPolicy),
-                                    capacity: replay.state.usage[h].capacity)
-            else { continue }
+            guard let fit = replay.state.usage[h].fit(flavor, under: options.layoutPolicy) else { continue }
             candidates.append((h, fit.nodes, fit.score, arrivals[h] > 0))
         }
         candidates.sort { a, b in

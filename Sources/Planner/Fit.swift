@@ -104,3 +104,13 @@ public enum Fit {
         try? evaluate(flavor, free: free, capacity: capacity).get()
     }
 }
+
+extension HostUsage {
+    /// The fit function on the room this host has as `policy` sees it (`free(under:)`: under
+    /// `certain`, whatever nodes its servers of unknown layout are on): the nodes and score of
+    /// the placement, nil where `flavor` does not fit. The one spelling of "does it fit here"
+    /// that the packings, the local search and the wave ordering share.
+    public func fit(_ flavor: Flavor, under policy: LayoutPolicy) -> NodeFit? {
+        Fit.fit(flavor, free: free(under: policy), capacity: capacity)
+    }
+}
