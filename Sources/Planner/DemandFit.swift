@@ -453,11 +453,15 @@ public struct DemandFit: Sendable {
         func key(_ v: [Resources]) -> Key { Key(v: v.flatMap { [$0.vcpus, $0.memoryMiB] }) }
         var states = [sorted(usage.freeKnown)]
         let servers = unknownServers(usage)
+        var subsetsOf: [Int: [[Int]]] = [:]
         for flavor in servers {
             var next: [[Resources]] = []
             var seen = Set<Key>()
+            // Made once per size: made per state, they were most of the time a report spent here.
+            let picks = subsetsOf[flavor.numaNodes] ?? Self.subsets(of: usage.capacity.count, size: flavor.numaNodes)
+            subsetsOf[flavor.numaNodes] = picks
             for state in states {
-                for nodes in Self.subsets(of: state.count, size: flavor.numaNodes) where nodes.allSatisfy({ state[$0].covers(flavor.perNode) }) {
+                for nodes in picks where nodes.allSatisfy({ state[$0].covers(flavor.perNode) }) {
                     var after = state
                     for n in nodes { after[n] -= flavor.perNode }
                     let canonical = sorted(after)
