@@ -19,6 +19,9 @@ public struct Report {
     /// Shown in the header (e.g. the file names); plain text.
     public let title: String
     public let layoutPolicy: LayoutPolicy
+    /// Seconds for the headroom counts' integer programs, before and after the plan together
+    /// (nil: no limit); past them a count shows what is proven (≥N).
+    public let timeLimit: Double?
     /// At most this many hosts drawn in detail (touched hosts first): every host a plan of a
     /// 1,000-host fleet touches.
     public var detailedHostLimit = 2_000
@@ -35,11 +38,12 @@ public struct Report {
     /// memory before and after).
     public var tileThreshold = 100
 
-    public init(inventory: Inventory, plan: Plan?, title: String, layoutPolicy: LayoutPolicy = .certain) {
+    public init(inventory: Inventory, plan: Plan?, title: String, layoutPolicy: LayoutPolicy = .certain, timeLimit: Double? = nil) {
         self.inventory = inventory
         self.plan = plan
         self.title = title
         self.layoutPolicy = layoutPolicy
+        self.timeLimit = timeLimit
     }
 
     /// One move with the verdict of its target when its wave starts.
@@ -131,8 +135,9 @@ public struct Report {
         }
         let strandedBefore = Self.stranded(inventory)
         let strandedAfter = after.map(Self.stranded)
-        let rowsBefore = try? HeadroomReport(inventory, policy: layoutPolicy).rows
-        let rowsAfter = after.flatMap { try? HeadroomReport($0, policy: layoutPolicy).rows }
+        let share = timeLimit.map { after == nil ? $0 : $0 / 2 }
+        let rowsBefore = try? HeadroomReport(inventory, policy: layoutPolicy, timeLimit: share).rows
+        let rowsAfter = after.flatMap { try? HeadroomReport($0, policy: layoutPolicy, timeLimit: share).rows }
         let vcpusBefore = strandedBefore.reduce(0) { $0 + $1.vcpus }, memoryBefore = strandedBefore.reduce(0) { $0 + $1.memoryMiB }
         if let strandedAfter {
             // Bad news first: stranded capacity that grows.

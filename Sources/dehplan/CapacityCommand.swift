@@ -11,7 +11,7 @@ struct CapacityCommand: ParsableCommand {
         commandName: "capacity",
         abstract: "How many more servers fit, NUMA-aware; does a demand mix fit; what if hosts go away.",
         discussion: """
-            Headroom (default): for each flavor and availability zone, how many more servers of that flavor fit now on available hosts whose type accepts it (COUNT), next to the estimate from free totals alone, Σ per host ⌊min(free vCPUs / vCPUs, free memory / memory)⌋ over the same hosts (NAIVE), and the difference (LOSS: servers the totals promise that NUMA fragmentation rules out). For one flavor the count is exact by construction: per host, as many as fit on its nodes, split flavors on k distinct nodes included. On hosts with servers of unknown NUMA layout the count is what fits under every arrangement of them (--layout-policy certain, default) or under the best one (possible): the arrangements are enumerated (up to 32,768 per host), past that GLPK programs with a budget decide, and a count they cannot make exact is printed as what is proven, ≥N (JSON count_exact false).
+            Headroom (default): for each flavor and availability zone, how many more servers of that flavor fit now on available hosts whose type accepts it (COUNT), next to the estimate from free totals alone, Σ per host ⌊min(free vCPUs / vCPUs, free memory / memory)⌋ over the same hosts (NAIVE), and the difference (LOSS: servers the totals promise that NUMA fragmentation rules out). For one flavor the count is exact by construction: per host, as many as fit on its nodes, split flavors on k distinct nodes included. On hosts with servers of unknown NUMA layout the count is what fits under every arrangement of them (--layout-policy certain, default) or under the best one (possible): the arrangements are enumerated (up to 4,096 per host), past that searched (branch and bound, a counted budget per host and flavor), then GLPK programs with a budget decide until --time-limit, and a count they cannot make exact is printed as what is proven, ≥N (JSON count_exact false).
 
             Demand (--demand "FLAVOR=N,FLAVOR=N"): decides with GLPK whether the whole mix fits at once (not flavor by flavor) and shows where it goes; when it does not, the fewest hosts to add, of the types --add-host-type allows (default: every host type of the inventory), then the fewest vCPUs. A pattern model over host shapes proves its answers: FITS (a placement), DOES NOT FIT (proven; hosts to add proven minimal, or "at least M"), or NOT SHOWN TO FIT when the time limit ends with neither. Under --layout-policy certain, hosts with servers of unknown layout offer, to show a fit, only what fits under every arrangement of those servers (sound, may understate); "does not fit" and the bound on hosts to add must also hold under one arrangement of those servers the cloud may have made (worst fit), else the answer is NOT SHOWN TO FIT.
 
@@ -46,7 +46,7 @@ struct CapacityCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Hosts with servers of unknown NUMA layout count what fits under every arrangement (certain, default) or under some (possible).", valueName: "policy"))
     var layoutPolicy: LayoutPolicy = .certain
 
-    @Option(name: .long, help: ArgumentHelp("Solver time limit in seconds (demand fit, and re-placing for --without).", valueName: "s"))
+    @Option(name: .long, help: ArgumentHelp("Solver time limit in seconds (demand fit; re-placing for --without; headroom counts on hosts with servers of unknown layout whose arrangements are too many to enumerate, which past it show what is proven, ≥N).", valueName: "s"))
     var timeLimit: Double = 30
 
     @OptionGroup var output: ListingOptions
@@ -91,7 +91,8 @@ struct CapacityCommand: ParsableCommand {
                 console.detail("demand model: \(result.variables) variables, \(result.constraints) constraints, GLPK \(result.status.rawValue) in \(String(format: "%.3f", result.seconds)) s")
                 if !result.fits { throw CLIError.infeasible }
             } else {
-                let report = try HeadroomReport(inventory, zone: az, flavors: flavor, policy: layoutPolicy)
+                let report = try HeadroomReport(inventory, zone: az, flavors: flavor, policy: layoutPolicy,
+                                                timeLimit: removed == nil ? timeLimit : timeLimit / 2)
                 let listing = CapacityOutput.listing(report)
                 let document = CapacityOutput.json(report, removed: removed)
                 if let text = try output.output(listing, document: document, rowsKey: "headroom", style: style, text: { picked in

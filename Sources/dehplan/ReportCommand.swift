@@ -31,10 +31,17 @@ struct ReportCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Layout policy for headroom counts: certain (default) or possible.", valueName: "policy"))
     var layoutPolicy: LayoutPolicy = .certain
 
+    @Option(name: .long, help: ArgumentHelp("Seconds for the headroom counts on hosts with servers of unknown NUMA layout whose arrangements are too many to enumerate (before and after the plan together): past them a count shows what is proven, ≥N.", valueName: "s"))
+    var timeLimit: Double = 20
+
     @Option(name: [.customShort("f"), .long], help: "With --out FILE: how to report what was written, text (on standard error) or json (on standard output).")
     var format: OutputFormat = .text
 
     @OptionGroup var verbosity: VerbosityOptions
+
+    func validate() throws {
+        if !(timeLimit.isFinite && timeLimit > 0) { throw ValidationError("--time-limit must be a positive number of seconds") }
+    }
 
     func run() throws {
         let inventory = try source.load()
@@ -65,7 +72,7 @@ struct ReportCommand: ParsableCommand {
             }
         }
         let title = plan.map { "inventory \(source.inventory), plan \($0)" } ?? "inventory \(source.inventory)"
-        let html = Report(inventory: inventory, plan: loaded, title: title, layoutPolicy: layoutPolicy).html()
+        let html = Report(inventory: inventory, plan: loaded, title: title, layoutPolicy: layoutPolicy, timeLimit: timeLimit).html()
         if out == "-" && verbosity.quiet { return }
         try writeOutput(html, to: out)
         guard out != "-" else { return }

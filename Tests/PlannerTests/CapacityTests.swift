@@ -145,6 +145,46 @@ import Topology
         }
     }
 
+    /// The search over arrangements (`Headroom.searchedCount`), on hosts of 2 to 8 nodes where
+    /// memory binds as often as vCPUs, with budgets from one expansion to the default: an
+    /// exact answer equals the enumeration; out of budget, the count is still proven (the
+    /// fewest: at most the true fewest, with a `ceiling` at or above it; the most: at most the
+    /// true most). Nil only where no arrangement exists.
+    @Test func theSearchOverArrangementsIsExactOrProven() async {
+        await propertyCheck(count: propertyCount(200), input: Gen.int(in: 0...1_000_000), Gen.int(in: 2...8), Gen.int(in: 1...4)) { seed, nodes, unknownCount in
+            var rng = SplitMix64(seed: UInt64(seed))
+            func flavor(_ v: Int, _ k: Int) -> Flavor {
+                let gib = [1, 4, 8][rng.below(3)]
+                return Flavor(name: "f\(v)x\(k)m\(gib)", resources: Resources(vcpus: v * k, memoryMiB: v * k * gib * 1024), numaNodes: k)
+            }
+            let known = (0..<nodes).map { _ in 2 * rng.below(12) }
+            let unknown = (0..<unknownCount).map { _ in flavor(2 * (1 + rng.below(5)), 1 + rng.below(2)) }
+            let target = flavor(2 * (1 + rng.below(6)), 1 + rng.below(min(nodes, 4)))
+            let u = Self.usage(known: known, unknown: unknown)
+            let (least, most) = Self.countsOverArrangements(target, unknown: unknown, on: u)
+            let budget = [1, 5, 40, Headroom.searchBudget][rng.below(4)]
+            let context = "known \(known) unknown \(unknown.map(\.name)) target \(target.name) budget \(budget)"
+            guard most >= 0 else {
+                #expect(Headroom.searchedCount(target, on: u, worst: true, budget: 1_000_000) == nil, "\(context)")
+                return
+            }
+            guard let fewest = Headroom.searchedCount(target, on: u, worst: true, budget: budget),
+                let found = Headroom.searchedCount(target, on: u, worst: false, budget: budget)
+            else {
+                Issue.record("no arrangement found where one exists: \(context)")
+                return
+            }
+            if fewest.exact { #expect(fewest.count == least, "\(context)") } else { #expect(fewest.count <= least, "\(context)") }
+            #expect(fewest.ceiling >= least, "\(context)")
+            if found.exact { #expect(found.count == most, "\(context)") } else { #expect(found.count <= most, "\(context)") }
+            // Given the budget, both are exact.
+            #expect(Headroom.searchedCount(target, on: u, worst: true, budget: 1_000_000).map { $0.exact && $0.count == least } == true,
+                    "\(context)")
+            #expect(Headroom.searchedCount(target, on: u, worst: false, budget: 1_000_000).map { $0.exact && $0.count == most } == true,
+                    "\(context)")
+        }
+    }
+
     /// An 8-node host with nine servers of unknown layout (from a generated inventory on which
     /// `capacity` and `report` ran for more than 18 minutes): its arrangements are too many to
     /// enumerate, and the integer programs keep their budget. The counts come back, each proven:
@@ -204,9 +244,8 @@ import Topology
         return try b.build()
     }
 
-    /// A row is exact only where every host's count is; otherwise its count adds the proven
-    /// counts. An 8-node host with eleven servers of unknown layout beside a host of known layout.
-    @Test func aRowIsExactOnlyWhereEveryHostsCountIs() throws {
+    /// An 8-node host with eleven servers of unknown layout (o1) beside a host of known layout.
+    static func eightNodeInventory() throws -> Inventory {
         var b = InventoryBuilder()
         b.hostType("oct", nodes: 8, vcpus: 48, memory: 196_608, flavors: ["s4", "k1", "w2x2"])
         b.flavor("s4", vcpus: 4, memory: 8192)
@@ -220,7 +259,13 @@ import Topology
         for i in 0..<6 { b.server("o1-s\(i)", flavor: "s4", on: "o1", nodes: nil) }
         for i in 0..<5 { b.server("o1-w\(i)", flavor: "w2x2", on: "o1", nodes: nil) }
         b.server("o2-s", flavor: "s4", on: "o2", nodes: [3])
-        let inventory = try b.build()
+        return try b.build()
+    }
+
+    /// A row is exact only where every host's count is; otherwise its count adds the proven
+    /// counts.
+    @Test func aRowIsExactOnlyWhereEveryHostsCountIs() throws {
+        let inventory = try Self.eightNodeInventory()
         let usage = PlacementState(inventory).usage
         #expect(DemandFit.certainStates(usage[0], maxStates: Headroom.maxStates) == nil, "o1's arrangements should be past the enumeration")
         let report = try HeadroomReport(inventory)
@@ -233,6 +278,51 @@ import Topology
             #expect(row.exact == o1.exact, "\(name)")
             #expect(o1.count >= Headroom.count(flavor, free: usage[0].freeWorst), "\(name)")
         }
+    }
+
+    /// `timeLimit`: every host is counted first without integer programs (enumerated, or searched
+    /// within a small budget), then the counts in doubt are searched again with more and given
+    /// the programs, while time is left. With none left, a host past the enumeration counts the
+    /// worst case per node (proven, not exact), and a host whose arrangements are enumerated
+    /// still counts exactly; given the time, the search and the programs prove more.
+    /// The host past the enumeration: 8 nodes, two of them smaller, seven servers of unknown
+    /// layout, six of them split (foreign fleet 2029's host type and flavors,
+    /// `Benchmarks/foreign_fleets.py --seed 2027`).
+    @Test func theTimeLimitStopsTheProgramsAndEveryCountStaysProven() throws {
+        var b = InventoryBuilder()
+        let node = Resources(vcpus: 48, memoryMiB: 294_912), smaller = Resources(vcpus: 40, memoryMiB: 245_760)
+        b.hostTypes.append(HostType(name: "oct", numaNodes: Array(repeating: node, count: 6) + [smaller, smaller],
+                                    flavors: ["f0", "f9", "f10", "f11"]))
+        b.flavor("f0", vcpus: 6, memory: 12_288)
+        b.flavor("f9", vcpus: 12, memory: 98_304, nodes: 2)
+        b.flavor("f10", vcpus: 8, memory: 16_384)
+        b.flavor("f11", vcpus: 12, memory: 49_152, nodes: 2)
+        b.host("o1", type: "oct")
+        b.host("o2", type: "oct")
+        for (i, name) in ["f9", "f10", "f11", "f9", "f9", "f9", "f11"].enumerated() { b.server("o1-\(i)", flavor: name, on: "o1", nodes: nil) }
+        b.server("o2-0", flavor: "f10", on: "o2", nodes: nil)
+        b.server("o2-1", flavor: "f9", on: "o2", nodes: [2, 5])
+        let inventory = try b.build()
+        let usage = PlacementState(inventory).usage
+        #expect(DemandFit.certainStates(usage[0], maxStates: Headroom.maxStates)?.count == nil, "o1's arrangements should be past the enumeration")
+        #expect(DemandFit.certainStates(usage[1], maxStates: Headroom.maxStates) != nil, "o2's arrangements should be enumerated")
+        let unlimited = try HeadroomReport(inventory)
+        let none = try HeadroomReport(inventory, timeLimit: 0)
+        var raised = 0
+        for name in ["f0", "f9", "f10", "f11"] {
+            let flavor = inventory.flavors[name]!
+            let worst = Headroom.count(flavor, free: usage[0].freeWorst)
+            let o2 = Headroom.counted(flavor, on: usage[1], policy: .certain)
+            #expect(o2.exact, "\(name)")
+            let stopped = none.rows.first { $0.flavor == name }!
+            let given = unlimited.rows.first { $0.flavor == name }!
+            #expect(stopped.count == worst + o2.count, "\(name)")
+            #expect(!stopped.exact, "\(name)")
+            #expect(given.count == Headroom.counted(flavor, on: usage[0], policy: .certain).count + o2.count, "\(name)")
+            #expect(stopped.count <= given.count, "\(name)")
+            if stopped.count < given.count { raised += 1 }
+        }
+        #expect(raised > 0, "the search and the programs should prove more than the worst case per node on o1")
     }
 
     @Test func exactCountsByHand() throws {
