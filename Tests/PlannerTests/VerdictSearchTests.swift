@@ -132,6 +132,82 @@ import Topology
         #expect(byIntegerPrograms * 10 >= cases * 9, "\(cases) cases, \(byIntegerPrograms) checked by the integer programs")
     }
 
+    /// Every arrangement as above, but remembering the states seen (nodes with the same free
+    /// room are interchangeable, so a state is its sorted free vector): fast enough for hosts
+    /// of 4 nodes with a dozen servers of unknown layout and 16 concurrent arrivals, where the
+    /// plain enumeration is not. Nil where no arrangement of the unknown servers exists, or
+    /// where a search remembers more than `limit` states (one case of 41 below took 32 s).
+    static func enumeratedRemembering(_ c: Case, limit: Int = 50_000) -> FitVerdict? {
+        let k = c.target.numaNodes, share = c.target.perNode
+        let mandatory = c.unknown.sorted { ($0.perNode.vcpus, $0.perNode.memoryMiB, $0.name) > ($1.perNode.vcpus, $1.perNode.memoryMiB, $1.name) }
+        let optional = c.concurrent.sorted { $0.key.name < $1.key.name }.flatMap { Array(repeating: $0.key, count: $0.value) }
+        let items = mandatory.map { ($0, false) } + optional.map { ($0, true) }
+        struct Key: Hashable { let i: Int, v: [Int] }
+        func key(_ i: Int, _ state: [Resources]) -> Key {
+            Key(i: i, v: state.map { [$0.vcpus, $0.memoryMiB] }.sorted { $0.lexicographicallyPrecedes($1) }.flatMap { $0 })
+        }
+        func fits(_ state: [Resources]) -> Bool { state.filter { $0.covers(share) }.count >= k }
+        // Whether some completion from item i makes `goal` true of a state (`blocking`: any state
+        // once every mandatory server is placed, with any of the optional ones; else the state
+        // with every mandatory server placed and none of the optional ones).
+        func search(_ i: Int, _ state: [Resources], blocking: Bool, seen: inout Set<Key>, goal: ([Resources]) -> Bool) -> Bool {
+            if i >= mandatory.count {
+                if !blocking { return goal(state) }
+                if goal(state) { return true }
+            }
+            if i == items.count || seen.count > limit { return false }
+            guard seen.insert(key(i, state)).inserted else { return false }
+            let (f, isOptional) = items[i]
+            for set in subsets(state.count, f.numaNodes) where set.allSatisfy({ state[$0].covers(f.perNode) }) {
+                var next = state
+                for n in set { next[n] -= f.perNode }
+                if search(i + 1, next, blocking: blocking, seen: &seen, goal: goal) { return true }
+            }
+            return isOptional && search(i + 1, state, blocking: blocking, seen: &seen, goal: goal)
+        }
+        let free = c.usage.freeKnown
+        var seen = Set<Key>()
+        guard search(0, free, blocking: false, seen: &seen, goal: { _ in true }) else { return nil }
+        seen = []
+        guard search(0, free, blocking: false, seen: &seen, goal: fits) else { return seen.count > limit ? nil : .impossible }
+        seen = []
+        let blocks = search(0, free, blocking: true, seen: &seen, goal: { !fits($0) })
+        return blocks ? .possible : seen.count > limit ? nil : .certain
+    }
+
+    /// The search against `enumeratedRemembering` on crowded 4-node hosts: up to 12 servers of
+    /// unknown layout and 16 concurrent arrivals, where the integer programs are the only other
+    /// reference and are not exact (on the first case below they find an arrangement that
+    /// blocks the target where none exists, which errs on the safe side; why is not known: a
+    /// node with exactly the target's share free counted as short within GLPK's tolerances
+    /// would explain it). A `certain` here that should not be would be a migration the cloud
+    /// can refuse.
+    @Test func searchAgreesWithRememberingEnumerationOnCrowdedHosts() {
+        // `searchAgreesWithTheIntegerPrograms`'s seed 1319 (run 3,000 cases, not 300): searched
+        // certain, the integer programs possible.
+        var first = SplitMix64(seed: UInt64(1319) &* 7919)
+        let firstNodes = [2, 4, 4, 8][first.below(4)]
+        var cases = [Self.randomCase(seed: 1319, nodes: firstNodes, unknownCount: first.below(13), concurrentCount: first.below(17))]
+        #expect(Self.enumeratedRemembering(cases[0]) == .certain)
+        #expect(LayoutVerdict.blockingArrangementExists(cases[0].usage, against: cases[0].target, concurrent: cases[0].concurrent) == true,
+                "the integer programs' answer this case records")
+        for seed in 0..<propertyCount(40) {
+            var rng = SplitMix64(seed: UInt64(seed) &* 104_729)
+            cases.append(Self.randomCase(seed: seed, nodes: 4, unknownCount: rng.below(13), concurrentCount: rng.below(17)))
+        }
+        var compared = 0, certain = 0
+        for (index, c) in cases.enumerated() {
+            guard c.usage.freeTotal.covers(c.target.resources), let expected = Self.enumeratedRemembering(c),
+                let searched = LayoutVerdict.searchedVerdict(c.target, on: c.usage, concurrent: c.concurrent)
+            else { continue }
+            compared += 1
+            if expected == .certain { certain += 1 }
+            #expect(searched == expected, "case \(index): \(c)")
+        }
+        #expect(compared >= cases.count / 2, "\(compared) of \(cases.count) compared")
+        #expect(certain > 0, "no case was certain: the comparison should include some")
+    }
+
     /// Past its budget the search gives up (nil), and the verdict is the integer programs'.
     @Test func overBudgetFallsBackToTheIntegerPrograms() {
         let (usage, probe) = sixtyServersOfUnknownLayout()
