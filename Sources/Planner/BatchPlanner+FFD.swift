@@ -260,8 +260,8 @@ extension BatchPlanner {
     /// accepts the waves without them (a move re-routed onto such a host may need its room).
     func withoutIdleMoves(_ waves: Waves, options: PlanOptions) -> Waves {
         let stillUsed = Set(waves.dropped.compactMap { inventory.serverIndex[$0].flatMap { inventory.servers[$0].dedicatedHostID } })
-        let (kept, idle) = (waves.moves.filter { !($0.from.map(stillUsed.contains) ?? false) },
-                            waves.moves.filter { $0.from.map(stillUsed.contains) ?? false })
+        func offHostStillUsed(_ m: Move) -> Bool { m.from.map(stillUsed.contains) ?? false }
+        let (kept, idle) = (waves.moves.filter { !offHostStillUsed($0) }, waves.moves.filter(offHostStillUsed))
         guard !idle.isEmpty else { return waves }
         let renumbered = Self.numberedInOrder(kept)
         guard PlanValidator.violations(of: renumbered, on: inventory, options: options.checkerOptions).isEmpty else { return waves }

@@ -453,13 +453,12 @@ public struct DemandFit: Sendable {
         func key(_ v: [Resources]) -> Key { Key(v: v.flatMap { [$0.vcpus, $0.memoryMiB] }) }
         var states = [sorted(usage.freeKnown)]
         let servers = unknownServers(usage)
-        var subsetsOf: [Int: [[Int]]] = [:]
         for flavor in servers {
             var next: [[Resources]] = []
             var seen = Set<Key>()
-            // Made once per size: made per state, they were most of the time a report spent here.
-            let picks = subsetsOf[flavor.numaNodes] ?? Self.subsets(of: usage.capacity.count, size: flavor.numaNodes)
-            subsetsOf[flavor.numaNodes] = picks
+            // The node sets made once (`nodeSubsets`): made per state, they were most of the time
+            // a report spent here.
+            let picks = nodeSubsets(of: usage.capacity.count, size: flavor.numaNodes)
             for state in states {
                 for nodes in picks where nodes.allSatisfy({ state[$0].covers(flavor.perNode) }) {
                     var after = state
@@ -579,25 +578,6 @@ public struct DemandFit: Sendable {
         }.flatMap { repeatElement($0.key, count: $0.value) }
     }
 
-    /// The `size`-element subsets of 0..<count, in increasing order.
-    static func subsets(of count: Int, size: Int) -> [[Int]] {
-        guard size > 0 else { return [[]] }
-        guard size <= count else { return [] }
-        var out: [[Int]] = []
-        var pick: [Int] = []
-        func go(_ from: Int) {
-            if pick.count == size { out.append(pick); return }
-            guard from < count else { return }
-            for i in from..<count {
-                pick.append(i)
-                go(i + 1)
-                pick.removeLast()
-            }
-        }
-        go(0)
-        return out
-    }
-
     /// The free room per node of `usage` once its servers of unknown layout are put, largest
     /// first, on the nodes with the most free vCPUs (worst fit; split flavors on that many
     /// distinct nodes): one arrangement the cloud may have made. Where worst fit gets stuck (a
@@ -624,7 +604,7 @@ public struct DemandFit: Sendable {
             guard i < servers.count else { return true }
             let flavor = servers[i]
             // Node sets, the roomiest first (by their least free node, then their total).
-            let choices = Self.subsets(of: free.count, size: flavor.numaNodes)
+            let choices = nodeSubsets(of: free.count, size: flavor.numaNodes)
                 .filter { $0.allSatisfy { free[$0].covers(flavor.perNode) } }
                 .sorted { a, b in
                     let ka = a.map { (free[$0].vcpus, free[$0].memoryMiB) }.min { $0 < $1 }!

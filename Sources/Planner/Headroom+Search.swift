@@ -144,7 +144,6 @@ extension Headroom {
         var seen = Set<Key>()
         var spent = 0
         var outOfBudget = false
-        var subsetsOf: [Int: [[Int]]] = [:]
         func done() -> Bool {
             guard let best else { return false }
             return worst ? best <= rootFloor : best >= rootCeiling
@@ -169,8 +168,7 @@ extension Headroom {
             }
             let f = servers[depth]
             let p = f.perNode
-            let picks = subsetsOf[f.numaNodes] ?? DemandFit.subsets(of: nodes, size: f.numaNodes)
-            subsetsOf[f.numaNodes] = picks
+            let picks = nodeSubsets(of: nodes, size: f.numaNodes)
             var children: [(state: [Resources], order: (Int, Int))] = []
             var kids = Set<[Int]>()
             for pick in picks where pick.allSatisfy({ state[$0].covers(p) }) {

@@ -706,7 +706,7 @@ import Topology
             for f in unknown {
                 var next: [[Resources]] = []
                 for s in states {
-                    for pick in DemandFit.subsets(of: nodes, size: f.numaNodes) where pick.allSatisfy({ s[$0].covers(f.perNode) }) {
+                    for pick in nodeSubsets(of: nodes, size: f.numaNodes) where pick.allSatisfy({ s[$0].covers(f.perNode) }) {
                         var t = s
                         for n in pick { t[n] -= f.perNode }
                         next.append(t)
