@@ -208,6 +208,35 @@ import Topology
         #expect(certain > 0, "no case was certain: the comparison should include some")
     }
 
+    /// The tangents that decide `volumeCanBlock` before its walk over every split of the open
+    /// nodes (`tangentVerdict`) change neither an answer nor the number of steps: the search
+    /// prunes exactly the branches it pruned without them. Random hosts of 2 to 8 nodes with up
+    /// to 20 servers of unknown layout and 6 concurrent arrivals, memory binding as often as
+    /// vCPUs; budgets that end some searches early (nil) compare too.
+    @Test func tangentsChangeNeitherAnswersNorSteps() {
+        var decided = 0
+        for seed in 0..<propertyCount(400) {
+            var rng = SplitMix64(seed: UInt64(seed) &+ 7_919)
+            let nodes = [2, 4, 8][rng.below(3)]
+            let c = Self.randomCase(seed: seed, nodes: nodes, unknownCount: rng.below(21), concurrentCount: rng.below(7))
+            let unknown = c.usage.unknownFlavors.sorted { $0.key.name < $1.key.name }
+            let concurrent = c.concurrent.sorted { $0.key.name < $1.key.name }
+            let budget = [200, 2_000, 20_000][rng.below(3)]
+            func run(_ tangents: Bool) -> (answer: Bool?, steps: Int, decided: Int) {
+                var search = ArrangementSearch(room: c.usage.freeKnown, mandatory: unknown, optional: concurrent, budget: budget)
+                search.usesTangents = tangents
+                let answer = search.exists(blocking: c.target)
+                return (answer, search.steps, search.tangentAnswers)
+            }
+            let (with, without) = (run(true), run(false))
+            #expect(with.answer == without.answer && with.steps == without.steps,
+                    "seed \(seed): \(c), budget \(budget): \(with) with tangents, \(without) without")
+            #expect(without.decided == 0)
+            decided += with.decided
+        }
+        #expect(decided > 0, "no tangent decided anything: the comparison proves nothing")
+    }
+
     /// Past its budget the search gives up (nil), and the verdict is the integer programs'.
     @Test func overBudgetFallsBackToTheIntegerPrograms() {
         let (usage, probe) = sixtyServersOfUnknownLayout()
