@@ -83,7 +83,17 @@ extension BatchPlanner {
         }
         let hostCount = inventory.hosts.count
         // Under `any`, the order each host's arrivals must land in (`HostSequences`).
-        var sequence = options.placement == .any ? HostSequences(items.map { ($0.server, $0.from, $0.to) }, replay: replay) : nil
+        // Judging them asks the verdict of every arrival: given up with the time (not where the
+        // ordering is to stop with what it has, `truncateAt`). On foreign fleet 2029 (seed 2027:
+        // 800 hosts in two zones, 8-node hosts of servers of unknown layout only) at 3 s, the
+        // sub-problems' waves side by side ordered anew took 2.6 s here, 0.27 s before the
+        // deadline, and the plan ended at 4.4 s.
+        var sequence: HostSequences?
+        if options.placement == .any {
+            let until = truncateAt == nil ? deadline.map { max($0, extended ?? $0) } : nil
+            guard let made = HostSequences(items.map { ($0.server, $0.from, $0.to) }, replay: replay, until: until) else { return nil }
+            sequence = made
+        }
         // Arrivals per host over the moves kept (started or pending), departures per host over
         // the moves still pending.
         var arrivals = [Int](repeating: 0, count: hostCount)
@@ -813,7 +823,8 @@ struct HostSequences {
     private var waiting: [Int: [Int]] = [:]
 
     /// `moves`: (server, from, to) as inventory indices; `replay` the state before the plan.
-    init(_ moves: [(server: Int, from: Int?, to: Int?)], replay start: PlanReplay) {
+    /// Nil once `until` (`monotonicSeconds()`) has passed.
+    init?(_ moves: [(server: Int, from: Int?, to: Int?)], replay start: PlanReplay, until: Double? = nil) {
         group = Array(repeating: nil, count: moves.count)
         target = moves.map(\.to)
         var replay = start
@@ -832,6 +843,7 @@ struct HostSequences {
             var counts: [Int] = [0]
             var judged: [(Int, Int)] = []
             for i in list {
+                if let until, monotonicSeconds() > until { return nil }
                 let s = moves[i].server
                 let joined = SequencedArrivals.join(s, on: h, replay: &replay, open: &open) { replay in
                     (replay.mayStart(server: s, to: h, nodes: nil), true)

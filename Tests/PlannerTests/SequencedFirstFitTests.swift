@@ -400,6 +400,37 @@ import Topology
         #expect(levels.primary == 2 && levels.moves == 1, "\(levels)")
     }
 
+    /// Host T (two nodes of 16 vCPUs) holds three servers of 6 vCPUs of unknown layout; x (10
+    /// vCPUs, flavor `ten`) is on S. x is certain on T (two of the three share a node, the other
+    /// node keeps 10 free), which the fast paths do not see; the search proves it in `steps`.
+    static func crowdedByUnknownLayouts(_ ten: String) throws -> (InventoryBuilder, steps: Int) {
+        var usage = HostUsage(capacity: Array(repeating: Resources(vcpus: 16, memoryMiB: 65536), count: 2))
+        for _ in 0..<3 { usage.add(Flavor(name: "six", resources: Resources(vcpus: 6, memoryMiB: 8192)), nodes: nil) }
+        let flavor = Flavor(name: ten, resources: Resources(vcpus: 10, memoryMiB: 8192))
+        let steps = try #require((1...500).first { LayoutVerdict.search(flavor, on: usage, concurrent: [:], budget: $0).verdict == .certain })
+        var b = InventoryBuilder()
+        b.flavor("six", vcpus: 6, memory: 8192)
+        b.flavor(ten, vcpus: 10, memory: 8192)
+        b.hostType("two", nodes: 2, vcpus: 16, memory: 65536, flavors: ["six", ten])
+        for h in ["T", "S"] { b.host(h, type: "two") }
+        for k in 0..<3 { b.server("u\(k)", flavor: "six", on: "T", nodes: nil, status: "ACTIVE") }
+        b.server("x", flavor: ten, on: "S", nodes: [0])
+        return (b, steps)
+    }
+
+    /// `HostSequences` asks the verdict of every arrival, which on crowded hosts takes seconds
+    /// (foreign fleet 2029 at 3 s: 2.6 s, past the plan's end): past `until` it gives up, so
+    /// that `orderWaves` keeps its deadline.
+    @Test func hostSequencesGiveUpWithTheTime() throws {
+        let (b, _) = try Self.crowdedByUnknownLayouts("ten-sequences")
+        let inventory = try b.build()
+        let moves = [(server: inventory.serverIndex["x"]!, from: inventory.hostIndex["S"], to: inventory.hostIndex["T"])]
+        let replay = PlanReplay(inventory, options: Checker.Options(placement: .any))
+        #expect(HostSequences(moves, replay: replay, until: monotonicSeconds() - 1) == nil)
+        #expect(HostSequences(moves, replay: replay, until: .infinity) != nil)
+        #expect(HostSequences(moves, replay: replay) != nil)
+    }
+
     /// One pass of `sequencedFirstFit` on `packing` with `kept`, in `arrivalOrder`.
     static func pass(_ packing: [[Decision]], kept: Set<Int>, _ arrivalOrder: BatchPlanner.ArrivalOrder, _ planner: BatchPlanner,
                      _ sub: SubProblem, _ options: PlanOptions) -> BatchPlanner.Pass? {
