@@ -93,6 +93,9 @@ public struct Checker: Sendable {
         var searchedVerdictsOnly = false
         /// The budget of that search in steps (`LayoutVerdict.searchBudget`; tests lower it).
         var verdictSearchBudget = LayoutVerdict.searchBudget
+        /// Where set, counts the searches that run past that budget under `searchedVerdictsOnly`
+        /// (a heuristic lowers its budget once they cost it too much). Not compared or hashed.
+        var ranOutLedger = RanOutLedger.none
 
         /// Creates options.
         public init(layoutPolicy: LayoutPolicy = .certain, assumeStopped: Bool = false, placement: CloudPlacement = .any) {

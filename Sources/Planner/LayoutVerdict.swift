@@ -50,12 +50,14 @@ public enum LayoutVerdict {
     /// say so (`Checker.Options.searchedVerdictsOnly`), within their budget.
     static func verdict(_ flavor: Flavor, on usage: HostUsage, concurrent: [Flavor: Int], options: Checker.Options) -> FitVerdict {
         verdict(flavor, on: usage, concurrent: concurrent, remembered: true, searchedOnly: options.searchedVerdictsOnly,
-                searchBudget: options.verdictSearchBudget)
+                searchBudget: options.verdictSearchBudget, ledger: options.ranOutLedger)
     }
 
-    /// `verdict` with the search's budget given (tests).
+    /// `verdict` with the search's budget given (tests). A search that runs past it under
+    /// `searchedOnly` is counted in `ledger`, and so is one whose running out was remembered.
     static func verdict(
-        _ flavor: Flavor, on usage: HostUsage, concurrent: [Flavor: Int], remembered: Bool, searchedOnly: Bool, searchBudget: Int
+        _ flavor: Flavor, on usage: HostUsage, concurrent: [Flavor: Int], remembered: Bool, searchedOnly: Bool, searchBudget: Int,
+        ledger: RanOutLedger = .none
     ) -> FitVerdict {
         if !usage.hasUnknownLayout && concurrent.isEmpty {
             return Fit.fit(flavor, free: usage.freeKnown, capacity: usage.capacity) == nil ? .impossible : .certain
@@ -85,6 +87,7 @@ public enum LayoutVerdict {
         }
         if searched == nil && searchedOnly {
             if !ranOut { remember(.ranOut(budget: searchBudget, possible: possible)) }
+            ledger.add()
             // Not sure: possible where the search found room under some arrangement; where it
             // found none within its budget the flavor may not fit at all, and is refused under
             // every layout policy (as possible, `--layout-policy possible` admitted it).
@@ -282,4 +285,31 @@ final class CallBudget: Sendable {
             return n > limit
         }
     }
+}
+
+/// Counts searches over arrangements that ran past their budget (`Checker.Options.ranOutLedger`),
+/// shared by every copy of the options that carry it. Options that differ only in their
+/// ledger are the same rules: ledgers are all equal and hash to nothing.
+struct RanOutLedger: Hashable, Sendable {
+    private final class Count: Sendable {
+        let value = Atomic<Int>(0)
+    }
+    private let count: Count?
+
+    /// A ledger of its own, from zero.
+    init() { count = Count() }
+
+    private init(counting: Bool) { count = counting ? Count() : nil }
+
+    /// The ledger of options that count nothing.
+    static let none = RanOutLedger(counting: false)
+
+    /// The searches counted so far.
+    var ranOut: Int { count?.value.load(ordering: .relaxed) ?? 0 }
+
+    /// Counts one more.
+    func add() { count?.value.add(1, ordering: .relaxed) }
+
+    static func == (_: RanOutLedger, _: RanOutLedger) -> Bool { true }
+    func hash(into _: inout Hasher) {}
 }

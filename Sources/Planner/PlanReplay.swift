@@ -13,7 +13,9 @@ import Topology
 /// Used to order waves and, independently, to validate every plan.
 struct PlanReplay {
     let inventory: Inventory
-    let options: Checker.Options
+    /// The rules it judges by; a heuristic may lower their search budget as it goes
+    /// (`BatchPlanner.sequencedFirstFitPass`).
+    var options: Checker.Options
     private(set) var checker: Checker
     var state: PlacementState { checker.state }
     /// Current host index of each server (nil: pool), and its nodes.

@@ -418,6 +418,41 @@ import Topology
         return (b, steps)
     }
 
+    /// Once the searches of one `sequencedFirstFit` have run out of their budget
+    /// `ranOutsBeforeCrowdedBudget` times (its ledger), each search gets a
+    /// `crowdedBudgetDivisor`th of it. With the budget just under that multiple of the steps x
+    /// needs on T, a pass whose ledger is full leaves x without a place, and one with a fresh
+    /// ledger puts it on T. (The full one first: the answer the fresh one finds is remembered.)
+    @Test func crowdedSearchesGetAShareOfTheBudget() throws {
+        let (b, steps) = try Self.crowdedByUnknownLayouts("ten-crowded")
+        var (inventory, options, planner, sub) = try Self.consolidatedUnderAny(b)
+        options.verdictSearchBudget = BatchPlanner.crowdedBudgetDivisor * steps - 1
+        let (x, t) = (try Self.position("x", sub, inventory), try Self.local("T", sub, inventory))
+        let packing = try Self.packing(sending: [("x", "T")], sub, inventory)
+        func pass(_ ledger: RanOutLedger) throws -> BatchPlanner.Pass {
+            let movers = planner.movers(of: sub)
+            var sends = [Bool](repeating: false, count: sub.hosts.count)
+            for m in movers where m.origin.host >= 0 { sends[m.origin.host] = true }
+            let order = planner.firstFitOrder(sub, largest: BatchPlanner.largestCapacity(sub), homeFirst: true).order
+            return try #require(planner.sequencedFirstFitPass(
+                packing, kept: [t], staying: [], movers: movers, sends: sends, sub: sub, options: options, order: order,
+                typeAccepts: planner.typeAccepts(sub, index: planner.checker.index), arrivalOrder: .init(),
+                deadline: monotonicSeconds() + 60, ledger: ledger))
+        }
+        let full = RanOutLedger()
+        for _ in 0..<BatchPlanner.ranOutsBeforeCrowdedBudget { full.add() }
+        let crowded = try pass(full)
+        #expect(crowded.decisions[x.c][x.i] == .stay && crowded.stuck.map(\.s) == [inventory.serverIndex["x"]!])
+        #expect(full.ranOut == BatchPlanner.ranOutsBeforeCrowdedBudget + 1)
+        let fresh = RanOutLedger()
+        let roomy = try pass(fresh)
+        guard case .host(let l, _) = roomy.decisions[x.c][x.i] else {
+            Issue.record("x found no place with a fresh ledger: \(roomy.decisions[x.c][x.i])")
+            return
+        }
+        #expect(l == t && roomy.stuck.isEmpty && fresh.ranOut == 0)
+    }
+
     /// `HostSequences` asks the verdict of every arrival, which on crowded hosts takes seconds
     /// (foreign fleet 2029 at 3 s: 2.6 s, past the plan's end): past `until` it gives up, so
     /// that `orderWaves` keeps its deadline.

@@ -237,6 +237,34 @@ import Topology
         #expect(decided > 0, "no tangent decided anything: the comparison proves nothing")
     }
 
+    /// A search that runs out of its budget under `searchedOnly` is counted in the options'
+    /// ledger (`RanOutLedger`), and so is a question whose search ran out before (remembered,
+    /// not searched again); one that answers, and one asked without `searchedOnly` (the integer
+    /// programs answer), are not.
+    @Test func theLedgerCountsSearchesThatRunOut() {
+        var usage = HostUsage(capacity: Array(repeating: Resources(vcpus: 16, memoryMiB: 65536), count: 2))
+        for _ in 0..<3 { usage.add(Flavor(name: "six", resources: Resources(vcpus: 6, memoryMiB: 8192)), nodes: nil) }
+        let ledger = RanOutLedger()
+        func ask(_ name: String, budget: Int, searchedOnly: Bool = true) -> FitVerdict {
+            let flavor = Flavor(name: name, resources: Resources(vcpus: 10, memoryMiB: 8192))
+            return LayoutVerdict.verdict(flavor, on: usage, concurrent: [:], remembered: true, searchedOnly: searchedOnly,
+                                         searchBudget: budget, ledger: ledger)
+        }
+        #expect(ask("ten-ledger-a", budget: 0) == .impossible)
+        #expect(ledger.ranOut == 1)
+        #expect(ask("ten-ledger-a", budget: 0) == .impossible)  // remembered: not searched again
+        #expect(ledger.ranOut == 2)
+        #expect(ask("ten-ledger-b", budget: LayoutVerdict.searchBudget) == .certain)
+        #expect(ask("ten-ledger-c", budget: 0, searchedOnly: false) == .certain)
+        #expect(ledger.ranOut == 2)
+        #expect(ask("ten-ledger-d", budget: 0) == .impossible)
+        #expect(ledger.ranOut == 3)
+        // Options that differ only in their ledger are the same rules.
+        var counted = Checker.Options(placement: .any)
+        counted.ranOutLedger = ledger
+        #expect(counted == Checker.Options(placement: .any))
+    }
+
     /// Past its budget the search gives up (nil), and the verdict is the integer programs'.
     @Test func overBudgetFallsBackToTheIntegerPrograms() {
         let (usage, probe) = sixtyServersOfUnknownLayout()
