@@ -246,7 +246,6 @@ extension BatchPlanner {
             guard ledger.ranOut >= Self.ranOutsBeforeCrowdedBudget else { return }
             replay.options.verdictSearchBudget = min(replay.options.verdictSearchBudget, crowdedBudget)
         }
-        budgetAsSpent()
         // The nodes each arrival is wished on, kept consistent host by host: the cloud picks its
         // own, but the plan prints these, and later steps read the packing's nodes. Under
         // `planned` the cloud takes them: each arrival is judged on them, the fit function's

@@ -446,16 +446,11 @@ public struct DemandFit: Sendable {
     /// Every arrangement of `usage`'s servers of unknown layout, as the host's free nodes sorted
     /// largest first (vCPUs, then memory), without duplicates; nil past `maxStates`.
     static func certainStates(_ usage: HostUsage, maxStates: Int = 4_096) -> [[Resources]]? {
-        func sorted(_ v: [Resources]) -> [Resources] {
-            v.sorted { ($0.vcpus, $0.memoryMiB) > ($1.vcpus, $1.memoryMiB) }
-        }
-        struct Key: Hashable { let v: [Int] }
-        func key(_ v: [Resources]) -> Key { Key(v: v.flatMap { [$0.vcpus, $0.memoryMiB] }) }
-        var states = [sorted(usage.freeKnown)]
+        var states = [nodesInOrder(usage.freeKnown)]
         let servers = unknownServers(usage)
         for flavor in servers {
             var next: [[Resources]] = []
-            var seen = Set<Key>()
+            var seen = Set<[Int]>()
             // The node sets made once (`nodeSubsets`): made per state, they were most of the time
             // a report spent here.
             let picks = nodeSubsets(of: usage.capacity.count, size: flavor.numaNodes)
@@ -463,8 +458,8 @@ public struct DemandFit: Sendable {
                 for nodes in picks where nodes.allSatisfy({ state[$0].covers(flavor.perNode) }) {
                     var after = state
                     for n in nodes { after[n] -= flavor.perNode }
-                    let canonical = sorted(after)
-                    if seen.insert(key(canonical)).inserted { next.append(canonical) }
+                    let canonical = nodesInOrder(after)
+                    if seen.insert(flattened(canonical)).inserted { next.append(canonical) }
                     if next.count > maxStates { return nil }
                 }
             }
@@ -473,6 +468,16 @@ public struct DemandFit: Sendable {
         }
         return states
     }
+
+    /// A host's free nodes in the order that makes arrangements equal up to the order of nodes
+    /// one state: largest first, by vCPUs, then memory (`certainStates`, and the headroom's
+    /// search, `Headroom.searchedCount`).
+    static func nodesInOrder(_ free: [Resources]) -> [Resources] {
+        free.sorted { ($0.vcpus, $0.memoryMiB) > ($1.vcpus, $1.memoryMiB) }
+    }
+
+    /// `free` as integers (vCPUs and memory per node), for remembering states in a set.
+    static func flattened(_ free: [Resources]) -> [Int] { free.flatMap { [$0.vcpus, $0.memoryMiB] } }
 
     /// Arrangements kept per host for `completeOnArrangements`.
     static let statesTried = 64

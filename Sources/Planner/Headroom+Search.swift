@@ -133,11 +133,10 @@ extension Headroom {
             }
             return 0
         }
-        func canonical(_ v: [Resources]) -> [Resources] { v.sorted { ($0.vcpus, $0.memoryMiB) > ($1.vcpus, $1.memoryMiB) } }
         struct Key: Hashable { let depth: Int, v: [Int] }
-        func key(_ v: [Resources], _ depth: Int) -> Key { Key(depth: depth, v: v.flatMap { [$0.vcpus, $0.memoryMiB] }) }
+        func key(_ v: [Resources], _ depth: Int) -> Key { Key(depth: depth, v: DemandFit.flattened(v)) }
 
-        let root = canonical(usage.freeKnown)
+        let root = DemandFit.nodesInOrder(usage.freeKnown)
         let rootFloor = floorOn(root, depth: 0)
         let rootCeiling = countOn(root)
         var best: Int? = nil  // the fewest (or most) on a complete arrangement so far
@@ -174,8 +173,8 @@ extension Headroom {
             for pick in picks where pick.allSatisfy({ state[$0].covers(p) }) {
                 var after = state
                 for n in pick { after[n] -= p }
-                after = canonical(after)
-                guard kids.insert(after.flatMap { [$0.vcpus, $0.memoryMiB] }).inserted else { continue }
+                after = DemandFit.nodesInOrder(after)
+                guard kids.insert(DemandFit.flattened(after)).inserted else { continue }
                 let c = shares(after)
                 let total = c.reduce(0) { $0 + max($1, 0) }
                 let n = count(k: k, shares: c)
