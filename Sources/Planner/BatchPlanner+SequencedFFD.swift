@@ -155,6 +155,33 @@ extension BatchPlanner {
         return sequencedWaves(best, sub: sub, options: options, compactUntil: nil) ?? (best.decisions, nil)
     }
 
+    /// The hosts a consolidation's plan keeps in use (`keptHosts`), filled by the packing judged
+    /// in sequence (`sequencedFirstFit`, in each order of `arrivalOrders` while the time
+    /// allows): the plan's servers left home stay, every other leaving server goes to the first
+    /// kept host (in first-fit decreasing's order) that admits it whatever nodes the cloud
+    /// picks, with no move waiting in a cycle. A plan packed node by node on wished nodes, like
+    /// the pattern model's, loses hosts when made safe arrival by arrival (`anySafe`); its set
+    /// of hosts filled in sequence often keeps fewer, as `cycleFreeOnto` found for first-fit
+    /// decreasing's packings where every layout is known. Its moves are made fewer for 30 % of
+    /// the time to `deadline`, or to `deadline` where more than one order was packed. Foreign
+    /// fleet 787 (`foreign_fleets.py --seed 777`: 800 hosts, 30 % of layouts unknown) at 3 s,
+    /// where the pattern model had time (the plan in hand's moves made fewer only until the
+    /// heuristics' deadline, a temporary switch): its plan of 348 hosts kept 402 made safe, 361
+    /// so.
+    /// Nil outside consolidations and past `deadline` (as `sequencedFirstFit`).
+    func sequencedOnto(_ decisions: [[Decision]], sub: SubProblem, options: PlanOptions, deadline: Double, wavesUntil: Double)
+        -> (decisions: [[Decision]], waves: [Move]?)?
+    {
+        guard options.mode == .consolidate, options.effectiveObjective == .minHostsUsed, options.maxMoves == nil, !sub.mustMove
+        else { return nil }
+        let started = monotonicSeconds()
+        guard started < deadline else { return nil }
+        let order = firstFitOrder(sub, largest: Self.largestCapacity(sub), homeFirst: true).order
+        return sequencedFirstFit(decisions, sub: sub, options: options, order: order, typeAccepts: typeAccepts(sub, index: checker.index),
+                                 deadline: deadline, fewerMovesUntil: started + (deadline - started) * 0.3, wavesUntil: wavesUntil,
+                                 orders: Self.arrivalOrders)
+    }
+
     /// One packing of `sequencedFirstFit`: the decisions, each arrival's wave on its host (from
     /// 1, per class and server as the decisions; 0 for none), and the servers that found no
     /// place with their hosts (local, -1 for none).
