@@ -541,4 +541,50 @@ import Topology
         }
         #expect(complete > 0 && stayedHome > 0, "\(complete) passes complete with servers left without a place, \(stayedHome) kept home")
     }
+
+    /// Past `fewerMovesUntil`, the loop that keeps kept hosts' servers home runs on (where more
+    /// than one order was packed) only while its passes free hosts. Twenty one-node hosts H of
+    /// 10 vCPUs each hold s6 (6 vCPUs, home in the packing) and m3 (3 vCPUs, sent to E, a host
+    /// of 64 vCPUs first in the order). Every m3 lands on E; each one kept home is a move fewer
+    /// and frees nothing until the last (E then empties). Given until far ahead the loop keeps
+    /// them all home; with `fewerMovesUntil` passed before it starts, it stops after
+    /// `passesWithoutAFreedHost` passes: that many moves fewer than with no loop at all
+    /// (`fewerMovesUntil` passed and one order). The waves are not compacted (`wavesUntil`
+    /// passed), which would keep home what never had to leave. Fails if the loop runs on past
+    /// `fewerMovesUntil` without freeing a host, or stops before.
+    @Test func pastItsTimeTheLoopRunsOnlyWhileItFreesHosts() throws {
+        var b = InventoryBuilder()
+        b.flavor("f6", vcpus: 6, memory: 1024)
+        b.flavor("f3", vcpus: 3, memory: 1024)
+        b.hostType("one", nodes: 1, vcpus: 10, memory: 65536, flavors: ["f6", "f3"])
+        b.hostType("big", nodes: 1, vcpus: 64, memory: 65536, flavors: ["f6", "f3"])
+        b.host("E", type: "big")
+        let n = 20
+        for k in 0..<n {
+            b.host("H\(k)", type: "one")
+            b.server("s\(k)", flavor: "f6", on: "H\(k)", nodes: [0])
+            b.server("m\(k)", flavor: "f3", on: "H\(k)", nodes: [0])
+        }
+        let (inventory, options, planner, sub) = try Self.consolidatedUnderAny(b)
+        let packing = try Self.packing(sending: (0..<n).map { ("m\($0)", "E") }, sub, inventory)
+        let order = planner.firstFitOrder(sub, largest: BatchPlanner.largestCapacity(sub), homeFirst: true).order
+        let accepts = planner.typeAccepts(sub, index: planner.checker.index)
+        func moves(fewerMovesUntil: Double, orders: [BatchPlanner.ArrivalOrder]) throws -> Int {
+            let judged = try #require(planner.sequencedFirstFit(packing, sub: sub, options: options, order: order, typeAccepts: accepts,
+                                                                deadline: monotonicSeconds() + 60, fewerMovesUntil: fewerMovesUntil,
+                                                                wavesUntil: 0, orders: orders))
+            let levels = sub.levels(judged.decisions, objective: .minHostsUsed, inventory: inventory)
+            #expect(levels.unplaced == 0 && levels.primary >= Double(n), "\(levels)")
+            if let waves = judged.waves {
+                #expect(PlanValidator.violations(of: waves, on: inventory, options: options.checkerOptions).isEmpty)
+            }
+            return levels.moves
+        }
+        let none = try moves(fewerMovesUntil: 0, orders: [BatchPlanner.arrivalOrders[0]])
+        let past = try moves(fewerMovesUntil: 0, orders: BatchPlanner.arrivalOrders)
+        let ahead = try moves(fewerMovesUntil: monotonicSeconds() + 60, orders: BatchPlanner.arrivalOrders)
+        #expect(none == n, "\(none) moves without the loop")
+        #expect(past == none - BatchPlanner.passesWithoutAFreedHost, "\(none) moves without the loop, \(past) with it past its time")
+        #expect(ahead == 0, "\(ahead) moves with the loop in its time, \(past) past it")
+    }
 }
