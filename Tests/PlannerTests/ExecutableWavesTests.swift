@@ -21,6 +21,21 @@ import Topology
             hostTypeNames: ["c6", "m6", "h4"], maxFill: 0.75))
     }
 
+    /// For each fleet's sub-problems (16 seeds, under `any`), first-fit decreasing's repacking.
+    static func forEachPacking(
+        unknown: Double, _ body: (UInt64, Inventory, PlanOptions, BatchPlanner, SubProblem, [[Decision]]) throws -> Void
+    ) throws {
+        for seed in 0..<16 as Range<UInt64> {
+            let inventory = fleet(seed, unknown: unknown)
+            let options = PlanOptions(mode: .consolidate, timeLimit: 60, placement: .any)
+            let planner = BatchPlanner(inventory)
+            for sub in planner.consolidationSubProblems(zones: ["az1"], options: options) {
+                guard let packing = planner.firstFitDecreasing(sub, options: options)?.decisions else { continue }
+                try body(seed, inventory, options, planner, sub, packing)
+            }
+        }
+    }
+
     /// On each fleet's sub-problems, from first-fit decreasing's repacking: the plan in waves is
     /// never worse than either the packing made safe and ordered or the kept hosts packed
     /// without cycles; its waves replay cleanly by the rule pipeline under `any`; and on some
@@ -31,34 +46,28 @@ import Topology
     func thePackingsHostsWithoutCyclesAreACandidate(unknown: Double) throws {
         var compared = 0
         var fewerWithoutCycles = 0
-        for seed in 0..<16 as Range<UInt64> {
-            let inventory = Self.fleet(seed, unknown: unknown)
-            let options = PlanOptions(mode: .consolidate, timeLimit: 60, placement: .any)
-            let planner = BatchPlanner(inventory)
-            for sub in planner.consolidationSubProblems(zones: ["az1"], options: options) {
-                guard let packing = planner.firstFitDecreasing(sub, options: options)?.decisions else { continue }
-                let later = monotonicSeconds() + 600
-                func levels(_ d: [[Decision]]) -> Levels { sub.levels(d, objective: .minHostsUsed, inventory: inventory) }
-                let made = try #require(planner.executableWaves(packing, sub: sub, options: options, safeDeadline: later, deadline: later))
-                #expect(PlanValidator.violations(of: made.waves, on: inventory, options: options.checkerOptions) == [], "seed \(seed)")
-                #expect(made.levels == levels(made.decisions), "seed \(seed)")
+        try Self.forEachPacking(unknown: unknown) { seed, inventory, options, planner, sub, packing in
+            let later = monotonicSeconds() + 600
+            func levels(_ d: [[Decision]]) -> Levels { sub.levels(d, objective: .minHostsUsed, inventory: inventory) }
+            let made = try #require(planner.executableWaves(packing, sub: sub, options: options, safeDeadline: later, deadline: later))
+            #expect(PlanValidator.violations(of: made.waves, on: inventory, options: options.checkerOptions) == [], "seed \(seed)")
+            #expect(made.levels == levels(made.decisions), "seed \(seed)")
 
-                let onto = try #require(planner.cycleFreeOnto(packing, sub: sub, options: options, deadline: later))
-                #expect(onto.waves != nil, "seed \(seed): under any the packing comes in waves")
-                if let waves = onto.waves {
-                    #expect(PlanValidator.violations(of: waves, on: inventory, options: options.checkerOptions) == [], "seed \(seed)")
-                }
-                var alone: Levels?
-                for candidate in [planner.anySafe(packing, sub: sub, options: options, deadline: later), packing].compactMap({ $0 }) {
-                    guard let ordered = planner.orderedWaves(candidate, sub: sub, options: options) else { continue }
-                    alone = min(alone ?? levels(ordered.decisions), levels(ordered.decisions))
-                }
-                #expect(made.levels <= levels(onto.decisions), "seed \(seed)")
-                if let alone {
-                    #expect(made.levels <= alone, "seed \(seed)")
-                    compared += 1
-                    if levels(onto.decisions) < alone { fewerWithoutCycles += 1 }
-                }
+            let onto = try #require(planner.cycleFreeOnto(packing, sub: sub, options: options, deadline: later))
+            #expect(onto.waves != nil, "seed \(seed): under any the packing comes in waves")
+            if let waves = onto.waves {
+                #expect(PlanValidator.violations(of: waves, on: inventory, options: options.checkerOptions) == [], "seed \(seed)")
+            }
+            var alone: Levels?
+            for candidate in [planner.anySafe(packing, sub: sub, options: options, deadline: later), packing].compactMap({ $0 }) {
+                guard let ordered = planner.orderedWaves(candidate, sub: sub, options: options) else { continue }
+                alone = min(alone ?? levels(ordered.decisions), levels(ordered.decisions))
+            }
+            #expect(made.levels <= levels(onto.decisions), "seed \(seed)")
+            if let alone {
+                #expect(made.levels <= alone, "seed \(seed)")
+                compared += 1
+                if levels(onto.decisions) < alone { fewerWithoutCycles += 1 }
             }
         }
         #expect(compared >= 12)
@@ -84,33 +93,27 @@ import Topology
     func theKeptHostsFilledInSequenceAreACandidate(unknown: Double) throws {
         var compared = 0
         var fewerInSequence = 0
-        for seed in 0..<16 as Range<UInt64> {
-            let inventory = ExecutableWavesTests.fleet(seed, unknown: unknown)
-            let options = PlanOptions(mode: .consolidate, timeLimit: 60, placement: .any)
-            let planner = BatchPlanner(inventory)
-            for sub in planner.consolidationSubProblems(zones: ["az1"], options: options) {
-                guard let packing = planner.firstFitDecreasing(sub, options: options)?.decisions else { continue }
-                let later = monotonicSeconds() + 600
-                func levels(_ d: [[Decision]]) -> Levels { sub.levels(d, objective: .minHostsUsed, inventory: inventory) }
-                let inSequence = try #require(planner.sequencedOnto(packing, sub: sub, options: options, deadline: later, wavesUntil: later),
-                                              "seed \(seed)")
-                let waves = try #require(inSequence.waves, "seed \(seed): under any the packing comes in waves")
-                #expect(waves.map(\.serverID).sorted() == planner.moves(of: inSequence.decisions, in: sub).map(\.serverID).sorted(),
-                        "seed \(seed)")
-                #expect(PlanValidator.violations(of: waves, on: inventory, options: options.checkerOptions) == [], "seed \(seed)")
-                let made = try #require(planner.executableWaves(packing, sub: sub, options: options, safeDeadline: later, deadline: later))
-                #expect(made.levels <= levels(inSequence.decisions), "seed \(seed)")
-                var others: Levels?
-                let candidates = [planner.anySafe(packing, sub: sub, options: options, deadline: later, sequenced: true),
-                                  planner.anySafe(packing, sub: sub, options: options, deadline: later),
-                                  planner.cycleFreeOnto(packing, sub: sub, options: options, deadline: later)?.decisions]
-                for candidate in candidates.compactMap({ $0 }) {
-                    guard let ordered = planner.orderedWaves(candidate, sub: sub, options: options) else { continue }
-                    others = min(others ?? levels(ordered.decisions), levels(ordered.decisions))
-                }
-                compared += 1
-                if let others, levels(inSequence.decisions).primary < others.primary { fewerInSequence += 1 }
+        try ExecutableWavesTests.forEachPacking(unknown: unknown) { seed, inventory, options, planner, sub, packing in
+            let later = monotonicSeconds() + 600
+            func levels(_ d: [[Decision]]) -> Levels { sub.levels(d, objective: .minHostsUsed, inventory: inventory) }
+            let inSequence = try #require(planner.sequencedOnto(packing, sub: sub, options: options, deadline: later, wavesUntil: later),
+                                          "seed \(seed)")
+            let waves = try #require(inSequence.waves, "seed \(seed): under any the packing comes in waves")
+            #expect(waves.map(\.serverID).sorted() == planner.moves(of: inSequence.decisions, in: sub).map(\.serverID).sorted(),
+                    "seed \(seed)")
+            #expect(PlanValidator.violations(of: waves, on: inventory, options: options.checkerOptions) == [], "seed \(seed)")
+            let made = try #require(planner.executableWaves(packing, sub: sub, options: options, safeDeadline: later, deadline: later))
+            #expect(made.levels <= levels(inSequence.decisions), "seed \(seed)")
+            var others: Levels?
+            let candidates = [planner.anySafe(packing, sub: sub, options: options, deadline: later, sequenced: true),
+                              planner.anySafe(packing, sub: sub, options: options, deadline: later),
+                              planner.cycleFreeOnto(packing, sub: sub, options: options, deadline: later)?.decisions]
+            for candidate in candidates.compactMap({ $0 }) {
+                guard let ordered = planner.orderedWaves(candidate, sub: sub, options: options) else { continue }
+                others = min(others ?? levels(ordered.decisions), levels(ordered.decisions))
             }
+            compared += 1
+            if let others, levels(inSequence.decisions).primary < others.primary { fewerInSequence += 1 }
         }
         #expect(compared >= 12)
         #expect(fewerInSequence >= 1, "the kept hosts filled in sequence never kept fewer hosts: \(fewerInSequence) of \(compared)")
