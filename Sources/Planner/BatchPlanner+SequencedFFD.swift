@@ -120,10 +120,10 @@ extension BatchPlanner {
         // while the passes free hosts: it stops after `passesWithoutAFreedHost` passes without
         // one. Run on regardless, on foreign fleet 787 (seed 777, 800 hosts, 30 % of layouts
         // unknown) at 3 s it ran 57 passes for 1 s to the extended deadline and freed one host
-        // (402), which left the pattern model no time (with it, 361). Only the best: made fewer in turn
-        // for each order, on foreign fleet 4256 (seed 4242, 300 hosts in two zones) at 1 s, 0.1 s
-        // each, they left the emptying phase after the models no time (206 hosts where it keeps
-        // 192).
+        // (402), which left the pattern model no time (with it, 361). Only the best: made fewer
+        // in turn for each order, on foreign fleet 4256 (seed 4242, 300 hosts in two zones) at
+        // 1 s, 0.1 s each, they left the emptying phase after the models no time (206 hosts
+        // where it keeps 192).
         var packings: [(pass: Pass, kept: Set<Int>, staying: Set<Int>, seconds: Double, order: ArrivalOrder, levels: Levels)] = []
         var longest = 0.0
         for arrivalOrder in orders {
@@ -175,7 +175,8 @@ extension BatchPlanner {
     /// the pattern model's, loses hosts when made safe arrival by arrival (`anySafe`); its set
     /// of hosts filled in sequence often keeps fewer, as `cycleFreeOnto` found for first-fit
     /// decreasing's packings where every layout is known. Its moves are made fewer for 30 % of
-    /// the time to `deadline`, or to `deadline` where more than one order was packed. Foreign
+    /// the time to `deadline`, and past that, where more than one order was packed, while that
+    /// frees hosts (`passesWithoutAFreedHost`). Foreign
     /// fleet 787 (`foreign_fleets.py --seed 777`: 800 hosts, 30 % of layouts unknown) at 3 s,
     /// where the pattern model had time (the plan in hand's moves made fewer only until the
     /// heuristics' deadline, a temporary switch): its plan of 348 hosts kept 402 made safe, 361

@@ -407,24 +407,23 @@ extension BatchPlanner {
             consider(decisions)
             return best
         }
+        /// A packing that comes in waves of its own, as they stand.
+        func take(_ decisions: [[Decision]], waves: [Move]) {
+            let levels = sub.levels(decisions, objective: options.effectiveObjective, inventory: inventory)
+            if best.map({ levels < $0.levels }) ?? true { best = (decisions, waves, nil, levels) }
+        }
         func withoutCycles() {
             guard monotonicSeconds() < safeDeadline,
                 let packed = cycleFreeOnto(decisions, sub: sub, options: options, deadline: safeDeadline), let waves = packed.waves
             else { return }
-            let levels = sub.levels(packed.decisions, objective: options.effectiveObjective, inventory: inventory)
-            if best.map({ levels < $0.levels }) ?? true { best = (packed.decisions, waves, nil, levels) }
+            take(packed.decisions, waves: waves)
         }
         let known = Self.layoutsKnown(sub)
         if known { withoutCycles() }
         if monotonicSeconds() < safeDeadline,
             let judged = sequencedOnto(decisions, sub: sub, options: options, deadline: safeDeadline, wavesUntil: deadline)
         {
-            if let waves = judged.waves {
-                let levels = sub.levels(judged.decisions, objective: options.effectiveObjective, inventory: inventory)
-                if best.map({ levels < $0.levels }) ?? true { best = (judged.decisions, waves, nil, levels) }
-            } else {
-                consider(judged.decisions)
-            }
+            if let waves = judged.waves { take(judged.decisions, waves: waves) } else { consider(judged.decisions) }
         }
         if monotonicSeconds() < safeDeadline {
             consider(anySafe(decisions, sub: sub, options: options, deadline: safeDeadline, giveUpEarly: giveUpEarly, sequenced: true))
