@@ -136,8 +136,8 @@ extension BatchPlanner {
             packings.append((found.pass, found.kept, found.staying, found.seconds, arrivalOrder, levels))
         }
         guard let packing = packings.min(by: { $0.levels < $1.levels }) else { return nil }
-        let until = (packings.count > 1 ? deadline : min(fewerMovesUntil ?? deadline, deadline)) - 4 * packing.seconds
         let nominal = min(fewerMovesUntil ?? deadline, deadline) - 4 * packing.seconds
+        let until = packings.count > 1 ? deadline - 4 * packing.seconds : nominal
         var current = packing.pass
         var currentLevels = packing.levels
         var staying = packing.staying

@@ -260,15 +260,13 @@ struct ArrangementSearch {
                 pick[k] = j
             }
             var bound = a
-            var mask = 0
+            var mask = 0, cost = 0  // the nodes blocked by vCPUs, and their deficits
             for k in 0..<need {
                 bound += pickCost[k]
                 let j = pick[k]
-                if b * Double(openV[j]) < Double(openM[j]) { mask |= 1 << j }
+                if b * Double(openV[j]) < Double(openM[j]) { (mask, cost) = (mask | 1 << j, cost + openV[j]) }
             }
             if bound > Double(totalM) + 1e-6 * max(1, Double(totalM)) { return false }
-            var cost = 0
-            for j in 0..<count where mask & (1 << j) != 0 { cost += openV[j] }
             if splitBlocks(mask, cost: cost, count: count, need: need, volumes: volumes, totalV: totalV, totalM: totalM) { return true }
         }
         return nil
