@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+import Foundation
+import Synchronization
+
+/// The cores the planner may still put threads on beside the threads already running: one per
+/// core but the first (the calling thread's), process-wide, so that work run in parallel inside
+/// work already run in parallel does not oversubscribe the machine.
+enum SpareCores {
+    private static let spare = Atomic<Int>(max(0, processorCount - 1))
+
+    /// Takes up to `n` spare cores (none where `n` is not positive); returns how many.
+    static func take(upTo n: Int) -> Int {
+        guard n > 0 else { return 0 }
+        var current = spare.load(ordering: .relaxed)
+        while current > 0 {
+            let taken = min(n, current)
+            let (exchanged, original) = spare.compareExchange(expected: current, desired: current - taken, ordering: .acquiringAndReleasing)
+            if exchanged { return taken }
+            current = original
+        }
+        return 0
+    }
+
+    /// Gives `n` cores back.
+    static func give(_ n: Int) {
+        if n > 0 { spare.add(n, ordering: .acquiringAndReleasing) }
+    }
+}
+
+/// Runs `body(0)` … `body(count - 1)`, each index once, on the calling thread and on up to
+/// `count - 1` threads more: as many as `SpareCores` gives, each giving its core back when it
+/// ends, or `extraThreads` where the caller gives that (and accounts for their cores). Each
+/// thread takes the next index until none is left. Returns when every index has run. Each further thread has a 16 MiB stack
+/// (as `Model.race` gives GLPK); GLPK keeps its state per OS thread, so each body may create,
+/// solve and free its own problems.
+func inParallel(_ count: Int, extraThreads: Int? = nil, _ body: @escaping @Sendable (Int) -> Void) {
+    let extra = extraThreads ?? SpareCores.take(upTo: count - 1)
+    let counted = extraThreads == nil
+    let next = Counter()
+    @Sendable func work() {
+        while let k = next.take(below: count) { body(k) }
+    }
+    let done = DispatchGroup()
+    for _ in 0..<max(0, extra) {
+        done.enter()
+        let thread = Thread {
+            work()
+            if counted { SpareCores.give(1) }
+            done.leave()
+        }
+        thread.stackSize = 16 << 20
+        thread.start()
+    }
+    work()
+    done.wait()
+}
+
+/// Hands out 0, 1, 2, … to any thread.
+private final class Counter: Sendable {
+    private let value = Atomic<Int>(0)
+
+    /// The next number, nil from `limit` on.
+    func take(below limit: Int) -> Int? {
+        let k = value.add(1, ordering: .relaxed).oldValue
+        return k < limit ? k : nil
+    }
+}
+
+/// The cores this process may run on.
+var processorCount: Int { ProcessInfo.processInfo.activeProcessorCount }
