@@ -31,6 +31,9 @@ public struct BatchPlanner: Sendable {
     /// Sub-problem models with more variables than this get the LP bound instead of branch-and-cut
     /// (a stored property so tests can reach that path with small inventories).
     var branchAndCutLimit = 20_000
+    /// Threads the sub-problems are solved on; nil: as many as there are cores to spare
+    /// (`SpareCores`). A stored property so tests can reach the parallel path on any machine.
+    var subProblemThreads: Int?
     /// Model columns above which a consolidation beyond branch-and-cut gets only the LP bound
     /// and the local search: the LP dive does not finish there (35,000 columns in 30 s). A
     /// stored property so tests can reach that path with small inventories.
@@ -177,7 +180,6 @@ public struct BatchPlanner: Sendable {
         var boundSlack = 0.0  // Σ (sub value - sub bound), for the global bound
         var boundKnown = true
         var layoutFreeSlack: Double? = 0  // the same, against bounds that hold under `any` whatever the layouts (nil: none)
-        var remainingMovers = movers.count
         // The models' decisions before `keepHome`, with their waves: a server kept home holds
         // room an arrival may have needed before the end, which can close a dependency cycle the
         // models' plan did not have (its ordering then re-routes a move and opens a host).
@@ -186,23 +188,57 @@ public struct BatchPlanner: Sendable {
         var alternatives: [(SubProblem, [[Decision]])] = []  // the plans in hand before the models
         var hasAlternative = false
         var keptHome = 0
-        for sub in subs {
+        // Each sub-problem's share of the time: its part of what is left of the solve budget when
+        // it starts, by movers, among the sub-problems still to come (`remainingMovers`, of
+        // `total`). The moment its outcome is due, whatever its share: its part of the time
+        // left before the later phases, or a quarter second where that is less, but never more
+        // than half of that time while others follow.
+        @Sendable func timing(_ sub: SubProblem, remainingMovers: Int, total: Int) -> (share: Double, grace: Double, end: Double) {
             let now = monotonicSeconds()
             let remaining = max(0.05, solveBudget - (now - start))
             let share = remaining * Double(sub.totalMovers) / Double(max(remainingMovers, 1))
-            // The moment this sub-problem's outcome is due, whatever its share: its part of the
-            // time left before the later phases, or a quarter second where that is less, but
-            // never more than half of that time while others follow.
             let left = max(0, laterPhases - now)
             let part = left * Double(sub.totalMovers) / Double(max(remainingMovers, 1))
             let subEnd = now + (sub.totalMovers == remainingMovers ? left : max(part, min(0.25, left / 2)))
-            remainingMovers -= sub.totalMovers
-            let outcome = if let externalSolver {
-                try solveExternally(sub, number: decisions.count, options: options, timeLimit: max(0.05, share), solver: externalSolver)
-            } else {
-                solve(sub, options: options, timeLimit: max(0.05, share), grace: grace * Double(sub.totalMovers) / Double(max(movers.count, 1)),
-                      end: subEnd)
+            return (max(0.05, share), grace * Double(sub.totalMovers) / Double(max(total, 1)), subEnd)
+        }
+        var outcomes: [SubOutcome] = []
+        if let externalSolver {
+            var remainingMovers = movers.count
+            for (i, sub) in subs.enumerated() {
+                let time = timing(sub, remainingMovers: remainingMovers, total: movers.count)
+                remainingMovers -= sub.totalMovers
+                outcomes.append(try solveExternally(sub, number: i, options: options, timeLimit: time.share, solver: externalSolver))
             }
+        } else {
+            // Sub-problems (zones, host type families) are independent: solved on as many
+            // threads as there are cores to spare (`SpareCores`), each thread's sub-problems in
+            // turn sharing the whole time (the largest first to the thread with the fewest
+            // movers so far). The 120 foreign fleets of seeds 1, 777, 4242 and 2027 (37 of
+            // them in two zones) at 1 s kept 266 hosts fewer in all than with the sub-problems
+            // in turn (fleet 2029, two zones of 8-node hosts, every layout unknown: 522 -> 271),
+            // 12 fewer at 3 s (docs/PERFORMANCE.md, "Sub-problems and packing orders on every
+            // core").
+            let extra = SpareCores.take(upTo: min(subs.count, processorCount) - 1)
+            defer { SpareCores.give(extra) }
+            let lanes = Self.lanes(subs.map(\.totalMovers), count: subProblemThreads ?? 1 + extra)
+            let solved = Slots<SubOutcome>(subs.count)
+            let (subsToSolve, moverCount, subOptions) = (subs, movers.count, options)
+            inParallel(lanes.count, extraThreads: lanes.count - 1) { l in
+                let total = lanes.count == 1 ? moverCount : lanes[l].reduce(0) { $0 + subsToSolve[$1].totalMovers }
+                var remainingMovers = total
+                for i in lanes[l] {
+                    let sub = subsToSolve[i]
+                    let time = timing(sub, remainingMovers: remainingMovers, total: total)
+                    remainingMovers -= sub.totalMovers
+                    solved.set(i, solve(sub, options: subOptions, timeLimit: time.share, grace: time.grace, end: time.end))
+                }
+            }
+            outcomes = solved.values.map { $0! }
+            // The solver's time is the longest thread's, not the sum.
+            solverSeconds = lanes.map { lane in lane.reduce(0) { $0 + outcomes[$1].seconds } }.max() ?? 0
+        }
+        for (sub, outcome) in zip(subs, outcomes) {
             let trimmed = keepHome(sub, outcome.decisions, options: options)
             decisions.append((sub, trimmed.decisions))
             untrimmed.append((sub, outcome.decisions))
@@ -210,7 +246,7 @@ public struct BatchPlanner: Sendable {
             hasAlternative = hasAlternative || outcome.alternative != nil
             subWaves.append(outcome.waves)
             keptHome += trimmed.cancelled
-            solverSeconds += outcome.seconds
+            if externalSolver != nil { solverSeconds += outcome.seconds }
             variables += outcome.variables
             constraints += outcome.constraints
             notes += outcome.notes

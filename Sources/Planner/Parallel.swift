@@ -67,5 +67,34 @@ private final class Counter: Sendable {
     }
 }
 
+/// One value per index, set from any thread.
+final class Slots<Value: Sendable>: Sendable {
+    private let slots: Mutex<[Value?]>
+
+    init(_ count: Int) { slots = Mutex(Array(repeating: nil, count: count)) }
+
+    func set(_ k: Int, _ value: Value) { slots.withLock { $0[k] = value } }
+
+    /// The values in index order, nil where none was set.
+    var values: [Value?] { slots.withLock { $0 } }
+}
+
+extension BatchPlanner {
+    /// Work items of sizes `sizes` dealt to at most `count` threads: the largest first, each to
+    /// the thread with the least so far (of those, the fewest items, then the first), and each
+    /// thread's items in index order: no thread is left without one. One thread with every item where `count` is 1 or there is one item.
+    static func lanes(_ sizes: [Int], count: Int) -> [[Int]] {
+        let n = max(1, min(count, sizes.count))
+        var lanes = [[Int]](repeating: [], count: n)
+        var load = [Int](repeating: 0, count: n)
+        for i in sizes.indices.sorted(by: { sizes[$0] != sizes[$1] ? sizes[$0] > sizes[$1] : $0 < $1 }) {
+            let l = load.indices.min { (load[$0], lanes[$0].count) < (load[$1], lanes[$1].count) }!
+            lanes[l].append(i)
+            load[l] += sizes[i]
+        }
+        return lanes.map { $0.sorted() }.filter { !$0.isEmpty }
+    }
+}
+
 /// The cores this process may run on.
 var processorCount: Int { ProcessInfo.processInfo.activeProcessorCount }

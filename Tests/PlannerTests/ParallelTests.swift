@@ -7,8 +7,26 @@ import TestSupport
 import Testing
 import Topology
 
-/// Work run on several threads: `inParallel` and `SpareCores`.
+/// Work run on several threads: `inParallel`, `SpareCores`, the sub-problems' lanes, and plans
+/// whose sub-problems (zones) are solved at once.
 @Suite struct ParallelTests {
+    @Test func lanesDealTheLargestFirstAndLeaveNoLaneEmpty() {
+        // 0 (5) to the first lane, 2 and 3 (3 each) to the second, 1 (1) to the first (5 < 6),
+        // then the empty items to the lane with fewer items at equal load; the largest first.
+        #expect(BatchPlanner.lanes([5, 1, 3, 3, 0, 0], count: 2) == [[0, 1, 4], [2, 3, 5]])
+        #expect(BatchPlanner.lanes([5, 1, 3], count: 1) == [[0, 1, 2]])
+        #expect(BatchPlanner.lanes([5, 1, 3], count: 8) == [[0], [2], [1]])
+        #expect(BatchPlanner.lanes([0, 0, 0], count: 3) == [[0], [1], [2]])
+        #expect(BatchPlanner.lanes([7], count: 0) == [[0]])
+        for count in 1...5 {
+            let sizes = (0..<23).map { ($0 * 7919) % 13 }
+            let lanes = BatchPlanner.lanes(sizes, count: count)
+            #expect(lanes.count == min(count, sizes.count))
+            #expect(lanes.flatMap { $0 }.sorted() == Array(sizes.indices))
+            #expect(lanes.allSatisfy { !$0.isEmpty && $0 == $0.sorted() })
+        }
+    }
+
     @Test func inParallelRunsEveryIndexOnceAndGivesItsCoresBack() {
         let runs = Mutex([Int](repeating: 0, count: 40 * 6))
         inParallel(40) { k in
@@ -24,5 +42,42 @@ import Topology
         let spare = SpareCores.take(upTo: 10_000)
         SpareCores.give(spare)
         #expect(spare <= max(0, processorCount - 1))
+    }
+
+    /// Two zones, each of hosts holding one server: every zone consolidates onto one host, and
+    /// the plan, its sub-problems solved at once on two threads (and on one), keeps one host in
+    /// each and moves no server out of its zone. The zone with more servers is dealt first, so a mix-up of the outcomes
+    /// of the two sub-problems would show.
+    @Test func zonesSolvedAtOnceEachKeepTheirOwnPlan() throws {
+        var b = InventoryBuilder()
+        b.flavor("s", vcpus: 4, memory: 16384)
+        b.flavor("m", vcpus: 8, memory: 32768)
+        b.hostType("t", nodes: 2, vcpus: 16, memory: 65536, flavors: ["s", "m"])
+        for k in 0..<4 {
+            b.host("a\(k)", type: "t", az: "az1")
+            b.server("ma\(k)", flavor: "m", on: "a\(k)", nodes: [0], az: "az1")
+        }
+        for k in 0..<6 {
+            b.host("b\(k)", type: "t", az: "az2")
+            b.server("sb\(k)", flavor: "s", on: "b\(k)", nodes: [k % 2], az: "az2")
+        }
+        let inventory = try b.build()
+        for (placement, threads) in [(CloudPlacement.any, 2), (.planned, 2), (.any, 1)] {
+            let options = PlanOptions(mode: .consolidate, timeLimit: 10, placement: placement)
+            var planner = BatchPlanner(inventory)
+            planner.subProblemThreads = threads
+            let plan = try planner.plan(options)
+            #expect(IndependentValidator.check(plan, inventory: inventory) == [])
+            #expect(plan.unplaced.isEmpty)
+            var on: [String: String] = [:]
+            for s in inventory.servers { on[s.id] = s.dedicatedHostID }
+            for m in plan.moves {
+                on[m.serverID] = m.to
+                #expect(m.to.map { $0.first == m.serverID.dropFirst().first } ?? false, "\(m.serverID) left its zone")
+            }
+            let used = Set(on.values)
+            #expect(used.filter { $0.hasPrefix("a") }.count == 1, "\(placement): \(used.sorted())")
+            #expect(used.filter { $0.hasPrefix("b") }.count == 1, "\(placement): \(used.sorted())")
+        }
     }
 }
