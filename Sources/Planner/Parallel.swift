@@ -31,9 +31,9 @@ enum SpareCores {
 /// Runs `body(0)` … `body(count - 1)`, each index once, on the calling thread and on up to
 /// `count - 1` threads more: as many as `SpareCores` gives, each giving its core back when it
 /// ends, or `extraThreads` where the caller gives that (and accounts for their cores). Each
-/// thread takes the next index until none is left. Returns when every index has run. Each further thread has a 16 MiB stack
-/// (as `Model.race` gives GLPK); GLPK keeps its state per OS thread, so each body may create,
-/// solve and free its own problems.
+/// thread takes the next index until none is left. Returns when every index has run. Each
+/// further thread has a 16 MiB stack (as `Model.race` gives GLPK); GLPK keeps its state per OS
+/// thread, so each body may create, solve and free its own problems.
 func inParallel(_ count: Int, extraThreads: Int? = nil, _ body: @escaping @Sendable (Int) -> Void) {
     let extra = extraThreads ?? SpareCores.take(upTo: count - 1)
     let counted = extraThreads == nil
@@ -82,7 +82,8 @@ final class Slots<Value: Sendable>: Sendable {
 extension BatchPlanner {
     /// Work items of sizes `sizes` dealt to at most `count` threads: the largest first, each to
     /// the thread with the least so far (of those, the fewest items, then the first), and each
-    /// thread's items in index order: no thread is left without one. One thread with every item where `count` is 1 or there is one item.
+    /// thread's items in index order. No thread is left without an item; one thread takes
+    /// every item where `count` is 1 or less, or there is one item.
     static func lanes(_ sizes: [Int], count: Int) -> [[Int]] {
         let n = max(1, min(count, sizes.count))
         var lanes = [[Int]](repeating: [], count: n)

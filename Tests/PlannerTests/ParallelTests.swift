@@ -18,6 +18,7 @@ import Topology
         #expect(BatchPlanner.lanes([5, 1, 3], count: 8) == [[0], [2], [1]])
         #expect(BatchPlanner.lanes([0, 0, 0], count: 3) == [[0], [1], [2]])
         #expect(BatchPlanner.lanes([7], count: 0) == [[0]])
+        #expect(BatchPlanner.lanes([], count: 2) == [])
         for count in 1...5 {
             let sizes = (0..<23).map { ($0 * 7919) % 13 }
             let lanes = BatchPlanner.lanes(sizes, count: count)
