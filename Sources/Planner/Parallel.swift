@@ -97,5 +97,45 @@ extension BatchPlanner {
     }
 }
 
-/// The cores this process may run on.
-var processorCount: Int { ProcessInfo.processInfo.activeProcessorCount }
+/// The cores this process may run on: the processors the system reports, fewer where the
+/// process's CPU affinity (`taskset`, read from `/proc/self/status`) or its cgroup's CPU quota
+/// (a container's CPU limit) allows fewer. Foundation's count ignores both on Linux: under `taskset -c 0` on the
+/// two-core build machine it reports 2, and the planner would put two threads on one core.
+let processorCount: Int = {
+    var count = ProcessInfo.processInfo.activeProcessorCount
+    #if os(Linux)
+    func read(_ path: String) -> String? { try? String(contentsOfFile: path, encoding: .utf8) }
+    if let allowed = read("/proc/self/status").flatMap(allowedCPUs(status:)) { count = min(count, allowed) }
+    let quota = read("/sys/fs/cgroup/cpu.max").flatMap(cgroupCPULimit(cpuMax:))
+        ?? read("/sys/fs/cgroup/cpu/cpu.cfs_quota_us").flatMap { q in
+            read("/sys/fs/cgroup/cpu/cpu.cfs_period_us").flatMap { cgroupCPULimit(cpuMax: q.trimmed + " " + $0.trimmed) }
+        }
+    if let quota { count = min(count, quota) }
+    #endif
+    return max(1, count)
+}()
+
+/// The whole cores a cgroup CPU quota allows, from cgroup v2's `cpu.max` text ("QUOTA PERIOD",
+/// microseconds, rounded up) or cgroup v1's quota and period written the same way; nil where
+/// there is no limit ("max", or a negative quota) or the text is not understood.
+func cgroupCPULimit(cpuMax text: String) -> Int? {
+    let parts = text.split(whereSeparator: \.isWhitespace)
+    guard parts.count == 2, let quota = Double(parts[0]), let period = Double(parts[1]), quota > 0, period > 0 else { return nil }
+    return max(1, Int((quota / period).rounded(.up)))
+}
+
+/// The CPUs a process may run on, from its `/proc/self/status` text: the bits set in its
+/// `Cpus_allowed` mask (hexadecimal, in comma-separated groups); nil where there is none.
+func allowedCPUs(status text: String) -> Int? {
+    guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed:") }) else { return nil }
+    var count = 0
+    for c in line.dropFirst("Cpus_allowed:".count) where !c.isWhitespace && c != "," {
+        guard let digit = c.hexDigitValue else { return nil }
+        count += digit.nonzeroBitCount
+    }
+    return count > 0 ? count : nil
+}
+
+private extension String {
+    var trimmed: String { trimmingCharacters(in: .whitespacesAndNewlines) }
+}

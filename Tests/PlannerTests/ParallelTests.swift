@@ -28,6 +28,26 @@ import Topology
         }
     }
 
+    @Test func cgroupQuotasAreWholeCores() {
+        #expect(cgroupCPULimit(cpuMax: "max 100000\n") == nil)
+        #expect(cgroupCPULimit(cpuMax: "-1 100000") == nil)
+        #expect(cgroupCPULimit(cpuMax: "50000 100000") == 1)
+        #expect(cgroupCPULimit(cpuMax: "100000 100000\n") == 1)
+        #expect(cgroupCPULimit(cpuMax: "150000 100000") == 2)
+        #expect(cgroupCPULimit(cpuMax: "400000 100000") == 4)
+        #expect(cgroupCPULimit(cpuMax: "") == nil)
+        #expect(cgroupCPULimit(cpuMax: "100000") == nil)
+        #expect(processorCount >= 1 && processorCount <= ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    @Test func affinityMasksCountTheirCPUs() {
+        #expect(allowedCPUs(status: "Name:\tdehplan\nCpus_allowed:\t3\nCpus_allowed_list:\t0-1\n") == 2)
+        #expect(allowedCPUs(status: "Cpus_allowed:\t1\n") == 1)
+        #expect(allowedCPUs(status: "Cpus_allowed:\tffffffff,00000005\n") == 34)
+        #expect(allowedCPUs(status: "Name:\tdehplan\n") == nil)
+        #expect(allowedCPUs(status: "Cpus_allowed:\tzz\n") == nil)
+    }
+
     @Test func inParallelRunsEveryIndexOnceAndGivesItsCoresBack() {
         let runs = Mutex([Int](repeating: 0, count: 40 * 6))
         inParallel(40) { k in
