@@ -601,22 +601,22 @@ extension BatchPlanner {
 private final class OrderSlots: Sendable {
     typealias Packing = (pass: BatchPlanner.Pass, kept: Set<Int>, staying: Set<Int>, seconds: Double, order: BatchPlanner.ArrivalOrder,
                          levels: Levels)
-    private let state: Mutex<(slots: [Packing?], longest: Double, done: Int)>
+    /// The packings, and the time the longest so far took (nil while none has ended).
+    private let state: Mutex<(slots: [Packing?], longest: Double?)>
 
-    init(_ count: Int) { state = Mutex((Array(repeating: nil, count: count), 0, 0)) }
+    init(_ count: Int) { state = Mutex((Array(repeating: nil, count: count), nil)) }
 
     /// Whether order `k` starts at `now`: the first always; another where no packing has ended
     /// yet (it runs beside the ones running), or where two as long as the longest so far can
     /// end by `deadline`.
     func mayStart(_ k: Int, at now: Double, deadline: Double) -> Bool {
-        state.withLock { s in k == 0 || s.done == 0 || now + 2 * s.longest <= deadline }
+        state.withLock { s in k == 0 || s.longest.map { now + 2 * $0 <= deadline } ?? true }
     }
 
     func set(_ k: Int, _ packing: Packing, took seconds: Double) {
         state.withLock { s in
             s.slots[k] = packing
-            s.longest = max(s.longest, seconds)
-            s.done += 1
+            s.longest = max(s.longest ?? 0, seconds)
         }
     }
 

@@ -203,6 +203,7 @@ public struct BatchPlanner: Sendable {
             return (max(0.05, share), grace * Double(sub.totalMovers) / Double(max(total, 1)), subEnd)
         }
         var outcomes: [SubOutcome] = []
+        var lanes = [Array(subs.indices)]  // the sub-problems each thread solved, in turn
         if let externalSolver {
             var remainingMovers = movers.count
             for (i, sub) in subs.enumerated() {
@@ -221,13 +222,14 @@ public struct BatchPlanner: Sendable {
             // core").
             let extra = SpareCores.take(upTo: min(subs.count, processorCount) - 1)
             defer { SpareCores.give(extra) }
-            let lanes = Self.lanes(subs.map(\.totalMovers), count: subProblemThreads ?? 1 + extra)
+            let dealt = Self.lanes(subs.map(\.totalMovers), count: subProblemThreads ?? 1 + extra)
+            lanes = dealt
             let solved = Slots<SubOutcome>(subs.count)
             let (subsToSolve, moverCount, subOptions) = (subs, movers.count, options)
-            inParallel(lanes.count, extraThreads: lanes.count - 1) { l in
-                let total = lanes.count == 1 ? moverCount : lanes[l].reduce(0) { $0 + subsToSolve[$1].totalMovers }
+            inParallel(dealt.count, extraThreads: dealt.count - 1) { l in
+                let total = dealt.count == 1 ? moverCount : dealt[l].reduce(0) { $0 + subsToSolve[$1].totalMovers }
                 var remainingMovers = total
-                for i in lanes[l] {
+                for i in dealt[l] {
                     let sub = subsToSolve[i]
                     let time = timing(sub, remainingMovers: remainingMovers, total: total)
                     remainingMovers -= sub.totalMovers
@@ -235,9 +237,9 @@ public struct BatchPlanner: Sendable {
                 }
             }
             outcomes = solved.values.map { $0! }
-            // The solver's time is the longest thread's, not the sum.
-            solverSeconds = lanes.map { lane in lane.reduce(0) { $0 + outcomes[$1].seconds } }.max() ?? 0
         }
+        // The solver's time is the longest thread's, not the sum.
+        solverSeconds = lanes.map { lane in lane.reduce(0) { $0 + outcomes[$1].seconds } }.max() ?? 0
         for (sub, outcome) in zip(subs, outcomes) {
             let trimmed = keepHome(sub, outcome.decisions, options: options)
             decisions.append((sub, trimmed.decisions))
@@ -246,7 +248,6 @@ public struct BatchPlanner: Sendable {
             hasAlternative = hasAlternative || outcome.alternative != nil
             subWaves.append(outcome.waves)
             keptHome += trimmed.cancelled
-            if externalSolver != nil { solverSeconds += outcome.seconds }
             variables += outcome.variables
             constraints += outcome.constraints
             notes += outcome.notes
