@@ -226,7 +226,8 @@ import Topology
 
     /// The packing judged in sequence has a deadline of its own (`sequencedUntil`), later than
     /// the other packings' where the caller gives one: past `deadline` the local searches and
-    /// variants are skipped, and this packing still comes.
+    /// variants are skipped, and this packing still comes. It also comes past both where its
+    /// first order may run until a later `firstOrderUntil`.
     @Test func theSequencedPackingHasADeadlineOfItsOwn() throws {
         let (_, inventory, options) = try #require(Self.fleets().first)
         let planner = BatchPlanner(inventory)
@@ -237,6 +238,23 @@ import Topology
         #expect(extended.filter { $0.judgedInSequence }.count == 1)
         #expect(extended.filter { !$0.judgedInSequence }.map(\.decisions) == late.map(\.decisions))
         #expect(!extended.contains { $0.source.contains("emptied") })
+        let firstOrder = planner.firstFitDecreasingPlans(sub, options: options, deadline: 0, sequencedUntil: 0,
+                                                         firstOrderUntil: monotonicSeconds() + 60)
+        #expect(firstOrder.filter { $0.judgedInSequence }.count == 1)
+        #expect(firstOrder.filter { !$0.judgedInSequence }.map(\.decisions) == late.map(\.decisions))
+    }
+
+    /// Rushed (the variants and local searches skipped) only under `any`, and only where fewer
+    /// than four of the first packing's steps are left before the packing judged in sequence
+    /// must have begun; never without such a moment.
+    @Test func rushedOnlyUnderAnyWithFewStepsLeft() {
+        #expect(BatchPlanner.rushed(.any, step: 0.1, now: 10, sequencedStart: 10.3))
+        #expect(BatchPlanner.rushed(.any, step: 0.1, now: 10, sequencedStart: 9))
+        #expect(!BatchPlanner.rushed(.any, step: 0.1, now: 10, sequencedStart: 10.5))
+        #expect(!BatchPlanner.rushed(.any, step: 0.1, now: 10, sequencedStart: nil))
+        for placement in CloudPlacement.allCases where placement != .any {
+            #expect(!BatchPlanner.rushed(placement, step: 0.1, now: 10, sequencedStart: 10.3))
+        }
     }
 
     /// Not made where a cycle-free packing already meets the volume bound (nothing keeps fewer
