@@ -138,6 +138,50 @@ import TestSupport
         #expect(compared >= 60 && pruned >= 20, "\(compared) compared, \(pruned) where most vectors are filtered out, \(overflows) past the limit")
     }
 
+    /// `layoutCount` counts one flavor's per-node count vectors as `combos` keeps them (at most
+    /// what each node holds, a multiple of the nodes it spans in all, none above the servers'
+    /// count), against a plain enumeration of every vector, and stops one past its limit. A
+    /// room where one flavor alone has more layouts than the limit gets none from `combos`
+    /// (the room has at least as many), and one where no flavor does is listed as before.
+    @Test func oneFlavorsLayoutsDecideAnOverflow() throws {
+        let flavors = Self.flavors + [Flavor(name: "z", resources: Resources(vcpus: 2, memoryMiB: 2048), numaNodes: 2)]
+        var rng = SplitMix64(seed: 29)
+        for trial in 0..<60 {
+            let nodes = [2, 4, 8][trial % 3]
+            let room = (0..<nodes).map { _ in Resources(vcpus: 2 * rng.below(nodes == 8 ? 3 : 9), memoryMiB: 2048 * rng.below(12)) }
+            for flavor in flavors where flavor.numaNodes > 1 && flavor.numaNodes <= nodes {
+                let share = flavor.perNode, k = flavor.numaNodes
+                let cap = room.map { min($0.vcpus / share.vcpus, $0.memoryMiB / share.memoryMiB, 64) }
+                var expected = 0
+                var h = Array(repeating: 0, count: nodes)
+                func vectors(_ n: Int) {
+                    if n == nodes {
+                        let sum = h.reduce(0, +)
+                        if sum % k == 0 && h.allSatisfy({ $0 <= sum / k }) { expected += 1 }
+                        return
+                    }
+                    for v in 0...max(0, cap[n]) {
+                        h[n] = v
+                        vectors(n + 1)
+                    }
+                    h[n] = 0
+                }
+                vectors(0)
+                #expect(ShapePricing.layoutCount(of: flavor, room: room, above: 1_000_000) == expected, "trial \(trial), \(flavor.name)")
+                #expect(ShapePricing.layoutCount(of: flavor, room: room, above: 5) == min(expected, 6), "trial \(trial), \(flavor.name)")
+            }
+        }
+        // A 4-node host of 48 vCPUs per node and a two-node flavor of one vCPU per node: far
+        // more layouts of that flavor alone than the limit.
+        let wide = (0..<4).map { _ in Resources(vcpus: 48, memoryMiB: 196_608) }
+        let pricing = try #require(ShapePricing(flavors: flavors, accepted: Array(flavors.indices), largestNode: wide[0]))
+        let z = try #require(flavors.first { $0.name == "z" })
+        #expect(ShapePricing.layoutCount(of: z, room: wide, above: 20_000) > 20_000)
+        #expect(pricing.combos(room: wide) == nil)
+        let narrow = (0..<4).map { _ in Resources(vcpus: 4, memoryMiB: 8192) }
+        #expect(pricing.combos(room: narrow).map { $0.count > 1 } == true)
+    }
+
     /// Past its deadline `combos` gives nothing for a room that takes split flavors (its shape is
     /// then not exact, and no bound holds), and before it the same layouts as without one.
     @Test func combosStopAtTheirDeadline() throws {
