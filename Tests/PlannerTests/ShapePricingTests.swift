@@ -18,6 +18,23 @@ import TestSupport
         Flavor(name: "x", resources: Resources(vcpus: 8, memoryMiB: 32768), numaNodes: 4),
     ]
 
+    /// Every per-node count vector with each count from 0 to its cap (lexicographic order).
+    static func everyVector(below cap: [Int], _ body: ([Int]) -> Void) {
+        var h = Array(repeating: 0, count: cap.count)
+        func vectors(_ n: Int) {
+            if n == cap.count {
+                body(h)
+                return
+            }
+            for v in 0...max(0, cap[n]) {
+                h[n] = v
+                vectors(n + 1)
+            }
+            h[n] = 0
+        }
+        vectors(0)
+    }
+
     /// The best value by brute force: every count of each split class on every set of nodes,
     /// then every count of each one-node class on each node (at most `limit` per node).
     func bruteForce(room: [Resources], price: [Double], limit: [Int], accepted: [Int]) -> Double {
@@ -100,22 +117,12 @@ import TestSupport
                 let f = flavors[classes[i]]
                 let share = f.perNode
                 let cap = left.map { min($0.vcpus / share.vcpus, $0.memoryMiB / share.memoryMiB, 64) }
-                var h = Array(repeating: 0, count: nodes)
-                func vectors(_ n: Int) {
-                    if n == nodes {
-                        visited += 1
-                        let sum = h.reduce(0, +)
-                        guard sum % f.numaNodes == 0, h.allSatisfy({ $0 <= sum / f.numaNodes }) else { return }
-                        go(i + 1, left.indices.map { left[$0] - share * h[$0] }, chosen + [h])
-                        return
-                    }
-                    for v in 0...max(0, cap[n]) {
-                        h[n] = v
-                        vectors(n + 1)
-                    }
-                    h[n] = 0
+                Self.everyVector(below: cap) { h in
+                    visited += 1
+                    let sum = h.reduce(0, +)
+                    guard sum % f.numaNodes == 0, h.allSatisfy({ $0 <= sum / f.numaNodes }) else { return }
+                    go(i + 1, left.indices.map { left[$0] - share * h[$0] }, chosen + [h])
                 }
-                vectors(0)
             }
             go(0, room, [])
             let found = pricing.combos(room: room, limit: limit)
@@ -153,20 +160,10 @@ import TestSupport
                 let share = flavor.perNode, k = flavor.numaNodes
                 let cap = room.map { min($0.vcpus / share.vcpus, $0.memoryMiB / share.memoryMiB, 64) }
                 var expected = 0
-                var h = Array(repeating: 0, count: nodes)
-                func vectors(_ n: Int) {
-                    if n == nodes {
-                        let sum = h.reduce(0, +)
-                        if sum % k == 0 && h.allSatisfy({ $0 <= sum / k }) { expected += 1 }
-                        return
-                    }
-                    for v in 0...max(0, cap[n]) {
-                        h[n] = v
-                        vectors(n + 1)
-                    }
-                    h[n] = 0
+                Self.everyVector(below: cap) { h in
+                    let sum = h.reduce(0, +)
+                    if sum % k == 0 && h.allSatisfy({ $0 <= sum / k }) { expected += 1 }
                 }
-                vectors(0)
                 #expect(ShapePricing.layoutCount(of: flavor, room: room, above: 1_000_000) == expected, "trial \(trial), \(flavor.name)")
                 #expect(ShapePricing.layoutCount(of: flavor, room: room, above: 5) == min(expected, 6), "trial \(trial), \(flavor.name)")
             }
