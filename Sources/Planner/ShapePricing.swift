@@ -295,9 +295,7 @@ struct ShapePricing {
             let c = classes[i]
             let k = flavors[c].numaNodes
             let share = flavors[c].perNode
-            let cap = current.left.map { r in
-                min(share.vcpus > 0 ? r.vcpus / share.vcpus : Int.max / 4, share.memoryMiB > 0 ? r.memoryMiB / share.memoryMiB : Int.max / 4, 64)
-            }
+            let cap = Self.caps(share, current.left)
             // Per-node counts h with h[n] <= cap[n], sum = k t, max <= t, in lexicographic order.
             // A prefix (sum S, maximum M) is extended only while a completion can still meet
             // k max <= sum. Filling each later node to min(cap, X) for a final maximum X, that
@@ -307,11 +305,7 @@ struct ShapePricing {
             // or two vCPUs per node enumerated all of up to 37^4 vectors to keep one in 37^3:
             // 88 % of a 2.9 s run of `plan --time-limit 1` on foreign fleet 30, before any model.
             var h = Array(repeating: 0, count: room.count)
-            func completes(after n: Int, sum: Int, max m: Int) -> Bool {
-                var total = sum
-                for j in (n + 1)..<room.count { total += min(cap[j], m) }
-                return k * m <= total
-            }
+            func completes(after n: Int, sum: Int, max m: Int) -> Bool { Self.completes(cap, k, after: n, sum: sum, max: m) }
             func vectors(_ n: Int, sum: Int, max m: Int) {
                 guard !overflow else { return }
                 if n == room.count {
@@ -342,21 +336,30 @@ struct ShapePricing {
         return overflow ? nil : out
     }
 
+    /// Per node of `room`, how many per-node shares `share` it holds (64 at most).
+    static func caps(_ share: Resources, _ room: [Resources]) -> [Int] {
+        room.map { r in
+            min(share.vcpus > 0 ? r.vcpus / share.vcpus : Int.max / 4, share.memoryMiB > 0 ? r.memoryMiB / share.memoryMiB : Int.max / 4, 64)
+        }
+    }
+
+    /// Whether per-node counts of a `k`-node flavor whose first `n + 1` nodes sum to `sum` with
+    /// maximum `m` can still be completed (nodes after `n` at most `cap`) so that `k` times the
+    /// maximum is at most the sum (`combos`' pruning; see there).
+    static func completes(_ cap: [Int], _ k: Int, after n: Int, sum: Int, max m: Int) -> Bool {
+        var total = sum
+        for j in (n + 1)..<cap.count { total += min(cap[j], m) }
+        return k * m <= total
+    }
+
     /// How many layouts of servers of `flavor` alone `room` has (`combos`' per-node counts: at
     /// most what each node holds, 64 at most, a multiple of the nodes it spans in all, none
     /// above the servers' count), counted up to `above + 1` at most.
     static func layoutCount(of flavor: Flavor, room: [Resources], above limit: Int) -> Int {
         let k = flavor.numaNodes, share = flavor.perNode
         guard k >= 1 else { return 0 }
-        let cap = room.map { r in
-            min(share.vcpus > 0 ? r.vcpus / share.vcpus : Int.max / 4, share.memoryMiB > 0 ? r.memoryMiB / share.memoryMiB : Int.max / 4, 64)
-        }
+        let cap = Self.caps(share, room)
         var count = 0
-        func completes(after n: Int, sum: Int, max m: Int) -> Bool {
-            var total = sum
-            for j in (n + 1)..<room.count { total += min(cap[j], m) }
-            return k * m <= total
-        }
         func vectors(_ n: Int, sum: Int, max m: Int) {
             guard count <= limit else { return }
             if n == room.count {
@@ -364,7 +367,7 @@ struct ShapePricing {
                 return
             }
             for value in 0...max(0, cap[n]) {
-                guard completes(after: n, sum: sum + value, max: max(m, value)) else { continue }
+                guard Self.completes(cap, k, after: n, sum: sum + value, max: max(m, value)) else { continue }
                 vectors(n + 1, sum: sum + value, max: max(m, value))
             }
         }
