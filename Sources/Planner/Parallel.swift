@@ -99,8 +99,9 @@ extension BatchPlanner {
 
 /// The cores this process may run on: the processors the system reports, fewer where the
 /// process's CPU affinity (`taskset`, read from `/proc/self/status`) or its cgroup's CPU quota
-/// (a container's CPU limit) allows fewer. Foundation's count ignores both on Linux: under `taskset -c 0` on the
-/// two-core build machine it reports 2, and the planner would put two threads on one core.
+/// (a container's CPU limit) allows fewer. Foundation's count ignores both on Linux: under
+/// `taskset -c 0` on the two-core build machine it reports 2, and the planner would put two
+/// threads on one core.
 let processorCount: Int = {
     var count = ProcessInfo.processInfo.activeProcessorCount
     #if os(Linux)
@@ -108,7 +109,7 @@ let processorCount: Int = {
     if let allowed = read("/proc/self/status").flatMap(allowedCPUs(status:)) { count = min(count, allowed) }
     let quota = read("/sys/fs/cgroup/cpu.max").flatMap(cgroupCPULimit(cpuMax:))
         ?? read("/sys/fs/cgroup/cpu/cpu.cfs_quota_us").flatMap { q in
-            read("/sys/fs/cgroup/cpu/cpu.cfs_period_us").flatMap { cgroupCPULimit(cpuMax: q.trimmed + " " + $0.trimmed) }
+            read("/sys/fs/cgroup/cpu/cpu.cfs_period_us").flatMap { cgroupCPULimit(cpuMax: q + " " + $0) }
         }
     if let quota { count = min(count, quota) }
     #endif
@@ -116,8 +117,9 @@ let processorCount: Int = {
 }()
 
 /// The whole cores a cgroup CPU quota allows, from cgroup v2's `cpu.max` text ("QUOTA PERIOD",
-/// microseconds, rounded up) or cgroup v1's quota and period written the same way; nil where
-/// there is no limit ("max", or a negative quota) or the text is not understood.
+/// microseconds, rounded up) or cgroup v1's quota and period files joined by a space (their
+/// newlines are whitespace like any other); nil where there is no limit ("max", or a negative
+/// quota) or the text is not understood.
 func cgroupCPULimit(cpuMax text: String) -> Int? {
     let parts = text.split(whereSeparator: \.isWhitespace)
     guard parts.count == 2, let quota = Double(parts[0]), let period = Double(parts[1]), quota > 0, period > 0 else { return nil }
@@ -134,8 +136,4 @@ func allowedCPUs(status text: String) -> Int? {
         count += digit.nonzeroBitCount
     }
     return count > 0 ? count : nil
-}
-
-private extension String {
-    var trimmed: String { trimmingCharacters(in: .whitespacesAndNewlines) }
 }

@@ -37,6 +37,9 @@ import Topology
         #expect(cgroupCPULimit(cpuMax: "400000 100000") == 4)
         #expect(cgroupCPULimit(cpuMax: "") == nil)
         #expect(cgroupCPULimit(cpuMax: "100000") == nil)
+        // cgroup v1's two files as read, each ending in a newline, joined by a space.
+        #expect(cgroupCPULimit(cpuMax: "200000\n" + " " + "100000\n") == 2)
+        #expect(cgroupCPULimit(cpuMax: "-1\n" + " " + "100000\n") == nil)
         #expect(processorCount >= 1 && processorCount <= ProcessInfo.processInfo.activeProcessorCount)
     }
 
