@@ -136,7 +136,10 @@ public actor FakeCloud {
                     if fa.numaNodes != fb.numaNodes { return fa.numaNodes > fb.numaNodes }
                     return (fa.perNode.vcpus, fa.perNode.memoryMiB, b) > (fb.perNode.vcpus, fb.perNode.memoryMiB, a)
                 }
-                if let found = DemandFit.worstFitArrangement(order.map { flavors[$0] }, free: usage.freeKnown, maxSteps: 100_000) {
+                // Past its steps, an integer program (`DemandFit.someArrangement`).
+                if let found = DemandFit.worstFitArrangement(order.map { flavors[$0] }, free: usage.freeKnown, maxSteps: 100_000)
+                    ?? DemandFit.someArrangement(order.map { flavors[$0] }, free: usage.freeKnown)
+                {
                     for (k, set) in zip(order, found) { nodes[k] = set }
                 }
             }

@@ -632,6 +632,34 @@ public struct DemandFit: Sendable {
         return place(0) ? chosen : nil
     }
 
+    /// Nodes for each of `servers` (same order) on a host with `free` room per node, all fitting
+    /// together, from an integer program (per flavor, how many of its servers go on each set of
+    /// nodes with room for its share: `LayoutVerdict.Arrangement`); nil where none exists or
+    /// GLPK finds none within `LayoutVerdict.callBudget`. The fake cloud's last resort where
+    /// `worstFitArrangement` runs out of steps: on foreign fleet 6169 (`foreign_fleets.py --seed
+    /// 6161`) it left 15 servers without a layout, two on a host whose memory its 25 servers
+    /// fill exactly; counted on every node, they made the adversarial fake refuse arrivals
+    /// there that any arrangement admits.
+    public static func someArrangement(_ servers: [Flavor], free: [Resources]) -> [[Int]]? {
+        var usage = HostUsage(capacity: free)
+        for flavor in servers { usage.add(flavor, nodes: nil) }
+        var a = LayoutVerdict.Arrangement(usage, extra: nil)
+        a.addCapacityRows()
+        guard let solution = try? a.model.solve(LayoutVerdict.budgeted(LayoutVerdict.callBudget)),
+            solution.status == .optimal || solution.status == .feasible
+        else { return nil }
+        var sets: [Flavor: [[Int]]] = [:]  // per flavor, the node sets of its servers
+        for c in a.choices {
+            for _ in 0..<max(0, Int(solution[c.count].rounded())) { sets[c.flavor, default: []].append(c.nodes) }
+        }
+        var nodes: [[Int]] = []
+        for flavor in servers {
+            guard let set = sets[flavor]?.popLast() else { return nil }
+            nodes.append(set)
+        }
+        return nodes
+    }
+
     /// Whether the unknown servers of `usage` can still be arranged with `extraUse` taken per node.
     static func arrangementExists(_ usage: HostUsage, extraUse: [Resources]) -> Bool {
         var reduced = HostUsage(capacity: zip(usage.freeKnown, extraUse).map { $0 - $1 })

@@ -160,25 +160,30 @@ public enum LayoutVerdict {
         /// Per node: vCPU and memory terms.
         var terms: [[(Model.Variable, Double)]]
         let room: [Resources]
+        /// Each count's flavor and set of nodes, the servers of unknown layout first.
+        var choices: [(flavor: Flavor, nodes: [Int], count: Model.Variable)] = []
 
         init(_ usage: HostUsage, extra: Flavor?, concurrent: [Flavor: Int] = [:]) {
             room = usage.freeKnown
             terms = Array(repeating: [], count: room.count * 2)
             var groups = usage.unknownFlavors.sorted { $0.key.name < $1.key.name }.map { ($0.key, $0.value) }
             if let extra { groups.append((extra, 1)) }
-            Self.place(groups, room: room, in: &model, terms: &terms)
+            choices = Self.place(groups, room: room, in: &model, terms: &terms)
             let optional = concurrent.sorted { $0.key.name < $1.key.name }.map { ($0.key, $0.value) }
-            Self.place(optional, room: room, in: &model, terms: &terms, atMost: true)
+            choices += Self.place(optional, room: room, in: &model, terms: &terms, atMost: true)
         }
 
         /// Adds, per flavor, integer counts of its servers on each set of nodes with room for its
         /// share, with "every server is somewhere" rows (with `atMost`: "at most that many are
         /// somewhere", for arrivals that may or may not have come yet), and their use to `terms`
-        /// (per node: vCPUs at 2n, memory at 2n+1). The caller adds the capacity rows.
+        /// (per node: vCPUs at 2n, memory at 2n+1). The caller adds the capacity rows. Returns
+        /// each count's flavor and set of nodes.
+        @discardableResult
         static func place(
             _ groups: [(Flavor, Int)], room: [Resources], in model: inout Model, terms: inout [[(Model.Variable, Double)]],
             atMost: Bool = false
-        ) {
+        ) -> [(flavor: Flavor, nodes: [Int], count: Model.Variable)] {
+            var made: [(flavor: Flavor, nodes: [Int], count: Model.Variable)] = []
             for (flavor, count) in groups {
                 let share = flavor.perNode
                 var choice: [(Model.Variable, Double)] = []
@@ -186,6 +191,7 @@ public enum LayoutVerdict {
                 where nodes.allSatisfy({ room[$0].covers(share) }) {
                     let v = model.addVariable(kind: .integer, lower: 0, upper: Double(count))
                     choice.append((v, 1))
+                    made.append((flavor, nodes, v))
                     for n in nodes {
                         terms[2 * n].append((v, Double(share.vcpus)))
                         terms[2 * n + 1].append((v, Double(share.memoryMiB)))
@@ -198,6 +204,7 @@ public enum LayoutVerdict {
                     model.addEqual(choice, Double(count))
                 }
             }
+            return made
         }
 
         /// Adds each node's vCPU and memory capacity row over `terms` (call once, after

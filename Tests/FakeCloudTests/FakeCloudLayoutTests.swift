@@ -45,6 +45,46 @@ import Topology
         #expect(now.servers.first { $0.id == "whole" }?.numaNodes == [2])
     }
 
+    /// A host whose 25 servers of unknown layout fill its memory exactly (host h00280 of foreign
+    /// fleet 6169, `foreign_fleets.py --seed 6161`, in its order). Placed one at a time, some
+    /// find no place, and the worst-fit search runs out of its 100,000 steps: two were left
+    /// without a layout, counted on every node, and the adversarial fake refused two arrivals
+    /// there (Ecs.0319) that every arrangement admits. The integer program
+    /// (`DemandFit.someArrangement`) arranges them all. Fails if a server is left without a
+    /// layout, or a node is overfull.
+    @Test func aHostFilledExactlyIsArrangedByTheIntegerProgram() async throws {
+        var b = InventoryBuilder()
+        b.flavor("f0", vcpus: 4, memory: 8192, nodes: 2)
+        b.flavor("f3", vcpus: 2, memory: 2048)
+        b.flavor("f4", vcpus: 2, memory: 2048)
+        b.flavor("f5", vcpus: 1, memory: 4096)
+        b.flavor("f6", vcpus: 6, memory: 24576)
+        b.flavor("f8", vcpus: 2, memory: 2048, nodes: 2)
+        let capacity = [Resources(vcpus: 20, memoryMiB: 40960), Resources(vcpus: 22, memoryMiB: 45056),
+                        Resources(vcpus: 24, memoryMiB: 49152), Resources(vcpus: 24, memoryMiB: 49152)]
+        b.hostTypes.append(HostType(name: "t0", numaNodes: capacity, flavors: ["f0", "f3", "f4", "f5", "f6", "f8"]))
+        b.host("h", type: "t0")
+        let flavors = ["f6", "f0", "f6", "f3", "f0", "f0", "f8", "f0", "f5", "f5", "f4", "f3", "f3", "f6", "f4", "f5", "f6", "f8", "f3",
+                       "f0", "f0", "f4", "f8", "f4", "f8"]
+        for (k, flavor) in flavors.enumerated() { b.server("s\(k)", flavor: flavor, on: "h", nodes: nil) }
+        let inventory = try b.build()
+        let cloud = FakeCloud(inventory: inventory, configuration: .init(projectID: "p", token: "t", placement: .adversarial))
+        let now = await cloud.currentInventory()
+        #expect(now.servers.allSatisfy { $0.numaNodes != nil }, "\(now.servers.filter { $0.numaNodes == nil }.map(\.id))")
+        var used = [Resources](repeating: .zero, count: 4)
+        for s in now.servers {
+            let f = now.flavors[s.flavor]!
+            #expect(s.numaNodes?.count == f.numaNodes)
+            for n in s.numaNodes ?? [] { used[n] = Resources(vcpus: used[n].vcpus + f.perNode.vcpus, memoryMiB: used[n].memoryMiB + f.perNode.memoryMiB) }
+        }
+        #expect(zip(used, capacity).allSatisfy { $0.vcpus <= $1.vcpus && $0.memoryMiB <= $1.memoryMiB }, "\(used)")
+        // The program alone: nil where nothing fits.
+        let f6 = try #require(inventory.flavors["f6"])
+        #expect(DemandFit.someArrangement([f6, f6], free: [Resources(vcpus: 6, memoryMiB: 40000)]) == nil)
+        #expect(DemandFit.someArrangement([f6, f6], free: [Resources(vcpus: 6, memoryMiB: 40000), Resources(vcpus: 7, memoryMiB: 30000)])
+            .map { Set($0) } == [[0], [1]])
+    }
+
     /// The search it falls back on (`DemandFit.worstFitArrangement`): all fit, each on its
     /// number of nodes; nil where nothing can.
     @Test func arrangementsFitOrAreNil() {
