@@ -257,6 +257,28 @@ import Topology
         }
     }
 
+    /// Starting over: a kept host's server without a place stays home; once its host has had
+    /// two (in one pass or over several), every server that would leave the host stays too; of
+    /// the hosts not kept, `room` more are kept, in turn; a server from no host ends the
+    /// packing. Fails if a host is kept home whole after one server without a place, or not
+    /// after the second.
+    @Test func aKeptHostWithTwoServersWithoutAPlaceStaysWhole() {
+        let leavingFrom = [[10, 11, 12], [20, 21], [30], [40]]
+        var kept: Set<Int> = [0, 1]
+        var staying = Set<Int>()
+        var stuckOn = Set<Int>()
+        // Host 0 has two without a place in one pass, host 1 one; hosts 2 and 3 are not kept,
+        // and room is left for one of them.
+        #expect(BatchPlanner.startOver(after: [(10, 0), (20, 1), (11, 0), (30, 2), (40, 3)], room: 1, leavingFrom: leavingFrom,
+                                       kept: &kept, staying: &staying, stuckOn: &stuckOn))
+        #expect(staying == [10, 11, 12, 20])
+        #expect(kept == [0, 1, 2])
+        // Host 1's second, in a later pass.
+        #expect(BatchPlanner.startOver(after: [(20, 1)], room: 1, leavingFrom: leavingFrom, kept: &kept, staying: &staying, stuckOn: &stuckOn))
+        #expect(staying == [10, 11, 12, 20, 21])
+        #expect(!BatchPlanner.startOver(after: [(50, -1)], room: 1, leavingFrom: leavingFrom, kept: &kept, staying: &staying, stuckOn: &stuckOn))
+    }
+
     /// Not made where a cycle-free packing already meets the volume bound (nothing keeps fewer
     /// hosts, and that packing needs the time to be ordered); made elsewhere. Fails if the
     /// packing is made regardless (no fleet at the bound) or never (no fleet below it).
