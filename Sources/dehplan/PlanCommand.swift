@@ -73,7 +73,9 @@ struct PlanCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("At most this many moves touching one host per wave.", valueName: "n"))
     var maxPerHostParallel: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Also write the plan (JSON) to this file.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp(
+        "Also write the plan (JSON) to this file. The text summary then lists the first \(PlanSummary.rowsBesideAFile) moves in wave order and says how many more the file holds.",
+        valueName: "file"))
     var out: String?
 
     @Option(name: [.customShort("f"), .long], help: "Output format: text or json (the plan file of docs/DESIGN.md; schema in docs/JSON.md).")
@@ -147,7 +149,7 @@ struct PlanCommand: ParsableCommand {
         }
         switch format {
         case .json: console.result(String(decoding: json, as: UTF8.self))
-        case .text: console.result(PlanSummary(plan: plan, inventory: inventory).render(style: console.style))
+        case .text: console.result(PlanSummary(plan: plan, inventory: inventory, writtenTo: out).render(style: console.style))
         }
         let end = monotonicSeconds()
         console.detail(String(format: "time: %.2f s reading the inventory, %.2f s planning, %.2f s writing", loaded - started, planned - loaded, end - planned))

@@ -8,6 +8,14 @@ import Topology
 struct PlanSummary {
     let plan: Plan
     let inventory: Inventory
+    /// The file the plan was written to: where it holds more than `rowsBesideAFile` moves, the
+    /// table lists that many (in wave order) and says where the rest are: no one reads 34,672
+    /// rows on a terminal (a 10,000-host consolidation), and printing them took about 0.04 s of
+    /// its 1 s limit (writing 0.23-0.25 s against 0.19-0.21 s).
+    var writtenTo: String? = nil
+
+    /// See `writtenTo`.
+    static let rowsBesideAFile = 200
 
     func percent(_ x: Double) -> String { String(Int((x * 100).rounded())) + "%" }
 
@@ -38,13 +46,17 @@ struct PlanSummary {
 
         if !plan.moves.isEmpty {
             var table = TextTable(["WAVE", "SERVER", "FLAVOR", "FROM", "TO", "NODES"], right: [0])
-            for m in plan.moves.sorted(by: { ($0.wave, $0.serverID) < ($1.wave, $1.serverID) }) {
+            let shown = writtenTo == nil ? plan.moves.count : min(plan.moves.count, Self.rowsBesideAFile)
+            for m in plan.moves.sorted(by: { ($0.wave, $0.serverID) < ($1.wave, $1.serverID) }).prefix(shown) {
                 table.add([
                     String(m.wave), m.serverID, inventory.server(m.serverID)?.flavor ?? "", m.from ?? "pool", m.to ?? "pool",
                     m.numaNodes.map(Describe.nodes) ?? "-",
                 ])
             }
             lines.append(table.render(indent: "  ", style: style))
+            if shown < plan.moves.count, let writtenTo {
+                lines.append("  ... and \(plan.moves.count - shown) more move(s), every one in \(writtenTo)")
+            }
         }
         if !plan.unplaced.isEmpty {
             lines.append(style.bad("Unplaced (\(plan.unplaced.count)):"))

@@ -97,6 +97,32 @@ import Topology
         #expect(run.stdout.contains("WAVE"))
     }
 
+    /// With `--out`, the text lists the first `rowsBesideAFile` (200) moves in wave order and
+    /// says how many more the file holds; without it, every move. Fails if the table is cut
+    /// without a file to hold the rest, or not cut beside one.
+    @Test func aLongPlanListsItsFirstMovesBesideItsFile() throws {
+        let inventory = Fixtures.temporaryFile("", name: "long-plan-inventory.json")
+        let out = Fixtures.temporaryFile("", name: "long-plan.json")
+        let generated = try Binary.run(["generate", "--seed", "5", "--hosts", "120", "--servers", "600", "--shutoff", "0.9", "--out", inventory])
+        #expect(generated.status == 0, "\(generated.stderr)")
+        let written = try Binary.run([
+            "plan", "--inventory", inventory, "--consolidate", "--time-limit", "2", "--cloud-placement", "planned", "--out", out,
+        ])
+        #expect(written.status == 0, "\(written.stderr)")
+        guard case .array(let list)? = try JSON.parse(String(contentsOfFile: out, encoding: .utf8))["moves"] else {
+            Issue.record("no moves in the plan file")
+            return
+        }
+        let moves = list.count
+        try #require(moves > 200, "the fleet must give more than 200 moves")
+        let rows = { (text: String) in text.split(separator: "\n").filter { $0.hasPrefix("  ") && $0.contains(" srv-") }.count }
+        #expect(rows(written.stdout) == 200)
+        #expect(written.stdout.contains("... and \(moves - 200) more move(s), every one in \(out)"))
+        let printed = try Binary.run(["plan", "--inventory", inventory, "--consolidate", "--time-limit", "2", "--cloud-placement", "planned"])
+        #expect(rows(printed.stdout) == moves)
+        #expect(!printed.stdout.contains("more move(s)"))
+    }
+
     @Test func usageErrors() throws {
         let none = try Binary.run(["plan", "--inventory", "samples/region.json"])
         #expect(none.status == 2)
