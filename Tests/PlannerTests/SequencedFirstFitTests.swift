@@ -339,20 +339,39 @@ import Topology
                 "\(cycleFree) fleets whose best packing is cycle-free, \(known) with every layout known, \(made) made")
     }
 
+    /// Six hosts of four 4-vCPU nodes hold eight one-node servers of 3 vCPUs and eight two-node
+    /// servers of 1 vCPU a node (40 vCPUs: three hosts by volume), every layout known. Packed
+    /// under `any` with the kept hosts' servers first, the larger first keeps three hosts; those
+    /// servers in the default order (servers that span more nodes first), four.
+    static func largerFirstFleet() throws -> Inventory {
+        var b = InventoryBuilder()
+        b.flavor("b3", vcpus: 3, memory: 1024)
+        b.flavor("s2", vcpus: 2, memory: 1024, nodes: 2)
+        b.hostType("t4", nodes: 4, vcpus: 4, memory: 65536, flavors: ["b3", "s2"])
+        for h in 0..<6 { b.host("h\(h)", type: "t4") }
+        for k in 0..<8 { b.server("b\(k)", flavor: "b3", on: "h\(k % 6)", nodes: [k / 6]) }
+        for k in 8..<16 { b.server("s\(k)", flavor: "s2", on: "h\(k % 6)", nodes: [2, 3]) }
+        return try b.build()
+    }
+
     /// Where the time allows, the packing is made in each order of `arrivalOrders` and the best
     /// is a candidate, its moves then made fewer (which never adds a host). Each is safe as it
-    /// stands in its own waves. As packed, the servers of kept hosts first (`keptFirst`, the
-    /// first order) pack fewer hosts than the others on two of these fleets, and the default
-    /// order fewer than it on three (the larger first ties with it there). Fails if the orders
-    /// after the first are not tried, if `keptFirst` is ignored, or if the best packing is not
-    /// kept.
+    /// stands in its own waves. As packed, the servers of kept hosts first (`keptFirst`) pack
+    /// fewer hosts than the default order on two of these fleets, the default order fewer than
+    /// the orders before it on three, and the first order (the larger first among the kept
+    /// hosts' servers first) fewer than the second (those servers in the default order) on
+    /// `largerFirstFleet`. Fails if the orders after the first are not tried, if `keptFirst` or
+    /// `largerFirst` is ignored, or if the best packing is not kept.
     @Test func everyArrivalOrderIsTriedAndTheBestKept() throws {
+        #expect(BatchPlanner.arrivalOrders.first == .init(largerFirst: true, keptFirst: true))
         var laterWins = 0
         var keptFirstWins = 0
+        var largerFirstWins = 0
         let path = Fixtures.packageRoot.appendingPathComponent("Tests/PlannerTests/fleets/foreign-fleet-10.json").path
         let foreign = try Inventory.load(path: path)
+        let any = PlanOptions(mode: .consolidate, timeLimit: 10, placement: .any)
         let cases = Self.fleets().map { (String($0.seed), $0.inventory, $0.options) }
-            + [("foreign 10", foreign, PlanOptions(mode: .consolidate, timeLimit: 10, placement: .any))]
+            + [("foreign 10", foreign, any), ("larger first", try Self.largerFirstFleet(), any)]
         for (seed, inventory, options) in cases {
             let planner = BatchPlanner(inventory)
             for sub in planner.consolidationSubProblems(zones: Set(inventory.hosts.map(\.availabilityZone)), options: options) {
@@ -371,15 +390,19 @@ import Topology
                 levels.append(sub.levels(judged.decisions, objective: objective, inventory: inventory))
             }
             let hosts = levels.map(\.primary)
+            let keptFirst = try #require(BatchPlanner.arrivalOrders.firstIndex(of: .init(keptFirst: true)))
+            let plain = try #require(BatchPlanner.arrivalOrders.firstIndex(of: .init()))
             if (1..<hosts.count).contains(where: { hosts[$0] < hosts[..<$0].min()! }) { laterWins += 1 }
-            if hosts[0] < hosts[1...].min()! { keptFirstWins += 1 }
+            if hosts[keptFirst] < hosts[plain] { keptFirstWins += 1 }
+            if hosts[0] < hosts[keptFirst] { largerFirstWins += 1 }
             let plans = planner.firstFitDecreasingPlans(sub, options: options, deadline: monotonicSeconds() + 60)
             guard let kept = plans.filter(\.judgedInSequence).map(\.levels.primary).min() else { continue }
             #expect(kept <= levels.map(\.primary).min()!, "seed \(seed)")
             }
         }
         #expect(laterWins > 0, "no fleet where an order packs fewer hosts than the orders before it")
-        #expect(keptFirstWins > 0, "no fleet where the servers of kept hosts first pack fewer hosts than the other orders")
+        #expect(keptFirstWins > 0, "no fleet where the servers of kept hosts first pack fewer hosts than the default order")
+        #expect(largerFirstWins > 0, "no fleet where the larger first among the kept hosts' servers first packs fewer hosts")
     }
 
     /// Tried first, the packing judged in sequence is ordered until `orderedBy` (by default to the
