@@ -95,7 +95,8 @@ extension BatchPlanner {
                     volume += max(Double(r.vcpus) / Double(max(1, c.vcpus)), Double(r.memoryMiB) / Double(max(1, c.memoryMiB)))
                 }
                 let room = max(1, Int(volume.rounded(.up)))
-                guard Self.startOver(after: first.stuck, room: room, leavingFrom: leavingFrom, kept: &kept, staying: &staying, stuckOn: &stuckOn)
+                guard Self.startOver(after: first.stuck, room: room, leavingFrom: leavingFrom, kept: &kept, staying: &staying,
+                                     stuckOn: &stuckOn)
                 else { return best }
             }
         }
@@ -103,12 +104,11 @@ extension BatchPlanner {
         // fleet 3141, seed 3131, 586 hosts, at 1 s had time for the first order alone, 586
         // hosts; the second, beside it on the other core, 579). Where none is spare, in turn,
         // the next only where two as long as the longest so far can end by the deadline: the
-        // first order (`arrivalOrders`, the kept hosts' servers first) starts over little, the others
-        // may take longer. Where one
-        // as long could end, on foreign fleet 804 (seed 777, 800 hosts, one
-        // zone) at 1 s the second order was cut off after 0.17 s, which left the pattern model
-        // no time (378 hosts, where it keeps 333 given the time; that still varies between
-        // runs). Then the best packing's moves made fewer at
+        // first order (`arrivalOrders`, the kept hosts' servers first) starts over little, the
+        // others may take longer. Where one as long could end, on foreign fleet 804 (seed 777,
+        // 800 hosts, one zone) at 1 s the second order was cut off after 0.17 s, which left the
+        // pattern model no time (378 hosts, where it keeps 333 given the time; that still varies
+        // between runs). Then the best packing's moves made fewer at
         // no more hosts: each kept host's leaving servers kept home, one host at a time in
         // `order`, where the packing then still places everything and keeps no more hosts (a
         // pass each; that can also free hosts). The packing moves every server its packing does

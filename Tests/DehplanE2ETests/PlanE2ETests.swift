@@ -103,7 +103,9 @@ import Topology
     @Test func aLongPlanListsItsFirstMovesBesideItsFile() throws {
         let inventory = Fixtures.temporaryFile("", name: "long-plan-inventory.json")
         let out = Fixtures.temporaryFile("", name: "long-plan.json")
-        let generated = try Binary.run(["generate", "--seed", "5", "--hosts", "120", "--servers", "600", "--shutoff", "0.9", "--out", inventory])
+        let generated = try Binary.run([
+            "generate", "--seed", "5", "--hosts", "120", "--servers", "600", "--shutoff", "0.9", "--out", inventory,
+        ])
         #expect(generated.status == 0, "\(generated.stderr)")
         let written = try Binary.run([
             "plan", "--inventory", inventory, "--consolidate", "--time-limit", "2", "--cloud-placement", "planned", "--out", out,
@@ -118,7 +120,9 @@ import Topology
         let rows = { (text: String) in text.split(separator: "\n").filter { $0.hasPrefix("  ") && $0.contains(" srv-") }.count }
         #expect(rows(written.stdout) == 200)
         #expect(written.stdout.contains("... and \(moves - 200) more move(s), every one in \(out)"))
-        let printed = try Binary.run(["plan", "--inventory", inventory, "--consolidate", "--time-limit", "2", "--cloud-placement", "planned"])
+        let printed = try Binary.run([
+            "plan", "--inventory", inventory, "--consolidate", "--time-limit", "2", "--cloud-placement", "planned",
+        ])
         #expect(rows(printed.stdout) == moves)
         #expect(!printed.stdout.contains("more move(s)"))
     }

@@ -75,7 +75,9 @@ import Topology
         for s in now.servers {
             let f = now.flavors[s.flavor]!
             #expect(s.numaNodes?.count == f.numaNodes)
-            for n in s.numaNodes ?? [] { used[n] = Resources(vcpus: used[n].vcpus + f.perNode.vcpus, memoryMiB: used[n].memoryMiB + f.perNode.memoryMiB) }
+            for n in s.numaNodes ?? [] {
+                used[n] = Resources(vcpus: used[n].vcpus + f.perNode.vcpus, memoryMiB: used[n].memoryMiB + f.perNode.memoryMiB)
+            }
         }
         #expect(zip(used, capacity).allSatisfy { $0.vcpus <= $1.vcpus && $0.memoryMiB <= $1.memoryMiB }, "\(used)")
         // The program alone: nil where nothing fits.

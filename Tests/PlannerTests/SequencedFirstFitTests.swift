@@ -274,9 +274,11 @@ import Topology
         #expect(staying == [10, 11, 12, 20])
         #expect(kept == [0, 1, 2])
         // Host 1's second, in a later pass.
-        #expect(BatchPlanner.startOver(after: [(20, 1)], room: 1, leavingFrom: leavingFrom, kept: &kept, staying: &staying, stuckOn: &stuckOn))
+        #expect(BatchPlanner.startOver(after: [(20, 1)], room: 1, leavingFrom: leavingFrom, kept: &kept, staying: &staying,
+                                       stuckOn: &stuckOn))
         #expect(staying == [10, 11, 12, 20, 21])
-        #expect(!BatchPlanner.startOver(after: [(50, -1)], room: 1, leavingFrom: leavingFrom, kept: &kept, staying: &staying, stuckOn: &stuckOn))
+        #expect(!BatchPlanner.startOver(after: [(50, -1)], room: 1, leavingFrom: leavingFrom, kept: &kept, staying: &staying,
+                                        stuckOn: &stuckOn))
     }
 
     /// Not made where a cycle-free packing already meets the volume bound (nothing keeps fewer
