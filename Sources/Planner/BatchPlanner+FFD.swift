@@ -41,8 +41,11 @@ extension BatchPlanner {
         // 30 % of layouts unknown) at 1 s: the first zone's packing needs 0.2-0.3 s and was cut
         // at 0.265 s in three runs of four; its cycle-free packing (215 hosts) was then ordered
         // in 0.58 s to 230 hosts, and the plan kept 480 hosts in 1.08 s, where it keeps 351.
+        // While no pass of it is complete, until that ordering's own cut (`orderedBy` and half the
+        // time since this began): on a busy machine the first pass outlasted `orderedBy`.
         var plans = firstFitDecreasingPlans(sub, options: options, deadline: deadline, sequencedUntil: sequencedUntil,
-                                            firstOrderUntil: orderedBy, wavesUntil: lastResort)
+                                            firstOrderUntil: orderedBy, firstPassUntil: orderedBy.map { $0 + ($0 - began) * 0.5 },
+                                            wavesUntil: lastResort)
         let volumeFloor = sub.volumeFloor(objective: objective)
         // Under `any`, one that comes in waves first: the others are ordered to the end.
         if let free = plans.firstIndex(where: { $0.cycleFree && (options.placement != .any || $0.waves != nil) })
@@ -311,10 +314,11 @@ extension BatchPlanner {
     /// (and under `planned` where some layout is unknown and the best packing so far has
     /// cycles), last, the packing judged in sequence (`sequencedFirstFit`), until
     /// `sequencedUntil` (by default `deadline`) or, its first order, `firstOrderUntil` where that
-    /// is later, its waves made as few as they can be by `wavesUntil`.
+    /// is later (its passes while none is complete, `firstPassUntil`), its waves made as few as
+    /// they can be by `wavesUntil`.
     func firstFitDecreasingPlans(
         _ sub: SubProblem, options: PlanOptions, deadline: Double? = nil, sequencedUntil: Double? = nil, firstOrderUntil: Double? = nil,
-        wavesUntil: Double? = nil
+        firstPassUntil: Double? = nil, wavesUntil: Double? = nil
     )
         -> [Packing]
     {
@@ -464,7 +468,7 @@ extension BatchPlanner {
             let started = monotonicSeconds()
             if let judged = sequencedFirstFit(last, sub: sub, options: options, order: order, typeAccepts: accepts,
                                               deadline: sequencedUntil ?? deadline ?? .infinity, firstOrderUntil: firstOrderUntil,
-                                              fewerMovesUntil: deadline,
+                                              firstPassUntil: firstPassUntil, fewerMovesUntil: deadline,
                                               wavesUntil: wavesUntil ?? sequencedUntil ?? deadline, orders: Self.arrivalOrders) {
                 step = max(step, monotonicSeconds() - started)
                 out.append(candidate(judged.decisions, Self.sequencedSource, cycleFree: false, waves: judged.waves, judgedInSequence: true))

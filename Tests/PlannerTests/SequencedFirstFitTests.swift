@@ -244,6 +244,30 @@ import Topology
         #expect(firstOrder.filter { !$0.judgedInSequence }.map(\.decisions) == late.map(\.decisions))
     }
 
+    /// With its deadline and `firstOrderUntil` passed, the packing judged in sequence comes where
+    /// its first order's passes may run until a later `firstPassUntil` while none is complete,
+    /// and not otherwise; the orders after the first get no such time. Fails if the first pass
+    /// stops at `firstOrderUntil` despite `firstPassUntil`, or if any pass runs past both
+    /// without it.
+    @Test func theFirstPassMayRunUntilItsOwnMoment() throws {
+        let (_, inventory, options) = try #require(Self.fleets().first)
+        let planner = BatchPlanner(inventory)
+        let sub = try #require(planner.consolidationSubProblems(zones: ["az1"], options: options).first)
+        let last = try #require(planner.firstFitDecreasing(sub, options: options, homeFirst: false)?.decisions)
+        let order = planner.firstFitOrder(sub, largest: BatchPlanner.largestCapacity(sub), homeFirst: true).order
+        let accepts = planner.typeAccepts(sub, index: planner.checker.index)
+        func packed(firstPassUntil: Double?, orders: [BatchPlanner.ArrivalOrder]) -> [[Decision]]? {
+            planner.sequencedFirstFit(last, sub: sub, options: options, order: order, typeAccepts: accepts, deadline: 0, firstOrderUntil: 0,
+                                      firstPassUntil: firstPassUntil, orders: orders)?.decisions
+        }
+        let extended = try #require(packed(firstPassUntil: monotonicSeconds() + 60, orders: [.init(keptFirst: true)]))
+        #expect(sub.levels(extended, objective: options.effectiveObjective, inventory: inventory).unplaced == 0)
+        #expect(packed(firstPassUntil: nil, orders: [.init(keptFirst: true)]) == nil)
+        // The second order alone is cut off; the first's packing is the one that comes.
+        let both = try #require(packed(firstPassUntil: monotonicSeconds() + 60, orders: [.init(keptFirst: true), .init()]))
+        #expect(both == extended)
+    }
+
     /// Rushed (the variants and local searches skipped) only under `any`, and only where fewer
     /// than four of the first packing's steps are left before the packing judged in sequence
     /// must have begun; never without such a moment.
