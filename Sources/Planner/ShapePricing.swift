@@ -295,45 +295,53 @@ struct ShapePricing {
             let c = classes[i]
             let k = flavors[c].numaNodes
             let share = flavors[c].perNode
-            let cap = Self.caps(share, current.left)
-            // Per-node counts h with h[n] <= cap[n], sum = k t, max <= t, in lexicographic order.
-            // A prefix (sum S, maximum M) is extended only while a completion can still meet
-            // k max <= sum. Filling each later node to min(cap, X) for a final maximum X, that
-            // needs k X <= S + sum(min(cap, X)); at X = M it fails only where fewer than k - 1
-            // later nodes have a cap above M (as S >= M), and then a larger X gains less than it
-            // costs: X = M decides. Without this, four-node hosts with four-node flavors of one
-            // or two vCPUs per node enumerated all of up to 37^4 vectors to keep one in 37^3:
-            // 88 % of a 2.9 s run of `plan --time-limit 1` on foreign fleet 30, before any model.
-            var h = Array(repeating: 0, count: room.count)
-            func completes(after n: Int, sum: Int, max m: Int) -> Bool { Self.completes(cap, k, after: n, sum: sum, max: m) }
-            func vectors(_ n: Int, sum: Int, max m: Int) {
-                guard !overflow else { return }
-                if n == room.count {
-                    guard sum % k == 0 else { return }
-                    let t = sum / k
-                    guard m <= t else { return }
-                    var next = current
-                    var degree = h
-                    for _ in 0..<t {
-                        let nodes = degree.indices.sorted { (degree[$0], -$0) > (degree[$1], -$1) }.prefix(k).sorted()
-                        for x in nodes { degree[x] -= 1 }
-                        next.servers.append(ShapePattern.SplitServer(cls: c, nodes: nodes))
-                    }
-                    for x in room.indices { next.left[x] = next.left[x] - share * h[x] }
-                    go(i + 1, next)
-                    return
+            Self.layouts(cap: Self.caps(share, current.left), k: k) { h in
+                let t = h.reduce(0, +) / k
+                var next = current
+                var degree = h
+                for _ in 0..<t {
+                    let nodes = degree.indices.sorted { (degree[$0], -$0) > (degree[$1], -$1) }.prefix(k).sorted()
+                    for x in nodes { degree[x] -= 1 }
+                    next.servers.append(ShapePattern.SplitServer(cls: c, nodes: nodes))
                 }
-                for value in 0...max(0, cap[n]) {
-                    guard completes(after: n, sum: sum + value, max: max(m, value)) else { continue }
-                    h[n] = value
-                    vectors(n + 1, sum: sum + value, max: max(m, value))
-                }
-                h[n] = 0
+                for x in room.indices { next.left[x] = next.left[x] - share * h[x] }
+                go(i + 1, next)
+                return !overflow
             }
-            vectors(0, sum: 0, max: 0)
         }
         go(0, Combo(servers: [], left: room))
         return overflow ? nil : out
+    }
+
+    /// Every per-node count vector of servers of a `k`-node flavor on nodes that hold at most
+    /// `cap` of its shares each (`caps`): a multiple of `k` in all, none above the servers'
+    /// count (each server on `k` distinct nodes), in lexicographic order. `visit` gets each (the
+    /// array is reused) and returns false to stop.
+    ///
+    /// A prefix (sum S, maximum M) is extended only while a completion can still meet
+    /// k max <= sum (`completes`). Filling each later node to min(cap, X) for a final maximum X,
+    /// that needs k X <= S + sum(min(cap, X)); at X = M it fails only where fewer than k - 1
+    /// later nodes have a cap above M (as S >= M), and then a larger X gains less than it
+    /// costs: X = M decides. Without this, four-node hosts with four-node flavors of one or two
+    /// vCPUs per node enumerated all of up to 37^4 vectors to keep one in 37^3: 88 % of a 2.9 s
+    /// run of `plan --time-limit 1` on foreign fleet 30, before any model.
+    static func layouts(cap: [Int], k: Int, _ visit: ([Int]) -> Bool) {
+        var h = Array(repeating: 0, count: cap.count)
+        var going = true
+        func vectors(_ n: Int, sum: Int, max m: Int) {
+            guard going else { return }
+            if n == cap.count {
+                if sum % k == 0 && m <= sum / k { going = visit(h) }
+                return
+            }
+            for value in 0...max(0, cap[n]) {
+                guard completes(cap, k, after: n, sum: sum + value, max: max(m, value)) else { continue }
+                h[n] = value
+                vectors(n + 1, sum: sum + value, max: max(m, value))
+            }
+            h[n] = 0
+        }
+        vectors(0, sum: 0, max: 0)
     }
 
     /// Per node of `room`, how many per-node shares `share` it holds (64 at most).
@@ -345,7 +353,7 @@ struct ShapePricing {
 
     /// Whether per-node counts of a `k`-node flavor whose first `n + 1` nodes sum to `sum` with
     /// maximum `m` can still be completed (nodes after `n` at most `cap`) so that `k` times the
-    /// maximum is at most the sum (`combos`' pruning; see there).
+    /// maximum is at most the sum (`layouts`' pruning; see there).
     static func completes(_ cap: [Int], _ k: Int, after n: Int, sum: Int, max m: Int) -> Bool {
         var total = sum
         for j in (n + 1)..<cap.count { total += min(cap[j], m) }
@@ -358,20 +366,11 @@ struct ShapePricing {
     static func layoutCount(of flavor: Flavor, room: [Resources], above limit: Int) -> Int {
         let k = flavor.numaNodes, share = flavor.perNode
         guard k >= 1 else { return 0 }
-        let cap = Self.caps(share, room)
         var count = 0
-        func vectors(_ n: Int, sum: Int, max m: Int) {
-            guard count <= limit else { return }
-            if n == room.count {
-                if sum % k == 0 && m <= sum / k { count += 1 }
-                return
-            }
-            for value in 0...max(0, cap[n]) {
-                guard Self.completes(cap, k, after: n, sum: sum + value, max: max(m, value)) else { continue }
-                vectors(n + 1, sum: sum + value, max: max(m, value))
-            }
+        layouts(cap: caps(share, room), k: k) { _ in
+            count += 1
+            return count <= limit
         }
-        vectors(0, sum: 0, max: 0)
         return count
     }
 
