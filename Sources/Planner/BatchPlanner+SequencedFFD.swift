@@ -562,7 +562,8 @@ extension BatchPlanner {
         var done = 0
         while let l = ready.popLast() {
             done += 1
-            let leaving = departures[l].map { (s: $0.s, c: $0.c, i: $0.i, target: $0.target, wave: wave[$0.s]!) }.sorted { $0.wave < $1.wave }
+            let leaving = departures[l].map { (s: $0.s, c: $0.c, i: $0.i, target: $0.target, wave: wave[$0.s]!) }
+                .sorted { $0.wave < $1.wave }
             if let compactUntil {
                 // Compacted: each arrival in the first wave that admits it (see above).
                 if monotonicSeconds() > compactUntil { return nil }

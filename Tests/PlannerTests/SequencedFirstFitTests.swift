@@ -712,7 +712,8 @@ import Topology
         }
         let pass = BatchPlanner.Pass(decisions: decisions, hostWave: sub.classes.map { [Int](repeating: 1, count: $0.count) },
                                      arrivals: arrivals, stuck: [])
-        let (compacted, waves) = try #require(planner.sequencedWaves(pass, sub: sub, options: options, compactUntil: monotonicSeconds() + 60))
+        let (compacted, waves) = try #require(planner.sequencedWaves(pass, sub: sub, options: options,
+                                                                     compactUntil: monotonicSeconds() + 60))
         let d = try Self.position("d", sub, inventory)
         #expect(compacted[d.c][d.i] == .host(try local("T"), [0, 1]))
         let wave = Dictionary(uniqueKeysWithValues: waves.map { ($0.serverID, $0.wave) })
