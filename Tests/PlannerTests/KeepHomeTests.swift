@@ -515,18 +515,7 @@ import Topology
     /// the replay refuses x beside y, and the rest is ordered anew (seconds on large fleets),
     /// not validated.
     @Test func aServerKeptHomeMovesWhereALaterArrivalWasJudgedWithIt() throws {
-        var b = InventoryBuilder()
-        b.flavor("f4", vcpus: 4, memory: 8192)
-        b.flavor("f2x2", vcpus: 4, memory: 8192, nodes: 2)
-        b.hostType("two", nodes: 2, vcpus: 8, memory: 16384, flavors: ["f4", "f2x2"])
-        for h in ["T", "U", "L", "S"] { b.host(h, type: "two") }
-        b.server("r", flavor: "f4", on: "T", nodes: nil, status: "ACTIVE")
-        b.server("e", flavor: "f4", on: "T", nodes: [1])
-        b.server("l0", flavor: "f4", on: "L", nodes: [0], status: "ACTIVE")
-        b.server("d", flavor: "f2x2", on: "L", nodes: [0, 1])
-        b.server("y", flavor: "f4", on: "S", nodes: [0])
-        b.server("x", flavor: "f2x2", on: "S", nodes: [0, 1])
-        let inv = try b.build()
+        let inv = try SequencedFirstFitTests.laterArrivalFleet().build()
         let planner = BatchPlanner(inv)
         let options = PlanOptions(mode: .consolidate, placement: .any)
         let target = ["e": "U", "d": "T", "y": "T", "x": "T"]

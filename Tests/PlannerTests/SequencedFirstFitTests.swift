@@ -677,6 +677,24 @@ import Topology
         #expect(ahead == 0, "\(ahead) moves with the loop in its time, \(past) past it")
     }
 
+    /// The fleet of `aServerStaysHomeOnlyWhereItsTargetTookNoLaterArrival` (and of
+    /// `KeepHomeCycleTests.aServerKeptHomeMovesWhereALaterArrivalWasJudgedWithIt`): two-node hosts
+    /// T, U, L, S of 8 vCPUs a node; r (4 vCPUs, unknown layout) and l0 stay, e, d, y, x may move.
+    static func laterArrivalFleet() -> InventoryBuilder {
+        var b = InventoryBuilder()
+        b.flavor("f4", vcpus: 4, memory: 8192)
+        b.flavor("f2x2", vcpus: 4, memory: 8192, nodes: 2)
+        b.hostType("two", nodes: 2, vcpus: 8, memory: 16384, flavors: ["f4", "f2x2"])
+        for h in ["T", "U", "L", "S"] { b.host(h, type: "two") }
+        b.server("r", flavor: "f4", on: "T", nodes: nil, status: "ACTIVE")
+        b.server("e", flavor: "f4", on: "T", nodes: [1])
+        b.server("l0", flavor: "f4", on: "L", nodes: [0], status: "ACTIVE")
+        b.server("d", flavor: "f2x2", on: "L", nodes: [0, 1])
+        b.server("y", flavor: "f4", on: "S", nodes: [0])
+        b.server("x", flavor: "f2x2", on: "S", nodes: [0, 1])
+        return b
+    }
+
     /// Compacted waves keep a server home only where its target took no arrival in a later
     /// wave: arrivals judged after it landed counted it among the servers of unknown layout,
     /// and without it the cloud may arrange those so that a later arrival finds no room.
@@ -689,18 +707,7 @@ import Topology
     /// validator refused the waves (foreign fleet 2056, seed 2027, at 3 s: 461 moves re-routed
     /// and 321 hosts kept where the packing keeps 187). Fails if d is kept home.
     @Test func aServerStaysHomeOnlyWhereItsTargetTookNoLaterArrival() throws {
-        var b = InventoryBuilder()
-        b.flavor("f4", vcpus: 4, memory: 8192)
-        b.flavor("f2x2", vcpus: 4, memory: 8192, nodes: 2)
-        b.hostType("two", nodes: 2, vcpus: 8, memory: 16384, flavors: ["f4", "f2x2"])
-        for h in ["T", "U", "L", "S"] { b.host(h, type: "two") }
-        b.server("r", flavor: "f4", on: "T", nodes: nil, status: "ACTIVE")
-        b.server("e", flavor: "f4", on: "T", nodes: [1])
-        b.server("l0", flavor: "f4", on: "L", nodes: [0], status: "ACTIVE")
-        b.server("d", flavor: "f2x2", on: "L", nodes: [0, 1])
-        b.server("y", flavor: "f4", on: "S", nodes: [0])
-        b.server("x", flavor: "f2x2", on: "S", nodes: [0, 1])
-        let (inventory, options, planner, sub) = try Self.consolidatedUnderAny(b)
+        let (inventory, options, planner, sub) = try Self.consolidatedUnderAny(Self.laterArrivalFleet())
         func local(_ id: String) throws -> Int { try Self.local(id, sub, inventory) }
         var decisions = sub.classes.map { [Decision](repeating: .stay, count: $0.count) }
         var arrivals = [[(s: Int, c: Int, i: Int)]](repeating: [], count: sub.hosts.count)
