@@ -605,7 +605,11 @@ extension BatchPlanner {
             for m in waves { if let to = m.to { lastArrival[to] = max(lastArrival[to] ?? 0, m.wave) } }
             func arrivalAfter(_ m: Move, on host: String?) -> Bool { host.map { (lastArrival[$0] ?? 0) > m.wave } ?? false }
             let moving = Set(kept.moves.map(\.serverID))
-            let restored = waves.filter { !moving.contains($0.serverID) && (arrivalAfter($0, on: $0.to) || arrivalAfter($0, on: $0.from)) }
+            let planned = Set(concreteMoves(untrimmed).moves.map(\.serverID))  // the waves' moves, as decided
+            let restored = waves.filter {
+                !moving.contains($0.serverID) && planned.contains($0.serverID)
+                    && (arrivalAfter($0, on: $0.to) || arrivalAfter($0, on: $0.from))
+            }
             kept.moves += restored
             keptHome -= restored.count
         }
