@@ -507,6 +507,17 @@ extension BatchPlanner {
         return Pass(decisions: decisions, hostWave: hostWave, arrivals: arrivalsOn, stuck: stuck)
     }
 
+    /// Whether a server whose move runs in wave `wave` may stay home instead, every other move
+    /// in its wave as before: where the last arrival on its target (`targetLast`; 0 for the pool
+    /// or none) and on its own host (`sourceLast`) comes no later than `wave`. Arrivals on its
+    /// target in later waves were judged with it landed: under `any`, among the target's servers
+    /// of unknown layout, and without it the cloud may arrange those so that such an arrival
+    /// finds no room (an arrival certain to fit extends every arrangement of the others; the
+    /// arrivals after it were judged only on arrangements that leave it room). Arrivals on its
+    /// own host in later waves were judged with it gone. For `sequencedWaves` (compacted) and
+    /// `finalWaves` (servers `keepHome` keeps home).
+    static func mayStayHome(wave: Int, targetLast: Int, sourceLast: Int) -> Bool { max(targetLast, sourceLast) <= wave }
+
     /// The moves of `pass` in waves, with the decisions they carry out. Hosts are taken after
     /// the hosts they send to, whose arrivals fix the waves of their departures; moves to the
     /// pool are in wave 1. Nil where the departures wait on each other in a cycle (the packing
@@ -530,8 +541,7 @@ extension BatchPlanner {
     /// that would leave a host in use after all of the host's arrivals stays home: they were
     /// admitted beside it (the packing moves every server of a kept host that it does not leave
     /// home, and its arrivals were judged with all of them gone). Only where its target took no
-    /// arrival in a later wave: arrivals judged after it landed counted it among the servers of
-    /// unknown layout, and without it the cloud may arrange those so that one finds no room. On
+    /// arrival in a later wave (`mayStayHome`). On
     /// foreign fleet 2056 (seed 2027: 800 hosts, every layout unknown) at 3 s such a waves'
     /// replay failed, the plan was ordered anew (461 moves re-routed, 1.6 s past the limit),
     /// and it kept 321 hosts where the packing keeps 187.
@@ -608,10 +618,10 @@ extension BatchPlanner {
                 }
                 replay.settleApart(open, on: h)
                 if stays[l] || !pass.arrivals[l].isEmpty {
-                    // Not where its target took an arrival in a later wave: judged with this
-                    // server landed among its servers of unknown layout, that arrival may find
-                    // no room without it.
-                    for d in leaving[gone...] where d.target < 0 || lastArrivalWave[d.target] <= d.wave {
+                    // Where it may (`mayStayHome`): this host's arrivals all came before it left.
+                    for d in leaving[gone...] where Self.mayStayHome(
+                        wave: d.wave, targetLast: d.target < 0 ? 0 : lastArrivalWave[d.target], sourceLast: lastArrivalWave[l])
+                    {
                         decisions[d.c][d.i] = .stay
                         wave[d.s] = nil
                     }

@@ -592,23 +592,21 @@ extension BatchPlanner {
         let sideBySide = waves.count > 1 && options.placement == .any && options.maxParallel == nil
             && !waves.contains(where: { $0 == nil })
         let given: [Move]? = waves.count == 1 ? waves[0] : sideBySide ? waves.flatMap { $0 ?? [] } : nil
-        // Under `any`, a server kept home leaves the given waves only where no arrival was judged
-        // after its move: none on its target in a later wave (judged with it landed among the
-        // target's servers of unknown layout, such an arrival may find no room without it: the
-        // cloud may arrange those otherwise) and none on its own host (judged with it gone). The
-        // others move as the waves have them. Kept home all the same, on foreign fleet 800
-        // (seed 777) at 3 s the waves' replay refused 85-127 arrivals, and ordering the kept
-        // moves anew took 0.4-0.5 s before the models' own waves were taken instead.
+        lazy var whole = concreteMoves(untrimmed)  // the models' own moves
+        // Under `any`, a server kept home leaves the given waves only where it may
+        // (`mayStayHome`); the others move as the waves have them. Kept home all the same, on
+        // foreign fleet 800 (seed 777) at 3 s the waves' replay refused 85-127 arrivals, and
+        // ordering the kept moves anew took 0.4-0.5 s before the models' own waves were taken.
         var (kept, keptHome) = (kept, keptHome)
         if keptHome > 0, options.placement == .any, let waves = given {
             var lastArrival: [String: Int] = [:]  // per host id, the wave of its last arrival
             for m in waves { if let to = m.to { lastArrival[to] = max(lastArrival[to] ?? 0, m.wave) } }
-            func arrivalAfter(_ m: Move, on host: String?) -> Bool { host.map { (lastArrival[$0] ?? 0) > m.wave } ?? false }
             let moving = Set(kept.moves.map(\.serverID))
-            let planned = Set(concreteMoves(untrimmed).moves.map(\.serverID))  // the waves' moves, as decided
+            let planned = Set(whole.moves.map(\.serverID))  // the waves' moves, as decided
             let restored = waves.filter {
                 !moving.contains($0.serverID) && planned.contains($0.serverID)
-                    && (arrivalAfter($0, on: $0.to) || arrivalAfter($0, on: $0.from))
+                    && !Self.mayStayHome(wave: $0.wave, targetLast: $0.to.flatMap { lastArrival[$0] } ?? 0,
+                                         sourceLast: $0.from.flatMap { lastArrival[$0] } ?? 0)
             }
             kept.moves += restored
             keptHome -= restored.count
@@ -670,13 +668,11 @@ extension BatchPlanner {
         let tooLate = keptHome > 0 && given != nil && options.placement == .any
             && deadline.map { monotonicSeconds() + 20e-6 * Double(kept.moves.count) > $0 } == true
         guard !tooLate, let ordered = inWaves(kept.moves, cutoff: keptHome > 0 && given != nil ? deadline : nil) else {
-            let whole = concreteMoves(untrimmed)
             return (inWaves(whole.moves)!, whole.unplaced, 0)  // no deadline: never nil
         }
         guard keptHome > 0, ordered.rerouted > 0 || !ordered.dropped.isEmpty || ordered.relocatedHosts > 0 else {
             return (ordered, kept.unplaced, keptHome)
         }
-        let whole = concreteMoves(untrimmed)
         let other = inWaves(whole.moves)!  // no deadline: never nil
         let objective = options.effectiveObjective
         // Then fewer moves: relocating a host to break the cycle can cost more moves than
