@@ -283,15 +283,17 @@ extension BatchPlanner {
         var keptFirst = false
     }
 
-    /// The orders `firstFitDecreasingPlans` packs in, in turn while the time allows (at 1 s
-    /// there is often time for one): first the servers of kept hosts, each part the larger
-    /// first, which leaves the small servers to fill what is left. The first order was the
-    /// servers of kept hosts in the default order before: foreign fleet 2036 (seed 2027,
+    /// The orders `firstFitDecreasingPlans` packs in while the time allows, on the cores there
+    /// are to spare (`sequencedFirstFit`; on two cores the first two side by side, and on
+    /// foreign fleet 9091 at 1 s only those): first the servers of kept hosts, each part the
+    /// larger first, which leaves the small servers to fill what is left. The first order was
+    /// the servers of kept hosts in the default order before: foreign fleet 2036 (seed 2027,
     /// 800 hosts of 4 nodes in two zones, two-node flavors of 1-2 vCPUs a node) kept 600 hosts
     /// at 1 s, where this order keeps 561, 2029 268 (255), 2056 192 (187); the 120 foreign
     /// fleets of seeds 1, 777, 4242 and 2027 at 1 s Σ 18,446 → 18,385 (6 fleets fewer, 2 more),
     /// at 3 s 18,316 → 18,308 (7 fewer, 3 more). The larger first without the kept hosts'
-    /// servers first: 18,403 at 1 s.
+    /// servers first: 18,403 at 1 s; second instead of fourth, fewer hosts at 1 s by about the
+    /// noise and more at 3 s (docs/PERFORMANCE.md, "A new seed (5353)"): not kept.
     static let arrivalOrders: [ArrivalOrder] = [
         .init(largerFirst: true, keptFirst: true), .init(keptFirst: true), .init(), .init(largerFirst: true),
     ]
