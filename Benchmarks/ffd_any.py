@@ -20,9 +20,11 @@ It is slow where hosts take many small servers (the states the cloud can reach g
 them): 111 s for foreign fleet 30, 191 s for fleet 19 (800 hosts each); fleet 26 split by zone,
 15 min for its first zone (388 hosts), over 30 min for its second (412 hosts).
 
-usage: python3 Benchmarks/ffd_any.py [--ignore-anti-affinity] inventory.json   -> prints the hosts in use
+usage: python3 Benchmarks/ffd_any.py [--ignore-anti-affinity] inventory.json [final.json]   -> prints the
+hosts in use (and writes the final state as an inventory: each server that moved on its new
+host with no NUMA nodes, since the cloud picks them; for comparing placements with a plan's)
 """
-import itertools, os, sys
+import itertools, json, os, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ffd_common import Inventory, flags
 
@@ -92,7 +94,11 @@ for s in ref.mover_order(movers):
             total[h] = (total[h][0] - k * v, total[h][1] - k * m)
             used.add(h)
             ref.holds(h, s)
+            if s["dedicated_host_id"] != h:
+                s["dedicated_host_id"], s["numa_nodes"] = h, None
             break
     else:
         sys.exit(f"FFD under any found no host for {s['id']}")
 print(len(used))
+if len(sys.argv) > 2:
+    json.dump(ref.inv, open(sys.argv[2], "w"))
