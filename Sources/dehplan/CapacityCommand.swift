@@ -40,7 +40,7 @@ struct CapacityCommand: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Host types that may be added when the demand does not fit (default: all types of the inventory).", valueName: "type"))
     var addHostType: [String] = []
 
-    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Answer as if these hosts were gone (their SHUTOFF servers re-placed first).", valueName: "deh-id"))
+    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Answer as if these hosts were gone (their SHUTOFF servers re-placed first; ids apart or comma-separated).", valueName: "deh-id"))
     var without: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("Hosts with servers of unknown NUMA layout count what fits under every arrangement (certain, default) or under some (possible).", valueName: "policy"))
@@ -55,6 +55,7 @@ struct CapacityCommand: ParsableCommand {
 
     func validate() throws {
         if !(timeLimit.isFinite && timeLimit > 0) { throw ValidationError("--time-limit must be a positive number of seconds") }
+        if !without.isEmpty && IDList.split(without).isEmpty { throw ValidationError("--without needs at least one host id") }
         if demand != nil && (output.format == .value || output.format == .table || !output.column.isEmpty) {
             throw ValidationError("-f table/value and -c/--column list the headroom rows; with --demand use -f text, json or yaml")
         }
@@ -73,7 +74,7 @@ struct CapacityCommand: ParsableCommand {
         var removed: HostsRemoved?
         do {
             if !without.isEmpty {
-                let whatIf = try HostsRemoved(without, from: inventory, policy: layoutPolicy, timeLimit: timeLimit / 2)
+                let whatIf = try HostsRemoved(IDList.split(without), from: inventory, policy: layoutPolicy, timeLimit: timeLimit / 2)
                 removed = whatIf
                 inventory = whatIf.inventory
             }

@@ -99,3 +99,12 @@ enum KnownIDs {
         throw CLIError.invalidInput(message + " (or 'pool' for the public resource pool)")
     }
 }
+
+/// Host lists on the command line (`--evacuate`, `--exclude`, `--without`): values apart
+/// (`--evacuate a b`), comma-separated as `--servers` takes servers (`--evacuate a,b`), or
+/// both; spaces around an id and empty items dropped.
+enum IDList {
+    static func split(_ values: [String]) -> [String] {
+        values.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+}

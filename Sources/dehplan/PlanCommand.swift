@@ -28,7 +28,7 @@ struct PlanCommand: ParsableCommand {
 
     @OptionGroup var source: InventoryOption
 
-    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Move every server off these hosts.", valueName: "deh-id"))
+    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Move every server off these hosts (ids apart or comma-separated).", valueName: "deh-id"))
     var evacuate: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("Move exactly these servers (comma-separated ids).", valueName: "id,id"))
@@ -43,7 +43,7 @@ struct PlanCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Override the mode's objective: min-hosts-touched, min-moves, min-hosts-used, balance.", valueName: "objective"))
     var objective: PlanObjective?
 
-    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Hosts that must not receive servers.", valueName: "deh-id"))
+    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Hosts that must not receive servers (ids apart or comma-separated).", valueName: "deh-id"))
     var exclude: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("At most this many servers arrive on one host.", valueName: "n"))
@@ -91,6 +91,7 @@ struct PlanCommand: ParsableCommand {
         if modes != 1 {
             throw ValidationError("choose exactly one mode: --evacuate DEH_ID..., --servers ID,..., --consolidate or --rebalance")
         }
+        if !evacuate.isEmpty && IDList.split(evacuate).isEmpty { throw ValidationError("--evacuate needs at least one host id") }
         for (name, value) in [("--max-per-host", maxPerHost), ("--max-parallel", maxParallel), ("--max-per-host-parallel", maxPerHostParallel)] {
             if let value, value < 1 { throw ValidationError("\(name) must be at least 1, got \(value)") }
         }
@@ -100,7 +101,7 @@ struct PlanCommand: ParsableCommand {
     }
 
     var mode: PlanMode {
-        if !evacuate.isEmpty { return .evacuate(evacuate) }
+        if !evacuate.isEmpty { return .evacuate(IDList.split(evacuate)) }
         if let servers { return .servers(servers.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }) }
         return consolidate ? .consolidate : .rebalance
     }
@@ -121,7 +122,7 @@ struct PlanCommand: ParsableCommand {
         let prepared = monotonicSeconds()
         let writing = min(timeLimit * 0.15, 5e-6 * Double(inventory.servers.count))
         let options = PlanOptions(
-            mode: mode, objective: objective, exclude: Set(exclude), maxPerHost: maxPerHost, allowPool: allowPool,
+            mode: mode, objective: objective, exclude: Set(IDList.split(exclude)), maxPerHost: maxPerHost, allowPool: allowPool,
             maxMoves: maxMoves, timeLimit: max(timeLimit / 2, timeLimit - (prepared - started) - writing), layoutPolicy: layoutPolicy,
             maxParallel: maxParallel, maxPerHostParallel: maxPerHostParallel, placement: cloudPlacement, assumeStopped: assumeStopped)
         var plan: Plan

@@ -127,6 +127,30 @@ import Topology
         #expect(!printed.stdout.contains("more move(s)"))
     }
 
+    /// Host lists take ids apart or comma-separated (as `--servers` takes servers), mixed too:
+    /// the same plan either way, the same what-if answer, and a list of only commas is a usage
+    /// error. Fails if a comma-separated list is read as one host id (exit 2, "no Dedicated
+    /// Host \"deh-004,deh-005\"").
+    @Test func hostListsTakeCommas() throws {
+        func stable(_ arguments: [String]) throws -> String {
+            let run = try Binary.run(arguments + ["--format", "json"])
+            #expect(run.status == 0, "\(arguments): \(run.stderr)")
+            return run.stdout.split(separator: "\n").filter { !$0.contains("\"seconds\"") }.joined(separator: "\n")
+        }
+        let plan = ["plan", "--inventory", "samples/evacuation.json", "--time-limit", "5"]
+        let apart = try stable(plan + ["--evacuate", "deh-004", "deh-005", "--exclude", "deh-001", "deh-002"])
+        #expect(apart.contains("\"from\": \"deh-004\"") && apart.contains("\"from\": \"deh-005\""), "\(apart)")
+        #expect(!apart.contains("\"to\": \"deh-001\"") && !apart.contains("\"to\": \"deh-002\""))
+        #expect(try stable(plan + ["--evacuate", "deh-004,deh-005", "--exclude", "deh-001, deh-002"]) == apart)
+        #expect(try stable(plan + ["--evacuate", "deh-004,", "deh-005", "--exclude", "deh-001,deh-002"]) == apart)
+        let capacity = ["capacity", "--inventory", "samples/fragmented.json", "--flavor", "c6.4xlarge.4"]
+        let without = try stable(capacity + ["--without", "deh-src", "deh-frag-a"])
+        #expect(try stable(capacity + ["--without", "deh-src,deh-frag-a"]) == without)
+        let commas = try Binary.run(["plan", "--inventory", "samples/region.json", "--evacuate", ","])
+        #expect(commas.status == 2)
+        #expect(commas.stderr.contains("--evacuate needs at least one host id"))
+    }
+
     @Test func usageErrors() throws {
         let none = try Binary.run(["plan", "--inventory", "samples/region.json"])
         #expect(none.status == 2)
