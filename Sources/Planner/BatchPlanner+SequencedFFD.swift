@@ -543,10 +543,10 @@ extension BatchPlanner {
     /// that would leave a host in use after all of the host's arrivals stays home: they were
     /// admitted beside it (the packing moves every server of a kept host that it does not leave
     /// home, and its arrivals were judged with all of them gone). Only where its target took no
-    /// arrival in a later wave (`mayStayHome`). On
-    /// foreign fleet 2056 (seed 2027: 800 hosts, every layout unknown) at 3 s such a waves'
-    /// replay failed, the plan was ordered anew (461 moves re-routed, 1.6 s past the limit),
-    /// and it kept 321 hosts where the packing keeps 187.
+    /// arrival in a later wave (`mayStayHome`). Without that, on foreign fleet 2056 (seed 2027:
+    /// 800 hosts, every layout unknown) at 3 s such waves' replay failed, the plan was ordered
+    /// anew (461 moves re-routed, 1.6 s past the limit), and it kept 321 hosts where the
+    /// packing keeps 187.
     func sequencedWaves(_ pass: Pass, sub: SubProblem, options: PlanOptions, compactUntil: Double?)
         -> (decisions: [[Decision]], waves: [Move])?
     {

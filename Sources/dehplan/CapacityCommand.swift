@@ -55,7 +55,7 @@ struct CapacityCommand: ParsableCommand {
 
     func validate() throws {
         if !(timeLimit.isFinite && timeLimit > 0) { throw ValidationError("--time-limit must be a positive number of seconds") }
-        if !without.isEmpty && IDList.split(without).isEmpty { throw ValidationError("--without needs at least one host id") }
+        if !without.isEmpty && CommaList.split(without).isEmpty { throw ValidationError("--without needs at least one host id") }
         if demand != nil && (output.format == .value || output.format == .table || !output.column.isEmpty) {
             throw ValidationError("-f table/value and -c/--column list the headroom rows; with --demand use -f text, json or yaml")
         }
@@ -74,7 +74,7 @@ struct CapacityCommand: ParsableCommand {
         var removed: HostsRemoved?
         do {
             if !without.isEmpty {
-                let whatIf = try HostsRemoved(IDList.split(without), from: inventory, policy: layoutPolicy, timeLimit: timeLimit / 2)
+                let whatIf = try HostsRemoved(CommaList.split(without), from: inventory, policy: layoutPolicy, timeLimit: timeLimit / 2)
                 removed = whatIf
                 inventory = whatIf.inventory
             }

@@ -42,7 +42,7 @@ struct GenerateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let types = hostTypes.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let types = CommaList.split([hostTypes])
         let known = Set(InventoryGenerator.hostTypes.map(\.name))
         if let bad = types.first(where: { !known.contains($0) }) {
             throw CLIError.invalidInput("error: --host-types: unknown host type \"\(bad)\" (known: \(known.sorted().joined(separator: ", ")))")

@@ -100,10 +100,10 @@ enum KnownIDs {
     }
 }
 
-/// Host lists on the command line (`--evacuate`, `--exclude`, `--without`): values apart
-/// (`--evacuate a b`), comma-separated as `--servers` takes servers (`--evacuate a,b`), or
-/// both; spaces around an id and empty items dropped.
-enum IDList {
+/// Lists on the command line: comma-separated (`--servers a,b`, `generate --host-types c6,m6`)
+/// and, for options that take several values (`--evacuate`, `--exclude`, `--without`), values
+/// apart too (`--evacuate a b`) or both; spaces around an item and empty items dropped.
+enum CommaList {
     static func split(_ values: [String]) -> [String] {
         values.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }

@@ -91,7 +91,7 @@ struct PlanCommand: ParsableCommand {
         if modes != 1 {
             throw ValidationError("choose exactly one mode: --evacuate DEH_ID..., --servers ID,..., --consolidate or --rebalance")
         }
-        if !evacuate.isEmpty && IDList.split(evacuate).isEmpty { throw ValidationError("--evacuate needs at least one host id") }
+        if !evacuate.isEmpty && CommaList.split(evacuate).isEmpty { throw ValidationError("--evacuate needs at least one host id") }
         for (name, value) in [("--max-per-host", maxPerHost), ("--max-parallel", maxParallel), ("--max-per-host-parallel", maxPerHostParallel)] {
             if let value, value < 1 { throw ValidationError("\(name) must be at least 1, got \(value)") }
         }
@@ -101,8 +101,8 @@ struct PlanCommand: ParsableCommand {
     }
 
     var mode: PlanMode {
-        if !evacuate.isEmpty { return .evacuate(IDList.split(evacuate)) }
-        if let servers { return .servers(servers.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }) }
+        if !evacuate.isEmpty { return .evacuate(CommaList.split(evacuate)) }
+        if let servers { return .servers(CommaList.split([servers])) }
         return consolidate ? .consolidate : .rebalance
     }
 
@@ -122,7 +122,7 @@ struct PlanCommand: ParsableCommand {
         let prepared = monotonicSeconds()
         let writing = min(timeLimit * 0.15, 5e-6 * Double(inventory.servers.count))
         let options = PlanOptions(
-            mode: mode, objective: objective, exclude: Set(IDList.split(exclude)), maxPerHost: maxPerHost, allowPool: allowPool,
+            mode: mode, objective: objective, exclude: Set(CommaList.split(exclude)), maxPerHost: maxPerHost, allowPool: allowPool,
             maxMoves: maxMoves, timeLimit: max(timeLimit / 2, timeLimit - (prepared - started) - writing), layoutPolicy: layoutPolicy,
             maxParallel: maxParallel, maxPerHostParallel: maxPerHostParallel, placement: cloudPlacement, assumeStopped: assumeStopped)
         var plan: Plan
