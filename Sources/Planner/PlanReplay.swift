@@ -158,8 +158,14 @@ struct PlanReplay {
         /// subset) leaves an arrival of `arrivals` unsure on `x`. Every subset may be gone
         /// first: with two departures, judging only none and all gone let 90 of 88,072 random
         /// waves through that a cloud could fail, every subset none. Beyond six departures not
-        /// judged: the move waits for a later wave.
+        /// judged: the move waits for a later wave. Not on a host of one NUMA node: there the
+        /// cloud has no node to pick, a departure only frees room where every arrival lands,
+        /// and arrivals certain with the departures in place stay certain without any of them.
+        /// (Judged there too, a plan made on `planned`'s path for a fleet of one-node hosts, as
+        /// every such fleet's plan under `any` is, had moves refused by its own validation:
+        /// foreign fleet 8191, seed 8181, 7 servers leaving a host its wave's arrivals land on.)
         func unsureAfter(_ gone: [Int], always: Int?, on x: Int, _ arrivals: [Flavor: Int]) -> Flavor? {
+            guard state.usage[x].capacity.count > 1 else { return nil }
             let all = gone + [always].compactMap { $0 }
             guard all.count <= Self.departuresJudged else { return arrivals.keys.min { $0.name < $1.name } }
             for mask in 1..<(1 << all.count) where always == nil || mask & (1 << (all.count - 1)) != 0 {

@@ -127,4 +127,31 @@ import Topology
         // Six are judged, every order of them: room enough, nothing refused.
         #expect(PlanValidator.violations(of: Array(departures.prefix(6)) + [arrival], on: inv, options: any) == [])
     }
+
+    /// On hosts of one NUMA node the cloud has no node to pick: a departure only frees room
+    /// where the arrivals land, so any number of them beside arrivals certain with them in
+    /// place is admitted, in either order, servers of unknown layout included. (Foreign fleet
+    /// 8191, seed 8181, one-node hosts: its plan under `any`, made on `planned`'s path, had a
+    /// wave with 7 departures from a host beside an arrival there, refused by its own
+    /// validation.) The room still counts: an arrival that fits only once they are gone waits.
+    @Test func onOneNodeHostsDeparturesOfTheWaveNeverBlockArrivalsThatFitBesideThem() throws {
+        var b = InventoryBuilder()
+        b.flavor("s", vcpus: 2, memory: 2048)
+        b.hostType("one", nodes: 1, vcpus: 16, memory: 16384, flavors: ["s"])
+        for h in ["t", "y", "z"] { b.host(h, type: "one") }
+        for k in 1...7 { b.server("d\(k)", flavor: "s", on: "t", nodes: k % 2 == 0 ? [0] : nil) }
+        b.server("a", flavor: "s", on: "z", nodes: nil)
+        b.server("b", flavor: "s", on: "z", nodes: nil)
+        let inv = try b.build()
+        let any = Checker.Options(placement: .any)
+        let departures = (1...7).map { Move(serverID: "d\($0)", from: "t", to: "y", numaNodes: [0], wave: 1) }
+        let arrival = Move(serverID: "a", from: "z", to: "t", numaNodes: [0], wave: 1)
+        #expect(PlanValidator.violations(of: departures + [arrival], on: inv, options: any) == [])
+        #expect(PlanValidator.violations(of: [arrival] + departures, on: inv, options: any) == [])
+        // 7 servers of 2 vCPUs stay on t until the wave ends: 14 of 16 vCPUs, room for one more.
+        let second = Move(serverID: "b", from: "z", to: "t", numaNodes: [0], wave: 1)
+        let crowded = PlanValidator.violations(of: departures + [arrival, second], on: inv, options: any)
+        #expect(crowded.count == 1)
+        #expect(crowded.first?.contains("b -> t") == true)
+    }
 }
