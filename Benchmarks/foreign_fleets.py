@@ -11,13 +11,17 @@ hosts in fault, sometimes one or two zones and anti-affinity groups. Each plan i
 
 A row: seed, hosts, the fleet's draw, ffd.py's hosts (optimistic where layouts are unknown;
 both references put no two members of an anti-affinity group on one host),
-ffd.py --worst-case's, dehplan's value, bound, moves, then flags: WORSE (above the worst-case
-reference; or above ffd.py where every layout is known), INVALID, BOUND>VALUE.
+ffd.py --worst-case's, dehplan's value, bound, moves, wall seconds of the plan command, then
+flags: WORSE (above the worst-case reference; or above ffd.py where every layout is known),
+INVALID, BOUND>VALUE, OVERRUN (the plan command, reading and writing included, took longer than
+--time-limit).
 
 usage: python3 Benchmarks/foreign_fleets.py BIN [--seed 1] [--count 30] [--time-limit 1]
        [--placement planned] [--large] [--dir /tmp/foreign]      (--write SEED HOSTS FILE: one fleet)
 """
 import argparse, json, os, random, subprocess, sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import timed
 
 
 def make(seed, nhosts):
@@ -107,7 +111,7 @@ def main():
     a = p.parse_args()
     os.makedirs(a.dir, exist_ok=True)
     ffd = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ffd.py")
-    worse = 0
+    worse = overruns = 0
     for seed in range(a.seed, a.seed + a.count):
         r = random.Random(seed * 7)
         n = r.choice([1000, 2000, 4000]) if a.large else r.choice([40, 100, 300, 800])
@@ -119,12 +123,12 @@ def main():
             return int(r.stdout.split()[0]) if r.returncode == 0 else None
         o, w = reference(), reference("--worst-case")
         out = os.path.join(a.dir, "plan-%d.json" % seed)
-        r = subprocess.run([a.bin, "plan", "--inventory", path, "--consolidate", "--time-limit", a.time_limit,
-                            "--cloud-placement", a.placement, "--format", "json", "--out", out, "-q"], capture_output=True, text=True)
+        rc, _, err, wall, _ = timed([a.bin, "plan", "--inventory", path, "--consolidate", "--time-limit", a.time_limit,
+                                     "--cloud-placement", a.placement, "--format", "json", "--out", out, "-q"])
         try:
             d = json.load(open(out))
         except (OSError, ValueError):
-            print(seed, n, meta, "PLAN FAILED, exit", r.returncode, r.stderr[-300:], flush=True)
+            print(seed, n, meta, "PLAN FAILED, exit", rc, err[-300:], flush=True)
             worse += 1
             continue
         v, b = d["objective"]["value"], d["objective"].get("bound")
@@ -135,8 +139,10 @@ def main():
             flags.append("WORSE"); worse += 1
         if rep.returncode != 0: flags.append("INVALID")
         if b is not None and b > v: flags.append("BOUND>VALUE")
-        print(seed, n, meta, "ffd", o, "worst-case", w, "dehplan", v, "bound", b, "moves", len(d["moves"]), *flags, flush=True)
-    print("worse or failed:", worse)
+        if wall > float(a.time_limit): flags.append("OVERRUN"); overruns += 1
+        print(seed, n, meta, "ffd", o, "worst-case", w, "dehplan", v, "bound", b, "moves", len(d["moves"]), "wall", wall, *flags,
+              flush=True)
+    print("worse or failed:", worse, "overran the time limit:", overruns)
 
 
 if __name__ == "__main__":

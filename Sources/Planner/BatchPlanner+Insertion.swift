@@ -188,7 +188,8 @@ extension BatchPlanner {
             let inUse = Set(inventory.hosts.indices.filter { !on[$0].isEmpty && $0 != h && !emptied.contains($0) })
             var trial = state
             let placed = insert(
-                servers.map(\.id), into: &trial, options: options, evacuated: emptied.union([h]), excluded: excluded, onlyTo: inUse)
+                servers.map(\.id), into: &trial, options: options, evacuated: emptied.union([h]), excluded: excluded, onlyTo: inUse,
+                deadline: deadline)
             guard placed.count == servers.count else { continue }
             // Only appended moves, each of a server of `h`: `on` follows them (rebuilding it
             // after every host emptied was an eighth of a 3 s plan on the live 1,000-host fleet).
