@@ -73,15 +73,20 @@ extension BatchPlanner {
         for (k, m) in all.enumerated() where m.origin.host >= 0 { moversOn[m.origin.host].append(k) }
         let sends = moversOn.map { !$0.isEmpty }
         let leavingFrom = moversOn.map { $0.map { all[$0].s } }  // per host, its movers' servers
-        @Sendable func pass(_ staying: Set<Int>, kept: Set<Int>, arrivalOrder: ArrivalOrder, until: Double) -> Pass? {
+        @Sendable func pass(_ staying: Set<Int>, kept: Set<Int>, arrivalOrder: ArrivalOrder, until: Double,
+                            stop: (@Sendable () -> Bool)? = nil) -> Pass? {
             sequencedFirstFitPass(packing, kept: kept, staying: staying, movers: all, sends: sends, sub: sub, options: options, order: order,
-                                  typeAccepts: typeAccepts, arrivalOrder: arrivalOrder, deadline: until)
+                                  typeAccepts: typeAccepts, arrivalOrder: arrivalOrder, deadline: until, stop: stop)
         }
         /// The packing in one order: passes until every leaving server finds a place, with the
         /// kept hosts and the servers that stay as they then stand, and its last pass's time.
         /// Cut off by the deadline, or left with a server from no host, the best pass so far
         /// whose servers without a place all come from hosts not kept (`complete`), if any.
-        @Sendable func packed(_ arrivalOrder: ArrivalOrder, until deadline: Double, firstPassUntil: Double? = nil)
+        /// `givesWay`: asked before each pass but the first and as each pass goes; true ends it
+        /// there (with the best pass so far, if any). `placedAll`: called as soon as a pass
+        /// leaves no server without a place.
+        @Sendable func packed(_ arrivalOrder: ArrivalOrder, until deadline: Double, firstPassUntil: Double? = nil,
+                              givesWay: @escaping @Sendable () -> Bool = { false }, placedAll: @Sendable () -> Void = {})
             -> (pass: Pass, kept: Set<Int>, staying: Set<Int>, seconds: Double)?
         {
             var kept = Self.keptHosts(packing, sub: sub, movers: all)
@@ -89,10 +94,14 @@ extension BatchPlanner {
             var stuckOn = Set<Int>()  // kept hosts that had a server without a place
             var best: (pass: Pass, kept: Set<Int>, staying: Set<Int>, seconds: Double)?
             var bestLevels: Levels?
+            var passes = 0
             while true {
+                if passes > 0 && givesWay() { return best }
+                passes += 1
                 let passStarted = monotonicSeconds()
                 let until = best == nil ? max(deadline, firstPassUntil ?? deadline) : deadline
-                guard let first = pass(staying, kept: kept, arrivalOrder: arrivalOrder, until: until) else { return best }
+                guard let first = pass(staying, kept: kept, arrivalOrder: arrivalOrder, until: until, stop: givesWay) else { return best }
+                if first.stuck.isEmpty { placedAll() }
                 let seconds = monotonicSeconds() - passStarted
                 if Self.complete(first, kept: kept) {  // so is every pass that places everything
                     let levels = sub.levels(first.decisions, objective: options.effectiveObjective, inventory: inventory)
@@ -142,10 +151,23 @@ extension BatchPlanner {
         let slots = OrderSlots(orders.count)
         let work: @Sendable (Int) -> Void = { k in
             let started = monotonicSeconds()
-            guard slots.mayStart(k, at: started, deadline: deadline),
-                let found = packed(orders[k], until: k == 0 ? max(deadline, firstOrderUntil ?? deadline) : deadline,
-                                   firstPassUntil: k == 0 ? firstPassUntil : nil)
+            guard slots.mayStart(k, at: started, deadline: deadline) else { return }
+            // A later order begun while no packing is in hand (beside the first, on a core to
+            // spare, or after orders that found none) has the first order's time, until one is
+            // in hand and `deadline` has passed: the core is otherwise idle, and the first may
+            // not end. Large foreign fleet 8387 (seed 8383: 2,000 hosts, 23,342 servers) at 2 s:
+            // the first order's passes of 0.4 s each left 18, 8, 108 and 19 servers without a
+            // place, the second's first pass 2, and the second was cut off at `deadline` (0.53
+            // s): no packing, and the cycle-free plan ordered kept 1,311 hosts (1,015 at 3 s).
+            // The first order does not give way to it: on foreign fleet 2056 (seed 2027) at 1 s
+            // the second ended first and the first, stopped then, would have kept 187 hosts,
+            // not 192.
+            let first = k == 0 || !slots.anyPacked
+            guard let found = packed(orders[k], until: first ? max(deadline, firstOrderUntil ?? deadline) : deadline,
+                                     firstPassUntil: first ? firstPassUntil : nil,
+                                     givesWay: { k > 0 && monotonicSeconds() > deadline && slots.anyPacked }, placedAll: { slots.packed() })
             else { return }
+            slots.packed()
             let levels = sub.levels(found.pass.decisions, objective: options.effectiveObjective, inventory: inventory)
             slots.set(k, (found.pass, found.kept, found.staying, found.seconds, orders[k], levels), took: monotonicSeconds() - started)
         }
@@ -340,7 +362,7 @@ extension BatchPlanner {
     func sequencedFirstFitPass(
         _ packing: [[Decision]], kept: Set<Int>, staying: Set<Int>, movers all: [(s: Int, c: Int, i: Int, origin: Origin)],
         sends: [Bool], sub: SubProblem, options: PlanOptions, order: [Int], typeAccepts: [[Bool]], arrivalOrder: ArrivalOrder,
-        deadline: Double, ledger: RanOutLedger = RanOutLedger()
+        deadline: Double, ledger: RanOutLedger = RanOutLedger(), stop: (@Sendable () -> Bool)? = nil
     ) -> Pass? {
         // Arrivals the search over arrangements cannot judge within its budget are refused, not
         // solved: the packing tries many hosts per arrival, and where it keeps a host's servers
@@ -440,7 +462,7 @@ extension BatchPlanner {
         var refusedRoom = [[Bool]](repeating: [Bool](repeating: false, count: sub.hosts.count), count: sizeOf.count)
         var stuck: [(s: Int, home: Int)] = []
         for m in leaving {
-            if monotonicSeconds() > deadline { return nil }
+            if monotonicSeconds() > deadline || stop?() == true { return nil }
             budgetAsSpent()
             let flavor = sub.classes[m.c].flavor
             let fromKept = m.home >= 0 && kept.contains(m.home)
@@ -685,6 +707,13 @@ private final class OrderSlots: Sendable {
     func mayStart(_ k: Int, at now: Double, deadline: Double) -> Bool {
         state.withLock { s in k == 0 || s.longest.map { now + 2 * $0 <= deadline } ?? true }
     }
+
+    /// Whether some order has packed.
+    var anyPacked: Bool { donePacking.load(ordering: .acquiring) }
+    private let donePacking = Atomic<Bool>(false)
+
+    /// An order has packed (`set` follows).
+    func packed() { donePacking.store(true, ordering: .releasing) }
 
     func set(_ k: Int, _ packing: Packing, took seconds: Double) {
         state.withLock { s in
