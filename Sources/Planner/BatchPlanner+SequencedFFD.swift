@@ -363,7 +363,7 @@ extension BatchPlanner {
     }
 
     /// One packing of `sequencedFirstFit` with `kept` and `staying` as they stand. Nil past
-    /// `deadline`.
+    /// `deadline`, or once `stop` says so (asked with the deadline, before each server).
     func sequencedFirstFitPass(
         _ packing: [[Decision]], kept: Set<Int>, staying: Set<Int>, movers all: [(s: Int, c: Int, i: Int, origin: Origin)],
         sends: [Bool], sub: SubProblem, options: PlanOptions, order: [Int], typeAccepts: [[Bool]], arrivalOrder: ArrivalOrder,
