@@ -120,10 +120,16 @@ import Topology
         let rows = { (text: String) in text.split(separator: "\n").filter { $0.hasPrefix("  ") && $0.contains(" srv-") }.count }
         #expect(rows(written.stdout) == 200)
         #expect(written.stdout.contains("... and \(moves - 200) more move(s), every one in \(out)"))
+        // A second plan, without a file: every one of its moves listed. Its count is read from its
+        // own summary ("N moves in W waves"): under a busy test run the two plans, each made
+        // within its time limit, may differ in moves (CI once: 300 and 284, both 59 hosts).
         let printed = try Binary.run([
             "plan", "--inventory", inventory, "--consolidate", "--time-limit", "2", "--cloud-placement", "planned",
         ])
-        #expect(rows(printed.stdout) == moves)
+        let summary = printed.stdout.split(separator: "\n").first { $0.contains(" moves in ") && $0.contains(" wave") }
+        let printedMoves = try #require(summary.flatMap { Int($0.split(separator: " ").first ?? "") }, "\(printed.stdout.prefix(400))")
+        #expect(printedMoves > 200)
+        #expect(rows(printed.stdout) == printedMoves)
         #expect(!printed.stdout.contains("more move(s)"))
     }
 

@@ -246,9 +246,11 @@ import Topology
 
     /// With its deadline and `firstOrderUntil` passed, the packing judged in sequence comes where
     /// its first order's passes may run until a later `firstPassUntil` while none is complete,
-    /// and not otherwise; the orders after the first get no such time. Fails if the first pass
-    /// stops at `firstOrderUntil` despite `firstPassUntil`, or if any pass runs past both
-    /// without it.
+    /// and not otherwise. A second order has that time only while no order has packed (beside
+    /// the first on a core to spare it may pack first, and the first then gives way; in turn
+    /// after the first it is cut off): a packing that places every server comes either way.
+    /// Fails if the first pass stops at `firstOrderUntil` despite `firstPassUntil`, or if any
+    /// pass runs past both without it.
     @Test func theFirstPassMayRunUntilItsOwnMoment() throws {
         let (_, inventory, options) = try #require(Self.fleets().first)
         let planner = BatchPlanner(inventory)
@@ -263,9 +265,8 @@ import Topology
         let extended = try #require(packed(firstPassUntil: monotonicSeconds() + 60, orders: [.init(keptFirst: true)]))
         #expect(sub.levels(extended, objective: options.effectiveObjective, inventory: inventory).unplaced == 0)
         #expect(packed(firstPassUntil: nil, orders: [.init(keptFirst: true)]) == nil)
-        // The second order alone is cut off; the first's packing is the one that comes.
         let both = try #require(packed(firstPassUntil: monotonicSeconds() + 60, orders: [.init(keptFirst: true), .init()]))
-        #expect(both == extended)
+        #expect(sub.levels(both, objective: options.effectiveObjective, inventory: inventory).unplaced == 0)
     }
 
     /// Rushed (the variants and local searches skipped) only under `any`, and only where fewer
