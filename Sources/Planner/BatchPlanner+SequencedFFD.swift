@@ -82,9 +82,9 @@ extension BatchPlanner {
         /// kept hosts and the servers that stay as they then stand, and its last pass's time.
         /// Cut off by the deadline, or left with a server from no host, the best pass so far
         /// whose servers without a place all come from hosts not kept (`complete`), if any.
-        /// `givesWay`: asked before each pass but the first and as each pass goes; true ends it
-        /// there (with the best pass so far, if any). `placedAll`: called as soon as a pass
-        /// leaves no server without a place.
+        /// `givesWay`: asked before each pass and as each pass goes; true ends it there (with
+        /// the best pass so far, if any). `placedAll`: called as soon as a pass leaves no server
+        /// without a place.
         @Sendable func packed(_ arrivalOrder: ArrivalOrder, until deadline: Double, firstPassUntil: Double? = nil,
                               givesWay: @escaping @Sendable () -> Bool = { false }, placedAll: @Sendable () -> Void = {})
             -> (pass: Pass, kept: Set<Int>, staying: Set<Int>, seconds: Double)?
@@ -94,10 +94,8 @@ extension BatchPlanner {
             var stuckOn = Set<Int>()  // kept hosts that had a server without a place
             var best: (pass: Pass, kept: Set<Int>, staying: Set<Int>, seconds: Double)?
             var bestLevels: Levels?
-            var passes = 0
             while true {
-                if passes > 0 && givesWay() { return best }
-                passes += 1
+                if givesWay() { return best }
                 let passStarted = monotonicSeconds()
                 let until = best == nil ? max(deadline, firstPassUntil ?? deadline) : deadline
                 guard let first = pass(staying, kept: kept, arrivalOrder: arrivalOrder, until: until, stop: givesWay) else { return best }
