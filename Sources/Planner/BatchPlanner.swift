@@ -347,13 +347,14 @@ public struct BatchPlanner: Sendable {
                 let deadline = now + (end - now) / Double(bases.count - i)
                 let more = emptyMoreHosts(base.moves, options: options, excluded: excluded, deadline: deadline)
                 guard more.emptied > 0 else { continue }
-                // Ordered until the limit, less the validation replay's time (`validationSeconds`);
-                // given up then, the plan before stands. An arrival the search over arrangements
-                // cannot judge waits instead of the verdict's integer programs, as in the
-                // insertion: those took 4.8 s past a 10 s limit on foreign fleet 806. Ordered to
-                // the end, foreign fleet 4257 (seed 4242, 300 hosts of 8 and 2 nodes) at 1 s
-                // emptied one host and ordered it for 0.5 s into a plan of more hosts: 1.29 s.
-                let hardStop = start + options.timeLimit - Self.validationSeconds(more.moves.count, placement: options.placement)
+                // Ordered until the limit, less the validation replay's time (under `any`, where
+                // this phase runs, about 25 microseconds a move: 0.4 s for 18,000 moves); given up
+                // then, the plan before stands. An arrival the search over arrangements cannot
+                // judge waits instead of the verdict's integer programs, as in the insertion:
+                // those took 4.8 s past a 10 s limit on foreign fleet 806. Ordered to the end,
+                // foreign fleet 4257 (seed 4242, 300 hosts of 8 and 2 nodes) at 1 s emptied one
+                // host and ordered it for 0.5 s into a plan of more hosts: 1.29 s.
+                let hardStop = start + options.timeLimit - 0.000025 * Double(more.moves.count)
                 guard let reordered = orderWaves(more.moves, options: options, deadline: hardStop) else { continue }
                 let value = objectiveValue(reordered.moves, objective: .minHostsUsed)
                 if reordered.dropped.isEmpty && value < (best?.value ?? before) { best = (reordered.moves, value, base.alternative) }
@@ -390,14 +391,6 @@ public struct BatchPlanner: Sendable {
             moves: moves, unplaced: unplaced, solverSeconds: solverSeconds, variables: variables, constraints: constraints,
             subproblems: subs.count, notes: notes, placement: placement,
             topology: inventory.topology(for: moves), fingerprint: fingerprint.value)
-    }
-}
-
-extension BatchPlanner {
-    /// What the validation replay of `moves` moves takes, about: 0.4 s for 18,000 moves under
-    /// `any` (the exact verdict on every arrival), 12 microseconds a move under the others.
-    static func validationSeconds(_ moves: Int, placement: CloudPlacement) -> Double {
-        Double(moves) * (placement == .any ? 0.000025 : 0.000012)
     }
 }
 
