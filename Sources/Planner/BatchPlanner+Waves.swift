@@ -25,9 +25,15 @@ extension BatchPlanner {
     /// to date instead of being recounted over every move at every deadlock (tiled 2,000 under
     /// `any`: 825 deadlocks over 18,388 moves).
     ///
-    /// Past `truncateAt` it stops instead of giving up: the moves not yet in a wave are dropped
-    /// (their servers stay where they are), and the waves so far stand, each judged with those
-    /// servers still in place. A plan, if one that keeps more hosts in use.
+    /// Past `truncateAt` it stops instead of giving up, at the first deadlock (a wave where no
+    /// pending move can start): the moves not yet in a wave are dropped (their servers stay where
+    /// they are), and the waves so far stand, each judged with those servers still in place. A
+    /// plan, if one that keeps more hosts in use. The waves that start moves are still made: each
+    /// is one pass over the pending moves, where a deadlock costs a search for a host to re-route
+    /// through. On the generated 10,000-host fleet at 1 s (`rushed`), a cycle-free packing of
+    /// 9,644 moves came to be ordered with that moment already past: stopped at once, every move
+    /// was dropped and the plan kept every host in use (9,907); its first 6 waves take 0.15-0.2 s
+    /// and place all but 42 moves, and each deadlock after them 0.1-0.2 s.
     func orderWaves(_ moves: [Move], options: PlanOptions, deadline: Double?, extended: Double? = nil, truncateAt: Double? = nil) -> Waves? {
         /// Whether the time is spent: `deadline`, or `extended` until a move re-routed or dropped
         /// keeps a host in use that the plan empties (`opened`).
@@ -157,11 +163,6 @@ extension BatchPlanner {
             return !replay.mayStart(server: later.server, to: h, nodes: replay.nodes(server: later.server, to: h, planned: later.move.numaNodes))
         }
         while !pending.isEmpty {
-            if let truncateAt, monotonicSeconds() > truncateAt {
-                dropped += pending.map { items[$0].move.serverID }
-                truncated = pending.count
-                break
-            }
             if timeSpent(opened: opened) { return nil }
             var started: [Int] = []
             var perHost: [Int: Int] = [:]
@@ -327,6 +328,11 @@ extension BatchPlanner {
                 taken[position] = true
                 if let q = goesFirst(before: position), tryStart(q) { taken[q] = true }
                 if holdsBack(position) || !tryStart(position) { rest.append(pending[position]) }
+            }
+            if started.isEmpty, let truncateAt, monotonicSeconds() > truncateAt {
+                dropped += pending.map { items[$0].move.serverID }
+                truncated = pending.count
+                break
             }
             if started.isEmpty && options.placement == .any {
                 // Under `any`, moves the exact verdict refuses on a host that nothing is to leave
@@ -697,7 +703,8 @@ public struct Waves: Sendable {
     /// (`Relocation`), and the moves that added (servers that were to stay on them).
     public var relocatedHosts = 0
     public var relocationMoves = 0
-    /// Moves left out (among `dropped`) because the waves were not finished by `truncateAt`:
+    /// Moves left out (among `dropped`) because the waves were not finished by `truncateAt` (at
+    /// the first deadlock past it):
     /// those not yet in a wave then, and those `withoutIdleMoves` took away. Their servers stay.
     public var truncated = 0
     /// Whether `moves` already passed `PlanValidator` (the final validation need not replay them
