@@ -267,7 +267,7 @@ extension BatchPlanner {
         let (kept, idle) = (waves.moves.filter { !offHostStillUsed($0) }, waves.moves.filter(offHostStillUsed))
         guard !idle.isEmpty else { return waves }
         let renumbered = Self.numberedInOrder(kept)
-        guard PlanValidator.violations(of: renumbered, on: inventory, options: options.checkerOptions).isEmpty else { return waves }
+        guard PlanValidator.violations(of: renumbered, on: inventory, options: options.checkerOptions, checker: checker).isEmpty else { return waves }
         var out = waves
         out.moves = renumbered
         out.dropped += idle.map(\.serverID)
