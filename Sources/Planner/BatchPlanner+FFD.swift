@@ -453,12 +453,9 @@ extension BatchPlanner {
         let bestCycleFree = packedSoFar.min { $0.levels < $1.levels }?.cycleFree ?? false
         let sequencedHere = options.placement == .any
             || (options.placement == .planned && !bestCycleFree && !Self.layoutsKnown(sub))
-        // Begun while the first packing's duration is left before the later of its deadline and
-        // `firstOrderUntil` (its first order runs until then anyway). Against its deadline alone,
-        // the generated 10,000-host fleet of `rushed` at 1 s lacked it in one zone or both in six
-        // runs of nine (skipped in the three traced; the cycle-free packing ordered until its
-        // cut: 4,940-8,125 hosts).
-        if sequencedHere, !cycleFreeAtFloor, !late(step, until: sequencedStart), let last = packings.last {
+        let mayBegin = Self.sequencedMayBegin(step: step, now: monotonicSeconds(), sequencedStart: sequencedStart,
+                                              firstPassUntil: firstPassUntil)
+        if sequencedHere, !cycleFreeAtFloor, mayBegin, let last = packings.last {
             let order = firstFitOrder(sub, largest: Self.largestCapacity(sub), homeFirst: true).order
             let accepts = typeAccepts(sub, index: checker.index)
             // Packed in each order of `arrivalOrders` where the time allows, and the best kept.
@@ -495,6 +492,22 @@ extension BatchPlanner {
     static func rushed(_ placement: CloudPlacement, step: Double, now: Double, sequencedStart: Double?) -> Bool {
         guard placement == .any, let sequencedStart else { return false }
         return now + 4 * step > sequencedStart
+    }
+
+    /// Whether the packing judged in sequence may begin, first-fit decreasing's first packing
+    /// having taken `step` seconds: while that much is left before `sequencedStart` (the later
+    /// of its deadline and the moment its first order may run to), or twice that before
+    /// `firstPassUntil` (its passes run until then while none is complete); no moment, no limit.
+    /// Against its deadline alone, the generated 10,000-host fleet of `rushed` at 1 s lacked it
+    /// in one zone or both in six runs of nine (skipped in the three traced; the cycle-free
+    /// packing ordered until its cut: 4,940-8,125 hosts). Without `firstPassUntil`, it was
+    /// still skipped there in 3 of 10 runs on an idle machine; the cycle-free packings, ordered
+    /// instead, took longer (1.3-1.6 s planning, 4,534 hosts, or every host in use before
+    /// `orderWaves` made the waves it could past its stop) than this packing does (0.9-1.1 s,
+    /// 4,065). Its first order took 2.2-2.5 such steps there (0.22-0.35 s after 0.09-0.14 s).
+    static func sequencedMayBegin(step: Double, now: Double, sequencedStart: Double?, firstPassUntil: Double?) -> Bool {
+        guard let sequencedStart else { return true }
+        return now + step <= sequencedStart || firstPassUntil.map { now + 2 * step <= $0 } == true
     }
 
     /// The moves of `decisions` that may wait on each other in a cycle: from a host that also

@@ -282,6 +282,21 @@ import Topology
         }
     }
 
+    /// The packing judged in sequence begins while its first packing's step is left before the
+    /// moment it must have begun, or two steps before the moment its passes run to while none is
+    /// complete; never without such a moment. Fails if it begins with less left, or is skipped
+    /// with two steps left before that second moment (the generated 10,000-host fleet at 1 s then
+    /// ordered its cycle-free packings instead, slower and 469 hosts above this packing).
+    @Test func theSequencedPackingBeginsWhileItsPassesHaveTwoStepsLeft() {
+        #expect(BatchPlanner.sequencedMayBegin(step: 0.1, now: 10, sequencedStart: 10.1, firstPassUntil: nil))
+        #expect(!BatchPlanner.sequencedMayBegin(step: 0.1, now: 10, sequencedStart: 10.05, firstPassUntil: nil))
+        #expect(BatchPlanner.sequencedMayBegin(step: 0.1, now: 10, sequencedStart: 10.05, firstPassUntil: 10.2))
+        #expect(!BatchPlanner.sequencedMayBegin(step: 0.1, now: 10, sequencedStart: 10.05, firstPassUntil: 10.15))
+        #expect(!BatchPlanner.sequencedMayBegin(step: 0.1, now: 10, sequencedStart: 9, firstPassUntil: 9.5))
+        #expect(BatchPlanner.sequencedMayBegin(step: 0.1, now: 10, sequencedStart: nil, firstPassUntil: nil))
+        #expect(BatchPlanner.sequencedMayBegin(step: 0.1, now: 10, sequencedStart: nil, firstPassUntil: 9))
+    }
+
     /// Starting over: a kept host's server without a place stays home; once its host has had
     /// two (in one pass or over several), every server that would leave the host stays too; of
     /// the hosts not kept, `room` more are kept, in turn; a server from no host ends the
