@@ -319,7 +319,82 @@ public enum PlanValidator {
     }
 
     /// `violations`, from a checker already made for `inventory` as it stands.
-    static func violations(of moves: [Move], on inventory: Inventory, options: Checker.Options, checker: Checker?) -> [String] {
+    ///
+    /// Moves that share no host with each other are replayed apart, on the cores there are to
+    /// spare (`independentParts`): a move is judged by the state of its target and its source
+    /// alone, so each part replays exactly as it does among the others. Where a part finds a
+    /// problem, the whole plan is replayed in one piece for the report.
+    static func violations(
+        of moves: [Move], on inventory: Inventory, options: Checker.Options, checker: Checker?, splitFrom: Int = 1_000
+    ) -> [String] {
+        if let parts = independentParts(of: moves, on: inventory, from: splitFrom) {
+            let found = Slots<Bool>(parts.count)
+            inParallel(parts.count) { k in
+                found.set(k, replayed(parts[k], on: inventory, options: options, checker: checker).isEmpty)
+            }
+            if found.values.allSatisfy({ $0 == true }) { return [] }
+        }
+        return replayed(moves, on: inventory, options: options, checker: checker)
+    }
+
+    /// `moves` split into parts that share no host, in their order, dealt to as many parts as
+    /// there are cores (the largest first, each to the part with the fewest moves so far); nil
+    /// where that makes one part, where moves are fewer than `from`, or where a move names a
+    /// server or target the inventory lacks or a server moves twice (the replay in one piece
+    /// reports those). The sub-problems of a plan (zones, host type families) share no host:
+    /// the 34,324 moves of the generated 10,000-host fleet in two zones at 1 s took 0.34 s to
+    /// replay in one piece.
+    static func independentParts(of moves: [Move], on inventory: Inventory, from: Int = 1_000, cores: Int = processorCount) -> [[Move]]? {
+        guard cores > 1, moves.count >= from else { return nil }
+        var parent = Array(0..<inventory.hosts.count)
+        func root(_ h: Int) -> Int {
+            var h = h
+            while parent[h] != h {
+                parent[h] = parent[parent[h]]
+                h = parent[h]
+            }
+            return h
+        }
+        var seen = Set<String>()
+        var anchor: [Int] = []  // per move, a host it touches
+        anchor.reserveCapacity(moves.count)
+        for move in moves {
+            guard seen.insert(move.serverID).inserted, let s = inventory.serverIndex[move.serverID] else { return nil }
+            let from = inventory.servers[s].dedicatedHostID.flatMap { inventory.hostIndex[$0] }  // where it is
+            let to: Int?
+            if let id = move.to {
+                guard let h = inventory.hostIndex[id] else { return nil }
+                to = h
+            } else {
+                to = nil
+            }
+            guard let a = from ?? to else { return nil }  // pool to pool
+            if let b = to, b != a { parent[root(b)] = root(a) }
+            anchor.append(a)
+        }
+        var component: [Int: Int] = [:]  // root -> component number
+        var sizes: [Int] = []
+        let of = anchor.map { a -> Int in
+            let r = root(a)
+            if let c = component[r] {
+                sizes[c] += 1
+                return c
+            }
+            component[r] = sizes.count
+            sizes.append(1)
+            return sizes.count - 1
+        }
+        let lanes = BatchPlanner.lanes(sizes, count: cores)
+        guard lanes.count > 1 else { return nil }
+        var lane = [Int](repeating: 0, count: sizes.count)
+        for (l, components) in lanes.enumerated() { for c in components { lane[c] = l } }
+        var parts = [[Move]](repeating: [], count: lanes.count)
+        for (i, move) in moves.enumerated() { parts[lane[of[i]]].append(move) }
+        return parts
+    }
+
+    /// `violations` replayed in one piece.
+    private static func replayed(_ moves: [Move], on inventory: Inventory, options: Checker.Options, checker: Checker?) -> [String] {
         var problems: [String] = []
         var replay = PlanReplay(inventory, options: options, checker: checker)
         var seen = Set<String>()
