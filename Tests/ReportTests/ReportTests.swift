@@ -144,6 +144,37 @@ import Topology
         #expect(html.contains("class=\"tile rel\"") == inventory.applying(plan.moves).servers.allSatisfy { $0.dedicatedHostID != "src" })
     }
 
+    /// However many waves, the page opens short: certain host pairs are listed in view up to
+    /// `pairsShownOpen` on the whole page (a wave past that has them in a closed block), and
+    /// waves after `wavesShownOpen` sit in one closed block whose summary counts their moves.
+    /// A consolidation's moves each put in a wave of its own (one pair each). Fails if the
+    /// budget of open pairs is counted per wave, or if later waves are in view.
+    @Test func manyWavesOpenShort() throws {
+        let inventory = InventoryGenerator.generate(.init(
+            seed: 31, hosts: 30, servers: 90, availabilityZones: ["az1"], unknownLayoutFraction: 0, shutoffFraction: 1,
+            faultFraction: 0, antiAffinityGroups: 0, hostTypeNames: ["c6", "m6"], maxFill: 0.5))
+        var plan = try BatchPlanner(inventory).plan(PlanOptions(mode: .consolidate, timeLimit: 2))
+        let n = plan.moves.count
+        try #require(n > 5)
+        plan.moves = plan.moves.enumerated().map { k, m in Move(serverID: m.serverID, from: m.from, to: m.to, numaNodes: m.numaNodes, wave: k + 1) }
+        var report = Report(inventory: inventory, plan: plan, title: "t")
+        report.pairGroupingThreshold = 0
+        report.wavesShownOpen = 3
+        report.pairsShownOpen = 2
+        let html = report.html()
+        let marker = "<details class=\"waves\"><summary>Waves 4–\(n): \(n - 3) moves between "
+        let parts = html.components(separatedBy: marker)
+        try #require(parts.count == 2, "no closed block of later waves")
+        let inView = parts[0]
+        #expect(inView.components(separatedBy: "<h3>Wave ").count - 1 == 3)
+        // Waves 1 and 2 list their pair in view; wave 3's sits in a closed block.
+        #expect(inView.components(separatedBy: "<details class=\"wave\">").count - 1 == 1)
+        #expect(parts[1].components(separatedBy: "<h3>Wave ").count - 1 == n - 3)
+        report.wavesShownOpen = 20
+        report.pairsShownOpen = 30
+        #expect(!report.html().contains("<details class=\"waves\">") == (n <= 20))
+    }
+
     @Test func releasedHostsAreListedAsRanges() {
         let report = Report(inventory: try! Self.inventory(), plan: nil, title: "t")
         #expect(report.compactList(["deh-0003", "deh-0001", "deh-0002", "deh-0007", "other-1", "x", "h9", "h10"])
