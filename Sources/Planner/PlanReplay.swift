@@ -360,16 +360,16 @@ public enum PlanValidator {
         anchor.reserveCapacity(moves.count)
         for move in moves {
             guard seen.insert(move.serverID).inserted, let s = inventory.serverIndex[move.serverID] else { return nil }
-            let from = inventory.servers[s].dedicatedHostID.flatMap { inventory.hostIndex[$0] }  // where it is
-            let to: Int?
+            let source = inventory.servers[s].dedicatedHostID.flatMap { inventory.hostIndex[$0] }  // where it is
+            let target: Int?
             if let id = move.to {
                 guard let h = inventory.hostIndex[id] else { return nil }
-                to = h
+                target = h
             } else {
-                to = nil
+                target = nil
             }
-            guard let a = from ?? to else { return nil }  // pool to pool
-            if let b = to, b != a { parent[root(b)] = root(a) }
+            guard let a = source ?? target else { return nil }  // pool to pool
+            if let b = target, b != a { parent[root(b)] = root(a) }
             anchor.append(a)
         }
         var component: [Int: Int] = [:]  // root -> component number

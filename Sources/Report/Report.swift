@@ -229,7 +229,7 @@ public struct Report {
             for (index, (wave, items)) in byWave.enumerated() {
                 if grouped && index == wavesShownOpen {
                     let later = byWave[index...].flatMap(\.value)
-                    let pairCount = Set(later.map { PairKey(from: $0.move.from ?? "pool", to: $0.move.to ?? "pool") }).count
+                    let pairCount = Set(later.map { PairKey($0.move) }).count
                     let unsure = later.filter { $0.verdict != .certain }.count
                     out.raw("<details class=\"waves\"><summary>Waves \(wave)–\(byWave.last!.key): \(later.count) moves between \(pairCount) host pairs\(unsure > 0 ? " <span class=\"tag bad\">\(unsure) not certain</span>" : "")</summary>\n")
                 }
@@ -238,7 +238,7 @@ public struct Report {
                     table(items)
                     continue
                 }
-                let pairs = Dictionary(grouping: items) { PairKey(from: $0.move.from ?? "pool", to: $0.move.to ?? "pool") }
+                let pairs = Dictionary(grouping: items) { PairKey($0.move) }
                     .sorted { ($0.key.from, $0.key.to) < ($1.key.from, $1.key.to) }
                 let unsure = items.filter { $0.verdict != .certain }.count
                 out.raw("<h3>Wave \(wave) <span class=\"sub\">(\(items.count) move\(items.count == 1 ? "" : "s") between \(pairs.count) host pair\(pairs.count == 1 ? "" : "s")\(unsure > 0 ? ", \(unsure) not certain" : ""))</span></h3>\n")
@@ -472,9 +472,11 @@ public struct Report {
     /// MiB as GiB, one decimal at most ("144", "0.5").
     func gib(_ mib: Int) -> String { fmt(Double(mib) / 1024) }
 
+    /// A move's source -> target host pair ("pool" for the public pool).
     struct PairKey: Hashable {
         let from: String
         let to: String
+        init(_ move: Move) { (from, to) = (move.from ?? "pool", move.to ?? "pool") }
     }
 
     /// Host ids with runs of consecutive numbers collapsed: "deh-0001–0004, deh-0007, other-3".
