@@ -72,9 +72,11 @@ extension BatchPlanner {
         for (k, m) in all.enumerated() where m.origin.host >= 0 { moversOn[m.origin.host].append(k) }
         let sends = moversOn.map { !$0.isEmpty }
         let leavingFrom = moversOn.map { $0.map { all[$0].s } }  // per host, its movers' servers
+        let byID = orders.contains(where: \.hostsByID) ? hostsByID(order, sub: sub) : order
         @Sendable func pass(_ staying: Set<Int>, kept: Set<Int>, arrivalOrder: ArrivalOrder, until: Double, on packing: [[Decision]],
                             free: Bool = false, stop: (@Sendable () -> Bool)? = nil) -> Pass? {
-            sequencedFirstFitPass(packing, kept: kept, staying: staying, movers: all, sends: sends, sub: sub, options: options, order: order,
+            let order = free && arrivalOrder.hostsByID ? byID : order
+            return sequencedFirstFitPass(packing, kept: kept, staying: staying, movers: all, sends: sends, sub: sub, options: options, order: order,
                                   typeAccepts: typeAccepts, arrivalOrder: arrivalOrder, deadline: until, free: free, stop: stop)
         }
         /// The packing in one order: passes until every leaving server finds a place, with the
@@ -94,10 +96,19 @@ extension BatchPlanner {
                 // judged as the plan will run with every departure done and no cycle avoided:
                 // the hosts that keeps in use are the kept hosts, and the servers it sends home
                 // stay (`ArrivalOrder.freelyKept`).
+                // It is a bet, never given the first order's time (`work`): the free pass must
+                // end within a third of the time left, and leave time for two passes as long.
+                // Large foreign fleet 8387 (seed 8383: 2,000 hosts, 23,342 servers) at 2 s: its
+                // free pass took 0.25-0.29 s of the 0.55 s to `deadline`, its packing was cut
+                // off there, and the order after it (whose packing the plan keeps) began 0.55 s
+                // late: 2.18-2.31 s planning instead of 1.94 s.
+                let freeStarted = monotonicSeconds()
+                let until = max(deadline, firstPassUntil ?? deadline)
                 let everyHost = Set(sub.hosts.indices)
                 let leave = sub.classes.map { [Decision](repeating: .pool, count: $0.count) }
-                guard let free = pass([], kept: everyHost, arrivalOrder: arrivalOrder, until: max(deadline, firstPassUntil ?? deadline),
-                                      on: leave, free: true, stop: givesWay)
+                guard let free = pass([], kept: everyHost, arrivalOrder: arrivalOrder, until: freeStarted + (until - freeStarted) / 3,
+                                      on: leave, free: true, stop: givesWay),
+                    monotonicSeconds() + 2 * (monotonicSeconds() - freeStarted) <= until
                 else { return nil }
                 for m in all {
                     if case .host(let l, _) = free.decisions[m.c][m.i], l != m.origin.host {
@@ -183,7 +194,10 @@ extension BatchPlanner {
             // 2.7 s, at the same hosts (1,015 and 770). Foreign fleet 2056 (seed 2027) at 1 s
             // keeps 192 hosts in two runs of three (187 where the first runs on; within 0.94 s
             // either way); giving way at `deadline` like the others, it kept 192 in three.
-            let first = k == 0 || !slots.anyPacked
+            // Not an order whose kept hosts come from a free first pass (`freelyKept`): where its
+            // packing fails to come in time, it holds up the order after it on a fleet where a
+            // packing is hard to come by (8387 above, with such an order second: 2.2-2.3 s).
+            let first = k == 0 || (!slots.anyPacked && !orders[k].freelyKept)
             let ownTime = max(deadline, firstOrderUntil ?? deadline)
             let givesWayAfter = k == 0 ? ownTime : deadline
             guard let found = packed(orders[k], until: first ? ownTime : deadline, firstPassUntil: first ? firstPassUntil : nil,
@@ -335,6 +349,34 @@ extension BatchPlanner {
         /// keeps 363-364 hosts at 1-10 s from its 342, where `ffd_any.py` keeps 354; packed on
         /// the 354 hosts `ffd_any.py` keeps (a temporary switch), 354 at 3 s.
         var freelyKept = false
+        /// With `freelyKept`: in the free first pass, hosts of one size (and alike in keeping
+        /// servers that cannot move) in the order of their ids, as in `Benchmarks/ffd_any.py`,
+        /// instead of those with more movers first and then in the inventory's order
+        /// (`firstFitOrder`). The packing after it keeps `order`. The reference's tie-breaks
+        /// make its packing: on foreign fleet 2055 the free pass in `firstFitOrder`'s kept 354
+        /// hosts, 268 of them among the 352 `ffd_any.py` fills, and the packing on them kept 359
+        /// (the kept hosts' servers first) or 363 (not) at 3 s; with these ties it puts each of
+        /// the 4,983 movers where `ffd_any.py` does, and the packing without the kept hosts'
+        /// servers first keeps 354 (361 with them).
+        var hostsByID = false
+    }
+
+    /// `order` (`firstFitOrder`'s) with each run of hosts that order only by their movers or
+    /// their place in the inventory (same size, both keeping servers that cannot move or
+    /// neither) sorted by host id.
+    func hostsByID(_ order: [Int], sub: SubProblem) -> [Int] {
+        let largest = Self.largestCapacity(sub)
+        func group(_ l: Int) -> (Bool, Double) { (sub.fixed[l].serverCount > 0, Self.size(sub.fixed[l].capacity.total, largest: largest)) }
+        var out: [Int] = []
+        out.reserveCapacity(order.count)
+        var start = 0
+        while start < order.count {
+            var end = start + 1
+            while end < order.count && group(order[end]) == group(order[start]) { end += 1 }
+            out += order[start..<end].sorted { inventory.hosts[sub.hosts[$0]].id < inventory.hosts[sub.hosts[$1]].id }
+            start = end
+        }
+        return out
     }
 
     /// The orders `firstFitDecreasingPlans` packs in while the time allows, on the cores there
@@ -354,9 +396,18 @@ extension BatchPlanner {
     /// model left less time). Second, 35,142, but large foreign fleets 8387 and 8388 (seed 8383,
     /// 2,000 hosts) at 2 s lost the second order's packing to it (1,015 → 1,306 and 770 →
     /// 1,229, 3-3.5 s); first, 35,143, and fleet 2036 561 → 587.
+    /// Second, `Benchmarks/ffd_any.py` itself as the free first pass (`hostsByID`, the larger
+    /// first, no kept hosts' servers first), after it the kept hosts' servers first again (third)
+    /// and first (fourth): foreign fleet 2055 (800 hosts) at 1 s, where on two cores only the
+    /// first two are packed, kept 363-364 hosts, this order 354 (`ffd_any.py`'s count); 9091
+    /// 295-301 → 287 (`ffd_any.py` 288). The 210 foreign fleets at 1 s Σ 35,163 → 35,121 (17
+    /// fleets fewer, 4 one more: 19, 797, 5375, 9099), every wall under 1 s; the 12 large
+    /// fleets of seeds 8383 and 8484 at 2 s the same hosts, 8387 and 8388 0.03-0.07 s later.
+    /// Third instead (the second order after it), 35,146, and 2055 363: it is never begun there.
+    /// Instead of the third order, 35,157, but foreign fleet 4243 11 hosts (10 with it).
     static let arrivalOrders: [ArrivalOrder] = [
-        .init(largerFirst: true, keptFirst: true), .init(keptFirst: true), .init(largerFirst: true, keptFirst: true, freelyKept: true),
-        .init(), .init(largerFirst: true),
+        .init(largerFirst: true, keptFirst: true), .init(largerFirst: true, freelyKept: true, hostsByID: true),
+        .init(largerFirst: true, keptFirst: true, freelyKept: true), .init(keptFirst: true), .init(), .init(largerFirst: true),
     ]
 
     /// The searches over arrangements that may run out of their budget

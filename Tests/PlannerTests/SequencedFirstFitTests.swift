@@ -467,8 +467,8 @@ import Topology
                                                    deadline: monotonicSeconds() + 60, fewerMovesUntil: 0, orders: [arrivalOrder]))
         }
         func hosts(_ decisions: [[Decision]]) -> Double { sub.levels(decisions, objective: options.effectiveObjective, inventory: inventory).primary }
-        let found = BatchPlanner.arrivalOrders.first { $0.freelyKept }
-        let freely = try #require(found)
+        let freely = BatchPlanner.ArrivalOrder(largerFirst: true, keptFirst: true, freelyKept: true)
+        #expect(BatchPlanner.arrivalOrders.contains(freely))
         let free = try packed(freely, from: last)
         #expect(hosts(free.decisions) == 10)
         let waves = try #require(free.waves)
@@ -478,6 +478,65 @@ import Topology
         }
         let home = sub.classes.map { [Decision](repeating: .stay, count: $0.count) }
         #expect(try packed(freely, from: home).decisions == free.decisions)
+    }
+
+    /// The free first pass in `Benchmarks/ffd_any.py`'s own order (`ArrivalOrder.hostsByID`,
+    /// the larger first, no kept hosts' servers first). On foreign fleet 10
+    /// (`Benchmarks/foreign_fleets.py --seed 1`: 40 hosts, where `ffd_any.py` keeps 14) it packs
+    /// 14 hosts, safe in its own waves, where every order without a free first pass packs more,
+    /// and so does the same order with the hosts in `firstFitOrder`'s ties. Fails if the free
+    /// pass ignores `hostsByID`, or if its packing is not a plan.
+    @Test func theReferenceOrderPacksForeignFleet10AsFirstFitDecreasingUnderAny() throws {
+        let path = Fixtures.packageRoot.appendingPathComponent("Tests/PlannerTests/fleets/foreign-fleet-10.json").path
+        let inventory = try Inventory.load(path: path)
+        let options = PlanOptions(mode: .consolidate, timeLimit: 10, placement: .any)
+        let planner = BatchPlanner(inventory)
+        let sub = try #require(planner.consolidationSubProblems(zones: Set(inventory.hosts.map(\.availabilityZone)), options: options).first)
+        let last = try #require(planner.firstFitDecreasing(sub, options: options, homeFirst: false)?.decisions)
+        let order = planner.firstFitOrder(sub, largest: BatchPlanner.largestCapacity(sub), homeFirst: true).order
+        let accepts = planner.typeAccepts(sub, index: planner.checker.index)
+        func packed(_ arrivalOrder: BatchPlanner.ArrivalOrder) throws -> (decisions: [[Decision]], waves: [Move]?) {
+            try #require(planner.sequencedFirstFit(last, sub: sub, options: options, order: order, typeAccepts: accepts,
+                                                   deadline: monotonicSeconds() + 60, fewerMovesUntil: 0, orders: [arrivalOrder]))
+        }
+        func hosts(_ decisions: [[Decision]]) -> Double { sub.levels(decisions, objective: options.effectiveObjective, inventory: inventory).primary }
+        let reference = BatchPlanner.ArrivalOrder(largerFirst: true, freelyKept: true, hostsByID: true)
+        #expect(BatchPlanner.arrivalOrders.contains(reference))
+        let found = try packed(reference)
+        #expect(hosts(found.decisions) == 14)
+        let waves = try #require(found.waves)
+        #expect(PlanValidator.violations(of: waves, on: inventory, options: options.checkerOptions).isEmpty)
+        for arrivalOrder in BatchPlanner.arrivalOrders where !arrivalOrder.freelyKept {
+            #expect(try hosts(packed(arrivalOrder).decisions) > 14, "\(arrivalOrder)")
+        }
+        #expect(try hosts(packed(.init(largerFirst: true, freelyKept: true)).decisions) > 14)
+    }
+
+    /// `hostsByID`: the free first pass of `ArrivalOrder.hostsByID` takes hosts as
+    /// `Benchmarks/ffd_any.py` does, the ones that keep servers which cannot move first, then the
+    /// larger, then by id, where `firstFitOrder` puts hosts with more movers first and then
+    /// keeps the inventory's order. Six hosts listed out of id order: h4 and h2 (large) keep an
+    /// ACTIVE server, h5 and h1 are large, h3 and h0 small, and h5 holds two movers, h1 one.
+    /// Fails if a run of hosts is not sorted by id, or if hosts leave their run.
+    @Test func theReferenceTiesSortHostsOfOneRunById() throws {
+        var b = InventoryBuilder()
+        b.flavor("f", vcpus: 2, memory: 1024)
+        b.hostType("big", nodes: 2, vcpus: 16, memory: 65536, flavors: ["f"])
+        b.hostType("small", nodes: 2, vcpus: 8, memory: 32768, flavors: ["f"])
+        for (id, type) in [("h5", "big"), ("h3", "small"), ("h1", "big"), ("h4", "big"), ("h2", "big"), ("h0", "small")] {
+            b.host(id, type: type)
+        }
+        b.server("a4", flavor: "f", on: "h4", nodes: [0], status: "ACTIVE")
+        b.server("a2", flavor: "f", on: "h2", nodes: [0], status: "ACTIVE")
+        for (k, host) in ["h5", "h5", "h1", "h3", "h4"].enumerated() { b.server("m\(k)", flavor: "f", on: host, nodes: [1]) }
+        let inventory = try b.build()
+        let options = PlanOptions(mode: .consolidate, timeLimit: 10, placement: .any)
+        let planner = BatchPlanner(inventory)
+        let sub = try #require(planner.consolidationSubProblems(zones: ["az1"], options: options).first)
+        let order = planner.firstFitOrder(sub, largest: BatchPlanner.largestCapacity(sub), homeFirst: true).order
+        func ids(_ order: [Int]) -> [String] { order.map { inventory.hosts[sub.hosts[$0]].id } }
+        #expect(ids(order) == ["h4", "h2", "h5", "h1", "h3", "h0"])
+        #expect(ids(planner.hostsByID(order, sub: sub)) == ["h2", "h4", "h1", "h5", "h0", "h3"])
     }
 
     /// Tried first, the packing judged in sequence is ordered until `orderedBy` (by default to the
