@@ -72,10 +72,10 @@ extension BatchPlanner {
         for (k, m) in all.enumerated() where m.origin.host >= 0 { moversOn[m.origin.host].append(k) }
         let sends = moversOn.map { !$0.isEmpty }
         let leavingFrom = moversOn.map { $0.map { all[$0].s } }  // per host, its movers' servers
-        let byID = orders.contains(where: \.hostsByID) ? hostsByID(order, sub: sub) : order
+        let byID = orders.contains(where: \.referenceTies) ? hostsByID(order, sub: sub) : order
         @Sendable func pass(_ staying: Set<Int>, kept: Set<Int>, arrivalOrder: ArrivalOrder, until: Double, on packing: [[Decision]],
                             free: Bool = false, stop: (@Sendable () -> Bool)? = nil) -> Pass? {
-            let order = free && arrivalOrder.hostsByID ? byID : order
+            let order = free && arrivalOrder.referenceTies ? byID : order
             return sequencedFirstFitPass(packing, kept: kept, staying: staying, movers: all, sends: sends, sub: sub, options: options, order: order,
                                   typeAccepts: typeAccepts, arrivalOrder: arrivalOrder, deadline: until, free: free, stop: stop)
         }
@@ -349,16 +349,20 @@ extension BatchPlanner {
         /// keeps 363-364 hosts at 1-10 s from its 342, where `ffd_any.py` keeps 354; packed on
         /// the 354 hosts `ffd_any.py` keeps (a temporary switch), 354 at 3 s.
         var freelyKept = false
-        /// With `freelyKept`: in the free first pass, hosts of one size (and alike in keeping
-        /// servers that cannot move) in the order of their ids, as in `Benchmarks/ffd_any.py`,
-        /// instead of those with more movers first and then in the inventory's order
-        /// (`firstFitOrder`). The packing after it keeps `order`. The reference's tie-breaks
-        /// make its packing: on foreign fleet 2055 the free pass in `firstFitOrder`'s kept 354
+        /// `Benchmarks/ffd_any.py`'s tie-breaks: servers of one size (with `largerFirst`) in the
+        /// order of their ids, not those that span more nodes first; and with `freelyKept`, in
+        /// the free first pass, hosts of one size (and alike in keeping servers that cannot
+        /// move) in the order of their ids (`hostsByID`), instead of those with more movers
+        /// first and then in the inventory's order (`firstFitOrder`; the packing after it keeps
+        /// that order). On foreign fleet 2055 the free pass in the planner's ties kept 354
         /// hosts, 268 of them among the 352 `ffd_any.py` fills, and the packing on them kept 359
-        /// (the kept hosts' servers first) or 363 (not) at 3 s; with these ties it puts each of
-        /// the 4,983 movers where `ffd_any.py` does, and the packing without the kept hosts'
-        /// servers first keeps 354 (361 with them).
-        var hostsByID = false
+        /// (the kept hosts' servers first) or 363 (not) at 3 s; with the reference's hosts it
+        /// puts each of the 4,983 movers where `ffd_any.py` does, and the packing without the
+        /// kept hosts' servers first keeps 354 (361 with them). On foreign fleet 9104 (seed
+        /// 9090: 300 hosts, flavors of 4 nodes and of one of equal size) the servers' ties
+        /// differed too: with the reference's, each of its 908 movers goes where `ffd_any.py`
+        /// puts it, and the plan keeps 167 hosts at 1 and 3 s instead of 169 (`ffd_any.py` 166).
+        var referenceTies = false
     }
 
     /// `order` (`firstFitOrder`'s) with each run of hosts that order only by their movers or
@@ -396,7 +400,7 @@ extension BatchPlanner {
     /// model left less time). Second, 35,142, but large foreign fleets 8387 and 8388 (seed 8383,
     /// 2,000 hosts) at 2 s lost the second order's packing to it (1,015 → 1,306 and 770 →
     /// 1,229, 3-3.5 s); first, 35,143, and fleet 2036 561 → 587.
-    /// Second, `Benchmarks/ffd_any.py` itself as the free first pass (`hostsByID`, the larger
+    /// Second, `Benchmarks/ffd_any.py` itself as the free first pass (`referenceTies`, the larger
     /// first, no kept hosts' servers first), after it the kept hosts' servers first again (third)
     /// and first (fourth): foreign fleet 2055 (800 hosts) at 1 s, where on two cores only the
     /// first two are packed, kept 363-364 hosts, this order 354 (`ffd_any.py`'s count); 9091
@@ -406,7 +410,7 @@ extension BatchPlanner {
     /// Third instead (the second order after it), 35,146, and 2055 363: it is never begun there.
     /// Instead of the third order, 35,157, but foreign fleet 4243 11 hosts (10 with it).
     static let arrivalOrders: [ArrivalOrder] = [
-        .init(largerFirst: true, keptFirst: true), .init(largerFirst: true, freelyKept: true, hostsByID: true),
+        .init(largerFirst: true, keptFirst: true), .init(largerFirst: true, freelyKept: true, referenceTies: true),
         .init(largerFirst: true, keptFirst: true, freelyKept: true), .init(keptFirst: true), .init(), .init(largerFirst: true),
     ]
 
@@ -528,6 +532,7 @@ extension BatchPlanner {
                 if ka != kb { return ka }
             }
             if let size, size[a.c] != size[b.c] { return size[a.c] > size[b.c] }
+            if arrivalOrder.referenceTies, size != nil { return inventory.servers[a.s].id < inventory.servers[b.s].id }
             return SequencedArrivals.comesFirst(sub.classes[a.c].flavor, sub.classes[b.c].flavor) ?? (a.s < b.s)
         }
         let targets = order.filter { sub.receives[$0] && (kept.contains($0) || !sends[$0]) }

@@ -480,12 +480,12 @@ import Topology
         #expect(try packed(freely, from: home).decisions == free.decisions)
     }
 
-    /// The free first pass in `Benchmarks/ffd_any.py`'s own order (`ArrivalOrder.hostsByID`,
+    /// The free first pass in `Benchmarks/ffd_any.py`'s own order (`ArrivalOrder.referenceTies`,
     /// the larger first, no kept hosts' servers first). On foreign fleet 10
     /// (`Benchmarks/foreign_fleets.py --seed 1`: 40 hosts, where `ffd_any.py` keeps 14) it packs
     /// 14 hosts, safe in its own waves, where every order without a free first pass packs more,
     /// and so does the same order with the hosts in `firstFitOrder`'s ties. Fails if the free
-    /// pass ignores `hostsByID`, or if its packing is not a plan.
+    /// pass ignores `referenceTies`, or if its packing is not a plan.
     @Test func theReferenceOrderPacksForeignFleet10AsFirstFitDecreasingUnderAny() throws {
         let path = Fixtures.packageRoot.appendingPathComponent("Tests/PlannerTests/fleets/foreign-fleet-10.json").path
         let inventory = try Inventory.load(path: path)
@@ -500,7 +500,7 @@ import Topology
                                                    deadline: monotonicSeconds() + 60, fewerMovesUntil: 0, orders: [arrivalOrder]))
         }
         func hosts(_ decisions: [[Decision]]) -> Double { sub.levels(decisions, objective: options.effectiveObjective, inventory: inventory).primary }
-        let reference = BatchPlanner.ArrivalOrder(largerFirst: true, freelyKept: true, hostsByID: true)
+        let reference = BatchPlanner.ArrivalOrder(largerFirst: true, freelyKept: true, referenceTies: true)
         #expect(BatchPlanner.arrivalOrders.contains(reference))
         let found = try packed(reference)
         #expect(hosts(found.decisions) == 14)
@@ -512,7 +512,47 @@ import Topology
         #expect(try hosts(packed(.init(largerFirst: true, freelyKept: true)).decisions) > 14)
     }
 
-    /// `hostsByID`: the free first pass of `ArrivalOrder.hostsByID` takes hosts as
+    /// `ArrivalOrder.referenceTies` takes servers of one size by id, as `Benchmarks/ffd_any.py`
+    /// does, where the planner's order puts those that span more nodes first. Hosts of two
+    /// 8-vCPU nodes: h0 keeps ACTIVE servers (4 vCPUs on node 0, 6 on node 1), so of a1 (one
+    /// node, 4 vCPUs) and b2 (two nodes, 2 vCPUs each; the same size) it takes the first judged,
+    /// whatever nodes the cloud picks, and not both. With the reference's ties a1 goes there,
+    /// in the planner's b2. Fails if the servers' ties ignore `referenceTies`.
+    @Test func theReferenceTiesTakeServersOfOneSizeById() throws {
+        var b = InventoryBuilder()
+        b.flavor("c4", vcpus: 4, memory: 1024)
+        b.flavor("c6", vcpus: 6, memory: 1024)
+        b.flavor("two", vcpus: 4, memory: 2048, nodes: 2)
+        b.flavor("one", vcpus: 4, memory: 2048)
+        b.hostType("t", nodes: 2, vcpus: 8, memory: 65536, flavors: ["c4", "c6", "one", "two"])
+        for h in 0..<3 { b.host("h\(h)", type: "t") }
+        b.server("p0", flavor: "c4", on: "h0", nodes: [0], status: "ACTIVE")
+        b.server("p1", flavor: "c6", on: "h0", nodes: [1], status: "ACTIVE")
+        b.server("a1", flavor: "one", on: "h1", nodes: [0])
+        b.server("b2", flavor: "two", on: "h2", nodes: [0, 1])
+        let inventory = try b.build()
+        let options = PlanOptions(mode: .consolidate, timeLimit: 10, placement: .any)
+        let planner = BatchPlanner(inventory)
+        let sub = try #require(planner.consolidationSubProblems(zones: ["az1"], options: options).first)
+        let order = planner.firstFitOrder(sub, largest: BatchPlanner.largestCapacity(sub), homeFirst: true).order
+        let accepts = planner.typeAccepts(sub, index: planner.checker.index)
+        let home = sub.classes.map { [Decision](repeating: .stay, count: $0.count) }
+        func onH0(_ arrivalOrder: BatchPlanner.ArrivalOrder) throws -> [String] {
+            let packed = try #require(planner.sequencedFirstFit(home, sub: sub, options: options, order: order, typeAccepts: accepts,
+                                                                deadline: monotonicSeconds() + 60, fewerMovesUntil: 0, orders: [arrivalOrder]))
+            var servers: [String] = []
+            for (c, cls) in sub.classes.enumerated() {
+                for (i, s) in cls.servers.enumerated() {
+                    if case .host(let l, _) = packed.decisions[c][i], inventory.hosts[sub.hosts[l]].id == "h0" { servers.append(inventory.servers[s].id) }
+                }
+            }
+            return servers
+        }
+        #expect(try onH0(.init(largerFirst: true, freelyKept: true, referenceTies: true)) == ["a1"])
+        #expect(try onH0(.init(largerFirst: true, freelyKept: true)) == ["b2"])
+    }
+
+    /// `hostsByID`: the free first pass of `ArrivalOrder.referenceTies` takes hosts as
     /// `Benchmarks/ffd_any.py` does, the ones that keep servers which cannot move first, then the
     /// larger, then by id, where `firstFitOrder` puts hosts with more movers first and then
     /// keeps the inventory's order. Six hosts listed out of id order: h4 and h2 (large) keep an
