@@ -447,6 +447,53 @@ import Topology
         #expect(largerFirstWins > 0, "no fleet where the larger first among the kept hosts' servers first packs fewer hosts")
     }
 
+    /// A fleet of `Tests/PlannerTests/fleets` consolidated under `any` (its first sub-problem),
+    /// first-fit decreasing's packing of it (`last`), and `sequencedFirstFit` in one arrival
+    /// order from a packing, as packed (its moves not made fewer).
+    struct FixturePacking {
+        let inventory: Inventory
+        let options = PlanOptions(mode: .consolidate, timeLimit: 10, placement: .any)
+        let planner: BatchPlanner
+        let sub: SubProblem
+        let last: [[Decision]]
+        let order: [Int]
+        let accepts: [[Bool]]
+
+        init(_ file: String) throws {
+            let path = Fixtures.packageRoot.appendingPathComponent("Tests/PlannerTests/fleets/\(file)").path
+            inventory = try Inventory.load(path: path)
+            planner = BatchPlanner(inventory)
+            let zones = Set(inventory.hosts.map(\.availabilityZone))
+            sub = try #require(planner.consolidationSubProblems(zones: zones, options: options).first)
+            last = try #require(planner.firstFitDecreasing(sub, options: options, homeFirst: false)?.decisions)
+            order = planner.firstFitOrder(sub, largest: BatchPlanner.largestCapacity(sub), homeFirst: true).order
+            accepts = planner.typeAccepts(sub, index: planner.checker.index)
+        }
+
+        func packed(_ arrivalOrder: BatchPlanner.ArrivalOrder, from packing: [[Decision]]) throws -> (decisions: [[Decision]], waves: [Move]?) {
+            try #require(planner.sequencedFirstFit(packing, sub: sub, options: options, order: order, typeAccepts: accepts,
+                                                   deadline: monotonicSeconds() + 60, fewerMovesUntil: 0, orders: [arrivalOrder]))
+        }
+
+        func hosts(_ decisions: [[Decision]]) -> Double {
+            sub.levels(decisions, objective: options.effectiveObjective, inventory: inventory).primary
+        }
+
+        /// `arrivalOrder`'s packing from `last`, after expecting that it keeps `count` hosts,
+        /// that its own waves validate, and that every order of `arrivalOrders` without a free
+        /// first pass keeps more.
+        func packsBest(_ arrivalOrder: BatchPlanner.ArrivalOrder, in count: Double) throws -> [[Decision]] {
+            let found = try packed(arrivalOrder, from: last)
+            #expect(hosts(found.decisions) == count)
+            let waves = try #require(found.waves)
+            #expect(PlanValidator.violations(of: waves, on: inventory, options: options.checkerOptions).isEmpty)
+            for other in BatchPlanner.arrivalOrders where !other.freelyKept {
+                #expect(try hosts(packed(other, from: last).decisions) > count, "\(other)")
+            }
+            return found.decisions
+        }
+    }
+
     /// The kept hosts of a free first pass (`ArrivalOrder.freelyKept`). On foreign fleet 4243
     /// (`Benchmarks/foreign_fleets.py --seed 4242`: 40 hosts of 1-, 2- and 4-node types, 11
     /// layouts unknown, where `Benchmarks/ffd_any.py` keeps 10) the other orders pack 11 hosts or
@@ -454,30 +501,12 @@ import Topology
     /// the same whatever packing it is given (here: every server home). Fails if the order
     /// keeps the given packing's hosts, or if its packing is not a plan.
     @Test func theFreelyKeptOrderPacksForeignFleet4243InTenHosts() throws {
-        let path = Fixtures.packageRoot.appendingPathComponent("Tests/PlannerTests/fleets/foreign-fleet-4243.json").path
-        let inventory = try Inventory.load(path: path)
-        let options = PlanOptions(mode: .consolidate, timeLimit: 10, placement: .any)
-        let planner = BatchPlanner(inventory)
-        let sub = try #require(planner.consolidationSubProblems(zones: Set(inventory.hosts.map(\.availabilityZone)), options: options).first)
-        let last = try #require(planner.firstFitDecreasing(sub, options: options, homeFirst: false)?.decisions)
-        let order = planner.firstFitOrder(sub, largest: BatchPlanner.largestCapacity(sub), homeFirst: true).order
-        let accepts = planner.typeAccepts(sub, index: planner.checker.index)
-        func packed(_ arrivalOrder: BatchPlanner.ArrivalOrder, from packing: [[Decision]]) throws -> (decisions: [[Decision]], waves: [Move]?) {
-            try #require(planner.sequencedFirstFit(packing, sub: sub, options: options, order: order, typeAccepts: accepts,
-                                                   deadline: monotonicSeconds() + 60, fewerMovesUntil: 0, orders: [arrivalOrder]))
-        }
-        func hosts(_ decisions: [[Decision]]) -> Double { sub.levels(decisions, objective: options.effectiveObjective, inventory: inventory).primary }
+        let fleet = try FixturePacking("foreign-fleet-4243.json")
         let freely = BatchPlanner.ArrivalOrder(largerFirst: true, keptFirst: true, freelyKept: true)
         #expect(BatchPlanner.arrivalOrders.contains(freely))
-        let free = try packed(freely, from: last)
-        #expect(hosts(free.decisions) == 10)
-        let waves = try #require(free.waves)
-        #expect(PlanValidator.violations(of: waves, on: inventory, options: options.checkerOptions).isEmpty)
-        for arrivalOrder in BatchPlanner.arrivalOrders where !arrivalOrder.freelyKept {
-            #expect(try hosts(packed(arrivalOrder, from: last).decisions) > 10, "\(arrivalOrder)")
-        }
-        let home = sub.classes.map { [Decision](repeating: .stay, count: $0.count) }
-        #expect(try packed(freely, from: home).decisions == free.decisions)
+        let free = try fleet.packsBest(freely, in: 10)
+        let home = fleet.sub.classes.map { [Decision](repeating: .stay, count: $0.count) }
+        #expect(try fleet.packed(freely, from: home).decisions == free)
     }
 
     /// The free first pass in `Benchmarks/ffd_any.py`'s own order (`ArrivalOrder.referenceTies`,
@@ -487,29 +516,11 @@ import Topology
     /// and so does the same order with the hosts in `firstFitOrder`'s ties. Fails if the free
     /// pass ignores `referenceTies`, or if its packing is not a plan.
     @Test func theReferenceOrderPacksForeignFleet10AsFirstFitDecreasingUnderAny() throws {
-        let path = Fixtures.packageRoot.appendingPathComponent("Tests/PlannerTests/fleets/foreign-fleet-10.json").path
-        let inventory = try Inventory.load(path: path)
-        let options = PlanOptions(mode: .consolidate, timeLimit: 10, placement: .any)
-        let planner = BatchPlanner(inventory)
-        let sub = try #require(planner.consolidationSubProblems(zones: Set(inventory.hosts.map(\.availabilityZone)), options: options).first)
-        let last = try #require(planner.firstFitDecreasing(sub, options: options, homeFirst: false)?.decisions)
-        let order = planner.firstFitOrder(sub, largest: BatchPlanner.largestCapacity(sub), homeFirst: true).order
-        let accepts = planner.typeAccepts(sub, index: planner.checker.index)
-        func packed(_ arrivalOrder: BatchPlanner.ArrivalOrder) throws -> (decisions: [[Decision]], waves: [Move]?) {
-            try #require(planner.sequencedFirstFit(last, sub: sub, options: options, order: order, typeAccepts: accepts,
-                                                   deadline: monotonicSeconds() + 60, fewerMovesUntil: 0, orders: [arrivalOrder]))
-        }
-        func hosts(_ decisions: [[Decision]]) -> Double { sub.levels(decisions, objective: options.effectiveObjective, inventory: inventory).primary }
+        let fleet = try FixturePacking("foreign-fleet-10.json")
         let reference = BatchPlanner.ArrivalOrder(largerFirst: true, freelyKept: true, referenceTies: true)
         #expect(BatchPlanner.arrivalOrders.contains(reference))
-        let found = try packed(reference)
-        #expect(hosts(found.decisions) == 14)
-        let waves = try #require(found.waves)
-        #expect(PlanValidator.violations(of: waves, on: inventory, options: options.checkerOptions).isEmpty)
-        for arrivalOrder in BatchPlanner.arrivalOrders where !arrivalOrder.freelyKept {
-            #expect(try hosts(packed(arrivalOrder).decisions) > 14, "\(arrivalOrder)")
-        }
-        #expect(try hosts(packed(.init(largerFirst: true, freelyKept: true)).decisions) > 14)
+        _ = try fleet.packsBest(reference, in: 14)
+        #expect(try fleet.hosts(fleet.packed(.init(largerFirst: true, freelyKept: true), from: fleet.last).decisions) > 14)
     }
 
     /// `ArrivalOrder.referenceTies` takes servers of one size by id, as `Benchmarks/ffd_any.py`
