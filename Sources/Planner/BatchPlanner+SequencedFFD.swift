@@ -401,11 +401,13 @@ extension BatchPlanner {
     /// 2,000 hosts) at 2 s lost the second order's packing to it (1,015 → 1,306 and 770 →
     /// 1,229, 3-3.5 s); first, 35,143, and fleet 2036 561 → 587.
     /// Second, `Benchmarks/ffd_any.py` itself as the free first pass (`referenceTies`, the larger
-    /// first, no kept hosts' servers first), after it the kept hosts' servers first again (third)
-    /// and first (fourth): foreign fleet 2055 (800 hosts) at 1 s, where on two cores only the
-    /// first two are packed, kept 363-364 hosts, this order 354 (`ffd_any.py`'s count); 9091
-    /// 295-301 → 287 (`ffd_any.py` 288). The 210 foreign fleets at 1 s Σ 35,163 → 35,121 (17
-    /// fleets fewer, 4 one more: 19, 797, 5375, 9099), every wall under 1 s; the 12 large
+    /// first, no kept hosts' servers first); third the free first pass in the planner's ties
+    /// with the kept hosts' servers first, fourth those servers first without a free pass:
+    /// foreign fleet 2055 (800 hosts) at 1 s, where on two cores only the first two are packed,
+    /// kept 363-364 hosts, this order 354 (`ffd_any.py`'s count); 9091 295-301 → 287
+    /// (`ffd_any.py` 288). The 210 foreign fleets at 1 s Σ 35,163 → 35,121 (17 fleets fewer, 4
+    /// one more: 19, 797, 5375, 9099; 35,124 once servers of one size go by id too, a wash
+    /// between coin-flip fleets), every wall under 1 s; the 12 large
     /// fleets of seeds 8383 and 8484 at 2 s the same hosts, 8387 and 8388 0.03-0.07 s later.
     /// Third instead (the second order after it), 35,146, and 2055 363: it is never begun there.
     /// Instead of the third order, 35,157, but foreign fleet 4243 11 hosts (10 with it).
