@@ -681,8 +681,10 @@ extension BatchPlanner {
 
     /// First-fit decreasing's order of the sub-problem's hosts, and each host's rank in it: hosts
     /// that stay in use anyway (servers that cannot move) first, then the largest (vCPUs and
-    /// memory, each normalised by `largest`), then (`homeFirst`) those holding more movers.
-    func firstFitOrder(_ sub: SubProblem, largest: Resources, homeFirst: Bool) -> (order: [Int], rank: [Int]) {
+    /// memory, each normalised by `largest`), then (`homeFirst`) those holding more movers, then
+    /// in the inventory's order, or (`byID`) in the order of their ids, as `Benchmarks/ffd_any.py`
+    /// takes them (`ArrivalOrder.referenceTies`).
+    func firstFitOrder(_ sub: SubProblem, largest: Resources, homeFirst: Bool, byID: Bool = false) -> (order: [Int], rank: [Int]) {
         var moversOn = Array(repeating: 0, count: sub.hosts.count)
         for cls in sub.classes {
             for (origin, servers) in cls.origins where origin.host >= 0 { moversOn[origin.host] += servers.count }
@@ -694,7 +696,7 @@ extension BatchPlanner {
             let sb = Self.size(sub.fixed[b].capacity.total, largest: largest)
             if sa != sb { return sa > sb }
             if homeFirst && moversOn[a] != moversOn[b] { return moversOn[a] > moversOn[b] }
-            return sub.hosts[a] < sub.hosts[b]
+            return byID ? inventory.hosts[sub.hosts[a]].id < inventory.hosts[sub.hosts[b]].id : sub.hosts[a] < sub.hosts[b]
         }
         var rank = Array(repeating: 0, count: sub.hosts.count)
         for (k, h) in order.enumerated() { rank[h] = k }

@@ -72,7 +72,8 @@ extension BatchPlanner {
         for (k, m) in all.enumerated() where m.origin.host >= 0 { moversOn[m.origin.host].append(k) }
         let sends = moversOn.map { !$0.isEmpty }
         let leavingFrom = moversOn.map { $0.map { all[$0].s } }  // per host, its movers' servers
-        let byID = orders.contains(where: \.referenceTies) ? hostsByID(order, sub: sub) : order
+        let byID = orders.contains(where: \.referenceTies)
+            ? firstFitOrder(sub, largest: Self.largestCapacity(sub), homeFirst: false, byID: true).order : order
         @Sendable func pass(_ staying: Set<Int>, kept: Set<Int>, arrivalOrder: ArrivalOrder, until: Double, on packing: [[Decision]],
                             free: Bool = false, stop: (@Sendable () -> Bool)? = nil) -> Pass? {
             let order = free && arrivalOrder.referenceTies ? byID : order
@@ -107,9 +108,10 @@ extension BatchPlanner {
                 let everyHost = Set(sub.hosts.indices)
                 let leave = sub.classes.map { [Decision](repeating: .pool, count: $0.count) }
                 guard let free = pass([], kept: everyHost, arrivalOrder: arrivalOrder, until: freeStarted + (until - freeStarted) / 3,
-                                      on: leave, free: true, stop: givesWay),
-                    monotonicSeconds() + 2 * (monotonicSeconds() - freeStarted) <= until
+                                      on: leave, free: true, stop: givesWay)
                 else { return nil }
+                let freeEnded = monotonicSeconds()
+                guard freeEnded + 2 * (freeEnded - freeStarted) <= until else { return nil }
                 for m in all {
                     if case .host(let l, _) = free.decisions[m.c][m.i], l != m.origin.host {
                         base[m.c][m.i] = free.decisions[m.c][m.i]
@@ -352,7 +354,7 @@ extension BatchPlanner {
         /// `Benchmarks/ffd_any.py`'s tie-breaks: servers of one size (with `largerFirst`) in the
         /// order of their ids, not those that span more nodes first; and with `freelyKept`, in
         /// the free first pass, hosts of one size (and alike in keeping servers that cannot
-        /// move) in the order of their ids (`hostsByID`), instead of those with more movers
+        /// move) in the order of their ids (`firstFitOrder`'s `byID`), instead of those with more movers
         /// first and then in the inventory's order (`firstFitOrder`; the packing after it keeps
         /// that order). On foreign fleet 2055 the free pass in the planner's ties kept 354
         /// hosts, 268 of them among the 352 `ffd_any.py` fills, and the packing on them kept 359
@@ -363,24 +365,6 @@ extension BatchPlanner {
         /// differed too: with the reference's, each of its 908 movers goes where `ffd_any.py`
         /// puts it, and the plan keeps 167 hosts at 1 and 3 s instead of 169 (`ffd_any.py` 166).
         var referenceTies = false
-    }
-
-    /// `order` (`firstFitOrder`'s) with each run of hosts that order only by their movers or
-    /// their place in the inventory (same size, both keeping servers that cannot move or
-    /// neither) sorted by host id.
-    func hostsByID(_ order: [Int], sub: SubProblem) -> [Int] {
-        let largest = Self.largestCapacity(sub)
-        func group(_ l: Int) -> (Bool, Double) { (sub.fixed[l].serverCount > 0, Self.size(sub.fixed[l].capacity.total, largest: largest)) }
-        var out: [Int] = []
-        out.reserveCapacity(order.count)
-        var start = 0
-        while start < order.count {
-            var end = start + 1
-            while end < order.count && group(order[end]) == group(order[start]) { end += 1 }
-            out += order[start..<end].sorted { inventory.hosts[sub.hosts[$0]].id < inventory.hosts[sub.hosts[$1]].id }
-            start = end
-        }
-        return out
     }
 
     /// The orders `firstFitDecreasingPlans` packs in while the time allows, on the cores there

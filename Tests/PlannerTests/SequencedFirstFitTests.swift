@@ -563,7 +563,7 @@ import Topology
         #expect(try onH0(.init(largerFirst: true, freelyKept: true)) == ["b2"])
     }
 
-    /// `hostsByID`: the free first pass of `ArrivalOrder.referenceTies` takes hosts as
+    /// `firstFitOrder`'s `byID`: the free first pass of `ArrivalOrder.referenceTies` takes hosts as
     /// `Benchmarks/ffd_any.py` does, the ones that keep servers which cannot move first, then the
     /// larger, then by id, where `firstFitOrder` puts hosts with more movers first and then
     /// keeps the inventory's order. Six hosts listed out of id order: h4 and h2 (large) keep an
@@ -587,7 +587,8 @@ import Topology
         let order = planner.firstFitOrder(sub, largest: BatchPlanner.largestCapacity(sub), homeFirst: true).order
         func ids(_ order: [Int]) -> [String] { order.map { inventory.hosts[sub.hosts[$0]].id } }
         #expect(ids(order) == ["h4", "h2", "h5", "h1", "h3", "h0"])
-        #expect(ids(planner.hostsByID(order, sub: sub)) == ["h2", "h4", "h1", "h5", "h0", "h3"])
+        let byID = planner.firstFitOrder(sub, largest: BatchPlanner.largestCapacity(sub), homeFirst: false, byID: true).order
+        #expect(ids(byID) == ["h2", "h4", "h1", "h5", "h0", "h3"])
     }
 
     /// Tried first, the packing judged in sequence is ordered until `orderedBy` (by default to the
