@@ -630,10 +630,40 @@ public struct Applier: Sendable {
                 state: HostState(rawValue: host.state) ?? .fault, numaNodesOverride: planned.numaNodesOverride))
             let moverGroups = Set(server.schedulerHints?.group ?? [])
             var members: [String: [String]] = [:]
+            // The host's server list names residents and their flavors in one request per 100
+            // (a flavor id that is a flavor of the plan's topology is taken as its name). A
+            // resident it leaves out (the details' `instance_uuids` name it), whose flavor id the
+            // topology does not know, or whose anti-affinity groups matter (the mover is in a
+            // group; the list does not show groups) is read on its own, as is every resident
+            // when the list is refused. Residents are the union of both: none is ever dropped.
+            var listed: [String: WireHostServer] = [:]
+            var listedOrder: [String] = []
+            if moverGroups.isEmpty {
+                switch await patiently(until: deadline, { () async throws(CloudError) -> [WireHostServer] in try await client.serversOnHost(target) }) {
+                case .value(let list):
+                    for s in list where reference.flavors[s.flavor.id] != nil && listed[s.id] == nil {
+                        listed[s.id] = s
+                        listedOrder.append(s.id)
+                    }
+                case .refused: break
+                case .timedOut(let error):
+                    return ("TIMEOUT", "the live re-check could not read the cloud within --job-timeout: \(error.message)")
+                }
+            }
             // Arrivals of the same wave count as concurrent whether they have landed yet or not.
             let wave = Set(concurrent)
-            let residents = (host.instance_uuids ?? []).filter { $0 != move.serverID && !wave.contains($0) }
+            let uuids = host.instance_uuids ?? []
+            let named = Set(uuids)
+            let residents = (uuids + listedOrder.filter { !named.contains($0) }).filter { $0 != move.serverID && !wave.contains($0) }
             for id in residents {
+                // A layout is known only for a server the plan saw on this very host.
+                let known = reference.server(id).flatMap { $0.dedicatedHostID == target ? $0.numaNodes : nil }
+                if let entry = listed[id] {
+                    servers.append(Server(
+                        id: id, flavor: entry.flavor.id, status: entry.status ?? "", availabilityZone: host.availability_zone,
+                        dedicatedHostID: target, numaNodes: known))
+                    continue
+                }
                 let resident: WireServer
                 switch await read({ () async throws(CloudError) -> WireServer in try await client.server(id) }, notFound: .serverNotFound) {
                 case .success(let r): resident = r
@@ -643,8 +673,6 @@ public struct Applier: Sendable {
                 guard reference.flavors[name] != nil else {
                     return ("TOPOLOGY_MISMATCH", "\(id) on \(target) has flavor \(name), which the plan's topology does not define; its room cannot be checked")
                 }
-                // A layout is known only for a server the plan saw on this very host.
-                let known = reference.server(id).flatMap { $0.dedicatedHostID == target ? $0.numaNodes : nil }
                 servers.append(Server(
                     id: id, flavor: name, status: resident.status, availabilityZone: resident.availabilityZone ?? host.availability_zone,
                     dedicatedHostID: target, numaNodes: known))
