@@ -47,6 +47,12 @@ private struct InventoryDecoder {
     /// Every server id in the file, including servers with other errors, so that one bad
     /// field does not cascade into "unknown server" errors elsewhere.
     var allServerIDs = Set<String>()
+    /// The same for flavors, host types and hosts: a reference to one that the file defines
+    /// with an error of its own is not reported again as unknown ("unknown flavor ...; did you
+    /// mean ...?" about a flavor whose memory was the only problem).
+    var allFlavorNames = Set<String>()
+    var allHostTypeNames = Set<String>()
+    var allHostIDs = Set<String>()
 
     static let topKeys = ["host_types", "flavors", "hosts", "servers", "server_groups", "notes"]
     static let hostTypeKeys = ["numa_nodes", "flavors"]
@@ -92,6 +98,7 @@ private struct InventoryDecoder {
         guard let pairs = reader.object(value, at: "flavors") else { return [] }
         var result: [Flavor] = []
         for (name, spec) in pairs {
+            allFlavorNames.insert(name)
             let path = join("flavors", name)
             guard reader.object(spec, at: path) != nil else { continue }
             reader.rejectUnknownKeys(spec, at: path, allowed: Self.flavorKeys)
@@ -144,6 +151,7 @@ private struct InventoryDecoder {
         guard let pairs = reader.object(value, at: "host_types") else { return [] }
         var result: [HostType] = []
         for (name, spec) in pairs {
+            allHostTypeNames.insert(name)
             let path = join("host_types", name)
             guard reader.object(spec, at: path) != nil else { continue }
             reader.rejectUnknownKeys(spec, at: path, allowed: Self.hostTypeKeys)
@@ -159,7 +167,7 @@ private struct InventoryDecoder {
                         continue
                     }
                     guard let flavor = flavors[f] else {
-                        reader.fail(p, unknown("flavor", f, among: flavors.keys))
+                        if !allFlavorNames.contains(f) { reader.fail(p, unknown("flavor", f, among: flavors.keys)) }
                         continue
                     }
                     if let nodes, flavor.numaNodes > nodes.count {
@@ -188,12 +196,15 @@ private struct InventoryDecoder {
             guard reader.object(item, at: path) != nil else { continue }
             reader.rejectUnknownKeys(item, at: path, allowed: Self.hostKeys)
             let id = uniqueID(item, at: path, index: i, seen: &seen, kind: "host", array: "hosts")
+            if let id { allHostIDs.insert(id) }
             let name = reader.string(item["name"], at: join(path, "name"), required: false)
             let typeName = reader.string(item["host_type"], at: join(path, "host_type"))
             var type: HostType?
             if let typeName {
                 type = types[typeName]
-                if type == nil { reader.fail(join(path, "host_type"), unknown("host type", typeName, among: types.keys)) }
+                if type == nil, !allHostTypeNames.contains(typeName) {
+                    reader.fail(join(path, "host_type"), unknown("host type", typeName, among: types.keys))
+                }
             }
             let az = reader.string(item["availability_zone"], at: join(path, "availability_zone"))
             var state: HostState?
@@ -241,7 +252,7 @@ private struct InventoryDecoder {
             var flavor: Flavor?
             if let f = reader.string(item["flavor"], at: join(path, "flavor")) {
                 flavor = flavors[f]
-                if flavor == nil { reader.fail(join(path, "flavor"), unknown("flavor", f, among: flavors.keys)) }
+                if flavor == nil, !allFlavorNames.contains(f) { reader.fail(join(path, "flavor"), unknown("flavor", f, among: flavors.keys)) }
             }
             let status = reader.string(item["status"], at: join(path, "status"))
             let az = reader.string(item["availability_zone"], at: join(path, "availability_zone"))
@@ -254,7 +265,9 @@ private struct InventoryDecoder {
             if let hostID = hostField {
                 host = hostByID[hostID]
                 if host == nil {
-                    reader.fail(join(path, "dedicated_host_id"), unknown("host", hostID, among: hostByID.keys))
+                    if !allHostIDs.contains(hostID) {
+                        reader.fail(join(path, "dedicated_host_id"), unknown("host", hostID, among: hostByID.keys))
+                    }
                     continue
                 }
             }

@@ -210,6 +210,28 @@ import Topology
         #expect(found.contains { $0.hasPrefix(#"server_groups[0].members[1]: unknown server "srv-9""#) })
     }
 
+    /// A flavor, host type or host that the file defines with an error of its own is reported
+    /// once, where the error is: the servers, hosts and host types that name it are not told it is
+    /// unknown (with a guess at another name).
+    @Test func anInvalidDefinitionIsNotReportedAgainWhereItIsNamed() {
+        let found = issues { doc in
+            var flavors = doc["flavors"] as! [String: Any]
+            flavors["c6.xlarge.4"] = ["vcpus": 4, "memory_mib": 3.5]
+            doc["flavors"] = flavors
+            var types = doc["host_types"] as! [String: Any]
+            types["h4"] = ["numa_nodes": [], "flavors": ["h4.12xlarge.4"]]
+            doc["host_types"] = types
+            var h = hosts(doc)
+            h[0]["state"] = "AVAILABLE"
+            doc["hosts"] = h
+        }
+        #expect(found == [
+            #"flavors["c6.xlarge.4"].memory_mib: expected an integer, got 3.5"#,
+            "host_types.h4.numa_nodes: must list at least one NUMA node",
+            #"hosts[0].state: unknown state "AVAILABLE"; expected one of available, fault, released"#,
+        ], "\(found)")
+    }
+
     @Test func wrongTopLevelAndTruncatedFile() throws {
         #expect(throws: InventoryError.self) { try Inventory.decode(bytes: Array("[1, 2]".utf8)) }
         do {
