@@ -43,6 +43,10 @@ public struct RetryPolicy: Sendable {
         self.settleWindow = settleWindow
     }
 
+    /// Failed attempts in a row after which `CloudClient.notice` hears of it (and again after as
+    /// many more).
+    public static let noticeAfter = 3
+
     /// Whether to try again after `attempt` attempts that began at `started`.
     func allows(attempt: Int, started: Date, now: Date) -> Bool {
         attempt < maxAttempts || now.timeIntervalSince(started) < patience
@@ -86,13 +90,17 @@ public struct CloudClient: Sendable {
     let credentials: Credentials
     let transport: any HTTPTransport
     /// How requests are retried (and how long a lost migrate request may still arrive).
-    public let retry: RetryPolicy
+    public private(set) var retry: RetryPolicy
     let sleep: @Sendable (Double) async -> Void
     let random: @Sendable () -> Double
     let now: @Sendable () -> Date
     /// Receives one line per request and answer (method, URL, status, time, X-Request-Id);
     /// never headers or bodies, so secrets cannot leak through it.
     let trace: (@Sendable (String) -> Void)?
+    /// Receives one line when a request has failed transiently `RetryPolicy.noticeAfter` times
+    /// in a row, and every `noticeAfter` attempts after that: so that a cloud that does not
+    /// answer (an endpoint mistyped, a network down, throttling) is seen, not a silent wait.
+    public var notice: (@Sendable (String) -> Void)?
 
     public init(
         ecsEndpoint: URL, dehEndpoint: URL? = nil, projectID: String, credentials: Credentials,
@@ -190,6 +198,21 @@ public struct CloudClient: Sendable {
         return ceiling * random()
     }
 
+    /// The same client with another retry policy (`apply` reads the live inventory, before it
+    /// sends anything, without the patience its run has).
+    public func retrying(_ policy: RetryPolicy) -> CloudClient {
+        var copy = self
+        copy.retry = policy
+        return copy
+    }
+
+    /// Tells `notice` that `what` keeps failing, on every `noticeAfter`-th failed attempt.
+    func noticeRetry(_ what: String, attempt: Int, error: CloudError, wait: Double) {
+        guard let notice, attempt % RetryPolicy.noticeAfter == 0 else { return }
+        notice("the cloud has not answered \(what) \(attempt) times (\(error.message)); trying again in \(String(format: "%.1f", wait)) s"
+            + (retry.patience > 0 ? ", for up to \(Int(retry.patience)) s in all" : ", \(max(0, retry.maxAttempts - attempt)) more time(s)"))
+    }
+
     /// GET with retries of transient failures (GETs are idempotent).
     func get<T: Decodable>(_ type: T.Type, base: URL, path: String, query: [(String, String)] = []) async throws(CloudError) -> T {
         var attempt = 1
@@ -202,7 +225,9 @@ public struct CloudClient: Sendable {
                 return try Self.decode(T.self, response)
             } catch {
                 guard error.isTransient, retry.allows(attempt: attempt, started: started, now: now()) else { throw error }
-                await sleep(delay(attempt: attempt, retryAfter: retryAfter))
+                let wait = delay(attempt: attempt, retryAfter: retryAfter)
+                noticeRetry("GET \(path)", attempt: attempt, error: error, wait: wait)
+                await sleep(wait)
                 attempt += 1
             }
         }
@@ -360,7 +385,9 @@ public struct CloudClient: Sendable {
                 guard error.isTransient, retry.allows(attempt: attempt, started: started, now: now()) else { throw error }
                 let throttled = error.status == 429 || error.code == "Common.0024" || error.code == "Common.1503"
                     || error.code == "Ecs.0603"
-                await sleep(delay(attempt: attempt, retryAfter: retryAfter))
+                let wait = delay(attempt: attempt, retryAfter: retryAfter)
+                noticeRetry("POST \(path)", attempt: attempt, error: error, wait: wait)
+                await sleep(wait)
                 attempt += 1
                 if throttled { continue }
                 // The answer was lost or the service failed: did the request take effect? Not

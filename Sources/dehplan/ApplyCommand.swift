@@ -90,7 +90,7 @@ struct ApplyCommand: AsyncParsableCommand {
         if loaded.placement != cloudPlacement && cloudPlacement == .any {
             console.info("note: the plan was made under --cloud-placement \(loaded.placement.rawValue); the live re-check enforces any, so moves that are safe only under \(loaded.placement.rawValue) are refused before sending")
         }
-        let client = try await cloud.client(trace: verbosity.verbose, patient: true)
+        let client = try await cloud.client(trace: verbosity.verbose, patient: true, quiet: verbosity.quiet)
         if dryRun {
             var requests: [JSON] = []
             for move in moves.sorted(by: { ($0.wave, $0.serverID) < ($1.wave, $1.serverID) }) {
@@ -154,7 +154,11 @@ struct ApplyCommand: AsyncParsableCommand {
         let previous = contents.records
         let inventory: Inventory
         do {
-            inventory = try await LiveInventory.fetch(client)
+            // Without the run's patience (5 minutes a request): nothing has been sent yet, and an
+            // endpoint that does not answer (mistyped, a network down) is reported in seconds.
+            var first = client.retry
+            first.patience = 0
+            inventory = try await LiveInventory.fetch(client.retrying(first))
         } catch {
             throw cloudFailure("reading the live inventory from \(client.ecsEndpoint.absoluteString) failed", error)
         }

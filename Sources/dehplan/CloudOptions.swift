@@ -51,7 +51,7 @@ struct CloudOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("IAM user domain (or OS_USER_DOMAIN_NAME; default: the user name).", valueName: "name"))
     var domain: String?
 
-    @Option(name: .long, help: ArgumentHelp("First wait before retrying a throttled, failed or unanswered request; it doubles per retry up to 64 times this (at most 30 s); apply retries a request for up to 5 minutes, other commands 6 times.", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("First wait before retrying a throttled, failed or unanswered request; it doubles per retry up to 64 times this (at most 30 s); apply retries a request for up to 5 minutes (its first reads, before anything is sent, 6 times), other commands 6 times.", valueName: "seconds"))
     var retryDelay: Double = 0.5
 
     @Option(name: .long, help: ArgumentHelp("How long a migrate request whose answer was lost (or whose run was killed) may still reach the cloud; no second request goes out for that server before this has passed since the first.", valueName: "seconds"))
@@ -63,7 +63,7 @@ struct CloudOptions: ParsableArguments {
     /// `patient`: keep retrying transient failures for up to 5 minutes per request (`apply`,
     /// which must ride out throttling and outages mid-run); otherwise give up after the six
     /// attempts (`inventory`: a wrong endpoint is reported in seconds, not after 5 minutes).
-    func client(trace verbose: Bool, patient: Bool = false) async throws -> CloudClient {
+    func client(trace verbose: Bool, patient: Bool = false, quiet: Bool = false) async throws -> CloudClient {
         let env = ProcessInfo.processInfo.environment
         guard retryDelay.isFinite && retryDelay > 0 && retryDelay <= 60 else {
             throw CLIError.invalidInput("error: --retry-delay must be a number of seconds in (0, 60]")
@@ -183,7 +183,11 @@ struct CloudOptions: ParsableArguments {
                 trace: trace)
         }
         switch made {
-        case .success(let client): return client
+        case .success(var client):
+            // A request that keeps failing is reported on standard error (`CloudClient.notice`),
+            // so that an endpoint that does not answer is not a silent wait.
+            if !quiet { client.notice = { @Sendable line in FileHandle.standardError.write(Data(("warning: " + line + "\n").utf8)) } }
+            return client
         case .failure(let error):
             throw CLIError.invalidInput("error: \(error.message)")
         }

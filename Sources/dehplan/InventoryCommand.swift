@@ -53,7 +53,7 @@ struct InventoryCommand: AsyncParsableCommand {
                 throw CLIError.invalidInput("error: \(hostTypes): invalid JSON at \(error)")
             }
         }
-        let client = try await cloud.client(trace: verbosity.verbose)
+        let client = try await cloud.client(trace: verbosity.verbose, quiet: verbosity.quiet)
         let inventory: Inventory
         do {
             inventory = try await LiveInventory.fetch(client, hostTypes: exact)

@@ -48,6 +48,33 @@ let serverJSON = #"""
             now: { Date(timeIntervalSince1970: 1_704_164_645) })
     }
 
+    /// A request that keeps failing is told to `notice` every third failed attempt; a client
+    /// made `retrying` another policy gives up where that policy says.
+    @Test func aRequestThatKeepsFailingIsNoticedAndRetryingChangesThePolicy() async throws {
+        let lost: ScriptedTransport.Answer = { _ in throw CloudError.noAnswer("connection refused") }
+        final class Lines: @unchecked Sendable {
+            private let lock = NSLock()
+            private var values: [String] = []
+            func add(_ v: String) { lock.withLock { values.append(v) } }
+            var all: [String] { lock.withLock { values } }
+        }
+        let transport = ScriptedTransport(Array(repeating: lost, count: 6) + [json(200, serverJSON)])
+        var patient = try client(transport)
+        patient = patient.retrying(RetryPolicy(maxAttempts: 7, baseDelay: 1, maxDelay: 8))
+        let lines = Lines()
+        patient.notice = { lines.add($0) }
+        let server = try await patient.server("srv-1")
+        #expect(server.id == "srv-1")
+        #expect(lines.all.count == 2)
+        #expect(lines.all.first?.hasPrefix("the cloud has not answered GET /v1/proj/cloudservers/srv-1 3 times (connection refused)") == true)
+        #expect(lines.all.last?.contains("6 times") == true)
+
+        let again = ScriptedTransport(Array(repeating: lost, count: 6) + [json(200, serverJSON)])
+        let impatient = try client(again).retrying(RetryPolicy(maxAttempts: 2, baseDelay: 1, maxDelay: 8))
+        await #expect(throws: CloudError.self) { _ = try await impatient.server("srv-1") }
+        #expect(await again.sent.count == 2)
+    }
+
     @Test func decodesServerQuirks() async throws {
         let transport = ScriptedTransport([json(200, serverJSON)])
         let server = try await client(transport).server("srv-1")

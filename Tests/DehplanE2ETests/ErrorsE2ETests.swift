@@ -97,6 +97,25 @@ import Topology
 
 /// Tools that must say what went wrong at once, and say when they did less than asked.
 @Suite struct SaysSoE2ETests {
+    /// An endpoint that does not answer fails `apply` before anything is sent, in seconds, not
+    /// after the run's patience (5 minutes a request), and a line on standard error says the
+    /// cloud is not answering while it retries.
+    @Test func applyOnAnEndpointThatDoesNotAnswerFailsFast() throws {
+        let plan = Fixtures.temporaryFile("", name: "unanswered-plan.json")
+        let made = try Binary.run([
+            "plan", "--inventory", Fixtures.sample("fragmented.json"), "--servers", "app-big", "--time-limit", "5",
+            "--format", "json", "--out", plan,
+        ])
+        #expect(made.status == 0, "\(made.stderr)")
+        let run = try Binary.run([
+            "apply", plan, "--endpoint", "http://127.0.0.1:1", "--project-id", "p", "--token", "t", "--yes",
+            "--retry-delay", "0.01", "--journal", Fixtures.temporaryFile("", name: "unanswered.jsonl"),
+        ], timeout: 60)
+        #expect(run.status == 1, "\(run.status) \(run.stderr)")
+        #expect(run.stderr.contains("error: reading the live inventory from http://127.0.0.1:1 failed"), "\(run.stderr)")
+        #expect(run.stderr.contains("warning: the cloud has not answered GET /v1.0/p/dedicated-hosts 3 times"), "\(run.stderr)")
+    }
+
     /// A fake cloud on a port in use fails at once with the system's reason (it waited 5 s for
     /// a "SocketError.timeout" before).
     @Test func fakeCloudOnABusyPortSaysAddressInUse() throws {

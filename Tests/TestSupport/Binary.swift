@@ -46,8 +46,10 @@ public enum Binary {
     }
 
     /// Runs `dehplan` with arguments from the package root (or `directory`), with NO_COLOR set;
-    /// waits for it to exit.
-    public static func run(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) throws -> Run {
+    /// waits for it to exit, or terminates it after `timeout` seconds (then its status is
+    /// SIGTERM's, 15).
+    public static func run(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil,
+                           timeout: Double? = nil) throws -> Run {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
@@ -62,6 +64,9 @@ public enum Binary {
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
         try process.run()
+        if let timeout {
+            DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { if process.isRunning { process.terminate() } }
+        }
         // Read both pipes before waiting so a large output cannot block the child.
         let group = DispatchGroup()
         nonisolated(unsafe) var outData = Data()
