@@ -34,6 +34,11 @@ public struct RetryPolicy: Sendable {
     /// mid-request leaves one in flight). The action log is read for it only once this long
     /// has passed since it was sent; before that, "no action" proves nothing.
     public var settleWindow: Double
+    /// Patience only for a cloud that answers (throttling, 5xx): a request that got no answer at
+    /// all (refused, unreachable, timed out) gives up after `maxAttempts`. For the first reads
+    /// of `apply`, before anything is sent: a mistyped endpoint or a network down is reported in
+    /// seconds, a busy cloud is waited for.
+    public var patienceNeedsAnAnswer = false
 
     public init(maxAttempts: Int = 6, baseDelay: Double = 0.5, maxDelay: Double = 30, patience: Double = 0, settleWindow: Double = 60) {
         self.maxAttempts = maxAttempts
@@ -47,9 +52,12 @@ public struct RetryPolicy: Sendable {
     /// many more).
     public static let noticeAfter = 3
 
-    /// Whether to try again after `attempt` attempts that began at `started`.
-    func allows(attempt: Int, started: Date, now: Date) -> Bool {
-        attempt < maxAttempts || now.timeIntervalSince(started) < patience
+    /// Whether to try again after `attempt` attempts that began at `started`, the last of which
+    /// failed with `error`.
+    func allows(attempt: Int, started: Date, now: Date, after error: CloudError) -> Bool {
+        if attempt < maxAttempts { return true }
+        if patienceNeedsAnAnswer && error.status == 0 { return false }
+        return now.timeIntervalSince(started) < patience
     }
 }
 
@@ -209,8 +217,9 @@ public struct CloudClient: Sendable {
     /// Tells `notice` that `what` keeps failing, on every `noticeAfter`-th failed attempt.
     func noticeRetry(_ what: String, attempt: Int, error: CloudError, wait: Double) {
         guard let notice, attempt % RetryPolicy.noticeAfter == 0 else { return }
+        let patient = retry.patience > 0 && !(retry.patienceNeedsAnAnswer && error.status == 0)
         notice("the cloud has not answered \(what) \(attempt) times (\(error.message)); trying again in \(String(format: "%.1f", wait)) s"
-            + (retry.patience > 0 ? ", for up to \(Int(retry.patience)) s in all" : ", \(max(0, retry.maxAttempts - attempt)) more time(s)"))
+            + (patient ? ", for up to \(Int(retry.patience)) s in all" : ", \(max(0, retry.maxAttempts - attempt)) more time(s)"))
     }
 
     /// GET with retries of transient failures (GETs are idempotent).
@@ -224,7 +233,7 @@ public struct CloudClient: Sendable {
                 retryAfter = response.headers["retry-after"]
                 return try Self.decode(T.self, response)
             } catch {
-                guard error.isTransient, retry.allows(attempt: attempt, started: started, now: now()) else { throw error }
+                guard error.isTransient, retry.allows(attempt: attempt, started: started, now: now(), after: error) else { throw error }
                 let wait = delay(attempt: attempt, retryAfter: retryAfter)
                 noticeRetry("GET \(path)", attempt: attempt, error: error, wait: wait)
                 await sleep(wait)
@@ -382,7 +391,7 @@ public struct CloudClient: Sendable {
                 retryAfter = response.headers["retry-after"]
                 return .accepted(jobID: try Self.decode(WireJobID.self, response).job_id)
             } catch {
-                guard error.isTransient, retry.allows(attempt: attempt, started: started, now: now()) else { throw error }
+                guard error.isTransient, retry.allows(attempt: attempt, started: started, now: now(), after: error) else { throw error }
                 let throttled = error.status == 429 || error.code == "Common.0024" || error.code == "Common.1503"
                     || error.code == "Ecs.0603"
                 let wait = delay(attempt: attempt, retryAfter: retryAfter)

@@ -154,10 +154,11 @@ struct ApplyCommand: AsyncParsableCommand {
         let previous = contents.records
         let inventory: Inventory
         do {
-            // Without the run's patience (5 minutes a request): nothing has been sent yet, and an
-            // endpoint that does not answer (mistyped, a network down) is reported in seconds.
+            // The run's patience (5 minutes a request) only while the cloud answers (throttling,
+            // 5xx): nothing has been sent yet, and an endpoint that does not answer at all
+            // (mistyped, a network down) is reported in seconds.
             var first = client.retry
-            first.patience = 0
+            first.patienceNeedsAnAnswer = true
             inventory = try await LiveInventory.fetch(client.retrying(first))
         } catch {
             throw cloudFailure("reading the live inventory from \(client.ecsEndpoint.absoluteString) failed", error)

@@ -73,6 +73,18 @@ let serverJSON = #"""
         let impatient = try client(again).retrying(RetryPolicy(maxAttempts: 2, baseDelay: 1, maxDelay: 8))
         await #expect(throws: CloudError.self) { _ = try await impatient.server("srv-1") }
         #expect(await again.sent.count == 2)
+
+        // Patience that needs an answer: no answer gives up at `maxAttempts`, throttling waits.
+        var firstReads = RetryPolicy(maxAttempts: 2, baseDelay: 1, maxDelay: 8, patience: 300)
+        firstReads.patienceNeedsAnAnswer = true
+        let unanswered = ScriptedTransport(Array(repeating: lost, count: 6) + [json(200, serverJSON)])
+        await #expect(throws: CloudError.self) { _ = try await client(unanswered).retrying(firstReads).server("srv-1") }
+        #expect(await unanswered.sent.count == 2)
+        let throttled = ScriptedTransport(
+            Array(repeating: json(429, #"{"error": {"code": "Common.1503", "message": "too many requests"}}"#), count: 5)
+                + [json(200, serverJSON)])
+        #expect(try await client(throttled).retrying(firstReads).server("srv-1").id == "srv-1")
+        #expect(await throttled.sent.count == 6)
     }
 
     @Test func decodesServerQuirks() async throws {
