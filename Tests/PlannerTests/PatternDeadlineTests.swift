@@ -7,6 +7,33 @@ import Topology
 
 /// How long the pattern model runs before the per-host models (`patternModelDeadline`).
 @Suite struct PatternDeadlineTests {
+    /// The per-host model is not built where its build and LP would outlast what is left of the
+    /// limit (foreign fleet 19 under `planned` at 1 s entered with 0.09 s left, built 20,410
+    /// host and flavor pairs in 0.16 s and ended at 1.11 s), nor with less than a tenth left.
+    @Test func thePerHostModelIsNotBuiltWhereItsBuildWouldOutlastTheLimit() throws {
+        #expect(!BatchPlanner.perHostModelFits(left: 0.092, of: 0.897, pairs: 20_410))
+        #expect(BatchPlanner.perHostModelFits(left: 0.5, of: 1, pairs: 20_410))
+        #expect(!BatchPlanner.perHostModelFits(left: 0.05, of: 1, pairs: 10))
+        #expect(BatchPlanner.perHostModelFits(left: 0.2, of: 1, pairs: 10))
+
+        let inventory = try NeverAboveFFDTests.uniqueSizes(60, seed: 5)
+        let planner = BatchPlanner(inventory)
+        let options = PlanOptions(mode: .consolidate, timeLimit: 10, placement: .planned)
+        let sub = planner.buildSubProblem(zones: ["az1"], movers: Array(inventory.servers.indices), mustMove: false, evacuated: [],
+                                          excluded: [], options: options)
+        let pairs = planner.perHostColumnsEstimate(sub)
+        let stay = sub.classes.map { Array(repeating: Decision.stay, count: $0.count) }
+        // A limit of a third of the build time: more than a tenth of it is left, but not the build.
+        let limit = BatchPlanner.perHostBuildSeconds * Double(pairs) / 3
+        let skipped = planner.solveAggregated(sub, options: options, timeLimit: limit, started: monotonicSeconds(), heuristic: stay,
+                                              source: "test")
+        #expect(skipped.variables == 0)
+        #expect(skipped.notes == ["no time left for the per-host models; the test plan is used"])
+        let built = planner.solveAggregated(sub, options: options, timeLimit: 5, started: monotonicSeconds(), heuristic: stay,
+                                            source: "test")
+        #expect(built.variables > 0)
+    }
+
     /// A consolidation whose per-host model will be beyond branch-and-cut (only its LP bound and
     /// the local search follow) leaves the pattern model 90 % of the limit; with branch-and-cut to follow, 60 %; a drain
     /// never more than the usual share.
