@@ -7,6 +7,16 @@ import Topology
 
 /// How long the pattern model runs before the per-host models (`patternModelDeadline`).
 @Suite struct PatternDeadlineTests {
+    /// A consolidation of `n` servers of unique sizes under `planned`, every server a mover.
+    func consolidation(_ n: Int) throws -> (Inventory, BatchPlanner, PlanOptions, SubProblem) {
+        let inventory = try NeverAboveFFDTests.uniqueSizes(n, seed: 5)
+        let planner = BatchPlanner(inventory)
+        let options = PlanOptions(mode: .consolidate, timeLimit: 10, placement: .planned)
+        let sub = planner.buildSubProblem(zones: ["az1"], movers: Array(inventory.servers.indices), mustMove: false, evacuated: [],
+                                          excluded: [], options: options)
+        return (inventory, planner, options, sub)
+    }
+
     /// The per-host model is not built where its build and LP would outlast what is left of the
     /// limit (foreign fleet 19 under `planned` at 1 s entered with 0.09 s left, built 20,410
     /// host and flavor pairs in 0.16 s and ended at 1.11 s), nor with less than a tenth left.
@@ -16,11 +26,7 @@ import Topology
         #expect(!BatchPlanner.perHostModelFits(left: 0.05, of: 1, pairs: 10))
         #expect(BatchPlanner.perHostModelFits(left: 0.2, of: 1, pairs: 10))
 
-        let inventory = try NeverAboveFFDTests.uniqueSizes(60, seed: 5)
-        let planner = BatchPlanner(inventory)
-        let options = PlanOptions(mode: .consolidate, timeLimit: 10, placement: .planned)
-        let sub = planner.buildSubProblem(zones: ["az1"], movers: Array(inventory.servers.indices), mustMove: false, evacuated: [],
-                                          excluded: [], options: options)
+        let (_, planner, options, sub) = try consolidation(60)
         let pairs = planner.perHostColumnsEstimate(sub)
         let stay = sub.classes.map { Array(repeating: Decision.stay, count: $0.count) }
         // A limit of a third of the build time: more than a tenth of it is left, but not the build.
@@ -38,11 +44,7 @@ import Topology
     /// the local search follow) leaves the pattern model 90 % of the limit; with branch-and-cut to follow, 60 %; a drain
     /// never more than the usual share.
     @Test func perHostModelsBeyondBranchAndCutLeaveThePatternModelMoreTime() throws {
-        let inventory = try NeverAboveFFDTests.uniqueSizes(8, seed: 5)
-        var planner = BatchPlanner(inventory)
-        let options = PlanOptions(mode: .consolidate, timeLimit: 10, placement: .planned)
-        let sub = planner.buildSubProblem(zones: ["az1"], movers: Array(inventory.servers.indices), mustMove: false, evacuated: [],
-                                          excluded: [], options: options)
+        var (inventory, planner, options, sub) = try consolidation(8)
         // The estimate counts what the model has at least here: every server moves, every host is
         // empty of servers that stay, and each class fits any host on its one node.
         let estimate = planner.perHostColumnsEstimate(sub)
