@@ -34,10 +34,10 @@ struct ApplyCommand: AsyncParsableCommand {
     @Flag(help: "With --resume: try failed, timed-out and unknown-outcome moves again, once the cloud shows their earlier request is no longer running (implies --resume).")
     var retryFailed = false
     @Flag(help: "Print the requests that would be sent; change nothing.") var dryRun = false
-    @Option(help: "Moves in flight at once.") var maxParallel: Int = 4
+    @Option(parsing: .unconditional, help: "Moves in flight at once.") var maxParallel: Int = 4
     @Flag(help: "Go on with independent moves after a failure.") var keepGoing = false
-    @Option(help: "Seconds to wait for one job.") var jobTimeout: Double = 3600
-    @Option(help: "First seconds between job polls (grows to 8 times this).") var pollInterval: Double = 5
+    @Option(parsing: .unconditional, help: "Seconds to wait for one job.") var jobTimeout: Double = 3600
+    @Option(parsing: .unconditional, help: "First seconds between job polls (grows to 8 times this).") var pollInterval: Double = 5
     @Option(name: [.customShort("f"), .long], help: "Output format: text or json (schema in docs/JSON.md).") var format: OutputFormat = .text
     @Option(name: .long, help: cloudPlacementHelp) var cloudPlacement: CloudPlacement = .any
     @Flag(help: "Carry out a partial plan (one that leaves some servers unplaced).") var allowPartial = false

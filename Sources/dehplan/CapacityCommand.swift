@@ -46,7 +46,7 @@ struct CapacityCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Hosts with servers of unknown NUMA layout count what fits under every arrangement (certain, default) or under some (possible).", valueName: "policy"))
     var layoutPolicy: LayoutPolicy = .certain
 
-    @Option(name: .long, help: ArgumentHelp("Solver time limit in seconds (demand fit; re-placing for --without; headroom counts on hosts with servers of unknown layout whose arrangements are too many to enumerate, which past it show what is proven, ≥N).", valueName: "s"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Solver time limit in seconds (demand fit; re-placing for --without; headroom counts on hosts with servers of unknown layout whose arrangements are too many to enumerate, which past it show what is proven, ≥N).", valueName: "s"))
     var timeLimit: Double = 30
 
     @OptionGroup var output: ListingOptions

@@ -51,10 +51,10 @@ struct CloudOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("IAM user domain (or OS_USER_DOMAIN_NAME; default: the user name).", valueName: "name"))
     var domain: String?
 
-    @Option(name: .long, help: ArgumentHelp("First wait before retrying a throttled, failed or unanswered request; it doubles per retry up to 64 times this (at most 30 s); apply retries a request for up to 5 minutes (its first reads, before anything is sent, 6 times where no answer comes at all), other commands 6 times.", valueName: "seconds"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("First wait before retrying a throttled, failed or unanswered request; it doubles per retry up to 64 times this (at most 30 s); apply retries a request for up to 5 minutes (its first reads, before anything is sent, 6 times where no answer comes at all), other commands 6 times.", valueName: "seconds"))
     var retryDelay: Double = 0.5
 
-    @Option(name: .long, help: ArgumentHelp("How long a migrate request whose answer was lost (or whose run was killed) may still reach the cloud; no second request goes out for that server before this has passed since the first.", valueName: "seconds"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("How long a migrate request whose answer was lost (or whose run was killed) may still reach the cloud; no second request goes out for that server before this has passed since the first.", valueName: "seconds"))
     var settleWindow: Double = 60
 
     /// A client for the endpoint; with `trace`, every request and answer is traced on standard

@@ -46,16 +46,16 @@ struct PlanCommand: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Hosts that must not receive servers (ids apart or comma-separated).", valueName: "deh-id"))
     var exclude: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("At most this many servers arrive on one host.", valueName: "n"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("At most this many servers arrive on one host.", valueName: "n"))
     var maxPerHost: Int?
 
-    @Option(name: .long, help: ArgumentHelp("At most this many migrations.", valueName: "n"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("At most this many migrations.", valueName: "n"))
     var maxMoves: Int?
 
     @Flag(name: .long, help: "Let servers that no DeH can take leave for the public pool.")
     var allowPool = false
 
-    @Option(name: .long, help: ArgumentHelp("Solver time limit for the whole plan, in seconds.", valueName: "s"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Solver time limit for the whole plan, in seconds.", valueName: "s"))
     var timeLimit: Double = 30
 
     @Option(name: .long, help: ArgumentHelp("Hosts with servers of unknown layout receive servers only when the fit is certain (default) or also when possible.", valueName: "policy"))
@@ -67,10 +67,10 @@ struct PlanCommand: ParsableCommand {
     @Flag(name: .long, help: "Plan moves of servers that are not SHUTOFF (or are locked or busy) as if they were; stop them before `apply`.")
     var assumeStopped = false
 
-    @Option(name: .long, help: ArgumentHelp("At most this many moves per wave.", valueName: "n"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("At most this many moves per wave.", valueName: "n"))
     var maxParallel: Int?
 
-    @Option(name: .long, help: ArgumentHelp("At most this many moves touching one host per wave.", valueName: "n"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("At most this many moves touching one host per wave.", valueName: "n"))
     var maxPerHostParallel: Int?
 
     @Option(name: .long, help: ArgumentHelp(

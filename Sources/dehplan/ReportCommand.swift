@@ -31,7 +31,7 @@ struct ReportCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Layout policy for headroom counts: certain (default) or possible.", valueName: "policy"))
     var layoutPolicy: LayoutPolicy = .certain
 
-    @Option(name: .long, help: ArgumentHelp("Seconds for the headroom counts on hosts with servers of unknown NUMA layout whose arrangements are too many to enumerate (before and after the plan together): past them a count shows what is proven, ≥N.", valueName: "s"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Seconds for the headroom counts on hosts with servers of unknown NUMA layout whose arrangements are too many to enumerate (before and after the plan together): past them a count shows what is proven, ≥N.", valueName: "s"))
     var timeLimit: Double = 20
 
     @Option(name: [.customShort("f"), .long], help: "With --out FILE: how to report what was written, text (on standard error) or json (on standard output).")

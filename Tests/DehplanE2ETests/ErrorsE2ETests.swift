@@ -29,6 +29,14 @@ import Topology
          ["http://127.0.0.1:9", "next: check --endpoint"]),
         (["inventory", "--endpoint", "http://127.0.0.1:9", "--project-id", "p"], 2, ["no credentials", "--token", "--ak"]),
         (["inventory", "--endpoint", "http://example.com", "--project-id", "p", "--token", "t"], 2, ["https"]),
+        // A negative number is the option's value, judged by its own rule (it was taken for a
+        // missing value: "Missing value for '--time-limit <s>'").
+        (["plan", "--inventory", "samples/fragmented.json", "--consolidate", "--time-limit", "-1"], 2,
+         ["--time-limit must be a positive number of seconds"]),
+        (["plan", "--inventory", "samples/fragmented.json", "--consolidate", "--max-moves", "-5"], 2, ["--max-moves must be at least 0, got -5"]),
+        (["capacity", "--inventory", "samples/fragmented.json", "--time-limit", "-3"], 2, ["--time-limit must be a positive number of seconds"]),
+        (["apply", "missing-plan.json", "--endpoint", "http://127.0.0.1:9", "--project-id", "p", "--token", "t", "--job-timeout", "-1"], 2,
+         ["--job-timeout and --poll-interval must be positive"]),
     ]
 
     @Test(arguments: 0..<cases.count)
