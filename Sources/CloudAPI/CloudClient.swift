@@ -55,9 +55,13 @@ public struct RetryPolicy: Sendable {
     /// Whether to try again after `attempt` attempts that began at `started`, the last of which
     /// failed with `error`.
     func allows(attempt: Int, started: Date, now: Date, after error: CloudError) -> Bool {
-        if attempt < maxAttempts { return true }
-        if patienceNeedsAnAnswer && error.status == 0 { return false }
-        return now.timeIntervalSince(started) < patience
+        attempt < maxAttempts || (isPatient(after: error) && now.timeIntervalSince(started) < patience)
+    }
+
+    /// Whether `patience` applies after a failure with `error` (never for no answer at all
+    /// under `patienceNeedsAnAnswer`).
+    func isPatient(after error: CloudError) -> Bool {
+        patience > 0 && !(patienceNeedsAnAnswer && error.status == 0)
     }
 }
 
@@ -217,9 +221,8 @@ public struct CloudClient: Sendable {
     /// Tells `notice` that `what` keeps failing, on every `noticeAfter`-th failed attempt.
     func noticeRetry(_ what: String, attempt: Int, error: CloudError, wait: Double) {
         guard let notice, attempt % RetryPolicy.noticeAfter == 0 else { return }
-        let patient = retry.patience > 0 && !(retry.patienceNeedsAnAnswer && error.status == 0)
         notice("the cloud has not answered \(what) \(attempt) times (\(error.message)); trying again in \(String(format: "%.1f", wait)) s"
-            + (patient ? ", for up to \(Int(retry.patience)) s in all" : ", \(max(0, retry.maxAttempts - attempt)) more time(s)"))
+            + (retry.isPatient(after: error) ? ", for up to \(Int(retry.patience)) s in all" : ", \(max(0, retry.maxAttempts - attempt)) more time(s)"))
     }
 
     /// GET with retries of transient failures (GETs are idempotent).

@@ -639,15 +639,14 @@ public struct Applier: Sendable {
             var listed: [String: WireHostServer] = [:]
             var listedOrder: [String] = []
             if moverGroups.isEmpty {
-                switch await patiently(until: deadline, { () async throws(CloudError) -> [WireHostServer] in try await client.serversOnHost(target) }) {
-                case .value(let list):
+                switch await read({ () async throws(CloudError) -> [WireHostServer] in try await client.serversOnHost(target) }, notFound: .targetNotFound) {
+                case .success(let list):
                     for s in list where reference.flavors[s.flavor.id] != nil && listed[s.id] == nil {
                         listed[s.id] = s
                         listedOrder.append(s.id)
                     }
-                case .refused: break
-                case .timedOut(let error):
-                    return ("TIMEOUT", "the live re-check could not read the cloud within --job-timeout: \(error.message)")
+                case .failure(let r) where r.code == "TIMEOUT": return (r.code, r.message)
+                case .failure: break  // refused: every resident is read on its own below
                 }
             }
             // Arrivals of the same wave count as concurrent whether they have landed yet or not.

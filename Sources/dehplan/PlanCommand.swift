@@ -123,10 +123,10 @@ struct PlanCommand: ParsableCommand {
         // And the process starting before this and ending after it (`processAge`, and 0.01 s to
         // end): foreign fleet 3137 (seed 3131, 40 hosts) at 1 s planned for 1.00 s and the
         // command took 1.02-1.04 s.
-        let writing = min(timeLimit * 0.15, 5e-6 * Double(inventory.servers.count)) + min(processAge(), 1) + 0.01
+        let outside = min(timeLimit * 0.15, 5e-6 * Double(inventory.servers.count)) + min(processAge(), 1) + 0.01
         let options = PlanOptions(
             mode: mode, objective: objective, exclude: Set(CommaList.split(exclude)), maxPerHost: maxPerHost, allowPool: allowPool,
-            maxMoves: maxMoves, timeLimit: max(timeLimit / 2, timeLimit - (prepared - started) - writing), layoutPolicy: layoutPolicy,
+            maxMoves: maxMoves, timeLimit: max(timeLimit / 2, timeLimit - (prepared - started) - outside), layoutPolicy: layoutPolicy,
             maxParallel: maxParallel, maxPerHostParallel: maxPerHostParallel, placement: cloudPlacement, assumeStopped: assumeStopped)
         var plan: Plan
         do {
