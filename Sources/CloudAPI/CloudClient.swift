@@ -34,8 +34,9 @@ public struct RetryPolicy: Sendable {
     /// mid-request leaves one in flight). The action log is read for it only once this long
     /// has passed since it was sent; before that, "no action" proves nothing.
     public var settleWindow: Double
-    /// Patience only for a cloud that answers (throttling, 5xx): a request that got no answer at
-    /// all (refused, unreachable, timed out) gives up after `maxAttempts`. For the first reads
+    /// Patience only for a cloud that answers (throttling, 5xx): a request none of whose attempts
+    /// got an answer (refused, unreachable, timed out) gives up after `maxAttempts`; one that
+    /// got an answer once (the endpoint is right, the network flaky) waits as usual. For the first reads
     /// of `apply`, before anything is sent: a mistyped endpoint or a network down is reported in
     /// seconds, a busy cloud is waited for.
     public var patienceNeedsAnAnswer = false
@@ -52,16 +53,16 @@ public struct RetryPolicy: Sendable {
     /// many more).
     public static let noticeAfter = 3
 
-    /// Whether to try again after `attempt` attempts that began at `started`, the last of which
-    /// failed with `error`.
-    func allows(attempt: Int, started: Date, now: Date, after error: CloudError) -> Bool {
-        attempt < maxAttempts || (isPatient(after: error) && now.timeIntervalSince(started) < patience)
+    /// Whether to try again after `attempt` attempts that began at `started`; `answered`: some
+    /// attempt got an answer.
+    func allows(attempt: Int, started: Date, now: Date, answered: Bool) -> Bool {
+        attempt < maxAttempts || (isPatient(answered: answered) && now.timeIntervalSince(started) < patience)
     }
 
-    /// Whether `patience` applies after a failure with `error` (never for no answer at all
-    /// under `patienceNeedsAnAnswer`).
-    func isPatient(after error: CloudError) -> Bool {
-        patience > 0 && !(patienceNeedsAnAnswer && error.status == 0)
+    /// Whether `patience` applies to a request (under `patienceNeedsAnAnswer`, only once one of
+    /// its attempts got an answer).
+    func isPatient(answered: Bool) -> Bool {
+        patience > 0 && (answered || !patienceNeedsAnAnswer)
     }
 }
 
@@ -219,15 +220,16 @@ public struct CloudClient: Sendable {
     }
 
     /// Tells `notice` that `what` keeps failing, on every `noticeAfter`-th failed attempt.
-    func noticeRetry(_ what: String, attempt: Int, error: CloudError, wait: Double) {
+    func noticeRetry(_ what: String, attempt: Int, error: CloudError, answered: Bool, wait: Double) {
         guard let notice, attempt % RetryPolicy.noticeAfter == 0 else { return }
         notice("the cloud has not answered \(what) \(attempt) times (\(error.message)); trying again in \(String(format: "%.1f", wait)) s"
-            + (retry.isPatient(after: error) ? ", for up to \(Int(retry.patience)) s in all" : ", \(max(0, retry.maxAttempts - attempt)) more time(s)"))
+            + (retry.isPatient(answered: answered) ? ", for up to \(Int(retry.patience)) s in all" : ", \(max(0, retry.maxAttempts - attempt)) more time(s)"))
     }
 
     /// GET with retries of transient failures (GETs are idempotent).
     func get<T: Decodable>(_ type: T.Type, base: URL, path: String, query: [(String, String)] = []) async throws(CloudError) -> T {
         var attempt = 1
+        var answered = false  // some attempt got an answer (`RetryPolicy.patienceNeedsAnAnswer`)
         let started = now()
         while true {
             var retryAfter: String?
@@ -236,9 +238,10 @@ public struct CloudClient: Sendable {
                 retryAfter = response.headers["retry-after"]
                 return try Self.decode(T.self, response)
             } catch {
-                guard error.isTransient, retry.allows(attempt: attempt, started: started, now: now(), after: error) else { throw error }
+                answered = answered || error.status != 0
+                guard error.isTransient, retry.allows(attempt: attempt, started: started, now: now(), answered: answered) else { throw error }
                 let wait = delay(attempt: attempt, retryAfter: retryAfter)
-                noticeRetry("GET \(path)", attempt: attempt, error: error, wait: wait)
+                noticeRetry("GET \(path)", attempt: attempt, error: error, answered: answered, wait: wait)
                 await sleep(wait)
                 attempt += 1
             }
@@ -385,6 +388,7 @@ public struct CloudClient: Sendable {
         let body = Array(Self.migrateBody(to: target).utf8)
         let path = "/v1/\(projectID)/cloudservers/\(serverID)/migrate"
         var attempt = 1
+        var answered = false  // some attempt got an answer (`RetryPolicy.patienceNeedsAnAnswer`)
         let started = now()
         while true {
             var retryAfter: String?
@@ -394,11 +398,12 @@ public struct CloudClient: Sendable {
                 retryAfter = response.headers["retry-after"]
                 return .accepted(jobID: try Self.decode(WireJobID.self, response).job_id)
             } catch {
-                guard error.isTransient, retry.allows(attempt: attempt, started: started, now: now(), after: error) else { throw error }
+                answered = answered || error.status != 0
+                guard error.isTransient, retry.allows(attempt: attempt, started: started, now: now(), answered: answered) else { throw error }
                 let throttled = error.status == 429 || error.code == "Common.0024" || error.code == "Common.1503"
                     || error.code == "Ecs.0603"
                 let wait = delay(attempt: attempt, retryAfter: retryAfter)
-                noticeRetry("POST \(path)", attempt: attempt, error: error, wait: wait)
+                noticeRetry("POST \(path)", attempt: attempt, error: error, answered: answered, wait: wait)
                 await sleep(wait)
                 attempt += 1
                 if throttled { continue }

@@ -85,6 +85,13 @@ let serverJSON = #"""
                 + [json(200, serverJSON)])
         #expect(try await client(throttled).retrying(firstReads).server("srv-1").id == "srv-1")
         #expect(await throttled.sent.count == 6)
+        // One answer makes the endpoint known: lost answers after it are waited through too
+        // (the fault soak's apply gave up on a first read that had a 500, then drops).
+        let flaky = ScriptedTransport(
+            [json(500, #"{"error": {"code": "Common.0001", "message": "System exception."}}"#)] + Array(repeating: lost, count: 4)
+                + [json(200, serverJSON)])
+        #expect(try await client(flaky).retrying(firstReads).server("srv-1").id == "srv-1")
+        #expect(await flaky.sent.count == 6)
     }
 
     @Test func decodesServerQuirks() async throws {
